@@ -1,0 +1,43 @@
+# Parley — two commands on a fresh Debian 12 machine:
+#   make run    install what is missing, build, start parleyd on http://127.0.0.1:8080
+#   make test   the same set-up, then the whole suite (also under ASan+UBSan)
+JOBS ?= 2
+DATA_DIR ?= var
+HTTP ?= 127.0.0.1:8080
+
+.PHONY: all deps deps-test build build-asan build-fuzz run test unit integration fuzz format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+deps-test:
+	@scripts/install-deps.sh --test
+
+build: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j$(JOBS)
+
+build-asan: deps
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPARLEY_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j$(JOBS)
+
+build-fuzz: deps
+	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARLEY_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j$(JOBS)
+
+run: build
+	@build/parleyctl --data-dir $(DATA_DIR) room show meet >/dev/null 2>&1 || \
+	  build/parleyctl --data-dir $(DATA_DIR) room add meet --name "Demo meeting" --pin 1234 --allow-guests
+	@echo "Demo room 'meet': host PIN 1234, guests join without a PIN."
+	exec build/parleyd --data-dir $(DATA_DIR) --http $(HTTP)
+
+test: deps-test build build-asan build-fuzz
+	@tests/run-all.sh
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan build-fuzz

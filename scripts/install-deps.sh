@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages and npm test tools Parley needs, skipping what is already there.
+# Idempotent: a second run on a ready machine makes no network calls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
+  libh2o-dev libwslay-dev libuv1-dev libssl-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
+  curl procps)
+# Node.js may come from Debian (nodejs + npm) or from a repack that ships npm inside nodejs.
+command -v node >/dev/null 2>&1 || build_pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || build_pkgs+=(npm)
+
+missing=()
+for p in "${build_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ "${1:-}" = "--test" ]; then
+  if [ ! -d tests/node_modules ] || [ tests/package.json -nt tests/node_modules/.stamp ]; then
+    echo "install-deps: installing npm test tools"
+    (cd tests && npm install --no-audit --no-fund --loglevel=error && touch node_modules/.stamp)
+  fi
+fi

@@ -1,0 +1,54 @@
+/* admin — operational endpoints: /healthz for liveness and /metrics in the
+ * Prometheus text format (participants, rooms, tokens, streams, counters). */
+#include "api/api.h"
+
+#include "core/buf.h"
+#include "http/sse.h"
+
+static void metric(buf *b, const char *name, const char *type, const char *help,
+                   unsigned long long value) {
+  buf_appendf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
+              value);
+}
+
+static void metrics(api *a, h2o_req_t *req) {
+  buf b = {0};
+  conf_core *core = a->core;
+  metric(&b, "parley_http_connections", "gauge", "Open HTTP connections.",
+         http_server_connections(a->srv));
+  metric(&b, "parley_sse_streams", "gauge", "Open event streams.", sse_count());
+  metric(&b, "parley_sse_overflows_total", "counter",
+         "Event streams closed because their reader fell behind.", sse_overflows());
+  if (core) {
+    metric(&b, "parley_rooms_active", "gauge", "Rooms with participants.",
+           hmap_count(core->rooms));
+    metric(&b, "parley_participants", "gauge", "Participants in all rooms.",
+           hmap_count(core->participants));
+    metric(&b, "parley_tokens", "gauge", "Live client API tokens.", hmap_count(core->tokens));
+    metric(&b, "parley_event_sinks", "gauge", "Subscribed event sinks.", core->n_sinks);
+    metric(&b, "parley_joins_total", "counter", "Participants admitted by request_token.",
+           core->counters.joins);
+    metric(&b, "parley_leaves_total", "counter", "Participants that left.",
+           core->counters.leaves);
+    metric(&b, "parley_events_total", "counter", "Conference events emitted.",
+           core->counters.events);
+    metric(&b, "parley_pin_failures_total", "counter", "Wrong PINs entered.",
+           core->counters.pin_failures);
+    metric(&b, "parley_pin_lockouts_total", "counter",
+           "Joins refused for too many wrong PINs.", core->counters.pin_lockouts);
+  }
+  http_respond(req, 200, "text/plain; version=0.0.4", b.data, b.len);
+  buf_free(&b);
+}
+
+void admin_handle(api *a, h2o_req_t *req, route_kind kind) {
+  if (!http_method_is(req, "GET")) {
+    http_respond_json(req, 405, json_pack("{s:s, s:s}", "status", "failed", "result",
+                                          "Method not allowed: use GET"));
+    return;
+  }
+  if (kind == ROUTE_METRICS)
+    return metrics(a, req);
+  http_respond_json(req, 200,
+                    json_pack("{s:s, s:b}", "status", "success", "result", a->core != NULL));
+}

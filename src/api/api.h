@@ -1,0 +1,43 @@
+/* api — the HTTP front of parleyd: routes each request to the client API v2
+ * translator or the admin endpoints, which call the conference core. */
+#ifndef PARLEY_API_H
+#define PARLEY_API_H
+
+#include "api/body.h"
+#include "api/route.h"
+#include "conf/conf.h"
+#include "http/server.h"
+
+typedef struct {
+  conf_core *core; /* NULL once shutting down */
+  const config *cfg;
+  http_server *srv;
+} api;
+
+/* One request on its way through the client API. */
+typedef struct {
+  api *api;
+  h2o_req_t *req;
+  api_route route;
+  json_t *body;        /* parsed JSON object, or NULL for an empty body */
+  participant *self;   /* whose token came with the request */
+  participant *target; /* the participant named in the path */
+} api_call;
+
+/* The http_request_cb for http_server_start. */
+void api_handle(void *ud, h2o_req_t *req);
+
+/* Replies with the client API's envelopes (client API §A, §B). */
+void reply_result(api_call *c, json_t *result);
+void reply_bool(api_call *c, bool value);
+void reply_failed(api_call *c, int status, const char *message);
+void reply_status(api_call *c, conf_status st);
+
+/* Handlers by level; each returns false if it does not know the action. */
+bool client_v2_conference(api_call *c);
+bool client_v2_participant(api_call *c);
+void client_v2_events(api_call *c);
+void client_v2_request_token(api_call *c);
+void admin_handle(api *a, h2o_req_t *req, route_kind kind);
+
+#endif

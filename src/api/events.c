@@ -1,0 +1,46 @@
+/* events — GET events: binds a participant's event sink in the core to an SSE
+ * stream, encoding each event once as an SSE frame shared by all its streams (§C). */
+#include "api/api.h"
+
+#include "core/buf.h"
+#include "http/sse.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  event_sink sink; /* first: the core hands this pointer back */
+  sse_stream *sse;
+} client_stream;
+
+static void encode(conf_event *ev) {
+  buf b = {0};
+  buf_appendf(&b, "event: %s\ndata: %s\nid: %llu\n\n", ev->name, ev->data,
+              (unsigned long long)ev->id);
+  ev->wire = b.data;
+  ev->wire_len = b.len;
+}
+
+static void deliver(event_sink *sink, conf_event *ev) {
+  client_stream *cs = (client_stream *)sink;
+  if (!ev->wire)
+    encode(ev);
+  /* On overflow the stream closes itself and on_closed frees cs. */
+  sse_write(cs->sse, ev->wire, ev->wire_len);
+}
+
+static void finish(event_sink *sink) { sse_finish(((client_stream *)sink)->sse); }
+
+static void on_closed(void *ud) {
+  client_stream *cs = ud;
+  conf_unsubscribe(&cs->sink);
+  free(cs);
+}
+
+void client_v2_events(api_call *c) {
+  client_stream *cs = calloc(1, sizeof *cs);
+  cs->sink.deliver = deliver;
+  cs->sink.finish = finish;
+  cs->sse = sse_start(c->req, (size_t)c->api->cfg->sse_queue_bytes, on_closed, cs);
+  conf_subscribe(c->self, &cs->sink);
+}

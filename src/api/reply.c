@@ -1,0 +1,21 @@
+/* reply — the client API's JSON envelopes. */
+#include "api/api.h"
+
+void reply_result(api_call *c, json_t *result) {
+  http_respond_json(c->req, 200, json_pack("{s:s, s:o}", "status", "success", "result",
+                                           result ? result : json_null()));
+}
+
+void reply_bool(api_call *c, bool value) { reply_result(c, json_boolean(value)); }
+
+void reply_failed(api_call *c, int status, const char *message) {
+  http_respond_json(c->req, status,
+                    json_pack("{s:s, s:s}", "status", "failed", "result", message));
+}
+
+void reply_status(api_call *c, conf_status st) {
+  if (st.code == 0)
+    reply_bool(c, true);
+  else
+    reply_failed(c, st.code, st.message);
+}

@@ -1,0 +1,107 @@
+/* conf — the conference core's interface: join and leave, tokens, event subscription
+ * and conference control. It knows nothing of HTTP; src/api translates to and from it. */
+#ifndef PARLEY_CONF_H
+#define PARLEY_CONF_H
+
+#include "conf/types.h"
+
+#include <jansson.h>
+
+/* The outcome of an operation: code 0 for success, otherwise the HTTP-like
+ * class of failure (400, 403, 404) and a message clients can show. */
+typedef struct {
+  int code;
+  const char *message;
+} conf_status;
+
+#define CONF_OK ((conf_status){0, NULL})
+
+conf_core *conf_create(uv_loop_t *loop, const config *cfg, struct store *st);
+/* Every participant gets a disconnect event with reason; rooms empty. */
+void conf_shutdown(conf_core *core, const char *reason);
+void conf_destroy(conf_core *core);
+
+/* The room record for an alias, re-read from the store if it changed. */
+const room_record *conf_find_alias(conf_core *core, const char *alias);
+
+typedef enum {
+  JOIN_OK,
+  JOIN_PIN_PROMPT,
+  JOIN_EXTENSION_PROMPT,
+  JOIN_INVALID_PIN,
+  JOIN_PIN_RETRIES,
+  JOIN_NOT_FOUND,
+} join_outcome;
+
+typedef struct {
+  const char *alias;
+  const char *display_name;
+  const char *call_tag;             /* may be NULL */
+  const char *pin;                  /* the pin header, NULL if absent */
+  const char *conference_extension; /* may be NULL */
+  const char *vendor;               /* may be NULL */
+  const char *remote_addr;
+  bool supports_direct_chat;
+} join_request;
+
+typedef struct {
+  join_outcome outcome;
+  participant *p;
+  char token[IDS_TOKEN_LEN + 1];
+  bool host_pin_required, guest_pin_required; /* for JOIN_PIN_PROMPT */
+} join_result;
+
+void conf_join(conf_core *core, const join_request *req, join_result *res);
+
+/* The participant a token belongs to, if the token is live and alias names the
+ * participant's room (or the reception it came through); else NULL. */
+participant *conf_authenticate(conf_core *core, const char *alias, const char *token);
+/* Issues a new token; the old ones stay valid until their own expiry. */
+void conf_refresh_token(participant *p, char out[IDS_TOKEN_LEN + 1]);
+participant *conf_find_participant(room *r, const char *uuid);
+/* Removes p from its room, telling its own streams why and everyone else
+ * participant_delete. */
+void conf_leave(participant *p, const char *reason);
+
+void conf_subscribe(participant *p, event_sink *sink);
+void conf_unsubscribe(event_sink *sink);
+void conf_event_release(conf_event *ev);
+
+/* JSON views (new references). */
+json_t *conf_participant_json(const participant *p);
+json_t *conf_room_status_json(const room *r);
+json_t *conf_room_participants_json(const room *r);
+const char *conf_service_type(const participant *p);
+/* A participant may act on itself; a host (not waiting) on anyone. */
+bool conf_may_act_on(const participant *actor, const participant *target);
+int conf_token_lifetime(const conf_core *core);
+
+/* Conference control; actor is the participant whose token made the request. */
+conf_status conf_set_locked(participant *actor, bool locked);
+conf_status conf_start(participant *actor);
+conf_status conf_mute_guests(participant *actor, bool muted);
+conf_status conf_set_guests_can_unmute(participant *actor, bool setting);
+conf_status conf_end_for_all(participant *actor);
+conf_status conf_chat(participant *actor, participant *target, const char *type,
+                      const char *payload);
+conf_status conf_set_muted(participant *actor, participant *target, bool muted);
+conf_status conf_set_client_muted(participant *actor, participant *target, bool muted);
+conf_status conf_set_video_muted(participant *actor, participant *target, bool muted);
+conf_status conf_set_spotlight(participant *actor, participant *target, bool on);
+conf_status conf_set_role(participant *actor, participant *target, const char *role);
+conf_status conf_disconnect(participant *actor, participant *target);
+conf_status conf_set_buzz(participant *actor, participant *target, bool raised);
+conf_status conf_clear_all_buzz(participant *actor);
+conf_status conf_set_overlay_text(participant *actor, participant *target,
+                                  const char *text);
+conf_status conf_admit(participant *actor, participant *target);
+conf_status conf_set_rx_presentation(participant *actor, participant *target,
+                                     bool allow);
+conf_status conf_dtmf(participant *actor, participant *target, const char *digits);
+conf_status conf_take_floor(participant *actor, participant *target);
+conf_status conf_release_floor(participant *actor, participant *target);
+conf_status conf_transform_layout(participant *actor, json_t *transforms);
+/* The layouts transform_layout accepts. */
+const char *const *conf_layouts(size_t *count);
+
+#endif

@@ -1,0 +1,60 @@
+/* core — the conference core's life: creation, the housekeeping timer (token and
+ * PIN-window expiry, store changes), and shutdown that tells everyone why. */
+#include "conf/internal.h"
+
+#include "core/log.h"
+
+#include <stdlib.h>
+
+#define HOUSEKEEPING_MS 1000
+
+static void housekeeping(uv_timer_t *t) {
+  conf_core *core = t->data;
+  token_sweep(core);
+  pin_guard_sweep(core, false);
+  /* Notices rooms removed or changed by parleyctl even when nobody asks. */
+  directory_refresh(core);
+}
+
+conf_core *conf_create(uv_loop_t *loop, const config *cfg, struct store *st) {
+  conf_core *core = calloc(1, sizeof *core);
+  core->loop = loop;
+  core->cfg = cfg;
+  core->store = st;
+  core->rooms = hmap_new();
+  core->participants = hmap_new();
+  core->tokens = hmap_new();
+  core->pin_failures = hmap_new();
+  directory_refresh(core);
+  uv_timer_init(loop, &core->housekeeping);
+  core->housekeeping.data = core;
+  uv_timer_start(&core->housekeeping, housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
+  uv_unref((uv_handle_t *)&core->housekeeping);
+  return core;
+}
+
+void conf_shutdown(conf_core *core, const char *reason) {
+  core->shutting_down = true;
+  uv_timer_stop(&core->housekeeping);
+  participant *p;
+  size_t pos;
+  /* conf_leave changes the map, so restart the scan after each one. */
+  while ((pos = 0, p = hmap_next(core->participants, &pos)))
+    conf_leave(p, reason);
+}
+
+static void free_core(uv_handle_t *h) {
+  conf_core *core = h->data;
+  pin_guard_sweep(core, true);
+  hmap_free(core->pin_failures);
+  hmap_free(core->tokens);
+  hmap_free(core->participants);
+  hmap_free(core->rooms);
+  directory_free(core);
+  free(core);
+}
+
+void conf_destroy(conf_core *core) {
+  conf_shutdown(core, "Signaling node disconnected");
+  uv_close((uv_handle_t *)&core->housekeeping, free_core);
+}

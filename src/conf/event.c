@@ -1,0 +1,106 @@
+/* event — event records and their fan-out to the participants' sinks.
+ * Each event is serialised once and shared by reference with every sink. */
+#include "conf/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static conf_event *event_new(room *r, const char *name, json_t *data) {
+  conf_event *ev = calloc(1, sizeof *ev);
+  ev->refs = 1;
+  ev->id = ++r->next_event_id;
+  ev->name = strdup(name);
+  ev->data = data ? json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("null");
+  json_decref(data);
+  r->core->counters.events++;
+  return ev;
+}
+
+void conf_event_release(conf_event *ev) {
+  if (!ev || --ev->refs > 0)
+    return;
+  free(ev->name);
+  free(ev->data);
+  free(ev->wire);
+  free(ev);
+}
+
+static void deliver_to(participant *p, conf_event *ev) {
+  list_node *pos, *tmp;
+  list_for_each_safe(pos, tmp, &p->sinks) {
+    event_sink *s = list_entry(pos, event_sink, link);
+    s->deliver(s, ev);
+  }
+}
+
+void room_emit(room *r, const char *name, json_t *data, const participant *only,
+               const participant *except) {
+  conf_event *ev = event_new(r, name, data);
+  if (only) {
+    deliver_to((participant *)only, ev);
+  } else {
+    list_node *pos, *tmp;
+    list_for_each_safe(pos, tmp, &r->participants) {
+      participant *p = list_entry(pos, participant, link);
+      if (p != except)
+        deliver_to(p, ev);
+    }
+  }
+  conf_event_release(ev);
+}
+
+void sink_send(event_sink *sink, room *r, const char *name, json_t *data) {
+  conf_event *ev = event_new(r, name, data);
+  sink->deliver(sink, ev);
+  conf_event_release(ev);
+}
+
+void room_emit_participant_update(participant *p) {
+  room_emit(p->room, "participant_update", conf_participant_json(p), NULL, NULL);
+}
+
+void room_emit_conference_update(room *r) {
+  room_emit(r, "conference_update", conf_room_status_json(r), NULL, NULL);
+}
+
+void room_emit_stage_and_layout(room *r) {
+  room_emit(r, "layout", room_layout_json(r), NULL, NULL);
+  room_emit(r, "stage", room_stage_json(r), NULL, NULL);
+}
+
+static json_t *presentation_start_json(const participant *presenter) {
+  return json_pack("{s:s, s:s, s:s}", "presenter_name", presenter->display_name,
+                   "presenter_uri", "", "presenter_uuid", presenter->uuid);
+}
+
+void conf_subscribe(participant *p, event_sink *sink) {
+  room *r = p->room;
+  sink->owner = p;
+  list_push_back(&p->sinks, &sink->link);
+  r->core->n_sinks++;
+  /* The roster snapshot every (re)connection starts with (client API §C.2). */
+  sink_send(sink, r, "participant_sync_begin", NULL);
+  list_node *pos, *tmp;
+  list_for_each_safe(pos, tmp, &r->participants) {
+    participant *other = list_entry(pos, participant, link);
+    sink_send(sink, r, "participant_create", conf_participant_json(other));
+  }
+  sink_send(sink, r, "participant_sync_end", NULL);
+  sink_send(sink, r, "conference_update", conf_room_status_json(r));
+  sink_send(sink, r, "layout", room_layout_json(r));
+  sink_send(sink, r, "stage", room_stage_json(r));
+  if (r->presenter && r->presenter != p)
+    sink_send(sink, r, "presentation_start", presentation_start_json(r->presenter));
+}
+
+void conf_unsubscribe(event_sink *sink) {
+  if (!sink->owner)
+    return;
+  sink->owner->room->core->n_sinks--;
+  list_unlink(&sink->link);
+  sink->owner = NULL;
+}
+
+json_t *conf_presentation_start_json(const participant *presenter) {
+  return presentation_start_json(presenter);
+}

@@ -1,0 +1,52 @@
+/* internal — functions the conference core's files share with each other and
+ * nobody else: event fan-out, room life cycle, tokens, PIN guard, directory. */
+#ifndef PARLEY_CONF_INTERNAL_H
+#define PARLEY_CONF_INTERNAL_H
+
+#include "conf/conf.h"
+
+/* event.c: data is stolen (NULL means JSON null). only/except filter recipients. */
+void room_emit(room *r, const char *name, json_t *data, const participant *only,
+               const participant *except);
+void room_emit_participant_update(participant *p);
+void room_emit_conference_update(room *r);
+void room_emit_stage_and_layout(room *r);
+void sink_send(event_sink *sink, room *r, const char *name, json_t *data);
+
+/* room.c */
+room *room_enter(conf_core *core, const room_record *rec);
+void room_forget_if_empty(room *r);
+void room_add_participant(room *r, participant *p);
+void room_remove_participant(room *r, participant *p);
+void room_admit(participant *p);
+void room_check_hosts(room *r);
+size_t room_active_hosts(const room *r);
+json_t *room_layout_json(const room *r);
+json_t *room_stage_json(const room *r);
+void room_replace_config(room *r, const room_record *rec);
+
+/* participant.c */
+participant *participant_new(room *r, const join_request *req, conf_role role);
+void participant_free(participant *p);
+bool participant_may_control(const participant *actor, const participant *target);
+void participant_arm_lapse(participant *p, uint64_t delay_ms);
+
+/* token.c */
+void token_issue(conf_core *core, participant *p, char out[IDS_TOKEN_LEN + 1]);
+participant *token_resolve(conf_core *core, const char *token);
+void token_revoke_all(conf_core *core, participant *p);
+void token_sweep(conf_core *core);
+
+/* pin_guard.c */
+bool pin_guard_blocked(conf_core *core, int64_t room_id, const char *addr);
+void pin_guard_failure(conf_core *core, int64_t room_id, const char *addr);
+void pin_guard_sweep(conf_core *core, bool all);
+
+/* directory.c */
+void directory_refresh(conf_core *core);
+void directory_free(conf_core *core);
+
+double conf_now_epoch(void);
+json_t *conf_presentation_start_json(const participant *presenter);
+
+#endif

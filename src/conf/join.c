@@ -1,0 +1,136 @@
+/* join — request_token's decision: reception routing, PIN checks and throttling,
+ * the participant's role, and whether it waits (lock, or a lecture without host). */
+#include "conf/internal.h"
+
+#include "core/log.h"
+
+#include <string.h>
+
+typedef enum { PIN_HOST, PIN_GUEST, PIN_PROMPT, PIN_WRONG } pin_verdict;
+
+static bool pin_matches(const char *given, const char *pin) {
+  return pin && ids_secret_equal(given, strlen(given), pin, strlen(pin));
+}
+
+/* Client API §F: no host PIN means everyone is a host; "none" (or a blank PIN)
+ * means "join as guest" where the guest PIN is not required. */
+static pin_verdict check_pin(const room_record *rec, const char *given) {
+  if (!rec->pin)
+    return PIN_HOST;
+  if (!given)
+    return PIN_PROMPT;
+  bool blank = !*given || strcmp(given, "none") == 0;
+  if (!blank && pin_matches(given, rec->pin))
+    return PIN_HOST;
+  if (rec->allow_guests && !rec->guest_pin && blank)
+    return PIN_GUEST;
+  if (!blank && rec->allow_guests && pin_matches(given, rec->guest_pin))
+    return PIN_GUEST;
+  return blank ? PIN_PROMPT : PIN_WRONG;
+}
+
+static bool must_wait(const room *r, conf_role role) {
+  bool bypasses_lock = role == ROLE_HOST && r->cfg->pin;
+  if (r->locked && !bypasses_lock)
+    return true;
+  return r->cfg->lecture && !r->started && role == ROLE_GUEST;
+}
+
+/* A host arriving starts a lecture: everyone the lock does not hold comes in. */
+static void start_if_host(room *r, const participant *p) {
+  if (!r->cfg->lecture || r->started || p->role != ROLE_HOST || p->waiting)
+    return;
+  r->started = true;
+  list_node *pos, *tmp;
+  list_for_each_safe(pos, tmp, &r->participants) {
+    participant *w = list_entry(pos, participant, link);
+    if (w->waiting && !r->locked)
+      room_admit(w);
+  }
+  room_emit_conference_update(r);
+}
+
+static void admit_new(conf_core *core, const room_record *rec, const join_request *req,
+                      conf_role role, join_result *res) {
+  room *r = room_enter(core, rec);
+  participant *p = participant_new(r, req, role);
+  p->waiting = must_wait(r, role);
+  if (role == ROLE_GUEST && r->guests_muted)
+    p->muted = p->muted_by_host = true;
+  room_add_participant(r, p);
+  hmap_put(core->participants, p->uuid, IDS_UUID_LEN, p);
+  token_issue(core, p, res->token);
+  core->counters.joins++;
+  room_emit(r, "participant_create", conf_participant_json(p), NULL, p);
+  start_if_host(r, p);
+  room_check_hosts(r);
+  room_emit_stage_and_layout(r);
+  res->outcome = JOIN_OK;
+  res->p = p;
+  log_info("conf", "join room=%s participant=%s role=%s waiting=%d", rec->aliases[0],
+           p->uuid, role == ROLE_HOST ? "host" : "guest", p->waiting);
+}
+
+static const room_record *route_reception(conf_core *core, const room_record *rec,
+                                          const join_request *req, join_result *res) {
+  if (!rec->reception)
+    return rec;
+  if (!req->conference_extension || !*req->conference_extension) {
+    res->outcome = JOIN_EXTENSION_PROMPT;
+    return NULL;
+  }
+  const room_record *target = conf_find_alias(core, req->conference_extension);
+  if (!target || target->reception) {
+    res->outcome = JOIN_NOT_FOUND;
+    return NULL;
+  }
+  return target;
+}
+
+void conf_join(conf_core *core, const join_request *req, join_result *res) {
+  memset(res, 0, sizeof *res);
+  const room_record *rec = conf_find_alias(core, req->alias);
+  if (!rec) {
+    res->outcome = JOIN_NOT_FOUND;
+    return;
+  }
+  rec = route_reception(core, rec, req, res);
+  if (!rec)
+    return;
+  const char *addr = req->remote_addr ? req->remote_addr : "";
+  if (rec->pin && pin_guard_blocked(core, rec->id, addr)) {
+    core->counters.pin_lockouts++;
+    res->outcome = JOIN_PIN_RETRIES;
+    return;
+  }
+  switch (check_pin(rec, req->pin)) {
+  case PIN_PROMPT:
+    res->outcome = JOIN_PIN_PROMPT;
+    res->host_pin_required = true;
+    res->guest_pin_required = !rec->allow_guests || rec->guest_pin;
+    return;
+  case PIN_WRONG:
+    pin_guard_failure(core, rec->id, addr);
+    log_info("conf", "wrong PIN for room %s from %s", rec->aliases[0], addr);
+    res->outcome = JOIN_INVALID_PIN;
+    return;
+  case PIN_HOST:
+    admit_new(core, rec, req, ROLE_HOST, res);
+    return;
+  case PIN_GUEST:
+    admit_new(core, rec, req, ROLE_GUEST, res);
+    return;
+  }
+}
+
+participant *conf_authenticate(conf_core *core, const char *alias, const char *token) {
+  participant *p = token_resolve(core, token);
+  if (!p || p->leaving)
+    return NULL;
+  if (strcmp(alias, p->joined_alias) == 0)
+    return p;
+  for (size_t i = 0; i < p->room->cfg->n_aliases; i++)
+    if (strcmp(alias, p->room->cfg->aliases[i]) == 0)
+      return p;
+  return NULL;
+}

@@ -1,0 +1,197 @@
+/* room — a room with people in it: its runtime state, roster, admission from the
+ * waiting room, the hosted-conference rules of lecture rooms, and its JSON views. */
+#include "conf/internal.h"
+
+#include "core/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define STAGE_MAX 9 /* speakers listed in stage/layout events */
+
+room *room_enter(conf_core *core, const room_record *rec) {
+  room *r = hmap_get(core->rooms, &rec->id, sizeof rec->id);
+  if (r)
+    return r;
+  r = calloc(1, sizeof *r);
+  r->core = core;
+  r->cfg = room_record_copy(rec);
+  r->key = rec->id;
+  r->by_uuid = hmap_new();
+  LIST_INIT(&r->participants);
+  r->locked = rec->locked;
+  r->started = !rec->lecture;
+  r->guests_can_unmute = true;
+  r->guests_can_present = true;
+  strcpy(r->layout, "1:0");
+  strcpy(r->host_layout, "1:0");
+  strcpy(r->guest_layout, "1:0");
+  r->overlay_text_enabled = true;
+  uv_timer_init(core->loop, &r->guests_only_timer);
+  r->guests_only_timer.data = r;
+  hmap_put(core->rooms, &r->key, sizeof r->key, r);
+  log_info("conf", "room %s active", rec->aliases[0]);
+  return r;
+}
+
+static void free_room(uv_handle_t *h) {
+  room *r = h->data;
+  hmap_free(r->by_uuid);
+  room_record_free(r->cfg);
+  free(r);
+}
+
+void room_forget_if_empty(room *r) {
+  if (r->n_participants > 0)
+    return;
+  log_info("conf", "room %s idle", r->cfg->aliases[0]);
+  hmap_remove(r->core->rooms, &r->key, sizeof r->key);
+  uv_timer_stop(&r->guests_only_timer);
+  uv_close((uv_handle_t *)&r->guests_only_timer, free_room);
+}
+
+void room_replace_config(room *r, const room_record *rec) {
+  room_record *old = r->cfg;
+  r->cfg = room_record_copy(rec);
+  room_record_free(old);
+}
+
+static void on_guests_only_timeout(uv_timer_t *t) {
+  room *r = t->data;
+  if (room_active_hosts(r) > 0)
+    return;
+  log_info("conf", "room %s: no host came back; ending for guests", r->cfg->aliases[0]);
+  r->started = false;
+  list_node *pos, *tmp;
+  list_for_each_safe(pos, tmp, &r->participants) {
+    participant *p = list_entry(pos, participant, link);
+    if (p->role == ROLE_GUEST)
+      conf_leave(p, "All conference hosts departed hosted conference");
+  }
+  /* conf_leave may have emptied and freed the room: nothing may touch r now. */
+}
+
+size_t room_active_hosts(const room *r) {
+  size_t n = 0;
+  const list_node *pos;
+  for (pos = r->participants.next; pos != &r->participants; pos = pos->next) {
+    const participant *p = list_entry(pos, participant, link);
+    n += (p->role == ROLE_HOST && !p->waiting);
+  }
+  return n;
+}
+
+/* Lecture rooms are hosted: guests wait for a host, and are sent away a while
+ * after the last host leaves (client API §F). */
+void room_check_hosts(room *r) {
+  if (!r->cfg->lecture)
+    return;
+  if (room_active_hosts(r) > 0) {
+    uv_timer_stop(&r->guests_only_timer);
+    return;
+  }
+  if (r->started && r->n_participants > 0 && !uv_is_active((uv_handle_t *)&r->guests_only_timer))
+    uv_timer_start(&r->guests_only_timer, on_guests_only_timeout,
+                   (uint64_t)r->core->cfg->guests_only_timeout_s * 1000, 0);
+}
+
+void room_add_participant(room *r, participant *p) {
+  list_push_back(&r->participants, &p->link);
+  hmap_put(r->by_uuid, p->uuid, IDS_UUID_LEN, p);
+  r->n_participants++;
+}
+
+void room_remove_participant(room *r, participant *p) {
+  list_unlink(&p->link);
+  hmap_remove(r->by_uuid, p->uuid, IDS_UUID_LEN);
+  r->n_participants--;
+  if (r->presenter == p)
+    r->presenter = NULL;
+}
+
+void room_admit(participant *p) {
+  if (!p->waiting)
+    return;
+  p->waiting = false;
+  room_emit_participant_update(p);
+  room_check_hosts(p->room);
+}
+
+participant *conf_find_participant(room *r, const char *uuid) {
+  return hmap_get(r->by_uuid, uuid, strlen(uuid));
+}
+
+json_t *conf_room_status_json(const room *r) {
+  bool all_muted = r->n_participants > 0;
+  const list_node *pos;
+  for (pos = r->participants.next; pos != &r->participants; pos = pos->next)
+    if (!list_entry(pos, participant, link)->muted)
+      all_muted = false;
+  return json_pack("{s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}", "locked",
+                   r->locked, "guests_muted", r->guests_muted, "started", r->started,
+                   "all_muted", all_muted, "presentation_allowed", true,
+                   "direct_media", false, "live_captions_available", false,
+                   "breakout_rooms", false, "guests_can_unmute", r->guests_can_unmute,
+                   "guests_can_present", r->guests_can_present);
+}
+
+json_t *conf_room_participants_json(const room *r) {
+  json_t *a = json_array();
+  const list_node *pos;
+  for (pos = r->participants.next; pos != &r->participants; pos = pos->next)
+    json_array_append_new(a, conf_participant_json(list_entry(pos, participant, link)));
+  return a;
+}
+
+/* Who is on stage: spotlighted participants by spotlight time, then the others in
+ * join order (the voice-activity order replaces join order once media exists). */
+static size_t stage_order(const room *r, const participant **out) {
+  size_t n = 0;
+  const list_node *pos;
+  for (pos = r->participants.next; pos != &r->participants; pos = pos->next) {
+    const participant *p = list_entry(pos, participant, link);
+    if (p->spotlight <= 0 || p->waiting)
+      continue;
+    size_t i;
+    if (n < STAGE_MAX)
+      i = n++;
+    else if (out[n - 1]->spotlight > p->spotlight)
+      i = n - 1;
+    else
+      continue;
+    while (i > 0 && out[i - 1]->spotlight > p->spotlight) {
+      out[i] = out[i - 1];
+      i--;
+    }
+    out[i] = p;
+  }
+  for (pos = r->participants.next; pos != &r->participants && n < STAGE_MAX;
+       pos = pos->next) {
+    const participant *p = list_entry(pos, participant, link);
+    if (p->spotlight <= 0 && !p->waiting)
+      out[n++] = p;
+  }
+  return n;
+}
+
+json_t *room_stage_json(const room *r) {
+  const participant *order[STAGE_MAX] = {0};
+  size_t n = stage_order(r, order);
+  json_t *a = json_array();
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(a, json_pack("{s:s, s:i, s:i}", "participant_uuid",
+                                       order[i]->uuid, "stage_index", (int)i, "vad", 0));
+  return a;
+}
+
+json_t *room_layout_json(const room *r) {
+  const participant *order[STAGE_MAX] = {0};
+  size_t n = stage_order(r, order);
+  json_t *uuids = json_array();
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(uuids, json_string(order[i]->uuid));
+  return json_pack("{s:s, s:o, s:{s:{s:s, s:s}}, s:b, s:n}", "view", r->layout,
+                   "participants", uuids, "requested_layout", "primary_screen",
+                   "chair_layout", r->host_layout, "guest_layout", r->guest_layout,
+                   "overlay_text_enabled", r->overlay_text_enabled, "pres_slot_coords");
+}

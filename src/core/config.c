@@ -1,0 +1,253 @@
+/* config — defaults, file and flags for parleyd, from one option table. */
+#include "core/config.h"
+
+#include "core/log.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { OPT_INT, OPT_STR, OPT_HOSTPORT, OPT_LOGLEVEL } opt_kind;
+
+typedef struct {
+  const char *name;
+  opt_kind kind;
+  size_t offset;
+  size_t size;  /* for strings */
+  int min, max; /* for integers */
+  const char *arg;
+  const char *help;
+} option;
+
+#define STR(f) OPT_STR, offsetof(config, f), sizeof(((config *)0)->f), 0, 0
+#define INT(f, lo, hi) OPT_INT, offsetof(config, f), 0, lo, hi
+
+static const option options[] = {
+    {"http", OPT_HOSTPORT, 0, 0, 0, 0, "ADDR:PORT",
+     "HTTP listen address; port 0 picks a free port (default 127.0.0.1:8080)"},
+    {"data-dir", STR(data_dir), "DIR",
+     "directory for parley.db and recordings (default ./var)"},
+    {"token-lifetime", INT(token_lifetime_s, 2, 86400), "SECONDS",
+     "client API token lifetime, the \"expires\" value (default 120)"},
+    {"keepalive", INT(keepalive_s, 1, 3600), "SECONDS",
+     "interval of SSE keep-alive comments (default 15)"},
+    {"pin-attempts", INT(pin_attempts, 1, 100000), "N",
+     "wrong PINs allowed per source address and room per window (default 10)"},
+    {"pin-window", INT(pin_window_s, 1, 86400), "SECONDS",
+     "window for --pin-attempts (default 60)"},
+    {"guests-only-timeout", INT(guests_only_timeout_s, 0, 86400), "SECONDS",
+     "lecture rooms: guests are disconnected this long after the last host "
+     "leaves (default 60)"},
+    {"sse-queue-bytes", INT(sse_queue_bytes, 4096, 1 << 30), "BYTES",
+     "unsent bytes an event stream may hold before it is closed (default "
+     "262144)"},
+    {"max-body", INT(max_body_bytes, 1024, 16 << 20), "BYTES",
+     "largest JSON request body accepted (default 65536)"},
+    {"shutdown-grace", INT(shutdown_grace_ms, 0, 60000), "MS",
+     "time given to streams to flush on SIGTERM (default 200)"},
+    {"log-level", OPT_LOGLEVEL, offsetof(config, log_level),
+     sizeof(((config *)0)->log_level), 0, 0, "LEVEL",
+     "debug, info, warn or error (default info)"},
+};
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+void config_defaults(config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  strcpy(cfg->http_host, "127.0.0.1");
+  cfg->http_port = 8080;
+  strcpy(cfg->data_dir, "./var");
+  cfg->token_lifetime_s = 120;
+  cfg->keepalive_s = 15;
+  cfg->pin_attempts = 10;
+  cfg->pin_window_s = 60;
+  cfg->guests_only_timeout_s = 60;
+  cfg->sse_queue_bytes = 262144;
+  cfg->max_body_bytes = 65536;
+  cfg->shutdown_grace_ms = 200;
+  strcpy(cfg->log_level, "info");
+}
+
+static const option *find_option(const char *name) {
+  for (size_t i = 0; i < N_OPTIONS; i++)
+    if (strcmp(options[i].name, name) == 0)
+      return &options[i];
+  return NULL;
+}
+
+static int set_hostport(config *cfg, const char *v, char *err, size_t errlen) {
+  const char *colon = strrchr(v, ':');
+  char *end;
+  if (!colon || colon == v || (size_t)(colon - v) >= sizeof cfg->http_host) {
+    snprintf(err, errlen, "--http wants ADDR:PORT, got \"%s\"", v);
+    return -1;
+  }
+  errno = 0;
+  long port = strtol(colon + 1, &end, 10);
+  if (errno || *end || end == colon + 1 || port < 0 || port > 65535) {
+    snprintf(err, errlen, "--http: bad port in \"%s\"", v);
+    return -1;
+  }
+  memcpy(cfg->http_host, v, (size_t)(colon - v));
+  cfg->http_host[colon - v] = '\0';
+  cfg->http_port = (int)port;
+  return 0;
+}
+
+static int set_option(config *cfg, const option *o, const char *v, char *err,
+                      size_t errlen) {
+  char *field = (char *)cfg + o->offset;
+  switch (o->kind) {
+  case OPT_HOSTPORT:
+    return set_hostport(cfg, v, err, errlen);
+  case OPT_LOGLEVEL: {
+    log_level lvl;
+    if (log_parse_level(v, &lvl) != 0) {
+      snprintf(err, errlen, "--log-level: unknown level \"%s\"", v);
+      return -1;
+    }
+  } /* fallthrough: stored as text */
+  /* fall through */
+  case OPT_STR:
+    if (strlen(v) >= o->size || !*v) {
+      snprintf(err, errlen, "--%s: value empty or too long", o->name);
+      return -1;
+    }
+    strcpy(field, v);
+    return 0;
+  case OPT_INT: {
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || *end || end == v || n < o->min || n > o->max) {
+      snprintf(err, errlen, "--%s wants a whole number from %d to %d, got \"%s\"",
+               o->name, o->min, o->max, v);
+      return -1;
+    }
+    *(int *)field = (int)n;
+    return 0;
+  }
+  }
+  return -1;
+}
+
+static char *trim(char *s) {
+  while (*s == ' ' || *s == '\t')
+    s++;
+  char *e = s + strlen(s);
+  while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+    *--e = '\0';
+  return s;
+}
+
+int config_load_file(config *cfg, const char *path, char *err, size_t errlen) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    snprintf(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
+    return -1;
+  }
+  char line[1024];
+  int lineno = 0, rc = 0;
+  while (rc == 0 && fgets(line, sizeof line, f)) {
+    lineno++;
+    char *s = trim(line);
+    if (!*s || *s == '#')
+      continue;
+    char *eq = strchr(s, '=');
+    if (!eq) {
+      snprintf(err, errlen, "%s:%d: expected key = value", path, lineno);
+      rc = -1;
+      break;
+    }
+    *eq = '\0';
+    char *key = trim(s), *value = trim(eq + 1);
+    const option *o = find_option(key);
+    if (!o) {
+      snprintf(err, errlen, "%s:%d: unknown key \"%s\"", path, lineno, key);
+      rc = -1;
+    } else if (set_option(cfg, o, value, err, errlen) != 0) {
+      rc = -1;
+    }
+  }
+  fclose(f);
+  return rc;
+}
+
+/* Splits "--name=value" or "--name value"; returns the option or NULL. */
+static const option *arg_option(int argc, char **argv, int *i, const char **value) {
+  const char *a = argv[*i] + 2;
+  const char *eq = strchr(a, '=');
+  char name[64];
+  size_t n = eq ? (size_t)(eq - a) : strlen(a);
+  if (n >= sizeof name)
+    return NULL;
+  memcpy(name, a, n);
+  name[n] = '\0';
+  const option *o = find_option(name);
+  if (!o)
+    return NULL;
+  if (eq)
+    *value = eq + 1;
+  else if (*i + 1 < argc)
+    *value = argv[++*i];
+  else
+    *value = NULL;
+  return o;
+}
+
+int config_parse_args(config *cfg, int argc, char **argv, char *err, size_t errlen) {
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      config_print_help(stdout);
+      return 1;
+    }
+    if (strcmp(argv[i], "--config") == 0 || strncmp(argv[i], "--config=", 9) == 0) {
+      const char *path = argv[i][8] == '=' ? argv[i] + 9 : (i + 1 < argc ? argv[++i] : NULL);
+      if (!path) {
+        snprintf(err, errlen, "--config wants a file name");
+        return -1;
+      }
+      if (config_load_file(cfg, path, err, errlen) != 0)
+        return -1;
+    }
+  }
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--config") == 0) {
+      i++;
+      continue;
+    }
+    if (strncmp(argv[i], "--config=", 9) == 0)
+      continue;
+    if (strncmp(argv[i], "--", 2) != 0) {
+      snprintf(err, errlen, "unexpected argument \"%s\" (see --help)", argv[i]);
+      return -1;
+    }
+    const char *value;
+    const option *o = arg_option(argc, argv, &i, &value);
+    if (!o) {
+      snprintf(err, errlen, "unknown option \"%s\" (see --help)", argv[i]);
+      return -1;
+    }
+    if (!value) {
+      snprintf(err, errlen, "--%s wants a value %s", o->name, o->arg);
+      return -1;
+    }
+    if (set_option(cfg, o, value, err, errlen) != 0)
+      return -1;
+  }
+  return 0;
+}
+
+void config_print_help(FILE *out) {
+  fprintf(out, "usage: parleyd [--config FILE] [options]\n\n"
+               "Parley conferencing server. Options (also valid as \"name = value\" "
+               "lines in FILE):\n"
+               "  --config FILE                 read settings from FILE first; "
+               "flags override it\n");
+  for (size_t i = 0; i < N_OPTIONS; i++) {
+    char left[64];
+    snprintf(left, sizeof left, "--%s %s", options[i].name, options[i].arg);
+    fprintf(out, "  %-30s%s\n", left, options[i].help);
+  }
+  fprintf(out, "  --help                        show this text\n");
+}

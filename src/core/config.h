@@ -1,0 +1,31 @@
+/* config — parleyd's settings: defaults, a "key = value" file and command-line flags,
+ * described by one table so --help, the file and the flags can never disagree. */
+#ifndef PARLEY_CONFIG_H
+#define PARLEY_CONFIG_H
+
+#include <stdio.h>
+
+typedef struct {
+  char http_host[64];
+  int http_port;
+  char data_dir[512];
+  int token_lifetime_s;
+  int keepalive_s;
+  int pin_attempts;
+  int pin_window_s;
+  int guests_only_timeout_s;
+  int sse_queue_bytes;
+  int max_body_bytes;
+  int shutdown_grace_ms;
+  char log_level[16];
+} config;
+
+void config_defaults(config *cfg);
+/* Loads a "key = value" file; returns 0, or -1 with a message in err. */
+int config_load_file(config *cfg, const char *path, char *err, size_t errlen);
+/* Applies argv. Returns 0 to run, 1 if --help was printed, -1 with err on bad input.
+ * --config FILE is applied first so that flags override the file. */
+int config_parse_args(config *cfg, int argc, char **argv, char *err, size_t errlen);
+void config_print_help(FILE *out);
+
+#endif

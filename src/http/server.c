@@ -1,0 +1,204 @@
+/* server — libh2o HTTP/1.1 server on the control loop. */
+#include "http/server.h"
+
+#include "core/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct {
+  h2o_handler_t super; /* must be first: h2o hands this pointer back */
+  http_server *srv;
+} root_handler;
+
+struct http_server {
+  uv_loop_t *loop;
+  uv_tcp_t listener;
+  h2o_globalconf_t globalconf;
+  h2o_context_t ctx;
+  h2o_accept_ctx_t accept_ctx;
+  http_request_cb cb;
+  void *ud;
+  int port;
+  size_t connections;
+  bool accepting;
+};
+
+typedef struct {
+  uv_tcp_t tcp;
+  http_server *srv;
+} connection;
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req) {
+  root_handler *h = (root_handler *)self;
+  h->srv->cb(h->srv->ud, req);
+  return 0;
+}
+
+static void on_conn_closed(uv_handle_t *handle) {
+  connection *c = (connection *)handle;
+  c->srv->connections--;
+  free(c);
+}
+
+static void on_accept(uv_stream_t *listener, int status) {
+  http_server *srv = listener->data;
+  if (status != 0)
+    return;
+  connection *c = calloc(1, sizeof *c);
+  c->srv = srv;
+  uv_tcp_init(listener->loop, &c->tcp);
+  if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+    uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  srv->connections++;
+  h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)&c->tcp, on_conn_closed);
+  h2o_accept(&srv->accept_ctx, sock);
+}
+
+static int bind_listener(http_server *srv, const char *host, int port, char *err,
+                         size_t errlen) {
+  struct sockaddr_storage addr;
+  if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
+      uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr) != 0) {
+    snprintf(err, errlen, "bad listen address \"%s\"", host);
+    return -1;
+  }
+  uv_tcp_init(srv->loop, &srv->listener);
+  srv->listener.data = srv;
+  int rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0);
+  if (rc == 0)
+    rc = uv_listen((uv_stream_t *)&srv->listener, 1024, on_accept);
+  if (rc != 0) {
+    snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port, uv_strerror(rc));
+    return -1;
+  }
+  struct sockaddr_storage bound;
+  int len = sizeof bound;
+  uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &len);
+  srv->port = bound.ss_family == AF_INET6
+                  ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
+                  : ntohs(((struct sockaddr_in *)&bound)->sin_port);
+  return 0;
+}
+
+http_server *http_server_start(uv_loop_t *loop, const char *host, int port,
+                               size_t max_entity, http_request_cb cb, void *ud,
+                               char *err, size_t errlen) {
+  http_server *srv = calloc(1, sizeof *srv);
+  srv->loop = loop;
+  srv->cb = cb;
+  srv->ud = ud;
+  h2o_config_init(&srv->globalconf);
+  /* Bodies up to this size reach us; we answer JSON 413s ourselves below it. */
+  srv->globalconf.max_request_entity_size = max_entity;
+  srv->globalconf.http1.upgrade_to_http2 = 0;
+  srv->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("parley"));
+  h2o_hostconf_t *host_conf = h2o_config_register_host(
+      &srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+  h2o_pathconf_t *path = h2o_config_register_path(host_conf, "/", 0);
+  root_handler *h = (root_handler *)h2o_create_handler(path, sizeof *h);
+  h->super.on_req = on_req;
+  h->srv = srv;
+  h2o_context_init(&srv->ctx, loop, &srv->globalconf);
+  srv->accept_ctx.ctx = &srv->ctx;
+  srv->accept_ctx.hosts = srv->globalconf.hosts;
+  if (bind_listener(srv, host, port, err, errlen) != 0)
+    return NULL; /* the process exits: nothing to unwind */
+  srv->accepting = true;
+  return srv;
+}
+
+int http_server_port(const http_server *srv) { return srv->port; }
+
+size_t http_server_connections(const http_server *srv) { return srv->connections; }
+
+void http_server_stop_accepting(http_server *srv) {
+  if (!srv->accepting)
+    return;
+  srv->accepting = false;
+  uv_close((uv_handle_t *)&srv->listener, NULL);
+  h2o_context_request_shutdown(&srv->ctx);
+}
+
+bool http_method_is(const h2o_req_t *req, const char *method) {
+  size_t n = strlen(method);
+  return req->method.len == n && memcmp(req->method.base, method, n) == 0;
+}
+
+const char *http_header(const h2o_req_t *req, const char *name, size_t *len) {
+  size_t n = strlen(name);
+  for (size_t i = 0; i < req->headers.size; i++) {
+    const h2o_header_t *h = &req->headers.entries[i];
+    if (h->name->len == n && strncasecmp(h->name->base, name, n) == 0) {
+      *len = h->value.len;
+      return h->value.base;
+    }
+  }
+  return NULL;
+}
+
+const char *http_query(const h2o_req_t *req, size_t *len) {
+  if (req->query_at == SIZE_MAX)
+    return NULL;
+  *len = req->path.len - req->query_at - 1;
+  return req->path.base + req->query_at + 1;
+}
+
+void http_path(const h2o_req_t *req, const char **path, size_t *len) {
+  *path = req->path.base;
+  *len = req->query_at == SIZE_MAX ? req->path.len : req->query_at;
+}
+
+void http_peer_addr(h2o_req_t *req, char *out, size_t outlen) {
+  struct sockaddr_storage ss;
+  socklen_t n = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+  out[0] = '\0';
+  if (n == 0)
+    return;
+  if (ss.ss_family == AF_INET6)
+    uv_ip6_name((struct sockaddr_in6 *)&ss, out, outlen);
+  else
+    uv_ip4_name((struct sockaddr_in *)&ss, out, outlen);
+}
+
+static const char *reason_phrase(int status) {
+  switch (status) {
+  case 200: return "OK";
+  case 204: return "No Content";
+  case 400: return "Bad Request";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 413: return "Payload Too Large";
+  case 415: return "Unsupported Media Type";
+  case 503: return "Service Unavailable";
+  default: return status < 400 ? "OK" : "Error";
+  }
+}
+
+void http_respond(h2o_req_t *req, int status, const char *content_type,
+                  const char *body, size_t len) {
+  req->res.status = status;
+  req->res.reason = reason_phrase(status);
+  if (content_type)
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   content_type, strlen(content_type));
+  h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+                 H2O_STRLIT("no-store"));
+  /* The body must outlive this call: copy it into the request's pool. */
+  char *copy = h2o_mem_alloc_pool(&req->pool, len + 1);
+  memcpy(copy, body, len);
+  h2o_send_inline(req, copy, len);
+}
+
+void http_respond_json(h2o_req_t *req, int status, json_t *body) {
+  char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+  json_decref(body);
+  http_respond(req, status, "application/json", text, strlen(text));
+  free(text);
+}

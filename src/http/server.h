@@ -1,0 +1,38 @@
+/* server — the HTTP/1.1 server on the control loop (libh2o, libuv build): listening,
+ * accepting, handing each request to one callback, and helpers to read and answer it. */
+#ifndef PARLEY_HTTP_SERVER_H
+#define PARLEY_HTTP_SERVER_H
+
+#include <h2o.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <uv.h>
+
+typedef struct http_server http_server;
+typedef void (*http_request_cb)(void *ud, h2o_req_t *req);
+
+/* Listens on host:port (port 0 picks one). Returns NULL with err on failure. */
+http_server *http_server_start(uv_loop_t *loop, const char *host, int port,
+                               size_t max_entity, http_request_cb cb, void *ud,
+                               char *err, size_t errlen);
+int http_server_port(const http_server *srv);
+/* Stops accepting and asks idle keep-alive connections to close. */
+void http_server_stop_accepting(http_server *srv);
+size_t http_server_connections(const http_server *srv);
+
+/* Request helpers. Header names are matched case-insensitively. */
+bool http_method_is(const h2o_req_t *req, const char *method);
+/* The header's value or NULL; *len gets its length. */
+const char *http_header(const h2o_req_t *req, const char *name, size_t *len);
+/* The query string (without '?') and its length; NULL if none. */
+const char *http_query(const h2o_req_t *req, size_t *len);
+/* The path without the query. */
+void http_path(const h2o_req_t *req, const char **path, size_t *len);
+void http_peer_addr(h2o_req_t *req, char *out, size_t outlen);
+
+void http_respond(h2o_req_t *req, int status, const char *content_type,
+                  const char *body, size_t len);
+/* Sends body as JSON (stolen reference). */
+void http_respond_json(h2o_req_t *req, int status, json_t *body);
+
+#endif

@@ -1,0 +1,28 @@
+/* sse — Server-Sent Event streams over libh2o: a bounded send queue per stream,
+ * keep-alive comments on one shared timer, and abrupt close of a stream that lags. */
+#ifndef PARLEY_SSE_H
+#define PARLEY_SSE_H
+
+#include <h2o.h>
+#include <stdbool.h>
+#include <uv.h>
+
+typedef struct sse_stream sse_stream;
+
+/* Called once when the stream ends for any reason (client gone, overflow,
+ * finished); the stream must not be used after it. */
+typedef void (*sse_closed_cb)(void *ud);
+
+void sse_init(uv_loop_t *loop, unsigned keepalive_s);
+/* Starts the response (200, text/event-stream) on req. */
+sse_stream *sse_start(h2o_req_t *req, size_t queue_limit, sse_closed_cb on_closed,
+                      void *ud);
+/* Queues bytes. Returns -1, and closes the stream, when the unsent bytes would
+ * pass queue_limit: a reader that cannot keep up is cut off, not buffered. */
+int sse_write(sse_stream *s, const char *bytes, size_t len);
+/* Ends the stream once what is queued has been sent. */
+void sse_finish(sse_stream *s);
+size_t sse_count(void);
+uint64_t sse_overflows(void);
+
+#endif
