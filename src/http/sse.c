@@ -16,7 +16,7 @@ struct sse_stream {
   buf sending;         /* bytes handed to h2o, kept until it calls proceed */
   buf pending;         /* bytes queued while a write is in flight */
   size_t limit;
-  bool in_flight, finishing, final_sent;
+  bool in_flight, finishing, aborted, final_sent;
   sse_closed_cb on_closed;
   void *ud;
 };
@@ -37,7 +37,9 @@ static void notify_closed(sse_stream *s) {
 static void flush(sse_stream *s) {
   if (s->in_flight || !s->req || s->final_sent)
     return;
-  if (s->pending.len == 0 && !s->finishing)
+  if (s->aborted)
+    buf_reset(&s->pending);
+  if (s->pending.len == 0 && !s->finishing && !s->aborted)
     return;
   buf tmp = s->sending;
   s->sending = s->pending;
@@ -45,7 +47,7 @@ static void flush(sse_stream *s) {
   buf_reset(&s->pending);
   h2o_iovec_t iov = h2o_iovec_init(s->sending.data, s->sending.len);
   h2o_send_state_t state = H2O_SEND_STATE_IN_PROGRESS;
-  if (s->finishing) {
+  if (s->finishing || s->aborted) {
     state = H2O_SEND_STATE_FINAL;
     s->final_sent = true;
   }
@@ -102,24 +104,26 @@ sse_stream *sse_start(h2o_req_t *req, size_t queue_limit, sse_closed_cb on_close
   return s;
 }
 
-/* Cuts the connection under h2o: its pending write fails and h2o disposes the
- * request through the usual path (stop, then dispose). */
-static void abort_stream(sse_stream *s) {
+/* Cuts the connection under h2o, then ends the response: h2o's next write or
+ * read on the dead socket fails and it disposes the request the usual way. */
+static void abort_stream(sse_stream *s, size_t queued) {
   n_overflows++;
+  log_warn("sse", "stream closed: reader fell %zu bytes behind", queued);
   notify_closed(s);
-  s->final_sent = true; /* nothing more goes out */
   h2o_socket_t *sock = s->req->conn->callbacks->get_socket(s->req->conn);
   int fd = sock ? h2o_socket_get_fd(sock) : -1;
   if (fd >= 0)
     shutdown(fd, SHUT_RDWR);
-  log_warn("sse", "stream closed: reader fell %zu bytes behind", s->pending.len);
+  s->aborted = true;
+  flush(s);
 }
 
 int sse_write(sse_stream *s, const char *bytes, size_t len) {
-  if (!s->req || s->final_sent || s->finishing)
+  if (!s->req || s->final_sent || s->finishing || s->aborted)
     return -1;
-  if (s->sending.len + s->pending.len + len > s->limit) {
-    abort_stream(s);
+  size_t queued = s->sending.len + s->pending.len + len;
+  if (queued > s->limit) {
+    abort_stream(s, queued);
     return -1;
   }
   buf_append(&s->pending, bytes, len);

@@ -439,7 +439,13 @@ export class Daemon {
       payload = JSON.stringify(body);
       h['Content-Type'] = contentType ?? 'application/json';
     }
-    const res = await rawRequest(this.port, method, p, { headers: h, body: payload });
+    let res;
+    try {
+      res = await rawRequest(this.port, method, p, { headers: h, body: payload });
+    } catch (e) {
+      if (this.exit) e.message += ` (parleyd has exited: code ${this.exit.code}, signal ${this.exit.signal}; stderr tail:\n${this.stderr.slice(-2000)})`;
+      throw e;
+    }
     const what = `${method} ${p} -> ${res.status}`;
     if (noCheck) return { ...res, body: tryJson(res.text) };
     if (res.status === 204) {

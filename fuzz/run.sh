@@ -1,0 +1,64 @@
+#!/bin/sh
+# run.sh — runs every libFuzzer harness for SECONDS (default 15) each, from a copy of its
+# seed corpus in a temporary directory, and prints one line per harness. Exits 1 on a crash.
+# Usage: fuzz/run.sh [SECONDS]    (BUILD_DIR defaults to build-fuzz; built if missing)
+set -eu
+SECONDS_EACH=${1:-15}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$ROOT/build-fuzz}
+HARNESSES="fuzz_route fuzz_body"
+
+# max_len per harness: paths and queries are short; bodies are capped by max_body_bytes
+# in parleyd, but the parser's interesting inputs are small.
+max_len() {
+  case $1 in
+  fuzz_route) echo 1024 ;;
+  fuzz_body) echo 4096 ;;
+  *) echo 4096 ;;
+  esac
+}
+dict() {
+  case $1 in
+  fuzz_route) echo "$ROOT/fuzz/route.dict" ;;
+  fuzz_body) echo "$ROOT/fuzz/body.dict" ;;
+  *) echo "" ;;
+  esac
+}
+
+missing=0
+for h in $HARNESSES; do [ -x "$BUILD_DIR/fuzz/$h" ] || missing=1; done
+if [ $missing = 1 ]; then
+  CC=clang cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DPARLEY_FUZZ=ON >/dev/null
+  cmake --build "$BUILD_DIR" -j2 >/dev/null
+fi
+
+WORK=$(mktemp -d /tmp/parley-fuzz.XXXXXX)
+failed=0
+for h in $HARNESSES; do
+  mkdir -p "$WORK/$h/corpus" "$WORK/$h/artifacts"
+  cp "$ROOT/fuzz/corpus/$h/"* "$WORK/$h/corpus/"
+  seeds=$(ls "$WORK/$h/corpus" | wc -l)
+  d=$(dict "$h")
+  set +e
+  "$BUILD_DIR/fuzz/$h" -max_total_time="$SECONDS_EACH" -max_len="$(max_len "$h")" \
+    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 ${d:+-dict="$d"} \
+    -artifact_prefix="$WORK/$h/artifacts/" "$WORK/$h/corpus" >"$WORK/$h/log" 2>&1
+  rc=$?
+  set -e
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$WORK/$h/log" | tail -n 1)
+  cov=$(grep -o 'cov: [0-9]*' "$WORK/$h/log" | tail -n 1 | cut -d' ' -f2)
+  ft=$(grep -o 'ft: [0-9]*' "$WORK/$h/log" | tail -n 1 | cut -d' ' -f2)
+  units=$(ls "$WORK/$h/corpus" | wc -l)
+  if [ $rc = 0 ]; then
+    echo "$h: ok, ${execs:-?} execs in ${SECONDS_EACH}s, cov ${cov:-?}, ft ${ft:-?}," \
+      "corpus $seeds -> $units"
+  else
+    failed=1
+    echo "$h: CRASH (exit $rc) after ${execs:-?} execs; log $WORK/$h/log," \
+      "input in $WORK/$h/artifacts/"
+  fi
+done
+# Keep the evidence of a crash; otherwise leave nothing behind.
+if [ $failed = 0 ]; then rm -rf "$WORK"; fi
+exit $failed

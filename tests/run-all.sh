@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs the whole suite: unit tests (ctest) on the release and the ASan+UBSan builds,
+# the integration tests (node) against both daemons, and a short run of each fuzzer.
+# Ends with one line "N passed, N failed" counting the stages.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+passed=0
+failed=0
+failures=()
+
+stage() {
+  local name=$1
+  shift
+  echo
+  echo "=== $name"
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+  fi
+}
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+stage "unit tests (release)" ctest --test-dir build --output-on-failure
+stage "unit tests (asan+ubsan)" ctest --test-dir build-asan --output-on-failure
+if [ -d tests/integration ] && ls tests/integration/*.test.mjs >/dev/null 2>&1; then
+  stage "integration tests (release)" env PARLEY_BIN_DIR="$PWD/build" \
+    node --test --test-concurrency=2 tests/integration/
+  stage "integration tests (asan+ubsan)" env PARLEY_BIN_DIR="$PWD/build-asan" \
+    node --test --test-concurrency=2 tests/integration/
+fi
+if [ -x fuzz/run.sh ]; then
+  stage "fuzzers (short run)" fuzz/run.sh "${PARLEY_FUZZ_SECONDS:-10}"
+fi
+
+echo
+for f in "${failures[@]}"; do echo "FAILED: $f"; done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
