@@ -89,7 +89,11 @@ void directory_refresh(conf_core *core) {
   update_active_rooms(core);
 }
 
+const room_record *directory_lookup(conf_core *core, const char *alias) {
+  return hmap_get(core->aliases, alias, strlen(alias));
+}
+
 const room_record *conf_find_alias(conf_core *core, const char *alias) {
   directory_refresh(core);
-  return hmap_get(core->aliases, alias, strlen(alias));
+  return directory_lookup(core, alias);
 }

@@ -44,6 +44,8 @@ void pin_guard_sweep(conf_core *core, bool all);
 
 /* directory.c */
 void directory_refresh(conf_core *core);
+/* Without a refresh, so records already in hand stay valid. */
+const room_record *directory_lookup(conf_core *core, const char *alias);
 void directory_free(conf_core *core);
 
 double conf_now_epoch(void);

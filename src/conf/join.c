@@ -79,7 +79,7 @@ static const room_record *route_reception(conf_core *core, const room_record *re
     res->outcome = JOIN_EXTENSION_PROMPT;
     return NULL;
   }
-  const room_record *target = conf_find_alias(core, req->conference_extension);
+  const room_record *target = directory_lookup(core, req->conference_extension);
   if (!target || target->reception) {
     res->outcome = JOIN_NOT_FOUND;
     return NULL;
