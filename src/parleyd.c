@@ -65,6 +65,7 @@ int main(int argc, char **argv) {
   front.cfg = &cfg;
   front.core = conf_create(loop, &cfg, db);
   sse_init(loop, (unsigned)cfg.keepalive_s);
+  http_set_cors_origin(cfg.cors_origin);
   /* h2o buffers bodies up to this size; between max-body and it we answer a JSON
    * 413 ourselves, beyond it h2o answers a plain-text 413 and closes. */
   size_t max_entity = (size_t)cfg.max_body_bytes * 4;

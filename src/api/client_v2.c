@@ -186,6 +186,8 @@ static void dispatch(api_call *c) {
 
 void api_handle(void *ud, h2o_req_t *req) {
   api_call c = {.api = ud, .req = req};
+  if (http_method_is(req, "OPTIONS"))
+    return http_respond_preflight(req);
   const char *path;
   size_t len;
   http_path(req, &path, &len);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { OPT_INT, OPT_STR, OPT_HOSTPORT, OPT_LOGLEVEL } opt_kind;
+typedef enum { OPT_INT, OPT_STR, OPT_STR_EMPTY, OPT_HOSTPORT, OPT_LOGLEVEL } opt_kind;
 
 typedef struct {
   const char *name;
@@ -46,6 +46,10 @@ static const option options[] = {
      "largest JSON request body accepted (default 65536)"},
     {"shutdown-grace", INT(shutdown_grace_ms, 0, 60000), "MS",
      "time given to streams to flush on SIGTERM (default 200)"},
+    {"cors-origin", OPT_STR_EMPTY, offsetof(config, cors_origin),
+     sizeof(((config *)0)->cors_origin), 0, 0, "ORIGIN",
+     "origin allowed to call the API from a browser: \"*\", one origin, or "
+     "\"\" for none (default *)"},
     {"log-level", OPT_LOGLEVEL, offsetof(config, log_level),
      sizeof(((config *)0)->log_level), 0, 0, "LEVEL",
      "debug, info, warn or error (default info)"},
@@ -66,6 +70,7 @@ void config_defaults(config *cfg) {
   cfg->max_body_bytes = 65536;
   cfg->shutdown_grace_ms = 200;
   strcpy(cfg->log_level, "info");
+  strcpy(cfg->cors_origin, "*");
 }
 
 static const option *find_option(const char *name) {
@@ -108,6 +113,13 @@ static int set_option(config *cfg, const option *o, const char *v, char *err,
     }
   } /* fallthrough: stored as text */
   /* fall through */
+  case OPT_STR_EMPTY:
+    if (strlen(v) >= o->size) {
+      snprintf(err, errlen, "--%s: value too long", o->name);
+      return -1;
+    }
+    strcpy(field, v);
+    return 0;
   case OPT_STR:
     if (strlen(v) >= o->size || !*v) {
       snprintf(err, errlen, "--%s: value empty or too long", o->name);

@@ -18,6 +18,7 @@ typedef struct {
   int max_body_bytes;
   int shutdown_grace_ms;
   char log_level[16];
+  char cors_origin[256];
 } config;
 
 void config_defaults(config *cfg);

@@ -31,6 +31,37 @@ typedef struct {
   http_server *srv;
 } connection;
 
+static const char *cors_origin;
+
+void http_set_cors_origin(const char *origin) {
+  cors_origin = origin && *origin ? origin : NULL;
+}
+
+void http_add_common_headers(h2o_req_t *req) {
+  if (cors_origin)
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ACCESS_CONTROL_ALLOW_ORIGIN,
+                   NULL, cors_origin, strlen(cors_origin));
+}
+
+void http_respond_preflight(h2o_req_t *req) {
+  req->res.status = 204;
+  req->res.reason = "No Content";
+  http_add_common_headers(req);
+  if (cors_origin) {
+    /* The client API sends its token and PIN as custom headers. */
+    h2o_add_header_by_str(&req->pool, &req->res.headers,
+                          H2O_STRLIT("access-control-allow-headers"), 0, NULL,
+                          H2O_STRLIT("token, pin, content-type, authorization"));
+    h2o_add_header_by_str(&req->pool, &req->res.headers,
+                          H2O_STRLIT("access-control-allow-methods"), 0, NULL,
+                          H2O_STRLIT("GET, POST, OPTIONS"));
+    h2o_add_header_by_str(&req->pool, &req->res.headers,
+                          H2O_STRLIT("access-control-max-age"), 0, NULL,
+                          H2O_STRLIT("600"));
+  }
+  h2o_send_inline(req, "", 0);
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req) {
   root_handler *h = (root_handler *)self;
   h->srv->cb(h->srv->ud, req);
@@ -190,6 +221,7 @@ void http_respond(h2o_req_t *req, int status, const char *content_type,
                    content_type, strlen(content_type));
   h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
                  H2O_STRLIT("no-store"));
+  http_add_common_headers(req);
   /* The body must outlive this call: copy it into the request's pool. */
   char *copy = h2o_mem_alloc_pool(&req->pool, len + 1);
   memcpy(copy, body, len);

@@ -20,6 +20,14 @@ int http_server_port(const http_server *srv);
 void http_server_stop_accepting(http_server *srv);
 size_t http_server_connections(const http_server *srv);
 
+/* Cross-origin access for browser clients on other origins: "*" or one origin;
+ * NULL or "" turns CORS headers off. */
+void http_set_cors_origin(const char *origin);
+/* Adds the headers every response carries (CORS, no-store). */
+void http_add_common_headers(h2o_req_t *req);
+/* Answers a CORS preflight (OPTIONS). */
+void http_respond_preflight(h2o_req_t *req);
+
 /* Request helpers. Header names are matched case-insensitively. */
 bool http_method_is(const h2o_req_t *req, const char *method);
 /* The header's value or NULL; *len gets its length. */

@@ -2,6 +2,7 @@
 #include "http/sse.h"
 
 #include "core/buf.h"
+#include "http/server.h"
 #include "core/list.h"
 #include "core/log.h"
 
@@ -100,6 +101,7 @@ sse_stream *sse_start(h2o_req_t *req, size_t queue_limit, sse_closed_cb on_close
                  H2O_STRLIT("no-cache"));
   h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-accel-buffering"),
                         0, NULL, H2O_STRLIT("no"));
+  http_add_common_headers(req);
   h2o_start_response(req, &s->gen);
   return s;
 }
