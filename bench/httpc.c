@@ -1,5 +1,5 @@
-/* httpc — minimal libuv HTTP/1.1 client for the benchmarks: writes requests, splits
- * Content-Length responses, decodes chunked streams, and reads /proc figures. */
+/* httpc — minimal libuv HTTP/1.1 client for the benchmarks: writes requests, reads
+ * Content-Length and chunked responses, streams chunked bodies, and reads /proc figures. */
 #include "httpc.h"
 
 #include <stdio.h>
@@ -8,8 +8,6 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
-
-enum { CHUNK_SIZE, CHUNK_DATA, CHUNK_CRLF };
 
 typedef struct {
   uv_write_t req;
@@ -26,7 +24,8 @@ uint64_t now_ns(void) {
 static void on_closed(uv_handle_t *h) {
   httpc *c = h->data;
   free(c->in);
-  c->in = NULL;
+  free(c->body);
+  c->in = c->body = NULL;
 }
 
 static void fail(httpc *c, const char *why) {
@@ -73,47 +72,74 @@ static void parse_head(const char *p, size_t len, int *status, long *clen, bool 
   }
 }
 
-/* Decodes what it can of a chunked body at in[*off]; false on a framing error. */
-static bool decode_chunks(httpc *c, size_t *off) {
-  for (;;) {
+static void chunk_data(httpc *c, const char *p, size_t n) {
+  if (c->cb->on_stream_data)
+    return c->cb->on_stream_data(c, p, n);
+  if (c->body_cap - c->body_len < n) {
+    while (c->body_cap - c->body_len < n)
+      c->body_cap = c->body_cap ? 2 * c->body_cap : 4096;
+    c->body = realloc(c->body, c->body_cap);
+  }
+  memcpy(c->body + c->body_len, p, n);
+  c->body_len += n;
+}
+
+/* Decodes what it can of a chunked body at in[*off]. Returns 1 to wait for more,
+ * 0 when a buffered response is complete, -1 on a framing error or a stream's end. */
+static int decode_chunks(httpc *c, size_t *off) {
+  while (!c->closed) {
     char *p = c->in + *off;
     size_t avail = c->in_len - *off;
-    if (c->chunk_left > 0) { /* CHUNK_DATA */
+    if (c->chunk_left > 0) {
       size_t n = avail < c->chunk_left ? avail : c->chunk_left;
       if (n == 0)
-        return true;
-      c->cb->on_stream_data(c, p, n);
-      if (c->closed)
-        return true;
+        return 1;
+      chunk_data(c, p, n);
       *off += n;
       c->chunk_left -= n;
       continue;
     }
     char *nl = memchr(p, '\n', avail);
     if (!nl)
-      return true;
-    if (nl == p || (nl == p + 1 && p[0] == '\r')) { /* CRLF after a chunk */
-      *off += (size_t)(nl - p) + 1;
+      return 1;
+    size_t line = (size_t)(nl - p) + 1;
+    if (line <= 2) { /* the CRLF that ends each chunk's data */
+      *off += line;
       continue;
     }
     char *endp;
     unsigned long size = strtoul(p, &endp, 16);
     if (endp == p)
-      return false;
-    *off += (size_t)(nl - p) + 1;
-    if (size == 0)
-      return false; /* the server ended the stream */
-    c->chunk_left = size;
+      return -1;
+    if (size > 0) {
+      *off += line;
+      c->chunk_left = size;
+      continue;
+    }
+    if (c->cb->on_stream_data)
+      return -1; /* the server ended the stream */
+    if (avail < line + 2)
+      return 1; /* the last-chunk is followed by an empty line (no trailers) */
+    *off += line + 2;
+    return 0;
   }
+  return 1;
 }
 
 static void process(httpc *c) {
   size_t off = 0;
   while (!c->closed) {
-    if (c->streaming) {
-      if (!decode_chunks(c, &off))
+    if (c->chunked) {
+      int rc = decode_chunks(c, &off);
+      if (rc < 0)
         return fail(c, "stream ended");
-      break;
+      if (rc > 0)
+        break;
+      c->chunked = false;
+      size_t len = c->body_len;
+      c->body_len = 0; /* the bytes stay valid for the callback */
+      c->cb->on_response(c, c->status, c->body ? c->body : "", len);
+      continue;
     }
     char *p = c->in + off;
     size_t avail = c->in_len - off;
@@ -121,22 +147,24 @@ static void process(httpc *c) {
     if (!eoh)
       break;
     size_t head = (size_t)(eoh - p) + 4;
-    int status;
     long clen;
     bool chunked;
-    parse_head(p, head, &status, &clen, &chunked);
+    parse_head(p, head, &c->status, &clen, &chunked);
     if (chunked) {
-      c->streaming = true;
+      c->chunked = true;
+      c->chunk_left = 0;
+      c->body_len = 0;
       off += head;
-      c->cb->on_stream_start(c, status);
+      if (c->cb->on_stream_start)
+        c->cb->on_stream_start(c, c->status);
       continue;
     }
     if (clen < 0)
-      return fail(c, "response without Content-Length");
+      return fail(c, "response without Content-Length or chunked encoding");
     if (avail < head + (size_t)clen)
       break;
     off += head + (size_t)clen;
-    c->cb->on_response(c, status, p + head, (size_t)clen);
+    c->cb->on_response(c, c->status, p + head, (size_t)clen);
   }
   if (c->closed)
     return;

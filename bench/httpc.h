@@ -11,9 +11,10 @@
 typedef struct httpc httpc;
 
 typedef struct {
-  /* A whole response with a Content-Length body. */
+  /* A whole response (Content-Length or chunked, unless on_stream_data is set). */
   void (*on_response)(httpc *c, int status, const char *body, size_t len);
-  /* Headers of a chunked (streamed) response, then its decoded bytes as they arrive. */
+  /* With on_stream_data set, chunked responses are streams (SSE): their headers,
+   * then their decoded bytes as they arrive. */
   void (*on_stream_start)(httpc *c, int status);
   void (*on_stream_data)(httpc *c, const char *data, size_t len);
   /* Connected (status 0) or failed to. */
@@ -29,8 +30,11 @@ struct httpc {
   void *ud;
   char *in; /* bytes received and not yet consumed */
   size_t in_len, in_cap;
-  bool streaming; /* inside a chunked response body */
+  bool chunked; /* inside a chunked response body */
+  int status;   /* of the response being read */
   size_t chunk_left;
+  char *body; /* a chunked response's body so far, unless it is streamed */
+  size_t body_len, body_cap;
   bool closed;
 };
 
