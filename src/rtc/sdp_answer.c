@@ -1,0 +1,248 @@
+/* sdp_answer — codec and extension choice per m-line, and the answer's text. */
+#include "rtc/sdp_answer.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define URI_AUDIO_LEVEL "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+#define URI_ABS_SEND_TIME "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+#define URI_MID "urn:ietf:params:rtp-hdrext:sdes:mid"
+/* We answer only the feedback we act on; transport-cc waits for our TWCC sender. */
+#define FEEDBACK_WE_HONOUR (SDP_FB_NACK | SDP_FB_NACK_PLI | SDP_FB_CCM_FIR | SDP_FB_GOOG_REMB)
+
+static bool named(const sdp_codec *c, const char *name, uint32_t rate) {
+  return strcasecmp(c->name, name) == 0 && c->clock_rate == rate;
+}
+
+/* H.264 must be packetization-mode 1; constrained baseline (42e0xx/42c0xx) first. */
+static int h264_rank(const sdp_codec *c) {
+  char mode[8] = "0", plid[16] = "";
+  sdp_fmtp_get(c->fmtp, "packetization-mode", mode, sizeof mode);
+  sdp_fmtp_get(c->fmtp, "profile-level-id", plid, sizeof plid);
+  if (strcmp(mode, "1") != 0 || strlen(plid) != 6)
+    return 0;
+  if (strncasecmp(plid, "42e0", 4) == 0 || strncasecmp(plid, "42c0", 4) == 0)
+    return 3;
+  return strncasecmp(plid, "4200", 4) == 0 ? 2 : 1;
+}
+
+static const sdp_codec *choose_video(const sdp_media *m) {
+  const sdp_codec *best = NULL;
+  int best_rank = 0;
+  for (size_t i = 0; i < m->n_payloads; i++) {
+    const sdp_codec *c = sdp_codec_by_pt(m, m->payload_order[i]);
+    if (!c)
+      continue;
+    int rank = 0;
+    char profile[8] = "0";
+    if (named(c, "VP8", 90000))
+      rank = 10;
+    else if (named(c, "H264", 90000))
+      rank = h264_rank(c) ? 5 + h264_rank(c) : 0;
+    else if (named(c, "VP9", 90000) &&
+             (!sdp_fmtp_get(c->fmtp, "profile-id", profile, sizeof profile) ||
+              strcmp(profile, "0") == 0))
+      rank = 4;
+    if (rank > best_rank) {
+      best = c;
+      best_rank = rank;
+    }
+  }
+  return best;
+}
+
+static const sdp_codec *find_in_order(const sdp_media *m, const char *name, uint32_t rate,
+                                      int rtx_for) {
+  for (size_t i = 0; i < m->n_payloads; i++) {
+    const sdp_codec *c = sdp_codec_by_pt(m, m->payload_order[i]);
+    if (c && named(c, name, rate) && (rtx_for < 0 || c->rtx_for == rtx_for))
+      return c;
+  }
+  return NULL;
+}
+
+static sdp_direction answer_direction(sdp_direction offered) {
+  switch (offered) {
+  case SDP_SENDONLY:
+    return SDP_RECVONLY;
+  case SDP_RECVONLY:
+    return SDP_SENDONLY;
+  default:
+    return offered;
+  }
+}
+
+static void choose(const sdp_media *m, sdp_choice *ch) {
+  memset(ch, 0, sizeof *ch);
+  ch->kind = m->kind;
+  ch->pt = ch->rtx_pt = ch->dtmf_pt = -1;
+  snprintf(ch->mid, sizeof ch->mid, "%s", m->mid);
+  ch->slides = strcmp(m->content, "slides") == 0;
+  ch->direction = answer_direction(m->direction);
+  if (m->port == 0 || !m->mid[0] || !m->rtcp_mux || !strstr(m->proto, "SAVPF"))
+    return;
+  const sdp_codec *c = NULL;
+  if (m->kind == SDP_AUDIO) {
+    c = find_in_order(m, "opus", 48000, -1);
+    const sdp_codec *dtmf = find_in_order(m, "telephone-event", 48000, -1);
+    ch->dtmf_pt = dtmf ? dtmf->pt : -1;
+    ch->ext_audio_level = sdp_extmap_id(m, URI_AUDIO_LEVEL);
+  } else if (m->kind == SDP_VIDEO) {
+    c = choose_video(m);
+    const sdp_codec *rtx = c ? find_in_order(m, "rtx", 90000, c->pt) : NULL;
+    ch->rtx_pt = rtx ? rtx->pt : -1;
+  }
+  if (!c || (c->channels != 2 && m->kind == SDP_AUDIO))
+    return;
+  ch->accepted = true;
+  ch->pt = c->pt;
+  snprintf(ch->codec, sizeof ch->codec, "%s", c->name);
+  ch->feedback = c->feedback & FEEDBACK_WE_HONOUR;
+  ch->ext_abs_send_time = sdp_extmap_id(m, URI_ABS_SEND_TIME);
+  ch->ext_mid = sdp_extmap_id(m, URI_MID);
+  ch->remote_ssrc = m->fid_primary ? m->fid_primary : (m->n_ssrcs ? m->ssrcs[0].ssrc : 0);
+  ch->remote_rtx_ssrc = m->fid_repair;
+}
+
+static const char *direction_text(sdp_direction d) {
+  static const char *const names[] = {"sendrecv", "sendonly", "recvonly", "inactive"};
+  return names[d];
+}
+
+static void write_rejected(buf *out, const sdp_media *m) {
+  buf_appendf(out, "m=%s 0 %s ", m->kind_name, m->proto);
+  if (m->kind == SDP_APPLICATION)
+    buf_appendf(out, "webrtc-datachannel\r\n");
+  else
+    buf_appendf(out, "%u\r\n", m->n_payloads ? m->payload_order[0] : 0);
+  buf_appendf(out, "c=IN IP4 0.0.0.0\r\n");
+  if (m->mid[0])
+    buf_appendf(out, "a=mid:%s\r\n", m->mid);
+  buf_appendf(out, "a=inactive\r\n");
+}
+
+static void write_codec(buf *out, const sdp_media *m, int pt, unsigned feedback) {
+  const sdp_codec *c = sdp_codec_by_pt(m, (uint8_t)pt);
+  if (c->channels > 1)
+    buf_appendf(out, "a=rtpmap:%d %s/%u/%u\r\n", pt, c->name, c->clock_rate, c->channels);
+  else
+    buf_appendf(out, "a=rtpmap:%d %s/%u\r\n", pt, c->name, c->clock_rate);
+  if (c->fmtp[0])
+    buf_appendf(out, "a=fmtp:%d %s\r\n", pt, c->fmtp);
+  static const struct {
+    unsigned flag;
+    const char *text;
+  } fbs[] = {{SDP_FB_NACK, "nack"},
+             {SDP_FB_NACK_PLI, "nack pli"},
+             {SDP_FB_CCM_FIR, "ccm fir"},
+             {SDP_FB_GOOG_REMB, "goog-remb"}};
+  for (size_t i = 0; i < sizeof fbs / sizeof *fbs; i++)
+    if (feedback & fbs[i].flag)
+      buf_appendf(out, "a=rtcp-fb:%d %s\r\n", pt, fbs[i].text);
+}
+
+static void write_ssrcs(buf *out, const sdp_local *l, const sdp_choice *ch) {
+  uint32_t ssrc = ch->kind == SDP_AUDIO ? l->audio_ssrc
+                  : ch->slides          ? l->slides_ssrc
+                                        : l->video_ssrc;
+  uint32_t rtx = ch->rtx_pt < 0 ? 0 : ch->slides ? l->slides_rtx_ssrc : l->video_rtx_ssrc;
+  const char *track = ch->kind == SDP_AUDIO ? "audio" : ch->slides ? "slides" : "video";
+  buf_appendf(out, "a=msid:parley %s%s\r\n", track, ch->mid);
+  if (rtx)
+    buf_appendf(out, "a=ssrc-group:FID %u %u\r\n", ssrc, rtx);
+  buf_appendf(out, "a=ssrc:%u cname:%s\r\na=ssrc:%u msid:parley %s%s\r\n", ssrc, l->cname,
+              ssrc, track, ch->mid);
+  if (rtx)
+    buf_appendf(out, "a=ssrc:%u cname:%s\r\na=ssrc:%u msid:parley %s%s\r\n", rtx, l->cname,
+                rtx, track, ch->mid);
+}
+
+static void write_accepted(buf *out, const sdp_media *m, const sdp_choice *ch,
+                           const sdp_local *l) {
+  bool v6 = strchr(l->address, ':') != NULL;
+  buf_appendf(out, "m=%s %u %s %d", m->kind_name, l->port, m->proto, ch->pt);
+  if (ch->rtx_pt >= 0)
+    buf_appendf(out, " %d", ch->rtx_pt);
+  if (ch->dtmf_pt >= 0)
+    buf_appendf(out, " %d", ch->dtmf_pt);
+  buf_appendf(out, "\r\nc=IN %s %s\r\na=mid:%s\r\n", v6 ? "IP6" : "IP4", l->address, m->mid);
+  buf_appendf(out, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:%s\r\na=setup:passive\r\n",
+              l->ice_ufrag, l->ice_pwd, l->fingerprint);
+  buf_appendf(out, "a=%s\r\na=rtcp-mux\r\n", direction_text(ch->direction));
+  if (m->rtcp_rsize)
+    buf_appendf(out, "a=rtcp-rsize\r\n");
+  if (m->content[0])
+    buf_appendf(out, "a=content:%s\r\n", m->content);
+  write_codec(out, m, ch->pt, ch->feedback);
+  if (ch->rtx_pt >= 0)
+    write_codec(out, m, ch->rtx_pt, 0);
+  if (ch->dtmf_pt >= 0)
+    write_codec(out, m, ch->dtmf_pt, 0);
+  if (ch->ext_audio_level)
+    buf_appendf(out, "a=extmap:%u %s\r\n", ch->ext_audio_level, URI_AUDIO_LEVEL);
+  if (ch->ext_abs_send_time)
+    buf_appendf(out, "a=extmap:%u %s\r\n", ch->ext_abs_send_time, URI_ABS_SEND_TIME);
+  if (ch->ext_mid)
+    buf_appendf(out, "a=extmap:%u %s\r\n", ch->ext_mid, URI_MID);
+  if (ch->direction == SDP_SENDRECV || ch->direction == SDP_SENDONLY)
+    write_ssrcs(out, l, ch);
+  buf_appendf(out, "a=candidate:1 1 udp 2130706431 %s %u typ host\r\na=end-of-candidates\r\n",
+              l->address, l->port);
+}
+
+static int check_transport(const sdp_session *offer, const sdp_agreement *agreed,
+                           char *err, size_t errlen) {
+  for (size_t i = 0; i < agreed->n_media; i++) {
+    const sdp_media *m = &offer->media[i];
+    if (!agreed->media[i].accepted)
+      continue;
+    if (!m->ice_ufrag[0] || !m->ice_pwd[0]) {
+      snprintf(err, errlen, "m-line %zu (mid %s) has no ICE credentials", i, m->mid);
+      return -1;
+    }
+    if (strcasecmp(m->fingerprint_alg, "sha-256") != 0 || !m->fingerprint[0]) {
+      snprintf(err, errlen, "m-line %zu (mid %s) has no sha-256 DTLS fingerprint", i, m->mid);
+      return -1;
+    }
+    if (strcmp(m->setup, "passive") == 0) {
+      snprintf(err, errlen, "offer wants to be the DTLS server (a=setup:passive); "
+                            "Parley is always the DTLS server");
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int sdp_answer_write(const sdp_session *offer, const sdp_local *local, buf *out,
+                     sdp_agreement *agreed, char *err, size_t errlen) {
+  memset(agreed, 0, sizeof *agreed);
+  size_t usable = 0;
+  for (size_t i = 0; i < offer->n_media; i++) {
+    choose(&offer->media[i], &agreed->media[i]);
+    usable += agreed->media[i].accepted;
+  }
+  agreed->n_media = offer->n_media;
+  if (usable == 0) {
+    snprintf(err, errlen, "offer has no audio (Opus) or video (VP8, VP9, H.264 "
+                          "packetization-mode 1) with rtcp-mux over UDP/TLS/RTP/SAVPF");
+    return -1;
+  }
+  if (check_transport(offer, agreed, err, errlen) != 0)
+    return -1;
+  buf_reset(out);
+  buf_appendf(out, "v=0\r\no=- %u 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=ice-lite\r\n",
+              local->audio_ssrc);
+  buf_appendf(out, "a=group:BUNDLE");
+  for (size_t i = 0; i < agreed->n_media; i++)
+    if (agreed->media[i].accepted)
+      buf_appendf(out, " %s", agreed->media[i].mid);
+  buf_appendf(out, "\r\na=msid-semantic: WMS parley\r\n");
+  for (size_t i = 0; i < offer->n_media; i++) {
+    if (agreed->media[i].accepted)
+      write_accepted(out, &offer->media[i], &agreed->media[i], local);
+    else
+      write_rejected(out, &offer->media[i]);
+  }
+  return 0;
+}

@@ -1,0 +1,43 @@
+/* sdp_answer — answers an offer the way Parley can serve it: every offered m-line kept
+ * in order with its mid, what we cannot do rejected with port 0, one codec per kind. */
+#ifndef PARLEY_SDP_ANSWER_H
+#define PARLEY_SDP_ANSWER_H
+
+#include "core/buf.h"
+#include "rtc/sdp.h"
+
+/* What the answer needs to know about our side of the transport. */
+typedef struct {
+  const char *ice_ufrag, *ice_pwd;
+  const char *fingerprint; /* "sha-256 AB:CD:..." of our DTLS certificate */
+  const char *address;     /* announced media address */
+  uint16_t port;
+  const char *cname;
+  uint32_t audio_ssrc, video_ssrc, video_rtx_ssrc, slides_ssrc, slides_rtx_ssrc;
+} sdp_local;
+
+/* What was agreed for one m-line; the media path reads this, not the text. */
+typedef struct {
+  bool accepted;
+  sdp_kind kind;
+  char mid[32];
+  bool slides;
+  sdp_direction direction; /* ours, as written in the answer */
+  int pt, rtx_pt, dtmf_pt;  /* -1 if none */
+  char codec[24];
+  uint8_t ext_audio_level, ext_abs_send_time, ext_mid, ext_transport_cc;
+  unsigned feedback;
+  uint32_t remote_ssrc, remote_rtx_ssrc; /* from the offer, 0 if not signalled */
+} sdp_choice;
+
+typedef struct {
+  sdp_choice media[SDP_MAX_MEDIA];
+  size_t n_media;
+} sdp_agreement;
+
+/* Writes the answer into out. Returns 0, or -1 with a reason in err when nothing
+ * in the offer is usable (no audio or video we can receive, no ICE or DTLS). */
+int sdp_answer_write(const sdp_session *offer, const sdp_local *local, buf *out,
+                     sdp_agreement *agreed, char *err, size_t errlen);
+
+#endif

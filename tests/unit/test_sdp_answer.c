@@ -1,0 +1,96 @@
+/* test_sdp_answer — answers keep every offered m-line in order, pick Opus and
+ * VP8/H.264 (profile-matched) with RTX, reject what we cannot do, and refuse
+ * offers with no usable media or the wrong DTLS role. */
+#include "check.h"
+#include "rtc/sdp_answer.h"
+
+#include <stdlib.h>
+
+static sdp_session offer, answer;
+static char text[SDP_MAX_TEXT];
+
+static size_t load(const char *name) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/sdp/%s", FIXTURES, name);
+  FILE *f = fopen(path, "rb");
+  size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+  if (f)
+    fclose(f);
+  text[n] = '\0';
+  return n;
+}
+
+static const sdp_local local = {
+    .ice_ufrag = "abcd1234", .ice_pwd = "0123456789abcdefghijklmn",
+    .fingerprint = "sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:"
+                   "44:55:66:77:88:99:AA:BB:CC:DD:EE:FF",
+    .address = "127.0.0.1", .port = 40000, .cname = "parley",
+    .audio_ssrc = 1001, .video_ssrc = 1002, .video_rtx_ssrc = 1003,
+    .slides_ssrc = 1004, .slides_rtx_ssrc = 1005};
+
+static int answer_for(size_t len, sdp_agreement *agreed, buf *out, char *err) {
+  if (sdp_parse(text, len, &offer, err, 200) != 0)
+    return -2;
+  return sdp_answer_write(&offer, &local, out, agreed, err, 200);
+}
+
+static void test_chrome(void) {
+  buf out = {0};
+  sdp_agreement ag;
+  char err[200];
+  CHECK(answer_for(load("chrome156_offer.sdp"), &ag, &out, err) == 0);
+  CHECK(sdp_parse(out.data, out.len, &answer, err, sizeof err) == 0);
+  CHECK(answer.ice_lite && answer.n_media == offer.n_media);
+  for (size_t i = 0; i < offer.n_media; i++)
+    CHECK(strcmp(answer.media[i].mid, offer.media[i].mid) == 0);
+  CHECK(ag.media[0].accepted && strcmp(ag.media[0].codec, "opus") == 0 && ag.media[0].pt == 111);
+  CHECK(ag.media[1].accepted && strcmp(ag.media[1].codec, "VP8") == 0 && ag.media[1].rtx_pt >= 0);
+  CHECK(ag.media[1].remote_ssrc == offer.media[1].fid_primary);
+  CHECK(!ag.media[3].accepted && answer.media[3].port == 0);
+  CHECK(answer.n_bundle == 3);
+  CHECK(strcmp(answer.media[0].setup, "passive") == 0);
+  CHECK(answer.media[1].n_codecs == 2 && answer.media[1].n_ssrcs == 2);
+  CHECK(answer.media[2].direction == SDP_INACTIVE && answer.media[2].n_ssrcs == 0);
+  CHECK(!(ag.media[1].feedback & SDP_FB_TRANSPORT_CC) && (ag.media[1].feedback & SDP_FB_NACK_PLI));
+  buf_free(&out);
+}
+
+static void test_h264_profile(void) {
+  buf out = {0};
+  sdp_agreement ag;
+  char err[200];
+  size_t len = load("safari_style_offer.sdp");
+  /* Drop VP8 from the m-line: H.264 constrained baseline (pt 98) must win over High. */
+  char *vp8 = strstr(text, " 100 101\r\n");
+  CHECK(vp8 != NULL);
+  memcpy(vp8, "        ", 8); /* blank out the two payload types */
+  CHECK(answer_for(len, &ag, &out, err) == 0);
+  CHECK(strcmp(ag.media[1].codec, "H264") == 0 && ag.media[1].pt == 98 && ag.media[1].rtx_pt == 99);
+  buf_free(&out);
+}
+
+static void test_refusals(void) {
+  buf out = {0};
+  sdp_agreement ag;
+  char err[200];
+  size_t len = load("firefox_style_offer.sdp");
+  char *setup = strstr(text, "a=setup:actpass");
+  memcpy(setup, "a=setup:passive", 15); /* same length as actpass */
+  CHECK(answer_for(len, &ag, &out, err) == -1 && strstr(err, "DTLS server"));
+  const char *pcmu = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=rtcp-mux\r\n"
+                     "a=rtpmap:0 PCMU/8000\r\n";
+  strcpy(text, pcmu);
+  CHECK(answer_for(strlen(pcmu), &ag, &out, err) == -1 && strstr(err, "Opus"));
+  const char *no_ice = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=rtcp-mux\r\n"
+                       "a=rtpmap:111 opus/48000/2\r\n";
+  strcpy(text, no_ice);
+  CHECK(answer_for(strlen(no_ice), &ag, &out, err) == -1 && strstr(err, "ICE"));
+  buf_free(&out);
+}
+
+int main(void) {
+  test_chrome();
+  test_h264_profile();
+  test_refusals();
+  CHECK_DONE();
+}
