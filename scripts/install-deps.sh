@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
-  libh2o-dev libwslay-dev libuv1-dev libssl-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev zlib1g-dev
+  libh2o-dev libwslay-dev libuv1-dev libssl-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libsrtp2-dev
   curl procps)
 # Node.js may come from Debian (nodejs + npm) or from a repack that ships npm inside nodejs.
 command -v node >/dev/null 2>&1 || build_pkgs+=(nodejs)
