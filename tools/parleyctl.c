@@ -12,13 +12,14 @@ static const char usage[] =
     "usage: parleyctl [--data-dir DIR] COMMAND\n"
     "\n"
     "  room add ALIAS [--alias OTHER]... [--name NAME] [--pin P] [--guest-pin P]\n"
-    "           [--allow-guests] [--lecture] [--locked] [--reception]\n"
+    "           [--allow-guests] [--lecture] [--locked] [--reception] [--test-call]\n"
     "  room list [--json]\n"
     "  room show ALIAS\n"
     "  room remove ALIAS\n"
     "\n"
     "--data-dir defaults to ./var, as for parleyd. PINs are 1 to 20 digits; guests\n"
-    "need a host PIN; a reception room asks callers for the alias they want.\n";
+    "need a host PIN; a reception room asks callers for the alias they want; a\n"
+    "test-call room sends every participant its own audio and video back.\n";
 
 static int die(const char *fmt, const char *arg) {
   fprintf(stderr, "parleyctl: ");
@@ -49,6 +50,8 @@ static int room_add(store *st, int argc, char **argv) {
       r.locked = true;
     else if (strcmp(a, "--reception") == 0)
       r.reception = true;
+    else if (strcmp(a, "--test-call") == 0)
+      r.test_call = true;
     else if (strcmp(a, "--alias") == 0 || strcmp(a, "--name") == 0 ||
              strcmp(a, "--pin") == 0 || strcmp(a, "--guest-pin") == 0) {
       if (!(v = need_value(argc, argv, &i)))
@@ -79,19 +82,19 @@ static json_t *record_json(const room_record *r) {
   json_t *aliases = json_array();
   for (size_t i = 0; i < r->n_aliases; i++)
     json_array_append_new(aliases, json_string(r->aliases[i]));
-  return json_pack("{s:I, s:s, s:o, s:b, s:b, s:b, s:b, s:b, s:b, s:b}", "id",
+  return json_pack("{s:I, s:s, s:o, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}", "id",
                    (json_int_t)r->id, "name", r->name, "aliases", aliases, "pin",
                    r->pin != NULL, "guest_pin", r->guest_pin != NULL, "allow_guests",
                    r->allow_guests, "lecture", r->lecture, "locked", r->locked,
-                   "reception", r->reception);
+                   "reception", r->reception, "test_call", r->test_call);
 }
 
 static void print_line(const room_record *r, void *ud) {
   (void)ud;
-  printf("%-24s %-24s%s%s%s%s%s%s", r->aliases[0], r->name, r->pin ? " host-pin" : "",
+  printf("%-24s %-24s%s%s%s%s%s%s%s", r->aliases[0], r->name, r->pin ? " host-pin" : "",
          r->guest_pin ? " guest-pin" : "", r->allow_guests ? " guests" : "",
          r->lecture ? " lecture" : "", r->locked ? " locked" : "",
-         r->reception ? " reception" : "");
+         r->reception ? " reception" : "", r->test_call ? " test-call" : "");
   for (size_t i = 1; i < r->n_aliases; i++)
     printf(" alias=%s", r->aliases[i]);
   putchar('\n');

@@ -4,11 +4,41 @@
 
 #include "core/buf.h"
 #include "http/sse.h"
+#include "media/engine.h"
 
 static void metric(buf *b, const char *name, const char *type, const char *help,
                    unsigned long long value) {
   buf_appendf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
               value);
+}
+
+static void media_metrics(buf *b, media_engine *m) {
+  media_stats st;
+  media_engine_stats(m, &st);
+  metric(b, "parley_calls", "gauge", "WebRTC calls on the media loops.", st.calls);
+  metric(b, "parley_udp_datagrams_in_total", "counter", "Datagrams received.",
+         st.datagrams_in);
+  metric(b, "parley_udp_datagrams_out_total", "counter", "Datagrams sent.", st.datagrams_out);
+  metric(b, "parley_udp_dropped_garbage_total", "counter",
+         "Datagrams that were not STUN, DTLS, RTP or RTCP.", st.dropped_garbage);
+  metric(b, "parley_udp_dropped_unknown_total", "counter",
+         "Datagrams from addresses no call knows.", st.dropped_unknown);
+  metric(b, "parley_stun_refused_total", "counter",
+         "Binding requests with bad credentials or integrity.", st.stun_refused);
+  metric(b, "parley_srtp_failures_total", "counter",
+         "Packets failing SRTP authentication or replay checks.", st.srtp_failures);
+  metric(b, "parley_rtp_in_total", "counter", "RTP packets received.", st.rtp_in);
+  metric(b, "parley_rtp_out_total", "counter", "RTP packets sent.", st.rtp_out);
+  metric(b, "parley_rtcp_in_total", "counter", "RTCP packets received.", st.rtcp_in);
+  metric(b, "parley_rtcp_out_total", "counter", "RTCP packets sent.", st.rtcp_out);
+  metric(b, "parley_media_bytes_in_total", "counter", "SRTP bytes received.", st.bytes_in);
+  metric(b, "parley_media_bytes_out_total", "counter", "SRTP bytes sent.", st.bytes_out);
+  metric(b, "parley_nacks_answered_total", "counter", "Packets resent for NACKs.",
+         st.nacks_answered);
+  metric(b, "parley_keyframe_requests_total", "counter", "PLIs sent upstream.",
+         st.keyframe_requests);
+  metric(b, "parley_media_queue_dropped_total", "counter",
+         "Commands lost to a full media queue.", st.queue_dropped);
 }
 
 static void metrics(api *a, h2o_req_t *req) {
@@ -34,9 +64,13 @@ static void metrics(api *a, h2o_req_t *req) {
            core->counters.events);
     metric(&b, "parley_pin_failures_total", "counter", "Wrong PINs entered.",
            core->counters.pin_failures);
+    metric(&b, "parley_dtmf_digits_received_total", "counter",
+           "DTMF digits participants sent on their calls.", core->dtmf_digits_received);
     metric(&b, "parley_pin_lockouts_total", "counter",
            "Joins refused for too many wrong PINs.", core->counters.pin_lockouts);
   }
+  if (a->media)
+    media_metrics(&b, a->media);
   http_respond(req, 200, "text/plain; version=0.0.4", b.data, b.len);
   buf_free(&b);
 }

@@ -12,6 +12,7 @@ typedef struct {
   conf_core *core; /* NULL once shutting down */
   const config *cfg;
   http_server *srv;
+  struct media_engine *media;
 } api;
 
 /* One request on its way through the client API. */
@@ -38,6 +39,8 @@ bool client_v2_conference(api_call *c);
 bool client_v2_participant(api_call *c);
 void client_v2_events(api_call *c);
 void client_v2_request_token(api_call *c);
+void client_v2_calls(api_call *c);
+void client_v2_call_action(api_call *c);
 void admin_handle(api *a, h2o_req_t *req, route_kind kind);
 
 #endif

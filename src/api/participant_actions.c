@@ -2,6 +2,8 @@
  * (§B.2, §B.3): each reads its body and calls the conference core. */
 #include "api/api.h"
 
+#include "conf/call.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -59,7 +61,17 @@ static void with_string(api_call *c, const char *key,
   reply_status(c, fn(c->self, c->target, value));
 }
 
-static void dtmf(api_call *c) { with_string(c, "digits", conf_dtmf); }
+static void dtmf(api_call *c) {
+  body_error err;
+  const char *digits;
+  if (body_string(c->body, "digits", true, &digits, &err) != 0)
+    return reply_failed(c, err.status, err.message);
+  conf_status st = conf_dtmf(c->self, c->target, digits);
+  /* Delivered as RFC 4733 events on the target's main call, when it has one. */
+  if (st.code == 0 && !list_empty(&c->target->calls))
+    st = conf_call_dtmf(list_entry(c->target->calls.next, conf_call, link), digits);
+  reply_status(c, st);
+}
 static void overlaytext(api_call *c) { with_string(c, "text", conf_set_overlay_text); }
 static void role(api_call *c) { with_string(c, "role", conf_set_role); }
 
@@ -80,10 +92,6 @@ static void accept_preference(api_call *c) {
 }
 
 static void avatar(api_call *c) { reply_failed(c, 404, "No image available"); }
-
-static void media_not_yet(api_call *c) {
-  reply_failed(c, 403, "Media calls are not available on this server yet");
-}
 
 static const action participant_actions[] = {
     {"mute", "POST", mute},
@@ -110,7 +118,7 @@ static const action participant_actions[] = {
     {"preferred_aspect_ratio", "POST", accept_preference},
     {"notify_not_afk", "POST", accept_preference},
     {"avatar.jpg", "GET", avatar},
-    {"calls", "POST", media_not_yet},
+    {"calls", "POST", client_v2_calls},
 };
 
 static const char *const unsupported[] = {"transfer", "fecc", "show_live_captions",
@@ -118,7 +126,7 @@ static const char *const unsupported[] = {"transfer", "fecc", "show_live_caption
 
 bool client_v2_participant(api_call *c) {
   if (c->route.kind == ROUTE_CALL) {
-    media_not_yet(c);
+    client_v2_call_action(c);
     return true;
   }
   for (size_t i = 0; i < sizeof participant_actions / sizeof *participant_actions; i++) {

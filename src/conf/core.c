@@ -25,6 +25,7 @@ conf_core *conf_create(uv_loop_t *loop, const config *cfg, struct store *st) {
   core->participants = hmap_new();
   core->tokens = hmap_new();
   core->pin_failures = hmap_new();
+  core->calls = hmap_new();
   directory_refresh(core);
   uv_timer_init(loop, &core->housekeeping);
   core->housekeeping.data = core;
@@ -47,6 +48,7 @@ static void free_core(uv_handle_t *h) {
   conf_core *core = h->data;
   pin_guard_sweep(core, true);
   hmap_free(core->pin_failures);
+  hmap_free(core->calls);
   hmap_free(core->tokens);
   hmap_free(core->participants);
   hmap_free(core->rooms);

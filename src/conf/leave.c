@@ -1,5 +1,6 @@
 /* leave — a participant leaving for any reason: its own streams learn why and end,
  * the others see participant_delete, and an empty room is forgotten. */
+#include "conf/call.h"
 #include "conf/internal.h"
 
 #include "core/log.h"
@@ -23,6 +24,7 @@ void conf_leave(participant *p, const char *reason) {
   conf_core *core = r->core;
   room_emit(r, "disconnect", json_pack("{s:s}", "reason", reason), p, NULL);
   finish_sinks(p);
+  conf_calls_end_all(p, reason);
   bool was_presenting = r->presenter == p;
   room_remove_participant(r, p);
   hmap_remove(core->participants, p->uuid, IDS_UUID_LEN);

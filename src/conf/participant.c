@@ -2,6 +2,7 @@
  * who may act on it, and the timer that removes it when its tokens lapse. */
 #include "conf/internal.h"
 
+#include "conf/call.h"
 #include "core/log.h"
 
 #include <stdlib.h>
@@ -23,6 +24,7 @@ participant *participant_new(room *r, const join_request *req, conf_role role) {
   LIST_INIT(&p->link);
   LIST_INIT(&p->sinks);
   LIST_INIT(&p->tokens);
+  LIST_INIT(&p->calls);
   p->display_name = dup_or_empty(req->display_name);
   p->overlay_text = dup_or_empty(req->display_name);
   p->call_tag = dup_or_empty(req->call_tag);
@@ -72,6 +74,8 @@ bool conf_may_act_on(const participant *actor, const participant *target) {
 const char *conf_service_type(const participant *p) {
   if (p->waiting)
     return "waiting_room";
+  if (p->room->cfg->test_call)
+    return "test_call";
   return p->room->cfg->lecture ? "lecture" : "conference";
 }
 
@@ -96,11 +100,13 @@ json_t *conf_participant_json(const participant *p) {
   json_object_set_new(o, "local_alias", json_string(p->joined_alias));
   json_object_set_new(o, "uri", json_string(""));
   json_object_set_new(o, "vendor", json_string(p->vendor));
-  /* No media yet: a control-only participant (client API §C.4 has_media). */
+  /* Media is always DTLS-SRTP; a participant without calls is control-only. */
+  bool has_media, audio_only, video;
+  conf_call_flags(p, &has_media, &audio_only, &video);
   json_object_set_new(o, "encryption", json_string("On"));
-  json_object_set_new(o, "has_media", json_false());
-  json_object_set_new(o, "is_audio_only_call", json_string("NO"));
-  json_object_set_new(o, "is_video_call", json_string("NO"));
+  json_object_set_new(o, "has_media", json_boolean(has_media));
+  json_object_set_new(o, "is_audio_only_call", json_string(yes_no(audio_only)));
+  json_object_set_new(o, "is_video_call", json_string(yes_no(video)));
   json_object_set_new(o, "mute_supported", json_string("YES"));
   json_object_set_new(o, "disconnect_supported", json_string("YES"));
   json_object_set_new(o, "transfer_supported", json_string("NO"));

@@ -53,6 +53,7 @@ struct participant {
   list_node link;   /* in room->participants */
   list_node sinks;  /* event_sink */
   list_node tokens; /* token_entry */
+  list_node calls;  /* conf_call */
   char *display_name, *call_tag, *overlay_text, *vendor;
   char *joined_alias; /* the alias the client used; may be a reception room's */
   char remote_addr[64];
@@ -97,6 +98,9 @@ struct conf_core {
   hmap *participants; /* uuid -> participant */
   hmap *tokens;       /* digest -> token_entry */
   hmap *pin_failures; /* "room|addr" -> pin_window */
+  hmap *calls;        /* call uuid -> conf_call */
+  struct media_engine *media;
+  uint64_t dtmf_digits_received;
   uv_timer_t housekeeping;
   conf_counters counters;
   size_t n_sinks;

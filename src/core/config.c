@@ -50,6 +50,20 @@ static const option options[] = {
      sizeof(((config *)0)->cors_origin), 0, 0, "ORIGIN",
      "origin allowed to call the API from a browser: \"*\", one origin, or "
      "\"\" for none (default *)"},
+    {"media-port", INT(media_port, 0, 65535), "PORT",
+     "the UDP port every call's media uses; 0 picks one (default 40000)"},
+    {"media-bind", OPT_STR_EMPTY, offsetof(config, media_bind),
+     sizeof(((config *)0)->media_bind), 0, 0, "ADDR",
+     "address the media port binds (default: the --http address)"},
+    {"media-ip", OPT_STR_EMPTY, offsetof(config, media_ip), sizeof(((config *)0)->media_ip),
+     0, 0, "ADDR", "address announced in SDP candidates, for NAT (default: the bind address)"},
+    {"srtp-profiles", STR(srtp_profiles), "LIST",
+     "DTLS-SRTP profiles in order of preference (default "
+     "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80)"},
+    {"consent-timeout", INT(consent_timeout_s, 5, 600), "SECONDS",
+     "a call whose peer stays silent this long ends (default 30)"},
+    {"web-dir", OPT_STR_EMPTY, offsetof(config, web_dir), sizeof(((config *)0)->web_dir), 0,
+     0, "DIR", "static pages served under /web/; \"\" for none (default ./web)"},
     {"log-level", OPT_LOGLEVEL, offsetof(config, log_level),
      sizeof(((config *)0)->log_level), 0, 0, "LEVEL",
      "debug, info, warn or error (default info)"},
@@ -71,6 +85,10 @@ void config_defaults(config *cfg) {
   cfg->shutdown_grace_ms = 200;
   strcpy(cfg->log_level, "info");
   strcpy(cfg->cors_origin, "*");
+  cfg->media_port = 40000;
+  strcpy(cfg->srtp_profiles, "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80");
+  cfg->consent_timeout_s = 30;
+  strcpy(cfg->web_dir, "./web");
 }
 
 static const option *find_option(const char *name) {

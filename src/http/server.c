@@ -118,8 +118,8 @@ static int bind_listener(http_server *srv, const char *host, int port, char *err
 }
 
 http_server *http_server_start(uv_loop_t *loop, const char *host, int port,
-                               size_t max_entity, http_request_cb cb, void *ud,
-                               char *err, size_t errlen) {
+                               size_t max_entity, const char *web_dir, http_request_cb cb,
+                               void *ud, char *err, size_t errlen) {
   http_server *srv = calloc(1, sizeof *srv);
   srv->loop = loop;
   srv->cb = cb;
@@ -131,6 +131,12 @@ http_server *http_server_start(uv_loop_t *loop, const char *host, int port,
   srv->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("parley"));
   h2o_hostconf_t *host_conf = h2o_config_register_host(
       &srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+  if (web_dir) {
+    /* Static pages (the browser client and test pages), before the catch-all. */
+    static const char *index_files[] = {"index.html", NULL};
+    h2o_pathconf_t *web = h2o_config_register_path(host_conf, "/web", 0);
+    h2o_file_register(web, web_dir, index_files, NULL, 0);
+  }
   h2o_pathconf_t *path = h2o_config_register_path(host_conf, "/", 0);
   root_handler *h = (root_handler *)h2o_create_handler(path, sizeof *h);
   h->super.on_req = on_req;

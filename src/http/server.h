@@ -11,10 +11,11 @@
 typedef struct http_server http_server;
 typedef void (*http_request_cb)(void *ud, h2o_req_t *req);
 
-/* Listens on host:port (port 0 picks one). Returns NULL with err on failure. */
+/* Listens on host:port (port 0 picks one); serves the files of web_dir (if not
+ * NULL) under /web/. Returns NULL with err on failure. */
 http_server *http_server_start(uv_loop_t *loop, const char *host, int port,
-                               size_t max_entity, http_request_cb cb, void *ud,
-                               char *err, size_t errlen);
+                               size_t max_entity, const char *web_dir, http_request_cb cb,
+                               void *ud, char *err, size_t errlen);
 int http_server_port(const http_server *srv);
 /* Stops accepting and asks idle keep-alive connections to close. */
 void http_server_stop_accepting(http_server *srv);

@@ -25,6 +25,8 @@ static const char *migrations[] = {
     "  room_id INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
     "  position INTEGER NOT NULL);"
     "CREATE INDEX room_aliases_room ON room_aliases(room_id);",
+    /* 2: test-call (echo) rooms */
+    "ALTER TABLE rooms ADD COLUMN test_call INTEGER NOT NULL DEFAULT 0;",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 

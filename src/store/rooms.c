@@ -76,6 +76,11 @@ int room_record_validate(const room_record *r, char *err, size_t errlen) {
              "--lecture or --locked");
     return -1;
   }
+  if (r->test_call && (r->reception || r->lecture || r->pin || r->locked)) {
+    snprintf(err, errlen, "a test-call room takes no PIN, --lecture, --locked or "
+                          "--reception");
+    return -1;
+  }
   if (!r->name || !*r->name || strlen(r->name) > 200) {
     snprintf(err, errlen, "--name must be 1 to 200 characters");
     return -1;
@@ -147,7 +152,7 @@ int store_room_add(store *st, const room_record *r, char *err, size_t errlen) {
   sqlite3_stmt *s;
   sqlite3_prepare_v2(st->db,
                      "INSERT INTO rooms(name, pin, guest_pin, allow_guests, lecture, "
-                     "locked, reception) VALUES(?,?,?,?,?,?,?)",
+                     "locked, reception, test_call) VALUES(?,?,?,?,?,?,?,?)",
                      -1, &s, NULL);
   sqlite3_bind_text(s, 1, r->name, -1, SQLITE_TRANSIENT);
   bind_text_or_null(s, 2, r->pin);
@@ -156,6 +161,7 @@ int store_room_add(store *st, const room_record *r, char *err, size_t errlen) {
   sqlite3_bind_int(s, 5, r->lecture);
   sqlite3_bind_int(s, 6, r->locked);
   sqlite3_bind_int(s, 7, r->reception);
+  sqlite3_bind_int(s, 8, r->test_call);
   int ok = sqlite3_step(s) == SQLITE_DONE;
   sqlite3_finalize(s);
   if (!ok) {
@@ -200,7 +206,8 @@ int store_rooms_each(store *st, void (*cb)(const room_record *r, void *ud), void
   sqlite3_stmt *s;
   if (sqlite3_prepare_v2(st->db,
                          "SELECT r.id, r.name, r.pin, r.guest_pin, r.allow_guests, "
-                         "r.lecture, r.locked, r.reception, a.alias FROM rooms r "
+                         "r.lecture, r.locked, r.reception, r.test_call, a.alias "
+                         "FROM rooms r "
                          "JOIN room_aliases a ON a.room_id = r.id "
                          "ORDER BY r.id, a.position",
                          -1, &s, NULL) != SQLITE_OK)
@@ -222,9 +229,10 @@ int store_rooms_each(store *st, void (*cb)(const room_record *r, void *ud), void
       cur->lecture = sqlite3_column_int(s, 5);
       cur->locked = sqlite3_column_int(s, 6);
       cur->reception = sqlite3_column_int(s, 7);
+      cur->test_call = sqlite3_column_int(s, 8);
     }
     if (cur->n_aliases < ROOM_MAX_ALIASES)
-      cur->aliases[cur->n_aliases++] = column_text(s, 8);
+      cur->aliases[cur->n_aliases++] = column_text(s, 9);
   }
   if (cur)
     cb(cur, ud);

@@ -17,6 +17,7 @@ typedef struct {
   char *pin;       /* host PIN or NULL */
   char *guest_pin; /* guest PIN or NULL */
   bool allow_guests, lecture, locked, reception;
+  bool test_call; /* every participant gets its own media back (service_type test_call) */
   char *aliases[ROOM_MAX_ALIASES];
   size_t n_aliases;
 } room_record;

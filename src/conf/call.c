@@ -1,0 +1,246 @@
+/* call — WebRTC calls of participants: SDP exchange, media commands, media events. */
+#include "conf/call.h"
+
+#include "conf/internal.h"
+#include "core/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void conf_set_media(conf_core *core, media_engine *engine) { core->media = engine; }
+
+static uint32_t random_ssrc(void) {
+  uint32_t v;
+  do
+    ids_random(&v, sizeof v);
+  while (v == 0);
+  return v;
+}
+
+/* The offer's first usable ICE and DTLS parameters (all m-lines are bundled). */
+static const sdp_media *transport_media(const sdp_session *offer,
+                                        const sdp_agreement *agreed) {
+  for (size_t i = 0; i < agreed->n_media; i++)
+    if (agreed->media[i].accepted)
+      return &offer->media[i];
+  return NULL;
+}
+
+static void fill_local(conf_core *core, const media_call *m, sdp_local *l) {
+  *l = (sdp_local){.ice_ufrag = m->local_ufrag,
+                   .ice_pwd = m->local_pwd,
+                   .fingerprint = media_engine_fingerprint(core->media),
+                   .address = media_engine_announce_address(core->media),
+                   .port = (uint16_t)media_engine_port(core->media),
+                   .cname = "parley",
+                   .audio_ssrc = m->audio_ssrc,
+                   .video_ssrc = m->video_ssrc,
+                   .video_rtx_ssrc = m->video_rtx_ssrc,
+                   .slides_ssrc = m->slides_ssrc,
+                   .slides_rtx_ssrc = m->slides_rtx_ssrc};
+}
+
+static void new_credentials(media_call *m) {
+  ice_lite fresh;
+  ice_lite_new_credentials(&fresh);
+  snprintf(m->local_ufrag, sizeof m->local_ufrag, "%s", fresh.local_ufrag);
+  snprintf(m->local_pwd, sizeof m->local_pwd, "%s", fresh.local_pwd);
+}
+
+/* Parses the offer and writes the answer for m; fills m's agreement and remote
+ * parameters. 0, or -1 with the reason in err. */
+static int negotiate(conf_core *core, const char *sdp, media_call *m, buf *answer,
+                     bool *ice_restart, char *err, size_t errlen) {
+  sdp_session *offer = malloc(sizeof *offer);
+  int rc = -1;
+  if (sdp_parse(sdp, strlen(sdp), offer, err, errlen) == 0) {
+    media_call next = *m;
+    const sdp_media *tm;
+    sdp_local local;
+    /* A new ufrag from the peer is an ICE restart: we restart too (RFC 8445 §9). */
+    sdp_agreement probe;
+    buf scratch = {0};
+    fill_local(core, &next, &local);
+    if (sdp_answer_write(offer, &local, &scratch, &probe, err, errlen) == 0 &&
+        (tm = transport_media(offer, &probe))) {
+      *ice_restart = m->remote_ufrag[0] && strcmp(m->remote_ufrag, tm->ice_ufrag) != 0;
+      if (*ice_restart || !next.local_ufrag[0])
+        new_credentials(&next);
+      snprintf(next.remote_ufrag, sizeof next.remote_ufrag, "%s", tm->ice_ufrag);
+      snprintf(next.remote_fingerprint, sizeof next.remote_fingerprint, "%s %s",
+               tm->fingerprint_alg, tm->fingerprint);
+      fill_local(core, &next, &local);
+      rc = sdp_answer_write(offer, &local, answer, &next.agreed, err, errlen);
+      if (rc == 0)
+        *m = next;
+    }
+    buf_free(&scratch);
+  }
+  free(offer);
+  return rc;
+}
+
+static void media_flags(conf_call *c) {
+  c->has_audio = c->has_video = false;
+  for (size_t i = 0; i < c->media.agreed.n_media; i++) {
+    const sdp_choice *ch = &c->media.agreed.media[i];
+    if (!ch->accepted || ch->direction == SDP_INACTIVE)
+      continue;
+    c->has_audio |= ch->kind == SDP_AUDIO;
+    c->has_video |= ch->kind == SDP_VIDEO && !ch->slides;
+  }
+}
+
+static conf_call *main_call(participant *p) {
+  list_node *pos;
+  for (pos = p->calls.next; pos != &p->calls; pos = pos->next) {
+    conf_call *c = list_entry(pos, conf_call, link);
+    if (c->kind == CALL_MAIN)
+      return c;
+  }
+  return NULL;
+}
+
+static conf_status check_can_call(participant *p, const char *present, call_kind *kind) {
+  conf_core *core = p->room->core;
+  if (!core->media)
+    return (conf_status){503, "Media is not available on this server"};
+  if (p->waiting)
+    return (conf_status){403, "Not admitted to the conference yet"};
+  if (!p->room->cfg->test_call)
+    return (conf_status){403, "Conference media is not available yet; "
+                              "test-call rooms have media"};
+  if (!present || !*present)
+    *kind = CALL_MAIN;
+  else if (strcmp(present, "send") == 0)
+    *kind = CALL_PRESENT_SEND;
+  else if (strcmp(present, "receive") == 0)
+    *kind = CALL_PRESENT_RECEIVE;
+  else
+    return (conf_status){400, "present must be \"send\" or \"receive\""};
+  return CONF_OK;
+}
+
+conf_status conf_call_create(participant *p, const char *sdp, const char *present,
+                             conf_call **out, buf *answer) {
+  call_kind kind;
+  conf_status st = check_can_call(p, present, &kind);
+  if (st.code)
+    return st;
+  conf_core *core = p->room->core;
+  conf_call *c = calloc(1, sizeof *c);
+  ids_uuid(c->uuid);
+  snprintf(c->media.call_uuid, sizeof c->media.call_uuid, "%s", c->uuid);
+  c->media.audio_ssrc = random_ssrc();
+  c->media.video_ssrc = random_ssrc();
+  c->media.video_rtx_ssrc = random_ssrc();
+  c->media.slides_ssrc = random_ssrc();
+  c->media.slides_rtx_ssrc = random_ssrc();
+  static char err[200]; /* the control loop is single-threaded */
+  bool restart;
+  if (negotiate(core, sdp, &c->media, answer, &restart, err, sizeof err) != 0) {
+    free(c);
+    return (conf_status){400, err};
+  }
+  c->kind = kind;
+  c->owner = p;
+  media_flags(c);
+  conf_call *old = kind == CALL_MAIN ? main_call(p) : NULL;
+  if (old)
+    conf_call_end(old, "Call replaced by a new call", true);
+  list_push_back(&p->calls, &c->link);
+  hmap_put(core->calls, c->uuid, IDS_UUID_LEN, c);
+  media_engine_add_call(core->media, &c->media);
+  log_info("conf", "call %s participant=%s audio=%d video=%d", c->uuid, p->uuid,
+           c->has_audio, c->has_video);
+  room_emit_participant_update(p);
+  *out = c;
+  return CONF_OK;
+}
+
+conf_status conf_call_update(conf_call *c, const char *sdp, buf *answer) {
+  conf_core *core = c->owner->room->core;
+  static char err[200];
+  bool restart = false;
+  bool had_audio = c->has_audio, had_video = c->has_video;
+  if (negotiate(core, sdp, &c->media, answer, &restart, err, sizeof err) != 0)
+    return (conf_status){400, err};
+  media_flags(c);
+  media_engine_update_call(core->media, &c->media);
+  if (restart)
+    log_info("conf", "call %s: ICE restart", c->uuid);
+  if (had_audio != c->has_audio || had_video != c->has_video)
+    room_emit_participant_update(c->owner);
+  return CONF_OK;
+}
+
+void conf_call_flags(const participant *p, bool *has_media, bool *audio_only, bool *video) {
+  *has_media = !list_empty(&p->calls);
+  *audio_only = *video = false;
+  conf_call *m = main_call((participant *)p);
+  if (m) {
+    *video = m->has_video;
+    *audio_only = m->has_audio && !m->has_video;
+  }
+}
+
+conf_call *conf_call_find(participant *p, const char *uuid) {
+  conf_call *c = hmap_get(p->room->core->calls, uuid, strlen(uuid));
+  return c && c->owner == p ? c : NULL;
+}
+
+void conf_call_end(conf_call *c, const char *reason, bool server_side) {
+  participant *p = c->owner;
+  conf_core *core = p->room->core;
+  media_engine_remove_call(core->media, c->uuid);
+  list_unlink(&c->link);
+  hmap_remove(core->calls, c->uuid, IDS_UUID_LEN);
+  log_info("conf", "call %s ended: %s", c->uuid, reason);
+  if (server_side && !p->leaving)
+    room_emit(p->room, "call_disconnected",
+              json_pack("{s:s, s:s}", "call_uuid", c->uuid, "reason", reason), p, NULL);
+  free(c);
+  if (!p->leaving)
+    room_emit_participant_update(p);
+}
+
+conf_status conf_call_dtmf(conf_call *c, const char *digits) {
+  for (const char *d = digits; *d; d++)
+    if (!strchr("0123456789*#ABCD", *d))
+      return (conf_status){400, "digits may contain only 0-9, *, #, A-D"};
+  if (!*digits || strlen(digits) > 30)
+    return (conf_status){400, "digits must be 1 to 30 characters"};
+  media_engine_send_dtmf(c->owner->room->core->media, c->uuid, digits);
+  return CONF_OK;
+}
+
+void conf_calls_end_all(participant *p, const char *reason) {
+  list_node *pos, *tmp;
+  list_for_each_safe(pos, tmp, &p->calls) conf_call_end(list_entry(pos, conf_call, link),
+                                                        reason, false);
+}
+
+void conf_on_media_event(const media_event *ev, void *ud) {
+  conf_core *core = ud;
+  conf_call *c = hmap_get(core->calls, ev->call_uuid, strlen(ev->call_uuid));
+  if (!c)
+    return; /* ended here first */
+  switch (ev->kind) {
+  case MEDIA_EVENT_CONNECTED:
+    c->connected = true;
+    log_info("conf", "call %s media connected", c->uuid);
+    break;
+  case MEDIA_EVENT_ENDED:
+    conf_call_end(c, ev->text, true);
+    break;
+  case MEDIA_EVENT_DTMF:
+    c->dtmf_received++;
+    core->dtmf_digits_received++;
+    log_info("conf", "dtmf received call=%s participant=%s digit=%s", c->uuid,
+             c->owner->uuid, ev->text);
+    room_emit(c->owner->room, "dtmf_received",
+              json_pack("{s:s, s:s}", "call_uuid", c->uuid, "digit", ev->text), c->owner,
+              NULL);
+    break;
+  }
+}

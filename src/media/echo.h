@@ -1,0 +1,59 @@
+/* echo — the test-call router: each participant's own audio and video come back to it,
+ * with SSRC and sequence rewrite, keyframe requests upstream, and NACKs answered. */
+#ifndef PARLEY_ECHO_H
+#define PARLEY_ECHO_H
+
+#include "media/engine.h"
+#include "rtc/rtp_cache.h"
+#include "rtc/rtp_stats.h"
+#include "rtc/transport.h"
+
+enum { STREAM_AUDIO, STREAM_VIDEO, STREAM_SLIDES, STREAM_COUNT };
+
+typedef struct {
+  int choice;        /* index into the agreement, -1 if the call has no such stream */
+  uint32_t remote_ssrc, remote_rtx_ssrc, local_ssrc;
+  rtp_codec codec;
+  bool started;
+  uint16_t seq_delta; /* video: outgoing seq = incoming seq + delta (losses stay visible) */
+  uint16_t next_seq;  /* audio: our own numbering, so DTMF packets can be inserted */
+  uint32_t last_ts;
+  uint64_t last_forward_ms;
+  uint32_t packets_out, octets_out;
+  bool keyframe_seen;
+  uint64_t last_keyframe_request_ms;
+  rtp_stats stats;
+  rtp_cache *cache; /* video only */
+} echo_stream;
+
+typedef struct media_session media_session;
+typedef void (*session_post_cb)(media_session *s, media_event_kind kind, const char *text);
+
+struct media_session {
+  media_call params;
+  transport *transport;
+  echo_stream streams[STREAM_COUNT];
+  uint32_t rtcp_ssrc;
+  uint32_t last_dtmf_ts;
+  bool dtmf_seen;
+  char dtmf_queue[64];  /* digits still to send */
+  uint64_t dtmf_started_ms; /* when the current digit's event began, 0 if idle */
+  uint32_t dtmf_ts;         /* RTP timestamp of the current event */
+  uint64_t dtmf_next_ms;    /* earliest start of the next digit */
+  uint64_t last_rtcp_ms;
+  uint64_t nacks_answered, keyframe_requests;
+  session_post_cb post;
+  void *engine;
+};
+
+/* Sets up the streams from the agreement; returns the sink for its transport. */
+transport_sink echo_session_init(media_session *s);
+/* Re-reads the agreement after a renegotiation. */
+void echo_session_update(media_session *s);
+/* Periodic work: sender/receiver reports, pending keyframe requests. */
+void echo_session_tick(media_session *s, uint64_t now_ms);
+/* Sends RFC 4733 events for digits on the audio stream. */
+void echo_session_send_dtmf(media_session *s, const char *digits);
+void echo_session_free(media_session *s);
+
+#endif

@@ -1,0 +1,295 @@
+/* engine — a media loop thread: UDP port, sessions, commands in, events out. */
+#include "media/engine.h"
+
+#include "core/log.h"
+#include "core/queue.h"
+#include "media/echo.h"
+#include "rtc/port.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TICK_MS 20 /* DTMF pacing; reports and keyframe requests run at their own gaps */
+#define QUEUE_CAPACITY 4096
+
+typedef enum { CMD_ADD, CMD_UPDATE, CMD_REMOVE, CMD_DTMF, CMD_STOP } command_kind;
+
+typedef struct {
+  command_kind kind;
+  media_call *call; /* ADD/UPDATE: owned by the message until handled */
+  char call_uuid[40];
+  char digits[32];
+} command;
+
+struct media_engine {
+  media_config cfg;
+  char bind_address[64], announce_address[64];
+  int fd, port_number;
+  dtls_context *dtls_ctx;
+  pthread_t thread;
+  uv_loop_t loop; /* the media loop, run by thread */
+  uv_barrier_t started;
+  rtc_port port;
+  msg_queue commands; /* control -> media, drained on the media loop */
+  msg_queue events;   /* media -> control, drained on the control loop */
+  media_event_cb on_event;
+  void *ud;
+  hmap *sessions; /* call uuid -> media_session */
+  uv_timer_t tick;
+  uint64_t last_snapshot_ms;
+  media_stats ended;  /* counters of calls that are gone (media loop only) */
+  pthread_mutex_t stats_lock;
+  media_stats stats; /* the snapshot the control loop reads */
+};
+
+static void post(media_session *s, media_event_kind kind, const char *text) {
+  media_engine *e = s->engine;
+  media_event ev = {.kind = kind};
+  snprintf(ev.call_uuid, sizeof ev.call_uuid, "%s", s->params.call_uuid);
+  snprintf(ev.text, sizeof ev.text, "%s", text);
+  queue_push(&e->events, &ev);
+}
+
+static void add_session_counters(media_stats *st, const media_session *s) {
+  const transport_counters *tc = &s->transport->counters;
+  st->srtp_failures += tc->srtp_failures;
+  st->rtp_in += tc->rtp_in;
+  st->rtp_out += tc->rtp_out;
+  st->rtcp_in += tc->rtcp_in;
+  st->rtcp_out += tc->rtcp_out;
+  st->bytes_in += tc->bytes_in;
+  st->bytes_out += tc->bytes_out;
+  st->nacks_answered += s->nacks_answered;
+  st->keyframe_requests += s->keyframe_requests;
+}
+
+static void free_session(media_engine *e, media_session *s) {
+  hmap_remove(e->sessions, s->params.call_uuid, strlen(s->params.call_uuid));
+  add_session_counters(&e->ended, s);
+  if (s->transport)
+    transport_free(s->transport);
+  echo_session_free(s);
+  free(s);
+}
+
+/* A failed transport ends its session; the control loop hears MEDIA_EVENT_ENDED. */
+static void post_and_end(media_session *s, media_event_kind kind, const char *text) {
+  post(s, kind, text);
+  if (kind == MEDIA_EVENT_ENDED)
+    free_session(s->engine, s);
+}
+
+static void add_session(media_engine *e, media_call *call) {
+  if (hmap_get(e->sessions, call->call_uuid, strlen(call->call_uuid)))
+    return;
+  media_session *s = calloc(1, sizeof *s);
+  s->params = *call;
+  s->engine = e;
+  s->post = post_and_end;
+  transport_sink sink = echo_session_init(s);
+  s->transport = transport_new(&e->port, call->call_uuid, call->local_ufrag,
+                               call->local_pwd, call->remote_ufrag,
+                               call->remote_fingerprint,
+                               (uint64_t)e->cfg.consent_timeout_s * 1000, sink, s);
+  hmap_put(e->sessions, s->params.call_uuid, strlen(s->params.call_uuid), s);
+}
+
+static void update_session(media_engine *e, media_call *call) {
+  media_session *s = hmap_get(e->sessions, call->call_uuid, strlen(call->call_uuid));
+  if (!s)
+    return;
+  bool restart = strcmp(s->params.local_ufrag, call->local_ufrag) != 0;
+  s->params.agreed = call->agreed;
+  echo_session_update(s);
+  if (restart) {
+    memcpy(s->params.local_ufrag, call->local_ufrag, sizeof call->local_ufrag);
+    memcpy(s->params.local_pwd, call->local_pwd, sizeof call->local_pwd);
+    transport_restart_ice(s->transport, call->local_ufrag, call->local_pwd,
+                          call->remote_ufrag);
+    log_info("media", "call %s: ICE restart", call->call_uuid);
+  }
+}
+
+static void on_command(void *msg, void *ud) {
+  media_engine *e = ud;
+  command *c = msg;
+  media_session *s = c->call_uuid[0] ? hmap_get(e->sessions, c->call_uuid,
+                                                strlen(c->call_uuid))
+                                     : NULL;
+  switch (c->kind) {
+  case CMD_ADD:
+    add_session(e, c->call);
+    break;
+  case CMD_UPDATE:
+    update_session(e, c->call);
+    break;
+  case CMD_REMOVE:
+    if (s)
+      free_session(e, s);
+    break;
+  case CMD_DTMF:
+    if (s)
+      echo_session_send_dtmf(s, c->digits);
+    break;
+  case CMD_STOP:
+    uv_stop(&e->loop);
+    break;
+  }
+  free(c->call);
+}
+
+static void snapshot_stats(media_engine *e) {
+  media_stats st = e->ended;
+  const port_counters *pc = &e->port.counters;
+  st.calls = hmap_count(e->sessions);
+  st.datagrams_in = pc->datagrams_in;
+  st.datagrams_out = pc->datagrams_out;
+  st.dropped_garbage = pc->dropped_garbage;
+  st.dropped_unknown = pc->dropped_unknown;
+  st.stun_refused = pc->stun_refused;
+  st.queue_dropped = e->commands.dropped;
+  size_t pos = 0;
+  media_session *s;
+  while ((s = hmap_next(e->sessions, &pos)))
+    add_session_counters(&st, s);
+  pthread_mutex_lock(&e->stats_lock);
+  e->stats = st;
+  pthread_mutex_unlock(&e->stats_lock);
+}
+
+static void on_tick(uv_timer_t *t) {
+  media_engine *e = t->data;
+  uint64_t now = uv_now(&e->loop);
+  size_t pos = 0;
+  media_session *s;
+  while ((s = hmap_next(e->sessions, &pos)))
+    echo_session_tick(s, now);
+  if (now - e->last_snapshot_ms >= 500) {
+    e->last_snapshot_ms = now;
+    snapshot_stats(e);
+  }
+}
+
+static void close_everything(media_engine *e) {
+  media_session *s;
+  size_t pos;
+  while ((pos = 0, s = hmap_next(e->sessions, &pos)))
+    free_session(e, s);
+  snapshot_stats(e);
+  uv_timer_stop(&e->tick);
+  uv_close((uv_handle_t *)&e->tick, NULL);
+  port_close(&e->port);
+  queue_close(&e->commands);
+}
+
+static void *run(void *arg) {
+  media_engine *e = arg;
+  uv_loop_init(&e->loop);
+  e->sessions = hmap_new();
+  e->port.dtls_ctx = e->dtls_ctx;
+  port_start(&e->port, &e->loop, e->fd);
+  queue_init(&e->commands, &e->loop, sizeof(command), QUEUE_CAPACITY, on_command, e);
+  uv_timer_init(&e->loop, &e->tick);
+  e->tick.data = e;
+  uv_timer_start(&e->tick, on_tick, TICK_MS, TICK_MS);
+  uv_barrier_wait(&e->started);
+  uv_run(&e->loop, UV_RUN_DEFAULT);
+  close_everything(e);
+  uv_run(&e->loop, UV_RUN_DEFAULT); /* let the close callbacks run */
+  uv_loop_close(&e->loop);
+  hmap_free(e->sessions);
+  return NULL;
+}
+
+static void on_event(void *msg, void *ud) {
+  media_engine *e = ud;
+  e->on_event(msg, e->ud);
+}
+
+media_engine *media_engine_start(uv_loop_t *control_loop, const media_config *cfg,
+                                 media_event_cb cb, void *ud, char *err, size_t errlen) {
+  media_engine *e = calloc(1, sizeof *e);
+  e->cfg = *cfg;
+  snprintf(e->bind_address, sizeof e->bind_address, "%s", cfg->bind_address);
+  snprintf(e->announce_address, sizeof e->announce_address, "%s", cfg->announce_address);
+  e->on_event = cb;
+  e->ud = ud;
+  e->fd = port_bind_socket(e->bind_address, cfg->port, &e->port_number, err, errlen);
+  if (e->fd < 0 || !(e->dtls_ctx = dtls_context_new(cfg->srtp_profiles, err, errlen)) ||
+      srtp_session_global_init() != 0) {
+    if (e->fd >= 0)
+      close(e->fd);
+    free(e);
+    return NULL;
+  }
+  pthread_mutex_init(&e->stats_lock, NULL);
+  queue_init(&e->events, control_loop, sizeof(media_event), QUEUE_CAPACITY, on_event, e);
+  uv_barrier_init(&e->started, 2);
+  pthread_create(&e->thread, NULL, run, e);
+  uv_barrier_wait(&e->started);
+  uv_barrier_destroy(&e->started);
+  log_info("media", "media loop on udp %s:%d (announced as %s)", e->bind_address,
+           e->port_number, e->announce_address);
+  return e;
+}
+
+static void push(media_engine *e, command *c) {
+  if (!queue_push(&e->commands, c)) {
+    log_error("media", "media loop command queue full: command dropped");
+    free(c->call);
+  }
+}
+
+void media_engine_stop(media_engine *e) {
+  command c = {.kind = CMD_STOP};
+  push(e, &c);
+  pthread_join(e->thread, NULL);
+  queue_close(&e->events);
+  dtls_context_free(e->dtls_ctx);
+  pthread_mutex_destroy(&e->stats_lock);
+  /* e stays allocated: the events queue closes on the control loop after this. */
+}
+
+int media_engine_port(const media_engine *e) { return e->port_number; }
+const char *media_engine_announce_address(const media_engine *e) {
+  return e->announce_address;
+}
+const char *media_engine_fingerprint(const media_engine *e) {
+  return dtls_context_fingerprint(e->dtls_ctx);
+}
+
+static void push_call(media_engine *e, command_kind kind, const media_call *call) {
+  command c = {.kind = kind, .call = malloc(sizeof *call)};
+  *c.call = *call;
+  snprintf(c.call_uuid, sizeof c.call_uuid, "%s", call->call_uuid);
+  push(e, &c);
+}
+
+void media_engine_add_call(media_engine *e, const media_call *call) {
+  push_call(e, CMD_ADD, call);
+}
+
+void media_engine_update_call(media_engine *e, const media_call *call) {
+  push_call(e, CMD_UPDATE, call);
+}
+
+void media_engine_remove_call(media_engine *e, const char *call_uuid) {
+  command c = {.kind = CMD_REMOVE};
+  snprintf(c.call_uuid, sizeof c.call_uuid, "%s", call_uuid);
+  push(e, &c);
+}
+
+void media_engine_send_dtmf(media_engine *e, const char *call_uuid, const char *digits) {
+  command c = {.kind = CMD_DTMF};
+  snprintf(c.call_uuid, sizeof c.call_uuid, "%s", call_uuid);
+  snprintf(c.digits, sizeof c.digits, "%s", digits);
+  push(e, &c);
+}
+
+void media_engine_stats(media_engine *e, media_stats *out) {
+  pthread_mutex_lock(&e->stats_lock);
+  *out = e->stats;
+  pthread_mutex_unlock(&e->stats_lock);
+}

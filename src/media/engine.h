@@ -1,0 +1,71 @@
+/* engine — a media loop: its own thread and libuv loop with one UDP port and the calls
+ * on it. The control loop sends it commands and hears back through bounded queues. */
+#ifndef PARLEY_ENGINE_H
+#define PARLEY_ENGINE_H
+
+#include "rtc/ice_lite.h"
+#include "rtc/sdp_answer.h"
+
+#include <uv.h>
+
+typedef struct media_engine media_engine;
+
+typedef struct {
+  const char *bind_address;     /* where the UDP port listens */
+  int port;                     /* 0 picks a free one */
+  const char *announce_address; /* what the SDP candidates say (NAT) */
+  const char *srtp_profiles;    /* OpenSSL use_srtp list, our preference first */
+  int consent_timeout_s;
+} media_config;
+
+/* Everything a media loop needs to serve a call, agreed on the control loop. */
+typedef struct {
+  char call_uuid[40];
+  char local_ufrag[ICE_UFRAG_MAX + 1], local_pwd[ICE_PWD_MAX + 1];
+  char remote_ufrag[260];
+  char remote_fingerprint[224]; /* "sha-256 AB:..." */
+  sdp_agreement agreed;
+  uint32_t audio_ssrc, video_ssrc, video_rtx_ssrc, slides_ssrc, slides_rtx_ssrc;
+} media_call;
+
+typedef enum {
+  MEDIA_EVENT_CONNECTED, /* ICE and DTLS are up: media flows */
+  MEDIA_EVENT_ENDED,     /* the call is gone on the media side; text says why */
+  MEDIA_EVENT_DTMF,      /* text holds the digit the participant sent */
+} media_event_kind;
+
+typedef struct {
+  media_event_kind kind;
+  char call_uuid[40];
+  char text[96];
+} media_event;
+
+typedef void (*media_event_cb)(const media_event *ev, void *ud);
+
+typedef struct {
+  uint64_t calls, datagrams_in, datagrams_out, dropped_garbage, dropped_unknown,
+      stun_refused, srtp_failures, rtp_in, rtp_out, rtcp_in, rtcp_out, bytes_in, bytes_out,
+      nacks_answered, keyframe_requests, queue_dropped;
+} media_stats;
+
+/* Binds the port (errors are reported here, not later) and starts the thread;
+ * events are delivered on control_loop. NULL with err on failure. */
+media_engine *media_engine_start(uv_loop_t *control_loop, const media_config *cfg,
+                                 media_event_cb cb, void *ud, char *err, size_t errlen);
+/* Tells the media loop to close every call, then joins its thread. */
+void media_engine_stop(media_engine *e);
+
+int media_engine_port(const media_engine *e);
+const char *media_engine_announce_address(const media_engine *e);
+const char *media_engine_fingerprint(const media_engine *e);
+
+/* Commands (control loop side). The call is copied. */
+void media_engine_add_call(media_engine *e, const media_call *call);
+/* Renegotiation: new agreement and, on an ICE restart, new credentials. */
+void media_engine_update_call(media_engine *e, const media_call *call);
+void media_engine_remove_call(media_engine *e, const char *call_uuid);
+void media_engine_send_dtmf(media_engine *e, const char *call_uuid, const char *digits);
+/* A snapshot, at most a second old. */
+void media_engine_stats(media_engine *e, media_stats *out);
+
+#endif

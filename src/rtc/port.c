@@ -1,0 +1,195 @@
+/* port — one UDP socket per media loop, batch receive (recvmmsg via libuv), demux. */
+#include "rtc/port.h"
+
+#include "core/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define BATCH 32
+#define SOCKET_BUFFER (4 << 20)
+
+/* libuv hands recvmmsg 64 KiB per message slot, so one batch needs BATCH of them. */
+static char recv_buffer[BATCH * 65536];
+
+int port_bind_socket(const char *addr, int port, int *bound_port, char *err, size_t errlen) {
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  if (uv_ip4_addr(addr, port, (struct sockaddr_in *)&ss) != 0 &&
+      uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&ss) != 0) {
+    snprintf(err, errlen, "bad media address \"%s\"", addr);
+    return -1;
+  }
+  int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int size = SOCKET_BUFFER;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  socklen_t len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                           : sizeof(struct sockaddr_in);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) != 0) {
+    snprintf(err, errlen, "cannot bind media port %s:%d: %s", addr, port, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  getsockname(fd, (struct sockaddr *)&ss, &len);
+  *bound_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                               : ((struct sockaddr_in *)&ss)->sin_port);
+  return fd;
+}
+
+/* A canonical key for a peer address: family, port, address bytes. */
+static size_t address_key(const struct sockaddr *sa, uint8_t key[20]) {
+  if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+    key[0] = 6;
+    memcpy(key + 1, &s6->sin6_port, 2);
+    memcpy(key + 3, &s6->sin6_addr, 16);
+    return 19;
+  }
+  const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+  key[0] = 4;
+  memcpy(key + 1, &s4->sin_port, 2);
+  memcpy(key + 3, &s4->sin_addr, 4);
+  return 7;
+}
+
+typedef struct {
+  uint8_t key[20];
+  size_t len;
+  transport *t;
+} address_entry;
+
+static void on_stun(rtc_port *p, uint8_t *pkt, size_t len, const struct sockaddr *from) {
+  stun_msg msg;
+  size_t ulen;
+  const char *ufrag;
+  if (stun_parse(pkt, len, &msg) != 0 || !(ufrag = ice_lite_addressed_ufrag(&msg, &ulen))) {
+    p->counters.dropped_garbage++;
+    return;
+  }
+  transport *t = hmap_get(p->by_ufrag, ufrag, ulen);
+  if (!t) {
+    p->counters.dropped_unknown++;
+    return;
+  }
+  transport_on_stun(t, pkt, len, &msg, from);
+}
+
+static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf,
+                    const struct sockaddr *from, unsigned flags) {
+  (void)flags;
+  rtc_port *p = udp->data;
+  if (nread <= 0 || !from)
+    return;
+  p->counters.datagrams_in++;
+  uint8_t *pkt = (uint8_t *)buf->base;
+  size_t len = (size_t)nread;
+  uint8_t first = pkt[0];
+  if (first < 4) {
+    on_stun(p, pkt, len, from);
+    return;
+  }
+  /* RFC 7983: 20-63 DTLS, 128-191 RTP/RTCP; anything else is nobody's. */
+  if (!((first >= 20 && first <= 63) || (first >= 128 && first <= 191))) {
+    p->counters.dropped_garbage++;
+    return;
+  }
+  uint8_t key[20];
+  address_entry *e = hmap_get(p->by_address, key, address_key(from, key));
+  if (!e) {
+    p->counters.dropped_unknown++;
+    return;
+  }
+  transport_on_packet(e->t, pkt, len, from);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  (void)h, (void)suggested;
+  buf->base = recv_buffer;
+  buf->len = sizeof recv_buffer;
+}
+
+int port_start(rtc_port *p, uv_loop_t *loop, int fd) {
+  p->loop = loop;
+  p->by_ufrag = hmap_new();
+  p->by_address = hmap_new();
+  uv_udp_init_ex(loop, &p->udp, AF_UNSPEC | UV_UDP_RECVMMSG);
+  p->udp.data = p;
+  int rc = uv_udp_open(&p->udp, fd);
+  if (rc == 0)
+    rc = uv_udp_recv_start(&p->udp, on_alloc, on_recv);
+  return rc;
+}
+
+static void free_maps(uv_handle_t *h) {
+  rtc_port *p = h->data;
+  size_t pos = 0;
+  address_entry *e;
+  while ((e = hmap_next(p->by_address, &pos)))
+    free(e);
+  hmap_free(p->by_address);
+  hmap_free(p->by_ufrag);
+}
+
+void port_close(rtc_port *p) {
+  uv_udp_recv_stop(&p->udp);
+  uv_close((uv_handle_t *)&p->udp, free_maps);
+}
+
+int port_send(rtc_port *p, const struct sockaddr *to, const uint8_t *data, size_t len) {
+  uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+  int rc = uv_udp_try_send(&p->udp, &b, 1, to);
+  if (rc < 0) {
+    p->counters.send_errors++;
+    return -1;
+  }
+  p->counters.datagrams_out++;
+  return 0;
+}
+
+void port_register_ufrag(rtc_port *p, const char *ufrag, transport *t) {
+  hmap_put(p->by_ufrag, ufrag, strlen(ufrag), t);
+}
+
+void port_unregister_ufrag(rtc_port *p, const char *ufrag) {
+  hmap_remove(p->by_ufrag, ufrag, strlen(ufrag));
+}
+
+void port_register_address(rtc_port *p, const struct sockaddr *addr, transport *t) {
+  uint8_t key[20];
+  size_t n = address_key(addr, key);
+  address_entry *e = hmap_get(p->by_address, key, n);
+  if (e) {
+    e->t = t; /* a path that moved to another call (port reuse by the client) */
+    return;
+  }
+  e = calloc(1, sizeof *e);
+  memcpy(e->key, key, n);
+  e->len = n;
+  e->t = t;
+  hmap_put(p->by_address, e->key, n, e);
+}
+
+void port_forget_transport(rtc_port *p, transport *t) {
+  address_entry *gone[16];
+  size_t n;
+  do {
+    n = 0;
+    size_t pos = 0;
+    address_entry *e;
+    while (n < 16 && (e = hmap_next(p->by_address, &pos)))
+      if (e->t == t)
+        gone[n++] = e;
+    for (size_t i = 0; i < n; i++) {
+      hmap_remove(p->by_address, gone[i]->key, gone[i]->len);
+      free(gone[i]);
+    }
+  } while (n == 16);
+}

@@ -1,0 +1,42 @@
+/* port — the one UDP port a media loop serves every peer on: receives in batches,
+ * demultiplexes STUN by USERNAME and the rest by 5-tuple, counts and drops garbage. */
+#ifndef PARLEY_PORT_H
+#define PARLEY_PORT_H
+
+#include "core/hmap.h"
+#include "rtc/transport.h"
+
+#include <uv.h>
+
+typedef struct {
+  uint64_t datagrams_in, datagrams_out, send_errors;
+  uint64_t dropped_garbage; /* not STUN, DTLS, RTP or RTCP */
+  uint64_t dropped_unknown; /* from nobody we know */
+  uint64_t stun_refused;    /* bad credentials or integrity */
+} port_counters;
+
+struct rtc_port {
+  uv_loop_t *loop;
+  dtls_context *dtls_ctx; /* shared, read-only after start */
+  uv_udp_t udp;
+  hmap *by_ufrag;   /* local ufrag -> transport */
+  hmap *by_address; /* peer address bytes -> transport */
+  port_counters counters;
+  size_t transports;
+};
+
+/* Opens a UDP socket bound to addr:port on the calling thread (so errors are
+ * reported at start); returns the fd, or -1 with err. port 0 picks a free one. */
+int port_bind_socket(const char *addr, int port, int *bound_port, char *err, size_t errlen);
+/* Starts serving fd on loop (call on that loop's thread). */
+int port_start(rtc_port *p, uv_loop_t *loop, int fd);
+void port_close(rtc_port *p);
+
+int port_send(rtc_port *p, const struct sockaddr *to, const uint8_t *data, size_t len);
+void port_register_ufrag(rtc_port *p, const char *ufrag, transport *t);
+void port_unregister_ufrag(rtc_port *p, const char *ufrag);
+/* Remembers that datagrams from addr belong to t (after an authenticated check). */
+void port_register_address(rtc_port *p, const struct sockaddr *addr, transport *t);
+void port_forget_transport(rtc_port *p, transport *t);
+
+#endif

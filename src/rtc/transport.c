@@ -1,0 +1,200 @@
+/* transport — ICE-lite, DTLS and SRTP of one call, driven by the port and a timer. */
+#include "rtc/transport.h"
+
+#include "core/log.h"
+#include "rtc/port.h"
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TICK_HANDSHAKE_MS 50
+#define TICK_CONNECTED_MS 1000
+#define ICE_SETUP_TIMEOUT_MS 30000 /* no nominated path by then: the call failed */
+
+static void fail(transport *t, const char *reason) {
+  if (t->failed)
+    return;
+  t->failed = true;
+  log_info("rtc", "transport %s failed: %s", t->id, reason);
+  t->sink.on_failed(t, reason, t->sink_ud);
+}
+
+static uint64_t now_ms(transport *t) { return uv_now(t->loop); }
+
+static void on_tick(uv_timer_t *timer) {
+  transport *t = timer->data;
+  if (t->failed)
+    return;
+  if (dtls_get_state(t->dtls) == DTLS_HANDSHAKING) {
+    long wait = dtls_timeout_ms(t->dtls);
+    if (wait == 0)
+      dtls_on_timeout(t->dtls);
+    if (dtls_get_state(t->dtls) == DTLS_FAILED)
+      return fail(t, dtls_error(t->dtls));
+  }
+  if (!t->ice.has_selected) {
+    if (now_ms(t) - t->created_ms >= ICE_SETUP_TIMEOUT_MS)
+      fail(t, "Ice failure");
+    return;
+  }
+  if (ice_lite_consent_expired(&t->ice, now_ms(t), t->consent_timeout_ms))
+    fail(t, "Consent freshness expired");
+}
+
+static void dtls_send(void *ud, const uint8_t *data, size_t len) {
+  transport *t = ud;
+  const struct sockaddr *to = t->ice.has_selected ? (struct sockaddr *)&t->ice.selected
+                                                  : (struct sockaddr *)&t->dtls_peer;
+  if (to->sa_family)
+    port_send(t->port, to, data, len);
+}
+
+transport *transport_new(rtc_port *port, const char *id, const char *local_ufrag,
+                         const char *local_pwd, const char *remote_ufrag,
+                         const char *remote_fingerprint, uint64_t consent_timeout_ms,
+                         transport_sink sink, void *sink_ud) {
+  transport *t = calloc(1, sizeof *t);
+  snprintf(t->id, sizeof t->id, "%s", id);
+  t->port = port;
+  t->loop = port->loop;
+  snprintf(t->ice.local_ufrag, sizeof t->ice.local_ufrag, "%s", local_ufrag);
+  snprintf(t->ice.local_pwd, sizeof t->ice.local_pwd, "%s", local_pwd);
+  ice_lite_set_remote(&t->ice, remote_ufrag);
+  t->dtls = dtls_new(port->dtls_ctx, remote_fingerprint, dtls_send, t);
+  t->consent_timeout_ms = consent_timeout_ms;
+  t->sink = sink;
+  t->sink_ud = sink_ud;
+  t->created_ms = uv_now(t->loop);
+  uv_timer_init(t->loop, &t->timer);
+  t->timer.data = t;
+  uv_timer_start(&t->timer, on_tick, TICK_HANDSHAKE_MS, TICK_HANDSHAKE_MS);
+  port_register_ufrag(port, t->ice.local_ufrag, t);
+  port->transports++;
+  return t;
+}
+
+void transport_restart_ice(transport *t, const char *local_ufrag, const char *local_pwd,
+                           const char *remote_ufrag) {
+  port_unregister_ufrag(t->port, t->ice.local_ufrag);
+  snprintf(t->ice.local_ufrag, sizeof t->ice.local_ufrag, "%s", local_ufrag);
+  snprintf(t->ice.local_pwd, sizeof t->ice.local_pwd, "%s", local_pwd);
+  ice_lite_set_remote(&t->ice, remote_ufrag);
+  /* Keep sending on the old path until the peer nominates a new one. */
+  port_register_ufrag(t->port, t->ice.local_ufrag, t);
+}
+
+static void free_after_close(uv_handle_t *h) { free(h->data); }
+
+void transport_free(transport *t) {
+  port_unregister_ufrag(t->port, t->ice.local_ufrag);
+  port_forget_transport(t->port, t);
+  t->port->transports--;
+  dtls_close(t->dtls);
+  dtls_free(t->dtls);
+  if (t->srtp_ready)
+    srtp_session_free(&t->srtp);
+  t->failed = true;
+  uv_timer_stop(&t->timer);
+  uv_close((uv_handle_t *)&t->timer, free_after_close);
+}
+
+void transport_on_stun(transport *t, const uint8_t *pkt, size_t len, const stun_msg *msg,
+                       const struct sockaddr *from) {
+  (void)len;
+  uint8_t reply[256];
+  size_t reply_len;
+  uint64_t ok_before = t->ice.requests_ok;
+  ice_outcome o = ice_lite_on_request(&t->ice, pkt, msg, from, now_ms(t), reply,
+                                      sizeof reply, &reply_len);
+  if (reply_len)
+    port_send(t->port, from, reply, reply_len);
+  if (t->ice.requests_ok > ok_before)
+    port_register_address(t->port, from, t);
+  else
+    t->port->counters.stun_refused++;
+  if (o == ICE_NOMINATED)
+    log_debug("rtc", "transport %s nominated a path", t->id);
+}
+
+static void on_dtls(transport *t, const uint8_t *pkt, size_t len, const struct sockaddr *from) {
+  size_t n = from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                         : sizeof(struct sockaddr_in);
+  memcpy(&t->dtls_peer, from, n);
+  dtls_state before = dtls_get_state(t->dtls);
+  dtls_state st = dtls_receive(t->dtls, pkt, len);
+  if (st == DTLS_FAILED)
+    return fail(t, dtls_error(t->dtls));
+  if (st == DTLS_CLOSED)
+    return fail(t, "Call disconnected");
+  if (st != DTLS_CONNECTED || before == DTLS_CONNECTED)
+    return;
+  dtls_srtp_keys keys;
+  if (dtls_srtp_keys_get(t->dtls, &keys) != 0 || srtp_session_init(&t->srtp, &keys) != 0)
+    return fail(t, "cannot set up SRTP");
+  t->srtp_ready = true;
+  t->srtp_profile = keys.profile;
+  uv_timer_set_repeat(&t->timer, TICK_CONNECTED_MS);
+  log_info("rtc", "transport %s connected (%s)", t->id,
+           keys.profile == DTLS_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM"
+                                                     : "AES_CM_128_HMAC_SHA1_80");
+  t->sink.on_connected(t, t->sink_ud);
+}
+
+static void on_rtcp_item(const rtcp_item *item, void *ud) {
+  transport *t = ud;
+  t->sink.on_rtcp(t, item, t->sink_ud);
+}
+
+void transport_on_packet(transport *t, uint8_t *pkt, size_t len, const struct sockaddr *from) {
+  if (t->failed)
+    return;
+  if (pkt[0] >= 20 && pkt[0] <= 63)
+    return on_dtls(t, pkt, len, from);
+  if (!t->srtp_ready || len < 12)
+    return;
+  int n = (int)len;
+  t->counters.bytes_in += len;
+  if (rtp_looks_like_rtcp(pkt, len)) {
+    if (srtp_session_unprotect_rtcp(&t->srtp, pkt, &n) != 0) {
+      t->counters.srtp_failures++;
+      return;
+    }
+    t->counters.rtcp_in++;
+    rtcp_parse(pkt, (size_t)n, on_rtcp_item, t);
+    return;
+  }
+  rtp_header h;
+  if (srtp_session_unprotect_rtp(&t->srtp, pkt, &n) != 0) {
+    t->counters.srtp_failures++;
+    return;
+  }
+  if (rtp_parse(pkt, (size_t)n, &h) != 0)
+    return;
+  t->counters.rtp_in++;
+  t->sink.on_rtp(t, pkt, (size_t)n, &h, t->sink_ud);
+}
+
+static int send_protected(transport *t, uint8_t *pkt, size_t len, bool rtcp) {
+  if (!t->srtp_ready || !t->ice.has_selected || t->failed)
+    return -1;
+  int n = (int)len;
+  int rc = rtcp ? srtp_session_protect_rtcp(&t->srtp, pkt, &n)
+                : srtp_session_protect_rtp(&t->srtp, pkt, &n);
+  if (rc != 0)
+    return -1;
+  t->counters.bytes_out += (uint64_t)n;
+  if (rtcp)
+    t->counters.rtcp_out++;
+  else
+    t->counters.rtp_out++;
+  return port_send(t->port, (struct sockaddr *)&t->ice.selected, pkt, (size_t)n);
+}
+
+int transport_send_rtp(transport *t, uint8_t *pkt, size_t len) {
+  return send_protected(t, pkt, len, false);
+}
+
+int transport_send_rtcp(transport *t, uint8_t *pkt, size_t len) {
+  return send_protected(t, pkt, len, true);
+}

@@ -1,0 +1,69 @@
+/* transport — one WebRTC call's connection on a media loop: ICE-lite checks, the DTLS
+ * handshake, SRTP in and out, consent freshness; hands plain RTP/RTCP to its sink. */
+#ifndef PARLEY_TRANSPORT_H
+#define PARLEY_TRANSPORT_H
+
+#include "rtc/dtls.h"
+#include "rtc/ice_lite.h"
+#include "rtc/rtcp.h"
+#include "rtc/rtp.h"
+#include "rtc/srtp_session.h"
+
+#include <uv.h>
+
+typedef struct rtc_port rtc_port;
+typedef struct transport transport;
+
+/* What sits behind a transport (a router); called on the media loop. */
+typedef struct {
+  void (*on_connected)(transport *t, void *ud);
+  void (*on_rtp)(transport *t, uint8_t *pkt, size_t len, const rtp_header *h, void *ud);
+  void (*on_rtcp)(transport *t, const rtcp_item *item, void *ud);
+  /* The transport is dead (consent lost, DTLS failed or closed by the peer). */
+  void (*on_failed)(transport *t, const char *reason, void *ud);
+} transport_sink;
+
+typedef struct {
+  uint64_t rtp_in, rtcp_in, rtp_out, rtcp_out, bytes_in, bytes_out;
+  uint64_t srtp_failures; /* wrong key, tampered or replayed */
+} transport_counters;
+
+struct transport {
+  char id[40];
+  rtc_port *port;
+  uv_loop_t *loop;
+  ice_lite ice;
+  dtls *dtls;
+  srtp_session srtp;
+  bool srtp_ready, failed;
+  dtls_srtp_profile srtp_profile;
+  uint64_t consent_timeout_ms, created_ms;
+  struct sockaddr_storage dtls_peer; /* where DTLS came from before nomination */
+  uv_timer_t timer; /* DTLS retransmissions and consent checks */
+  transport_sink sink;
+  void *sink_ud;
+  transport_counters counters;
+};
+
+/* Creates and registers the transport with its port; credentials and the peer's
+ * fingerprint come from the SDP exchange. */
+transport *transport_new(rtc_port *port, const char *id, const char *local_ufrag,
+                         const char *local_pwd, const char *remote_ufrag,
+                         const char *remote_fingerprint, uint64_t consent_timeout_ms,
+                         transport_sink sink, void *sink_ud);
+/* An ICE restart: new local credentials and the peer's new ufrag; DTLS and SRTP stay. */
+void transport_restart_ice(transport *t, const char *local_ufrag, const char *local_pwd,
+                           const char *remote_ufrag);
+/* Unregisters, sends close_notify, and frees once libuv has let go. */
+void transport_free(transport *t);
+
+/* Protect and send; pkt needs SRTP_SESSION_OVERHEAD bytes of room after len. */
+int transport_send_rtp(transport *t, uint8_t *pkt, size_t len);
+int transport_send_rtcp(transport *t, uint8_t *pkt, size_t len);
+
+/* Called by the port with a datagram that belongs to this transport. */
+void transport_on_stun(transport *t, const uint8_t *pkt, size_t len, const stun_msg *msg,
+                       const struct sockaddr *from);
+void transport_on_packet(transport *t, uint8_t *pkt, size_t len, const struct sockaddr *from);
+
+#endif
