@@ -11,6 +11,7 @@
 typedef struct {
   event_sink sink; /* first: the core hands this pointer back */
   sse_stream *sse;
+  bool snapshot; /* the roster snapshot is being written: no bound applies */
 } client_stream;
 
 static void encode(conf_event *ev) {
@@ -25,6 +26,10 @@ static void deliver(event_sink *sink, conf_event *ev) {
   client_stream *cs = (client_stream *)sink;
   if (!ev->wire)
     encode(ev);
+  if (cs->snapshot) {
+    sse_write_unbounded(cs->sse, ev->wire, ev->wire_len);
+    return;
+  }
   /* On overflow the stream closes itself and on_closed frees cs. */
   sse_write(cs->sse, ev->wire, ev->wire_len);
 }
@@ -42,5 +47,8 @@ void client_v2_events(api_call *c) {
   cs->sink.deliver = deliver;
   cs->sink.finish = finish;
   cs->sse = sse_start(c->req, (size_t)c->api->cfg->sse_queue_bytes, on_closed, cs);
+  /* The snapshot grows with the room; the bound is for live events that pile up. */
+  cs->snapshot = true;
   conf_subscribe(c->self, &cs->sink);
+  cs->snapshot = false;
 }

@@ -5,15 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-static conf_event *event_new(room *r, const char *name, json_t *data) {
+static conf_event *event_new_text(room *r, const char *name, char *text) {
   conf_event *ev = calloc(1, sizeof *ev);
   ev->refs = 1;
   ev->id = ++r->next_event_id;
   ev->name = strdup(name);
-  ev->data = data ? json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("null");
-  json_decref(data);
+  ev->data = text;
   r->core->counters.events++;
   return ev;
+}
+
+static conf_event *event_new(room *r, const char *name, json_t *data) {
+  char *text = data ? json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("null");
+  json_decref(data);
+  return event_new_text(r, name, text);
 }
 
 void conf_event_release(conf_event *ev) {
@@ -33,9 +38,8 @@ static void deliver_to(participant *p, conf_event *ev) {
   }
 }
 
-void room_emit(room *r, const char *name, json_t *data, const participant *only,
-               const participant *except) {
-  conf_event *ev = event_new(r, name, data);
+static void fan_out(room *r, conf_event *ev, const participant *only,
+                    const participant *except) {
   if (only) {
     deliver_to((participant *)only, ev);
   } else {
@@ -49,6 +53,26 @@ void room_emit(room *r, const char *name, json_t *data, const participant *only,
   conf_event_release(ev);
 }
 
+void room_emit(room *r, const char *name, json_t *data, const participant *only,
+               const participant *except) {
+  if (r->n_sinks == 0) {
+    /* Nobody listens: keep the id sequence, skip serialising. */
+    json_decref(data);
+    r->next_event_id++;
+    return;
+  }
+  fan_out(r, event_new(r, name, data), only, except);
+}
+
+void room_emit_text(room *r, const char *name, const char *text, const participant *only,
+                    const participant *except) {
+  if (r->n_sinks == 0) {
+    r->next_event_id++;
+    return;
+  }
+  fan_out(r, event_new_text(r, name, strdup(text)), only, except);
+}
+
 void sink_send(event_sink *sink, room *r, const char *name, json_t *data) {
   conf_event *ev = event_new(r, name, data);
   sink->deliver(sink, ev);
@@ -56,14 +80,20 @@ void sink_send(event_sink *sink, room *r, const char *name, json_t *data) {
 }
 
 void room_emit_participant_update(participant *p) {
-  room_emit(p->room, "participant_update", conf_participant_json(p), NULL, NULL);
+  free(p->json_text); /* p changed: its cached object is stale */
+  p->json_text = NULL;
+  if (p->room->n_sinks)
+    room_emit_text(p->room, "participant_update", participant_json_text(p), NULL, NULL);
 }
 
 void room_emit_conference_update(room *r) {
-  room_emit(r, "conference_update", conf_room_status_json(r), NULL, NULL);
+  if (r->n_sinks)
+    room_emit(r, "conference_update", conf_room_status_json(r), NULL, NULL);
 }
 
 void room_emit_stage_and_layout(room *r) {
+  if (!r->n_sinks)
+    return;
   room_emit(r, "layout", room_layout_json(r), NULL, NULL);
   room_emit(r, "stage", room_stage_json(r), NULL, NULL);
 }
@@ -78,12 +108,16 @@ void conf_subscribe(participant *p, event_sink *sink) {
   sink->owner = p;
   list_push_back(&p->sinks, &sink->link);
   r->core->n_sinks++;
+  r->n_sinks++;
   /* The roster snapshot every (re)connection starts with (client API §C.2). */
   sink_send(sink, r, "participant_sync_begin", NULL);
   list_node *pos, *tmp;
   list_for_each_safe(pos, tmp, &r->participants) {
     participant *other = list_entry(pos, participant, link);
-    sink_send(sink, r, "participant_create", conf_participant_json(other));
+    conf_event *ev = event_new_text(r, "participant_create",
+                                    strdup(participant_json_text(other)));
+    sink->deliver(sink, ev);
+    conf_event_release(ev);
   }
   sink_send(sink, r, "participant_sync_end", NULL);
   sink_send(sink, r, "conference_update", conf_room_status_json(r));
@@ -97,6 +131,7 @@ void conf_unsubscribe(event_sink *sink) {
   if (!sink->owner)
     return;
   sink->owner->room->core->n_sinks--;
+  sink->owner->room->n_sinks--;
   list_unlink(&sink->link);
   sink->owner = NULL;
 }

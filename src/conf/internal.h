@@ -12,6 +12,11 @@ void room_emit_participant_update(participant *p);
 void room_emit_conference_update(room *r);
 void room_emit_stage_and_layout(room *r);
 void sink_send(event_sink *sink, room *r, const char *name, json_t *data);
+/* Emits already serialised data (copied). */
+void room_emit_text(room *r, const char *name, const char *text, const participant *only,
+                    const participant *except);
+/* The participant object as JSON text, cached until the participant changes. */
+const char *participant_json_text(participant *p);
 
 /* room.c */
 room *room_enter(conf_core *core, const room_record *rec);

@@ -61,7 +61,7 @@ static void admit_new(conf_core *core, const room_record *rec, const join_reques
   hmap_put(core->participants, p->uuid, IDS_UUID_LEN, p);
   token_issue(core, p, res->token);
   core->counters.joins++;
-  room_emit(r, "participant_create", conf_participant_json(p), NULL, p);
+  room_emit_text(r, "participant_create", participant_json_text(p), NULL, p);
   start_if_host(r, p);
   room_check_hosts(r);
   room_emit_stage_and_layout(r);

@@ -42,8 +42,18 @@ participant *participant_new(room *r, const join_request *req, conf_role role) {
 
 static void free_after_close(uv_handle_t *h) { free(h->data); }
 
+const char *participant_json_text(participant *p) {
+  if (!p->json_text) {
+    json_t *o = conf_participant_json(p);
+    p->json_text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+  }
+  return p->json_text;
+}
+
 void participant_free(participant *p) {
   uv_timer_stop(&p->lapse_timer);
+  free(p->json_text);
   free(p->display_name);
   free(p->overlay_text);
   free(p->call_tag);

@@ -64,6 +64,9 @@ struct participant {
   double start_time, spotlight, buzz_time;
   uv_timer_t lapse_timer; /* fires when the newest token lapses */
   bool leaving;
+  /* Serialised participant object, kept until the participant changes: every
+   * stream that opens sends it again. room_emit_participant_update clears it. */
+  char *json_text;
 };
 
 struct room {
@@ -78,6 +81,7 @@ struct room {
   char layout[16], host_layout[16], guest_layout[16];
   bool overlay_text_enabled;
   uint64_t next_event_id;
+  size_t n_sinks; /* streams listening; with none, events are not even built */
   uv_timer_t guests_only_timer;
   int64_t key; /* room id: key in core->rooms */
 };

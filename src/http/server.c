@@ -228,10 +228,8 @@ void http_respond(h2o_req_t *req, int status, const char *content_type,
   h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
                  H2O_STRLIT("no-store"));
   http_add_common_headers(req);
-  /* The body must outlive this call: copy it into the request's pool. */
-  char *copy = h2o_mem_alloc_pool(&req->pool, len + 1);
-  memcpy(copy, body, len);
-  h2o_send_inline(req, copy, len);
+  req->res.content_length = len; /* not chunked: the size is known */
+  h2o_send_inline(req, body, len);
 }
 
 void http_respond_json(h2o_req_t *req, int status, json_t *body) {

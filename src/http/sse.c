@@ -56,12 +56,20 @@ static void flush(sse_stream *s) {
   h2o_send(s->req, &iov, 1, state);
 }
 
+#define IDLE_BUFFER_MAX 16384
+
 static void on_proceed(h2o_generator_t *gen, h2o_req_t *req) {
   (void)req;
   sse_stream *s = (sse_stream *)gen;
   s->in_flight = false;
-  buf_reset(&s->sending);
+  /* A large snapshot must not pin its buffer for the stream's whole life. */
+  if (s->sending.cap > IDLE_BUFFER_MAX)
+    buf_free(&s->sending);
+  else
+    buf_reset(&s->sending);
   flush(s);
+  if (!s->in_flight && s->pending.cap > IDLE_BUFFER_MAX && s->pending.len == 0)
+    buf_free(&s->pending);
 }
 
 static void on_stop(h2o_generator_t *gen, h2o_req_t *req) {
@@ -131,6 +139,13 @@ int sse_write(sse_stream *s, const char *bytes, size_t len) {
   buf_append(&s->pending, bytes, len);
   flush(s);
   return 0;
+}
+
+void sse_write_unbounded(sse_stream *s, const char *bytes, size_t len) {
+  if (!s->req || s->final_sent || s->finishing || s->aborted)
+    return;
+  buf_append(&s->pending, bytes, len);
+  flush(s);
 }
 
 void sse_finish(sse_stream *s) {

@@ -20,6 +20,9 @@ sse_stream *sse_start(h2o_req_t *req, size_t queue_limit, sse_closed_cb on_close
 /* Queues bytes. Returns -1, and closes the stream, when the unsent bytes would
  * pass queue_limit: a reader that cannot keep up is cut off, not buffered. */
 int sse_write(sse_stream *s, const char *bytes, size_t len);
+/* Queues bytes regardless of the bound: for the snapshot every stream starts with,
+ * which is as large as the room and must arrive whole. */
+void sse_write_unbounded(sse_stream *s, const char *bytes, size_t len);
 /* Ends the stream once what is queued has been sent. */
 void sse_finish(sse_stream *s);
 size_t sse_count(void);

@@ -24,11 +24,9 @@ int url_decode(const char *in, size_t len, char *out, size_t outlen) {
       if (hi < 0 || lo < 0)
         return -1;
       c = (char)(hi * 16 + lo);
-      if (c == '\0')
-        return -1;
       i += 2;
     }
-    if (o + 1 >= outlen)
+    if (o + 1 >= outlen || c == '\0')
       return -1;
     out[o++] = c;
   }

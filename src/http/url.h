@@ -7,7 +7,8 @@
 
 /* Decodes %XX escapes (and nothing else: '+' stays '+', as in paths and in the
  * raw tokens clients put in queries). Writes at most outlen-1 bytes and a NUL.
- * Returns the decoded length, or -1 for a bad escape, an encoded NUL or no room. */
+ * Returns the decoded length, or -1 for a bad escape, a NUL (raw or encoded) or no
+ * room. */
 int url_decode(const char *in, size_t len, char *out, size_t outlen);
 
 typedef struct {
