@@ -1,5 +1,6 @@
 /* httpc — minimal libuv HTTP/1.1 client for the benchmarks: writes requests, reads
- * Content-Length and chunked responses, streams chunked bodies, and reads /proc figures. */
+ * Content-Length and chunked responses, streams chunked bodies, and reads /proc figures.
+ */
 #include "httpc.h"
 
 #include <stdio.h>
@@ -55,7 +56,8 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out) {
 }
 
 /* Parses one header block at p (ending in \r\n\r\n). */
-static void parse_head(const char *p, size_t len, int *status, long *clen, bool *chunked) {
+static void parse_head(const char *p, size_t len, int *status, long *clen,
+                       bool *chunked) {
   *status = 0;
   *clen = -1;
   *chunked = false;
@@ -223,12 +225,12 @@ void httpc_request(httpc *c, const char *method, const char *path,
                    const char *extra_headers, const char *body) {
   char req[2048];
   size_t blen = body ? strlen(body) : 0;
-  int n = snprintf(req, sizeof req,
-                   "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s"
-                   "Content-Length: %zu\r\n\r\n%s",
-                   method, path, extra_headers,
-                   body ? "Content-Type: application/json\r\n" : "", blen,
-                   body ? body : "");
+  int n =
+      snprintf(req, sizeof req,
+               "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s"
+               "Content-Length: %zu\r\n\r\n%s",
+               method, path, extra_headers,
+               body ? "Content-Type: application/json\r\n" : "", blen, body ? body : "");
   if (n < 0 || (size_t)n >= sizeof req) {
     fprintf(stderr, "httpc: request too long\n");
     abort();

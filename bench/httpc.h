@@ -1,5 +1,6 @@
 /* httpc — a minimal HTTP/1.1 client connection on libuv for the benchmarks: keep-alive
- * requests answered with Content-Length, and chunked streams (SSE) decoded as they come. */
+ * requests answered with Content-Length, and chunked streams (SSE) decoded as they come.
+ */
 #ifndef PARLEY_BENCH_HTTPC_H
 #define PARLEY_BENCH_HTTPC_H
 

@@ -52,7 +52,7 @@ start_daemon() {
   PORT=
   for _ in $(seq 100); do
     PORT=$(ss -Hltnp 2>/dev/null | grep "pid=$DAEMON," | awk '{print $4}' | sed 's/.*://' |
-      head -n 1)
+      head -n 1 || true)
     [ -n "$PORT" ] && break
     sleep 0.05
   done

@@ -183,12 +183,18 @@ static void send_response(httpc *h, int status, const char *body, size_t len) {
   B.acked++;
 }
 
+static void on_send(uv_timer_t *t);
+
 static void send_connect(httpc *h, int status) {
-  (void)h;
+  static uv_timer_t sender;
   if (status != 0) {
     fprintf(stderr, "connect: %s\n", uv_strerror(status));
     B.errors++;
+    return;
   }
+  uv_timer_init(h->tcp.loop, &sender);
+  uint64_t every = (uint64_t)(1000.0 / B.rate);
+  uv_timer_start(&sender, on_send, 0, every ? every : 1);
 }
 
 static const httpc_callbacks send_cb = {
@@ -264,7 +270,6 @@ static void open_streams(uv_loop_t *loop) {
   B.open_ns = now_ns();
   for (int i = 0; i < B.n; i++)
     httpc_connect(&B.listeners[i].http, loop, B.port, &stream_cb, &B.listeners[i]);
-  httpc_connect(&B.sender, loop, B.port, &send_cb, NULL);
   set_phase(PH_OPEN);
 }
 
@@ -292,14 +297,14 @@ static void on_tick(uv_timer_t *t) {
   case PH_SETTLE: /* let the bursts' buffers drain before RSS is read */
     if (in_phase >= 1.0) {
       B.rss_streams = B.pid ? proc_rss_kib(B.pid) : 0;
+      /* Connected only now: an idle keep-alive connection would time out meanwhile. */
+      httpc_connect(&B.sender, t->loop, B.port, &send_cb, NULL);
       set_phase(PH_SEND);
-      static uv_timer_t sender;
-      uv_timer_init(t->loop, &sender);
-      uint64_t every = (uint64_t)(1000.0 / B.rate);
-      uv_timer_start(&sender, on_send, 0, every ? every : 1);
     }
     break;
   case PH_SEND:
+    if (in_phase > 10 + B.messages / B.rate) /* the sender never got going */
+      finish(t->loop);
     break;
   case PH_DRAIN:
     if ((B.n_lat >= expected && B.acked >= B.messages) || in_phase > 10)
@@ -317,10 +322,13 @@ static void usage(void) {
 }
 
 static void parse_args(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"port", 1, 0, 'p'},     {"alias", 1, 0, 'a'}, {"streams", 1, 0, 'n'},
-      {"messages", 1, 0, 'm'}, {"rate", 1, 0, 'r'},  {"pid", 1, 0, 'P'},
-      {0, 0, 0, 0}};
+  static const struct option opts[] = {{"port", 1, 0, 'p'},
+                                       {"alias", 1, 0, 'a'},
+                                       {"streams", 1, 0, 'n'},
+                                       {"messages", 1, 0, 'm'},
+                                       {"rate", 1, 0, 'r'},
+                                       {"pid", 1, 0, 'P'},
+                                       {0, 0, 0, 0}};
   B.alias = "fanout";
   B.n = 1000;
   B.messages = 200;
@@ -328,13 +336,26 @@ static void parse_args(int argc, char **argv) {
   int o;
   while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (o) {
-    case 'p': B.port = atoi(optarg); break;
-    case 'a': B.alias = optarg; break;
-    case 'n': B.n = atoi(optarg); break;
-    case 'm': B.messages = atoi(optarg); break;
-    case 'r': B.rate = atof(optarg); break;
-    case 'P': B.pid = atoi(optarg); break;
-    default: usage();
+    case 'p':
+      B.port = atoi(optarg);
+      break;
+    case 'a':
+      B.alias = optarg;
+      break;
+    case 'n':
+      B.n = atoi(optarg);
+      break;
+    case 'm':
+      B.messages = atoi(optarg);
+      break;
+    case 'r':
+      B.rate = atof(optarg);
+      break;
+    case 'P':
+      B.pid = atoi(optarg);
+      break;
+    default:
+      usage();
     }
   }
   if (B.port <= 0 || B.n < 2 || B.messages <= 0 || B.rate <= 0)

@@ -1,5 +1,6 @@
 /* token_bench — request_token + release_token pairs per second against one parleyd:
- * N keep-alive connections issue pairs back to back for a fixed time (libuv, one thread). */
+ * N keep-alive connections issue pairs back to back for a fixed time (libuv, one thread).
+ */
 #include "httpc.h"
 
 #include <getopt.h>
@@ -36,7 +37,8 @@ static void on_response(httpc *h, int status, const char *body, size_t len) {
   client *c = h->ud;
   uint64_t now = now_ns();
   if (!c->releasing) {
-    if (status != 200 || json_string_field(body, len, "token", c->token, sizeof c->token)) {
+    if (status != 200 ||
+        json_string_field(body, len, "token", c->token, sizeof c->token)) {
       fprintf(stderr, "request_token: HTTP %d %.*s\n", status, (int)len, body);
       B.errors++;
       return finish_client(c);
@@ -104,10 +106,10 @@ static void usage(void) {
 }
 
 static void parse_args(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"port", 1, 0, 'p'},    {"alias", 1, 0, 'a'},  {"conns", 1, 0, 'c'},
-      {"seconds", 1, 0, 's'}, {"warmup", 1, 0, 'w'}, {"pid", 1, 0, 'P'},
-      {0, 0, 0, 0}};
+  static const struct option opts[] = {{"port", 1, 0, 'p'},   {"alias", 1, 0, 'a'},
+                                       {"conns", 1, 0, 'c'},  {"seconds", 1, 0, 's'},
+                                       {"warmup", 1, 0, 'w'}, {"pid", 1, 0, 'P'},
+                                       {0, 0, 0, 0}};
   B.alias = "bench";
   B.conns = 32;
   B.seconds = 10;
@@ -115,13 +117,26 @@ static void parse_args(int argc, char **argv) {
   int o;
   while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (o) {
-    case 'p': B.port = atoi(optarg); break;
-    case 'a': B.alias = optarg; break;
-    case 'c': B.conns = atoi(optarg); break;
-    case 's': B.seconds = atof(optarg); break;
-    case 'w': B.warmup = atof(optarg); break;
-    case 'P': B.pid = atoi(optarg); break;
-    default: usage();
+    case 'p':
+      B.port = atoi(optarg);
+      break;
+    case 'a':
+      B.alias = optarg;
+      break;
+    case 'c':
+      B.conns = atoi(optarg);
+      break;
+    case 's':
+      B.seconds = atof(optarg);
+      break;
+    case 'w':
+      B.warmup = atof(optarg);
+      break;
+    case 'P':
+      B.pid = atoi(optarg);
+      break;
+    default:
+      usage();
     }
   }
   if (B.port <= 0 || B.conns <= 0 || B.seconds <= 0)

@@ -1,5 +1,6 @@
 /* fuzz_body — libFuzzer harness for request bodies: body_parse under a content type
- * and size limit picked by the first byte, then the typed field readers on common keys. */
+ * and size limit picked by the first byte, then the typed field readers on common keys.
+ */
 #include "api/body.h"
 
 #include "check.h"
@@ -22,9 +23,9 @@ static const char *const content_types[] = {
 };
 #define N_TYPES (sizeof content_types / sizeof content_types[0])
 
-static const char *const string_keys[] = {"display_name", "type", "payload", "role",
-                                          "digits", "text", "call_tag",
-                                          "conference_extension", "setting", "transforms"};
+static const char *const string_keys[] = {
+    "display_name",         "type",    "payload",   "role", "digits", "text", "call_tag",
+    "conference_extension", "setting", "transforms"};
 static const char *const bool_keys[] = {"setting", "supports_direct_chat", "transforms",
                                         "display_name", "direct_media"};
 

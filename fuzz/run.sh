@@ -6,7 +6,7 @@ set -eu
 SECONDS_EACH=${1:-15}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-fuzz}
-HARNESSES="fuzz_route fuzz_body"
+HARNESSES="fuzz_route fuzz_body fuzz_request"
 
 # max_len per harness: paths and queries are short; bodies are capped by max_body_bytes
 # in parleyd, but the parser's interesting inputs are small.
@@ -14,6 +14,7 @@ max_len() {
   case $1 in
   fuzz_route) echo 1024 ;;
   fuzz_body) echo 4096 ;;
+  fuzz_request) echo 4096 ;;
   *) echo 4096 ;;
   esac
 }
@@ -21,6 +22,7 @@ dict() {
   case $1 in
   fuzz_route) echo "$ROOT/fuzz/route.dict" ;;
   fuzz_body) echo "$ROOT/fuzz/body.dict" ;;
+  fuzz_request) echo "$ROOT/fuzz/request.dict" ;;
   *) echo "" ;;
   esac
 }
