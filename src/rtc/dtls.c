@@ -25,6 +25,7 @@ struct dtls_context {
 struct dtls {
   dtls_context *ctx;
   SSL *ssl;
+  bool client;
   dtls_state state;
   char peer_fingerprint[128];
   dtls_send_cb send;
@@ -98,7 +99,7 @@ static int accept_any_certificate(int ok, X509_STORE_CTX *store) {
 }
 
 static int make_ssl_ctx(dtls_context *c, const char *profiles) {
-  c->ssl_ctx = SSL_CTX_new(DTLS_server_method());
+  c->ssl_ctx = SSL_CTX_new(DTLS_method()); /* each session picks its role */
   return c->ssl_ctx && SSL_CTX_set_min_proto_version(c->ssl_ctx, DTLS1_2_VERSION) &&
          SSL_CTX_use_certificate(c->ssl_ctx, c->cert) &&
          SSL_CTX_use_PrivateKey(c->ssl_ctx, c->key) &&
@@ -140,7 +141,8 @@ void dtls_context_free(dtls_context *c) {
 
 const char *dtls_context_fingerprint(const dtls_context *c) { return c->fingerprint; }
 
-dtls *dtls_new(dtls_context *ctx, const char *peer_fingerprint, dtls_send_cb send, void *ud) {
+static dtls *session_new(dtls_context *ctx, const char *peer_fingerprint, dtls_send_cb send,
+                         void *ud, bool client) {
   dtls *d = calloc(1, sizeof *d);
   d->ctx = ctx;
   d->send = send;
@@ -154,9 +156,27 @@ dtls *dtls_new(dtls_context *ctx, const char *peer_fingerprint, dtls_send_cb sen
   SSL_set_bio(d->ssl, rbio, wbio);
   SSL_set_options(d->ssl, SSL_OP_NO_QUERY_MTU);
   SSL_set_mtu(d->ssl, DTLS_MTU);
-  SSL_set_accept_state(d->ssl);
+  d->client = client;
+  if (client)
+    SSL_set_connect_state(d->ssl);
+  else
+    SSL_set_accept_state(d->ssl);
   d->state = DTLS_HANDSHAKING;
   return d;
+}
+
+dtls *dtls_new(dtls_context *ctx, const char *peer_fingerprint, dtls_send_cb send, void *ud) {
+  return session_new(ctx, peer_fingerprint, send, ud, false);
+}
+
+dtls *dtls_new_client(dtls_context *ctx, const char *peer_fingerprint, dtls_send_cb send,
+                      void *ud) {
+  return session_new(ctx, peer_fingerprint, send, ud, true);
+}
+
+void dtls_start_client(dtls *d) {
+  if (SSL_do_handshake(d->ssl) <= 0)
+    ERR_clear_error(); /* WANT_READ: the ClientHello went out */
 }
 
 void dtls_free(dtls *d) {
@@ -246,9 +266,11 @@ int dtls_srtp_keys_get(dtls *d, dtls_srtp_keys *keys) {
                                  NULL, 0, 0) != 1)
     return -1;
   /* RFC 5764 §4.2: client key, server key, client salt, server salt. */
-  memcpy(keys->remote, material, k);
-  memcpy(keys->local, material + k, k);
-  memcpy(keys->remote + k, material + 2 * k, s);
-  memcpy(keys->local + k, material + 2 * k + s, s);
+  uint8_t *client = d->client ? keys->local : keys->remote;
+  uint8_t *server = d->client ? keys->remote : keys->local;
+  memcpy(client, material, k);
+  memcpy(server, material + k, k);
+  memcpy(client + k, material + 2 * k, s);
+  memcpy(server + k, material + 2 * k + s, s);
   return 0;
 }

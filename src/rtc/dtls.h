@@ -29,6 +29,12 @@ typedef enum { DTLS_HANDSHAKING, DTLS_CONNECTED, DTLS_FAILED, DTLS_CLOSED } dtls
 /* A server-side session for one transport; peer_fingerprint is the offer's
  * "sha-256 AB:..." value the client's certificate must match. */
 dtls *dtls_new(dtls_context *ctx, const char *peer_fingerprint, dtls_send_cb send, void *ud);
+/* A client-side session (load clients and tests play the browser with it); the
+ * handshake starts with dtls_start_client. */
+dtls *dtls_new_client(dtls_context *ctx, const char *peer_fingerprint, dtls_send_cb send,
+                      void *ud);
+/* Sends the ClientHello. */
+void dtls_start_client(dtls *d);
 void dtls_free(dtls *d);
 /* Feeds one datagram; sends whatever the handshake answers. Returns the state. */
 dtls_state dtls_receive(dtls *d, const uint8_t *data, size_t len);
@@ -48,7 +54,8 @@ typedef struct {
   size_t key_len, salt_len;
 } dtls_srtp_keys;
 
-/* After DTLS_CONNECTED: the negotiated profile and keys from the exporter. */
+/* After DTLS_CONNECTED: the negotiated profile and keys from the exporter, as
+ * "local" (what this side sends with) and "remote", for either role. */
 int dtls_srtp_keys_get(dtls *d, dtls_srtp_keys *keys);
 
 #endif

@@ -249,3 +249,40 @@ size_t stun_build_binding_error(uint8_t *out, size_t cap, const uint8_t tid[STUN
   at += 8 + padded;
   return put_fingerprint(out, at);
 }
+
+size_t stun_build_binding_request(uint8_t *out, size_t cap, const uint8_t tid[STUN_TID_LEN],
+                                  const char *username, uint32_t priority,
+                                  uint64_t tie_breaker, bool use_candidate, const char *key,
+                                  size_t key_len) {
+  size_t ulen = strlen(username), padded = (ulen + 3) & ~(size_t)3;
+  if (ulen > 513 || cap < STUN_HEADER_LEN + 4 + padded + 8 + 12 + 4 + 24 + 8)
+    return 0;
+  size_t at = put_header(out, STUN_BINDING_REQUEST, tid);
+  wr16(out + at, STUN_ATTR_USERNAME);
+  wr16(out + at + 2, (uint16_t)ulen);
+  memcpy(out + at + 4, username, ulen);
+  memset(out + at + 4 + ulen, 0, padded - ulen);
+  at += 4 + padded;
+  wr16(out + at, STUN_ATTR_PRIORITY);
+  wr16(out + at + 2, 4);
+  wr32(out + at + 4, priority);
+  at += 8;
+  wr16(out + at, STUN_ATTR_ICE_CONTROLLING);
+  wr16(out + at + 2, 8);
+  wr32(out + at + 4, (uint32_t)(tie_breaker >> 32));
+  wr32(out + at + 8, (uint32_t)tie_breaker);
+  at += 12;
+  if (use_candidate) {
+    wr16(out + at, STUN_ATTR_USE_CANDIDATE);
+    wr16(out + at + 2, 0);
+    at += 4;
+  }
+  uint16_t covered = (uint16_t)(at + 4 + INTEGRITY_LEN - STUN_HEADER_LEN);
+  wr16(out + 2, covered);
+  wr16(out + at, STUN_ATTR_MESSAGE_INTEGRITY);
+  wr16(out + at + 2, INTEGRITY_LEN);
+  if (!hmac_sha1(out, at, covered, key, key_len, out + at + 4))
+    return 0;
+  at += 4 + INTEGRITY_LEN;
+  return put_fingerprint(out, at);
+}

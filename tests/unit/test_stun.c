@@ -87,8 +87,23 @@ static void test_malformed(void) {
   CHECK(stun_parse(b, 10, &m) == -1);
 }
 
+static void test_request_builder(void) {
+  uint8_t tid[STUN_TID_LEN] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2};
+  uint8_t out[256];
+  size_t n = stun_build_binding_request(out, sizeof out, tid, "srv1:cli2", 0x6e0001ff,
+                                        0x1122334455667788ULL, true, "pass", 4);
+  stun_msg m;
+  CHECK(n > 0 && stun_parse(out, n, &m) == 0);
+  CHECK(m.type == STUN_BINDING_REQUEST && m.use_candidate && m.ice_controlling);
+  CHECK(m.username_len == 9 && memcmp(m.username, "srv1:cli2", 9) == 0);
+  CHECK(m.priority == 0x6e0001ff && m.tie_breaker == 0x1122334455667788ULL);
+  CHECK(stun_integrity_ok(out, &m, "pass", 4) && stun_fingerprint_ok(out, &m));
+  CHECK(stun_build_binding_request(out, 40, tid, "srv1:cli2", 1, 1, false, "p", 1) == 0);
+}
+
 int main(void) {
   test_sample_request();
+  test_request_builder();
   test_round_trips();
   test_malformed();
   CHECK_DONE();
