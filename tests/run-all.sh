@@ -32,6 +32,12 @@ if [ -d tests/integration ] && ls tests/integration/*.test.mjs >/dev/null 2>&1; 
   stage "integration tests (asan+ubsan)" env PARLEY_BIN_DIR="$PWD/build-asan" \
     node --test --test-concurrency=2 tests/integration/
 fi
+if ls tests/browser/*.test.mjs >/dev/null 2>&1; then
+  stage "browser (Chromium WebRTC) tests (release)" env PARLEY_BIN_DIR="$PWD/build" \
+    node --test --test-concurrency=1 tests/browser/
+  stage "browser (Chromium WebRTC) tests (asan+ubsan)" env PARLEY_BIN_DIR="$PWD/build-asan" \
+    node --test --test-concurrency=1 tests/browser/
+fi
 if [ -x fuzz/run.sh ]; then
   stage "fuzzers (short run)" fuzz/run.sh "${PARLEY_FUZZ_SECONDS:-10}"
 fi
