@@ -200,6 +200,7 @@ static void *run(void *arg) {
   uv_run(&e->loop, UV_RUN_DEFAULT); /* let the close callbacks run */
   uv_loop_close(&e->loop);
   hmap_free(e->sessions);
+  stun_thread_cleanup();
   return NULL;
 }
 

@@ -151,6 +151,11 @@ static bool hmac_sha1(const uint8_t *buf, size_t end, uint16_t patched_len,
          EVP_MAC_final(hmac_ctx, out, &n, INTEGRITY_LEN) && n == INTEGRITY_LEN;
 }
 
+void stun_thread_cleanup(void) {
+  EVP_MAC_CTX_free(hmac_ctx);
+  hmac_ctx = NULL;
+}
+
 bool stun_integrity_ok(const uint8_t *buf, const stun_msg *msg, const char *key,
                        size_t key_len) {
   if (!msg->integrity_at)

@@ -59,6 +59,9 @@ bool stun_integrity_ok(const uint8_t *buf, const stun_msg *msg, const char *key,
                        size_t key_len);
 bool stun_fingerprint_ok(const uint8_t *buf, const stun_msg *msg);
 
+/* Frees this thread's cached HMAC context; call before a thread that used STUN exits. */
+void stun_thread_cleanup(void);
+
 /* Writes a Binding success response to a request: XOR-MAPPED-ADDRESS of the
  * request's source, MESSAGE-INTEGRITY with key and FINGERPRINT. Returns its
  * length, or 0 if cap is too small. */
