@@ -30,7 +30,9 @@ build-fuzz: deps
 run: build
 	@build/parleyctl --data-dir $(DATA_DIR) room show meet >/dev/null 2>&1 || \
 	  build/parleyctl --data-dir $(DATA_DIR) room add meet --name "Demo meeting" --pin 1234 --allow-guests
-	@echo "Demo room 'meet': host PIN 1234, guests join without a PIN."
+	@build/parleyctl --data-dir $(DATA_DIR) room show echo >/dev/null 2>&1 || \
+	  build/parleyctl --data-dir $(DATA_DIR) room add echo --name "Echo test" --test-call
+	@echo "Open http://$(HTTP)/web/ — room 'meet' (host PIN 1234, guests without a PIN), room 'echo' (test call)."
 	exec build/parleyd --data-dir $(DATA_DIR) --http $(HTTP)
 
 test: deps-test build build-asan build-fuzz
