@@ -1,8 +1,8 @@
 /* echo_load — packets per second through parleyd's echo path: N calls, each a real
  * ICE (controlling) + DTLS (client) + SRTP peer built from Parley's own rtc stack, send
  * 1,200-byte RTP at a set rate; we count what comes back and the server's CPU time. */
-#include "httpc.h"
 #include "core/ids.h"
+#include "httpc.h"
 #include "rtc/dtls.h"
 #include "rtc/ice_lite.h"
 #include "rtc/sdp.h"
@@ -88,7 +88,8 @@ static void json_unescape_sdp(char *s) {
   *o = '\0';
 }
 
-static int negotiate(peer *p, int http_port, const char *alias, dtls_context *ctx, int i) {
+static int negotiate(peer *p, int http_port, const char *alias, dtls_context *ctx,
+                     int i) {
   char body[128], token[128], uuid[64];
   snprintf(body, sizeof body, "{\"display_name\":\"load%d\"}", i);
   char *r = post(http_port, "echo/request_token", NULL, body);
@@ -103,13 +104,14 @@ static int negotiate(peer *p, int http_port, const char *alias, dtls_context *ct
   strcpy(p->pwd, creds.local_pwd);
   ids_random(&p->ssrc, sizeof p->ssrc);
   char offer[2048], req[4096], path[256];
-  snprintf(offer, sizeof offer,
-           "v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\\r\\ns=-\\r\\nt=0 0\\r\\na=group:BUNDLE 0\\r\\n"
-           "m=video 9 UDP/TLS/RTP/SAVPF 96\\r\\nc=IN IP4 127.0.0.1\\r\\na=mid:0\\r\\n"
-           "a=ice-ufrag:%s\\r\\na=ice-pwd:%s\\r\\na=fingerprint:%s\\r\\na=setup:actpass\\r\\n"
-           "a=sendrecv\\r\\na=rtcp-mux\\r\\na=rtpmap:96 VP8/90000\\r\\n"
-           "a=rtcp-fb:96 nack\\r\\na=rtcp-fb:96 nack pli\\r\\na=ssrc:%u cname:load\\r\\n",
-           p->ufrag, p->pwd, dtls_context_fingerprint(ctx), p->ssrc);
+  snprintf(
+      offer, sizeof offer,
+      "v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\\r\\ns=-\\r\\nt=0 0\\r\\na=group:BUNDLE 0\\r\\n"
+      "m=video 9 UDP/TLS/RTP/SAVPF 96\\r\\nc=IN IP4 127.0.0.1\\r\\na=mid:0\\r\\n"
+      "a=ice-ufrag:%s\\r\\na=ice-pwd:%s\\r\\na=fingerprint:%s\\r\\na=setup:actpass\\r\\n"
+      "a=sendrecv\\r\\na=rtcp-mux\\r\\na=rtpmap:96 VP8/90000\\r\\n"
+      "a=rtcp-fb:96 nack\\r\\na=rtcp-fb:96 nack pli\\r\\na=ssrc:%u cname:load\\r\\n",
+      p->ufrag, p->pwd, dtls_context_fingerprint(ctx), p->ssrc);
   snprintf(req, sizeof req, "{\"call_type\":\"WEBRTC\",\"sdp\":\"%s\"}", offer);
   snprintf(path, sizeof path, "echo/participants/%s/calls", uuid);
   r = post(http_port, path, token, req);
@@ -124,7 +126,8 @@ static int negotiate(peer *p, int http_port, const char *alias, dtls_context *ct
   const sdp_media *m = &answer.media[0];
   snprintf(p->server_ufrag, sizeof p->server_ufrag, "%s", m->ice_ufrag);
   snprintf(p->server_pwd, sizeof p->server_pwd, "%s", m->ice_pwd);
-  snprintf(p->server_fp, sizeof p->server_fp, "%s %s", m->fingerprint_alg, m->fingerprint);
+  snprintf(p->server_fp, sizeof p->server_fp, "%s %s", m->fingerprint_alg,
+           m->fingerprint);
   char ip[64];
   unsigned port;
   /* "1 1 udp 2130706431 127.0.0.1 40000 typ host" */
@@ -148,8 +151,8 @@ static int connect_peer(peer *p, dtls_context *ctx) {
   snprintf(username, sizeof username, "%s:%s", p->server_ufrag, p->ufrag);
   uint8_t tid[STUN_TID_LEN], buf[2048];
   ids_random(tid, sizeof tid);
-  size_t n = stun_build_binding_request(buf, sizeof buf, tid, username, 0x6e0001ff, 42, true,
-                                        p->server_pwd, strlen(p->server_pwd));
+  size_t n = stun_build_binding_request(buf, sizeof buf, tid, username, 0x6e0001ff, 42,
+                                        true, p->server_pwd, strlen(p->server_pwd));
   sendto(p->fd, buf, n, 0, (struct sockaddr *)&p->server, sizeof p->server);
   ssize_t got = recv(p->fd, buf, sizeof buf, 0);
   stun_msg m;
@@ -157,7 +160,8 @@ static int connect_peer(peer *p, dtls_context *ctx) {
     return fprintf(stderr, "no binding success\n"), -1;
   p->dtls = dtls_new_client(ctx, p->server_fp, send_dtls, p);
   dtls_start_client(p->dtls);
-  for (int tries = 0; tries < 50 && dtls_get_state(p->dtls) == DTLS_HANDSHAKING; tries++) {
+  for (int tries = 0; tries < 50 && dtls_get_state(p->dtls) == DTLS_HANDSHAKING;
+       tries++) {
     got = recv(p->fd, buf, sizeof buf, 0);
     if (got > 0)
       dtls_receive(p->dtls, buf, (size_t)got);
@@ -209,7 +213,8 @@ static void drain(peer *p) {
 
 int main(int argc, char **argv) {
   if (argc < 6) {
-    fprintf(stderr, "usage: echo_load HTTP_PORT CALLS SECONDS PPS_PER_CALL PARLEYD_PID\n");
+    fprintf(stderr,
+            "usage: echo_load HTTP_PORT CALLS SECONDS PPS_PER_CALL PARLEYD_PID\n");
     return 2;
   }
   int http_port = atoi(argv[1]), calls = atoi(argv[2]), seconds = atoi(argv[3]);
@@ -217,8 +222,8 @@ int main(int argc, char **argv) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   srtp_session_global_init();
   char err[200];
-  dtls_context *ctx = dtls_context_new("SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80", err,
-                                       sizeof err);
+  dtls_context *ctx =
+      dtls_context_new("SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80", err, sizeof err);
   peer *peers = calloc((size_t)calls, sizeof *peers);
   for (int i = 0; i < calls; i++)
     if (negotiate(&peers[i], http_port, "echo", ctx, i) || connect_peer(&peers[i], ctx))
@@ -254,8 +259,8 @@ int main(int argc, char **argv) {
   }
   double elapsed = (double)(now_ns() - t0) / 1e9, cpu = proc_cpu_seconds(pid) - cpu0;
   printf("sent %lu packets, echoed back %lu (%.1f%%), undecryptable %lu\n",
-         (unsigned long)sent, (unsigned long)received, 100.0 * (double)received / (double)sent,
-         (unsigned long)bad);
+         (unsigned long)sent, (unsigned long)received,
+         100.0 * (double)received / (double)sent, (unsigned long)bad);
   printf("echo path: %.0f packets/s in and %.0f packets/s out (%.1f Mbit/s out)\n",
          (double)sent / elapsed, (double)received / elapsed,
          (double)received * PACKET * 8 / elapsed / 1e6);

@@ -27,7 +27,8 @@ static void make_packet(uint8_t *p, uint16_t seq) {
 }
 
 static double run_parley(dtls_srtp_profile profile) {
-  dtls_srtp_keys a = {.profile = profile, .key_len = 16,
+  dtls_srtp_keys a = {.profile = profile,
+                      .key_len = 16,
                       .salt_len = profile == DTLS_SRTP_AEAD_AES_128_GCM ? 12 : 14};
   for (size_t i = 0; i < DTLS_MAX_KEY_SALT; i++)
     a.local[i] = (uint8_t)i, a.remote[i] = (uint8_t)(i * 7);
@@ -42,7 +43,8 @@ static double run_parley(dtls_srtp_profile profile) {
   for (int i = 0; i < ROUNDS; i++) {
     make_packet(pkt, (uint16_t)i);
     int len = PACKET;
-    if (srtp_session_protect_rtp(&tx, pkt, &len) || srtp_session_unprotect_rtp(&rx, pkt, &len))
+    if (srtp_session_protect_rtp(&tx, pkt, &len) ||
+        srtp_session_unprotect_rtp(&rx, pkt, &len))
       abort();
   }
   double per = (now_s() - t0) / ROUNDS;
@@ -90,12 +92,14 @@ int main(void) {
     const char *name;
     dtls_srtp_profile ours;
     srtp_profile_t raw;
-  } cases[] = {{"AEAD_AES_128_GCM", DTLS_SRTP_AEAD_AES_128_GCM, srtp_profile_aead_aes_128_gcm},
-               {"AES_CM_128_HMAC_SHA1_80", DTLS_SRTP_AES128_CM_SHA1_80,
-                srtp_profile_aes128_cm_sha1_80}};
+  } cases[] = {
+      {"AEAD_AES_128_GCM", DTLS_SRTP_AEAD_AES_128_GCM, srtp_profile_aead_aes_128_gcm},
+      {"AES_CM_128_HMAC_SHA1_80", DTLS_SRTP_AES128_CM_SHA1_80,
+       srtp_profile_aes128_cm_sha1_80}};
   for (size_t i = 0; i < 2; i++) {
     double ours = run_parley(cases[i].ours), raw = run_raw(cases[i].raw);
-    printf("%-26s %14.0f %14.0f %16.0f\n", cases[i].name, ours * 1e9, raw * 1e9, 1 / ours);
+    printf("%-26s %14.0f %14.0f %16.0f\n", cases[i].name, ours * 1e9, raw * 1e9,
+           1 / ours);
   }
   return 0;
 }

@@ -49,7 +49,7 @@ static void on_signal(uv_signal_t *w, int signum) {
 static int start_media(uv_loop_t *loop, char *err, size_t errlen) {
   const char *bind = cfg.media_bind[0] ? cfg.media_bind : cfg.http_host;
   const char *any = strchr(bind, ':') ? "::" : "0.0.0.0";
-  const char *announce = cfg.media_ip[0]           ? cfg.media_ip
+  const char *announce = cfg.media_ip[0]          ? cfg.media_ip
                          : strcmp(bind, any) != 0 ? bind
                                                   : "127.0.0.1";
   media_config mc = {.bind_address = bind,
@@ -100,8 +100,8 @@ int main(int argc, char **argv) {
   if (max_entity < (1u << 20))
     max_entity = 1u << 20;
   front.srv = http_server_start(loop, cfg.http_host, cfg.http_port, max_entity,
-                                cfg.web_dir[0] ? cfg.web_dir : NULL, api_handle, &front, err,
-                                sizeof err);
+                                cfg.web_dir[0] ? cfg.web_dir : NULL, api_handle, &front,
+                                err, sizeof err);
   if (!front.srv) {
     fprintf(stderr, "parleyd: %s\n", err);
     return 1;

@@ -18,7 +18,8 @@ static void media_metrics(buf *b, media_engine *m) {
   metric(b, "parley_calls", "gauge", "WebRTC calls on the media loops.", st.calls);
   metric(b, "parley_udp_datagrams_in_total", "counter", "Datagrams received.",
          st.datagrams_in);
-  metric(b, "parley_udp_datagrams_out_total", "counter", "Datagrams sent.", st.datagrams_out);
+  metric(b, "parley_udp_datagrams_out_total", "counter", "Datagrams sent.",
+         st.datagrams_out);
   metric(b, "parley_udp_dropped_garbage_total", "counter",
          "Datagrams that were not STUN, DTLS, RTP or RTCP.", st.dropped_garbage);
   metric(b, "parley_udp_dropped_unknown_total", "counter",
@@ -31,7 +32,8 @@ static void media_metrics(buf *b, media_engine *m) {
   metric(b, "parley_rtp_out_total", "counter", "RTP packets sent.", st.rtp_out);
   metric(b, "parley_rtcp_in_total", "counter", "RTCP packets received.", st.rtcp_in);
   metric(b, "parley_rtcp_out_total", "counter", "RTCP packets sent.", st.rtcp_out);
-  metric(b, "parley_media_bytes_in_total", "counter", "SRTP bytes received.", st.bytes_in);
+  metric(b, "parley_media_bytes_in_total", "counter", "SRTP bytes received.",
+         st.bytes_in);
   metric(b, "parley_media_bytes_out_total", "counter", "SRTP bytes sent.", st.bytes_out);
   metric(b, "parley_nacks_answered_total", "counter", "Packets resent for NACKs.",
          st.nacks_answered);
@@ -54,7 +56,8 @@ static void metrics(api *a, h2o_req_t *req) {
            hmap_count(core->rooms));
     metric(&b, "parley_participants", "gauge", "Participants in all rooms.",
            hmap_count(core->participants));
-    metric(&b, "parley_tokens", "gauge", "Live client API tokens.", hmap_count(core->tokens));
+    metric(&b, "parley_tokens", "gauge", "Live client API tokens.",
+           hmap_count(core->tokens));
     metric(&b, "parley_event_sinks", "gauge", "Subscribed event sinks.", core->n_sinks);
     metric(&b, "parley_joins_total", "counter", "Participants admitted by request_token.",
            core->counters.joins);
@@ -77,12 +80,13 @@ static void metrics(api *a, h2o_req_t *req) {
 
 void admin_handle(api *a, h2o_req_t *req, route_kind kind) {
   if (!http_method_is(req, "GET")) {
-    http_respond_json(req, 405, json_pack("{s:s, s:s}", "status", "failed", "result",
-                                          "Method not allowed: use GET"));
+    http_respond_json(req, 405,
+                      json_pack("{s:s, s:s}", "status", "failed", "result",
+                                "Method not allowed: use GET"));
     return;
   }
   if (kind == ROUTE_METRICS)
     return metrics(a, req);
-  http_respond_json(req, 200,
-                    json_pack("{s:s, s:b}", "status", "success", "result", a->core != NULL));
+  http_respond_json(
+      req, 200, json_pack("{s:s, s:b}", "status", "success", "result", a->core != NULL));
 }

@@ -20,8 +20,8 @@ static bool is_json_type(const char *ct, size_t len) {
   return len == n || ct[n] == ';' || ct[n] == ' ';
 }
 
-int body_parse(const char *data, size_t len, const char *content_type,
-               size_t ct_len, size_t max, json_t **out, body_error *err) {
+int body_parse(const char *data, size_t len, const char *content_type, size_t ct_len,
+               size_t max, json_t **out, body_error *err) {
   *out = NULL;
   err->status = 0;
   err->message[0] = '\0';

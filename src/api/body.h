@@ -14,8 +14,8 @@ typedef struct {
 
 /* Parses a request body. An empty body gives *out = NULL and success; anything
  * else must be a JSON object of at most max bytes with a JSON content type. */
-int body_parse(const char *data, size_t len, const char *content_type,
-               size_t ct_len, size_t max, json_t **out, body_error *err);
+int body_parse(const char *data, size_t len, const char *content_type, size_t ct_len,
+               size_t max, json_t **out, body_error *err);
 
 /* Field readers over a parsed body (which may be NULL). Each returns 0, or -1
  * with a 400 in err when the field is missing (if required) or of a wrong type.

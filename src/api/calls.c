@@ -90,8 +90,9 @@ static const struct {
   const char *name;
   void (*fn)(api_call *c, conf_call *call);
 } call_actions[] = {
-    {"ack", ack},         {"new_candidate", new_candidate}, {"update", update},
-    {"disconnect", disconnect}, {"dtmf", dtmf},             {"statistics", statistics},
+    {"ack", ack},       {"new_candidate", new_candidate},
+    {"update", update}, {"disconnect", disconnect},
+    {"dtmf", dtmf},     {"statistics", statistics},
 };
 
 void client_v2_call_action(api_call *c) {

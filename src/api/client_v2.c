@@ -19,8 +19,8 @@ static void refresh_token(api_call *c) {
   conf_refresh_token(c->self, token);
   char expires[16];
   snprintf(expires, sizeof expires, "%d", conf_token_lifetime(c->api->core));
-  reply_result(c, json_pack("{s:s, s:s, s:s}", "token", token, "expires", expires,
-                            "role", c->self->role == ROLE_HOST ? "HOST" : "GUEST"));
+  reply_result(c, json_pack("{s:s, s:s, s:s}", "token", token, "expires", expires, "role",
+                            c->self->role == ROLE_HOST ? "HOST" : "GUEST"));
 }
 
 static void release_token(api_call *c) {
@@ -45,7 +45,9 @@ static void lock(api_call *c) { reply_status(c, conf_set_locked(c->self, true));
 static void unlock(api_call *c) { reply_status(c, conf_set_locked(c->self, false)); }
 static void start_conference(api_call *c) { reply_status(c, conf_start(c->self)); }
 static void muteguests(api_call *c) { reply_status(c, conf_mute_guests(c->self, true)); }
-static void unmuteguests(api_call *c) { reply_status(c, conf_mute_guests(c->self, false)); }
+static void unmuteguests(api_call *c) {
+  reply_status(c, conf_mute_guests(c->self, false));
+}
 static void disconnect_all(api_call *c) { reply_status(c, conf_end_for_all(c->self)); }
 static void clearallbuzz(api_call *c) { reply_status(c, conf_clear_all_buzz(c->self)); }
 
@@ -105,9 +107,17 @@ static const action conference_actions[] = {
 /* Features of the client API Parley does not offer (yet): a clear JSON 403,
  * which every client schema accepts, never a crash or an HTML page. */
 static const char *const unsupported[] = {
-    "dial", "silent_video_detection", "layout_svgs", "breakoutbuzz",
-    "clearbreakoutbuzz", "leavebreakout", "video_mixes", "breakouts",
-    "presentation", "set_classification_level", "get_classification_level",
+    "dial",
+    "silent_video_detection",
+    "layout_svgs",
+    "breakoutbuzz",
+    "clearbreakoutbuzz",
+    "leavebreakout",
+    "video_mixes",
+    "breakouts",
+    "presentation",
+    "set_classification_level",
+    "get_classification_level",
 };
 
 static bool run_action(api_call *c, const action *table, size_t n) {
@@ -134,7 +144,8 @@ bool client_v2_conference(api_call *c) {
       return reply_failed(c, 404, "No theme image"), true;
     return false;
   }
-  if (run_action(c, conference_actions, sizeof conference_actions / sizeof *conference_actions))
+  if (run_action(c, conference_actions,
+                 sizeof conference_actions / sizeof *conference_actions))
     return true;
   if (strncmp(a, "presentation", 12) == 0 && strchr(a, '.'))
     return reply_failed(c, 404, "No presentation frame available"), true;
@@ -164,7 +175,8 @@ static bool read_token(h2o_req_t *req, char *out, size_t outlen) {
 }
 
 static void dispatch(api_call *c) {
-  if (c->route.kind == ROUTE_CONFERENCE && strcmp(c->route.action, "request_token") == 0) {
+  if (c->route.kind == ROUTE_CONFERENCE &&
+      strcmp(c->route.action, "request_token") == 0) {
     if (!http_method_is(c->req, "POST"))
       return reply_failed(c, 405, "Method not allowed: use POST");
     return client_v2_request_token(c);

@@ -13,7 +13,7 @@ typedef struct {
   void (*fn)(api_call *c);
 } action;
 
-#define SIMPLE(name, call)                                                     \
+#define SIMPLE(name, call)                                                               \
   static void name(api_call *c) { reply_status(c, call); }
 
 SIMPLE(mute, conf_set_muted(c->self, c->target, true))

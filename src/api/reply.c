@@ -2,8 +2,9 @@
 #include "api/api.h"
 
 void reply_result(api_call *c, json_t *result) {
-  http_respond_json(c->req, 200, json_pack("{s:s, s:o}", "status", "success", "result",
-                                           result ? result : json_null()));
+  http_respond_json(c->req, 200,
+                    json_pack("{s:s, s:o}", "status", "success", "result",
+                              result ? result : json_null()));
 }
 
 void reply_bool(api_call *c, bool value) { reply_result(c, json_boolean(value)); }

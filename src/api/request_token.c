@@ -24,9 +24,10 @@ static json_t *token_result(api_call *c, const join_result *res) {
   json_object_set_new(r, "role", json_string(p->role == ROLE_HOST ? "HOST" : "GUEST"));
   json_object_set_new(r, "display_name", json_string(p->display_name));
   json_object_set_new(r, "current_service_type", json_string(conf_service_type(p)));
-  json_object_set_new(r, "service_type", json_string(rec->test_call ? "test_call"
-                                                     : rec->lecture ? "lecture"
-                                                                    : "conference"));
+  json_object_set_new(r, "service_type",
+                      json_string(rec->test_call ? "test_call"
+                                  : rec->lecture ? "lecture"
+                                                 : "conference"));
   json_object_set_new(r, "conference_name", json_string(rec->name));
   json_object_set_new(r, "service_name", json_string(rec->name));
   json_object_set_new(r, "call_tag", json_string(p->call_tag));
@@ -50,7 +51,8 @@ static json_t *token_result(api_call *c, const join_result *res) {
 
 static void reply_prompt(api_call *c, json_t *result) {
   /* Prompts use "success": PexRTC only treats a 403 as a prompt then (§A.1). */
-  http_respond_json(c->req, 403, json_pack("{s:s, s:o}", "status", "success", "result", result));
+  http_respond_json(c->req, 403,
+                    json_pack("{s:s, s:o}", "status", "success", "result", result));
 }
 
 static void reply_join(api_call *c, const join_result *res) {

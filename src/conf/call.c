@@ -174,7 +174,8 @@ conf_status conf_call_update(conf_call *c, const char *sdp, buf *answer) {
   return CONF_OK;
 }
 
-void conf_call_flags(const participant *p, bool *has_media, bool *audio_only, bool *video) {
+void conf_call_flags(const participant *p, bool *has_media, bool *audio_only,
+                     bool *video) {
   *has_media = !list_empty(&p->calls);
   *audio_only = *video = false;
   conf_call *m = main_call((participant *)p);
@@ -216,8 +217,8 @@ conf_status conf_call_dtmf(conf_call *c, const char *digits) {
 
 void conf_calls_end_all(participant *p, const char *reason) {
   list_node *pos, *tmp;
-  list_for_each_safe(pos, tmp, &p->calls) conf_call_end(list_entry(pos, conf_call, link),
-                                                        reason, false);
+  list_for_each_safe(pos, tmp, &p->calls)
+      conf_call_end(list_entry(pos, conf_call, link), reason, false);
 }
 
 void conf_on_media_event(const media_event *ev, void *ud) {

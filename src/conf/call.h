@@ -1,5 +1,6 @@
 /* call — a participant's WebRTC calls as the conference core sees them: offer in,
- * answer out, commands to the media loop, and the media loop's news turned into events. */
+ * answer out, commands to the media loop, and the media loop's news turned into events.
+ */
 #ifndef PARLEY_CALL_H
 #define PARLEY_CALL_H
 
@@ -37,7 +38,8 @@ conf_status conf_call_dtmf(conf_call *c, const char *digits);
 void conf_calls_end_all(participant *p, const char *reason);
 /* What the participant object reports (client API §C.4): any call, and whether its
  * main call carries audio only or video. */
-void conf_call_flags(const participant *p, bool *has_media, bool *audio_only, bool *video);
+void conf_call_flags(const participant *p, bool *has_media, bool *audio_only,
+                     bool *video);
 /* The media loop's events, delivered on the control loop. */
 void conf_on_media_event(const media_event *ev, void *core);
 

@@ -95,8 +95,7 @@ conf_status conf_clear_all_buzz(participant *actor);
 conf_status conf_set_overlay_text(participant *actor, participant *target,
                                   const char *text);
 conf_status conf_admit(participant *actor, participant *target);
-conf_status conf_set_rx_presentation(participant *actor, participant *target,
-                                     bool allow);
+conf_status conf_set_rx_presentation(participant *actor, participant *target, bool allow);
 conf_status conf_dtmf(participant *actor, participant *target, const char *digits);
 conf_status conf_take_floor(participant *actor, participant *target);
 conf_status conf_release_floor(participant *actor, participant *target);

@@ -12,15 +12,15 @@ static const conf_status NOT_ADMITTED = {403, "Not admitted to the conference ye
 
 static bool is_host(const participant *p) { return p->role == ROLE_HOST && !p->waiting; }
 
-#define REQUIRE_HOST(actor)                                                    \
-  do {                                                                         \
-    if (!is_host(actor))                                                       \
-      return (actor)->waiting ? NOT_ADMITTED : HOST_ONLY;                      \
+#define REQUIRE_HOST(actor)                                                              \
+  do {                                                                                   \
+    if (!is_host(actor))                                                                 \
+      return (actor)->waiting ? NOT_ADMITTED : HOST_ONLY;                                \
   } while (0)
-#define REQUIRE_SELF_OR_HOST(actor, target)                                    \
-  do {                                                                         \
-    if (!participant_may_control(actor, target))                               \
-      return (actor)->waiting ? NOT_ADMITTED : HOST_ONLY;                      \
+#define REQUIRE_SELF_OR_HOST(actor, target)                                              \
+  do {                                                                                   \
+    if (!participant_may_control(actor, target))                                         \
+      return (actor)->waiting ? NOT_ADMITTED : HOST_ONLY;                                \
   } while (0)
 
 conf_status conf_set_locked(participant *actor, bool locked) {
@@ -86,9 +86,8 @@ conf_status conf_end_for_all(participant *actor) {
   room *r = actor->room;
   log_info("conf", "room %s ended by %s", r->cfg->aliases[0], actor->uuid);
   list_node *pos, *tmp;
-  list_for_each_safe(pos, tmp, &r->participants)
-    conf_leave(list_entry(pos, participant, link),
-               "Conference terminated by another participant");
+  list_for_each_safe(pos, tmp, &r->participants) conf_leave(
+      list_entry(pos, participant, link), "Conference terminated by another participant");
   return CONF_OK;
 }
 
@@ -108,9 +107,9 @@ conf_status conf_chat(participant *actor, participant *target, const char *type,
     return NOT_ADMITTED;
   if (!chat_type_ok(type))
     return (conf_status){400, "type must be text/plain or application/json"};
-  json_t *msg = json_pack("{s:s, s:s, s:s, s:s, s:b}", "origin", actor->display_name,
-                          "uuid", actor->uuid, "type", type, "payload", payload,
-                          "direct", target != NULL);
+  json_t *msg =
+      json_pack("{s:s, s:s, s:s, s:s, s:b}", "origin", actor->display_name, "uuid",
+                actor->uuid, "type", type, "payload", payload, "direct", target != NULL);
   if (target)
     room_emit(actor->room, "message_received", msg, target, NULL);
   else
@@ -229,7 +228,8 @@ conf_status conf_admit(participant *actor, participant *target) {
   return CONF_OK;
 }
 
-conf_status conf_set_rx_presentation(participant *actor, participant *target, bool allow) {
+conf_status conf_set_rx_presentation(participant *actor, participant *target,
+                                     bool allow) {
   REQUIRE_SELF_OR_HOST(actor, target);
   if (target->rx_presentation_denied == allow) {
     target->rx_presentation_denied = !allow;

@@ -55,11 +55,11 @@ static void update_active_rooms(conf_core *core) {
         gone[n_gone++] = r;
     }
     for (size_t i = 0; i < n_gone; i++) {
-      log_info("conf", "room %s removed from the store: ending it", gone[i]->cfg->aliases[0]);
+      log_info("conf", "room %s removed from the store: ending it",
+               gone[i]->cfg->aliases[0]);
       list_node *p, *tmp;
-      list_for_each_safe(p, tmp, &gone[i]->participants)
-        conf_leave(list_entry(p, participant, link),
-                   "Conference terminated by an administrator");
+      list_for_each_safe(p, tmp, &gone[i]->participants) conf_leave(
+          list_entry(p, participant, link), "Conference terminated by an administrator");
     }
   } while (n_gone == 64);
 }

@@ -114,8 +114,8 @@ void conf_subscribe(participant *p, event_sink *sink) {
   list_node *pos, *tmp;
   list_for_each_safe(pos, tmp, &r->participants) {
     participant *other = list_entry(pos, participant, link);
-    conf_event *ev = event_new_text(r, "participant_create",
-                                    strdup(participant_json_text(other)));
+    conf_event *ev =
+        event_new_text(r, "participant_create", strdup(participant_json_text(other)));
     sink->deliver(sink, ev);
     conf_event_release(ev);
   }

@@ -139,8 +139,8 @@ json_t *conf_participant_json(const participant *p) {
   snprintf(api_url, sizeof api_url, "/participants/%s", p->uuid);
   json_object_set_new(o, "api_url", json_string(api_url));
   json_object_set_new(o, "can_receive_personal_mix", json_false());
-  json_object_set_new(o, "receive_from_video_mix",
-                      json_pack("{s:s, s:f}", "mix_name", "main", "timestamp",
-                                p->start_time));
+  json_object_set_new(
+      o, "receive_from_video_mix",
+      json_pack("{s:s, s:f}", "mix_name", "main", "timestamp", p->start_time));
   return o;
 }

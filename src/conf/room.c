@@ -90,7 +90,8 @@ void room_check_hosts(room *r) {
     uv_timer_stop(&r->guests_only_timer);
     return;
   }
-  if (r->started && r->n_participants > 0 && !uv_is_active((uv_handle_t *)&r->guests_only_timer))
+  if (r->started && r->n_participants > 0 &&
+      !uv_is_active((uv_handle_t *)&r->guests_only_timer))
     uv_timer_start(&r->guests_only_timer, on_guests_only_timeout,
                    (uint64_t)r->core->cfg->guests_only_timeout_s * 1000, 0);
 }
@@ -129,10 +130,10 @@ json_t *conf_room_status_json(const room *r) {
       all_muted = false;
   return json_pack("{s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}", "locked",
                    r->locked, "guests_muted", r->guests_muted, "started", r->started,
-                   "all_muted", all_muted, "presentation_allowed", true,
-                   "direct_media", false, "live_captions_available", false,
-                   "breakout_rooms", false, "guests_can_unmute", r->guests_can_unmute,
-                   "guests_can_present", r->guests_can_present);
+                   "all_muted", all_muted, "presentation_allowed", true, "direct_media",
+                   false, "live_captions_available", false, "breakout_rooms", false,
+                   "guests_can_unmute", r->guests_can_unmute, "guests_can_present",
+                   r->guests_can_present);
 }
 
 json_t *conf_room_participants_json(const room *r) {

@@ -94,7 +94,7 @@ struct conf_core {
   uv_loop_t *loop;
   const config *cfg;
   struct store *store;
-  hmap *aliases;      /* alias -> room_record (directory) */
+  hmap *aliases; /* alias -> room_record (directory) */
   room_record **records;
   size_t n_records;
   int64_t data_version;

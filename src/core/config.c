@@ -55,15 +55,16 @@ static const option options[] = {
     {"media-bind", OPT_STR_EMPTY, offsetof(config, media_bind),
      sizeof(((config *)0)->media_bind), 0, 0, "ADDR",
      "address the media port binds (default: the --http address)"},
-    {"media-ip", OPT_STR_EMPTY, offsetof(config, media_ip), sizeof(((config *)0)->media_ip),
-     0, 0, "ADDR", "address announced in SDP candidates, for NAT (default: the bind address)"},
+    {"media-ip", OPT_STR_EMPTY, offsetof(config, media_ip),
+     sizeof(((config *)0)->media_ip), 0, 0, "ADDR",
+     "address announced in SDP candidates, for NAT (default: the bind address)"},
     {"srtp-profiles", STR(srtp_profiles), "LIST",
      "DTLS-SRTP profiles in order of preference (default "
      "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80)"},
     {"consent-timeout", INT(consent_timeout_s, 5, 600), "SECONDS",
      "a call whose peer stays silent this long ends (default 30)"},
-    {"web-dir", OPT_STR_EMPTY, offsetof(config, web_dir), sizeof(((config *)0)->web_dir), 0,
-     0, "DIR", "static pages served under /web/; \"\" for none (default ./web)"},
+    {"web-dir", OPT_STR_EMPTY, offsetof(config, web_dir), sizeof(((config *)0)->web_dir),
+     0, 0, "DIR", "static pages served under /web/; \"\" for none (default ./web)"},
     {"log-level", OPT_LOGLEVEL, offsetof(config, log_level),
      sizeof(((config *)0)->log_level), 0, 0, "LEVEL",
      "debug, info, warn or error (default info)"},
@@ -232,7 +233,8 @@ int config_parse_args(config *cfg, int argc, char **argv, char *err, size_t errl
       return 1;
     }
     if (strcmp(argv[i], "--config") == 0 || strncmp(argv[i], "--config=", 9) == 0) {
-      const char *path = argv[i][8] == '=' ? argv[i] + 9 : (i + 1 < argc ? argv[++i] : NULL);
+      const char *path =
+          argv[i][8] == '=' ? argv[i] + 9 : (i + 1 < argc ? argv[++i] : NULL);
       if (!path) {
         snprintf(err, errlen, "--config wants a file name");
         return -1;

@@ -19,8 +19,8 @@ typedef struct {
   int shutdown_grace_ms;
   char log_level[16];
   char cors_origin[256];
-  char media_bind[64];     /* "" = the HTTP address */
-  char media_ip[64];       /* announced; "" = the bind address (127.0.0.1 for any) */
+  char media_bind[64]; /* "" = the HTTP address */
+  char media_ip[64];   /* announced; "" = the bind address (127.0.0.1 for any) */
   int media_port;
   char srtp_profiles[128];
   int consent_timeout_s;

@@ -1,5 +1,6 @@
 /* hmap — a hash map from byte-string keys to pointers (open addressing, linear
- * probing, backward-shift deletion). Keys are not copied: they must live as long as the entry. */
+ * probing, backward-shift deletion). Keys are not copied: they must live as long as the
+ * entry. */
 #ifndef PARLEY_HMAP_H
 #define PARLEY_HMAP_H
 

@@ -10,15 +10,11 @@ typedef struct list_node {
 } list_node;
 
 #define LIST_INIT(head) ((head)->prev = (head)->next = (head))
-#define list_entry(node, type, member)                                         \
-  ((type *)((char *)(node) - offsetof(type, member)))
-#define list_for_each_safe(pos, tmp, head)                                     \
-  for (pos = (head)->next, tmp = pos->next; pos != (head);                     \
-       pos = tmp, tmp = pos->next)
+#define list_entry(node, type, member) ((type *)((char *)(node)-offsetof(type, member)))
+#define list_for_each_safe(pos, tmp, head)                                               \
+  for (pos = (head)->next, tmp = pos->next; pos != (head); pos = tmp, tmp = pos->next)
 
-static inline int list_empty(const list_node *head) {
-  return head->next == head;
-}
+static inline int list_empty(const list_node *head) { return head->next == head; }
 static inline void list_push_back(list_node *head, list_node *node) {
   node->prev = head->prev;
   node->next = head;

@@ -33,8 +33,8 @@ void log_msg(log_level level, const char *module, const char *fmt, ...) {
   gmtime_r(&tv.tv_sec, &tm);
   char line[2048];
   int n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-  n += snprintf(line + n, sizeof line - (size_t)n, ".%03dZ %s %s: ",
-                (int)(tv.tv_usec / 1000), level_names[level], module);
+  n += snprintf(line + n, sizeof line - (size_t)n,
+                ".%03dZ %s %s: ", (int)(tv.tv_usec / 1000), level_names[level], module);
   va_list ap;
   va_start(ap, fmt);
   int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);

@@ -1,5 +1,6 @@
 /* log — leveled, structured log lines on stderr.
- * One line per record: "<ISO time> <level> <module>: <message>", key=value pairs in the message. */
+ * One line per record: "<ISO time> <level> <module>: <message>", key=value pairs in the
+ * message. */
 #ifndef PARLEY_LOG_H
 #define PARLEY_LOG_H
 
@@ -12,10 +13,10 @@ int log_parse_level(const char *text, log_level *out);
 void log_msg(log_level level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define log_debug(mod, ...)                                                    \
-  do {                                                                         \
-    if (log_enabled(LOG_DEBUG))                                                \
-      log_msg(LOG_DEBUG, mod, __VA_ARGS__);                                    \
+#define log_debug(mod, ...)                                                              \
+  do {                                                                                   \
+    if (log_enabled(LOG_DEBUG))                                                          \
+      log_msg(LOG_DEBUG, mod, __VA_ARGS__);                                              \
   } while (0)
 #define log_info(mod, ...) log_msg(LOG_INFO, mod, __VA_ARGS__)
 #define log_warn(mod, ...) log_msg(LOG_WARN, mod, __VA_ARGS__)

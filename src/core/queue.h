@@ -1,5 +1,6 @@
 /* queue — a bounded queue of fixed-size messages from any thread to one libuv loop,
- * woken with uv_async: how the control loop and media loops talk without sharing state. */
+ * woken with uv_async: how the control loop and media loops talk without sharing state.
+ */
 #ifndef PARLEY_QUEUE_H
 #define PARLEY_QUEUE_H
 

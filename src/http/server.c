@@ -205,21 +205,31 @@ void http_peer_addr(h2o_req_t *req, char *out, size_t outlen) {
 
 static const char *reason_phrase(int status) {
   switch (status) {
-  case 200: return "OK";
-  case 204: return "No Content";
-  case 400: return "Bad Request";
-  case 403: return "Forbidden";
-  case 404: return "Not Found";
-  case 405: return "Method Not Allowed";
-  case 413: return "Payload Too Large";
-  case 415: return "Unsupported Media Type";
-  case 503: return "Service Unavailable";
-  default: return status < 400 ? "OK" : "Error";
+  case 200:
+    return "OK";
+  case 204:
+    return "No Content";
+  case 400:
+    return "Bad Request";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 413:
+    return "Payload Too Large";
+  case 415:
+    return "Unsupported Media Type";
+  case 503:
+    return "Service Unavailable";
+  default:
+    return status < 400 ? "OK" : "Error";
   }
 }
 
-void http_respond(h2o_req_t *req, int status, const char *content_type,
-                  const char *body, size_t len) {
+void http_respond(h2o_req_t *req, int status, const char *content_type, const char *body,
+                  size_t len) {
   req->res.status = status;
   req->res.reason = reason_phrase(status);
   if (content_type)

@@ -39,8 +39,8 @@ const char *http_query(const h2o_req_t *req, size_t *len);
 void http_path(const h2o_req_t *req, const char **path, size_t *len);
 void http_peer_addr(h2o_req_t *req, char *out, size_t outlen);
 
-void http_respond(h2o_req_t *req, int status, const char *content_type,
-                  const char *body, size_t len);
+void http_respond(h2o_req_t *req, int status, const char *content_type, const char *body,
+                  size_t len);
 /* Sends body as JSON (stolen reference). */
 void http_respond_json(h2o_req_t *req, int status, json_t *body);
 

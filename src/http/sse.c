@@ -2,9 +2,9 @@
 #include "http/sse.h"
 
 #include "core/buf.h"
-#include "http/server.h"
 #include "core/list.h"
 #include "core/log.h"
+#include "http/server.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -107,8 +107,8 @@ sse_stream *sse_start(h2o_req_t *req, size_t queue_limit, sse_closed_cb on_close
                  H2O_STRLIT("text/event-stream"));
   h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
                  H2O_STRLIT("no-cache"));
-  h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-accel-buffering"),
-                        0, NULL, H2O_STRLIT("no"));
+  h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-accel-buffering"), 0,
+                        NULL, H2O_STRLIT("no"));
   http_add_common_headers(req);
   h2o_start_response(req, &s->gen);
   return s;

@@ -40,13 +40,15 @@ static void bind_streams(media_session *s) {
     const sdp_choice *ch = &c->agreed.media[i];
     if (!ch->accepted)
       continue;
-    int k = ch->kind == SDP_AUDIO ? STREAM_AUDIO : ch->slides ? STREAM_SLIDES : STREAM_VIDEO;
+    int k = ch->kind == SDP_AUDIO ? STREAM_AUDIO
+            : ch->slides          ? STREAM_SLIDES
+                                  : STREAM_VIDEO;
     echo_stream *st = &s->streams[k];
     if (st->choice >= 0)
       continue; /* a second m-line of the same kind is not echoed */
     st->choice = (int)i;
     st->codec = codec_of(ch->codec);
-    st->local_ssrc = k == STREAM_AUDIO ? c->audio_ssrc
+    st->local_ssrc = k == STREAM_AUDIO   ? c->audio_ssrc
                      : k == STREAM_VIDEO ? c->video_ssrc
                                          : c->slides_ssrc;
     if (ch->remote_ssrc)
@@ -85,7 +87,8 @@ static echo_stream *stream_for(media_session *s, const uint8_t *pkt, const rtp_h
     const uint8_t *mid;
     size_t n;
     if (ch->ext_mid && rtp_ext_find(pkt, h, ch->ext_mid, &mid, &n) == 0 &&
-        n == strlen(ch->mid) && memcmp(mid, ch->mid, n) == 0 && h->payload_type == ch->pt) {
+        n == strlen(ch->mid) && memcmp(mid, ch->mid, n) == 0 &&
+        h->payload_type == ch->pt) {
       st->remote_ssrc = h->ssrc;
       return st;
     }
@@ -96,7 +99,8 @@ static echo_stream *stream_for(media_session *s, const uint8_t *pkt, const rtp_h
 static void send_feedback(media_session *s, uint8_t *fb, size_t n) {
   uint8_t pkt[256];
   /* Feedback rides behind an empty RR: a compound must start with a report. */
-  size_t at = rtcp_write_rr(pkt, sizeof pkt - SRTP_SESSION_OVERHEAD, s->rtcp_ssrc, NULL, 0);
+  size_t at =
+      rtcp_write_rr(pkt, sizeof pkt - SRTP_SESSION_OVERHEAD, s->rtcp_ssrc, NULL, 0);
   memcpy(pkt + at, fb, n);
   transport_send_rtcp(s->transport, pkt, at + n);
 }
@@ -147,7 +151,8 @@ static void forward(media_session *s, echo_stream *st, uint8_t *pkt, size_t len,
   transport_send_rtp(s->transport, pkt, len);
 }
 
-static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h, void *ud) {
+static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
+                   void *ud) {
   media_session *s = ud;
   bool repair;
   echo_stream *st = stream_for(s, pkt, h, &repair);
@@ -244,8 +249,9 @@ static void send_reports(media_session *s, uint64_t now) {
       continue;
     uint32_t clock = i == STREAM_AUDIO ? 48000 : 90000;
     uint32_t ts = st->last_ts + (uint32_t)((now - st->last_forward_ms) * clock / 1000);
-    at += rtcp_write_sr(pkt + at, cap - at, st->local_ssrc, sec, frac, ts, st->packets_out,
-                        st->octets_out, first ? blocks : NULL, first ? n_blocks : 0);
+    at +=
+        rtcp_write_sr(pkt + at, cap - at, st->local_ssrc, sec, frac, ts, st->packets_out,
+                      st->octets_out, first ? blocks : NULL, first ? n_blocks : 0);
     if (first)
       sdes_ssrc = st->local_ssrc;
     first = false;
@@ -264,9 +270,10 @@ static void send_dtmf_packet(media_session *s, bool start, bool end, uint16_t du
   if (code < 0)
     return;
   uint8_t pkt[64];
-  size_t n = rtp_write_header(pkt, (uint8_t)ch->dtmf_pt, start, st->next_seq++, s->dtmf_ts,
-                              st->local_ssrc);
-  dtmf_event ev = {.event = (uint8_t)code, .end = end, .volume = 10, .duration = duration};
+  size_t n = rtp_write_header(pkt, (uint8_t)ch->dtmf_pt, start, st->next_seq++,
+                              s->dtmf_ts, st->local_ssrc);
+  dtmf_event ev = {
+      .event = (uint8_t)code, .end = end, .volume = 10, .duration = duration};
   n += dtmf_write(pkt + n, &ev);
   transport_send_rtp(s->transport, pkt, n);
 }
@@ -280,7 +287,8 @@ static void dtmf_tick(media_session *s, uint64_t now) {
     if (now < s->dtmf_next_ms)
       return;
     s->dtmf_started_ms = now;
-    s->dtmf_ts = st->last_ts + (uint32_t)((now - st->last_forward_ms) * DTMF_CLOCK / 1000);
+    s->dtmf_ts =
+        st->last_ts + (uint32_t)((now - st->last_forward_ms) * DTMF_CLOCK / 1000);
     send_dtmf_packet(s, true, false, 0);
     return;
   }

@@ -11,12 +11,13 @@
 enum { STREAM_AUDIO, STREAM_VIDEO, STREAM_SLIDES, STREAM_COUNT };
 
 typedef struct {
-  int choice;        /* index into the agreement, -1 if the call has no such stream */
+  int choice; /* index into the agreement, -1 if the call has no such stream */
   uint32_t remote_ssrc, remote_rtx_ssrc, local_ssrc;
   rtp_codec codec;
   bool started;
-  uint16_t seq_delta; /* video: outgoing seq = incoming seq + delta (losses stay visible) */
-  uint16_t next_seq;  /* audio: our own numbering, so DTMF packets can be inserted */
+  uint16_t
+      seq_delta; /* video: outgoing seq = incoming seq + delta (losses stay visible) */
+  uint16_t next_seq; /* audio: our own numbering, so DTMF packets can be inserted */
   uint32_t last_ts;
   uint64_t last_forward_ms;
   uint32_t packets_out, octets_out;
@@ -27,7 +28,8 @@ typedef struct {
 } echo_stream;
 
 typedef struct media_session media_session;
-typedef void (*session_post_cb)(media_session *s, media_event_kind kind, const char *text);
+typedef void (*session_post_cb)(media_session *s, media_event_kind kind,
+                                const char *text);
 
 struct media_session {
   media_call params;
@@ -36,7 +38,7 @@ struct media_session {
   uint32_t rtcp_ssrc;
   uint32_t last_dtmf_ts;
   bool dtmf_seen;
-  char dtmf_queue[64];  /* digits still to send */
+  char dtmf_queue[64];      /* digits still to send */
   uint64_t dtmf_started_ms; /* when the current digit's event began, 0 if idle */
   uint32_t dtmf_ts;         /* RTP timestamp of the current event */
   uint64_t dtmf_next_ms;    /* earliest start of the next digit */

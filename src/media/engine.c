@@ -11,7 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define TICK_MS 20 /* DTMF pacing; reports and keyframe requests run at their own gaps */
+#define TICK_MS 20 /* DTMF pacing; reports and keyframe requests run at their own gaps   \
+                    */
 #define QUEUE_CAPACITY 4096
 
 typedef enum { CMD_ADD, CMD_UPDATE, CMD_REMOVE, CMD_DTMF, CMD_STOP } command_kind;
@@ -39,7 +40,7 @@ struct media_engine {
   hmap *sessions; /* call uuid -> media_session */
   uv_timer_t tick;
   uint64_t last_snapshot_ms;
-  media_stats ended;  /* counters of calls that are gone (media loop only) */
+  media_stats ended; /* counters of calls that are gone (media loop only) */
   pthread_mutex_t stats_lock;
   media_stats stats; /* the snapshot the control loop reads */
 };
@@ -89,10 +90,9 @@ static void add_session(media_engine *e, media_call *call) {
   s->engine = e;
   s->post = post_and_end;
   transport_sink sink = echo_session_init(s);
-  s->transport = transport_new(&e->port, call->call_uuid, call->local_ufrag,
-                               call->local_pwd, call->remote_ufrag,
-                               call->remote_fingerprint,
-                               (uint64_t)e->cfg.consent_timeout_s * 1000, sink, s);
+  s->transport = transport_new(
+      &e->port, call->call_uuid, call->local_ufrag, call->local_pwd, call->remote_ufrag,
+      call->remote_fingerprint, (uint64_t)e->cfg.consent_timeout_s * 1000, sink, s);
   hmap_put(e->sessions, s->params.call_uuid, strlen(s->params.call_uuid), s);
 }
 
@@ -115,9 +115,8 @@ static void update_session(media_engine *e, media_call *call) {
 static void on_command(void *msg, void *ud) {
   media_engine *e = ud;
   command *c = msg;
-  media_session *s = c->call_uuid[0] ? hmap_get(e->sessions, c->call_uuid,
-                                                strlen(c->call_uuid))
-                                     : NULL;
+  media_session *s =
+      c->call_uuid[0] ? hmap_get(e->sessions, c->call_uuid, strlen(c->call_uuid)) : NULL;
   switch (c->kind) {
   case CMD_ADD:
     add_session(e, c->call);

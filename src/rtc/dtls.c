@@ -54,8 +54,8 @@ static X509 *self_signed(EVP_PKEY *key) {
   X509_gmtime_adj(X509_getm_notAfter(x), 30L * 86400);
   X509_set_pubkey(x, key);
   X509_NAME *name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"parley", -1,
-                             -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"parley",
+                             -1, -1, 0);
   X509_set_issuer_name(x, name);
   if (!X509_sign(x, key, EVP_sha256())) {
     X509_free(x);
@@ -101,9 +101,9 @@ static int accept_any_certificate(int ok, X509_STORE_CTX *store) {
 static int make_ssl_ctx(dtls_context *c, const char *profiles) {
   c->ssl_ctx = SSL_CTX_new(DTLS_method()); /* each session picks its role */
   return c->ssl_ctx && SSL_CTX_set_min_proto_version(c->ssl_ctx, DTLS1_2_VERSION) &&
-         SSL_CTX_use_certificate(c->ssl_ctx, c->cert) &&
-         SSL_CTX_use_PrivateKey(c->ssl_ctx, c->key) &&
-         SSL_CTX_set_tlsext_use_srtp(c->ssl_ctx, profiles) == 0 /* 0 is success */
+                 SSL_CTX_use_certificate(c->ssl_ctx, c->cert) &&
+                 SSL_CTX_use_PrivateKey(c->ssl_ctx, c->key) &&
+                 SSL_CTX_set_tlsext_use_srtp(c->ssl_ctx, profiles) == 0 /* 0 is success */
              ? 0
              : -1;
 }
@@ -141,8 +141,8 @@ void dtls_context_free(dtls_context *c) {
 
 const char *dtls_context_fingerprint(const dtls_context *c) { return c->fingerprint; }
 
-static dtls *session_new(dtls_context *ctx, const char *peer_fingerprint, dtls_send_cb send,
-                         void *ud, bool client) {
+static dtls *session_new(dtls_context *ctx, const char *peer_fingerprint,
+                         dtls_send_cb send, void *ud, bool client) {
   dtls *d = calloc(1, sizeof *d);
   d->ctx = ctx;
   d->send = send;
@@ -165,7 +165,8 @@ static dtls *session_new(dtls_context *ctx, const char *peer_fingerprint, dtls_s
   return d;
 }
 
-dtls *dtls_new(dtls_context *ctx, const char *peer_fingerprint, dtls_send_cb send, void *ud) {
+dtls *dtls_new(dtls_context *ctx, const char *peer_fingerprint, dtls_send_cb send,
+               void *ud) {
   return session_new(ctx, peer_fingerprint, send, ud, false);
 }
 

@@ -1,5 +1,6 @@
 /* dtls — DTLS 1.2 for DTLS-SRTP (RFC 5764) with OpenSSL over memory: our ECDSA P-256
- * identity, the server-side handshake of one transport, peer fingerprint check, SRTP keys. */
+ * identity, the server-side handshake of one transport, peer fingerprint check, SRTP
+ * keys. */
 #ifndef PARLEY_DTLS_H
 #define PARLEY_DTLS_H
 
@@ -12,7 +13,10 @@
 typedef struct dtls_context dtls_context;
 typedef struct dtls dtls;
 
-typedef enum { DTLS_SRTP_AES128_CM_SHA1_80 = 1, DTLS_SRTP_AEAD_AES_128_GCM = 7 } dtls_srtp_profile;
+typedef enum {
+  DTLS_SRTP_AES128_CM_SHA1_80 = 1,
+  DTLS_SRTP_AEAD_AES_128_GCM = 7
+} dtls_srtp_profile;
 
 /* Creates our identity (key and self-signed certificate) and the OpenSSL context.
  * profiles is an OpenSSL use_srtp list in our order of preference, e.g.
@@ -28,7 +32,8 @@ typedef enum { DTLS_HANDSHAKING, DTLS_CONNECTED, DTLS_FAILED, DTLS_CLOSED } dtls
 
 /* A server-side session for one transport; peer_fingerprint is the offer's
  * "sha-256 AB:..." value the client's certificate must match. */
-dtls *dtls_new(dtls_context *ctx, const char *peer_fingerprint, dtls_send_cb send, void *ud);
+dtls *dtls_new(dtls_context *ctx, const char *peer_fingerprint, dtls_send_cb send,
+               void *ud);
 /* A client-side session (load clients and tests play the browser with it); the
  * handshake starts with dtls_start_client. */
 dtls *dtls_new_client(dtls_context *ctx, const char *peer_fingerprint, dtls_send_cb send,

@@ -57,8 +57,8 @@ static bool username_matches(const ice_lite *ice, const stun_msg *msg) {
 static bool same_address(const struct sockaddr_storage *a, const struct sockaddr *b) {
   if (a->ss_family != b->sa_family)
     return false;
-  size_t n = b->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                      : sizeof(struct sockaddr_in);
+  size_t n =
+      b->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
   return memcmp(a, b, n) == 0;
 }
 

@@ -7,7 +7,7 @@
 
 #define ICE_UFRAG_LEN 8 /* RFC 8839: at least 4 ice-chars */
 #define ICE_UFRAG_MAX 32
-#define ICE_PWD_LEN 24  /* RFC 8839: at least 22 ice-chars */
+#define ICE_PWD_LEN 24 /* RFC 8839: at least 22 ice-chars */
 #define ICE_PWD_MAX 64
 #define ICE_REMOTE_MAX 256
 

@@ -18,7 +18,8 @@
 /* libuv hands recvmmsg 64 KiB per message slot, so one batch needs BATCH of them. */
 static char recv_buffer[BATCH * 65536];
 
-int port_bind_socket(const char *addr, int port, int *bound_port, char *err, size_t errlen) {
+int port_bind_socket(const char *addr, int port, int *bound_port, char *err,
+                     size_t errlen) {
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
   if (uv_ip4_addr(addr, port, (struct sockaddr_in *)&ss) != 0 &&
@@ -30,10 +31,11 @@ int port_bind_socket(const char *addr, int port, int *bound_port, char *err, siz
   int size = SOCKET_BUFFER;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  socklen_t len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                           : sizeof(struct sockaddr_in);
+  socklen_t len =
+      ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
   if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) != 0) {
-    snprintf(err, errlen, "cannot bind media port %s:%d: %s", addr, port, strerror(errno));
+    snprintf(err, errlen, "cannot bind media port %s:%d: %s", addr, port,
+             strerror(errno));
     if (fd >= 0)
       close(fd);
     return -1;
@@ -70,7 +72,8 @@ static void on_stun(rtc_port *p, uint8_t *pkt, size_t len, const struct sockaddr
   stun_msg msg;
   size_t ulen;
   const char *ufrag;
-  if (stun_parse(pkt, len, &msg) != 0 || !(ufrag = ice_lite_addressed_ufrag(&msg, &ulen))) {
+  if (stun_parse(pkt, len, &msg) != 0 ||
+      !(ufrag = ice_lite_addressed_ufrag(&msg, &ulen))) {
     p->counters.dropped_garbage++;
     return;
   }

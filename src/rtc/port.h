@@ -27,7 +27,8 @@ struct rtc_port {
 
 /* Opens a UDP socket bound to addr:port on the calling thread (so errors are
  * reported at start); returns the fd, or -1 with err. port 0 picks a free one. */
-int port_bind_socket(const char *addr, int port, int *bound_port, char *err, size_t errlen);
+int port_bind_socket(const char *addr, int port, int *bound_port, char *err,
+                     size_t errlen);
 /* Starts serving fd on loop (call on that loop's thread). */
 int port_start(rtc_port *p, uv_loop_t *loop, int fd);
 void port_close(rtc_port *p);

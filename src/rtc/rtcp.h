@@ -60,13 +60,14 @@ int rtcp_parse(const uint8_t *pkt, size_t len, rtcp_item_cb cb, void *ud);
 /* Writers: each returns the bytes written, or 0 if cap is too small. Several may be
  * concatenated into one compound packet (the first must be an SR or RR). */
 size_t rtcp_write_sr(uint8_t *out, size_t cap, uint32_t ssrc, uint32_t ntp_sec,
-                     uint32_t ntp_frac, uint32_t rtp_ts, uint32_t packets, uint32_t octets,
+                     uint32_t ntp_frac, uint32_t rtp_ts, uint32_t packets,
+                     uint32_t octets, const rtcp_report_block *blocks, size_t n);
+size_t rtcp_write_rr(uint8_t *out, size_t cap, uint32_t ssrc,
                      const rtcp_report_block *blocks, size_t n);
-size_t rtcp_write_rr(uint8_t *out, size_t cap, uint32_t ssrc, const rtcp_report_block *blocks,
-                     size_t n);
 size_t rtcp_write_sdes_cname(uint8_t *out, size_t cap, uint32_t ssrc, const char *cname);
 size_t rtcp_write_pli(uint8_t *out, size_t cap, uint32_t sender, uint32_t media);
-size_t rtcp_write_fir(uint8_t *out, size_t cap, uint32_t sender, uint32_t media, uint8_t seq);
+size_t rtcp_write_fir(uint8_t *out, size_t cap, uint32_t sender, uint32_t media,
+                      uint8_t seq);
 /* Packs seqs (any order) into PID/BLP pairs. */
 size_t rtcp_write_nack(uint8_t *out, size_t cap, uint32_t sender, uint32_t media,
                        const uint16_t *seqs, size_t n);

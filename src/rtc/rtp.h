@@ -30,8 +30,8 @@ bool rtp_looks_like_rtcp(const uint8_t *pkt, size_t len); /* payload type 192..2
 /* Parses; 0, or -1 if malformed (version, lengths, padding, extension bounds). */
 int rtp_parse(const uint8_t *pkt, size_t len, rtp_header *h);
 /* Finds extension element id; returns 0 and its data, or -1 if absent. */
-int rtp_ext_find(const uint8_t *pkt, const rtp_header *h, uint8_t id, const uint8_t **data,
-                 size_t *len);
+int rtp_ext_find(const uint8_t *pkt, const rtp_header *h, uint8_t id,
+                 const uint8_t **data, size_t *len);
 /* RFC 6464 ssrc-audio-level: level in -dBov (0 loudest .. 127 silence), voice flag. */
 int rtp_audio_level(const uint8_t *pkt, const rtp_header *h, uint8_t ext_id, int *level,
                     bool *voice);

@@ -20,7 +20,8 @@ typedef struct {
 
 void rtp_cache_init(rtp_cache *c);
 /* Stores a plain (unprotected) RTP packet under its sequence number. */
-void rtp_cache_put(rtp_cache *c, const uint8_t *pkt, size_t len, uint16_t seq, uint64_t now_ms);
+void rtp_cache_put(rtp_cache *c, const uint8_t *pkt, size_t len, uint16_t seq,
+                   uint64_t now_ms);
 /* The packet with seq if still cached (not overwritten by a newer one), else NULL. */
 const rtp_cache_slot *rtp_cache_get(const rtp_cache *c, uint16_t seq);
 

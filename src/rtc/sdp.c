@@ -94,8 +94,8 @@ static int parse_media_line(parser *p, const char *v, const char *end) {
   unsigned long port;
   if (!next_word(&v, end, &w, &n) || !copy_text(m->kind_name, sizeof m->kind_name, w, n))
     return fail(p, "bad m-line media type");
-  m->kind = strcmp(m->kind_name, "audio") == 0   ? SDP_AUDIO
-            : strcmp(m->kind_name, "video") == 0 ? SDP_VIDEO
+  m->kind = strcmp(m->kind_name, "audio") == 0         ? SDP_AUDIO
+            : strcmp(m->kind_name, "video") == 0       ? SDP_VIDEO
             : strcmp(m->kind_name, "application") == 0 ? SDP_APPLICATION
                                                        : SDP_OTHER;
   /* "9" or "9/2" (a port count we do not use) */
@@ -278,8 +278,8 @@ static int parse_group(parser *p, const char *v, const char *end) {
 }
 
 /* a=name:value where value must fit dst. */
-static int attr_text(parser *p, char *dst, size_t dst_size, const char *v, const char *end,
-                     const char *name) {
+static int attr_text(parser *p, char *dst, size_t dst_size, const char *v,
+                     const char *end, const char *name) {
   if (!copy_text(dst, dst_size, v, (size_t)(end - v)))
     return fail(p, "a=%s too long", name);
   return 0;

@@ -19,11 +19,11 @@ typedef enum { SDP_AUDIO, SDP_VIDEO, SDP_APPLICATION, SDP_OTHER } sdp_kind;
 typedef enum { SDP_SENDRECV, SDP_SENDONLY, SDP_RECVONLY, SDP_INACTIVE } sdp_direction;
 
 enum { /* rtcp-fb a codec accepts */
-  SDP_FB_NACK = 1 << 0,
-  SDP_FB_NACK_PLI = 1 << 1,
-  SDP_FB_CCM_FIR = 1 << 2,
-  SDP_FB_GOOG_REMB = 1 << 3,
-  SDP_FB_TRANSPORT_CC = 1 << 4,
+       SDP_FB_NACK = 1 << 0,
+       SDP_FB_NACK_PLI = 1 << 1,
+       SDP_FB_CCM_FIR = 1 << 2,
+       SDP_FB_GOOG_REMB = 1 << 3,
+       SDP_FB_TRANSPORT_CC = 1 << 4,
 };
 
 typedef struct {
@@ -56,8 +56,8 @@ typedef struct {
   bool rtcp_mux, rtcp_rsize, end_of_candidates;
   char ice_ufrag[257], ice_pwd[257];
   char fingerprint_alg[16], fingerprint[200];
-  char setup[16];    /* actpass, active, passive */
-  char content[16];  /* a=content: main or slides; "" when absent */
+  char setup[16];   /* actpass, active, passive */
+  char content[16]; /* a=content: main or slides; "" when absent */
   char msid[160];
   uint32_t bandwidth_as, bandwidth_tias; /* b=AS (kbps), b=TIAS (bps); 0 if absent */
   uint8_t payload_order[SDP_MAX_CODECS]; /* payload types as listed on the m= line */

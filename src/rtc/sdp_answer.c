@@ -9,7 +9,8 @@
 #define URI_ABS_SEND_TIME "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 #define URI_MID "urn:ietf:params:rtp-hdrext:sdes:mid"
 /* We answer only the feedback we act on; transport-cc waits for our TWCC sender. */
-#define FEEDBACK_WE_HONOUR (SDP_FB_NACK | SDP_FB_NACK_PLI | SDP_FB_CCM_FIR | SDP_FB_GOOG_REMB)
+#define FEEDBACK_WE_HONOUR                                                               \
+  (SDP_FB_NACK | SDP_FB_NACK_PLI | SDP_FB_CCM_FIR | SDP_FB_GOOG_REMB)
 
 static bool named(const sdp_codec *c, const char *name, uint32_t rate) {
   return strcasecmp(c->name, name) == 0 && c->clock_rate == rate;
@@ -154,8 +155,8 @@ static void write_ssrcs(buf *out, const sdp_local *l, const sdp_choice *ch) {
   buf_appendf(out, "a=ssrc:%u cname:%s\r\na=ssrc:%u msid:parley %s%s\r\n", ssrc, l->cname,
               ssrc, track, ch->mid);
   if (rtx)
-    buf_appendf(out, "a=ssrc:%u cname:%s\r\na=ssrc:%u msid:parley %s%s\r\n", rtx, l->cname,
-                rtx, track, ch->mid);
+    buf_appendf(out, "a=ssrc:%u cname:%s\r\na=ssrc:%u msid:parley %s%s\r\n", rtx,
+                l->cname, rtx, track, ch->mid);
 }
 
 static void write_accepted(buf *out, const sdp_media *m, const sdp_choice *ch,
@@ -166,8 +167,10 @@ static void write_accepted(buf *out, const sdp_media *m, const sdp_choice *ch,
     buf_appendf(out, " %d", ch->rtx_pt);
   if (ch->dtmf_pt >= 0)
     buf_appendf(out, " %d", ch->dtmf_pt);
-  buf_appendf(out, "\r\nc=IN %s %s\r\na=mid:%s\r\n", v6 ? "IP6" : "IP4", l->address, m->mid);
-  buf_appendf(out, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:%s\r\na=setup:passive\r\n",
+  buf_appendf(out, "\r\nc=IN %s %s\r\na=mid:%s\r\n", v6 ? "IP6" : "IP4", l->address,
+              m->mid);
+  buf_appendf(out,
+              "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:%s\r\na=setup:passive\r\n",
               l->ice_ufrag, l->ice_pwd, l->fingerprint);
   buf_appendf(out, "a=%s\r\na=rtcp-mux\r\n", direction_text(ch->direction));
   if (m->rtcp_rsize)
@@ -187,7 +190,8 @@ static void write_accepted(buf *out, const sdp_media *m, const sdp_choice *ch,
     buf_appendf(out, "a=extmap:%u %s\r\n", ch->ext_mid, URI_MID);
   if (ch->direction == SDP_SENDRECV || ch->direction == SDP_SENDONLY)
     write_ssrcs(out, l, ch);
-  buf_appendf(out, "a=candidate:1 1 udp 2130706431 %s %u typ host\r\na=end-of-candidates\r\n",
+  buf_appendf(out,
+              "a=candidate:1 1 udp 2130706431 %s %u typ host\r\na=end-of-candidates\r\n",
               l->address, l->port);
 }
 
@@ -202,12 +206,14 @@ static int check_transport(const sdp_session *offer, const sdp_agreement *agreed
       return -1;
     }
     if (strcasecmp(m->fingerprint_alg, "sha-256") != 0 || !m->fingerprint[0]) {
-      snprintf(err, errlen, "m-line %zu (mid %s) has no sha-256 DTLS fingerprint", i, m->mid);
+      snprintf(err, errlen, "m-line %zu (mid %s) has no sha-256 DTLS fingerprint", i,
+               m->mid);
       return -1;
     }
     if (strcmp(m->setup, "passive") == 0) {
-      snprintf(err, errlen, "offer wants to be the DTLS server (a=setup:passive); "
-                            "Parley is always the DTLS server");
+      snprintf(err, errlen,
+               "offer wants to be the DTLS server (a=setup:passive); "
+               "Parley is always the DTLS server");
       return -1;
     }
   }
@@ -224,8 +230,9 @@ int sdp_answer_write(const sdp_session *offer, const sdp_local *local, buf *out,
   }
   agreed->n_media = offer->n_media;
   if (usable == 0) {
-    snprintf(err, errlen, "offer has no audio (Opus) or video (VP8, VP9, H.264 "
-                          "packetization-mode 1) with rtcp-mux over UDP/TLS/RTP/SAVPF");
+    snprintf(err, errlen,
+             "offer has no audio (Opus) or video (VP8, VP9, H.264 "
+             "packetization-mode 1) with rtcp-mux over UDP/TLS/RTP/SAVPF");
     return -1;
   }
   if (check_transport(offer, agreed, err, errlen) != 0)

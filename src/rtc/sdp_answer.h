@@ -23,7 +23,7 @@ typedef struct {
   char mid[32];
   bool slides;
   sdp_direction direction; /* ours, as written in the answer */
-  int pt, rtx_pt, dtmf_pt;  /* -1 if none */
+  int pt, rtx_pt, dtmf_pt; /* -1 if none */
   char codec[24];
   uint8_t ext_audio_level, ext_abs_send_time, ext_mid, ext_transport_cc;
   unsigned feedback;

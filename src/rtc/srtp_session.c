@@ -5,16 +5,16 @@
 
 #define REPLAY_WINDOW 1024 /* packets; covers reordering at video rates */
 
-int srtp_session_global_init(void) {
-  return srtp_init() == srtp_err_status_ok ? 0 : -1;
-}
+int srtp_session_global_init(void) { return srtp_init() == srtp_err_status_ok ? 0 : -1; }
 
 static int create(srtp_t *out, srtp_profile_t profile, const uint8_t *key_salt,
                   srtp_ssrc_type_t direction) {
   srtp_policy_t policy;
   memset(&policy, 0, sizeof policy);
-  if (srtp_crypto_policy_set_from_profile_for_rtp(&policy.rtp, profile) != srtp_err_status_ok ||
-      srtp_crypto_policy_set_from_profile_for_rtcp(&policy.rtcp, profile) != srtp_err_status_ok)
+  if (srtp_crypto_policy_set_from_profile_for_rtp(&policy.rtp, profile) !=
+          srtp_err_status_ok ||
+      srtp_crypto_policy_set_from_profile_for_rtcp(&policy.rtcp, profile) !=
+          srtp_err_status_ok)
     return -1;
   uint8_t key[DTLS_MAX_KEY_SALT];
   memcpy(key, key_salt, sizeof key);

@@ -135,9 +135,9 @@ static bool hmac_sha1(const uint8_t *buf, size_t end, uint16_t patched_len,
     EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     hmac_ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
     EVP_MAC_free(mac);
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                            (char *)"SHA1", 0),
-                           OSSL_PARAM_construct_end()};
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA1", 0),
+        OSSL_PARAM_construct_end()};
     if (!hmac_ctx || !EVP_MAC_CTX_set_params(hmac_ctx, params))
       return false;
   }
@@ -218,7 +218,8 @@ static size_t put_fingerprint(uint8_t *out, size_t at) {
   return at + 8;
 }
 
-size_t stun_build_binding_success(uint8_t *out, size_t cap, const uint8_t tid[STUN_TID_LEN],
+size_t stun_build_binding_success(uint8_t *out, size_t cap,
+                                  const uint8_t tid[STUN_TID_LEN],
                                   const struct sockaddr *mapped, const char *key,
                                   size_t key_len) {
   if (cap < STUN_HEADER_LEN + 24 + 24 + 8)
@@ -255,10 +256,10 @@ size_t stun_build_binding_error(uint8_t *out, size_t cap, const uint8_t tid[STUN
   return put_fingerprint(out, at);
 }
 
-size_t stun_build_binding_request(uint8_t *out, size_t cap, const uint8_t tid[STUN_TID_LEN],
-                                  const char *username, uint32_t priority,
-                                  uint64_t tie_breaker, bool use_candidate, const char *key,
-                                  size_t key_len) {
+size_t stun_build_binding_request(uint8_t *out, size_t cap,
+                                  const uint8_t tid[STUN_TID_LEN], const char *username,
+                                  uint32_t priority, uint64_t tie_breaker,
+                                  bool use_candidate, const char *key, size_t key_len) {
   size_t ulen = strlen(username), padded = (ulen + 3) & ~(size_t)3;
   if (ulen > 513 || cap < STUN_HEADER_LEN + 4 + padded + 8 + 12 + 4 + 24 + 8)
     return 0;

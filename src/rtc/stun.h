@@ -65,16 +65,17 @@ void stun_thread_cleanup(void);
 /* Writes a Binding success response to a request: XOR-MAPPED-ADDRESS of the
  * request's source, MESSAGE-INTEGRITY with key and FINGERPRINT. Returns its
  * length, or 0 if cap is too small. */
-size_t stun_build_binding_success(uint8_t *out, size_t cap, const uint8_t tid[STUN_TID_LEN],
+size_t stun_build_binding_success(uint8_t *out, size_t cap,
+                                  const uint8_t tid[STUN_TID_LEN],
                                   const struct sockaddr *mapped, const char *key,
                                   size_t key_len);
 /* Writes a Binding request as a controlling agent sends it (load clients and
  * tests play the browser): USERNAME, PRIORITY, ICE-CONTROLLING, USE-CANDIDATE if
  * asked, MESSAGE-INTEGRITY with key, FINGERPRINT. Returns its length or 0. */
-size_t stun_build_binding_request(uint8_t *out, size_t cap, const uint8_t tid[STUN_TID_LEN],
-                                  const char *username, uint32_t priority,
-                                  uint64_t tie_breaker, bool use_candidate, const char *key,
-                                  size_t key_len);
+size_t stun_build_binding_request(uint8_t *out, size_t cap,
+                                  const uint8_t tid[STUN_TID_LEN], const char *username,
+                                  uint32_t priority, uint64_t tie_breaker,
+                                  bool use_candidate, const char *key, size_t key_len);
 /* Writes a Binding error response (e.g. 400, 401, 487) with FINGERPRINT. */
 size_t stun_build_binding_error(uint8_t *out, size_t cap, const uint8_t tid[STUN_TID_LEN],
                                 int code, const char *reason);

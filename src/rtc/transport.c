@@ -117,7 +117,8 @@ void transport_on_stun(transport *t, const uint8_t *pkt, size_t len, const stun_
     log_debug("rtc", "transport %s nominated a path", t->id);
 }
 
-static void on_dtls(transport *t, const uint8_t *pkt, size_t len, const struct sockaddr *from) {
+static void on_dtls(transport *t, const uint8_t *pkt, size_t len,
+                    const struct sockaddr *from) {
   size_t n = from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
                                          : sizeof(struct sockaddr_in);
   memcpy(&t->dtls_peer, from, n);
@@ -137,7 +138,7 @@ static void on_dtls(transport *t, const uint8_t *pkt, size_t len, const struct s
   uv_timer_set_repeat(&t->timer, TICK_CONNECTED_MS);
   log_info("rtc", "transport %s connected (%s)", t->id,
            keys.profile == DTLS_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM"
-                                                     : "AES_CM_128_HMAC_SHA1_80");
+                                                      : "AES_CM_128_HMAC_SHA1_80");
   t->sink.on_connected(t, t->sink_ud);
 }
 
@@ -146,7 +147,8 @@ static void on_rtcp_item(const rtcp_item *item, void *ud) {
   t->sink.on_rtcp(t, item, t->sink_ud);
 }
 
-void transport_on_packet(transport *t, uint8_t *pkt, size_t len, const struct sockaddr *from) {
+void transport_on_packet(transport *t, uint8_t *pkt, size_t len,
+                         const struct sockaddr *from) {
   if (t->failed)
     return;
   if (pkt[0] >= 20 && pkt[0] <= 63)

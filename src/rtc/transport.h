@@ -39,7 +39,7 @@ struct transport {
   dtls_srtp_profile srtp_profile;
   uint64_t consent_timeout_ms, created_ms;
   struct sockaddr_storage dtls_peer; /* where DTLS came from before nomination */
-  uv_timer_t timer; /* DTLS retransmissions and consent checks */
+  uv_timer_t timer;                  /* DTLS retransmissions and consent checks */
   transport_sink sink;
   void *sink_ud;
   transport_counters counters;
@@ -64,6 +64,7 @@ int transport_send_rtcp(transport *t, uint8_t *pkt, size_t len);
 /* Called by the port with a datagram that belongs to this transport. */
 void transport_on_stun(transport *t, const uint8_t *pkt, size_t len, const stun_msg *msg,
                        const struct sockaddr *from);
-void transport_on_packet(transport *t, uint8_t *pkt, size_t len, const struct sockaddr *from);
+void transport_on_packet(transport *t, uint8_t *pkt, size_t len,
+                         const struct sockaddr *from);
 
 #endif

@@ -94,8 +94,8 @@ store *store_open(const char *data_dir, char *err, size_t errlen) {
   }
   /* Writers (parleyctl and the daemon) may overlap for a moment: wait, don't fail. */
   sqlite3_busy_timeout(st->db, 2000);
-  sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;", NULL,
-               NULL, NULL);
+  sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;", NULL, NULL,
+               NULL);
   if (migrate(st->db, err, errlen) != 0) {
     store_close(st);
     return NULL;
@@ -112,9 +112,8 @@ void store_close(store *st) {
 }
 
 int64_t store_data_version(store *st) {
-  if (!st->data_version &&
-      sqlite3_prepare_v2(st->db, "PRAGMA data_version", -1, &st->data_version,
-                         NULL) != SQLITE_OK)
+  if (!st->data_version && sqlite3_prepare_v2(st->db, "PRAGMA data_version", -1,
+                                              &st->data_version, NULL) != SQLITE_OK)
     return -1;
   int64_t v = -1;
   if (sqlite3_step(st->data_version) == SQLITE_ROW)

@@ -77,8 +77,9 @@ int room_record_validate(const room_record *r, char *err, size_t errlen) {
     return -1;
   }
   if (r->test_call && (r->reception || r->lecture || r->pin || r->locked)) {
-    snprintf(err, errlen, "a test-call room takes no PIN, --lecture, --locked or "
-                          "--reception");
+    snprintf(err, errlen,
+             "a test-call room takes no PIN, --lecture, --locked or "
+             "--reception");
     return -1;
   }
   if (!r->name || !*r->name || strlen(r->name) > 200) {

@@ -46,9 +46,12 @@ static config cfg;
 
 static void add_room(const char *alias, const char *pin, const char *guest_pin,
                      bool guests, bool lecture, bool reception) {
-  room_record r = {.name = (char *)alias, .pin = (char *)pin,
-                   .guest_pin = (char *)guest_pin, .allow_guests = guests,
-                   .lecture = lecture, .reception = reception};
+  room_record r = {.name = (char *)alias,
+                   .pin = (char *)pin,
+                   .guest_pin = (char *)guest_pin,
+                   .allow_guests = guests,
+                   .lecture = lecture,
+                   .reception = reception};
   r.aliases[0] = (char *)alias;
   r.n_aliases = 1;
   char err[200];
@@ -57,7 +60,9 @@ static void add_room(const char *alias, const char *pin, const char *guest_pin,
 
 static join_result join(const char *alias, const char *name, const char *pin,
                         const char *addr) {
-  join_request req = {.alias = alias, .display_name = name, .pin = pin,
+  join_request req = {.alias = alias,
+                      .display_name = name,
+                      .pin = pin,
                       .remote_addr = addr ? addr : "127.0.0.1"};
   join_result res;
   conf_join(core, &req, &res);

@@ -86,7 +86,8 @@ static dtls_state handshake(client *c, dtls *server, wire *from_server) {
 static void client_keys(client *c, dtls_srtp_keys *keys, size_t salt_len) {
   uint8_t m[2 * DTLS_MAX_KEY_SALT];
   size_t k = 16, s = salt_len;
-  SSL_export_keying_material(c->ssl, m, 2 * (k + s), "EXTRACTOR-dtls_srtp", 19, NULL, 0, 0);
+  SSL_export_keying_material(c->ssl, m, 2 * (k + s), "EXTRACTOR-dtls_srtp", 19, NULL, 0,
+                             0);
   memset(keys, 0, sizeof *keys);
   keys->key_len = k;
   keys->salt_len = s;

@@ -10,7 +10,8 @@ int main(void) {
   CHECK(strlen(a) == IDS_TOKEN_LEN);
   CHECK(strcmp(a, b) != 0);
   for (size_t i = 0; i < IDS_TOKEN_LEN; i++)
-    CHECK(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", a[i]));
+    CHECK(
+        strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", a[i]));
   char u[IDS_UUID_LEN + 1];
   ids_uuid(u);
   CHECK(ids_is_uuid(u, strlen(u)));

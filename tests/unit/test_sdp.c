@@ -55,8 +55,8 @@ static void test_chrome(void) {
         (vp8->feedback & SDP_FB_CCM_FIR) && (vp8->feedback & SDP_FB_GOOG_REMB));
   bool has_rtx_for_vp8 = false;
   for (size_t i = 0; i < v->n_codecs; i++)
-    has_rtx_for_vp8 |= strcmp(v->codecs[i].name, "rtx") == 0 && vp8 &&
-                       v->codecs[i].rtx_for == vp8->pt;
+    has_rtx_for_vp8 |=
+        strcmp(v->codecs[i].name, "rtx") == 0 && vp8 && v->codecs[i].rtx_for == vp8->pt;
   CHECK(has_rtx_for_vp8);
   CHECK(v->fid_primary && v->fid_repair && v->fid_primary != v->fid_repair);
   CHECK(sdp_extmap_id(v, "urn:ietf:params:rtp-hdrext:sdes:mid") == 4);
@@ -84,7 +84,8 @@ static void test_firefox(void) {
   CHECK(session.n_media == 2);
   const sdp_media *a = &session.media[0], *v = &session.media[1];
   /* fingerprint only at session level: inherited */
-  CHECK(strncmp(a->fingerprint, "1A:2B", 5) == 0 && strncmp(v->fingerprint, "1A:2B", 5) == 0);
+  CHECK(strncmp(a->fingerprint, "1A:2B", 5) == 0 &&
+        strncmp(v->fingerprint, "1A:2B", 5) == 0);
   CHECK(strcmp(a->ice_ufrag, "a1b2c3d4") == 0);
   const sdp_codec *opus = codec_named(a, "opus");
   CHECK(opus && opus->pt == 109 && strstr(opus->fmtp, "useinbandfec=1"));
@@ -105,7 +106,8 @@ static void test_safari(void) {
   const sdp_media *v = &session.media[1];
   CHECK(v->payload_order[0] == 96 && strcmp(sdp_codec_by_pt(v, 96)->name, "H264") == 0);
   char plid[16];
-  CHECK(sdp_fmtp_get(sdp_codec_by_pt(v, 98)->fmtp, "profile-level-id", plid, sizeof plid));
+  CHECK(
+      sdp_fmtp_get(sdp_codec_by_pt(v, 98)->fmtp, "profile-level-id", plid, sizeof plid));
   CHECK(strcmp(plid, "42e01f") == 0);
   CHECK(strcmp(v->msid, "s1 v1") == 0);
 }

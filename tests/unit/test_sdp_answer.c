@@ -21,12 +21,18 @@ static size_t load(const char *name) {
 }
 
 static const sdp_local local = {
-    .ice_ufrag = "abcd1234", .ice_pwd = "0123456789abcdefghijklmn",
+    .ice_ufrag = "abcd1234",
+    .ice_pwd = "0123456789abcdefghijklmn",
     .fingerprint = "sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:"
                    "44:55:66:77:88:99:AA:BB:CC:DD:EE:FF",
-    .address = "127.0.0.1", .port = 40000, .cname = "parley",
-    .audio_ssrc = 1001, .video_ssrc = 1002, .video_rtx_ssrc = 1003,
-    .slides_ssrc = 1004, .slides_rtx_ssrc = 1005};
+    .address = "127.0.0.1",
+    .port = 40000,
+    .cname = "parley",
+    .audio_ssrc = 1001,
+    .video_ssrc = 1002,
+    .video_rtx_ssrc = 1003,
+    .slides_ssrc = 1004,
+    .slides_rtx_ssrc = 1005};
 
 static int answer_for(size_t len, sdp_agreement *agreed, buf *out, char *err) {
   if (sdp_parse(text, len, &offer, err, 200) != 0)
@@ -43,15 +49,18 @@ static void test_chrome(void) {
   CHECK(answer.ice_lite && answer.n_media == offer.n_media);
   for (size_t i = 0; i < offer.n_media; i++)
     CHECK(strcmp(answer.media[i].mid, offer.media[i].mid) == 0);
-  CHECK(ag.media[0].accepted && strcmp(ag.media[0].codec, "opus") == 0 && ag.media[0].pt == 111);
-  CHECK(ag.media[1].accepted && strcmp(ag.media[1].codec, "VP8") == 0 && ag.media[1].rtx_pt >= 0);
+  CHECK(ag.media[0].accepted && strcmp(ag.media[0].codec, "opus") == 0 &&
+        ag.media[0].pt == 111);
+  CHECK(ag.media[1].accepted && strcmp(ag.media[1].codec, "VP8") == 0 &&
+        ag.media[1].rtx_pt >= 0);
   CHECK(ag.media[1].remote_ssrc == offer.media[1].fid_primary);
   CHECK(!ag.media[3].accepted && answer.media[3].port == 0);
   CHECK(answer.n_bundle == 3);
   CHECK(strcmp(answer.media[0].setup, "passive") == 0);
   CHECK(answer.media[1].n_codecs == 2 && answer.media[1].n_ssrcs == 2);
   CHECK(answer.media[2].direction == SDP_INACTIVE && answer.media[2].n_ssrcs == 0);
-  CHECK(!(ag.media[1].feedback & SDP_FB_TRANSPORT_CC) && (ag.media[1].feedback & SDP_FB_NACK_PLI));
+  CHECK(!(ag.media[1].feedback & SDP_FB_TRANSPORT_CC) &&
+        (ag.media[1].feedback & SDP_FB_NACK_PLI));
   buf_free(&out);
 }
 
@@ -65,7 +74,8 @@ static void test_h264_profile(void) {
   CHECK(vp8 != NULL);
   memcpy(vp8, "        ", 8); /* blank out the two payload types */
   CHECK(answer_for(len, &ag, &out, err) == 0);
-  CHECK(strcmp(ag.media[1].codec, "H264") == 0 && ag.media[1].pt == 98 && ag.media[1].rtx_pt == 99);
+  CHECK(strcmp(ag.media[1].codec, "H264") == 0 && ag.media[1].pt == 98 &&
+        ag.media[1].rtx_pt == 99);
   buf_free(&out);
 }
 
@@ -81,8 +91,9 @@ static void test_refusals(void) {
                      "a=rtpmap:0 PCMU/8000\r\n";
   strcpy(text, pcmu);
   CHECK(answer_for(strlen(pcmu), &ag, &out, err) == -1 && strstr(err, "Opus"));
-  const char *no_ice = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=rtcp-mux\r\n"
-                       "a=rtpmap:111 opus/48000/2\r\n";
+  const char *no_ice =
+      "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=rtcp-mux\r\n"
+      "a=rtpmap:111 opus/48000/2\r\n";
   strcpy(text, no_ice);
   CHECK(answer_for(strlen(no_ice), &ag, &out, err) == -1 && strstr(err, "ICE"));
   buf_free(&out);
