@@ -159,8 +159,41 @@ static void run(const char *server_profiles, const char *client_profiles,
   dtls_context_free(ctx);
 }
 
+/* libsrtp's reference packet (srtp_validate): AES_CM_128_HMAC_SHA1_80 with a fixed
+ * master key and salt, through our wrapper both ways. */
+static void test_known_answer(void) {
+  static const uint8_t key_salt[30] = {
+      0xe1, 0xf9, 0x7a, 0x0d, 0x3e, 0x01, 0x8b, 0xe0, 0xd6, 0x4f, 0xa3, 0x2c, 0x06, 0xde, 0x41,
+      0x39, 0x0e, 0xc6, 0x75, 0xad, 0x49, 0x8a, 0xfe, 0xeb, 0xb6, 0x96, 0x0b, 0x3a, 0xab, 0xe6};
+  static const uint8_t plain[28] = {0x80, 0x0f, 0x12, 0x34, 0xde, 0xca, 0xfb, 0xad,
+                                    0xca, 0xfe, 0xba, 0xbe, 0xab, 0xab, 0xab, 0xab,
+                                    0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab,
+                                    0xab, 0xab, 0xab, 0xab};
+  static const uint8_t cipher[38] = {
+      0x80, 0x0f, 0x12, 0x34, 0xde, 0xca, 0xfb, 0xad, 0xca, 0xfe, 0xba, 0xbe, 0x4e,
+      0x55, 0xdc, 0x4c, 0xe7, 0x99, 0x78, 0xd8, 0x8c, 0xa4, 0xd2, 0x15, 0x94, 0x9d,
+      0x24, 0x02, 0xb7, 0x8d, 0x6a, 0xcc, 0x99, 0xea, 0x17, 0x9b, 0x8d, 0xbb};
+  dtls_srtp_keys keys = {.profile = DTLS_SRTP_AES128_CM_SHA1_80, .key_len = 16,
+                         .salt_len = 14};
+  memcpy(keys.local, key_salt, sizeof key_salt);
+  memcpy(keys.remote, key_salt, sizeof key_salt);
+  srtp_session s;
+  CHECK(srtp_session_init(&s, &keys) == 0);
+  uint8_t pkt[64];
+  memcpy(pkt, plain, sizeof plain);
+  int len = sizeof plain;
+  CHECK(srtp_session_protect_rtp(&s, pkt, &len) == 0);
+  CHECK(len == sizeof cipher && memcmp(pkt, cipher, sizeof cipher) == 0);
+  memcpy(pkt, cipher, sizeof cipher);
+  len = sizeof cipher;
+  CHECK(srtp_session_unprotect_rtp(&s, pkt, &len) == 0);
+  CHECK(len == sizeof plain && memcmp(pkt, plain, sizeof plain) == 0);
+  srtp_session_free(&s);
+}
+
 int main(void) {
   CHECK(srtp_session_global_init() == 0);
+  test_known_answer();
   /* Our preference wins over the client's order. */
   run("SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80",
       "SRTP_AES128_CM_SHA1_80:SRTP_AEAD_AES_128_GCM", DTLS_SRTP_AEAD_AES_128_GCM);
