@@ -6,7 +6,7 @@ set -eu
 SECONDS_EACH=${1:-15}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-fuzz}
-HARNESSES="fuzz_route fuzz_body fuzz_request"
+HARNESSES="fuzz_route fuzz_body fuzz_request fuzz_stun fuzz_sdp fuzz_rtp fuzz_rtcp"
 
 # max_len per harness: paths and queries are short; bodies are capped by max_body_bytes
 # in parleyd, but the parser's interesting inputs are small.
@@ -15,6 +15,8 @@ max_len() {
   fuzz_route) echo 1024 ;;
   fuzz_body) echo 4096 ;;
   fuzz_request) echo 4096 ;;
+  fuzz_stun | fuzz_rtp | fuzz_rtcp) echo 1500 ;;
+  fuzz_sdp) echo 16384 ;;
   *) echo 4096 ;;
   esac
 }
@@ -23,6 +25,9 @@ dict() {
   fuzz_route) echo "$ROOT/fuzz/route.dict" ;;
   fuzz_body) echo "$ROOT/fuzz/body.dict" ;;
   fuzz_request) echo "$ROOT/fuzz/request.dict" ;;
+  fuzz_stun) echo "$ROOT/fuzz/stun.dict" ;;
+  fuzz_sdp) echo "$ROOT/fuzz/sdp.dict" ;;
+  fuzz_rtcp) echo "$ROOT/fuzz/rtcp.dict" ;;
   *) echo "" ;;
   esac
 }

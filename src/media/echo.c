@@ -11,6 +11,7 @@
 #include <sys/time.h>
 
 #define KEYFRAME_REQUEST_GAP_MS 500
+#define NACK_MAX_AGE_MS 1000 /* older packets are useless to the receiver, or stale slots */
 #define RTCP_INTERVAL_MS 1000
 #define DTMF_DURATION_MS 100
 #define DTMF_GAP_MS 60
@@ -180,12 +181,14 @@ static echo_stream *stream_by_local_ssrc(media_session *s, uint32_t ssrc) {
   return NULL;
 }
 
-static void answer_nack(media_session *s, echo_stream *st, const rtcp_item *item) {
+static void answer_nack(media_session *s, echo_stream *st, const rtcp_item *item,
+                        uint64_t now) {
   if (!st->cache)
     return;
   for (size_t i = 0; i < item->n_nacks; i++) {
     const rtp_cache_slot *slot = rtp_cache_get(st->cache, item->nacks[i]);
-    if (!slot)
+    /* A slot may still hold the same number from a wrap ago: check its age. */
+    if (!slot || now - slot->sent_ms > NACK_MAX_AGE_MS)
       continue;
     uint8_t pkt[RTP_MAX_PACKET + SRTP_SESSION_OVERHEAD];
     memcpy(pkt, slot->data, slot->len);
@@ -210,7 +213,7 @@ static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {
     break;
   case RTCP_NACK:
     if (ours)
-      answer_nack(s, ours, item);
+      answer_nack(s, ours, item, now);
     break;
   case RTCP_SR:
     for (int i = 0; i < STREAM_COUNT; i++)

@@ -11,6 +11,7 @@ typedef struct {
   bool started;
   uint16_t max_seq;
   uint32_t cycles, base_seq, received, expected_prior, received_prior;
+  uint32_t bad_seq; /* a large jump is believed only when the next packet follows it */
   uint64_t bytes;
   double jitter; /* in timestamp units */
   int64_t last_transit;

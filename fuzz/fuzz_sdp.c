@@ -1,0 +1,79 @@
+/* fuzz_sdp — libFuzzer harness for SDP: sdp_parse on the input as an offer and, when
+ * it parses, sdp_answer_write with a fixed local side, checking what both produce. */
+#include "core/buf.h"
+#include "rtc/sdp.h"
+#include "rtc/sdp_answer.h"
+
+#include "check.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static sdp_session offer; /* large: static, and sdp_parse clears it each time */
+static sdp_agreement agreed;
+
+static const sdp_local local = {
+    .ice_ufrag = "pRlY",
+    .ice_pwd = "0123456789abcdefghijklmn",
+    .fingerprint = "sha-256 "
+                   "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:"
+                   "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89",
+    .address = "192.0.2.10",
+    .port = 40000,
+    .cname = "parley",
+    .audio_ssrc = 1001,
+    .video_ssrc = 2001,
+    .video_rtx_ssrc = 2002,
+    .slides_ssrc = 3001,
+    .slides_rtx_ssrc = 3002,
+};
+
+static void check_text(const char *s, size_t cap) { CHECK(strnlen(s, cap) < cap); }
+
+static void check_offer(void) {
+  CHECK(offer.n_media >= 1 && offer.n_media <= SDP_MAX_MEDIA);
+  CHECK(offer.n_bundle <= SDP_MAX_MEDIA);
+  for (size_t i = 0; i < offer.n_media; i++) {
+    const sdp_media *m = &offer.media[i];
+    CHECK(m->n_codecs <= SDP_MAX_CODECS && m->n_payloads <= SDP_MAX_CODECS);
+    CHECK(m->n_extmaps <= SDP_MAX_EXTMAPS && m->n_ssrcs <= SDP_MAX_SSRCS);
+    CHECK(m->n_rids <= SDP_MAX_RIDS && m->n_candidates <= SDP_MAX_CANDIDATES);
+    check_text(m->mid, sizeof m->mid);
+    check_text(m->ice_ufrag, sizeof m->ice_ufrag);
+    check_text(m->fingerprint, sizeof m->fingerprint);
+    for (size_t c = 0; c < m->n_codecs; c++)
+      check_text(m->codecs[c].fmtp, sizeof m->codecs[c].fmtp);
+  }
+}
+
+static void check_answer(void) {
+  buf out = {0};
+  char err[256];
+  int rc = sdp_answer_write(&offer, &local, &out, &agreed, err, sizeof err);
+  if (rc == 0) {
+    CHECK(out.len > 0 && out.len <= out.cap && out.data);
+    CHECK(agreed.n_media == offer.n_media); /* every offered m-line kept, in order */
+    for (size_t i = 0; i < agreed.n_media; i++)
+      check_text(agreed.media[i].mid, sizeof agreed.media[i].mid);
+  } else {
+    CHECK(rc == -1);
+    check_text(err, sizeof err);
+  }
+  buf_free(&out);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  char *text = malloc(size ? size : 1); /* exact size, not NUL-terminated */
+  if (size)
+    memcpy(text, data, size);
+  char err[256];
+  if (sdp_parse(text, size, &offer, err, sizeof err) == 0) {
+    check_offer();
+    check_answer();
+  } else {
+    check_text(err, sizeof err);
+  }
+  free(text);
+  return 0;
+}
