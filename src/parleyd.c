@@ -46,8 +46,12 @@ static void on_signal(uv_signal_t *w, int signum) {
   uv_timer_start(&drain_timer, on_drain_tick, 0, 10);
 }
 
+static const char *media_bind_address(void) {
+  return cfg.media_bind[0] ? cfg.media_bind : cfg.http_host;
+}
+
 static int start_media(uv_loop_t *loop, char *err, size_t errlen) {
-  const char *bind = cfg.media_bind[0] ? cfg.media_bind : cfg.http_host;
+  const char *bind = media_bind_address();
   const char *any = strchr(bind, ':') ? "::" : "0.0.0.0";
   const char *announce = cfg.media_ip[0]          ? cfg.media_ip
                          : strcmp(bind, any) != 0 ? bind
@@ -110,8 +114,11 @@ int main(int argc, char **argv) {
   uv_signal_init(loop, &sigterm_watch);
   uv_signal_start(&sigint_watch, on_signal, SIGINT);
   uv_signal_start(&sigterm_watch, on_signal, SIGTERM);
-  log_info("parleyd", "listening on http://%s:%d data-dir=%s", cfg.http_host,
-           http_server_port(front.srv), cfg.data_dir);
+  /* The one line shown at every log level: callers of --http ADDR:0 and
+   * --media-port 0 learn the ports from it. */
+  log_always("parleyd", "listening on http://%s:%d media udp %s:%d data-dir=%s",
+             cfg.http_host, http_server_port(front.srv), media_bind_address(),
+             media_engine_port(media), cfg.data_dir);
   uv_run(loop, UV_RUN_DEFAULT);
   store_close(db);
   db = NULL;

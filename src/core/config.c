@@ -40,8 +40,8 @@ static const option options[] = {
      "lecture rooms: guests are disconnected this long after the last host "
      "leaves (default 60)"},
     {"sse-queue-bytes", INT(sse_queue_bytes, 4096, 1 << 30), "BYTES",
-     "unsent bytes an event stream may hold before it is closed (default "
-     "262144)"},
+     "unsent bytes an event stream may hold while its reader is stuck for a "
+     "second (8x at any moment) before it is closed (default 262144)"},
     {"max-body", INT(max_body_bytes, 1024, 16 << 20), "BYTES",
      "largest JSON request body accepted (default 65536)"},
     {"shutdown-grace", INT(shutdown_grace_ms, 0, 60000), "MS",

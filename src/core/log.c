@@ -24,9 +24,25 @@ int log_parse_level(const char *text, log_level *out) {
   return -1;
 }
 
+static void write_line(log_level level, const char *module, const char *fmt, va_list ap);
+
 void log_msg(log_level level, const char *module, const char *fmt, ...) {
   if (!log_enabled(level))
     return;
+  va_list ap;
+  va_start(ap, fmt);
+  write_line(level, module, fmt, ap);
+  va_end(ap);
+}
+
+void log_always(const char *module, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  write_line(LOG_INFO, module, fmt, ap);
+  va_end(ap);
+}
+
+static void write_line(log_level level, const char *module, const char *fmt, va_list ap) {
   struct timeval tv;
   gettimeofday(&tv, NULL);
   struct tm tm;
@@ -35,10 +51,7 @@ void log_msg(log_level level, const char *module, const char *fmt, ...) {
   int n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
   n += snprintf(line + n, sizeof line - (size_t)n,
                 ".%03dZ %s %s: ", (int)(tv.tv_usec / 1000), level_names[level], module);
-  va_list ap;
-  va_start(ap, fmt);
   int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
-  va_end(ap);
   size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
   if (len > sizeof line - 2)
     len = sizeof line - 2;

@@ -17,11 +17,19 @@ struct sse_stream {
   buf sending;         /* bytes handed to h2o, kept until it calls proceed */
   buf pending;         /* bytes queued while a write is in flight */
   size_t limit;
+  uint64_t in_flight_since; /* loop time of the write h2o has not finished */
   bool in_flight, finishing, aborted, final_sent;
   sse_closed_cb on_closed;
   void *ud;
 };
 
+/* A reader "cannot keep up" when more than the bound waits behind a write that has
+ * not completed for this long; a burst the kernel takes at once completes in one loop
+ * turn. Past HARD_FACTOR times the bound a stream is cut at once: memory stays bounded. */
+#define STALL_MS 1000
+#define HARD_FACTOR 8
+
+static uv_loop_t *sse_loop;
 static list_node all_streams = {&all_streams, &all_streams};
 static size_t n_streams;
 static uint64_t n_overflows;
@@ -53,6 +61,7 @@ static void flush(sse_stream *s) {
     s->final_sent = true;
   }
   s->in_flight = true;
+  s->in_flight_since = uv_now(sse_loop);
   h2o_send(s->req, &iov, 1, state);
 }
 
@@ -132,7 +141,8 @@ int sse_write(sse_stream *s, const char *bytes, size_t len) {
   if (!s->req || s->final_sent || s->finishing || s->aborted)
     return -1;
   size_t queued = s->sending.len + s->pending.len + len;
-  if (queued > s->limit) {
+  bool stalled = s->in_flight && uv_now(sse_loop) - s->in_flight_since >= STALL_MS;
+  if (queued > s->limit * HARD_FACTOR || (queued > s->limit && stalled)) {
     abort_stream(s, queued);
     return -1;
   }
@@ -165,6 +175,7 @@ static void on_keepalive(uv_timer_t *t) {
 }
 
 void sse_init(uv_loop_t *loop, unsigned keepalive_s) {
+  sse_loop = loop;
   uv_timer_init(loop, &keepalive_timer);
   uv_timer_start(&keepalive_timer, on_keepalive, keepalive_s * 1000ULL,
                  keepalive_s * 1000ULL);

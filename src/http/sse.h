@@ -17,8 +17,9 @@ void sse_init(uv_loop_t *loop, unsigned keepalive_s);
 /* Starts the response (200, text/event-stream) on req. */
 sse_stream *sse_start(h2o_req_t *req, size_t queue_limit, sse_closed_cb on_closed,
                       void *ud);
-/* Queues bytes. Returns -1, and closes the stream, when the unsent bytes would
- * pass queue_limit: a reader that cannot keep up is cut off, not buffered. */
+/* Queues bytes. Returns -1, and closes the stream, when a reader cannot keep up:
+ * more than queue_limit unsent behind a write stuck for a second, or eight times
+ * queue_limit at any moment. Such a reader is cut off, not buffered. */
 int sse_write(sse_stream *s, const char *bytes, size_t len);
 /* Queues bytes regardless of the bound: for the snapshot every stream starts with,
  * which is as large as the room and must arrive whole. */
