@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startDaemon, T, IS_SANITIZED, waitUntil, API } from './helpers.mjs';
 
-const QUEUE = 256 * 1024;
+const QUEUE = 512 * 1024; // comfortably above one batch (8 x 32 KiB), far below the flood
 const PAYLOAD = 32 * 1024;
 const MESSAGES = 1200; // ~38 MiB of chat fan-out to the stalled stream
 const BATCH = 8;
@@ -30,6 +30,29 @@ function stalledStream(port, alias, token) {
 }
 
 describe('SSE back-pressure', () => {
+  test('healthy readers survive bursts of max-size chat messages with the default queue size', T(60000), async () => {
+    const dd = await startDaemon({ rooms: ['burst'] }); // default --sse-queue-bytes
+    try {
+      const sender = await dd.join('burst', { name: 'Burster' });
+      const reader = await dd.join('burst', { name: 'Reader' });
+      const s = await reader.events();
+      await s.synced();
+      const N = 10;
+      const ROUNDS = 5;
+      for (let round = 0; round < ROUNDS; round++) {
+        await Promise.all(Array.from({ length: N }, (_, j) =>
+          sender.do('message', { type: 'text/plain', payload: `${round}-${j}:${'b'.repeat(60 * 1024)}` })));
+      }
+      await s.waitFor('message_received', () => s.filter('message_received').length >= N * ROUNDS, { timeout: 20000 })
+        .catch((e) => { e.message += `; got ${s.filter('message_received').length} messages, disconnect: ${JSON.stringify(s.find('disconnect')?.data)}, ended: ${s.ended}`; throw e; });
+      assert.ok(!s.find('disconnect'), 'a reader that keeps up must not be disconnected');
+      assert.equal(s.ended, false, 'stream still open');
+      s.assertClean();
+    } finally {
+      await dd.stop();
+    }
+  });
+
   test('a stalled reader is disconnected; memory stays bounded; other streams get every message', T(180000), async () => {
     const sender = await d.join('bp', { name: 'Flooder' });
     const victim = await d.join('bp', { name: 'Stalled' });
@@ -63,8 +86,10 @@ describe('SSE back-pressure', () => {
       }
     }
     // The stalled stream must have been closed by the server.
-    await waitUntil(async () => (await d.metrics()).parley_sse_streams === m0.parley_sse_streams,
-      { timeout: 10000, what: `the stalled stream to be closed (parley_sse_streams back to ${m0.parley_sse_streams})` });
+    let seen;
+    await waitUntil(async () => (seen = (await d.metrics()).parley_sse_streams) === m0.parley_sse_streams,
+      { timeout: 10000, what: `the stalled stream to be closed (parley_sse_streams back to ${m0.parley_sse_streams}, is ${seen})` })
+      .catch((e) => { e.message += `; parley_sse_streams=${seen}; closedAfter=${closedAfter}; watcher events=${watchStream.events.length} ended=${watchStream.ended}; victim 2nd stream ended=${victimGood.ended}`; throw e; });
     const rss1 = d.rssKiB();
 
     // Healthy streams got every message, in order.

@@ -351,8 +351,12 @@ describe('conference control', () => {
     assertFailed(await G.post('set_guests_can_unmute', { setting: false }), 403, undefined, 'guest set_guests_can_unmute: ');
     assertFailed(await G.post('transform_layout', { transforms: { layout: '1:0' } }), 403, undefined, 'guest transform_layout: ');
     const onHost = [['mute'], ['unmute'], ['video_muted'], ['spotlighton'], ['spotlightoff'], ['role', { role: 'guest' }],
-      ['disconnect'], ['overlaytext', { text: 'x' }], ['clearbuzz'], ['unlock']];
-    for (const [a, body] of onHost) assertFailed(await G.act(H.uuid, a, body), 403, undefined, `guest ${a} on host: `);
+      ['disconnect'], ['overlaytext', { text: 'x' }], ['clearbuzz'], ['unlock'], ['client_mute'], ['take_floor'],
+      ['message', undefined]];
+    for (const [a, body] of onHost) {
+      if (a === 'message') continue; // direct chat to a host is allowed; checked elsewhere
+      assertFailed(await G.act(H.uuid, a, body), 403, undefined, `guest ${a} on host: `);
+    }
     const st = await H.status();
     assert.equal(st.locked, false);
     assert.equal(st.guests_muted, false);
@@ -370,6 +374,76 @@ describe('conference control', () => {
     assertFailed(await G.act(G2.uuid, 'role', { role: 'chair' }), 403, undefined, 'guest promotes guest: ');
     assertFailed(await G.act(G.uuid, 'role', { role: 'chair' }), 403, undefined, 'guest promotes itself: ');
     assert.equal((await G2.me()).is_muted, 'NO');
+  });
+
+  test('invalid bodies for control actions -> 400', T(), async () => {
+    const { H, G } = await setup();
+    assertFailed(await H.post('set_guests_can_unmute', { setting: 'nope' }), 400, undefined, 'setting must be a bool: ');
+    assertFailed(await H.post('set_guests_can_unmute', {}), 400, undefined, 'setting missing: ');
+    assertFailed(await H.act(G.uuid, 'role', { role: 'emperor' }), 400, undefined, 'bad role: ');
+    assertFailed(await H.post('transform_layout', { transforms: { layout: 'no-such-layout' } }), 400, undefined, 'unknown layout: ');
+    assertFailed(await H.post('message', { type: 'text/plain', payload: 42 }), 400, undefined, 'payload must be a string: ');
+    assertFailed(await H.act(G.uuid, 'overlaytext', { text: 7 }), 400, undefined, 'overlay text must be a string: ');
+    assertFailed(await H.act(G.uuid, 'dtmf', {}), 400, undefined, 'dtmf without digits: ');
+    const me = await G.me();
+    assert.equal(me.role, 'guest');
+    assert.equal((await H.status()).guests_can_unmute ?? true, true);
+  });
+
+  test('acting on a participant of another room -> 404', T(), async () => {
+    const one = await setup();
+    const two = await setup();
+    assertFailed(await one.H.act(two.G.uuid, 'mute'), 404, undefined, 'mute across rooms: ');
+    assertFailed(await one.H.act(two.G.uuid, 'disconnect'), 404, undefined, 'disconnect across rooms: ');
+    assert.equal((await two.G.me()).is_muted, 'NO');
+    assert.ok(!two.G.s.find('disconnect'));
+  });
+
+  test('every control endpoint accepts the token as ?token= as well', T(), async () => {
+    const { H, G } = await setup();
+    const q = { tokenIn: 'query' };
+    const conf = [['lock'], ['unlock'], ['start_conference'], ['muteguests'], ['unmuteguests'], ['clearallbuzz'],
+      ['set_guests_can_unmute', { setting: true }], ['transform_layout', { transforms: { layout: '1:7' } }],
+      ['message', { type: 'text/plain', payload: 'q' }]];
+    for (const [a, body] of conf) {
+      const r = await H.post(a, body, q);
+      assert.equal(r.status, 200, `${a} with ?token=: ${r.status} ${r.text}`);
+    }
+    for (const a of ['client_mute', 'client_unmute', 'buzz', 'clearbuzz']) {
+      const r = await G.act(G.uuid, a, undefined, q);
+      assert.equal(r.status, 200, `self ${a} with ?token=: ${r.status} ${r.text}`);
+    }
+    const part = [['mute'], ['unmute'], ['video_muted'], ['video_unmuted'],
+      ['spotlighton'], ['spotlightoff'], ['overlaytext', { text: 'q' }], ['dtmf', { digits: '1' }],
+      ['message', { type: 'text/plain', payload: 'q' }], ['role', { role: 'guest' }]];
+    for (const [a, body] of part) {
+      const r = await H.act(G.uuid, a, body, q);
+      assert.equal(r.status, 200, `participants/<g>/${a} with ?token=: ${r.status} ${r.text}`);
+    }
+    for (const a of ['take_floor', 'release_floor']) {
+      const r = await H.act(H.uuid, a, undefined, q);
+      assert.equal(r.status, 200, `${a} with ?token=: ${r.status} ${r.text}`);
+    }
+    for (const [rel, status] of [['conference_status', 200], ['participants', 200], ['available_layouts', 200], ['theme/', 204],
+      [`participants/${G.uuid}/avatar.jpg`, 404]]) {
+      const r = await H.get(rel, q);
+      assert.equal(r.status, status, `GET ${rel} with ?token=: ${r.status} ${r.text}`);
+    }
+  });
+
+  test('when the last participant leaves, the conference ends and its state resets', T(), async () => {
+    const { H, G, alias } = await setup();
+    assert.equal(await H.do('lock'), true);
+    assert.equal(await H.do('muteguests'), true);
+    assert.equal(await H.do('transform_layout', { transforms: { layout: '1:0' } }), true);
+    await G.release();
+    await H.release();
+    const H2 = await d.join(alias, { name: 'Next meeting', pin: HOST_PIN });
+    const st = await H2.status();
+    assert.equal(st.locked, false, 'lock does not outlive the conference');
+    assert.equal(st.guests_muted, false, 'guests_muted does not outlive the conference');
+    const G2 = await d.join(alias, { name: 'Next guest', pin: 'none' });
+    assert.equal(G2.result.current_service_type, 'conference', 'new guests are not held by an old lock');
   });
 
   test('start_conference by a host -> true', T(), async () => {

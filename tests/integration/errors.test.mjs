@@ -78,6 +78,34 @@ describe('bad input', () => {
     assert.equal(rel.status, 200);
   });
 
+  test('invalid UTF-8, deep nesting and NUL escapes are rejected or preserved, never crash', T(), async () => {
+    const bad = Buffer.concat([Buffer.from('{"display_name":"'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}')]);
+    assertFailed(await d.api('POST', 'err', 'request_token', { rawBody: bad, contentType: 'application/json' }), 400, undefined, 'invalid UTF-8: ');
+    const deep = '['.repeat(30000) + ']'.repeat(30000);
+    assertFailed(await d.api('POST', 'err', 'request_token', { rawBody: deep, contentType: 'application/json' }), 400, undefined, 'deeply nested JSON: ');
+    const nul = await d.api('POST', 'err', 'request_token', { rawBody: '{"display_name":"a\\u0000b"}', contentType: 'application/json' });
+    if (nul.status === 200) {
+      assert.equal(nul.body.result.display_name, 'a\u0000b', 'a NUL in a name must not truncate it');
+    } else {
+      assertFailed(nul, 400, undefined, 'NUL in display_name: ');
+    }
+    assert.equal((await d.get('/healthz')).status, 200);
+  });
+
+  test('very long aliases and participant ids are plain 404s', T(), async () => {
+    const longAlias = 'a'.repeat(5000);
+    const r = await d.api('POST', longAlias, 'request_token', { body: { display_name: 'x' }, noCheck: true });
+    assert.ok([404, 414, 400, 431].includes(r.status), `long alias: ${r.status}`);
+    assertSchema(GENERIC_FAILED, assertJsonEnvelope(r, 'long alias'));
+    const a = await d.join('err', { name: 'Long' });
+    for (const id of ['b'.repeat(3000), '%00']) {
+      const r2 = await a.act(id, 'mute');
+      assert.ok(r2.status === 404 || r2.status === 400, `participant id ${id.slice(0, 10)}…: ${r2.status}`);
+      assert.equal(r2.body.status, 'failed');
+    }
+    assert.equal((await a.me()).is_muted, 'NO');
+  });
+
   test('display names with unicode and quotes round-trip', T(), async () => {
     const name = 'Zoë "Z" O\'Brien — 会議 🎉 \\ /';
     const a = await d.join('err', { name });
@@ -245,10 +273,10 @@ describe('HTTP', () => {
       const s = net.connect(d.port, '127.0.0.1', () => {
         s.write('THIS IS NOT HTTP\r\n\r\n\x00\x01\x02');
       });
+      const timer = setTimeout(() => { s.destroy(); resolve(); }, 2000);
       s.on('data', () => {});
-      s.on('error', () => resolve());
-      s.on('close', () => resolve());
-      setTimeout(() => { s.destroy(); resolve(); }, 2000);
+      s.on('error', () => { clearTimeout(timer); resolve(); });
+      s.on('close', () => { clearTimeout(timer); resolve(); });
     });
     await new Promise((resolve) => {
       const s = net.connect(d.port, '127.0.0.1', () => {

@@ -2,12 +2,13 @@
 // comments, live roster events, several concurrent streams per participant, token checks.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { EventSource } from 'eventsource';
 import { startDaemon, T, sleep, SLOW, assertFailed, assertParticipantShape, assertJsonEnvelope, assertSchema, GENERIC_FAILED, rawRequest, API } from './helpers.mjs';
 
 describe('SSE events', () => {
   let d;
   before(async () => {
-    d = await startDaemon({ rooms: ['ev', 'ev-live', 'ev-multi', 'ev-ka', 'ev-ids', 'meet@example.com'], args: ['--keepalive', '1'] });
+    d = await startDaemon({ rooms: ['ev', 'ev-live', 'ev-multi', 'ev-ka', 'ev-ids', 'ev-many', 'meet@example.com'], args: ['--keepalive', '1'] });
   });
   after(async () => { await d?.stop(); });
 
@@ -49,6 +50,32 @@ describe('SSE events', () => {
     assert.equal(cs.locked, conf.locked);
     assert.equal(cs.guests_muted, conf.guests_muted);
     assert.equal(cs.started, conf.started);
+  });
+
+  test('a standard EventSource client (eventsource package) parses the stream', T(), async () => {
+    const a = await d.join('ev', { name: 'Browser' });
+    const es = new EventSource(`${d.base}/api/client/v2/conferences/ev/events?token=${a.token}`);
+    const got = [];
+    try {
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`EventSource did not see sync_end; got ${JSON.stringify(got)}`)), 5000);
+        for (const name of ['participant_sync_begin', 'participant_create', 'participant_sync_end']) {
+          es.addEventListener(name, (e) => {
+            got.push({ name, data: e.data, id: e.lastEventId });
+            if (name === 'participant_sync_end') { clearTimeout(timer); resolve(); }
+          });
+        }
+        es.addEventListener('error', (e) => { clearTimeout(timer); reject(new Error(`EventSource error: ${e.message ?? e.type}`)); });
+      });
+    } finally {
+      es.close();
+    }
+    assert.equal(got[0].name, 'participant_sync_begin');
+    assert.equal(got[0].data, 'null');
+    const me = got.find((g) => g.name === 'participant_create' && JSON.parse(g.data).uuid === a.uuid);
+    assert.ok(me, 'own participant_create seen by EventSource');
+    assert.ok(got.every((g) => g.id !== ''), 'lastEventId set on every event');
+    await a.release();
   });
 
   test('SSE participant objects agree with GET participants', T(), async () => {
@@ -140,6 +167,33 @@ describe('SSE events', () => {
     const list = await b.participants();
     assert.ok(list.some((p) => p.uuid === a.uuid), 'closing one stream does not remove the participant');
     for (const s of streams) s.assertClean();
+  });
+
+  test('reconnecting with Last-Event-ID still starts with the full roster', T(), async () => {
+    const a = await d.join('ev-ids', { name: 'Reconnector' });
+    const s1 = await a.events();
+    await s1.synced();
+    const lastId = s1.events[s1.events.length - 1].id;
+    s1.close();
+    const s2 = await a.events({ headers: { 'Last-Event-ID': lastId } });
+    await s2.synced();
+    assert.equal(s2.events[0].event, 'participant_sync_begin');
+    assert.ok(s2.find('participant_create', (p) => p.uuid === a.uuid));
+    s2.close();
+    await a.release();
+  });
+
+  test('a roster of 40 participants arrives complete in the sync bracket', T(60000), async () => {
+    const ps = [];
+    for (let i = 0; i < 40; i++) ps.push(await d.join('ev-many', { name: `Many ${i}` }));
+    const s = await ps[0].events();
+    await s.synced();
+    const end = s.find('participant_sync_end').index;
+    const creates = s.filter('participant_create').filter((e) => e.index < end).map((e) => e.data.uuid);
+    assert.equal(creates.length, 40);
+    assert.deepEqual(new Set(creates), new Set(ps.map((p) => p.uuid)));
+    s.close();
+    await Promise.all(ps.map((p) => p.release()));
   });
 
   test('events with a missing or forged token -> 403 JSON Invalid token', T(), async () => {

@@ -8,10 +8,11 @@
 //   package's validators would silently strip count as failures).
 // - SseClient: raw HTTP SSE reader that records every event (name, data, id), comment lines and
 //   protocol violations (missing id, non-JSON data, unnamed events).
-// - Daemon#stop(): SIGTERM, then asserts exit code 0 and no sanitizer report on stderr.
+// - Daemon#stop(): SIGTERM, then asserts exit code 0, no sanitizer report on stderr and no SSE
+//   protocol violation on any stream opened through that daemon.
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, renameSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,9 +31,24 @@ export const API = '/api/client/v2/conferences';
 /** True when the daemon binary was built with AddressSanitizer (RSS numbers are meaningless then). */
 export const IS_SANITIZED = (() => {
   try {
-    return readFileSync(PARLEYD).includes('AddressSanitizer');
+    const bin = readFileSync(PARLEYD);
+    // clang links the runtime statically; gcc links libasan.so dynamically.
+    return ['__asan_init', 'libasan.so', 'AddressSanitizer'].some((m) => bin.includes(m));
   } catch {
     return false;
+  }
+})();
+
+/**
+ * Extra arguments every daemon gets: when parleyd has a fixed default UDP media port
+ * (--media-port, default 40000), pass 0 so that several daemons (parallel test files) can run.
+ */
+export const BASE_ARGS = (() => {
+  try {
+    const help = execFileSync(PARLEYD, ['--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10000 });
+    return help.includes('--media-port') ? ['--media-port', '0'] : [];
+  } catch {
+    return [];
   }
 })();
 
@@ -40,6 +56,13 @@ export const IS_SANITIZED = (() => {
 export const SLOW = IS_SANITIZED ? 3 : 1;
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves with the promise's value, or with `fallback` after ms; never leaves a timer behind. */
+export function withTimeout(promise, ms, fallback = null) {
+  let timer;
+  const t = new Promise((r) => { timer = setTimeout(() => r(fallback), ms); });
+  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
+}
 
 /** Polls fn() until it returns a truthy value or the deadline passes; returns that value. */
 export async function waitUntil(fn, { timeout = 5000, interval = 50, what = 'condition' } = {}) {
@@ -70,6 +93,7 @@ async function loadValidators() {
   const mods = ['token', 'conference', 'participant', 'call', 'breakout'];
   const contents = mods
     .map((m) => `export * as ${m} from '@pexip/infinity-api/dist/${m}/validation.js';`)
+    .concat([`export * as client from '@pexip/infinity-api';`])
     .join('\n');
   const out = path.join(CACHE_DIR, `validators-${process.pid}-${Date.now()}.mjs`);
   await build({
@@ -94,10 +118,14 @@ async function loadValidators() {
       flat[name] = fn;
     }
   }
-  return flat;
+  return { flat, client: ns.client };
 }
 
-export const validators = await loadValidators();
+const loaded = await loadValidators();
+setImmediate(() => Daemon.pruneLogs()); // once the module (and class Daemon) is evaluated
+export const validators = loaded.flat;
+/** The official client functions of @pexip/infinity-api (requestToken, lock, muteParticipant, withToken, …). */
+export const pexip = loaded.client;
 
 /** Lists key paths present in `orig` but missing from `stripped` (ajv removeAdditional deletes them). */
 function removedKeys(orig, stripped, p = '') {
@@ -303,7 +331,8 @@ export function roomArgs(room) {
 let daemonCounter = 0;
 
 export class Daemon {
-  constructor(dataDir, args) {
+  constructor(dataDir, args, { listenTimeout = 10000 } = {}) {
+    this.listenTimeout = listenTimeout;
     this.dataDir = dataDir;
     this.args = args;
     this.stderr = '';
@@ -311,6 +340,7 @@ export class Daemon {
     this.child = undefined;
     this.exit = undefined; // {code, signal}
     this.sseClients = new Set();
+    this.allSse = [];
     this.id = ++daemonCounter;
   }
 
@@ -319,13 +349,17 @@ export class Daemon {
 
   async start() {
     assert.ok(existsSync(PARLEYD), `parleyd not found at ${PARLEYD} (set PARLEY_BIN_DIR)`);
-    const args = ['--data-dir', this.dataDir, '--http', '127.0.0.1:0', ...this.args];
+    const args = ['--data-dir', this.dataDir, '--http', '127.0.0.1:0', ...BASE_ARGS, ...this.args];
     const child = spawn(PARLEYD, args, {
       env: { ...process.env, ...SANITIZER_ENV },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
     liveChildren.add(child);
+    // Never let a leftover daemon keep the test process alive; the exit hook kills it.
+    child.unref();
+    child.stdout.unref?.();
+    child.stderr.unref?.();
     this.stdout = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (d) => { this.stdout += d; });
@@ -337,8 +371,23 @@ export class Daemon {
         resolve(this.exit);
       });
     });
-    const port = await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`parleyd did not print "listening on http://127.0.0.1:PORT" within ${10 * SLOW} s; stderr:\n${this.stderr}`)), 10000 * SLOW);
+    const port = await this.waitListening(child, args).catch(async (e) => {
+      if (!this.exit) {
+        child.kill('SIGKILL');
+        await withTimeout(this.exited, 5000); // a ref'd timer: the child itself is unref'd
+      }
+      this.saveLog();
+      rmSync(this.dataDir, { recursive: true, force: true });
+      throw e;
+    });
+    this.port = port;
+    return this;
+  }
+
+  waitListening(child, args) {
+    return new Promise((resolve, reject) => {
+      const ms = this.listenTimeout * SLOW;
+      const timer = setTimeout(() => reject(new Error(`parleyd did not print "listening on http://127.0.0.1:PORT" on stderr within ${ms} ms; stderr:\n${this.stderr}`)), ms);
       child.stderr.on('data', (d) => {
         this.stderr += d;
         const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(this.stderr);
@@ -353,8 +402,6 @@ export class Daemon {
       });
       child.on('error', (e) => { clearTimeout(timer); reject(e); });
     });
-    this.port = port;
-    return this;
   }
 
   /** Runs parleyctl against this daemon's data dir. */
@@ -373,11 +420,10 @@ export class Daemon {
     let exit = this.exit;
     if (!exit) {
       this.child.kill(signal);
-      const t = new Promise((r) => setTimeout(() => r(null), timeout * SLOW));
-      exit = await Promise.race([this.exited, t]);
+      exit = await withTimeout(this.exited, timeout * SLOW, null);
       if (!exit) {
         this.child.kill('SIGKILL');
-        await this.exited;
+        await withTimeout(this.exited, 5000);
         this.closeClients();
         assert.fail(`parleyd did not exit within ${timeout * SLOW} ms of ${signal}; stderr tail:\n${this.stderr.slice(-4000)}`);
       }
@@ -386,11 +432,24 @@ export class Daemon {
     this.closeClients();
     this.saveLog();
     if (!keepData && !process.env.PARLEY_KEEP_DATA) rmSync(this.dataDir, { recursive: true, force: true });
+    const sseViolations = this.allSse.flatMap((c) => c.violations.map((v) => `${c.path.replace(/token=[^&]*/, 'token=…')}: ${v}`));
+    assert.deepEqual(sseViolations, [], 'SSE protocol violations seen on streams of this daemon');
     const report = this.sanitizerReport();
     assert.deepEqual(report, [], `sanitizer report on parleyd stderr:\n${this.stderr.slice(-8000)}`);
     assert.equal(exit.signal, null, `parleyd died from signal ${exit.signal}; stderr tail:\n${this.stderr.slice(-4000)}`);
     assert.equal(exit.code, 0, `parleyd exited with code ${exit.code}; stderr tail:\n${this.stderr.slice(-4000)}`);
     return exit;
+  }
+
+  static pruneLogs() {
+    const dir = path.join(CACHE_DIR, 'logs');
+    try {
+      const cutoff = Date.now() - 6 * 3600 * 1000;
+      for (const f of readdirSync(dir)) {
+        const p = path.join(dir, f);
+        if (statSync(p).mtimeMs < cutoff) rmSync(p, { force: true });
+      }
+    } catch { /* no logs yet */ }
   }
 
   saveLog() {
@@ -485,6 +544,7 @@ export class Daemon {
   async sse(alias, token, opts = {}) {
     const c = new SseClient(this, alias, token, opts);
     this.sseClients.add(c);
+    this.allSse.push(c);
     await c.opened;
     return c;
   }
@@ -509,14 +569,14 @@ export function parseMetrics(text) {
  * Starts a daemon. rooms: array of alias strings or {alias, aliases, name, pin, guestPin,
  * allowGuests, lecture, locked, reception}. args: extra parleyd arguments.
  */
-export async function startDaemon({ rooms = [], args = [], dataDir } = {}) {
+export async function startDaemon({ rooms = [], args = [], dataDir, listenTimeout } = {}) {
   const dir = dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'parley-it-'));
   for (const room of rooms) {
     const a = roomArgs(room);
     const r = await parleyctl(dir, a);
     assert.equal(r.code, 0, `parleyctl ${a.join(' ')} failed (${r.code}): ${r.stderr}`);
   }
-  const d = new Daemon(dir, args);
+  const d = new Daemon(dir, args, { listenTimeout });
   await d.start();
   return d;
 }
@@ -609,7 +669,7 @@ export class SseClient {
   /**
    * opts: via 'query' (default) | 'header'; rawAlias (do not encode alias); path (override).
    */
-  constructor(daemon, alias, token, { via = 'query', rawAlias = false, path: overridePath } = {}) {
+  constructor(daemon, alias, token, { via = 'query', rawAlias = false, path: overridePath, headers: extraHeaders = {} } = {}) {
     this.d = daemon;
     this.events = [];
     this.comments = [];
@@ -620,7 +680,7 @@ export class SseClient {
     this.cur = { event: undefined, data: [], id: undefined, hasData: false };
     const aliasPart = rawAlias ? alias : encodeURIComponent(alias);
     const p = overridePath ?? `${API}/${aliasPart}/events` + (via === 'query' ? `?token=${token}` : '');
-    const headers = { Accept: 'text/event-stream' };
+    const headers = { Accept: 'text/event-stream', ...extraHeaders };
     if (via === 'header') headers.token = token;
     this.path = p;
     this.closedPromise = new Promise((r) => { this.resolveClosed = r; });
@@ -783,8 +843,7 @@ export class SseClient {
   /** Resolves when the server closed the stream (rejects after timeout). */
   async waitClosed(timeout = 5000) {
     if (this.ended) return this.ended;
-    const t = sleep(timeout * SLOW).then(() => 'timeout');
-    const r = await Promise.race([this.closedPromise, t]);
+    const r = await withTimeout(this.closedPromise, timeout * SLOW, 'timeout');
     if (r === 'timeout') throw new Error(`SSE ${this.path} still open after ${timeout * SLOW} ms; events:\n  ${this.summary()}`);
     return r;
   }

@@ -4,10 +4,10 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startDaemon, Daemon, parleyctl, PARLEYD, T, SLOW, sleep, waitUntil, assertFailed, SANITIZER_ENV } from './helpers.mjs';
+import { startDaemon, Daemon, parleyctl, PARLEYD, T, SLOW, sleep, waitUntil, assertFailed, SANITIZER_ENV, rawRequest, API, withTimeout } from './helpers.mjs';
 
 function run(file, args) {
   return new Promise((resolve) => {
@@ -53,7 +53,7 @@ describe('parleyctl', () => {
   test('room add / list / remove', T(), async () => {
     let r = await parleyctl(dir, ['room', 'add', 'alpha', '--alias', 'alpha2', '--name', 'Alpha Room', '--pin', '1234', '--allow-guests']);
     assert.equal(r.code, 0, r.stderr);
-    r = await parleyctl(dir, ['room', 'add', 'beta@example.com', '--lecture', '--pin', '1', '--guest-pin', '2']);
+    r = await parleyctl(dir, ['room', 'add', 'beta@example.com', '--lecture', '--pin', '1', '--guest-pin', '2', '--allow-guests']);
     assert.equal(r.code, 0, r.stderr);
     r = await parleyctl(dir, ['room', 'add', 'gamma', '--reception']);
     assert.equal(r.code, 0, r.stderr);
@@ -171,6 +171,69 @@ describe('running daemon: health, metrics, live reload', () => {
   });
 });
 
+describe('operational options', () => {
+  test('--config FILE sets options; flags override the file', T(), async () => {
+    const dir = tmpDir();
+    const conf = path.join(dir, 'parley.conf');
+    writeFileSync(conf, '# test config\ntoken-lifetime = 77\nkeepalive = 5\n');
+    const d1 = await startDaemon({ rooms: ['cfg'], args: ['--config', conf] });
+    try {
+      const a = await d1.join('cfg', { name: 'C' });
+      assert.equal(a.result.expires, '77', 'token-lifetime from the config file');
+    } finally {
+      await d1.stop();
+    }
+    const d2 = await startDaemon({ rooms: ['cfg'], args: ['--config', conf, '--token-lifetime', '33'] });
+    try {
+      const a = await d2.join('cfg', { name: 'C' });
+      assert.equal(a.result.expires, '33', 'a flag overrides the config file');
+    } finally {
+      await d2.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('--max-body lowers the body limit', T(), async () => {
+    const d = await startDaemon({ rooms: ['mb'], args: ['--max-body', '1024'] });
+    try {
+      const r = await d.api('POST', 'mb', 'request_token', { body: { display_name: 'x'.repeat(2000) } });
+      assertFailed(r, 413);
+      const ok = await d.api('POST', 'mb', 'request_token', { body: { display_name: 'small' } });
+      assert.equal(ok.status, 200);
+    } finally {
+      await d.stop();
+    }
+  });
+
+  test('--log-level warn keeps routine info lines off stderr', T(), async () => {
+    // The "listening on" line is how a caller of --http ADDR:0 learns the port: it must survive the log level.
+    const d = await startDaemon({ rooms: ['quiet'], args: ['--log-level', 'warn'], listenTimeout: 4000 });
+    const a = await d.join('quiet', { name: 'Q' });
+    await a.release();
+    await d.stop();
+    const lines = d.stderr.split('\n').filter((l) => /\binfo\b/.test(l) && !l.includes('listening on'));
+    assert.deepEqual(lines, [], 'no info lines besides the listening line');
+  });
+
+  test('CORS: default allows any origin, including the token and pin headers', T(), async () => {
+    const d = await startDaemon({ rooms: ['cors'] });
+    try {
+      const pre = await rawRequest(d.port, 'OPTIONS', `${API}/cors/request_token`, {
+        headers: { Origin: 'https://app.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type,pin,token' },
+      });
+      assert.ok(pre.status === 204 || pre.status === 200, `preflight: ${pre.status}`);
+      assert.equal(pre.headers['access-control-allow-origin'], '*');
+      const allowed = (pre.headers['access-control-allow-headers'] ?? '').toLowerCase();
+      for (const h of ['content-type', 'pin', 'token']) assert.ok(allowed.includes(h) || allowed === '*', `allow-headers has ${h}: ${allowed}`);
+      const r = await d.api('POST', 'cors', 'request_token', { body: { display_name: 'x' }, headers: { Origin: 'https://app.example' } });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers['access-control-allow-origin'], '*');
+    } finally {
+      await d.stop();
+    }
+  });
+});
+
 describe('restart and shutdown', () => {
   test('rooms persist across a restart on the same data dir', T(30000), async () => {
     const d = await startDaemon({ rooms: ['persist', { alias: 'persist-pin', pin: '1111' }] });
@@ -205,7 +268,7 @@ describe('restart and shutdown', () => {
         assert.ok(last.data.reason.length > 0);
         s.assertClean();
       }
-      const exit = await Promise.race([d.exited, sleep(15000 * SLOW).then(() => null)]);
+      const exit = await withTimeout(d.exited, 15000 * SLOW, null);
       assert.ok(exit, `parleyd did not exit after ${signal}`);
       await d.stop(); // asserts code 0 and no sanitizer report
     });

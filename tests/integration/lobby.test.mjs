@@ -13,6 +13,7 @@ before(async () => {
       { alias: 'lecture-1', pin: HOST_PIN, allowGuests: true, lecture: true },
       { alias: 'lecture-2', pin: HOST_PIN, allowGuests: true, lecture: true },
       { alias: 'lecture-3', pin: HOST_PIN, allowGuests: true, lecture: true },
+      { alias: 'vmr', pin: HOST_PIN, allowGuests: true },
     ],
     args: ['--guests-only-timeout', '1'],
   });
@@ -147,6 +148,20 @@ describe('lecture (hosted) conference', () => {
     await gs.waitClosed();
     const r = await d.api('GET', 'lecture-2', 'conference_status', { token: G.token });
     assert.equal(r.status, 403);
+  });
+
+  test('an ordinary (non-lecture) room keeps its guests after the last host leaves', T(30000), async () => {
+    const H = await d.join('vmr', { name: 'Host', pin: HOST_PIN });
+    const G = await d.join('vmr', { name: 'Guest', pin: 'none' });
+    assert.equal(G.result.current_service_type, 'conference');
+    const gs = await G.events();
+    await gs.synced();
+    await H.release();
+    await gs.waitFor('participant_delete', (x) => x.uuid === H.uuid);
+    await sleep(2000 * SLOW);
+    assert.ok(!gs.find('disconnect'), `guest must stay in a VMR: ${gs.summary()}`);
+    assert.ok((await G.participants()).some((p) => p.uuid === G.uuid));
+    await G.release();
   });
 
   test('a host rejoining within the timeout keeps guests connected', T(30000), async () => {

@@ -34,6 +34,13 @@ describe('tokens (default lifetime)', () => {
     assert.equal(me.display_name, 'Alice');
     assert.equal(me.role, 'chair');
     assert.equal(me.call_tag, 'tag-42');
+    assert.equal(me.local_alias, 'tok', 'local_alias is the dialled alias');
+    assert.equal(me.call_direction, 'in');
+    assert.ok(Math.abs(me.start_time - Date.now() / 1000) < 60, `start_time is epoch seconds: ${me.start_time}`);
+    assert.equal(me.is_muted, 'NO');
+    assert.equal(me.is_presenting, 'NO');
+    assert.equal(me.spotlight, 0);
+    assert.equal(me.buzz_time, 0);
   });
 
   test('conference_name reflects the room name', T(), async () => {
@@ -234,6 +241,27 @@ describe('tokens (short lifetime)', () => {
       await ka.stop();
     }
     await a.release();
+  });
+
+  test('an SSE stream opened with a since-refreshed token outlives that token', T(30000), async () => {
+    const a = await d.join('short', { name: 'Streamer' });
+    const b = await d.join('short', { name: 'Talker' });
+    const kb = b.keepAlive(500);
+    const s = await a.events(); // opened with the first token
+    await s.synced();
+    const ka = a.keepAlive(500);
+    try {
+      await sleep(3500 * SLOW); // the first token has expired by now
+      assert.equal(s.ended, false, `stream must stay open while the participant refreshes: ${s.summary()}`);
+      await b.do('message', { type: 'text/plain', payload: 'still there' });
+      await s.waitFor('message_received', (m) => m.payload === 'still there');
+      assert.ok(!s.find('disconnect'));
+    } finally {
+      await ka.stop();
+      await kb.stop();
+    }
+    await a.release();
+    await b.release();
   });
 
   test('refresh_token with an expired token is rejected', T(20000), async () => {
