@@ -48,21 +48,22 @@ void pin_guard_failure(conf_core *core, int64_t room_id, const char *addr) {
   core->counters.pin_failures++;
 }
 
+typedef struct {
+  uint64_t now, window;
+  bool all;
+} sweep_args;
+
+static bool window_over(void *value, void *ud) {
+  const sweep_args *a = ud;
+  return a->all || a->now - ((pin_window *)value)->window_start >= a->window;
+}
+
+static void free_window(void *value, void *ud) {
+  (void)ud;
+  free(value);
+}
+
 void pin_guard_sweep(conf_core *core, bool all) {
-  uint64_t now = uv_now(core->loop);
-  uint64_t window = (uint64_t)core->cfg->pin_window_s * 1000;
-  pin_window *old[256];
-  size_t n;
-  do {
-    n = 0;
-    size_t pos = 0;
-    pin_window *w;
-    while (n < 256 && (w = hmap_next(core->pin_failures, &pos)))
-      if (all || now - w->window_start >= window)
-        old[n++] = w;
-    for (size_t i = 0; i < n; i++) {
-      hmap_remove(core->pin_failures, old[i]->key, strlen(old[i]->key));
-      free(old[i]);
-    }
-  } while (n == 256);
+  sweep_args a = {uv_now(core->loop), (uint64_t)core->cfg->pin_window_s * 1000, all};
+  hmap_remove_if(core->pin_failures, window_over, free_window, &a);
 }

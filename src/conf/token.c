@@ -43,21 +43,20 @@ void token_revoke_all(conf_core *core, participant *p) {
   list_for_each_safe(pos, tmp, &p->tokens) drop(core, list_entry(pos, token_entry, link));
 }
 
+static bool token_expired(void *value, void *ud) {
+  return ((token_entry *)value)->expires_at <= *(uint64_t *)ud;
+}
+
+static void free_token(void *value, void *ud) {
+  (void)ud;
+  token_entry *t = value;
+  list_unlink(&t->link);
+  free(t);
+}
+
 void token_sweep(conf_core *core) {
   uint64_t now = uv_now(core->loop);
-  token_entry *expired[256];
-  size_t n;
-  /* Collect then drop: the map must not change while it is iterated. */
-  do {
-    n = 0;
-    size_t pos = 0;
-    token_entry *t;
-    while (n < 256 && (t = hmap_next(core->tokens, &pos)))
-      if (t->expires_at <= now)
-        expired[n++] = t;
-    for (size_t i = 0; i < n; i++)
-      drop(core, expired[i]);
-  } while (n == 256);
+  hmap_remove_if(core->tokens, token_expired, free_token, &now);
 }
 
 void conf_refresh_token(participant *p, char out[IDS_TOKEN_LEN + 1]) {

@@ -98,15 +98,10 @@ void *hmap_put(hmap *map, const void *key, size_t len, void *value) {
   return NULL;
 }
 
-void *hmap_remove(hmap *map, const void *key, size_t len) {
-  uint64_t h = hash_bytes(key, len);
-  size_t mask = map->cap - 1;
-  size_t i = find(map, h, key, len);
-  if (!map->slots[i].hash)
-    return NULL;
-  void *value = map->slots[i].value;
-  /* Backward-shift: pull later entries of the probe run into the hole. */
-  size_t hole = i;
+/* Backward-shift deletion at slot i: later entries of the probe run move into
+ * the hole, so lookups never need tombstones. */
+static void remove_at(hmap *map, size_t i) {
+  size_t mask = map->cap - 1, hole = i;
   for (size_t j = (i + 1) & mask; map->slots[j].hash; j = (j + 1) & mask) {
     size_t home = map->slots[j].hash & mask;
     if (((j - home) & mask) >= ((j - hole) & mask)) {
@@ -116,7 +111,33 @@ void *hmap_remove(hmap *map, const void *key, size_t len) {
   }
   map->slots[hole].hash = 0;
   map->count--;
+}
+
+void *hmap_remove(hmap *map, const void *key, size_t len) {
+  size_t i = find(map, hash_bytes(key, len), key, len);
+  if (!map->slots[i].hash)
+    return NULL;
+  void *value = map->slots[i].value;
+  remove_at(map, i);
   return value;
+}
+
+size_t hmap_remove_if(hmap *map, bool (*match)(void *value, void *ud),
+                      void (*drop)(void *value, void *ud), void *ud) {
+  size_t removed = 0;
+  for (size_t i = 0; i < map->cap;) {
+    slot *s = &map->slots[i];
+    if (!s->hash || !match(s->value, ud)) {
+      i++;
+      continue;
+    }
+    void *value = s->value;
+    remove_at(map, i); /* another entry may now sit at i: look again */
+    removed++;
+    if (drop)
+      drop(value, ud);
+  }
+  return removed;
 }
 
 void *hmap_next(const hmap *map, size_t *pos) {

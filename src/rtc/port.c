@@ -180,19 +180,13 @@ void port_register_address(rtc_port *p, const struct sockaddr *addr, transport *
   hmap_put(p->by_address, e->key, n, e);
 }
 
+static bool owned_by(void *value, void *ud) { return ((address_entry *)value)->t == ud; }
+
+static void free_entry(void *value, void *ud) {
+  (void)ud;
+  free(value);
+}
+
 void port_forget_transport(rtc_port *p, transport *t) {
-  address_entry *gone[16];
-  size_t n;
-  do {
-    n = 0;
-    size_t pos = 0;
-    address_entry *e;
-    while (n < 16 && (e = hmap_next(p->by_address, &pos)))
-      if (e->t == t)
-        gone[n++] = e;
-    for (size_t i = 0; i < n; i++) {
-      hmap_remove(p->by_address, gone[i]->key, gone[i]->len);
-      free(gone[i]);
-    }
-  } while (n == 16);
+  hmap_remove_if(p->by_address, owned_by, free_entry, t);
 }

@@ -2,6 +2,8 @@
  * SDES, BYE, NACK, PLI, FIR, REMB and TWCC items, and writers for what we send. */
 #include "rtc/rtcp.h"
 
+#include "core/bytes.h"
+
 #include <string.h>
 
 enum {
@@ -17,20 +19,6 @@ enum { FMT_NACK = 1, FMT_TWCC = 15, FMT_PLI = 1, FMT_FIR = 4, FMT_AFB = 15 };
 #define BLOCK_LEN 24
 #define SR_INFO_LEN 24  /* sender SSRC + sender info */
 #define FB_COMMON_LEN 8 /* sender SSRC + media source SSRC */
-
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t rd24(const uint8_t *p) {
-  return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-}
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)rd16(p) << 16 | rd16(p + 2); }
-static void wr16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-static void wr32(uint8_t *p, uint32_t v) {
-  wr16(p, (uint16_t)(v >> 16));
-  wr16(p + 2, (uint16_t)v);
-}
 
 /* ---- parsing ---- */
 

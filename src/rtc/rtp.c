@@ -2,25 +2,14 @@
  * detection for VP8, VP9 and H.264, and in-place rewriting; every read is bounded. */
 #include "rtc/rtp.h"
 
+#include "core/bytes.h"
+
 #include <string.h>
 
 #define RTP_FIXED_HEADER 12
 #define EXT_ONE_BYTE 0xBEDE
 #define EXT_TWO_BYTE_MASK 0xFFF0
 #define EXT_TWO_BYTE 0x1000
-
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t rd32(const uint8_t *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static void wr16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-static void wr32(uint8_t *p, uint32_t v) {
-  wr16(p, (uint16_t)(v >> 16));
-  wr16(p + 2, (uint16_t)v);
-}
 
 /* RFC 7983 §7: the first byte of RTP and RTCP is 128..191; RFC 5761 §4: RTCP
  * packet types 192..223 sit where RTP has marker + payload type. */

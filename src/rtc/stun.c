@@ -1,6 +1,8 @@
 /* stun — STUN parsing, integrity and fingerprint checks, binding responses. */
 #include "rtc/stun.h"
 
+#include "core/bytes.h"
+
 #include <netinet/in.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -10,19 +12,6 @@
 
 #define FINGERPRINT_XOR 0x5354554eu
 #define INTEGRITY_LEN 20
-
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t rd32(const uint8_t *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static void wr16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-static void wr32(uint8_t *p, uint32_t v) {
-  wr16(p, (uint16_t)(v >> 16));
-  wr16(p + 2, (uint16_t)v);
-}
 
 bool stun_looks_like(const uint8_t *buf, size_t len) {
   return len >= STUN_HEADER_LEN && buf[0] < 4 && rd32(buf + 4) == STUN_MAGIC_COOKIE &&
