@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
-  libh2o-dev libwslay-dev libuv1-dev libssl-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libsrtp2-dev
+  libh2o-dev libwslay-dev libuv1-dev libssl-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libsrtp2-dev libopus-dev
   curl procps)
 # The test suite drives Debian's Chromium as the WebRTC peer.
 [ "${1:-}" = "--test" ] && build_pkgs+=(chromium)
