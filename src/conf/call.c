@@ -107,9 +107,6 @@ static conf_status check_can_call(participant *p, const char *present, call_kind
     return (conf_status){503, "Media is not available on this server"};
   if (p->waiting)
     return (conf_status){403, "Not admitted to the conference yet"};
-  if (!p->room->cfg->test_call)
-    return (conf_status){403, "Conference media is not available yet; "
-                              "test-call rooms have media"};
   if (!present || !*present)
     *kind = CALL_MAIN;
   else if (strcmp(present, "send") == 0)
@@ -136,6 +133,9 @@ conf_status conf_call_create(participant *p, const char *sdp, const char *presen
   c->media.video_rtx_ssrc = random_ssrc();
   c->media.slides_ssrc = random_ssrc();
   c->media.slides_rtx_ssrc = random_ssrc();
+  c->media.mode = p->room->cfg->test_call ? MEDIA_ECHO : MEDIA_CONFERENCE;
+  c->media.room_key = p->room->key;
+  c->media.muted = p->muted;
   static char err[200]; /* the control loop is single-threaded */
   bool restart;
   if (negotiate(core, sdp, &c->media, answer, &restart, err, sizeof err) != 0) {
@@ -182,6 +182,17 @@ void conf_call_flags(const participant *p, bool *has_media, bool *audio_only,
   if (m) {
     *video = m->has_video;
     *audio_only = m->has_audio && !m->has_video;
+  }
+}
+
+void conf_calls_sync_mute(participant *p) {
+  list_node *pos;
+  for (pos = p->calls.next; pos != &p->calls; pos = pos->next) {
+    conf_call *c = list_entry(pos, conf_call, link);
+    if (c->media.muted != p->muted) {
+      c->media.muted = p->muted;
+      media_engine_set_muted(p->room->core->media, c->uuid, p->muted);
+    }
   }
 }
 
@@ -233,6 +244,9 @@ void conf_on_media_event(const media_event *ev, void *ud) {
     break;
   case MEDIA_EVENT_ENDED:
     conf_call_end(c, ev->text, true);
+    break;
+  case MEDIA_EVENT_SPEAKER:
+    conf_on_speaker(c->owner);
     break;
   case MEDIA_EVENT_DTMF:
     c->dtmf_received++;

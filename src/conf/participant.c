@@ -138,6 +138,7 @@ json_t *conf_participant_json(const participant *p) {
   char api_url[64];
   snprintf(api_url, sizeof api_url, "/participants/%s", p->uuid);
   json_object_set_new(o, "api_url", json_string(api_url));
+  json_object_set_new(o, "last_spoken_time", json_real(p->last_spoken));
   json_object_set_new(o, "can_receive_personal_mix", json_false());
   json_object_set_new(
       o, "receive_from_video_mix",

@@ -102,7 +102,18 @@ void room_add_participant(room *r, participant *p) {
   r->n_participants++;
 }
 
+void conf_on_speaker(participant *p) {
+  room *r = p->room;
+  p->last_spoken = conf_now_epoch();
+  free(p->json_text); /* last_spoken_time changed */
+  p->json_text = NULL;
+  r->speaker = p;
+  room_emit_stage_and_layout(r);
+}
+
 void room_remove_participant(room *r, participant *p) {
+  if (r->speaker == p)
+    r->speaker = NULL;
   list_unlink(&p->link);
   hmap_remove(r->by_uuid, p->uuid, IDS_UUID_LEN);
   r->n_participants--;
@@ -166,11 +177,24 @@ static size_t stage_order(const room *r, const participant **out) {
     }
     out[i] = p;
   }
-  for (pos = r->participants.next; pos != &r->participants && n < STAGE_MAX;
-       pos = pos->next) {
+  /* Then the others, the most recent speaker first (join order among the rest). */
+  size_t first = n;
+  for (pos = r->participants.next; pos != &r->participants; pos = pos->next) {
     const participant *p = list_entry(pos, participant, link);
-    if (p->spotlight <= 0 && !p->waiting)
-      out[n++] = p;
+    if (p->spotlight > 0 || p->waiting)
+      continue;
+    size_t i;
+    if (n < STAGE_MAX)
+      i = n++;
+    else if (out[n - 1]->last_spoken < p->last_spoken)
+      i = n - 1;
+    else
+      continue;
+    while (i > first && out[i - 1]->last_spoken < p->last_spoken) {
+      out[i] = out[i - 1];
+      i--;
+    }
+    out[i] = p;
   }
   return n;
 }
@@ -181,7 +205,8 @@ json_t *room_stage_json(const room *r) {
   json_t *a = json_array();
   for (size_t i = 0; i < n; i++)
     json_array_append_new(a, json_pack("{s:s, s:i, s:i}", "participant_uuid",
-                                       order[i]->uuid, "stage_index", (int)i, "vad", 0));
+                                       order[i]->uuid, "stage_index", (int)i, "vad",
+                                       order[i] == r->speaker ? 100 : 0));
   return a;
 }
 

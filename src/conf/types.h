@@ -61,7 +61,7 @@ struct participant {
   bool waiting; /* held in the waiting room (lock, or lecture not started) */
   bool muted, muted_by_host, client_muted, video_muted, presenting;
   bool supports_direct_chat, rx_presentation_denied;
-  double start_time, spotlight, buzz_time;
+  double start_time, spotlight, buzz_time, last_spoken;
   uv_timer_t lapse_timer; /* fires when the newest token lapses */
   bool leaving;
   /* Serialised participant object, kept until the participant changes: every
@@ -78,6 +78,7 @@ struct room {
   bool locked, guests_muted, guests_can_unmute, started;
   bool guests_can_present;
   participant *presenter;
+  participant *speaker; /* the active speaker, from the media loop */
   char layout[16], host_layout[16], guest_layout[16];
   bool overlay_text_enabled;
   uint64_t next_event_id;

@@ -11,7 +11,8 @@
 #include <sys/time.h>
 
 #define KEYFRAME_REQUEST_GAP_MS 500
-#define NACK_MAX_AGE_MS 1000 /* older packets are useless to the receiver, or stale slots */
+#define NACK_MAX_AGE_MS                                                                  \
+  1000 /* older packets are useless to the receiver, or stale slots */
 #define RTCP_INTERVAL_MS 1000
 #define DTMF_DURATION_MS 100
 #define DTMF_GAP_MS 60
@@ -33,7 +34,7 @@ static rtp_codec codec_of(const char *name) {
   return RTP_CODEC_OPUS;
 }
 
-static void bind_streams(media_session *s) {
+void session_bind_streams(media_session *s) {
   const media_call *c = &s->params;
   for (int i = 0; i < STREAM_COUNT; i++)
     s->streams[i].choice = -1;
@@ -68,8 +69,8 @@ static const sdp_choice *choice_of(const media_session *s, const echo_stream *st
 
 /* Which of our streams a packet belongs to: signalled SSRCs first, then the mid
  * header extension for unsignalled ones (learned once). */
-static echo_stream *stream_for(media_session *s, const uint8_t *pkt, const rtp_header *h,
-                               bool *repair) {
+echo_stream *session_stream_for(media_session *s, const uint8_t *pkt, const rtp_header *h,
+                                bool *repair) {
   *repair = false;
   for (int i = 0; i < STREAM_COUNT; i++) {
     echo_stream *st = &s->streams[i];
@@ -106,7 +107,7 @@ static void send_feedback(media_session *s, uint8_t *fb, size_t n) {
   transport_send_rtcp(s->transport, pkt, at + n);
 }
 
-static void request_keyframe(media_session *s, echo_stream *st, uint64_t now) {
+void session_request_keyframe(media_session *s, echo_stream *st, uint64_t now) {
   if (!st->remote_ssrc || now - st->last_keyframe_request_ms < KEYFRAME_REQUEST_GAP_MS)
     return;
   st->last_keyframe_request_ms = now;
@@ -156,7 +157,7 @@ static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
                    void *ud) {
   media_session *s = ud;
   bool repair;
-  echo_stream *st = stream_for(s, pkt, h, &repair);
+  echo_stream *st = session_stream_for(s, pkt, h, &repair);
   if (!st || repair)
     return; /* retransmissions and padding probes for our own NACKs: none sent */
   uint64_t now = uv_now(t->loop);
@@ -169,20 +170,20 @@ static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
     if (rtp_is_keyframe_start(pkt, h, st->codec))
       st->keyframe_seen = true;
     else
-      request_keyframe(s, st, now);
+      session_request_keyframe(s, st, now);
   }
   forward(s, st, pkt, len, h, now);
 }
 
-static echo_stream *stream_by_local_ssrc(media_session *s, uint32_t ssrc) {
+echo_stream *session_stream_by_local_ssrc(media_session *s, uint32_t ssrc) {
   for (int i = 0; i < STREAM_COUNT; i++)
     if (s->streams[i].choice >= 0 && s->streams[i].local_ssrc == ssrc)
       return &s->streams[i];
   return NULL;
 }
 
-static void answer_nack(media_session *s, echo_stream *st, const rtcp_item *item,
-                        uint64_t now) {
+void session_answer_nack(media_session *s, echo_stream *st, const rtcp_item *item,
+                         uint64_t now) {
   if (!st->cache)
     return;
   for (size_t i = 0; i < item->n_nacks; i++) {
@@ -200,7 +201,7 @@ static void answer_nack(media_session *s, echo_stream *st, const rtcp_item *item
 static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {
   media_session *s = ud;
   uint64_t now = uv_now(t->loop);
-  echo_stream *ours = stream_by_local_ssrc(s, item->media_ssrc);
+  echo_stream *ours = session_stream_by_local_ssrc(s, item->media_ssrc);
   switch (item->kind) {
   case RTCP_PLI:
   case RTCP_FIR:
@@ -208,12 +209,12 @@ static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {
      * the sender (that browser again) for one. */
     if (ours && ours != &s->streams[STREAM_AUDIO]) {
       ours->keyframe_seen = false;
-      request_keyframe(s, ours, now);
+      session_request_keyframe(s, ours, now);
     }
     break;
   case RTCP_NACK:
     if (ours)
-      answer_nack(s, ours, item, now);
+      session_answer_nack(s, ours, item, now);
     break;
   case RTCP_SR:
     for (int i = 0; i < STREAM_COUNT; i++)
@@ -312,7 +313,7 @@ void echo_session_tick(media_session *s, uint64_t now) {
   dtmf_tick(s, now);
   for (int i = STREAM_VIDEO; i < STREAM_COUNT; i++)
     if (s->streams[i].started && !s->streams[i].keyframe_seen)
-      request_keyframe(s, &s->streams[i], now);
+      session_request_keyframe(s, &s->streams[i], now);
   if (now - s->last_rtcp_ms >= RTCP_INTERVAL_MS) {
     s->last_rtcp_ms = now;
     send_reports(s, now);
@@ -341,11 +342,11 @@ static void on_failed(transport *t, const char *reason, void *ud) {
 
 transport_sink echo_session_init(media_session *s) {
   s->rtcp_ssrc = random_u32();
-  bind_streams(s);
+  session_bind_streams(s);
   return (transport_sink){on_connected, on_rtp, on_rtcp, on_failed};
 }
 
-void echo_session_update(media_session *s) { bind_streams(s); }
+void echo_session_update(media_session *s) { session_bind_streams(s); }
 
 void echo_session_free(media_session *s) {
   for (int i = 0; i < STREAM_COUNT; i++)

@@ -28,6 +28,8 @@ typedef struct {
 } echo_stream;
 
 typedef struct media_session media_session;
+struct media_room;
+struct mixer_source;
 typedef void (*session_post_cb)(media_session *s, media_event_kind kind,
                                 const char *text);
 
@@ -46,7 +48,28 @@ struct media_session {
   uint64_t nacks_answered, keyframe_requests;
   session_post_cb post;
   void *engine;
+  /* conference router state (MEDIA_CONFERENCE) */
+  struct media_room *room;
+  struct mixer_source *mix;
+  uint16_t audio_seq;
+  uint32_t audio_ts;
+  media_session *video_from, *video_pending; /* whose video this receiver gets */
+  bool video_out_started;
+  uint16_t video_seq_delta, last_video_seq;
+  uint32_t video_ts_delta, last_video_ts;
 };
+
+/* Shared by the routers (echo, conference): which stream is which, from the agreement. */
+void session_bind_streams(media_session *s);
+/* The stream a received packet belongs to (learns unsignalled SSRCs by mid). */
+echo_stream *session_stream_for(media_session *s, const uint8_t *pkt, const rtp_header *h,
+                                bool *repair);
+echo_stream *session_stream_by_local_ssrc(media_session *s, uint32_t ssrc);
+/* A PLI to the sender of st, at most every 500 ms. */
+void session_request_keyframe(media_session *s, echo_stream *st, uint64_t now);
+/* Resends what a receiver's NACK names from st's send cache. */
+void session_answer_nack(media_session *s, echo_stream *st, const rtcp_item *item,
+                         uint64_t now);
 
 /* Sets up the streams from the agreement; returns the sink for its transport. */
 transport_sink echo_session_init(media_session *s);

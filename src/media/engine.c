@@ -3,6 +3,7 @@
 
 #include "core/log.h"
 #include "core/queue.h"
+#include "media/conference.h"
 #include "media/echo.h"
 #include "rtc/port.h"
 
@@ -11,17 +12,26 @@
 #include <string.h>
 #include <unistd.h>
 
-#define TICK_MS 20 /* DTMF pacing; reports and keyframe requests run at their own gaps   \
-                    */
+#define TICK_MS                                                                          \
+  20 /* DTMF pacing; reports and keyframe requests run at their own gaps                 \
+      */
 #define QUEUE_CAPACITY 4096
 
-typedef enum { CMD_ADD, CMD_UPDATE, CMD_REMOVE, CMD_DTMF, CMD_STOP } command_kind;
+typedef enum {
+  CMD_ADD,
+  CMD_UPDATE,
+  CMD_REMOVE,
+  CMD_DTMF,
+  CMD_MUTE,
+  CMD_STOP
+} command_kind;
 
 typedef struct {
   command_kind kind;
   media_call *call; /* ADD/UPDATE: owned by the message until handled */
   char call_uuid[40];
   char digits[32];
+  bool muted;
 } command;
 
 struct media_engine {
@@ -38,6 +48,7 @@ struct media_engine {
   media_event_cb on_event;
   void *ud;
   hmap *sessions; /* call uuid -> media_session */
+  hmap *rooms;    /* room key -> media_room (conference calls) */
   uv_timer_t tick;
   uint64_t last_snapshot_ms;
   media_stats ended; /* counters of calls that are gone (media loop only) */
@@ -66,9 +77,21 @@ static void add_session_counters(media_stats *st, const media_session *s) {
   st->keyframe_requests += s->keyframe_requests;
 }
 
+static void leave_room(media_engine *e, media_session *s) {
+  media_room *r = s->room;
+  conference_leave(r, s);
+  if (media_room_size(r) == 0) {
+    hmap_remove(e->rooms, &s->params.room_key, sizeof s->params.room_key);
+    media_room_free(r);
+  }
+  s->room = NULL;
+}
+
 static void free_session(media_engine *e, media_session *s) {
   hmap_remove(e->sessions, s->params.call_uuid, strlen(s->params.call_uuid));
   add_session_counters(&e->ended, s);
+  if (s->room)
+    leave_room(e, s);
   if (s->transport)
     transport_free(s->transport);
   echo_session_free(s);
@@ -89,10 +112,23 @@ static void add_session(media_engine *e, media_call *call) {
   s->params = *call;
   s->engine = e;
   s->post = post_and_end;
-  transport_sink sink = echo_session_init(s);
-  s->transport = transport_new(
-      &e->port, call->call_uuid, call->local_ufrag, call->local_pwd, call->remote_ufrag,
-      call->remote_fingerprint, (uint64_t)e->cfg.consent_timeout_s * 1000, sink, s);
+  /* The transport first: joining a room may already ask this session for a keyframe. */
+  s->transport =
+      transport_new(&e->port, call->call_uuid, call->local_ufrag, call->local_pwd,
+                    call->remote_ufrag, call->remote_fingerprint,
+                    (uint64_t)e->cfg.consent_timeout_s * 1000, (transport_sink){0}, s);
+  transport_sink sink;
+  if (call->mode == MEDIA_CONFERENCE) {
+    media_room *r = hmap_get(e->rooms, &call->room_key, sizeof call->room_key);
+    if (!r) {
+      r = media_room_new(call->room_key);
+      hmap_put(e->rooms, media_room_key(r), sizeof call->room_key, r);
+    }
+    sink = conference_join(r, s);
+  } else {
+    sink = echo_session_init(s);
+  }
+  s->transport->sink = sink;
   hmap_put(e->sessions, s->params.call_uuid, strlen(s->params.call_uuid), s);
 }
 
@@ -132,6 +168,10 @@ static void on_command(void *msg, void *ud) {
     if (s)
       echo_session_send_dtmf(s, c->digits);
     break;
+  case CMD_MUTE:
+    if (s)
+      conference_set_muted(s, c->muted);
+    break;
   case CMD_STOP:
     uv_stop(&e->loop);
     break;
@@ -164,7 +204,12 @@ static void on_tick(uv_timer_t *t) {
   size_t pos = 0;
   media_session *s;
   while ((s = hmap_next(e->sessions, &pos)))
-    echo_session_tick(s, now);
+    if (!s->room)
+      echo_session_tick(s, now);
+  pos = 0;
+  media_room *r;
+  while ((r = hmap_next(e->rooms, &pos)))
+    media_room_tick(r, now);
   if (now - e->last_snapshot_ms >= 500) {
     e->last_snapshot_ms = now;
     snapshot_stats(e);
@@ -187,6 +232,7 @@ static void *run(void *arg) {
   media_engine *e = arg;
   uv_loop_init(&e->loop);
   e->sessions = hmap_new();
+  e->rooms = hmap_new();
   e->port.dtls_ctx = e->dtls_ctx;
   port_start(&e->port, &e->loop, e->fd);
   queue_init(&e->commands, &e->loop, sizeof(command), QUEUE_CAPACITY, on_command, e);
@@ -199,6 +245,7 @@ static void *run(void *arg) {
   uv_run(&e->loop, UV_RUN_DEFAULT); /* let the close callbacks run */
   uv_loop_close(&e->loop);
   hmap_free(e->sessions);
+  hmap_free(e->rooms);
   stun_thread_cleanup();
   return NULL;
 }
@@ -285,6 +332,12 @@ void media_engine_send_dtmf(media_engine *e, const char *call_uuid, const char *
   command c = {.kind = CMD_DTMF};
   snprintf(c.call_uuid, sizeof c.call_uuid, "%s", call_uuid);
   snprintf(c.digits, sizeof c.digits, "%s", digits);
+  push(e, &c);
+}
+
+void media_engine_set_muted(media_engine *e, const char *call_uuid, bool muted) {
+  command c = {.kind = CMD_MUTE, .muted = muted};
+  snprintf(c.call_uuid, sizeof c.call_uuid, "%s", call_uuid);
   push(e, &c);
 }
 

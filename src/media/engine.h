@@ -18,9 +18,17 @@ typedef struct {
   int consent_timeout_s;
 } media_config;
 
+typedef enum {
+  MEDIA_ECHO,       /* test_call rooms: your own media back */
+  MEDIA_CONFERENCE, /* the room's mix and the active speaker's video */
+} media_mode;
+
 /* Everything a media loop needs to serve a call, agreed on the control loop. */
 typedef struct {
   char call_uuid[40];
+  media_mode mode;
+  int64_t room_key; /* calls with the same key share a conference */
+  bool muted;       /* server mute: out of the mix */
   char local_ufrag[ICE_UFRAG_MAX + 1], local_pwd[ICE_PWD_MAX + 1];
   char remote_ufrag[260];
   char remote_fingerprint[224]; /* "sha-256 AB:..." */
@@ -32,6 +40,7 @@ typedef enum {
   MEDIA_EVENT_CONNECTED, /* ICE and DTLS are up: media flows */
   MEDIA_EVENT_ENDED,     /* the call is gone on the media side; text says why */
   MEDIA_EVENT_DTMF,      /* text holds the digit the participant sent */
+  MEDIA_EVENT_SPEAKER,   /* this call's participant is now the active speaker */
 } media_event_kind;
 
 typedef struct {
@@ -65,6 +74,7 @@ void media_engine_add_call(media_engine *e, const media_call *call);
 void media_engine_update_call(media_engine *e, const media_call *call);
 void media_engine_remove_call(media_engine *e, const char *call_uuid);
 void media_engine_send_dtmf(media_engine *e, const char *call_uuid, const char *digits);
+void media_engine_set_muted(media_engine *e, const char *call_uuid, bool muted);
 /* A snapshot, at most a second old. */
 void media_engine_stats(media_engine *e, media_stats *out);
 

@@ -1,0 +1,269 @@
+/* conference — one room's router: mixed audio, active-speaker video, speaker changes. */
+#include "media/conference.h"
+
+#include "core/ids.h"
+#include "core/log.h"
+#include "media/mixer.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define SPEAKER_HOLD_TICKS 25 /* 500 ms as the loudest before the stage changes */
+#define AUDIO_FRAME_TICKS 960 /* 20 ms at 48 kHz */
+
+struct media_room {
+  int64_t key;
+  mixer *mixer;
+  media_session **sessions;
+  size_t n, cap;
+  media_session *speaker, *previous; /* whose video is shown */
+  media_session *candidate;
+  int candidate_ticks;
+  uint64_t now;
+};
+
+media_room *media_room_new(int64_t key) {
+  media_room *r = calloc(1, sizeof *r);
+  r->key = key;
+  r->mixer = mixer_new();
+  return r;
+}
+
+void media_room_free(media_room *r) {
+  mixer_free(r->mixer);
+  free(r->sessions);
+  free(r);
+}
+
+size_t media_room_size(const media_room *r) { return r->n; }
+const int64_t *media_room_key(const media_room *r) { return &r->key; }
+
+static bool publishes_video(const media_session *s) {
+  return s->streams[STREAM_VIDEO].choice >= 0 && s->streams[STREAM_VIDEO].remote_ssrc;
+}
+
+/* Whom receiver sees: the speaker; the speaker sees the previous one; before
+ * anyone has spoken, the first other participant who sends video. */
+static media_session *video_target(media_room *r, media_session *receiver) {
+  media_session *t = r->speaker == receiver ? r->previous : r->speaker;
+  if (t && t != receiver && publishes_video(t))
+    return t;
+  for (size_t i = 0; i < r->n; i++)
+    if (r->sessions[i] != receiver && publishes_video(r->sessions[i]))
+      return r->sessions[i];
+  return NULL;
+}
+
+/* Receivers move to their new source at its next keyframe, which we ask for. */
+static void retarget(media_room *r) {
+  for (size_t i = 0; i < r->n; i++) {
+    media_session *rx = r->sessions[i];
+    media_session *t = video_target(r, rx);
+    if (t == rx->video_from) {
+      rx->video_pending = NULL; /* back to what it already sees */
+      continue;
+    }
+    if (t == rx->video_pending)
+      continue;
+    rx->video_pending = t;
+    if (t)
+      session_request_keyframe(t, &t->streams[STREAM_VIDEO], r->now);
+  }
+}
+
+static bool same_codec(const media_session *a, const media_session *b) {
+  const sdp_choice *ca = &a->params.agreed.media[a->streams[STREAM_VIDEO].choice];
+  const sdp_choice *cb = &b->params.agreed.media[b->streams[STREAM_VIDEO].choice];
+  return strcasecmp(ca->codec, cb->codec) == 0;
+}
+
+/* A copy per receiver: its SSRC, and sequence numbers and timestamps that run on
+ * across source switches, so a switch looks like one continuous stream. */
+static void forward_video(media_session *rx, const uint8_t *pkt, size_t len,
+                          const rtp_header *h, uint64_t now) {
+  echo_stream *out = &rx->streams[STREAM_VIDEO];
+  if (out->choice < 0 || len > RTP_MAX_PACKET || !rx->transport->srtp_ready)
+    return;
+  if (!rx->video_out_started) {
+    rx->video_seq_delta = (uint16_t)(rx->last_video_seq + 1 - h->seq);
+    rx->video_ts_delta = rx->last_video_ts + 3000 - h->timestamp;
+    rx->video_out_started = true;
+  }
+  uint8_t copy[RTP_MAX_PACKET + SRTP_SESSION_OVERHEAD];
+  memcpy(copy, pkt, len);
+  uint16_t seq = (uint16_t)(h->seq + rx->video_seq_delta);
+  uint32_t ts = h->timestamp + rx->video_ts_delta;
+  rtp_set_ssrc(copy, out->local_ssrc);
+  rtp_set_seq(copy, seq);
+  rtp_set_timestamp(copy, ts);
+  rtp_set_payload_type(copy, (uint8_t)rx->params.agreed.media[out->choice].pt);
+  rx->last_video_seq = seq;
+  rx->last_video_ts = ts;
+  out->packets_out++;
+  if (out->cache)
+    rtp_cache_put(out->cache, copy, len, seq, now);
+  transport_send_rtp(rx->transport, copy, len);
+}
+
+static void on_video(media_session *s, const uint8_t *pkt, size_t len,
+                     const rtp_header *h, uint64_t now) {
+  media_room *r = s->room;
+  bool keyframe = rtp_is_keyframe_start(pkt, h, s->streams[STREAM_VIDEO].codec);
+  for (size_t i = 0; i < r->n; i++) {
+    media_session *rx = r->sessions[i];
+    if (rx->video_pending == s && same_codec(rx, s)) {
+      if (!keyframe) {
+        session_request_keyframe(s, &s->streams[STREAM_VIDEO], now);
+        continue;
+      }
+      rx->video_from = s;
+      rx->video_pending = NULL;
+      rx->video_out_started = false;
+    }
+    if (rx->video_from == s && rx != s)
+      forward_video(rx, pkt, len, h, now);
+  }
+}
+
+static void on_audio(media_session *s, const uint8_t *pkt, const rtp_header *h) {
+  const sdp_choice *ch = &s->params.agreed.media[s->streams[STREAM_AUDIO].choice];
+  if (h->payload_type != ch->pt)
+    return;
+  int level = -1;
+  bool voice;
+  if (ch->ext_audio_level &&
+      rtp_audio_level(pkt, h, ch->ext_audio_level, &level, &voice) != 0)
+    level = -1;
+  mixer_push(s->mix, pkt + h->payload_offset, h->payload_len, h->seq, level);
+}
+
+static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
+                   void *ud) {
+  media_session *s = ud;
+  bool repair;
+  echo_stream *st = session_stream_for(s, pkt, h, &repair);
+  if (!st || repair)
+    return;
+  if (st == &s->streams[STREAM_AUDIO])
+    on_audio(s, pkt, h);
+  else if (st == &s->streams[STREAM_VIDEO] &&
+           h->payload_type == s->params.agreed.media[st->choice].pt)
+    on_video(s, pkt, len, h, uv_now(t->loop));
+}
+
+static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {
+  media_session *rx = ud;
+  uint64_t now = uv_now(t->loop);
+  echo_stream *ours = session_stream_by_local_ssrc(rx, item->media_ssrc);
+  if (!ours || ours == &rx->streams[STREAM_AUDIO])
+    return;
+  if ((item->kind == RTCP_PLI || item->kind == RTCP_FIR) && rx->video_from)
+    session_request_keyframe(rx->video_from, &rx->video_from->streams[STREAM_VIDEO], now);
+  else if (item->kind == RTCP_NACK)
+    session_answer_nack(rx, ours, item, now);
+}
+
+static void on_connected(transport *t, void *ud) {
+  (void)t;
+  media_session *s = ud;
+  s->post(s, MEDIA_EVENT_CONNECTED, "");
+}
+
+static void on_failed(transport *t, const char *reason, void *ud) {
+  (void)t;
+  media_session *s = ud;
+  s->post(s, MEDIA_EVENT_ENDED, reason);
+}
+
+transport_sink conference_join(media_room *r, media_session *s) {
+  session_bind_streams(s);
+  s->room = r;
+  s->mix = mixer_add(r->mixer, s);
+  mixer_set_muted(s->mix, s->params.muted);
+  ids_random(&s->audio_seq, sizeof s->audio_seq);
+  ids_random(&s->audio_ts, sizeof s->audio_ts);
+  ids_random(&s->last_video_seq, sizeof s->last_video_seq);
+  ids_random(&s->last_video_ts, sizeof s->last_video_ts);
+  if (r->n == r->cap) {
+    r->cap = r->cap ? r->cap * 2 : 8;
+    r->sessions = realloc(r->sessions, r->cap * sizeof *r->sessions);
+  }
+  r->sessions[r->n++] = s;
+  retarget(r);
+  return (transport_sink){on_connected, on_rtp, on_rtcp, on_failed};
+}
+
+void conference_leave(media_room *r, media_session *s) {
+  mixer_remove(r->mixer, s->mix);
+  s->mix = NULL;
+  for (size_t i = 0; i < r->n; i++)
+    if (r->sessions[i] == s)
+      r->sessions[i] = r->sessions[--r->n];
+  for (size_t i = 0; i < r->n; i++) {
+    media_session *rx = r->sessions[i];
+    if (rx->video_from == s)
+      rx->video_from = NULL;
+    if (rx->video_pending == s)
+      rx->video_pending = NULL;
+  }
+  if (r->speaker == s)
+    r->speaker = r->previous != s ? r->previous : NULL;
+  if (r->previous == s || r->previous == r->speaker)
+    r->previous = NULL;
+  if (r->candidate == s)
+    r->candidate = NULL;
+  retarget(r);
+}
+
+void conference_set_muted(media_session *s, bool muted) {
+  if (s->mix)
+    mixer_set_muted(s->mix, muted);
+}
+
+static void send_audio(void *owner, const uint8_t *opus, size_t len, bool shared,
+                       void *ud) {
+  (void)shared, (void)ud;
+  media_session *rx = owner;
+  echo_stream *st = &rx->streams[STREAM_AUDIO];
+  rx->audio_ts += AUDIO_FRAME_TICKS; /* advances even when nothing can be sent */
+  if (st->choice < 0 || !rx->transport->srtp_ready)
+    return;
+  uint8_t pkt[12 + MIXER_MAX_PACKET + SRTP_SESSION_OVERHEAD];
+  size_t n = rtp_write_header(pkt, (uint8_t)rx->params.agreed.media[st->choice].pt, false,
+                              rx->audio_seq++, rx->audio_ts, st->local_ssrc);
+  memcpy(pkt + n, opus, len);
+  st->packets_out++;
+  transport_send_rtp(rx->transport, pkt, n + len);
+}
+
+/* The loudest mixed participant becomes the speaker after holding that place for
+ * SPEAKER_HOLD_TICKS: short interjections do not flip the stage. */
+static void follow_speaker(media_room *r) {
+  media_session *loudest = NULL;
+  for (size_t i = 0; i < r->n; i++) {
+    media_session *s = r->sessions[i];
+    if (mixer_source_mixed(s->mix) &&
+        (!loudest || mixer_source_level(s->mix) < mixer_source_level(loudest->mix)))
+      loudest = s;
+  }
+  if (!loudest || loudest == r->speaker) {
+    r->candidate = NULL;
+    return;
+  }
+  r->candidate_ticks = loudest == r->candidate ? r->candidate_ticks + 1 : 1;
+  r->candidate = loudest;
+  if (r->candidate_ticks < SPEAKER_HOLD_TICKS)
+    return;
+  r->previous = r->speaker;
+  r->speaker = loudest;
+  r->candidate = NULL;
+  loudest->post(loudest, MEDIA_EVENT_SPEAKER, "");
+  retarget(r);
+}
+
+void media_room_tick(media_room *r, uint64_t now) {
+  r->now = now;
+  mixer_tick(r->mixer, send_audio, NULL);
+  follow_speaker(r);
+}

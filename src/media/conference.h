@@ -1,0 +1,24 @@
+/* conference — the conference router of one room on a media loop: everyone's audio
+ * through the mixer, the active speaker's video forwarded to everyone else (the speaker
+ * sees the previous one), switched on keyframes, and the speaker reported upward. */
+#ifndef PARLEY_CONFERENCE_H
+#define PARLEY_CONFERENCE_H
+
+#include "media/echo.h"
+
+typedef struct media_room media_room;
+
+media_room *media_room_new(int64_t key);
+void media_room_free(media_room *r);
+size_t media_room_size(const media_room *r);
+/* The key's storage, for maps keyed by room. */
+const int64_t *media_room_key(const media_room *r);
+
+/* Adds a session to the room; returns the sink for its transport. */
+transport_sink conference_join(media_room *r, media_session *s);
+void conference_leave(media_room *r, media_session *s);
+void conference_set_muted(media_session *s, bool muted);
+/* Every 20 ms: mixes and sends audio, and follows who speaks. */
+void media_room_tick(media_room *r, uint64_t now);
+
+#endif
