@@ -1,0 +1,138 @@
+// conference.test.mjs — three headless Chromium participants, each with its own tone
+// and colour as fake devices, in an ordinary room: each hears the other two tones and
+// not its own; the video each receives follows the active speaker; a muted participant's
+// tone leaves every mix; the stage events name the speaker.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const bin = process.env.PARLEY_BIN_DIR || join(root, 'build');
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required'];
+const work = mkdtempSync(join(tmpdir(), 'parley-conf-'));
+
+/* A 48 kHz mono 16-bit WAV of a sine tone (Chrome loops it). */
+function wav(path, freq, amplitude) {
+  const rate = 48000, seconds = 2, n = rate * seconds;
+  const b = Buffer.alloc(44 + n * 2);
+  b.write('RIFF', 0); b.writeUInt32LE(36 + n * 2, 4); b.write('WAVEfmt ', 8);
+  b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22);
+  b.writeUInt32LE(rate, 24); b.writeUInt32LE(rate * 2, 28); b.writeUInt16LE(2, 32);
+  b.writeUInt16LE(16, 34); b.write('data', 36); b.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++)
+    b.writeInt16LE(Math.round(amplitude * 32767 * Math.sin(2 * Math.PI * freq * i / rate)), 44 + i * 2);
+  writeFileSync(path, b);
+}
+
+/* A Y4M clip of one solid colour (Y, U, V), 160x120, 10 frames. */
+function y4m(path, [y, u, v]) {
+  const w = 160, h = 120, frames = 10;
+  const parts = [Buffer.from(`YUV4MPEG2 W${w} H${h} F30:1 Ip A1:1 C420jpeg\n`)];
+  for (let f = 0; f < frames; f++) {
+    parts.push(Buffer.from('FRAME\n'));
+    parts.push(Buffer.alloc(w * h, y), Buffer.alloc(w * h / 4, u), Buffer.alloc(w * h / 4, v));
+  }
+  writeFileSync(path, Buffer.concat(parts));
+}
+
+const PEOPLE = [
+  { name: 'Red', freq: 440, amp: 0.7, colour: 'red', yuv: [76, 85, 255] },
+  { name: 'Green', freq: 880, amp: 0.25, colour: 'green', yuv: [150, 44, 21] },
+  { name: 'Blue', freq: 1320, amp: 0.1, colour: 'blue', yuv: [29, 255, 107] },
+];
+
+let daemon, base, log = '';
+const browsers = [];
+
+before(async () => {
+  const dir = join(work, 'data');
+  execFileSync(join(bin, 'parleyctl'), ['--data-dir', dir, 'room', 'add', 'conf']);
+  daemon = spawn(join(bin, 'parleyd'), ['--data-dir', dir, '--http', '127.0.0.1:0',
+    '--media-port', '0', '--web-dir', join(root, 'web')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  daemon.stderr.on('data', (d) => { log += d; });
+  const deadline = Date.now() + 10000;
+  while (!/listening on (http:\/\/127\.0\.0\.1:\d+)/.test(log) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
+  base = log.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/)[1];
+  for (const p of PEOPLE) {
+    wav(join(work, `${p.name}.wav`), p.freq, p.amp);
+    y4m(join(work, `${p.name}.y4m`), p.yuv);
+  }
+});
+
+after(async () => {
+  for (const b of browsers) await b.close().catch(() => {});
+  if (daemon) {
+    const exited = new Promise((r) => daemon.on('exit', (code) => r(code)));
+    daemon.kill('SIGTERM');
+    assert.equal(await exited, 0, log.slice(-2000));
+    assert.doesNotMatch(log, /AddressSanitizer|runtime error:|LeakSanitizer/);
+  }
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function until(fn, what, ms = 20000) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.fail(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+}
+
+/* Heard: clearly above the floor of the other bins (dB from the analyser). */
+const heard = (db) => db > -75;
+
+test('three participants: mix-minus, active-speaker video, mute, stage', async () => {
+  const pages = [];
+  for (const p of PEOPLE) {
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...FLAGS,
+      `--use-file-for-fake-audio-capture=${join(work, `${p.name}.wav`)}`,
+      `--use-file-for-fake-video-capture=${join(work, `${p.name}.y4m`)}`] });
+    browsers.push(browser);
+    const page = await browser.newPage();
+    await page.goto(`${base}/web/test/call.html`);
+    p.uuid = (await page.evaluate((n) => parley.join('conf', n), p.name)).participant_uuid;
+    await page.evaluate(() => parley.call());
+    pages.push(page);
+  }
+  const freqs = PEOPLE.map((p) => p.freq);
+
+  // Everyone hears the other two tones and not its own.
+  for (let i = 0; i < 3; i++) {
+    await until(async () => {
+      const t = await pages[i].evaluate((f) => parley.tones(f), freqs);
+      return PEOPLE.every((p, j) => heard(t[p.freq]) === (i !== j)) ? t : null;
+    }, `${PEOPLE[i].name} to hear exactly the others`);
+  }
+
+  // Red is loudest: it becomes the speaker; Green and Blue see red; stage names Red.
+  for (const i of [1, 2])
+    await until(() => pages[i].evaluate(() => parley.colour()).then((c) => c === 'red'), `${PEOPLE[i].name} to see red`);
+  const stage = await until(() => pages[1].evaluate(() =>
+    parley.events.filter((e) => e.name === 'stage').slice(-1)[0]?.data), 'a stage event');
+  assert.equal(stage[0].participant_uuid, PEOPLE[0].uuid);
+  assert.equal(stage[0].vad, 100);
+
+  // A host mutes Red: its tone leaves every mix, Green takes the stage, Blue sees green.
+  await pages[1].evaluate((uuid) => parley.post(`/participants/${uuid}/mute`), PEOPLE[0].uuid);
+  for (const i of [1, 2])
+    await until(async () => {
+      const t = await pages[i].evaluate((f) => parley.tones(f), freqs);
+      return !heard(t[440]) ? t : null;
+    }, `${PEOPLE[i].name} to stop hearing the muted tone`);
+  await until(() => pages[2].evaluate(() => parley.colour()).then((c) => c === 'green'), 'Blue to see green');
+  const stage2 = await until(() => pages[2].evaluate(() =>
+    parley.events.filter((e) => e.name === 'stage').slice(-1)[0]?.data), 'a second stage event');
+  assert.equal(stage2[0].participant_uuid, PEOPLE[1].uuid);
+});
