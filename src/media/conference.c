@@ -128,6 +128,8 @@ static void on_video(media_session *s, const uint8_t *pkt, size_t len,
 
 static void on_audio(media_session *s, const uint8_t *pkt, const rtp_header *h) {
   const sdp_choice *ch = &s->params.agreed.media[s->streams[STREAM_AUDIO].choice];
+  if (h->payload_type == ch->dtmf_pt && ch->dtmf_pt >= 0)
+    return session_on_dtmf_packet(s, pkt, h);
   if (h->payload_type != ch->pt)
     return;
   int level = -1;
@@ -181,7 +183,7 @@ transport_sink conference_join(media_room *r, media_session *s) {
   s->room = r;
   s->mix = mixer_add(r->mixer, s);
   mixer_set_muted(s->mix, s->params.muted);
-  ids_random(&s->audio_seq, sizeof s->audio_seq);
+  ids_random(&s->streams[STREAM_AUDIO].next_seq, sizeof s->streams[STREAM_AUDIO].next_seq);
   ids_random(&s->audio_ts, sizeof s->audio_ts);
   ids_random(&s->last_video_seq, sizeof s->last_video_seq);
   ids_random(&s->last_video_ts, sizeof s->last_video_ts);
@@ -231,7 +233,7 @@ static void send_audio(void *owner, const uint8_t *opus, size_t len, bool shared
     return;
   uint8_t pkt[12 + MIXER_MAX_PACKET + SRTP_SESSION_OVERHEAD];
   size_t n = rtp_write_header(pkt, (uint8_t)rx->params.agreed.media[st->choice].pt, false,
-                              rx->audio_seq++, rx->audio_ts, st->local_ssrc);
+                              st->next_seq++, rx->audio_ts, st->local_ssrc);
   memcpy(pkt + n, opus, len);
   st->packets_out++;
   transport_send_rtp(rx->transport, pkt, n + len);
@@ -264,6 +266,9 @@ static void follow_speaker(media_room *r) {
 
 void media_room_tick(media_room *r, uint64_t now) {
   r->now = now;
-  mixer_tick(r->mixer, send_audio, NULL);
+  mixer_tick(r->mixer, send_audio, &now);
   follow_speaker(r);
+  for (size_t i = 0; i < r->n; i++)
+    if (r->sessions[i]->transport->srtp_ready)
+      session_dtmf_tick(r->sessions[i], now);
 }

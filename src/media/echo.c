@@ -117,7 +117,7 @@ void session_request_keyframe(media_session *s, echo_stream *st, uint64_t now) {
   s->keyframe_requests++;
 }
 
-static void on_dtmf_packet(media_session *s, const uint8_t *pkt, const rtp_header *h) {
+void session_on_dtmf_packet(media_session *s, const uint8_t *pkt, const rtp_header *h) {
   dtmf_event ev;
   if (dtmf_parse(pkt + h->payload_offset, h->payload_len, &ev) != 0 || !ev.end)
     return;
@@ -163,7 +163,7 @@ static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
   uint64_t now = uv_now(t->loop);
   const sdp_choice *ch = choice_of(s, st);
   if (st == &s->streams[STREAM_AUDIO] && h->payload_type == ch->dtmf_pt)
-    on_dtmf_packet(s, pkt, h);
+    session_on_dtmf_packet(s, pkt, h);
   else if (h->payload_type != ch->pt)
     return;
   if (st != &s->streams[STREAM_AUDIO] && !st->keyframe_seen) {
@@ -283,7 +283,7 @@ static void send_dtmf_packet(media_session *s, bool start, bool end, uint16_t du
 }
 
 /* RFC 4733 §2.5: a start packet, updates as the tone lasts, and the end three times. */
-static void dtmf_tick(media_session *s, uint64_t now) {
+void session_dtmf_tick(media_session *s, uint64_t now) {
   echo_stream *st = &s->streams[STREAM_AUDIO];
   if (!s->dtmf_queue[0] || st->choice < 0 || choice_of(s, st)->dtmf_pt < 0)
     return;
@@ -310,7 +310,7 @@ static void dtmf_tick(media_session *s, uint64_t now) {
 void echo_session_tick(media_session *s, uint64_t now) {
   if (!s->transport || !s->transport->srtp_ready)
     return;
-  dtmf_tick(s, now);
+  session_dtmf_tick(s, now);
   for (int i = STREAM_VIDEO; i < STREAM_COUNT; i++)
     if (s->streams[i].started && !s->streams[i].keyframe_seen)
       session_request_keyframe(s, &s->streams[i], now);

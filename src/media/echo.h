@@ -51,7 +51,6 @@ struct media_session {
   /* conference router state (MEDIA_CONFERENCE) */
   struct media_room *room;
   struct mixer_source *mix;
-  uint16_t audio_seq;
   uint32_t audio_ts;
   media_session *video_from, *video_pending; /* whose video this receiver gets */
   bool video_out_started;
@@ -70,6 +69,12 @@ void session_request_keyframe(media_session *s, echo_stream *st, uint64_t now);
 /* Resends what a receiver's NACK names from st's send cache. */
 void session_answer_nack(media_session *s, echo_stream *st, const rtcp_item *item,
                          uint64_t now);
+
+/* RFC 4733: reports a digit the participant sent (once per event). */
+void session_on_dtmf_packet(media_session *s, const uint8_t *pkt, const rtp_header *h);
+/* Sends queued digits on the audio stream (its next_seq, and a timestamp carried on
+ * from last_ts), paced over ticks. */
+void session_dtmf_tick(media_session *s, uint64_t now);
 
 /* Sets up the streams from the agreement; returns the sink for its transport. */
 transport_sink echo_session_init(media_session *s);

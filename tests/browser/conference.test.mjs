@@ -135,4 +135,12 @@ test('three participants: mix-minus, active-speaker video, mute, stage', async (
   const stage2 = await until(() => pages[2].evaluate(() =>
     parley.events.filter((e) => e.name === 'stage').slice(-1)[0]?.data), 'a second stage event');
   assert.equal(stage2[0].participant_uuid, PEOPLE[1].uuid);
+
+  // DTMF a participant sends on its call reaches the server and comes back as an event.
+  await pages[2].evaluate(() => parley.sendDtmf('5*'));
+  const digits = await until(async () => {
+    const ev = await pages[2].evaluate(() => parley.events.filter((e) => e.name === 'dtmf_received'));
+    return ev.length >= 2 ? ev.map((e) => e.data.digit).join('') : null;
+  }, 'dtmf_received');
+  assert.equal(digits, '5*');
 });
