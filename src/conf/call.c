@@ -136,6 +136,8 @@ conf_status conf_call_create(participant *p, const char *sdp, const char *presen
   c->media.mode = p->room->cfg->test_call ? MEDIA_ECHO : MEDIA_CONFERENCE;
   c->media.room_key = p->room->key;
   c->media.muted = p->muted;
+  c->media.video_muted = p->video_muted;
+  c->media.spotlight = p->spotlight;
   static char err[200]; /* the control loop is single-threaded */
   bool restart;
   if (negotiate(core, sdp, &c->media, answer, &restart, err, sizeof err) != 0) {
@@ -185,14 +187,19 @@ void conf_call_flags(const participant *p, bool *has_media, bool *audio_only,
   }
 }
 
-void conf_calls_sync_mute(participant *p) {
+void conf_calls_sync(participant *p) {
   list_node *pos;
   for (pos = p->calls.next; pos != &p->calls; pos = pos->next) {
     conf_call *c = list_entry(pos, conf_call, link);
-    if (c->media.muted != p->muted) {
-      c->media.muted = p->muted;
-      media_engine_set_muted(p->room->core->media, c->uuid, p->muted);
-    }
+    media_call *m = &c->media;
+    if (m->muted == p->muted && m->video_muted == p->video_muted &&
+        m->spotlight == p->spotlight)
+      continue;
+    m->muted = p->muted;
+    m->video_muted = p->video_muted;
+    m->spotlight = p->spotlight;
+    media_engine_set_prefs(p->room->core->media, c->uuid, m->muted, m->video_muted,
+                           m->spotlight);
   }
 }
 

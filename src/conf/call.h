@@ -36,8 +36,9 @@ void conf_call_end(conf_call *c, const char *reason, bool server_side);
 conf_status conf_call_dtmf(conf_call *c, const char *digits);
 /* Every call of a leaving participant. */
 void conf_calls_end_all(participant *p, const char *reason);
-/* Tells the media loop when a participant's server mute changed (any path). */
-void conf_calls_sync_mute(participant *p);
+/* Tells the media loop when a participant's server mute, video mute or spotlight
+ * changed, whatever changed it (called for every participant update). */
+void conf_calls_sync(participant *p);
 /* What the participant object reports (client API §C.4): any call, and whether its
  * main call carries audio only or video. */
 void conf_call_flags(const participant *p, bool *has_media, bool *audio_only,

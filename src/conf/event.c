@@ -83,7 +83,7 @@ void sink_send(event_sink *sink, room *r, const char *name, json_t *data) {
 void room_emit_participant_update(participant *p) {
   free(p->json_text); /* p changed: its cached object is stale */
   p->json_text = NULL;
-  conf_calls_sync_mute(p); /* every change passes here, mutes included */
+  conf_calls_sync(p); /* every change passes here: mutes, spotlight */
   if (p->room->n_sinks)
     room_emit_text(p->room, "participant_update", participant_json_text(p), NULL, NULL);
 }

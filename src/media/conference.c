@@ -40,12 +40,28 @@ size_t media_room_size(const media_room *r) { return r->n; }
 const int64_t *media_room_key(const media_room *r) { return &r->key; }
 
 static bool publishes_video(const media_session *s) {
-  return s->streams[STREAM_VIDEO].choice >= 0 && s->streams[STREAM_VIDEO].remote_ssrc;
+  return s->streams[STREAM_VIDEO].choice >= 0 && s->streams[STREAM_VIDEO].remote_ssrc &&
+         !s->params.video_muted;
 }
 
-/* Whom receiver sees: the speaker; the speaker sees the previous one; before
- * anyone has spoken, the first other participant who sends video. */
+static media_session *spotlighted(media_room *r, media_session *receiver) {
+  media_session *best = NULL;
+  for (size_t i = 0; i < r->n; i++) {
+    media_session *s = r->sessions[i];
+    if (s != receiver && s->params.spotlight > 0 && publishes_video(s) &&
+        (!best || s->params.spotlight < best->params.spotlight))
+      best = s;
+  }
+  return best;
+}
+
+/* Whom receiver sees: a spotlighted participant (the earliest pinned); else the
+ * speaker, and the speaker sees the previous one; before anyone has spoken, the
+ * first other participant who sends video. Video-muted participants are skipped. */
 static media_session *video_target(media_room *r, media_session *receiver) {
+  media_session *pinned = spotlighted(r, receiver);
+  if (pinned)
+    return pinned;
   media_session *t = r->speaker == receiver ? r->previous : r->speaker;
   if (t && t != receiver && publishes_video(t))
     return t;
@@ -183,7 +199,8 @@ transport_sink conference_join(media_room *r, media_session *s) {
   s->room = r;
   s->mix = mixer_add(r->mixer, s);
   mixer_set_muted(s->mix, s->params.muted);
-  ids_random(&s->streams[STREAM_AUDIO].next_seq, sizeof s->streams[STREAM_AUDIO].next_seq);
+  ids_random(&s->streams[STREAM_AUDIO].next_seq,
+             sizeof s->streams[STREAM_AUDIO].next_seq);
   ids_random(&s->audio_ts, sizeof s->audio_ts);
   ids_random(&s->last_video_seq, sizeof s->last_video_seq);
   ids_random(&s->last_video_ts, sizeof s->last_video_ts);
@@ -218,9 +235,15 @@ void conference_leave(media_room *r, media_session *s) {
   retarget(r);
 }
 
-void conference_set_muted(media_session *s, bool muted) {
+void conference_set_prefs(media_session *s, bool muted, bool video_muted,
+                          double spotlight) {
+  s->params.muted = muted;
+  s->params.video_muted = video_muted;
+  s->params.spotlight = spotlight;
   if (s->mix)
     mixer_set_muted(s->mix, muted);
+  if (s->room)
+    retarget(s->room);
 }
 
 static void send_audio(void *owner, const uint8_t *opus, size_t len, bool shared,

@@ -22,7 +22,7 @@ typedef enum {
   CMD_UPDATE,
   CMD_REMOVE,
   CMD_DTMF,
-  CMD_MUTE,
+  CMD_PREFS,
   CMD_STOP
 } command_kind;
 
@@ -31,7 +31,8 @@ typedef struct {
   media_call *call; /* ADD/UPDATE: owned by the message until handled */
   char call_uuid[40];
   char digits[32];
-  bool muted;
+  bool muted, video_muted;
+  double spotlight;
 } command;
 
 struct media_engine {
@@ -168,9 +169,9 @@ static void on_command(void *msg, void *ud) {
     if (s)
       echo_session_send_dtmf(s, c->digits);
     break;
-  case CMD_MUTE:
+  case CMD_PREFS:
     if (s)
-      conference_set_muted(s, c->muted);
+      conference_set_prefs(s, c->muted, c->video_muted, c->spotlight);
     break;
   case CMD_STOP:
     uv_stop(&e->loop);
@@ -335,8 +336,12 @@ void media_engine_send_dtmf(media_engine *e, const char *call_uuid, const char *
   push(e, &c);
 }
 
-void media_engine_set_muted(media_engine *e, const char *call_uuid, bool muted) {
-  command c = {.kind = CMD_MUTE, .muted = muted};
+void media_engine_set_prefs(media_engine *e, const char *call_uuid, bool muted,
+                            bool video_muted, double spotlight) {
+  command c = {.kind = CMD_PREFS,
+               .muted = muted,
+               .video_muted = video_muted,
+               .spotlight = spotlight};
   snprintf(c.call_uuid, sizeof c.call_uuid, "%s", call_uuid);
   push(e, &c);
 }

@@ -29,6 +29,8 @@ typedef struct {
   media_mode mode;
   int64_t room_key; /* calls with the same key share a conference */
   bool muted;       /* server mute: out of the mix */
+  bool video_muted; /* not shown to others */
+  double spotlight; /* > 0: pinned ahead of the speaker, earliest first */
   char local_ufrag[ICE_UFRAG_MAX + 1], local_pwd[ICE_PWD_MAX + 1];
   char remote_ufrag[260];
   char remote_fingerprint[224]; /* "sha-256 AB:..." */
@@ -74,7 +76,9 @@ void media_engine_add_call(media_engine *e, const media_call *call);
 void media_engine_update_call(media_engine *e, const media_call *call);
 void media_engine_remove_call(media_engine *e, const char *call_uuid);
 void media_engine_send_dtmf(media_engine *e, const char *call_uuid, const char *digits);
-void media_engine_set_muted(media_engine *e, const char *call_uuid, bool muted);
+/* Server mute, video mute and spotlight of the call's participant. */
+void media_engine_set_prefs(media_engine *e, const char *call_uuid, bool muted,
+                            bool video_muted, double spotlight);
 /* A snapshot, at most a second old. */
 void media_engine_stats(media_engine *e, media_stats *out);
 

@@ -136,6 +136,17 @@ test('three participants: mix-minus, active-speaker video, mute, stage', async (
     parley.events.filter((e) => e.name === 'stage').slice(-1)[0]?.data), 'a second stage event');
   assert.equal(stage2[0].participant_uuid, PEOPLE[1].uuid);
 
+  // Spotlight pins Blue ahead of the speaker for everyone else.
+  await pages[1].evaluate((uuid) => parley.post(`/participants/${uuid}/spotlighton`), PEOPLE[2].uuid);
+  for (const i of [0, 1])
+    await until(() => pages[i].evaluate(() => parley.colour()).then((c) => c === 'blue'), `${PEOPLE[i].name} to see the spotlighted blue`);
+  await pages[1].evaluate((uuid) => parley.post(`/participants/${uuid}/spotlightoff`), PEOPLE[2].uuid);
+  await until(() => pages[0].evaluate(() => parley.colour()).then((c) => c === 'green'), 'Red to see the speaker again');
+
+  // The speaker (Green) turns its video off: Blue falls back to the previous speaker.
+  await pages[1].evaluate((uuid) => parley.post(`/participants/${uuid}/video_muted`), PEOPLE[1].uuid);
+  await until(() => pages[2].evaluate(() => parley.colour()).then((c) => c === 'red'), 'Blue to see red instead of video-muted green');
+
   // DTMF a participant sends on its call reaches the server and comes back as an event.
   await pages[2].evaluate(() => parley.sendDtmf('5*'));
   const digits = await until(async () => {
