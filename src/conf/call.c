@@ -138,6 +138,8 @@ conf_status conf_call_create(participant *p, const char *sdp, const char *presen
   c->media.muted = p->muted;
   c->media.video_muted = p->video_muted;
   c->media.spotlight = p->spotlight;
+  c->media.host = p->role == ROLE_HOST;
+  c->media.lecture = p->room->cfg->lecture;
   static char err[200]; /* the control loop is single-threaded */
   bool restart;
   if (negotiate(core, sdp, &c->media, answer, &restart, err, sizeof err) != 0) {
@@ -192,14 +194,15 @@ void conf_calls_sync(participant *p) {
   for (pos = p->calls.next; pos != &p->calls; pos = pos->next) {
     conf_call *c = list_entry(pos, conf_call, link);
     media_call *m = &c->media;
+    bool host = p->role == ROLE_HOST;
     if (m->muted == p->muted && m->video_muted == p->video_muted &&
-        m->spotlight == p->spotlight)
+        m->spotlight == p->spotlight && m->host == host)
       continue;
     m->muted = p->muted;
     m->video_muted = p->video_muted;
     m->spotlight = p->spotlight;
-    media_engine_set_prefs(p->room->core->media, c->uuid, m->muted, m->video_muted,
-                           m->spotlight);
+    m->host = host;
+    media_engine_set_prefs(p->room->core->media, m);
   }
 }
 

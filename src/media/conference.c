@@ -44,11 +44,17 @@ static bool publishes_video(const media_session *s) {
          !s->params.video_muted;
 }
 
+/* In a lecture a guest sees hosts only; everyone else may be seen by anyone. */
+static bool visible_to(const media_session *s, const media_session *receiver) {
+  return !s->params.lecture || receiver->params.host || s->params.host;
+}
+
 static media_session *spotlighted(media_room *r, media_session *receiver) {
   media_session *best = NULL;
   for (size_t i = 0; i < r->n; i++) {
     media_session *s = r->sessions[i];
     if (s != receiver && s->params.spotlight > 0 && publishes_video(s) &&
+        visible_to(s, receiver) &&
         (!best || s->params.spotlight < best->params.spotlight))
       best = s;
   }
@@ -63,11 +69,16 @@ static media_session *video_target(media_room *r, media_session *receiver) {
   if (pinned)
     return pinned;
   media_session *t = r->speaker == receiver ? r->previous : r->speaker;
-  if (t && t != receiver && publishes_video(t))
+  if (t && t != receiver && publishes_video(t) && visible_to(t, receiver))
     return t;
-  for (size_t i = 0; i < r->n; i++)
-    if (r->sessions[i] != receiver && publishes_video(r->sessions[i]))
-      return r->sessions[i];
+  if (r->previous && r->previous != receiver && publishes_video(r->previous) &&
+      visible_to(r->previous, receiver))
+    return r->previous;
+  for (size_t i = 0; i < r->n; i++) {
+    media_session *s = r->sessions[i];
+    if (s != receiver && publishes_video(s) && visible_to(s, receiver))
+      return s;
+  }
   return NULL;
 }
 
@@ -199,6 +210,9 @@ transport_sink conference_join(media_room *r, media_session *s) {
   s->room = r;
   s->mix = mixer_add(r->mixer, s);
   mixer_set_muted(s->mix, s->params.muted);
+  mixer_set_host(s->mix, s->params.host);
+  if (s->params.lecture)
+    mixer_set_lecture(r->mixer, true);
   ids_random(&s->streams[STREAM_AUDIO].next_seq,
              sizeof s->streams[STREAM_AUDIO].next_seq);
   ids_random(&s->audio_ts, sizeof s->audio_ts);
@@ -235,13 +249,15 @@ void conference_leave(media_room *r, media_session *s) {
   retarget(r);
 }
 
-void conference_set_prefs(media_session *s, bool muted, bool video_muted,
-                          double spotlight) {
-  s->params.muted = muted;
-  s->params.video_muted = video_muted;
-  s->params.spotlight = spotlight;
-  if (s->mix)
-    mixer_set_muted(s->mix, muted);
+void conference_set_prefs(media_session *s, const media_call *prefs) {
+  s->params.muted = prefs->muted;
+  s->params.video_muted = prefs->video_muted;
+  s->params.spotlight = prefs->spotlight;
+  s->params.host = prefs->host;
+  if (s->mix) {
+    mixer_set_muted(s->mix, prefs->muted);
+    mixer_set_host(s->mix, prefs->host);
+  }
   if (s->room)
     retarget(s->room);
 }

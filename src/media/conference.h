@@ -17,8 +17,8 @@ const int64_t *media_room_key(const media_room *r);
 /* Adds a session to the room; returns the sink for its transport. */
 transport_sink conference_join(media_room *r, media_session *s);
 void conference_leave(media_room *r, media_session *s);
-void conference_set_prefs(media_session *s, bool muted, bool video_muted,
-                          double spotlight);
+/* New mute, video mute, spotlight and role (from prefs). */
+void conference_set_prefs(media_session *s, const media_call *prefs);
 /* Every 20 ms: mixes and sends audio, and follows who speaks. */
 void media_room_tick(media_room *r, uint64_t now);
 

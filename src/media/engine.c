@@ -31,8 +31,6 @@ typedef struct {
   media_call *call; /* ADD/UPDATE: owned by the message until handled */
   char call_uuid[40];
   char digits[32];
-  bool muted, video_muted;
-  double spotlight;
 } command;
 
 struct media_engine {
@@ -171,7 +169,7 @@ static void on_command(void *msg, void *ud) {
     break;
   case CMD_PREFS:
     if (s)
-      conference_set_prefs(s, c->muted, c->video_muted, c->spotlight);
+      conference_set_prefs(s, c->call);
     break;
   case CMD_STOP:
     uv_stop(&e->loop);
@@ -336,14 +334,8 @@ void media_engine_send_dtmf(media_engine *e, const char *call_uuid, const char *
   push(e, &c);
 }
 
-void media_engine_set_prefs(media_engine *e, const char *call_uuid, bool muted,
-                            bool video_muted, double spotlight) {
-  command c = {.kind = CMD_PREFS,
-               .muted = muted,
-               .video_muted = video_muted,
-               .spotlight = spotlight};
-  snprintf(c.call_uuid, sizeof c.call_uuid, "%s", call_uuid);
-  push(e, &c);
+void media_engine_set_prefs(media_engine *e, const media_call *call) {
+  push_call(e, CMD_PREFS, call);
 }
 
 void media_engine_stats(media_engine *e, media_stats *out) {

@@ -31,6 +31,8 @@ typedef struct {
   bool muted;       /* server mute: out of the mix */
   bool video_muted; /* not shown to others */
   double spotlight; /* > 0: pinned ahead of the speaker, earliest first */
+  bool lecture;     /* the room is a lecture: guests hear and see hosts only */
+  bool host;
   char local_ufrag[ICE_UFRAG_MAX + 1], local_pwd[ICE_PWD_MAX + 1];
   char remote_ufrag[260];
   char remote_fingerprint[224]; /* "sha-256 AB:..." */
@@ -76,9 +78,8 @@ void media_engine_add_call(media_engine *e, const media_call *call);
 void media_engine_update_call(media_engine *e, const media_call *call);
 void media_engine_remove_call(media_engine *e, const char *call_uuid);
 void media_engine_send_dtmf(media_engine *e, const char *call_uuid, const char *digits);
-/* Server mute, video mute and spotlight of the call's participant. */
-void media_engine_set_prefs(media_engine *e, const char *call_uuid, bool muted,
-                            bool video_muted, double spotlight);
+/* Server mute, video mute, spotlight and role of the call's participant changed. */
+void media_engine_set_prefs(media_engine *e, const media_call *call);
 /* A snapshot, at most a second old. */
 void media_engine_stats(media_engine *e, media_stats *out);
 

@@ -26,7 +26,7 @@ struct mixer_source {
   OpusDecoder *dec;
   OpusEncoder *enc; /* for its mix-minus, created when it first speaks */
   jitter_slot slots[JITTER_SLOTS];
-  bool playing, muted, mixed;
+  bool playing, muted, mixed, host;
   uint16_t next_seq;
   int concealed;
   /* this tick */
@@ -40,8 +40,9 @@ struct mixer_source {
 struct mixer {
   mixer_source **sources;
   size_t n, cap;
-  OpusEncoder *shared;
-  int32_t mix[MIXER_FRAME];
+  bool lecture;
+  OpusEncoder *shared, *shared_hosts; /* the mix for listeners; hosts only (lecture) */
+  int32_t mix[MIXER_FRAME], hosts_mix[MIXER_FRAME];
 };
 
 static OpusEncoder *new_encoder(void) {
@@ -65,6 +66,8 @@ void mixer_free(mixer *m) {
     mixer_remove(m, m->sources[0]);
   free(m->sources);
   opus_encoder_destroy(m->shared);
+  if (m->shared_hosts)
+    opus_encoder_destroy(m->shared_hosts);
   free(m);
 }
 
@@ -95,6 +98,13 @@ void mixer_remove(mixer *m, mixer_source *s) {
 }
 
 void mixer_set_muted(mixer_source *s, bool muted) { s->muted = muted; }
+void mixer_set_host(mixer_source *s, bool host) { s->host = host; }
+
+void mixer_set_lecture(mixer *m, bool lecture) {
+  m->lecture = lecture;
+  if (lecture && !m->shared_hosts)
+    m->shared_hosts = new_encoder();
+}
 int mixer_source_level(const mixer_source *s) { return s->level; }
 bool mixer_source_mixed(const mixer_source *s) { return s->mixed; }
 size_t mixer_sources(const mixer *m) { return m->n; }
@@ -226,39 +236,61 @@ static size_t encode(OpusEncoder *enc, const int32_t *mix, const int16_t *minus,
   return n > 0 ? (size_t)n : 0;
 }
 
+typedef struct {
+  OpusEncoder *enc;
+  const int32_t *mix;
+  uint8_t data[MIXER_MAX_PACKET];
+  size_t len;
+  bool done;
+} shared_packet;
+
+/* A shared mix is encoded at most once per tick, however many listen to it. */
+static void send_shared(shared_packet *p, mixer_source *s, mixer_out_cb out, void *ud) {
+  if (!p->done) {
+    p->len = encode(p->enc, p->mix, NULL, p->data);
+    p->done = true;
+  }
+  if (p->len)
+    out(s->owner, p->data, p->len, true, ud);
+}
+
+static void mix_speakers(mixer *m, mixer_source **speakers, size_t n) {
+  memset(m->mix, 0, sizeof m->mix);
+  memset(m->hosts_mix, 0, sizeof m->hosts_mix);
+  for (size_t k = 0; k < n; k++) {
+    mixer_source *s = speakers[k];
+    decode(s);
+    s->mixed = true;
+    for (int i = 0; i < MIXER_FRAME; i++)
+      m->mix[i] += s->pcm[i];
+    if (m->lecture && s->host)
+      for (int i = 0; i < MIXER_FRAME; i++)
+        m->hosts_mix[i] += s->pcm[i];
+  }
+}
+
 void mixer_tick(mixer *m, mixer_out_cb out, void *ud) {
   mixer_source *speakers[MIXER_MAX_SPEAKERS];
   for (size_t i = 0; i < m->n; i++) {
     pop_frame(m->sources[i]);
     measure(m->sources[i]);
   }
-  size_t n = pick_speakers(m, speakers);
-  memset(m->mix, 0, sizeof m->mix);
-  for (size_t k = 0; k < n; k++) {
-    decode(speakers[k]);
-    speakers[k]->mixed = true;
-    for (int i = 0; i < MIXER_FRAME; i++)
-      m->mix[i] += speakers[k]->pcm[i];
-  }
-  uint8_t shared[MIXER_MAX_PACKET], own[MIXER_MAX_PACKET];
-  size_t shared_len = 0;
-  bool shared_done = false;
+  mix_speakers(m, speakers, pick_speakers(m, speakers));
+  shared_packet all = {.enc = m->shared, .mix = m->mix};
+  shared_packet hosts = {.enc = m->shared_hosts, .mix = m->hosts_mix};
+  uint8_t own[MIXER_MAX_PACKET];
   for (size_t i = 0; i < m->n; i++) {
     mixer_source *s = m->sources[i];
-    if (s->mixed) {
+    if (m->lecture && !s->host) {
+      send_shared(&hosts, s, out, ud); /* guests hear hosts only */
+    } else if (s->mixed) {
       if (!s->enc)
         s->enc = new_encoder();
       size_t len = encode(s->enc, m->mix, s->pcm, own);
       if (len)
         out(s->owner, own, len, false, ud);
-      continue;
+    } else {
+      send_shared(&all, s, out, ud);
     }
-    if (!shared_done) {
-      /* Encoded once, whatever the number of listeners. */
-      shared_len = encode(m->shared, m->mix, NULL, shared);
-      shared_done = true;
-    }
-    if (shared_len)
-      out(s->owner, shared, shared_len, true, ud);
   }
 }

@@ -28,6 +28,9 @@ mixer_source *mixer_add(mixer *m, void *owner);
 void mixer_remove(mixer *m, mixer_source *s);
 /* A server-muted source leaves the mix on the next tick, and stays a listener. */
 void mixer_set_muted(mixer_source *s, bool muted);
+/* Lecture rooms: guests hear hosts only (a second shared mix); hosts hear everyone. */
+void mixer_set_lecture(mixer *m, bool lecture);
+void mixer_set_host(mixer_source *s, bool host);
 
 /* One received Opus payload. level_dbov is the RFC 6464 level (0 loudest .. 127
  * silence) or -1 when the sender gives none (then the decoded energy is used). */

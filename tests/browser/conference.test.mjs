@@ -55,6 +55,8 @@ const browsers = [];
 before(async () => {
   const dir = join(work, 'data');
   execFileSync(join(bin, 'parleyctl'), ['--data-dir', dir, 'room', 'add', 'conf']);
+  execFileSync(join(bin, 'parleyctl'), ['--data-dir', dir, 'room', 'add', 'talk', '--lecture',
+    '--pin', '1234', '--allow-guests']);
   daemon = spawn(join(bin, 'parleyd'), ['--data-dir', dir, '--http', '127.0.0.1:0',
     '--media-port', '0', '--web-dir', join(root, 'web')], { stdio: ['ignore', 'ignore', 'pipe'] });
   daemon.stderr.on('data', (d) => { log += d; });
@@ -93,19 +95,25 @@ async function until(fn, what, ms = 20000) {
 /* Heard: clearly above the floor of the other bins (dB from the analyser). */
 const heard = (db) => db > -75;
 
-test('three participants: mix-minus, active-speaker video, mute, stage', async () => {
+/* Each person is its own Chromium (fake devices are per process). */
+async function joinAll(alias, pins = []) {
   const pages = [];
-  for (const p of PEOPLE) {
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...FLAGS,
-      `--use-file-for-fake-audio-capture=${join(work, `${p.name}.wav`)}`,
-      `--use-file-for-fake-video-capture=${join(work, `${p.name}.y4m`)}`] });
-    browsers.push(browser);
-    const page = await browser.newPage();
+  for (const [i, p] of PEOPLE.entries()) {
+    if (!browsers[i])
+      browsers[i] = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...FLAGS,
+        `--use-file-for-fake-audio-capture=${join(work, `${p.name}.wav`)}`,
+        `--use-file-for-fake-video-capture=${join(work, `${p.name}.y4m`)}`] });
+    const page = await browsers[i].newPage();
     await page.goto(`${base}/web/test/call.html`);
-    p.uuid = (await page.evaluate((n) => parley.join('conf', n), p.name)).participant_uuid;
+    p.uuid = (await page.evaluate(([a, n, pin]) => parley.join(a, n, pin), [alias, p.name, pins[i]])).participant_uuid;
     await page.evaluate(() => parley.call());
     pages.push(page);
   }
+  return pages;
+}
+
+test('three participants: mix-minus, active-speaker video, mute, stage', async () => {
+  const pages = await joinAll('conf');
   const freqs = PEOPLE.map((p) => p.freq);
 
   // Everyone hears the other two tones and not its own.
@@ -154,4 +162,22 @@ test('three participants: mix-minus, active-speaker video, mute, stage', async (
     return ev.length >= 2 ? ev.map((e) => e.data.digit).join('') : null;
   }, 'dtmf_received');
   assert.equal(digits, '5*');
+  for (const page of pages) await page.close();
+});
+
+test('lecture: guests hear and see the host only; the host hears and sees the guests', async () => {
+  const pages = await joinAll('talk', ['1234', 'none', 'none']); // Red hosts, Green and Blue are guests
+  const freqs = PEOPLE.map((p) => p.freq);
+  const hearsOnly = (i, expected) => until(async () => {
+    const t = await pages[i].evaluate((f) => parley.tones(f), freqs);
+    return PEOPLE.every((p) => heard(t[p.freq]) === expected.includes(p.freq)) ? t : null;
+  }, `${PEOPLE[i].name} to hear exactly ${expected}`);
+  await hearsOnly(1, [440]);
+  await hearsOnly(2, [440]);
+  await hearsOnly(0, [880, 1320]);
+  for (const i of [1, 2])
+    await until(() => pages[i].evaluate(() => parley.colour()).then((c) => c === 'red'), `guest ${PEOPLE[i].name} to see the host`);
+  const hostSees = await until(() => pages[0].evaluate(() => parley.colour()), 'the host to see a guest');
+  assert.ok(['green', 'blue'].includes(hostSees), hostSees);
+  for (const page of pages) await page.close();
 });

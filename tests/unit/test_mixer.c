@@ -74,7 +74,42 @@ static void run(mixer *m, int ticks) {
   }
 }
 
+/* Lecture: a host (440 Hz) and two guests (660, 880 Hz) talk; a guest and a host
+ * listen. Guests hear the host only; hosts hear everyone else. */
+static void test_lecture(void) {
+  static person lp[5];
+  mixer *m = mixer_new();
+  mixer_set_lecture(m, true);
+  for (int i = 0; i < 5; i++) {
+    int err;
+    lp[i] = (person){.freq = 440 + 220 * i, .talking = i < 3};
+    lp[i].src = mixer_add(m, &lp[i]);
+    mixer_set_host(lp[i].src, i == 0 || i == 4);
+    lp[i].enc = opus_encoder_create(MIXER_RATE, 1, OPUS_APPLICATION_AUDIO, &err);
+    lp[i].dec = opus_decoder_create(MIXER_RATE, 1, &err);
+  }
+  for (int t = 0; t < 60; t++) {
+    for (int i = 0; i < 3; i++)
+      talk(&lp[i], true);
+    mixer_tick(m, on_out, NULL);
+  }
+  person *host = &lp[0], *guest1 = &lp[1], *guest_listener = &lp[3],
+         *host_listener = &lp[4];
+  CHECK(hears(guest_listener, 440) && !hears(guest_listener, 660) &&
+        !hears(guest_listener, 880));
+  CHECK(hears(guest1, 440) && !hears(guest1, 880) && !hears(guest1, 660));
+  CHECK(!hears(host, 440) && hears(host, 660) && hears(host, 880));
+  CHECK(hears(host_listener, 440) && hears(host_listener, 660) &&
+        hears(host_listener, 880));
+  for (int i = 0; i < 5; i++) {
+    opus_encoder_destroy(lp[i].enc);
+    opus_decoder_destroy(lp[i].dec);
+  }
+  mixer_free(m);
+}
+
 int main(void) {
+  test_lecture();
   mixer *m = mixer_new();
   for (int i = 0; i < PEOPLE; i++) {
     person *p = &people[i];
