@@ -140,6 +140,7 @@ conf_status conf_call_create(participant *p, const char *sdp, const char *presen
   c->media.spotlight = p->spotlight;
   c->media.host = p->role == ROLE_HOST;
   c->media.lecture = p->room->cfg->lecture;
+  c->media.presenting = p->presenting;
   static char err[200]; /* the control loop is single-threaded */
   bool restart;
   if (negotiate(core, sdp, &c->media, answer, &restart, err, sizeof err) != 0) {
@@ -196,8 +197,9 @@ void conf_calls_sync(participant *p) {
     media_call *m = &c->media;
     bool host = p->role == ROLE_HOST;
     if (m->muted == p->muted && m->video_muted == p->video_muted &&
-        m->spotlight == p->spotlight && m->host == host)
+        m->spotlight == p->spotlight && m->host == host && m->presenting == p->presenting)
       continue;
+    m->presenting = p->presenting;
     m->muted = p->muted;
     m->video_muted = p->video_muted;
     m->spotlight = p->spotlight;

@@ -133,6 +133,65 @@ static void forward_video(media_session *rx, const uint8_t *pkt, size_t len,
   transport_send_rtp(rx->transport, copy, len);
 }
 
+/* A receiver's slides m-line, if it takes a presentation now. */
+static echo_stream *slides_out(media_session *rx) {
+  echo_stream *st = &rx->streams[STREAM_SLIDES];
+  if (st->choice < 0)
+    return NULL;
+  sdp_direction d = rx->params.agreed.media[st->choice].direction;
+  return d == SDP_SENDONLY || d == SDP_SENDRECV ? st : NULL;
+}
+
+static void forward_slides(media_session *rx, echo_stream *out, const uint8_t *pkt,
+                           size_t len, const rtp_header *h, uint64_t now) {
+  if (len > RTP_MAX_PACKET || !rx->transport->srtp_ready)
+    return;
+  if (!rx->slides_out_started) {
+    rx->slides_seq_delta = (uint16_t)(rx->last_slides_seq + 1 - h->seq);
+    rx->slides_ts_delta = rx->last_slides_ts + 3000 - h->timestamp;
+    rx->slides_out_started = true;
+  }
+  uint8_t copy[RTP_MAX_PACKET + SRTP_SESSION_OVERHEAD];
+  memcpy(copy, pkt, len);
+  uint16_t seq = (uint16_t)(h->seq + rx->slides_seq_delta);
+  uint32_t ts = h->timestamp + rx->slides_ts_delta;
+  rtp_set_ssrc(copy, out->local_ssrc);
+  rtp_set_seq(copy, seq);
+  rtp_set_timestamp(copy, ts);
+  rtp_set_payload_type(copy, (uint8_t)rx->params.agreed.media[out->choice].pt);
+  rx->last_slides_seq = seq;
+  rx->last_slides_ts = ts;
+  out->packets_out++;
+  if (out->cache)
+    rtp_cache_put(out->cache, copy, len, seq, now);
+  transport_send_rtp(rx->transport, copy, len);
+}
+
+/* The presenter's slides go to every other slides m-line that receives; a receiver
+ * starts on a keyframe. */
+static void on_slides(media_session *s, const uint8_t *pkt, size_t len,
+                      const rtp_header *h, uint64_t now) {
+  media_room *r = s->room;
+  if (!s->params.presenting)
+    return;
+  bool keyframe = rtp_is_keyframe_start(pkt, h, s->streams[STREAM_SLIDES].codec);
+  for (size_t i = 0; i < r->n; i++) {
+    media_session *rx = r->sessions[i];
+    echo_stream *out = rx != s ? slides_out(rx) : NULL;
+    if (!out)
+      continue;
+    if (rx->slides_from != s) {
+      if (!keyframe) {
+        session_request_keyframe(s, &s->streams[STREAM_SLIDES], now);
+        continue;
+      }
+      rx->slides_from = s;
+      rx->slides_out_started = false;
+    }
+    forward_slides(rx, out, pkt, len, h, now);
+  }
+}
+
 static void on_video(media_session *s, const uint8_t *pkt, size_t len,
                      const rtp_header *h, uint64_t now) {
   media_room *r = s->room;
@@ -176,9 +235,12 @@ static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
     return;
   if (st == &s->streams[STREAM_AUDIO])
     on_audio(s, pkt, h);
-  else if (st == &s->streams[STREAM_VIDEO] &&
-           h->payload_type == s->params.agreed.media[st->choice].pt)
+  else if (h->payload_type != s->params.agreed.media[st->choice].pt)
+    return;
+  else if (st == &s->streams[STREAM_VIDEO])
     on_video(s, pkt, len, h, uv_now(t->loop));
+  else
+    on_slides(s, pkt, len, h, uv_now(t->loop));
 }
 
 static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {
@@ -187,8 +249,11 @@ static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {
   echo_stream *ours = session_stream_by_local_ssrc(rx, item->media_ssrc);
   if (!ours || ours == &rx->streams[STREAM_AUDIO])
     return;
-  if ((item->kind == RTCP_PLI || item->kind == RTCP_FIR) && rx->video_from)
-    session_request_keyframe(rx->video_from, &rx->video_from->streams[STREAM_VIDEO], now);
+  bool slides = ours == &rx->streams[STREAM_SLIDES];
+  media_session *from = slides ? rx->slides_from : rx->video_from;
+  if ((item->kind == RTCP_PLI || item->kind == RTCP_FIR) && from)
+    session_request_keyframe(from, &from->streams[slides ? STREAM_SLIDES : STREAM_VIDEO],
+                             now);
   else if (item->kind == RTCP_NACK)
     session_answer_nack(rx, ours, item, now);
 }
@@ -218,6 +283,8 @@ transport_sink conference_join(media_room *r, media_session *s) {
   ids_random(&s->audio_ts, sizeof s->audio_ts);
   ids_random(&s->last_video_seq, sizeof s->last_video_seq);
   ids_random(&s->last_video_ts, sizeof s->last_video_ts);
+  ids_random(&s->last_slides_seq, sizeof s->last_slides_seq);
+  ids_random(&s->last_slides_ts, sizeof s->last_slides_ts);
   if (r->n == r->cap) {
     r->cap = r->cap ? r->cap * 2 : 8;
     r->sessions = realloc(r->sessions, r->cap * sizeof *r->sessions);
@@ -239,6 +306,8 @@ void conference_leave(media_room *r, media_session *s) {
       rx->video_from = NULL;
     if (rx->video_pending == s)
       rx->video_pending = NULL;
+    if (rx->slides_from == s)
+      rx->slides_from = NULL;
   }
   if (r->speaker == s)
     r->speaker = r->previous != s ? r->previous : NULL;
@@ -254,6 +323,11 @@ void conference_set_prefs(media_session *s, const media_call *prefs) {
   s->params.video_muted = prefs->video_muted;
   s->params.spotlight = prefs->spotlight;
   s->params.host = prefs->host;
+  if (s->params.presenting && !prefs->presenting && s->room)
+    for (size_t i = 0; i < s->room->n; i++)
+      if (s->room->sessions[i]->slides_from == s)
+        s->room->sessions[i]->slides_from = NULL; /* floor released */
+  s->params.presenting = prefs->presenting;
   if (s->mix) {
     mixer_set_muted(s->mix, prefs->muted);
     mixer_set_host(s->mix, prefs->host);

@@ -56,6 +56,10 @@ struct media_session {
   bool video_out_started;
   uint16_t video_seq_delta, last_video_seq;
   uint32_t video_ts_delta, last_video_ts;
+  media_session *slides_from; /* whose presentation this receiver gets */
+  bool slides_out_started;
+  uint16_t slides_seq_delta, last_slides_seq;
+  uint32_t slides_ts_delta, last_slides_ts;
 };
 
 /* Shared by the routers (echo, conference): which stream is which, from the agreement. */

@@ -33,6 +33,7 @@ typedef struct {
   double spotlight; /* > 0: pinned ahead of the speaker, earliest first */
   bool lecture;     /* the room is a lecture: guests hear and see hosts only */
   bool host;
+  bool presenting; /* holds the floor: its slides are forwarded to everyone else */
   char local_ufrag[ICE_UFRAG_MAX + 1], local_pwd[ICE_PWD_MAX + 1];
   char remote_ufrag[260];
   char remote_fingerprint[224]; /* "sha-256 AB:..." */

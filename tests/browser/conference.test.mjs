@@ -96,7 +96,7 @@ async function until(fn, what, ms = 20000) {
 const heard = (db) => db > -75;
 
 /* Each person is its own Chromium (fake devices are per process). */
-async function joinAll(alias, pins = []) {
+async function joinAll(alias, pins = [], callOptions = {}) {
   const pages = [];
   for (const [i, p] of PEOPLE.entries()) {
     if (!browsers[i])
@@ -106,7 +106,7 @@ async function joinAll(alias, pins = []) {
     const page = await browsers[i].newPage();
     await page.goto(`${base}/web/test/call.html`);
     p.uuid = (await page.evaluate(([a, n, pin]) => parley.join(a, n, pin), [alias, p.name, pins[i]])).participant_uuid;
-    await page.evaluate(() => parley.call());
+    await page.evaluate((o) => parley.call(o), callOptions);
     pages.push(page);
   }
   return pages;
@@ -179,5 +179,32 @@ test('lecture: guests hear and see the host only; the host hears and sees the gu
     await until(() => pages[i].evaluate(() => parley.colour()).then((c) => c === 'red'), `guest ${PEOPLE[i].name} to see the host`);
   const hostSees = await until(() => pages[0].evaluate(() => parley.colour()), 'the host to see a guest');
   assert.ok(['green', 'blue'].includes(hostSees), hostSees);
+  for (const page of pages) await page.close();
+});
+
+test('presentation on the slides m-line: the floor holder reaches everyone else, a new presenter takes over', async () => {
+  const pages = await joinAll('conf', [], { slides: true });
+  const lastEvent = (page, name) => page.evaluate((n) =>
+    parley.events.filter((e) => e.name === n).slice(-1)[0]?.data, name);
+
+  await pages[0].evaluate(() => parley.present()); // Red presents
+  for (const i of [1, 2]) {
+    const start = await until(() => lastEvent(pages[i], 'presentation_start'), `${PEOPLE[i].name} to get presentation_start`);
+    assert.equal(start.presenter_uuid, PEOPLE[0].uuid);
+    await pages[i].evaluate(() => parley.watch());
+  }
+  assert.equal(await lastEvent(pages[0], 'presentation_start'), undefined, 'not sent to the presenter');
+  for (const i of [1, 2])
+    await until(() => pages[i].evaluate(() => parley.colour('slides')).then((c) => c === 'red'), `${PEOPLE[i].name} to see Red's slides`);
+
+  await pages[2].evaluate(() => parley.present()); // Blue takes the floor from Red
+  const stolen = await until(() => lastEvent(pages[0], 'presentation_start'), 'Red to learn it lost the floor');
+  assert.equal(stolen.presenter_uuid, PEOPLE[2].uuid);
+  await pages[0].evaluate(() => parley.watch());
+  for (const i of [0, 1])
+    await until(() => pages[i].evaluate(() => parley.colour('slides')).then((c) => c === 'blue'), `${PEOPLE[i].name} to see Blue's slides`);
+
+  await pages[2].evaluate(() => parley.stopPresenting());
+  await until(() => pages[1].evaluate(() => parley.events.some((e) => e.name === 'presentation_stop')), 'presentation_stop');
   for (const page of pages) await page.close();
 });
