@@ -151,12 +151,20 @@ static int connect_peer(peer *p, dtls_context *ctx) {
   snprintf(username, sizeof username, "%s:%s", p->server_ufrag, p->ufrag);
   uint8_t tid[STUN_TID_LEN], buf[2048];
   ids_random(tid, sizeof tid);
-  size_t n = stun_build_binding_request(buf, sizeof buf, tid, username, 0x6e0001ff, 42,
-                                        true, p->server_pwd, strlen(p->server_pwd));
-  sendto(p->fd, buf, n, 0, (struct sockaddr *)&p->server, sizeof p->server);
-  ssize_t got = recv(p->fd, buf, sizeof buf, 0);
   stun_msg m;
-  if (got <= 0 || stun_parse(buf, (size_t)got, &m) || m.type != STUN_BINDING_SUCCESS)
+  ssize_t got = -1;
+  /* A busy server may miss the first check: retry as ICE agents do. */
+  for (int attempt = 0; attempt < 10; attempt++) {
+    size_t n = stun_build_binding_request(buf, sizeof buf, tid, username, 0x6e0001ff, 42,
+                                          true, p->server_pwd, strlen(p->server_pwd));
+    sendto(p->fd, buf, n, 0, (struct sockaddr *)&p->server, sizeof p->server);
+    got = recv(p->fd, buf, sizeof buf, 0);
+    if (got > 0 && stun_parse(buf, (size_t)got, &m) == 0 &&
+        m.type == STUN_BINDING_SUCCESS)
+      break;
+    got = -1;
+  }
+  if (got <= 0)
     return fprintf(stderr, "no binding success\n"), -1;
   p->dtls = dtls_new_client(ctx, p->server_fp, send_dtls, p);
   dtls_start_client(p->dtls);

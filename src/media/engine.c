@@ -176,6 +176,7 @@ static void on_command(void *msg, void *ud) {
     break;
   }
   free(c->call);
+  port_flush(&e->port); /* e.g. keyframe requests a new call triggered */
 }
 
 static void snapshot_stats(media_engine *e) {
@@ -209,6 +210,7 @@ static void on_tick(uv_timer_t *t) {
   media_room *r;
   while ((r = hmap_next(e->rooms, &pos)))
     media_room_tick(r, now);
+  port_flush(&e->port);
   if (now - e->last_snapshot_ms >= 500) {
     e->last_snapshot_ms = now;
     snapshot_stats(e);

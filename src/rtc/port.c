@@ -97,6 +97,7 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf,
   uint8_t first = pkt[0];
   if (first < 4) {
     on_stun(p, pkt, len, from);
+    port_flush(p);
     return;
   }
   /* RFC 7983: 20-63 DTLS, 128-191 RTP/RTCP; anything else is nobody's. */
@@ -111,6 +112,9 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf,
     return;
   }
   transport_on_packet(e->t, pkt, len, from);
+  /* libuv hands us one datagram of the batch at a time: whatever this one caused
+   * (a fan-out of copies, a reply) leaves together now. */
+  port_flush(p);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -121,6 +125,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 
 int port_start(rtc_port *p, uv_loop_t *loop, int fd) {
   p->loop = loop;
+  p->fd = fd;
   p->by_ufrag = hmap_new();
   p->by_address = hmap_new();
   uv_udp_init_ex(loop, &p->udp, AF_UNSPEC | UV_UDP_RECVMMSG);
@@ -146,14 +151,41 @@ void port_close(rtc_port *p) {
   uv_close((uv_handle_t *)&p->udp, free_maps);
 }
 
+void port_flush(rtc_port *p) {
+  size_t done = 0;
+  while (done < p->queued) {
+    int n =
+        sendmmsg(p->fd, p->out_msgs + done, (unsigned)(p->queued - done), MSG_DONTWAIT);
+    if (n <= 0) {
+      /* Socket buffer full or a bad destination: drop this one, go on with the rest
+       * (UDP media is loss-tolerant; NACK and keyframe requests repair). */
+      p->counters.send_errors++;
+      done++;
+      continue;
+    }
+    p->counters.datagrams_out += (uint64_t)n;
+    done += (size_t)n;
+  }
+  p->queued = 0;
+}
+
 int port_send(rtc_port *p, const struct sockaddr *to, const uint8_t *data, size_t len) {
-  uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
-  int rc = uv_udp_try_send(&p->udp, &b, 1, to);
-  if (rc < 0) {
+  if (len > sizeof p->out_buf[0]) {
     p->counters.send_errors++;
     return -1;
   }
-  p->counters.datagrams_out++;
+  size_t i = p->queued++;
+  memcpy(p->out_buf[i], data, len);
+  size_t alen = to->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                          : sizeof(struct sockaddr_in);
+  memcpy(&p->out_addr[i], to, alen);
+  p->out_iov[i] = (struct iovec){p->out_buf[i], len};
+  p->out_msgs[i].msg_hdr = (struct msghdr){.msg_name = &p->out_addr[i],
+                                           .msg_namelen = (socklen_t)alen,
+                                           .msg_iov = &p->out_iov[i],
+                                           .msg_iovlen = 1};
+  if (p->queued == PORT_SEND_BATCH)
+    port_flush(p);
   return 0;
 }
 

@@ -6,7 +6,11 @@
 #include "core/hmap.h"
 #include "rtc/transport.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <uv.h>
+
+#define PORT_SEND_BATCH 64
 
 typedef struct {
   uint64_t datagrams_in, datagrams_out, send_errors;
@@ -23,6 +27,13 @@ struct rtc_port {
   hmap *by_address; /* peer address bytes -> transport */
   port_counters counters;
   size_t transports;
+  /* Datagrams waiting for one sendmmsg: a fan-out's copies leave in one call. */
+  int fd;
+  size_t queued;
+  struct mmsghdr out_msgs[PORT_SEND_BATCH];
+  struct iovec out_iov[PORT_SEND_BATCH];
+  struct sockaddr_storage out_addr[PORT_SEND_BATCH];
+  uint8_t out_buf[PORT_SEND_BATCH][1536];
 };
 
 /* Opens a UDP socket bound to addr:port on the calling thread (so errors are
@@ -33,7 +44,10 @@ int port_bind_socket(const char *addr, int port, int *bound_port, char *err,
 int port_start(rtc_port *p, uv_loop_t *loop, int fd);
 void port_close(rtc_port *p);
 
+/* Queues a datagram; it leaves at the next port_flush, or at once when the batch is
+ * full. Everything on the media loop that may send ends with a flush. */
 int port_send(rtc_port *p, const struct sockaddr *to, const uint8_t *data, size_t len);
+void port_flush(rtc_port *p);
 void port_register_ufrag(rtc_port *p, const char *ufrag, transport *t);
 void port_unregister_ufrag(rtc_port *p, const char *ufrag);
 /* Remembers that datagrams from addr belong to t (after an authenticated check). */

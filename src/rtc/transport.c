@@ -22,8 +22,15 @@ static void fail(transport *t, const char *reason) {
 
 static uint64_t now_ms(transport *t) { return uv_now(t->loop); }
 
+static void check_transport(transport *t);
+
 static void on_tick(uv_timer_t *timer) {
   transport *t = timer->data;
+  check_transport(t);
+  port_flush(t->port); /* DTLS retransmissions */
+}
+
+static void check_transport(transport *t) {
   if (t->failed)
     return;
   if (dtls_get_state(t->dtls) == DTLS_HANDSHAKING) {
