@@ -154,17 +154,19 @@ void port_close(rtc_port *p) {
 void port_flush(rtc_port *p) {
   size_t done = 0;
   while (done < p->queued) {
-    int n =
-        sendmmsg(p->fd, p->out_msgs + done, (unsigned)(p->queued - done), MSG_DONTWAIT);
-    if (n <= 0) {
-      /* Socket buffer full or a bad destination: drop this one, go on with the rest
-       * (UDP media is loss-tolerant; NACK and keyframe requests repair). */
-      p->counters.send_errors++;
+    int n = sendmmsg(p->fd, p->out_msgs + done, (unsigned)(p->queued - done), MSG_DONTWAIT);
+    if (n > 0) {
+      p->counters.datagrams_out += (uint64_t)n;
+      done += (size_t)n;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+      /* The socket buffer is full: the rest of this batch is lost, as on a congested
+       * link (NACKs and keyframe requests repair video; audio conceals). */
+      p->counters.send_errors += p->queued - done;
+      break;
+    } else {
+      p->counters.send_errors++; /* this destination failed; the others still go */
       done++;
-      continue;
     }
-    p->counters.datagrams_out += (uint64_t)n;
-    done += (size_t)n;
   }
   p->queued = 0;
 }
