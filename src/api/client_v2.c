@@ -2,10 +2,12 @@
  * body, and dispatches conference-level actions to the conference core (§A, §B.1). */
 #include "api/api.h"
 
+#include "api/multipart.h"
 #include "core/log.h"
 #include "http/url.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -84,6 +86,33 @@ static void available_layouts(api_call *c) {
   reply_result(c, list);
 }
 
+/* Image slides (client API §D.4): the presenter posts a multipart frame. */
+static void presentation_post(api_call *c) {
+  size_t ct_len = 0;
+  const char *ct = http_header(c->req, "content-type", &ct_len);
+  multipart_part part;
+  char err[120];
+  if (multipart_find(c->req->entity.base, c->req->entity.base ? c->req->entity.len : 0,
+                     ct, ct_len, "frame", &part, err, sizeof err) != 0)
+    return reply_failed(c, 400, err);
+  reply_status(c, conf_slide_post(c->self, part.data, part.len, part.type));
+}
+
+/* presentation.jpeg, presentation_high.jpeg, presentation.png ?id=<frame id> */
+static void presentation_get(api_call *c) {
+  size_t qlen;
+  const char *q = http_query(c->req, &qlen);
+  char id_text[24];
+  uint64_t id = 0;
+  if (q && url_query_param(q, qlen, "id", id_text, sizeof id_text) > 0)
+    id = strtoull(id_text, NULL, 10);
+  const char *data, *type;
+  size_t len;
+  if (!conf_slide_get(c->self->room, id, &data, &len, &type))
+    return reply_failed(c, 404, "No presentation frame available");
+  http_respond(c->req, 200, type, data, len);
+}
+
 static const action conference_actions[] = {
     {"refresh_token", "POST", refresh_token},
     {"release_token", "POST", release_token},
@@ -102,6 +131,10 @@ static const action conference_actions[] = {
     {"transform_layout", "POST", transform_layout},
     {"clearallbuzz", "POST", clearallbuzz},
     {"available_layouts", "GET", available_layouts},
+    {"presentation", "POST", presentation_post},
+    {"presentation.jpeg", "GET", presentation_get},
+    {"presentation_high.jpeg", "GET", presentation_get},
+    {"presentation.png", "GET", presentation_get},
 };
 
 /* Features of the client API Parley does not offer (yet): a clear JSON 403,
@@ -147,8 +180,6 @@ bool client_v2_conference(api_call *c) {
   if (run_action(c, conference_actions,
                  sizeof conference_actions / sizeof *conference_actions))
     return true;
-  if (strncmp(a, "presentation", 12) == 0 && strchr(a, '.'))
-    return reply_failed(c, 404, "No presentation frame available"), true;
   for (size_t i = 0; i < sizeof unsupported / sizeof *unsupported; i++)
     if (strcmp(unsupported[i], a) == 0) {
       char msg[120];
@@ -215,7 +246,12 @@ void api_handle(void *ud, h2o_req_t *req) {
   body_error err;
   size_t ct_len = 0;
   const char *ct = http_header(req, "content-type", &ct_len);
-  if (body_parse(req->entity.base, req->entity.base ? req->entity.len : 0, ct, ct_len,
+  /* Image slides are multipart and may be larger than JSON bodies (h2o's own limit,
+   * 4x --max-body, still applies); everything else is JSON. */
+  bool slide =
+      c.route.kind == ROUTE_CONFERENCE && strcmp(c.route.action, "presentation") == 0;
+  if (!slide &&
+      body_parse(req->entity.base, req->entity.base ? req->entity.len : 0, ct, ct_len,
                  (size_t)c.api->cfg->max_body_bytes, &c.body, &err) != 0)
     return reply_failed(&c, err.status, err.message);
   if (!conf_find_alias(c.api->core, c.route.alias))

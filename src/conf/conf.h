@@ -100,6 +100,12 @@ conf_status conf_dtmf(participant *actor, participant *target, const char *digit
 conf_status conf_take_floor(participant *actor, participant *target);
 conf_status conf_release_floor(participant *actor, participant *target);
 conf_status conf_transform_layout(participant *actor, json_t *transforms);
+/* Image slides: the floor holder posts a JPEG or PNG frame; a viewer fetches the
+ * latest by its id (0: whatever is latest). */
+conf_status conf_slide_post(participant *actor, const char *data, size_t len,
+                            const char *type);
+bool conf_slide_get(const room *r, uint64_t id, const char **data, size_t *len,
+                    const char **type);
 /* The layouts transform_layout accepts. */
 const char *const *conf_layouts(size_t *count);
 

@@ -15,6 +15,7 @@ conf_status conf_take_floor(participant *actor, participant *target) {
   if (r->presenter == actor)
     return CONF_OK;
   participant *previous = r->presenter;
+  conf_slides_clear(r); /* a new presenter starts with no slide */
   if (previous) {
     previous->presenting = false;
     room_emit_participant_update(previous);
@@ -35,6 +36,7 @@ conf_status conf_release_floor(participant *actor, participant *target) {
   if (r->presenter != target)
     return CONF_OK;
   r->presenter = NULL;
+  conf_slides_clear(r);
   target->presenting = false;
   room_emit_participant_update(target);
   room_emit(r, "presentation_stop", NULL, NULL, target);

@@ -54,6 +54,8 @@ const room_record *directory_lookup(conf_core *core, const char *alias);
 void directory_free(conf_core *core);
 
 double conf_now_epoch(void);
+/* Drops the image slide (the floor was released or the presenter left). */
+void conf_slides_clear(room *r);
 /* The media loop says p is the active speaker: the stage follows. */
 void conf_on_speaker(participant *p);
 json_t *conf_presentation_start_json(const participant *presenter);

@@ -36,6 +36,7 @@ room *room_enter(conf_core *core, const room_record *rec) {
 
 static void free_room(uv_handle_t *h) {
   room *r = h->data;
+  conf_slides_clear(r);
   hmap_free(r->by_uuid);
   room_record_free(r->cfg);
   free(r);
@@ -117,8 +118,10 @@ void room_remove_participant(room *r, participant *p) {
   list_unlink(&p->link);
   hmap_remove(r->by_uuid, p->uuid, IDS_UUID_LEN);
   r->n_participants--;
-  if (r->presenter == p)
+  if (r->presenter == p) {
     r->presenter = NULL;
+    conf_slides_clear(r);
+  }
 }
 
 void room_admit(participant *p) {

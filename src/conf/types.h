@@ -79,6 +79,10 @@ struct room {
   bool guests_can_present;
   participant *presenter;
   participant *speaker; /* the active speaker, from the media loop */
+  char *slide;          /* the latest image slide (client API §D.4), or NULL */
+  size_t slide_len;
+  char slide_type[16];
+  uint64_t slide_id; /* the id of the presentation_frame event that announced it */
   char layout[16], host_layout[16], guest_layout[16];
   bool overlay_text_enabled;
   uint64_t next_event_id;
