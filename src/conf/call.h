@@ -34,6 +34,8 @@ conf_call *conf_call_find(participant *p, const char *uuid);
 /* Ends a call. server_side: the client did not ask, so it hears call_disconnected. */
 void conf_call_end(conf_call *c, const char *reason, bool server_side);
 conf_status conf_call_dtmf(conf_call *c, const char *digits);
+/* Ends p's presentation-sending calls: someone else took the floor. */
+void conf_calls_end_presenting(participant *p, const char *reason);
 /* Every call of a leaving participant. */
 void conf_calls_end_all(participant *p, const char *reason);
 /* Tells the media loop when a participant's server mute, video mute or spotlight

@@ -1,5 +1,6 @@
 /* floor — who presents: one presenter at a time; taking the floor from someone
  * tells them by presentation_start, as the client API's presenters expect (§D.3). */
+#include "conf/call.h"
 #include "conf/internal.h"
 
 #include "core/log.h"
@@ -23,6 +24,9 @@ conf_status conf_take_floor(participant *actor, participant *target) {
   r->presenter = actor;
   actor->presenting = true;
   room_emit_participant_update(actor);
+  /* The previous presenter's separate presentation call ends (client API §D.3 B). */
+  if (previous)
+    conf_calls_end_presenting(previous, "Presentation taken by another participant");
   /* Never to the presenter itself: the JS client would stop its own share. */
   room_emit(r, "presentation_start", conf_presentation_start_json(actor), NULL, actor);
   log_info("conf", "floor room=%s presenter=%s", r->cfg->aliases[0], actor->uuid);

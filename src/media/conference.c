@@ -40,8 +40,8 @@ size_t media_room_size(const media_room *r) { return r->n; }
 const int64_t *media_room_key(const media_room *r) { return &r->key; }
 
 static bool publishes_video(const media_session *s) {
-  return s->streams[STREAM_VIDEO].choice >= 0 && s->streams[STREAM_VIDEO].remote_ssrc &&
-         !s->params.video_muted;
+  return s->params.present == 0 && s->streams[STREAM_VIDEO].choice >= 0 &&
+         s->streams[STREAM_VIDEO].remote_ssrc && !s->params.video_muted;
 }
 
 /* In a lecture a guest sees hosts only; everyone else may be seen by anyone. */
@@ -86,6 +86,8 @@ static media_session *video_target(media_room *r, media_session *receiver) {
 static void retarget(media_room *r) {
   for (size_t i = 0; i < r->n; i++) {
     media_session *rx = r->sessions[i];
+    if (rx->params.present)
+      continue; /* presentation calls carry no speaker video */
     media_session *t = video_target(r, rx);
     if (t == rx->video_from) {
       rx->video_pending = NULL; /* back to what it already sees */
@@ -119,6 +121,7 @@ static void forward_video(media_session *rx, const uint8_t *pkt, size_t len,
   }
   uint8_t copy[RTP_MAX_PACKET + SRTP_SESSION_OVERHEAD];
   memcpy(copy, pkt, len);
+  len = rtp_strip_extensions(copy, len, h);
   uint16_t seq = (uint16_t)(h->seq + rx->video_seq_delta);
   uint32_t ts = h->timestamp + rx->video_ts_delta;
   rtp_set_ssrc(copy, out->local_ssrc);
@@ -133,8 +136,19 @@ static void forward_video(media_session *rx, const uint8_t *pkt, size_t len,
   transport_send_rtp(rx->transport, copy, len);
 }
 
-/* A receiver's slides m-line, if it takes a presentation now. */
+/* Where a session's presentation comes from: a presentation call's video, else the
+ * slides m-line of a main call. */
+static echo_stream *presentation_in(media_session *s) {
+  return &s->streams[s->params.present == 1 ? STREAM_VIDEO : STREAM_SLIDES];
+}
+
+/* Where a receiver takes a presentation now: a receive-presentation call's video, or
+ * the slides m-line of a main call when it receives. */
 static echo_stream *slides_out(media_session *rx) {
+  if (rx->params.present == 2)
+    return rx->streams[STREAM_VIDEO].choice >= 0 ? &rx->streams[STREAM_VIDEO] : NULL;
+  if (rx->params.present == 1)
+    return NULL;
   echo_stream *st = &rx->streams[STREAM_SLIDES];
   if (st->choice < 0)
     return NULL;
@@ -153,6 +167,7 @@ static void forward_slides(media_session *rx, echo_stream *out, const uint8_t *p
   }
   uint8_t copy[RTP_MAX_PACKET + SRTP_SESSION_OVERHEAD];
   memcpy(copy, pkt, len);
+  len = rtp_strip_extensions(copy, len, h);
   uint16_t seq = (uint16_t)(h->seq + rx->slides_seq_delta);
   uint32_t ts = h->timestamp + rx->slides_ts_delta;
   rtp_set_ssrc(copy, out->local_ssrc);
@@ -174,7 +189,8 @@ static void on_slides(media_session *s, const uint8_t *pkt, size_t len,
   media_room *r = s->room;
   if (!s->params.presenting)
     return;
-  bool keyframe = rtp_is_keyframe_start(pkt, h, s->streams[STREAM_SLIDES].codec);
+  echo_stream *in = presentation_in(s);
+  bool keyframe = rtp_is_keyframe_start(pkt, h, in->codec);
   for (size_t i = 0; i < r->n; i++) {
     media_session *rx = r->sessions[i];
     echo_stream *out = rx != s ? slides_out(rx) : NULL;
@@ -182,7 +198,7 @@ static void on_slides(media_session *s, const uint8_t *pkt, size_t len,
       continue;
     if (rx->slides_from != s) {
       if (!keyframe) {
-        session_request_keyframe(s, &s->streams[STREAM_SLIDES], now);
+        session_request_keyframe(s, in, now);
         continue;
       }
       rx->slides_from = s;
@@ -233,14 +249,16 @@ static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
   echo_stream *st = session_stream_for(s, pkt, h, &repair);
   if (!st || repair)
     return;
-  if (st == &s->streams[STREAM_AUDIO])
-    on_audio(s, pkt, h);
-  else if (h->payload_type != s->params.agreed.media[st->choice].pt)
+  if (st == &s->streams[STREAM_AUDIO]) {
+    if (s->mix)
+      on_audio(s, pkt, h);
+  } else if (h->payload_type != s->params.agreed.media[st->choice].pt) {
     return;
-  else if (st == &s->streams[STREAM_VIDEO])
-    on_video(s, pkt, len, h, uv_now(t->loop));
-  else
+  } else if (st == presentation_in(s)) {
     on_slides(s, pkt, len, h, uv_now(t->loop));
+  } else if (st == &s->streams[STREAM_VIDEO]) {
+    on_video(s, pkt, len, h, uv_now(t->loop));
+  }
 }
 
 static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {
@@ -272,10 +290,13 @@ static void on_failed(transport *t, const char *reason, void *ud) {
 
 transport_sink conference_join(media_room *r, media_session *s) {
   session_bind_streams(s);
+  ids_random(&s->rtcp_ssrc, sizeof s->rtcp_ssrc); /* sender SSRC of our PLIs */
   s->room = r;
-  s->mix = mixer_add(r->mixer, s);
-  mixer_set_muted(s->mix, s->params.muted);
-  mixer_set_host(s->mix, s->params.host);
+  if (s->params.present == 0) { /* presentation calls are not in the audio mix */
+    s->mix = mixer_add(r->mixer, s);
+    mixer_set_muted(s->mix, s->params.muted);
+    mixer_set_host(s->mix, s->params.host);
+  }
   if (s->params.lecture)
     mixer_set_lecture(r->mixer, true);
   ids_random(&s->streams[STREAM_AUDIO].next_seq,
@@ -295,7 +316,8 @@ transport_sink conference_join(media_room *r, media_session *s) {
 }
 
 void conference_leave(media_room *r, media_session *s) {
-  mixer_remove(r->mixer, s->mix);
+  if (s->mix)
+    mixer_remove(r->mixer, s->mix);
   s->mix = NULL;
   for (size_t i = 0; i < r->n; i++)
     if (r->sessions[i] == s)
@@ -358,7 +380,7 @@ static void follow_speaker(media_room *r) {
   media_session *loudest = NULL;
   for (size_t i = 0; i < r->n; i++) {
     media_session *s = r->sessions[i];
-    if (mixer_source_mixed(s->mix) &&
+    if (s->mix && mixer_source_mixed(s->mix) &&
         (!loudest || mixer_source_level(s->mix) < mixer_source_level(loudest->mix)))
       loudest = s;
   }

@@ -34,6 +34,7 @@ typedef struct {
   bool lecture;     /* the room is a lecture: guests hear and see hosts only */
   bool host;
   bool presenting; /* holds the floor: its slides are forwarded to everyone else */
+  int present;     /* 0: a main call; 1: a presentation it sends; 2: one it receives */
   char local_ufrag[ICE_UFRAG_MAX + 1], local_pwd[ICE_PWD_MAX + 1];
   char remote_ufrag[260];
   char remote_fingerprint[224]; /* "sha-256 AB:..." */

@@ -246,3 +246,13 @@ size_t rtp_write_header(uint8_t *out, uint8_t pt, bool marker, uint16_t seq, uin
   wr32(out + 8, ssrc);
   return RTP_FIXED_HEADER;
 }
+
+size_t rtp_strip_extensions(uint8_t *pkt, size_t len, const rtp_header *h) {
+  if (!h->ext_profile)
+    return len;
+  size_t block_start = 12 + 4 * (size_t)h->csrc_count; /* the extension header */
+  size_t payload = h->header_len;
+  memmove(pkt + block_start, pkt + payload, len - payload);
+  pkt[0] &= (uint8_t)~0x10;
+  return len - (payload - block_start);
+}

@@ -46,6 +46,11 @@ void rtp_set_seq(uint8_t *pkt, uint16_t seq);
 void rtp_set_timestamp(uint8_t *pkt, uint32_t ts);
 void rtp_set_payload_type(uint8_t *pkt, uint8_t pt);
 
+/* Removes the header extension block in place (clearing the X bit); returns the new
+ * length. Forwarding between peer connections needs it: extension ids are per
+ * connection, and a receiver would read the sender's ids with its own meanings. */
+size_t rtp_strip_extensions(uint8_t *pkt, size_t len, const rtp_header *h);
+
 /* Writes a 12-byte header (no CSRC, no extension); returns 12. */
 size_t rtp_write_header(uint8_t *out, uint8_t pt, bool marker, uint16_t seq, uint32_t ts,
                         uint32_t ssrc);

@@ -54,7 +54,8 @@ const browsers = [];
 
 before(async () => {
   const dir = join(work, 'data');
-  execFileSync(join(bin, 'parleyctl'), ['--data-dir', dir, 'room', 'add', 'conf']);
+  for (const room of ['conf', 'present', 'present2'])
+    execFileSync(join(bin, 'parleyctl'), ['--data-dir', dir, 'room', 'add', room]);
   execFileSync(join(bin, 'parleyctl'), ['--data-dir', dir, 'room', 'add', 'talk', '--lecture',
     '--pin', '1234', '--allow-guests']);
   daemon = spawn(join(bin, 'parleyd'), ['--data-dir', dir, '--http', '127.0.0.1:0',
@@ -183,7 +184,7 @@ test('lecture: guests hear and see the host only; the host hears and sees the gu
 });
 
 test('presentation on the slides m-line: the floor holder reaches everyone else, a new presenter takes over', async () => {
-  const pages = await joinAll('conf', [], { slides: true });
+  const pages = await joinAll('present', [], { slides: true });
   const lastEvent = (page, name) => page.evaluate((n) =>
     parley.events.filter((e) => e.name === n).slice(-1)[0]?.data, name);
 
@@ -206,5 +207,33 @@ test('presentation on the slides m-line: the floor holder reaches everyone else,
 
   await pages[2].evaluate(() => parley.stopPresenting());
   await until(() => pages[1].evaluate(() => parley.events.some((e) => e.name === 'presentation_stop')), 'presentation_stop');
+  for (const page of pages) await page.close();
+});
+
+test('a presentation call (present: send) reaches slides m-lines and loses the floor to a new presenter', async () => {
+  const pages = await joinAll('present2', [], { slides: true });
+  const lastEvent = (page, name) => page.evaluate((n) =>
+    parley.events.filter((e) => e.name === n).slice(-1)[0]?.data, name);
+
+  const sendCall = await pages[2].evaluate(() => parley.presentCall('send')); // Blue shares
+  for (const i of [0, 1]) {
+    const start = await until(() => lastEvent(pages[i], 'presentation_start'), `${PEOPLE[i].name} to get presentation_start`);
+    assert.equal(start.presenter_uuid, PEOPLE[2].uuid);
+    await pages[i].evaluate(() => parley.watch());
+  }
+  for (const i of [0, 1])
+    await until(() => pages[i].evaluate(() => parley.colour('slides')).then((c) => c === 'blue'), `${PEOPLE[i].name} to see Blue's presentation`);
+
+  // Separate receive calls are refused with a clear JSON error for now.
+  const refused = await pages[0].evaluate(() => parley.presentCall('receive').then(() => 'accepted', (e) => e.message));
+  assert.match(refused, /403 .*present \\"receive\\"/);
+
+  await pages[0].evaluate(() => parley.present()); // Red takes the floor on its slides m-line
+  const ended = await until(() => pages[2].evaluate(() =>
+    parley.events.find((e) => e.name === 'call_disconnected')), "Blue's presentation call to end");
+  assert.equal(ended.data.call_uuid, sendCall);
+  await until(() => lastEvent(pages[1], 'presentation_start').then((d) =>
+    d?.presenter_uuid === PEOPLE[0].uuid ? d : null), 'Green to hear Red took over');
+  await until(() => pages[1].evaluate(() => parley.colour('slides')).then((c) => c === 'red'), "Green to see Red's slides");
   for (const page of pages) await page.close();
 });

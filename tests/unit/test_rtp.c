@@ -257,7 +257,21 @@ static void test_seq_newer(void) {
   CHECK(!rtp_seq_newer(5, 5));
 }
 
+/* Forwarding strips the sender's extension block: payload intact, X bit cleared. */
+static void test_strip_extensions(void) {
+  uint8_t pkt[64] = {0x90, 96,   0,  1, 0,    0,    0, 2, 0, 0, 0, 3, /* X set */
+                     0xBE, 0xDE, 0,  1, 0x10, 0xAA, 0, 0, /* one element, padded */
+                     'p',  'a',  'y'};
+  rtp_header h;
+  CHECK(rtp_parse(pkt, 23, &h) == 0 && h.ext_profile == 0xBEDE);
+  size_t n = rtp_strip_extensions(pkt, 23, &h);
+  CHECK(n == 15 && !(pkt[0] & 0x10) && memcmp(pkt + 12, "pay", 3) == 0);
+  CHECK(rtp_parse(pkt, n, &h) == 0 && h.ext_profile == 0 && h.payload_len == 3);
+  CHECK(rtp_strip_extensions(pkt, n, &h) == n);
+}
+
 int main(void) {
+  test_strip_extensions();
   test_fixed_header();
   test_csrcs();
   test_padding();
