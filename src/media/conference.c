@@ -107,29 +107,29 @@ static bool same_codec(const media_session *a, const media_session *b) {
   return strcasecmp(ca->codec, cb->codec) == 0;
 }
 
-/* A copy per receiver: its SSRC, and sequence numbers and timestamps that run on
- * across source switches, so a switch looks like one continuous stream. */
-static void forward_video(media_session *rx, const uint8_t *pkt, size_t len,
-                          const rtp_header *h, uint64_t now) {
-  echo_stream *out = &rx->streams[STREAM_VIDEO];
+/* A copy per receiver, on its stream `out`: its SSRC and payload type, the sender's
+ * header extensions removed (their ids belong to the sender's connection), sequence
+ * numbers and timestamps carried on by `rw` across source switches. */
+static void forward(media_session *rx, echo_stream *out, rewrite *rw, const uint8_t *pkt,
+                    size_t len, const rtp_header *h, uint64_t now) {
   if (out->choice < 0 || len > RTP_MAX_PACKET || !rx->transport->srtp_ready)
     return;
-  if (!rx->video_out_started) {
-    rx->video_seq_delta = (uint16_t)(rx->last_video_seq + 1 - h->seq);
-    rx->video_ts_delta = rx->last_video_ts + 3000 - h->timestamp;
-    rx->video_out_started = true;
+  if (!rw->started) {
+    rw->seq_delta = (uint16_t)(rw->last_seq + 1 - h->seq);
+    rw->ts_delta = rw->last_ts + 3000 - h->timestamp;
+    rw->started = true;
   }
   uint8_t copy[RTP_MAX_PACKET + SRTP_SESSION_OVERHEAD];
   memcpy(copy, pkt, len);
   len = rtp_strip_extensions(copy, len, h);
-  uint16_t seq = (uint16_t)(h->seq + rx->video_seq_delta);
-  uint32_t ts = h->timestamp + rx->video_ts_delta;
+  uint16_t seq = (uint16_t)(h->seq + rw->seq_delta);
+  uint32_t ts = h->timestamp + rw->ts_delta;
   rtp_set_ssrc(copy, out->local_ssrc);
   rtp_set_seq(copy, seq);
   rtp_set_timestamp(copy, ts);
   rtp_set_payload_type(copy, (uint8_t)rx->params.agreed.media[out->choice].pt);
-  rx->last_video_seq = seq;
-  rx->last_video_ts = ts;
+  rw->last_seq = seq;
+  rw->last_ts = ts;
   out->packets_out++;
   if (out->cache)
     rtp_cache_put(out->cache, copy, len, seq, now);
@@ -156,32 +156,6 @@ static echo_stream *slides_out(media_session *rx) {
   return d == SDP_SENDONLY || d == SDP_SENDRECV ? st : NULL;
 }
 
-static void forward_slides(media_session *rx, echo_stream *out, const uint8_t *pkt,
-                           size_t len, const rtp_header *h, uint64_t now) {
-  if (len > RTP_MAX_PACKET || !rx->transport->srtp_ready)
-    return;
-  if (!rx->slides_out_started) {
-    rx->slides_seq_delta = (uint16_t)(rx->last_slides_seq + 1 - h->seq);
-    rx->slides_ts_delta = rx->last_slides_ts + 3000 - h->timestamp;
-    rx->slides_out_started = true;
-  }
-  uint8_t copy[RTP_MAX_PACKET + SRTP_SESSION_OVERHEAD];
-  memcpy(copy, pkt, len);
-  len = rtp_strip_extensions(copy, len, h);
-  uint16_t seq = (uint16_t)(h->seq + rx->slides_seq_delta);
-  uint32_t ts = h->timestamp + rx->slides_ts_delta;
-  rtp_set_ssrc(copy, out->local_ssrc);
-  rtp_set_seq(copy, seq);
-  rtp_set_timestamp(copy, ts);
-  rtp_set_payload_type(copy, (uint8_t)rx->params.agreed.media[out->choice].pt);
-  rx->last_slides_seq = seq;
-  rx->last_slides_ts = ts;
-  out->packets_out++;
-  if (out->cache)
-    rtp_cache_put(out->cache, copy, len, seq, now);
-  transport_send_rtp(rx->transport, copy, len);
-}
-
 /* The presenter's slides go to every other slides m-line that receives; a receiver
  * starts on a keyframe. */
 static void on_slides(media_session *s, const uint8_t *pkt, size_t len,
@@ -202,9 +176,9 @@ static void on_slides(media_session *s, const uint8_t *pkt, size_t len,
         continue;
       }
       rx->slides_from = s;
-      rx->slides_out_started = false;
+      rx->slides_out.started = false;
     }
-    forward_slides(rx, out, pkt, len, h, now);
+    forward(rx, out, &rx->slides_out, pkt, len, h, now);
   }
 }
 
@@ -221,10 +195,10 @@ static void on_video(media_session *s, const uint8_t *pkt, size_t len,
       }
       rx->video_from = s;
       rx->video_pending = NULL;
-      rx->video_out_started = false;
+      rx->video_out.started = false;
     }
     if (rx->video_from == s && rx != s)
-      forward_video(rx, pkt, len, h, now);
+      forward(rx, &rx->streams[STREAM_VIDEO], &rx->video_out, pkt, len, h, now);
   }
 }
 
@@ -276,18 +250,6 @@ static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {
     session_answer_nack(rx, ours, item, now);
 }
 
-static void on_connected(transport *t, void *ud) {
-  (void)t;
-  media_session *s = ud;
-  s->post(s, MEDIA_EVENT_CONNECTED, "");
-}
-
-static void on_failed(transport *t, const char *reason, void *ud) {
-  (void)t;
-  media_session *s = ud;
-  s->post(s, MEDIA_EVENT_ENDED, reason);
-}
-
 transport_sink conference_join(media_room *r, media_session *s) {
   session_bind_streams(s);
   ids_random(&s->rtcp_ssrc, sizeof s->rtcp_ssrc); /* sender SSRC of our PLIs */
@@ -302,17 +264,16 @@ transport_sink conference_join(media_room *r, media_session *s) {
   ids_random(&s->streams[STREAM_AUDIO].next_seq,
              sizeof s->streams[STREAM_AUDIO].next_seq);
   ids_random(&s->audio_ts, sizeof s->audio_ts);
-  ids_random(&s->last_video_seq, sizeof s->last_video_seq);
-  ids_random(&s->last_video_ts, sizeof s->last_video_ts);
-  ids_random(&s->last_slides_seq, sizeof s->last_slides_seq);
-  ids_random(&s->last_slides_ts, sizeof s->last_slides_ts);
+  ids_random(&s->video_out, sizeof s->video_out); /* random starting numbers */
+  ids_random(&s->slides_out, sizeof s->slides_out);
+  s->video_out.started = s->slides_out.started = false;
   if (r->n == r->cap) {
     r->cap = r->cap ? r->cap * 2 : 8;
     r->sessions = realloc(r->sessions, r->cap * sizeof *r->sessions);
   }
   r->sessions[r->n++] = s;
   retarget(r);
-  return (transport_sink){on_connected, on_rtp, on_rtcp, on_failed};
+  return (transport_sink){session_on_connected, on_rtp, on_rtcp, session_on_failed};
 }
 
 void conference_leave(media_room *r, media_session *s) {

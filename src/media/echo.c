@@ -328,13 +328,13 @@ void echo_session_send_dtmf(media_session *s, const char *digits) {
   s->dtmf_queue[have] = '\0';
 }
 
-static void on_connected(transport *t, void *ud) {
+void session_on_connected(transport *t, void *ud) {
   (void)t;
   media_session *s = ud;
   s->post(s, MEDIA_EVENT_CONNECTED, "");
 }
 
-static void on_failed(transport *t, const char *reason, void *ud) {
+void session_on_failed(transport *t, const char *reason, void *ud) {
   (void)t;
   media_session *s = ud;
   s->post(s, MEDIA_EVENT_ENDED, reason);
@@ -343,7 +343,7 @@ static void on_failed(transport *t, const char *reason, void *ud) {
 transport_sink echo_session_init(media_session *s) {
   s->rtcp_ssrc = random_u32();
   session_bind_streams(s);
-  return (transport_sink){on_connected, on_rtp, on_rtcp, on_failed};
+  return (transport_sink){session_on_connected, on_rtp, on_rtcp, session_on_failed};
 }
 
 void echo_session_update(media_session *s) { session_bind_streams(s); }

@@ -29,6 +29,14 @@ typedef struct {
 
 typedef struct media_session media_session;
 struct media_room;
+
+/* A receiver's view of a forwarded stream: sequence numbers and timestamps that run
+ * on across source switches, so a switch looks like one continuous stream. */
+typedef struct {
+  bool started;
+  uint16_t seq_delta, last_seq;
+  uint32_t ts_delta, last_ts;
+} rewrite;
 struct mixer_source;
 typedef void (*session_post_cb)(media_session *s, media_event_kind kind,
                                 const char *text);
@@ -53,13 +61,8 @@ struct media_session {
   struct mixer_source *mix;
   uint32_t audio_ts;
   media_session *video_from, *video_pending; /* whose video this receiver gets */
-  bool video_out_started;
-  uint16_t video_seq_delta, last_video_seq;
-  uint32_t video_ts_delta, last_video_ts;
-  media_session *slides_from; /* whose presentation this receiver gets */
-  bool slides_out_started;
-  uint16_t slides_seq_delta, last_slides_seq;
-  uint32_t slides_ts_delta, last_slides_ts;
+  media_session *slides_from;                /* whose presentation it gets */
+  rewrite video_out, slides_out;
 };
 
 /* Shared by the routers (echo, conference): which stream is which, from the agreement. */
@@ -79,6 +82,10 @@ void session_on_dtmf_packet(media_session *s, const uint8_t *pkt, const rtp_head
 /* Sends queued digits on the audio stream (its next_seq, and a timestamp carried on
  * from last_ts), paced over ticks. */
 void session_dtmf_tick(media_session *s, uint64_t now);
+
+/* The transport callbacks both routers share: report connected, and end on failure. */
+void session_on_connected(transport *t, void *ud);
+void session_on_failed(transport *t, const char *reason, void *ud);
 
 /* Sets up the streams from the agreement; returns the sink for its transport. */
 transport_sink echo_session_init(media_session *s);

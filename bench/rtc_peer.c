@@ -1,0 +1,190 @@
+/* rtc_peer — a load client's side of a call, on Parley's own rtc stack. */
+#include "rtc_peer.h"
+
+#include "core/ids.h"
+#include "httpc.h"
+#include "rtc/ice_lite.h"
+#include "rtc/sdp.h"
+#include "rtc/stun.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static sdp_session answer;
+
+typedef struct {
+  char *data;
+  size_t len;
+} text;
+
+static size_t collect(char *p, size_t size, size_t n, void *ud) {
+  text *t = ud;
+  t->data = realloc(t->data, t->len + size * n + 1);
+  memcpy(t->data + t->len, p, size * n);
+  t->len += size * n;
+  t->data[t->len] = '\0';
+  return size * n;
+}
+
+/* A blocking POST for set-up only (never on the measured path). */
+static char *post(int http_port, const char *path, const char *token, const char *json) {
+  CURL *c = curl_easy_init();
+  char url[512], auth[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/api/client/v2/conferences/%s", http_port,
+           path);
+  struct curl_slist *h = curl_slist_append(NULL, "content-type: application/json");
+  if (token) {
+    snprintf(auth, sizeof auth, "token: %s", token);
+    h = curl_slist_append(h, auth);
+  }
+  text t = {0};
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  curl_easy_perform(c);
+  curl_slist_free_all(h);
+  curl_easy_cleanup(c);
+  return t.data;
+}
+
+static void send_dtls(void *ud, const uint8_t *data, size_t len) {
+  peer *p = ud;
+  sendto(p->fd, data, len, 0, (struct sockaddr *)&p->server, sizeof p->server);
+}
+
+static void json_unescape_sdp(char *s) {
+  char *o = s;
+  for (char *i = s; *i; i++) {
+    if (i[0] == '\\' && i[1] == 'r')
+      *o++ = '\r', i++;
+    else if (i[0] == '\\' && i[1] == 'n')
+      *o++ = '\n', i++;
+    else
+      *o++ = *i;
+  }
+  *o = '\0';
+}
+
+int rtc_peer_negotiate(peer *p, int http_port, const char *alias, dtls_context *ctx,
+                       int i, bool publisher, const char *direction) {
+  char body[128], token[128], uuid[64], path[256];
+  snprintf(body, sizeof body, "{\"display_name\":\"load%d\"}", i);
+  snprintf(path, sizeof path, "%s/request_token", alias);
+  char *r = post(http_port, path, NULL, body);
+  if (!r || json_string_field(r, strlen(r), "token", token, sizeof token) ||
+      json_string_field(r, strlen(r), "participant_uuid", uuid, sizeof uuid))
+    return fprintf(stderr, "request_token failed: %s\n", r ? r : "?"), -1;
+  free(r);
+  ice_lite creds;
+  ice_lite_new_credentials(&creds);
+  strcpy(p->ufrag, creds.local_ufrag);
+  strcpy(p->pwd, creds.local_pwd);
+  ids_random(&p->ssrc, sizeof p->ssrc);
+  char offer[2048], req[4096], ssrc_line[64] = "";
+  if (publisher)
+    snprintf(ssrc_line, sizeof ssrc_line, "a=ssrc:%u cname:load\\r\\n", p->ssrc);
+  /* Only a publisher signals an SSRC: a receive-only peer has nothing to show. */
+  snprintf(
+      offer, sizeof offer,
+      "v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\\r\\ns=-\\r\\nt=0 0\\r\\na=group:BUNDLE 0\\r\\n"
+      "m=video 9 UDP/TLS/RTP/SAVPF 96\\r\\nc=IN IP4 127.0.0.1\\r\\na=mid:0\\r\\n"
+      "a=ice-ufrag:%s\\r\\na=ice-pwd:%s\\r\\na=fingerprint:%s\\r\\na=setup:actpass\\r\\n"
+      "a=%s\\r\\na=rtcp-mux\\r\\na=rtpmap:96 VP8/90000\\r\\n"
+      "a=rtcp-fb:96 nack\\r\\na=rtcp-fb:96 nack pli\\r\\n%s",
+      p->ufrag, p->pwd, dtls_context_fingerprint(ctx), direction, ssrc_line);
+  snprintf(req, sizeof req, "{\"call_type\":\"WEBRTC\",\"sdp\":\"%s\"}", offer);
+  snprintf(path, sizeof path, "%s/participants/%s/calls", alias, uuid);
+  r = post(http_port, path, token, req);
+  static char sdp[16384];
+  if (!r || json_string_field(r, strlen(r), "sdp", sdp, sizeof sdp))
+    return fprintf(stderr, "calls failed: %s\n", r ? r : "?"), -1;
+  free(r);
+  json_unescape_sdp(sdp);
+  char err[200];
+  if (sdp_parse(sdp, strlen(sdp), &answer, err, sizeof err))
+    return fprintf(stderr, "answer: %s\n", err), -1;
+  const sdp_media *m = &answer.media[0];
+  snprintf(p->server_ufrag, sizeof p->server_ufrag, "%s", m->ice_ufrag);
+  snprintf(p->server_pwd, sizeof p->server_pwd, "%s", m->ice_pwd);
+  snprintf(p->server_fp, sizeof p->server_fp, "%s %s", m->fingerprint_alg,
+           m->fingerprint);
+  char ip[64];
+  unsigned port;
+  if (sscanf(m->candidates[0], "%*s %*s %*s %*s %63s %u", ip, &port) != 2)
+    return -1;
+  p->server.sin_family = AF_INET;
+  p->server.sin_port = htons((uint16_t)port);
+  inet_pton(AF_INET, ip, &p->server.sin_addr);
+  return 0;
+}
+
+/* ICE (one nominating check) and the DTLS handshake, blocking with a deadline. */
+int rtc_peer_connect(peer *p, dtls_context *ctx) {
+  p->fd = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in any = {.sin_family = AF_INET};
+  inet_pton(AF_INET, "127.0.0.1", &any.sin_addr);
+  bind(p->fd, (struct sockaddr *)&any, sizeof any);
+  struct timeval tv = {0, 200000};
+  setsockopt(p->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char username[300];
+  snprintf(username, sizeof username, "%s:%s", p->server_ufrag, p->ufrag);
+  uint8_t tid[STUN_TID_LEN], buf[2048];
+  ids_random(tid, sizeof tid);
+  stun_msg m;
+  ssize_t got = -1;
+  /* A busy server may miss the first check: retry as ICE agents do. */
+  for (int attempt = 0; attempt < 10; attempt++) {
+    size_t n = stun_build_binding_request(buf, sizeof buf, tid, username, 0x6e0001ff, 42,
+                                          true, p->server_pwd, strlen(p->server_pwd));
+    sendto(p->fd, buf, n, 0, (struct sockaddr *)&p->server, sizeof p->server);
+    got = recv(p->fd, buf, sizeof buf, 0);
+    if (got > 0 && stun_parse(buf, (size_t)got, &m) == 0 &&
+        m.type == STUN_BINDING_SUCCESS)
+      break;
+    got = -1;
+  }
+  if (got <= 0)
+    return fprintf(stderr, "no binding success\n"), -1;
+  p->dtls = dtls_new_client(ctx, p->server_fp, send_dtls, p);
+  dtls_start_client(p->dtls);
+  for (int tries = 0; tries < 50 && dtls_get_state(p->dtls) == DTLS_HANDSHAKING;
+       tries++) {
+    got = recv(p->fd, buf, sizeof buf, 0);
+    if (got > 0)
+      dtls_receive(p->dtls, buf, (size_t)got);
+    else
+      dtls_on_timeout(p->dtls);
+  }
+  dtls_srtp_keys keys;
+  if (dtls_get_state(p->dtls) != DTLS_CONNECTED || dtls_srtp_keys_get(p->dtls, &keys) ||
+      srtp_session_init(&p->srtp, &keys))
+    return fprintf(stderr, "DTLS failed: %s\n", dtls_error(p->dtls)), -1;
+  int size = 4 << 20;
+  setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  return 0;
+}
+
+/* A VP8 keyframe start: the echo router then never asks us for one. */
+size_t rtc_peer_make_packet(peer *p, uint8_t *pkt, uint32_t ts) {
+  memset(pkt, 0x5a, PACKET);
+  size_t n = 0;
+  pkt[n++] = 0x80;
+  pkt[n++] = 96;
+  pkt[n++] = (uint8_t)(p->seq >> 8);
+  pkt[n++] = (uint8_t)p->seq;
+  p->seq++;
+  for (int k = 3; k >= 0; k--)
+    pkt[n++] = (uint8_t)(ts >> (8 * k));
+  for (int k = 3; k >= 0; k--)
+    pkt[n++] = (uint8_t)(p->ssrc >> (8 * k));
+  pkt[n++] = 0x10; /* VP8 descriptor: S=1, PID 0 */
+  pkt[n++] = 0x00; /* frame tag: P=0 (key frame) */
+  return PACKET;
+}

@@ -1,0 +1,36 @@
+/* rtc_peer — the browser's side of a call for load clients, built from Parley's own rtc
+ * stack: join over HTTP, offer, one nominating ICE check, a DTLS client handshake, SRTP.
+ */
+#ifndef PARLEY_BENCH_RTC_PEER_H
+#define PARLEY_BENCH_RTC_PEER_H
+
+#include "rtc/dtls.h"
+#include "rtc/srtp_session.h"
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define PACKET 1200
+
+typedef struct {
+  int fd;
+  struct sockaddr_in server;
+  char ufrag[16], pwd[32], server_ufrag[260], server_pwd[260], server_fp[224];
+  dtls *dtls;
+  srtp_session srtp;
+  uint32_t ssrc;
+  uint16_t seq;
+  uint64_t sent, received, bad;
+} peer;
+
+/* Joins alias, offers VP8 with the given direction (publishers signal an SSRC), and
+ * reads the answer's ICE, DTLS and candidate. 0 or -1 (with a message on stderr). */
+int rtc_peer_negotiate(peer *p, int http_port, const char *alias, dtls_context *ctx,
+                       int i, bool publisher, const char *direction);
+/* ICE (one nominating check, retried) and the DTLS handshake, then SRTP. */
+int rtc_peer_connect(peer *p, dtls_context *ctx);
+/* A 1,200-byte VP8 key-frame start, so routers never ask this peer for a keyframe. */
+size_t rtc_peer_make_packet(peer *p, uint8_t *pkt, uint32_t ts);
+
+#endif
