@@ -1,6 +1,7 @@
 /* fuzz_rtp — libFuzzer harness for RTP: rtp_parse on an exact-size copy of the input,
  * then every extension id, the audio level, keyframe detection and in-place rewrites. */
 #include "rtc/rtp.h"
+#include "rtc/dtmf.h"
 #include "rtc/rtp_cache.h"
 
 #include "check.h"
@@ -74,6 +75,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   CHECK(!(is_rtp && is_rtcp));
   rtp_header h;
   if (rtp_parse(pkt, size, &h) == 0) {
+    /* The payload as an RFC 4733 event, as the routers read telephone-event packets. */
+    dtmf_event ev;
+    if (dtmf_parse(pkt + h.payload_offset, h.payload_len, &ev) == 0)
+      CHECK(h.payload_len >= 4);
     check_header(&h, size);
     check_extensions(pkt, &h);
     for (int c = RTP_CODEC_OPUS; c <= RTP_CODEC_H264; c++)
