@@ -131,8 +131,7 @@ static void forward(media_session *rx, echo_stream *out, rewrite *rw, const uint
   rw->last_seq = seq;
   rw->last_ts = ts;
   out->packets_out++;
-  if (out->cache)
-    rtp_cache_put(out->cache, copy, len, seq, now);
+  session_cache_put(out, copy, len, seq, now);
   transport_send_rtp(rx->transport, copy, len);
 }
 

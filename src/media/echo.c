@@ -56,10 +56,6 @@ void session_bind_streams(media_session *s) {
     if (ch->remote_ssrc)
       st->remote_ssrc = ch->remote_ssrc;
     st->remote_rtx_ssrc = ch->remote_rtx_ssrc;
-    if (k != STREAM_AUDIO && !st->cache) {
-      st->cache = malloc(sizeof *st->cache);
-      rtp_cache_init(st->cache);
-    }
   }
 }
 
@@ -148,8 +144,8 @@ static void forward(media_session *s, echo_stream *st, uint8_t *pkt, size_t len,
   st->last_forward_ms = now;
   st->packets_out++;
   st->octets_out += (uint32_t)h->payload_len;
-  if (st->cache)
-    rtp_cache_put(st->cache, pkt, len, seq, now);
+  if (!audio)
+    session_cache_put(st, pkt, len, seq, now);
   transport_send_rtp(s->transport, pkt, len);
 }
 
@@ -180,6 +176,16 @@ echo_stream *session_stream_by_local_ssrc(media_session *s, uint32_t ssrc) {
     if (s->streams[i].choice >= 0 && s->streams[i].local_ssrc == ssrc)
       return &s->streams[i];
   return NULL;
+}
+
+void session_cache_put(echo_stream *st, const uint8_t *pkt, size_t len, uint16_t seq,
+                       uint64_t now) {
+  if (!st->cache) {
+    /* On first use: a stream that never carries video costs nothing. */
+    st->cache = malloc(sizeof *st->cache);
+    rtp_cache_init(st->cache);
+  }
+  rtp_cache_put(st->cache, pkt, len, seq, now);
 }
 
 void session_answer_nack(media_session *s, echo_stream *st, const rtcp_item *item,

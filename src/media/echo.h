@@ -24,7 +24,7 @@ typedef struct {
   bool keyframe_seen;
   uint64_t last_keyframe_request_ms;
   rtp_stats stats;
-  rtp_cache *cache; /* video only */
+  rtp_cache *cache; /* video only, allocated when the first packet is sent */
 } echo_stream;
 
 typedef struct media_session media_session;
@@ -73,6 +73,9 @@ echo_stream *session_stream_for(media_session *s, const uint8_t *pkt, const rtp_
 echo_stream *session_stream_by_local_ssrc(media_session *s, uint32_t ssrc);
 /* A PLI to the sender of st, at most every 500 ms. */
 void session_request_keyframe(media_session *s, echo_stream *st, uint64_t now);
+/* Keeps a sent video packet for NACKs; the cache is allocated on first use. */
+void session_cache_put(echo_stream *st, const uint8_t *pkt, size_t len, uint16_t seq,
+                       uint64_t now);
 /* Resends what a receiver's NACK names from st's send cache. */
 void session_answer_nack(media_session *s, echo_stream *st, const rtcp_item *item,
                          uint64_t now);
