@@ -47,34 +47,37 @@ static void new_credentials(media_call *m) {
   snprintf(m->local_pwd, sizeof m->local_pwd, "%s", fresh.local_pwd);
 }
 
+/* The offer's ICE ufrag: every m-line is bundled, so the first live one's. */
+static const char *offered_ufrag(const sdp_session *offer) {
+  for (size_t i = 0; i < offer->n_media; i++)
+    if (offer->media[i].port && offer->media[i].ice_ufrag[0])
+      return offer->media[i].ice_ufrag;
+  return "";
+}
+
 /* Parses the offer and writes the answer for m; fills m's agreement and remote
  * parameters. 0, or -1 with the reason in err. */
 static int negotiate(conf_core *core, const char *sdp, media_call *m, buf *answer,
                      bool *ice_restart, char *err, size_t errlen) {
   sdp_session *offer = malloc(sizeof *offer);
-  int rc = -1;
-  if (sdp_parse(sdp, strlen(sdp), offer, err, errlen) == 0) {
+  int rc = sdp_parse(sdp, strlen(sdp), offer, err, errlen);
+  if (rc == 0) {
     media_call next = *m;
-    const sdp_media *tm;
-    sdp_local local;
     /* A new ufrag from the peer is an ICE restart: we restart too (RFC 8445 §9). */
-    sdp_agreement probe;
-    buf scratch = {0};
+    const char *ufrag = offered_ufrag(offer);
+    *ice_restart = m->remote_ufrag[0] && strcmp(m->remote_ufrag, ufrag) != 0;
+    if (*ice_restart || !next.local_ufrag[0])
+      new_credentials(&next);
+    sdp_local local;
     fill_local(core, &next, &local);
-    if (sdp_answer_write(offer, &local, &scratch, &probe, err, errlen) == 0 &&
-        (tm = transport_media(offer, &probe))) {
-      *ice_restart = m->remote_ufrag[0] && strcmp(m->remote_ufrag, tm->ice_ufrag) != 0;
-      if (*ice_restart || !next.local_ufrag[0])
-        new_credentials(&next);
+    rc = sdp_answer_write(offer, &local, answer, &next.agreed, err, errlen);
+    const sdp_media *tm = rc == 0 ? transport_media(offer, &next.agreed) : NULL;
+    if (tm) {
       snprintf(next.remote_ufrag, sizeof next.remote_ufrag, "%s", tm->ice_ufrag);
       snprintf(next.remote_fingerprint, sizeof next.remote_fingerprint, "%s %s",
                tm->fingerprint_alg, tm->fingerprint);
-      fill_local(core, &next, &local);
-      rc = sdp_answer_write(offer, &local, answer, &next.agreed, err, errlen);
-      if (rc == 0)
-        *m = next;
+      *m = next;
     }
-    buf_free(&scratch);
   }
   free(offer);
   return rc;

@@ -207,14 +207,10 @@ static size_t put_fingerprint(uint8_t *out, size_t at) {
   return at + 8;
 }
 
-size_t stun_build_binding_success(uint8_t *out, size_t cap,
-                                  const uint8_t tid[STUN_TID_LEN],
-                                  const struct sockaddr *mapped, const char *key,
-                                  size_t key_len) {
-  if (cap < STUN_HEADER_LEN + 24 + 24 + 8)
-    return 0;
-  size_t at = put_header(out, STUN_BINDING_SUCCESS, tid);
-  at += put_xor_address(out + at, mapped, tid);
+/* MESSAGE-INTEGRITY over everything before it (the length field counting up to its
+ * end), then FINGERPRINT: how every message we sign ends. Returns the total length. */
+static size_t put_integrity_and_fingerprint(uint8_t *out, size_t at, const char *key,
+                                            size_t key_len) {
   uint16_t covered = (uint16_t)(at + 4 + INTEGRITY_LEN - STUN_HEADER_LEN);
   wr16(out + 2, covered);
   wr16(out + at, STUN_ATTR_MESSAGE_INTEGRITY);
@@ -223,6 +219,17 @@ size_t stun_build_binding_success(uint8_t *out, size_t cap,
     return 0;
   at += 4 + INTEGRITY_LEN;
   return put_fingerprint(out, at);
+}
+
+size_t stun_build_binding_success(uint8_t *out, size_t cap,
+                                  const uint8_t tid[STUN_TID_LEN],
+                                  const struct sockaddr *mapped, const char *key,
+                                  size_t key_len) {
+  if (cap < STUN_HEADER_LEN + 24 + 24 + 8)
+    return 0;
+  size_t at = put_header(out, STUN_BINDING_SUCCESS, tid);
+  at += put_xor_address(out + at, mapped, tid);
+  return put_integrity_and_fingerprint(out, at, key, key_len);
 }
 
 size_t stun_build_binding_error(uint8_t *out, size_t cap, const uint8_t tid[STUN_TID_LEN],
@@ -272,12 +279,5 @@ size_t stun_build_binding_request(uint8_t *out, size_t cap,
     wr16(out + at + 2, 0);
     at += 4;
   }
-  uint16_t covered = (uint16_t)(at + 4 + INTEGRITY_LEN - STUN_HEADER_LEN);
-  wr16(out + 2, covered);
-  wr16(out + at, STUN_ATTR_MESSAGE_INTEGRITY);
-  wr16(out + at + 2, INTEGRITY_LEN);
-  if (!hmac_sha1(out, at, covered, key, key_len, out + at + 4))
-    return 0;
-  at += 4 + INTEGRITY_LEN;
-  return put_fingerprint(out, at);
+  return put_integrity_and_fingerprint(out, at, key, key_len);
 }
