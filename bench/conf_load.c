@@ -4,7 +4,6 @@
 #include "httpc.h"
 #include "rtc_peer.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,17 +45,9 @@ int main(int argc, char **argv) {
   int http_port = atoi(argv[1]), subscribers = atoi(argv[3]), seconds = atoi(argv[4]);
   const char *alias = argv[2];
   int pps = atoi(argv[5]), pid = atoi(argv[6]), calls = subscribers + 1;
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  srtp_session_global_init();
-  char err[200];
-  dtls_context *ctx =
-      dtls_context_new("SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80", err, sizeof err);
-  peer *peers = calloc((size_t)calls, sizeof *peers);
-  for (int i = 0; i < calls; i++)
-    if (rtc_peer_negotiate(&peers[i], http_port, alias, ctx, i, i == 0,
-                           i == 0 ? "sendonly" : "recvonly") ||
-        rtc_peer_connect(&peers[i], ctx))
-      return 1;
+  peer *peers = rtc_peer_connect_all(http_port, alias, calls, "sendonly", "recvonly");
+  if (!peers)
+    return 1;
   int ep = epoll_create1(0);
   for (int i = 1; i < calls; i++) {
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &peers[i]};

@@ -4,7 +4,6 @@
 #include "httpc.h"
 #include "rtc_peer.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,16 +34,9 @@ int main(int argc, char **argv) {
   }
   int http_port = atoi(argv[1]), calls = atoi(argv[2]), seconds = atoi(argv[3]);
   int pps = atoi(argv[4]), pid = atoi(argv[5]);
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  srtp_session_global_init();
-  char err[200];
-  dtls_context *ctx =
-      dtls_context_new("SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80", err, sizeof err);
-  peer *peers = calloc((size_t)calls, sizeof *peers);
-  for (int i = 0; i < calls; i++)
-    if (rtc_peer_negotiate(&peers[i], http_port, "echo", ctx, i, true, "sendrecv") ||
-        rtc_peer_connect(&peers[i], ctx))
-      return 1;
+  peer *peers = rtc_peer_connect_all(http_port, "echo", calls, "sendrecv", "sendrecv");
+  if (!peers)
+    return 1;
   printf("%d calls connected (ICE + DTLS + SRTP)\n", calls);
   uint8_t pkt[PACKET + SRTP_SESSION_OVERHEAD];
   double cpu0 = proc_cpu_seconds(pid);

@@ -188,3 +188,21 @@ size_t rtc_peer_make_packet(peer *p, uint8_t *pkt, uint32_t ts) {
   pkt[n++] = 0x00; /* frame tag: P=0 (key frame) */
   return PACKET;
 }
+
+peer *rtc_peer_connect_all(int http_port, const char *alias, int n,
+                           const char *first_direction, const char *other_direction) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  srtp_session_global_init();
+  char err[200];
+  dtls_context *ctx =
+      dtls_context_new("SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80", err, sizeof err);
+  peer *peers = calloc((size_t)n, sizeof *peers);
+  for (int i = 0; i < n; i++) {
+    const char *direction = i == 0 ? first_direction : other_direction;
+    if (rtc_peer_negotiate(&peers[i], http_port, alias, ctx, i,
+                           strstr(direction, "send") != NULL, direction) ||
+        rtc_peer_connect(&peers[i], ctx))
+      return NULL;
+  }
+  return peers;
+}

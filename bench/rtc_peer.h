@@ -30,6 +30,11 @@ int rtc_peer_negotiate(peer *p, int http_port, const char *alias, dtls_context *
                        int i, bool publisher, const char *direction);
 /* ICE (one nominating check, retried) and the DTLS handshake, then SRTP. */
 int rtc_peer_connect(peer *p, dtls_context *ctx);
+/* Sets up libcurl, libsrtp and a DTLS identity, then joins and connects n peers to
+ * alias: peer 0 with first_direction, the others with other_direction (a direction
+ * with "send" signals an SSRC). NULL if any peer fails. */
+peer *rtc_peer_connect_all(int http_port, const char *alias, int n,
+                           const char *first_direction, const char *other_direction);
 /* A 1,200-byte VP8 key-frame start, so routers never ask this peer for a keyframe. */
 size_t rtc_peer_make_packet(peer *p, uint8_t *pkt, uint32_t ts);
 
