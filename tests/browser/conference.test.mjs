@@ -4,19 +4,12 @@
 // tone leaves every mix; the stage events name the speaker.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_FLAGS, startDaemon, stopDaemon, until } from './helpers.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const bin = process.env.PARLEY_BIN_DIR || join(root, 'build');
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run',
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-  '--autoplay-policy=no-user-gesture-required'];
 const work = mkdtempSync(join(tmpdir(), 'parley-conf-'));
 
 /* A 48 kHz mono 16-bit WAV of a sine tone (Chrome loops it). */
@@ -49,22 +42,13 @@ const PEOPLE = [
   { name: 'Blue', freq: 1320, amp: 0.1, colour: 'blue', yuv: [29, 255, 107] },
 ];
 
-let daemon, base, log = '';
+let daemon, base;
 const browsers = [];
 
 before(async () => {
-  const dir = join(work, 'data');
-  for (const room of ['conf', 'present', 'present2'])
-    execFileSync(join(bin, 'parleyctl'), ['--data-dir', dir, 'room', 'add', room]);
-  execFileSync(join(bin, 'parleyctl'), ['--data-dir', dir, 'room', 'add', 'talk', '--lecture',
-    '--pin', '1234', '--allow-guests']);
-  daemon = spawn(join(bin, 'parleyd'), ['--data-dir', dir, '--http', '127.0.0.1:0',
-    '--media-port', '0', '--web-dir', join(root, 'web')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  daemon.stderr.on('data', (d) => { log += d; });
-  const deadline = Date.now() + 10000;
-  while (!/listening on (http:\/\/127\.0\.0\.1:\d+)/.test(log) && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 50));
-  base = log.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/)[1];
+  daemon = await startDaemon([['conf'], ['present'], ['present2'],
+    ['talk', '--lecture', '--pin', '1234', '--allow-guests']]);
+  base = daemon.base;
   for (const p of PEOPLE) {
     wav(join(work, `${p.name}.wav`), p.freq, p.amp);
     y4m(join(work, `${p.name}.y4m`), p.yuv);
@@ -73,25 +57,9 @@ before(async () => {
 
 after(async () => {
   for (const b of browsers) await b.close().catch(() => {});
-  if (daemon) {
-    const exited = new Promise((r) => daemon.on('exit', (code) => r(code)));
-    daemon.kill('SIGTERM');
-    assert.equal(await exited, 0, log.slice(-2000));
-    assert.doesNotMatch(log, /AddressSanitizer|runtime error:|LeakSanitizer/);
-  }
+  if (daemon) await stopDaemon(daemon);
   rmSync(work, { recursive: true, force: true });
 });
-
-async function until(fn, what, ms = 20000) {
-  const deadline = Date.now() + ms;
-  let last;
-  while (Date.now() < deadline) {
-    last = await fn();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  assert.fail(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-}
 
 /* Heard: clearly above the floor of the other bins (dB from the analyser). */
 const heard = (db) => db > -75;
@@ -101,7 +69,7 @@ async function joinAll(alias, pins = [], callOptions = {}) {
   const pages = [];
   for (const [i, p] of PEOPLE.entries()) {
     if (!browsers[i])
-      browsers[i] = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...FLAGS,
+      browsers[i] = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_FLAGS,
         `--use-file-for-fake-audio-capture=${join(work, `${p.name}.wav`)}`,
         `--use-file-for-fake-video-capture=${join(work, `${p.name}.y4m`)}`] });
     const page = await browsers[i].newPage();

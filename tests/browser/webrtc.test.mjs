@@ -3,61 +3,10 @@
 // an ICE restart keeps media flowing; DTMF arrives; hang-up and garbage are handled.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const bin = process.env.PARLEY_BIN_DIR || join(root, 'build');
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--no-first-run', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
-
-async function startDaemon(extra = []) {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-webrtc-'));
-  execFileSync(join(bin, 'parleyctl'), ['--data-dir', dir, 'room', 'add', 'echo', '--test-call']);
-  const proc = spawn(join(bin, 'parleyd'), ['--data-dir', dir, '--http', '127.0.0.1:0',
-    '--media-port', '0', '--web-dir', join(root, 'web'), ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  proc.stderr.on('data', (d) => { log += d; });
-  const deadline = Date.now() + 10000;
-  while (!/listening on http:\/\/127\.0\.0\.1:(\d+)/.test(log) && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 50));
-  const port = Number(log.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/)[1]);
-  const udp = Number(log.match(/udp 127\.0\.0\.1:(\d+)/)[1]);
-  return { proc, dir, base: `http://127.0.0.1:${port}`, udp, log: () => log };
-}
-
-async function stopDaemon(d) {
-  const exited = new Promise((r) => d.proc.on('exit', (code, signal) => r({ code, signal })));
-  d.proc.kill('SIGTERM');
-  const { code } = await exited;
-  rmSync(d.dir, { recursive: true, force: true });
-  assert.equal(code, 0, `parleyd exited ${code}\n${d.log().slice(-2000)}`);
-  assert.doesNotMatch(d.log(), /AddressSanitizer|runtime error:|LeakSanitizer/);
-}
-
-async function metric(d, name) {
-  const text = await (await fetch(`${d.base}/metrics`)).text();
-  const m = text.match(new RegExp(`^${name} (\\d+)$`, 'm'));
-  return m ? Number(m[1]) : NaN;
-}
-
-async function until(fn, what, ms = 15000) {
-  const deadline = Date.now() + ms;
-  let last;
-  while (Date.now() < deadline) {
-    last = await fn();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
+import { CHROMIUM_FLAGS, startDaemon, stopDaemon, metric, until } from './helpers.mjs';
 
 let browser;
 before(async () => {
@@ -93,7 +42,7 @@ for (const [label, profiles, cipher] of [
   ['AES_CM_128_HMAC_SHA1_80', 'SRTP_AES128_CM_SHA1_80', '^SRTP_AES128_CM_HMAC_SHA1_80$'],
 ]) {
   test(`echo call with ${label}: connect, ICE restart, DTMF, hang up`, async () => {
-    const d = await startDaemon(['--srtp-profiles', profiles]);
+    const d = await startDaemon([['echo', '--test-call']], ['--srtp-profiles', profiles]);
     try {
       const page = await openCall(d);
       const s = await assertFlowing(page);
@@ -125,7 +74,7 @@ for (const [label, profiles, cipher] of [
 }
 
 test('garbage on the media port is dropped and counted while a call goes on', async () => {
-  const d = await startDaemon();
+  const d = await startDaemon([['echo', '--test-call']]);
   try {
     const page = await openCall(d);
     await assertFlowing(page);
@@ -146,7 +95,7 @@ test('garbage on the media port is dropped and counted while a call goes on', as
 });
 
 test('a new main call replaces the old one, which hears call_disconnected', async () => {
-  const d = await startDaemon();
+  const d = await startDaemon([['echo', '--test-call']]);
   try {
     const page = await openCall(d);
     await assertFlowing(page);
@@ -164,7 +113,7 @@ test('a new main call replaces the old one, which hears call_disconnected', asyn
 });
 
 test('unusable SDP is refused with a JSON reason', async () => {
-  const d = await startDaemon();
+  const d = await startDaemon([['echo', '--test-call']]);
   try {
     const r = await fetch(`${d.base}/api/client/v2/conferences/echo/request_token`, {
       method: 'POST', headers: { 'content-type': 'application/json' },

@@ -1,0 +1,63 @@
+// helpers.mjs — what the browser tests share: Chromium's flags, a parleyd on free
+// loopback ports with the rooms a test asks for, its metrics, and polling with a deadline.
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = process.env.PARLEY_BIN_DIR || join(ROOT, 'build');
+
+// The flags DEVELOPERS.md names, plus autoplay so pages can play remote audio.
+export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--no-first-run', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required'];
+
+/* rooms: parleyctl "room add" argument lists, e.g. [['echo', '--test-call']]. */
+export async function startDaemon(rooms, extra = []) {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-browser-'));
+  for (const room of rooms)
+    execFileSync(join(BIN, 'parleyctl'), ['--data-dir', dir, 'room', 'add', ...room]);
+  const proc = spawn(join(BIN, 'parleyd'), ['--data-dir', dir, '--http', '127.0.0.1:0',
+    '--media-port', '0', '--web-dir', join(ROOT, 'web'), ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  proc.stderr.on('data', (d) => { log += d; });
+  const ready = /listening on http:\/\/127\.0\.0\.1:(\d+) media udp 127\.0\.0\.1:(\d+)/;
+  const deadline = Date.now() + 10000;
+  while (!ready.test(log) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
+  const m = log.match(ready);
+  assert.ok(m, `parleyd did not start:\n${log}`);
+  return { proc, dir, base: `http://127.0.0.1:${m[1]}`, udp: Number(m[2]), log: () => log };
+}
+
+/* SIGTERM: it must exit 0 and without a sanitizer report. */
+export async function stopDaemon(d) {
+  const exited = new Promise((r) => d.proc.on('exit', (code) => r(code)));
+  d.proc.kill('SIGTERM');
+  const code = await exited;
+  rmSync(d.dir, { recursive: true, force: true });
+  assert.equal(code, 0, `parleyd exited ${code}\n${d.log().slice(-2000)}`);
+  assert.doesNotMatch(d.log(), /AddressSanitizer|runtime error:|LeakSanitizer/);
+}
+
+export async function metric(d, name) {
+  const text = await (await fetch(`${d.base}/metrics`)).text();
+  const m = text.match(new RegExp(`^${name} (\\d+)$`, 'm'));
+  return m ? Number(m[1]) : NaN;
+}
+
+/* Polls fn until it returns something truthy, which is returned. */
+export async function until(fn, what, ms = 20000) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.fail(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+}
