@@ -7,12 +7,15 @@
 #include "api/route.h"
 #include "conf/conf.h"
 #include "http/server.h"
+#include "store/db.h"
 
 typedef struct {
   conf_core *core; /* NULL once shutting down */
   const config *cfg;
   http_server *srv;
   struct media_engine *media;
+  struct rtm_core *rtm; /* NULL once shutting down */
+  store *st;
 } api;
 
 /* One request on its way through the client API. */
@@ -42,5 +45,8 @@ void client_v2_request_token(api_call *c);
 void client_v2_calls(api_call *c);
 void client_v2_call_action(api_call *c);
 void admin_handle(api *a, h2o_req_t *req, route_kind kind);
+/* RTM: the WebSocket at /api/rtm/v1/io and POST /api/rtm/v1/session. False if the
+ * path is not an RTM one. */
+bool rtm_api_handle(api *a, h2o_req_t *req);
 
 #endif

@@ -2,86 +2,13 @@
 #include "conf/call.h"
 
 #include "conf/internal.h"
+#include "conf/negotiate.h"
 #include "core/log.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 void conf_set_media(conf_core *core, media_engine *engine) { core->media = engine; }
-
-static uint32_t random_ssrc(void) {
-  uint32_t v;
-  do
-    ids_random(&v, sizeof v);
-  while (v == 0);
-  return v;
-}
-
-/* The offer's first usable ICE and DTLS parameters (all m-lines are bundled). */
-static const sdp_media *transport_media(const sdp_session *offer,
-                                        const sdp_agreement *agreed) {
-  for (size_t i = 0; i < agreed->n_media; i++)
-    if (agreed->media[i].accepted)
-      return &offer->media[i];
-  return NULL;
-}
-
-static void fill_local(conf_core *core, const media_call *m, sdp_local *l) {
-  *l = (sdp_local){.ice_ufrag = m->local_ufrag,
-                   .ice_pwd = m->local_pwd,
-                   .fingerprint = media_engine_fingerprint(core->media),
-                   .address = media_engine_announce_address(core->media),
-                   .port = (uint16_t)media_engine_port(core->media),
-                   .cname = "parley",
-                   .audio_ssrc = m->audio_ssrc,
-                   .video_ssrc = m->video_ssrc,
-                   .video_rtx_ssrc = m->video_rtx_ssrc,
-                   .slides_ssrc = m->slides_ssrc,
-                   .slides_rtx_ssrc = m->slides_rtx_ssrc};
-}
-
-static void new_credentials(media_call *m) {
-  ice_lite fresh;
-  ice_lite_new_credentials(&fresh);
-  snprintf(m->local_ufrag, sizeof m->local_ufrag, "%s", fresh.local_ufrag);
-  snprintf(m->local_pwd, sizeof m->local_pwd, "%s", fresh.local_pwd);
-}
-
-/* The offer's ICE ufrag: every m-line is bundled, so the first live one's. */
-static const char *offered_ufrag(const sdp_session *offer) {
-  for (size_t i = 0; i < offer->n_media; i++)
-    if (offer->media[i].port && offer->media[i].ice_ufrag[0])
-      return offer->media[i].ice_ufrag;
-  return "";
-}
-
-/* Parses the offer and writes the answer for m; fills m's agreement and remote
- * parameters. 0, or -1 with the reason in err. */
-static int negotiate(conf_core *core, const char *sdp, media_call *m, buf *answer,
-                     bool *ice_restart, char *err, size_t errlen) {
-  sdp_session *offer = malloc(sizeof *offer);
-  int rc = sdp_parse(sdp, strlen(sdp), offer, err, errlen);
-  if (rc == 0) {
-    media_call next = *m;
-    /* A new ufrag from the peer is an ICE restart: we restart too (RFC 8445 §9). */
-    const char *ufrag = offered_ufrag(offer);
-    *ice_restart = m->remote_ufrag[0] && strcmp(m->remote_ufrag, ufrag) != 0;
-    if (*ice_restart || !next.local_ufrag[0])
-      new_credentials(&next);
-    sdp_local local;
-    fill_local(core, &next, &local);
-    rc = sdp_answer_write(offer, &local, answer, &next.agreed, err, errlen);
-    const sdp_media *tm = rc == 0 ? transport_media(offer, &next.agreed) : NULL;
-    if (tm) {
-      snprintf(next.remote_ufrag, sizeof next.remote_ufrag, "%s", tm->ice_ufrag);
-      snprintf(next.remote_fingerprint, sizeof next.remote_fingerprint, "%s %s",
-               tm->fingerprint_alg, tm->fingerprint);
-      *m = next;
-    }
-  }
-  free(offer);
-  return rc;
-}
 
 static void media_flags(conf_call *c) {
   c->has_audio = c->has_video = false;
@@ -135,11 +62,7 @@ conf_status conf_call_create(participant *p, const char *sdp, const char *presen
   conf_call *c = calloc(1, sizeof *c);
   ids_uuid(c->uuid);
   snprintf(c->media.call_uuid, sizeof c->media.call_uuid, "%s", c->uuid);
-  c->media.audio_ssrc = random_ssrc();
-  c->media.video_ssrc = random_ssrc();
-  c->media.video_rtx_ssrc = random_ssrc();
-  c->media.slides_ssrc = random_ssrc();
-  c->media.slides_rtx_ssrc = random_ssrc();
+  negotiate_pick_ssrcs(&c->media);
   c->media.mode = p->room->cfg->test_call ? MEDIA_ECHO : MEDIA_CONFERENCE;
   c->media.room_key = p->room->key;
   c->media.muted = p->muted;
@@ -151,7 +74,7 @@ conf_status conf_call_create(participant *p, const char *sdp, const char *presen
   c->media.present = (int)kind;
   static char err[200]; /* the control loop is single-threaded */
   bool restart;
-  if (negotiate(core, sdp, &c->media, answer, &restart, err, sizeof err) != 0) {
+  if (negotiate(core->media, sdp, &c->media, answer, &restart, err, sizeof err) != 0) {
     free(c);
     return (conf_status){400, err};
   }
@@ -185,7 +108,7 @@ conf_status conf_call_update(conf_call *c, const char *sdp, buf *answer) {
   static char err[200];
   bool restart = false;
   bool had_audio = c->has_audio, had_video = c->has_video;
-  if (negotiate(core, sdp, &c->media, answer, &restart, err, sizeof err) != 0)
+  if (negotiate(core->media, sdp, &c->media, answer, &restart, err, sizeof err) != 0)
     return (conf_status){400, err};
   media_flags(c);
   media_engine_update_call(core->media, &c->media);

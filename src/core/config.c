@@ -65,6 +65,21 @@ static const option options[] = {
      "a call whose peer stays silent this long ends (default 30)"},
     {"web-dir", OPT_STR_EMPTY, offsetof(config, web_dir), sizeof(((config *)0)->web_dir),
      0, 0, "DIR", "static pages served under /web/; \"\" for none (default ./web)"},
+    {"rtm-ping-timeout", INT(rtm_ping_timeout_s, 2, 3600), "SECONDS",
+     "RTM: a session whose client sends no ping this long ends with CONN_ERROR "
+     "(default 30)"},
+    {"rtm-no-packet-timeout", INT(rtm_no_packet_timeout_s, 1, 3600), "SECONDS",
+     "RTM: an ACTIVE session without RTP this long ends with NO_PACKET_RECEIVED "
+     "(default 10)"},
+    {"rtm-setup-timeout", INT(rtm_setup_timeout_s, 2, 3600), "SECONDS",
+     "RTM: a session that does not reach ACTIVE this long after its offer ends with "
+     "PEERCONN_FAILED (default 30)"},
+    {"rtm-max-duration", INT(rtm_max_duration_s, 0, 7 * 86400), "SECONDS",
+     "RTM: sessions end with MAX_DURATION after this long; 0 for no limit "
+     "(default 14400)"},
+    {"recordings-dir", OPT_STR_EMPTY, offsetof(config, recordings_dir),
+     sizeof(((config *)0)->recordings_dir), 0, 0, "DIR",
+     "where recordings are written until uploaded (default DATA_DIR/recordings)"},
     {"log-level", OPT_LOGLEVEL, offsetof(config, log_level),
      sizeof(((config *)0)->log_level), 0, 0, "LEVEL",
      "debug, info, warn or error (default info)"},
@@ -90,6 +105,10 @@ void config_defaults(config *cfg) {
   strcpy(cfg->srtp_profiles, "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80");
   cfg->consent_timeout_s = 30;
   strcpy(cfg->web_dir, "./web");
+  cfg->rtm_ping_timeout_s = 30;
+  cfg->rtm_no_packet_timeout_s = 10;
+  cfg->rtm_setup_timeout_s = 30;
+  cfg->rtm_max_duration_s = 14400;
 }
 
 static const option *find_option(const char *name) {

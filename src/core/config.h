@@ -25,6 +25,11 @@ typedef struct {
   char srtp_profiles[128];
   int consent_timeout_s;
   char web_dir[512]; /* "" = no static pages */
+  int rtm_ping_timeout_s;
+  int rtm_no_packet_timeout_s;
+  int rtm_setup_timeout_s;
+  int rtm_max_duration_s;   /* 0 = no limit */
+  char recordings_dir[512]; /* "" = DATA_DIR/recordings */
 } config;
 
 void config_defaults(config *cfg);

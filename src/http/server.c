@@ -207,10 +207,14 @@ static const char *reason_phrase(int status) {
   switch (status) {
   case 200:
     return "OK";
+  case 201:
+    return "Created";
   case 204:
     return "No Content";
   case 400:
     return "Bad Request";
+  case 401:
+    return "Unauthorized";
   case 403:
     return "Forbidden";
   case 404:
@@ -221,6 +225,8 @@ static const char *reason_phrase(int status) {
     return "Payload Too Large";
   case 415:
     return "Unsupported Media Type";
+  case 426:
+    return "Upgrade Required";
   case 503:
     return "Service Unavailable";
   default:

@@ -107,34 +107,6 @@ static bool same_codec(const media_session *a, const media_session *b) {
   return strcasecmp(ca->codec, cb->codec) == 0;
 }
 
-/* A copy per receiver, on its stream `out`: its SSRC and payload type, the sender's
- * header extensions removed (their ids belong to the sender's connection), sequence
- * numbers and timestamps carried on by `rw` across source switches. */
-static void forward(media_session *rx, echo_stream *out, rewrite *rw, const uint8_t *pkt,
-                    size_t len, const rtp_header *h, uint64_t now) {
-  if (out->choice < 0 || len > RTP_MAX_PACKET || !rx->transport->srtp_ready)
-    return;
-  if (!rw->started) {
-    rw->seq_delta = (uint16_t)(rw->last_seq + 1 - h->seq);
-    rw->ts_delta = rw->last_ts + 3000 - h->timestamp;
-    rw->started = true;
-  }
-  uint8_t copy[RTP_MAX_PACKET + SRTP_SESSION_OVERHEAD];
-  memcpy(copy, pkt, len);
-  len = rtp_strip_extensions(copy, len, h);
-  uint16_t seq = (uint16_t)(h->seq + rw->seq_delta);
-  uint32_t ts = h->timestamp + rw->ts_delta;
-  rtp_set_ssrc(copy, out->local_ssrc);
-  rtp_set_seq(copy, seq);
-  rtp_set_timestamp(copy, ts);
-  rtp_set_payload_type(copy, (uint8_t)rx->params.agreed.media[out->choice].pt);
-  rw->last_seq = seq;
-  rw->last_ts = ts;
-  out->packets_out++;
-  session_cache_put(out, copy, len, seq, now);
-  transport_send_rtp(rx->transport, copy, len);
-}
-
 /* Where a session's presentation comes from: a presentation call's video, else the
  * slides m-line of a main call. */
 static echo_stream *presentation_in(media_session *s) {
@@ -177,7 +149,7 @@ static void on_slides(media_session *s, const uint8_t *pkt, size_t len,
       rx->slides_from = s;
       rx->slides_out.started = false;
     }
-    forward(rx, out, &rx->slides_out, pkt, len, h, now);
+    session_forward(rx, out, &rx->slides_out, pkt, len, h, now);
   }
 }
 
@@ -197,7 +169,7 @@ static void on_video(media_session *s, const uint8_t *pkt, size_t len,
       rx->video_out.started = false;
     }
     if (rx->video_from == s && rx != s)
-      forward(rx, &rx->streams[STREAM_VIDEO], &rx->video_out, pkt, len, h, now);
+      session_forward(rx, &rx->streams[STREAM_VIDEO], &rx->video_out, pkt, len, h, now);
   }
 }
 

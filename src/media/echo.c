@@ -94,6 +94,34 @@ echo_stream *session_stream_for(media_session *s, const uint8_t *pkt, const rtp_
   return NULL;
 }
 
+/* A copy per receiver, on its stream `out`: its SSRC and payload type, the sender's
+ * header extensions removed (their ids belong to the sender's connection), sequence
+ * numbers and timestamps carried on by `rw` across source switches. */
+void session_forward(media_session *rx, echo_stream *out, rewrite *rw, const uint8_t *pkt,
+                     size_t len, const rtp_header *h, uint64_t now) {
+  if (out->choice < 0 || len > RTP_MAX_PACKET || !rx->transport->srtp_ready)
+    return;
+  if (!rw->started) {
+    rw->seq_delta = (uint16_t)(rw->last_seq + 1 - h->seq);
+    rw->ts_delta = rw->last_ts + 3000 - h->timestamp;
+    rw->started = true;
+  }
+  uint8_t copy[RTP_MAX_PACKET + SRTP_SESSION_OVERHEAD];
+  memcpy(copy, pkt, len);
+  len = rtp_strip_extensions(copy, len, h);
+  uint16_t seq = (uint16_t)(h->seq + rw->seq_delta);
+  uint32_t ts = h->timestamp + rw->ts_delta;
+  rtp_set_ssrc(copy, out->local_ssrc);
+  rtp_set_seq(copy, seq);
+  rtp_set_timestamp(copy, ts);
+  rtp_set_payload_type(copy, (uint8_t)rx->params.agreed.media[out->choice].pt);
+  rw->last_seq = seq;
+  rw->last_ts = ts;
+  out->packets_out++;
+  session_cache_put(out, copy, len, seq, now);
+  transport_send_rtp(rx->transport, copy, len);
+}
+
 static void send_feedback(media_session *s, uint8_t *fb, size_t n) {
   uint8_t pkt[256];
   /* Feedback rides behind an empty RR: a compound must start with a report. */

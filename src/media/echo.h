@@ -63,6 +63,15 @@ struct media_session {
   media_session *video_from, *video_pending; /* whose video this receiver gets */
   media_session *slides_from;                /* whose presentation it gets */
   rewrite video_out, slides_out;
+  /* recording router state (MEDIA_RECORD agent, MEDIA_MONITOR supervisor) */
+  struct recording_slot *recording; /* the agent's open recording */
+  media_session *agent;             /* a supervisor's agent */
+  media_session *supervisors[3];    /* an agent's supervisors (RTM allows 3) */
+  int n_supervisors;
+  rewrite audio_out;    /* a supervisor's audio, rewritten */
+  bool video_synced;    /* a supervisor got its first keyframe */
+  uint64_t last_rtp_ms; /* an agent's last RTP */
+  bool no_media_reported;
 };
 
 /* Shared by the routers (echo, conference): which stream is which, from the agreement. */
@@ -79,6 +88,12 @@ void session_cache_put(echo_stream *st, const uint8_t *pkt, size_t len, uint16_t
 /* Resends what a receiver's NACK names from st's send cache. */
 void session_answer_nack(media_session *s, echo_stream *st, const rtcp_item *item,
                          uint64_t now);
+
+/* A copy of a received packet to receiver rx on its stream `out`: rx's SSRC and payload
+ * type, the sender's header extensions removed (their ids belong to the sender's
+ * connection), sequence numbers and timestamps carried on by `rw` across switches. */
+void session_forward(media_session *rx, echo_stream *out, rewrite *rw, const uint8_t *pkt,
+                     size_t len, const rtp_header *h, uint64_t now);
 
 /* RFC 4733: reports a digit the participant sent (once per event). */
 void session_on_dtmf_packet(media_session *s, const uint8_t *pkt, const rtp_header *h);

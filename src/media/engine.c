@@ -5,6 +5,7 @@
 #include "core/queue.h"
 #include "media/conference.h"
 #include "media/echo.h"
+#include "media/recording_router.h"
 #include "rtc/port.h"
 
 #include <pthread.h>
@@ -23,6 +24,8 @@ typedef enum {
   CMD_REMOVE,
   CMD_DTMF,
   CMD_PREFS,
+  CMD_RECORD_START,
+  CMD_RECORD_STOP,
   CMD_STOP
 } command_kind;
 
@@ -31,6 +34,8 @@ typedef struct {
   media_call *call; /* ADD/UPDATE: owned by the message until handled */
   char call_uuid[40];
   char digits[32];
+  char rec_id[40];
+  char *path; /* RECORD_START: owned by the message until handled */
 } command;
 
 struct media_engine {
@@ -63,6 +68,13 @@ static void post(media_session *s, media_event_kind kind, const char *text) {
   queue_push(&e->events, &ev);
 }
 
+void media_engine_post(void *engine, const media_event *ev) {
+  media_engine *e = engine;
+  if (!queue_push(&e->events, ev))
+    log_error("media", "event queue full: %d for call %s lost", (int)ev->kind,
+              ev->call_uuid);
+}
+
 static void add_session_counters(media_stats *st, const media_session *s) {
   const transport_counters *tc = &s->transport->counters;
   st->srtp_failures += tc->srtp_failures;
@@ -91,6 +103,8 @@ static void free_session(media_engine *e, media_session *s) {
   add_session_counters(&e->ended, s);
   if (s->room)
     leave_room(e, s);
+  if (s->params.mode == MEDIA_RECORD || s->params.mode == MEDIA_MONITOR)
+    recording_router_leave(s);
   if (s->transport)
     transport_free(s->transport);
   echo_session_free(s);
@@ -124,6 +138,15 @@ static void add_session(media_engine *e, media_call *call) {
       hmap_put(e->rooms, media_room_key(r), sizeof call->room_key, r);
     }
     sink = conference_join(r, s);
+  } else if (call->mode == MEDIA_RECORD) {
+    sink = recording_router_join_agent(s);
+  } else if (call->mode == MEDIA_MONITOR) {
+    media_session *agent =
+        hmap_get(e->sessions, call->monitor_of, strlen(call->monitor_of));
+    if (agent && agent->params.mode == MEDIA_RECORD)
+      sink = recording_router_join_supervisor(s, agent);
+    else
+      sink = echo_session_init(s); /* its agent is gone: the control loop ends it */
   } else {
     sink = echo_session_init(s);
   }
@@ -145,6 +168,15 @@ static void update_session(media_engine *e, media_call *call) {
                           call->remote_ufrag);
     log_info("media", "call %s: ICE restart", call->call_uuid);
   }
+}
+
+/* A recording asked of a call that is already gone still gets its answer. */
+static void report_unrecorded(media_engine *e, const command *c) {
+  media_event ev = {.kind = MEDIA_EVENT_RECORDING_CLOSED};
+  snprintf(ev.call_uuid, sizeof ev.call_uuid, "%s", c->call_uuid);
+  snprintf(ev.rec_id, sizeof ev.rec_id, "%s", c->rec_id);
+  snprintf(ev.text, sizeof ev.text, "the session's media is gone");
+  media_engine_post(e, &ev);
 }
 
 static void on_command(void *msg, void *ud) {
@@ -171,11 +203,22 @@ static void on_command(void *msg, void *ud) {
     if (s)
       conference_set_prefs(s, c->call);
     break;
+  case CMD_RECORD_START:
+    if (s && s->params.mode == MEDIA_RECORD)
+      recording_router_start(s, c->rec_id, c->path);
+    else
+      report_unrecorded(e, c);
+    break;
+  case CMD_RECORD_STOP:
+    if (s)
+      recording_router_stop(s);
+    break;
   case CMD_STOP:
     uv_stop(&e->loop);
     break;
   }
   free(c->call);
+  free(c->path);
   port_flush(&e->port); /* e.g. keyframe requests a new call triggered */
 }
 
@@ -204,7 +247,9 @@ static void on_tick(uv_timer_t *t) {
   size_t pos = 0;
   media_session *s;
   while ((s = hmap_next(e->sessions, &pos)))
-    if (!s->room)
+    if (s->params.mode == MEDIA_RECORD || s->params.mode == MEDIA_MONITOR)
+      recording_router_tick(s, now);
+    else if (!s->room)
       echo_session_tick(s, now);
   pos = 0;
   media_room *r;
@@ -287,6 +332,7 @@ static void push(media_engine *e, command *c) {
   if (!queue_push(&e->commands, c)) {
     log_error("media", "media loop command queue full: command dropped");
     free(c->call);
+    free(c->path);
   }
 }
 
@@ -333,6 +379,20 @@ void media_engine_send_dtmf(media_engine *e, const char *call_uuid, const char *
   command c = {.kind = CMD_DTMF};
   snprintf(c.call_uuid, sizeof c.call_uuid, "%s", call_uuid);
   snprintf(c.digits, sizeof c.digits, "%s", digits);
+  push(e, &c);
+}
+
+void media_engine_start_recording(media_engine *e, const char *call_uuid,
+                                  const char *rec_id, const char *path) {
+  command c = {.kind = CMD_RECORD_START, .path = strdup(path)};
+  snprintf(c.call_uuid, sizeof c.call_uuid, "%s", call_uuid);
+  snprintf(c.rec_id, sizeof c.rec_id, "%s", rec_id);
+  push(e, &c);
+}
+
+void media_engine_stop_recording(media_engine *e, const char *call_uuid) {
+  command c = {.kind = CMD_RECORD_STOP};
+  snprintf(c.call_uuid, sizeof c.call_uuid, "%s", call_uuid);
   push(e, &c);
 }
 

@@ -21,6 +21,8 @@ typedef struct {
 typedef enum {
   MEDIA_ECHO,       /* test_call rooms: your own media back */
   MEDIA_CONFERENCE, /* the room's mix and the active speaker's video */
+  MEDIA_RECORD,     /* an RTM agent: recorded, and forwarded to its supervisors */
+  MEDIA_MONITOR,    /* an RTM supervisor: receives one agent's media */
 } media_mode;
 
 /* Everything a media loop needs to serve a call, agreed on the control loop. */
@@ -40,19 +42,34 @@ typedef struct {
   char remote_fingerprint[224]; /* "sha-256 AB:..." */
   sdp_agreement agreed;
   uint32_t audio_ssrc, video_ssrc, video_rtx_ssrc, slides_ssrc, slides_rtx_ssrc;
+  char monitor_of[40];    /* MEDIA_MONITOR: the agent's call */
+  int no_media_timeout_s; /* MEDIA_RECORD: report NO_MEDIA after this long without RTP */
 } media_call;
 
 typedef enum {
-  MEDIA_EVENT_CONNECTED, /* ICE and DTLS are up: media flows */
-  MEDIA_EVENT_ENDED,     /* the call is gone on the media side; text says why */
-  MEDIA_EVENT_DTMF,      /* text holds the digit the participant sent */
-  MEDIA_EVENT_SPEAKER,   /* this call's participant is now the active speaker */
+  MEDIA_EVENT_CONNECTED,         /* ICE and DTLS are up: media flows */
+  MEDIA_EVENT_ENDED,             /* the call is gone on the media side; text says why */
+  MEDIA_EVENT_DTMF,              /* text holds the digit the participant sent */
+  MEDIA_EVENT_SPEAKER,           /* this call's participant is now the active speaker */
+  MEDIA_EVENT_NO_MEDIA,          /* an RTM agent sent no RTP for its no_media_timeout_s */
+  MEDIA_EVENT_RECORDING_STARTED, /* rec_id's first frame is written (at num[0] ms) */
+  MEDIA_EVENT_RECORDING_CLOSED,  /* rec_id's file is closed; see media_recording */
 } media_event_kind;
+
+/* A closed recording: ok, or why not in text. */
+typedef struct {
+  bool ok;
+  uint64_t size_bytes, duration_ms;
+  int64_t first_frame_unix_ms, stopped_unix_ms;
+} media_recording;
 
 typedef struct {
   media_event_kind kind;
   char call_uuid[40];
-  char text[96];
+  char text[160];
+  char rec_id[40];           /* recording events */
+  int64_t first_frame_ms;    /* RECORDING_STARTED: wall clock of the first frame */
+  media_recording recording; /* RECORDING_CLOSED */
 } media_event;
 
 typedef void (*media_event_cb)(const media_event *ev, void *ud);
@@ -80,6 +97,14 @@ void media_engine_add_call(media_engine *e, const media_call *call);
 void media_engine_update_call(media_engine *e, const media_call *call);
 void media_engine_remove_call(media_engine *e, const char *call_uuid);
 void media_engine_send_dtmf(media_engine *e, const char *call_uuid, const char *digits);
+/* RTM recording of a MEDIA_RECORD call into path (a new file); events name rec_id. */
+void media_engine_start_recording(media_engine *e, const char *call_uuid,
+                                  const char *rec_id, const char *path);
+/* Finalises the call's recording; RECORDING_CLOSED follows. */
+void media_engine_stop_recording(media_engine *e, const char *call_uuid);
+/* Media loop side: hands an event to the control loop (routers use it for events
+ * that outlive their session, such as a recording closing). */
+void media_engine_post(void *engine, const media_event *ev);
 /* Server mute, video mute, spotlight and role of the call's participant changed. */
 void media_engine_set_prefs(media_engine *e, const media_call *call);
 /* A snapshot, at most a second old. */

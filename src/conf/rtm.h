@@ -1,0 +1,89 @@
+/* rtm — Realtime Messaging sessions as the core sees them (no HTTP here): the session
+ * life cycle and its termination causes, recordings, supervisors, and their webhooks. */
+#ifndef PARLEY_RTM_H
+#define PARLEY_RTM_H
+
+#include "conf/credentials.h"
+#include "core/buf.h"
+#include "media/engine.h"
+#include "store/db.h"
+
+#include <jansson.h>
+#include <uv.h>
+
+typedef struct outbox outbox;
+typedef struct rtm_core rtm_core;
+typedef struct rtm_session rtm_session;
+
+typedef struct {
+  int ping_timeout_s;      /* no ping for this long: CONN_ERROR */
+  int no_packet_timeout_s; /* ACTIVE without RTP for this long: NO_PACKET_RECEIVED */
+  int setup_timeout_s;     /* SETUP that never reaches ACTIVE: PEERCONN_FAILED */
+  int max_duration_s;      /* 0: no limit; else MAX_DURATION */
+  int reserve_timeout_s;   /* an INIT reservation nobody claims is dropped */
+  const char *recordings_dir;
+} rtm_config;
+
+typedef enum { RTM_INIT, RTM_SETUP, RTM_ACTIVE, RTM_SHUTDOWN, RTM_TERMINATED } rtm_state;
+
+/* How a session reaches its client; the API layer's WebSocket implements it. */
+typedef struct {
+  /* One message to the client; data is stolen. */
+  void (*send)(void *ud, const char *type, const char *session_id, json_t *data);
+  /* The session is TERMINATED (for cause) and forgets the link: no more sends. */
+  void (*detached)(void *ud, const char *cause);
+} rtm_link;
+
+/* A refusal of a client message: nothing changed (rtm.md "error"). */
+typedef struct {
+  const char *code; /* RTM_E_* of api/rtm_message.h, as plain strings here */
+  char message[200];
+} rtm_refusal;
+
+rtm_core *rtm_core_new(uv_loop_t *loop, store *st, media_engine *media, outbox *ob,
+                       const rtm_config *cfg);
+/* Ends every session with SERVICE_SHUTDOWN; done runs once their recordings are
+ * closed and handed to the outbox (or after grace_ms). */
+void rtm_core_shutdown(rtm_core *core, uint64_t grace_ms, void (*done)(void *ud),
+                       void *ud);
+void rtm_core_free(rtm_core *core);
+/* The media loop's events for RTM calls (others are ignored). */
+void rtm_on_media_event(const media_event *ev, void *core);
+size_t rtm_session_count(const rtm_core *core);
+
+/* POST /api/rtm/v1/session: reserves a session (INIT) for the identity's client. */
+int rtm_reserve(rtm_core *core, const rtm_identity *who, const char *client_id,
+                char session_id[40], rtm_refusal *why);
+
+/* session_start / supervisor_join_session. On success *out is the new session, which
+ * has already sent its state and answer through the link; a session that ends at
+ * once (TWO_TIMER, SDP_ERROR, NO_ACTIVE_AGENT, ...) is also returned, terminated. -1
+ * only for a refusal that creates nothing. */
+int rtm_session_start(rtm_core *core, const rtm_identity *who, const char *client_id,
+                      const char *session_id, const char *offer, const char *webhook_url,
+                      rtm_link link, void *link_ud, rtm_session **out, rtm_refusal *why);
+int rtm_supervisor_join(rtm_core *core, const rtm_identity *who, const char *client_id,
+                        const char *monitor_session_id, const char *offer,
+                        const char *webhook_url, rtm_link link, void *link_ud,
+                        rtm_session **out, rtm_refusal *why);
+
+const char *rtm_session_id(const rtm_session *s);
+const char *rtm_session_client_id(const rtm_session *s);
+rtm_state rtm_session_state(const rtm_session *s);
+
+int rtm_session_offer(rtm_session *s, const char *sdp, rtm_refusal *why);
+/* Trickled candidates: ICE-lite learns the peer's addresses from its checks, so they
+ * are checked for shape and counted, not used. */
+int rtm_session_candidate(rtm_session *s, const char *candidate, rtm_refusal *why);
+int rtm_session_ping(rtm_session *s);
+int rtm_recording_start(rtm_session *s, const char *upload_url, const char *webhook_url,
+                        rtm_refusal *why);
+int rtm_recording_stop(rtm_session *s, rtm_refusal *why);
+/* session_stop: TERM_BY_CLIENT. */
+void rtm_session_stop(rtm_session *s);
+/* The link is gone: a clean close ends with TERM_BY_CLIENT, any other CONN_ERROR. */
+void rtm_session_link_lost(rtm_session *s, bool clean);
+
+const char *rtm_state_name(rtm_state st);
+
+#endif

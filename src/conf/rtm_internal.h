@@ -1,0 +1,67 @@
+/* rtm_internal — what the RTM core's files (sessions, recordings) share with each
+ * other and nobody else. */
+#ifndef PARLEY_RTM_INTERNAL_H
+#define PARLEY_RTM_INTERNAL_H
+
+#include "conf/rtm.h"
+#include "core/hmap.h"
+
+#define RTM_MAX_SUPERVISORS 3
+
+typedef struct rtm_recording rtm_recording;
+
+struct rtm_core {
+  uv_loop_t *loop;
+  store *st;
+  media_engine *media;
+  outbox *ob;
+  rtm_config cfg;
+  char recordings_dir[512];
+  hmap *sessions;   /* session id -> rtm_session */
+  hmap *by_call;    /* media call uuid -> rtm_session */
+  hmap *live;       /* "cid\nclient_id" -> the agent session in SETUP or ACTIVE */
+  hmap *recordings; /* rec id -> rtm_recording, from start until its file is closed */
+  uv_timer_t sweep;
+  bool shutting_down;
+  uint64_t shutdown_deadline;
+  void (*shutdown_done)(void *ud);
+  void *shutdown_ud;
+};
+
+struct rtm_session {
+  rtm_core *core;
+  char id[40];
+  char client_id[128];
+  char live_key[200];
+  rtm_identity who;
+  bool supervisor;
+  rtm_state state;
+  const char *cause;
+  media_call media;
+  bool media_added;
+  char webhook_url[2048];
+  int64_t started_unix_ms, stopped_unix_ms;
+  uint64_t created_ms, setup_ms, last_ping_ms;
+  rtm_link link;
+  void *link_ud;
+  rtm_recording *recording; /* open: not yet closed */
+  rtm_session *agent;
+  rtm_session *supervisors[RTM_MAX_SUPERVISORS];
+  int n_supervisors;
+  unsigned candidates;
+};
+
+/* rtm_session.c */
+void rtm_send(rtm_session *s, const char *type, json_t *data);
+void rtm_terminate(rtm_session *s, const char *cause);
+/* The session's last open recording is closed: SHUTDOWN can complete. */
+void rtm_session_recording_closed(rtm_session *s);
+int64_t rtm_wall_ms(void);
+void rtm_iso8601(int64_t unix_ms, char out[32]);
+bool rtm_refuse(rtm_refusal *why, const char *code, const char *msg);
+
+/* rtm_recording.c */
+void rtm_recording_on_started(rtm_core *core, const media_event *ev);
+void rtm_recording_on_closed(rtm_core *core, const media_event *ev);
+
+#endif

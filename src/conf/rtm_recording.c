@@ -1,0 +1,136 @@
+/* rtm_recording — an RTM session's recordings: start and stop on the media loop, the
+ * SQLite journal row, recording_state to the client, and the hand-over to the outbox. */
+#include "conf/outbox.h"
+#include "conf/rtm_internal.h"
+#include "core/ids.h"
+#include "core/log.h"
+#include "store/jobs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct rtm_recording {
+  char id[40];
+  rtm_session *session; /* NULL once the session has gone */
+  bool started;
+  recording_row row;
+};
+
+static void send_recording_state(rtm_recording *r, const char *state,
+                                 const char *reason) {
+  if (!r->session)
+    return;
+  json_t *data = json_pack("{s:s, s:s}", "recording_id", r->id, "state", state);
+  if (reason && *reason)
+    json_object_set_new(data, "reason", json_string(reason));
+  rtm_send(r->session, "recording_state", data);
+}
+
+static bool check_url(rtm_core *core, bool webhook, const char *url, rtm_refusal *why) {
+  char reason[160];
+  if (outbox_check_url(core->ob, webhook, url, reason, sizeof reason) == 0)
+    return true;
+  char msg[200];
+  snprintf(msg, sizeof msg, "%s: %s", webhook ? "webhook_url" : "upload_url", reason);
+  return rtm_refuse(why, "INVALID_URL", msg);
+}
+
+static bool may_record(rtm_session *s, const char *upload_url, const char *webhook_url,
+                       rtm_refusal *why) {
+  if (s->supervisor)
+    return rtm_refuse(why, "NOT_ALLOWED", "a supervisor's session is not recorded");
+  if (s->state != RTM_SETUP && s->state != RTM_ACTIVE)
+    return rtm_refuse(why, "INVALID_STATE", "the session is not live");
+  if (!s->who.can_record)
+    return rtm_refuse(why, "NOT_ALLOWED", "these credentials may not record");
+  if (s->recording)
+    return rtm_refuse(why, "INVALID_STATE", "a recording is already running");
+  return check_url(s->core, false, upload_url, why) &&
+         (!webhook_url || !*webhook_url || check_url(s->core, true, webhook_url, why));
+}
+
+/* H.264 goes into Matroska; Opus with VP8/VP9 into WebM. */
+static const char *extension(const rtm_session *s) {
+  for (size_t i = 0; i < s->media.agreed.n_media; i++) {
+    const sdp_choice *ch = &s->media.agreed.media[i];
+    if (ch->accepted && ch->kind == SDP_VIDEO && strcmp(ch->codec, "H264") == 0)
+      return "mkv";
+  }
+  return "webm";
+}
+
+int rtm_recording_start(rtm_session *s, const char *upload_url, const char *webhook_url,
+                        rtm_refusal *why) {
+  if (!may_record(s, upload_url, webhook_url, why))
+    return -1;
+  rtm_core *core = s->core;
+  rtm_recording *r = calloc(1, sizeof *r);
+  ids_uuid(r->id);
+  r->session = s;
+  recording_row *row = &r->row;
+  snprintf(row->rec_id, sizeof row->rec_id, "%s", r->id);
+  snprintf(row->session_id, sizeof row->session_id, "%s", s->id);
+  snprintf(row->client_id, sizeof row->client_id, "%s", s->client_id);
+  snprintf(row->account, sizeof row->account, "%s", s->who.cid);
+  snprintf(row->path, sizeof row->path, "%s/%s.%s", core->recordings_dir, r->id,
+           extension(s));
+  snprintf(row->upload_url, sizeof row->upload_url, "%s", upload_url);
+  snprintf(row->webhook_url, sizeof row->webhook_url, "%s",
+           webhook_url && *webhook_url ? webhook_url : s->webhook_url);
+  snprintf(row->webhook_secret, sizeof row->webhook_secret, "%s", s->who.webhook_secret);
+  row->started_at_ms = rtm_wall_ms();
+  if (store_recording_begin(core->st, row) != 0) {
+    free(r);
+    return rtm_refuse(why, "INTERNAL_ERROR", "the recording journal cannot be written"),
+           -1;
+  }
+  s->recording = r;
+  hmap_put(core->recordings, r->id, strlen(r->id), r);
+  media_engine_start_recording(core->media, s->media.call_uuid, r->id, row->path);
+  log_info("rtm", "session %s: recording %s to %s", s->id, r->id, row->path);
+  return 0;
+}
+
+int rtm_recording_stop(rtm_session *s, rtm_refusal *why) {
+  if (!s->recording)
+    return rtm_refuse(why, "INVALID_STATE", "no recording is running"), -1;
+  media_engine_stop_recording(s->core->media, s->media.call_uuid);
+  return 0;
+}
+
+void rtm_recording_on_started(rtm_core *core, const media_event *ev) {
+  rtm_recording *r = hmap_get(core->recordings, ev->rec_id, strlen(ev->rec_id));
+  if (!r || r->started)
+    return;
+  r->started = true;
+  r->row.first_frame_at_ms = ev->first_frame_ms;
+  send_recording_state(r, "STARTED", NULL);
+}
+
+void rtm_recording_on_closed(rtm_core *core, const media_event *ev) {
+  rtm_recording *r = hmap_remove(core->recordings, ev->rec_id, strlen(ev->rec_id));
+  if (!r)
+    return;
+  const media_recording *m = &ev->recording;
+  recording_row *row = &r->row;
+  row->size_bytes = m->size_bytes;
+  row->duration_ms = m->duration_ms;
+  row->stopped_at_ms = m->stopped_unix_ms ? m->stopped_unix_ms : rtm_wall_ms();
+  if (m->first_frame_unix_ms)
+    row->first_frame_at_ms = m->first_frame_unix_ms;
+  if (m->ok) {
+    log_info("rtm", "recording %s closed: %llu bytes, %llu ms", r->id,
+             (unsigned long long)m->size_bytes, (unsigned long long)m->duration_ms);
+    send_recording_state(r, "STOPPED", NULL);
+    outbox_recording_done(core->ob, row);
+  } else {
+    log_warn("rtm", "recording %s failed: %s", r->id, ev->text);
+    send_recording_state(r, "FAILED", ev->text);
+    store_recording_failed(core->st, row->rec_id);
+  }
+  rtm_session *s = r->session;
+  free(r);
+  if (s)
+    rtm_session_recording_closed(s);
+}

@@ -1,0 +1,102 @@
+/* websocket — libh2o/libwslay server connections with a reentrancy-safe send path. */
+#include "http/websocket.h"
+
+#include "core/log.h"
+
+#include <h2o/websocket.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WS_MAX_QUEUED 1024
+
+struct ws_conn {
+  h2o_websocket_conn_t *h2o;
+  ws_handlers handlers;
+  void *ud;
+  int depth;       /* > 0 while h2o is calling us: it proceeds by itself afterwards */
+  bool closing;    /* ws_close was called */
+  bool dead;       /* h2o reported the close; freed when the outermost call unwinds */
+};
+
+bool ws_is_upgrade(h2o_req_t *req) {
+  const char *key;
+  return h2o_is_websocket_handshake(req, &key) == 0 && key != NULL;
+}
+
+static void release(ws_conn *ws) {
+  ws->dead = true;
+  int code = wslay_event_get_status_code_received(ws->h2o->ws_ctx);
+  if (code == 0 || code == WSLAY_CODE_NO_STATUS_RCVD)
+    code = ws->closing ? 1000 : WSLAY_CODE_ABNORMAL_CLOSURE;
+  ws->handlers.on_close(ws, code, ws->ud);
+  h2o_websocket_close(ws->h2o);
+  free(ws);
+}
+
+static void on_h2o_event(h2o_websocket_conn_t *conn,
+                         const struct wslay_event_on_msg_recv_arg *arg) {
+  ws_conn *ws = conn->data;
+  if (!arg) {
+    if (ws->depth > 0)
+      ws->dead = true; /* freed once our caller has unwound */
+    else
+      release(ws);
+    return;
+  }
+  if (arg->opcode != WSLAY_TEXT_FRAME && arg->opcode != WSLAY_BINARY_FRAME)
+    return; /* ping, pong and close are wslay's business */
+  ws->depth++;
+  ws->handlers.on_message(ws, arg->opcode == WSLAY_TEXT_FRAME, (const char *)arg->msg,
+                          arg->msg_length, ws->ud);
+  ws->depth--;
+}
+
+/* Pushes queued frames out, unless h2o is already inside a proceed of its own. */
+static void proceed(ws_conn *ws) {
+  /* Before the 101 is out h2o has no socket yet; it proceeds itself once it has. */
+  if (ws->depth > 0 || ws->dead || !ws->h2o->sock)
+    return;
+  ws->depth++;
+  h2o_websocket_proceed(ws->h2o);
+  ws->depth--;
+  if (ws->dead)
+    release(ws);
+}
+
+ws_conn *ws_accept(h2o_req_t *req, ws_handlers handlers, void *ud) {
+  const char *key;
+  if (h2o_is_websocket_handshake(req, &key) != 0 || !key) {
+    h2o_send_error_400(req, "Bad Request", "malformed WebSocket handshake", 0);
+    return NULL;
+  }
+  ws_conn *ws = calloc(1, sizeof *ws);
+  ws->handlers = handlers;
+  ws->ud = ud;
+  ws->h2o = h2o_upgrade_to_websocket(req, key, ws, on_h2o_event);
+  wslay_event_config_set_max_recv_msg_length(ws->h2o->ws_ctx, WS_HARD_MAX_MESSAGE);
+  return ws;
+}
+
+void ws_send_text(ws_conn *ws, const char *data, size_t len) {
+  if (ws->closing || ws->dead)
+    return;
+  if (wslay_event_get_queued_msg_count(ws->h2o->ws_ctx) >= WS_MAX_QUEUED) {
+    log_warn("ws", "peer is not reading: closing its WebSocket");
+    ws_close(ws, 1008, "too many unread messages");
+    return;
+  }
+  struct wslay_event_msg msg = {WSLAY_TEXT_FRAME, (const uint8_t *)data, len};
+  wslay_event_queue_msg(ws->h2o->ws_ctx, &msg);
+  proceed(ws);
+}
+
+void ws_close(ws_conn *ws, int code, const char *reason) {
+  if (ws->closing || ws->dead)
+    return;
+  ws->closing = true;
+  wslay_event_queue_close(ws->h2o->ws_ctx, (uint16_t)code, (const uint8_t *)reason,
+                          reason ? strlen(reason) : 0);
+  proceed(ws);
+}
+
+void ws_set_userdata(ws_conn *ws, void *ud) { ws->ud = ud; }

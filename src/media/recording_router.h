@@ -1,0 +1,22 @@
+/* recording_router — an RTM session's router on a media loop: the agent's audio and
+ * video into its recorder and out, unchanged but rewritten, to up to 3 supervisors. */
+#ifndef PARLEY_RECORDING_ROUTER_H
+#define PARLEY_RECORDING_ROUTER_H
+
+#include "media/echo.h"
+
+/* Sets up an agent's streams; returns the sink for its transport. */
+transport_sink recording_router_join_agent(media_session *agent);
+/* Attaches a supervisor to its agent and asks the agent for a keyframe. NULL sink
+ * callbacks are never returned: a full agent is refused by the control loop first. */
+transport_sink recording_router_join_supervisor(media_session *sup, media_session *agent);
+/* Either role leaves: an agent's recording is closed (finalised off the loop) and its
+ * supervisors are detached; a supervisor is taken off its agent. */
+void recording_router_leave(media_session *s);
+/* Starts recording an agent into path; a recording already open is left alone. */
+void recording_router_start(media_session *agent, const char *rec_id, const char *path);
+void recording_router_stop(media_session *agent);
+/* Periodic work: the no-RTP timeout and keyframe requests for waiting supervisors. */
+void recording_router_tick(media_session *s, uint64_t now);
+
+#endif
