@@ -131,7 +131,7 @@ int accounts_get(store *st, const char *cid, account *out) {
 
 int accounts_list(store *st, void (*each)(const account *a, void *ud), void *ud) {
   char sql[160];
-  snprintf(sql, sizeof sql, "%sORDER BY created_at, cid", account_columns);
+  snprintf(sql, sizeof sql, "%sORDER BY created_at, rowid", account_columns);
   sqlite3_stmt *s;
   if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
     return -1;
@@ -281,7 +281,7 @@ int api_keys_list(store *st, const char *cid,
   if (sqlite3_prepare_v2(st->db,
                          "SELECT cid, recording, origins, key_prefix, created_at "
                          "FROM api_keys WHERE ?1 IS NULL OR cid = ?1 "
-                         "ORDER BY created_at, key_prefix",
+                         "ORDER BY created_at, rowid",
                          -1, &s, NULL) != SQLITE_OK)
     return -1;
   if (cid)

@@ -30,7 +30,7 @@ int accounts_add(store *st, const char *cid, const char *name, account *out, cha
                  size_t n);
 /* 0 found (record in out), -1 not found or the store failed. */
 int accounts_get(store *st, const char *cid, account *out);
-/* Calls each for every account, oldest first. Returns 0 or -1. */
+/* Calls each for every account, oldest first (in order of creation). Returns 0 or -1. */
 int accounts_list(store *st, void (*each)(const account *a, void *ud), void *ud);
 
 typedef struct {
