@@ -30,7 +30,8 @@ static int jwt_identity(store *st, const char *token, int64_t now_s, rtm_identit
   json_decref(peeked);
   account a;
   if (!has_cid) {
-    snprintf(reason, n, "JWT has no cid (account) claim");
+    snprintf(reason, n, "JWT needs a cid (account) claim of 1 to %zu characters",
+             sizeof out->cid - 1);
     return 401;
   }
   if (accounts_get(st, out->cid, &a) != 0) {

@@ -87,7 +87,9 @@ static void round_trip(void) {
   free(payload);
   CHECK(!accepted(forge(hs256, "{\"exp\":1700000600}", "another-secret")));
   CHECK(jwt_sign_hs256(claims, "") == NULL);
-  CHECK(jwt_sign_hs256(json_string("x"), secret) == NULL);
+  json_t *not_object = json_string("x");
+  CHECK(jwt_sign_hs256(not_object, secret) == NULL);
+  json_decref(not_object);
   CHECK(jwt_verify_hs256(t, "", NOW, r, sizeof r) == NULL);
   free(t);
   json_decref(claims);
