@@ -6,7 +6,7 @@ set -eu
 SECONDS_EACH=${1:-15}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-fuzz}
-HARNESSES="fuzz_route fuzz_body fuzz_request fuzz_stun fuzz_sdp fuzz_rtp fuzz_rtcp fuzz_multipart"
+HARNESSES="fuzz_route fuzz_body fuzz_request fuzz_stun fuzz_sdp fuzz_rtp fuzz_rtcp fuzz_multipart fuzz_jwt fuzz_origin"
 
 # max_len per harness: paths and queries are short; bodies are capped by max_body_bytes
 # in parleyd, but the parser's interesting inputs are small.
@@ -17,6 +17,8 @@ max_len() {
   fuzz_request) echo 4096 ;;
   fuzz_stun | fuzz_rtp | fuzz_rtcp) echo 1500 ;;
   fuzz_sdp) echo 16384 ;;
+  fuzz_jwt) echo 9000 ;; # just over JWT_MAX_LEN
+  fuzz_origin) echo 600 ;;
   *) echo 4096 ;;
   esac
 }
@@ -28,6 +30,8 @@ dict() {
   fuzz_stun) echo "$ROOT/fuzz/stun.dict" ;;
   fuzz_sdp) echo "$ROOT/fuzz/sdp.dict" ;;
   fuzz_rtcp) echo "$ROOT/fuzz/rtcp.dict" ;;
+  fuzz_jwt) echo "$ROOT/fuzz/jwt.dict" ;;
+  fuzz_origin) echo "$ROOT/fuzz/origin.dict" ;;
   *) echo "" ;;
   esac
 }

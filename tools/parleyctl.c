@@ -1,5 +1,7 @@
-/* parleyctl — manages what parleyd serves, directly in its SQLite store: rooms and
- * their aliases, PINs and flags. A running parleyd notices changes by itself. */
+/* parleyctl — manages what parleyd serves, directly in its SQLite store: rooms (aliases,
+ * PINs, flags) and RTM accounts, API keys and JWTs. A running parleyd notices changes. */
+#include "conf/jwt.h"
+#include "store/accounts.h"
 #include "store/db.h"
 #include "store/rooms.h"
 
@@ -7,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char usage[] =
     "usage: parleyctl [--data-dir DIR] COMMAND\n"
@@ -16,10 +19,23 @@ static const char usage[] =
     "  room list [--json]\n"
     "  room show ALIAS\n"
     "  room remove ALIAS\n"
+    "  account add [--cid CID] [--name NAME] [--json]\n"
+    "  account list [--json]\n"
+    "  account show CID\n"
+    "  key add --account CID --origin URL [--origin URL]... [--no-recording]\n"
+    "  key list [--account CID]\n"
+    "  jwt --account CID --client-id ID [--ttl SECONDS] [--no-recording]\n"
     "\n"
     "--data-dir defaults to ./var, as for parleyd. PINs are 1 to 20 digits; guests\n"
     "need a host PIN; a reception room asks callers for the alias they want; a\n"
-    "test-call room sends every participant its own audio and video back.\n";
+    "test-call room sends every participant its own audio and video back.\n"
+    "\n"
+    "RTM (stream recording) clients authenticate with a JWT (HS256, signed with the\n"
+    "account's jwt_secret, claims cid, client_id, exp and optionally rec:false) or,\n"
+    "from a browser, with an API key accepted only from the origins bound to it\n"
+    "(scheme://host[:port], as the browser sends in Origin). account add prints the\n"
+    "secrets (a cid is generated unless given); key add prints the key once: only\n"
+    "its hash is kept. jwt mints a token (default --ttl 3600) for testing.\n";
 
 static int die(const char *fmt, const char *arg) {
   fprintf(stderr, "parleyctl: ");
@@ -157,6 +173,190 @@ static int room_command(store *st, int argc, char **argv) {
   return die("unknown room command \"%s\"", verb);
 }
 
+static json_t *account_json(const account *a, bool with_secrets) {
+  json_t *o = json_pack("{s:s, s:s, s:I}", "cid", a->cid, "name", a->name, "created_at",
+                        (json_int_t)a->created_at);
+  if (with_secrets) {
+    json_object_set_new(o, "jwt_secret", json_string(a->jwt_secret));
+    json_object_set_new(o, "webhook_secret", json_string(a->webhook_secret));
+  }
+  return o;
+}
+
+static void print_json(json_t *v) {
+  json_dumpf(v, stdout, JSON_INDENT(2));
+  putchar('\n');
+  json_decref(v);
+}
+
+static int account_add(store *st, int argc, char **argv) {
+  const char *cid = NULL, *name = NULL;
+  bool as_json = false;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--json") == 0) {
+      as_json = true;
+    } else if (strcmp(a, "--cid") == 0 || strcmp(a, "--name") == 0) {
+      const char *v = need_value(argc, argv, &i);
+      if (!v)
+        return die("%s needs a value", a);
+      *(a[2] == 'c' ? &cid : &name) = v;
+    } else {
+      return die("unknown option \"%s\" for account add", a);
+    }
+  }
+  account acc;
+  char err[300];
+  if (accounts_add(st, cid, name, &acc, err, sizeof err) != 0)
+    return die("%s", err);
+  if (as_json)
+    print_json(account_json(&acc, true));
+  else
+    printf("cid: %s\njwt_secret: %s\nwebhook_secret: %s\n", acc.cid, acc.jwt_secret,
+           acc.webhook_secret);
+  return 0;
+}
+
+static void print_account(const account *a, void *ud) {
+  if (ud)
+    json_array_append_new(ud, account_json(a, false));
+  else
+    printf("%-28s %s\n", a->cid, a->name[0] ? a->name : "-");
+}
+
+static int account_command(store *st, int argc, char **argv) {
+  if (argc < 1)
+    return die("account needs add, list or show%s", "");
+  if (strcmp(argv[0], "add") == 0)
+    return account_add(st, argc - 1, argv + 1);
+  if (strcmp(argv[0], "list") == 0) {
+    json_t *all = argc > 1 && strcmp(argv[1], "--json") == 0 ? json_array() : NULL;
+    if (argc > (all ? 2 : 1))
+      return die("account list takes only --json%s", "");
+    if (accounts_list(st, print_account, all) != 0)
+      return die("cannot read accounts%s", "");
+    if (all)
+      print_json(all);
+    return 0;
+  }
+  if (strcmp(argv[0], "show") == 0) {
+    account acc;
+    if (argc != 2)
+      return die("account show needs exactly one CID%s", "");
+    if (accounts_get(st, argv[1], &acc) != 0)
+      return die("no account \"%s\"", argv[1]);
+    print_json(account_json(&acc, true));
+    return 0;
+  }
+  return die("unknown account command \"%s\"", argv[0]);
+}
+
+static int key_add(store *st, int argc, char **argv) {
+  const char *cid = NULL, *origins[API_KEY_MAX_ORIGINS];
+  int n_origins = 0;
+  bool recording = true;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i], *v = NULL;
+    if (strcmp(a, "--no-recording") == 0) {
+      recording = false;
+    } else if (strcmp(a, "--account") == 0 || strcmp(a, "--origin") == 0) {
+      if (!(v = need_value(argc, argv, &i)))
+        return die("%s needs a value", a);
+      if (a[2] == 'a')
+        cid = v;
+      else if (n_origins == API_KEY_MAX_ORIGINS)
+        return die("at most 8 origins per key%s", "");
+      else
+        origins[n_origins++] = v;
+    } else {
+      return die("unknown option \"%s\" for key add", a);
+    }
+  }
+  if (!cid)
+    return die("key add needs --account CID%s", "");
+  if (n_origins == 0)
+    return die("key add needs at least one --origin URL (keys are accepted only from "
+               "the web origins bound to them)%s",
+               "");
+  char key[API_KEY_LEN + 1], err[300];
+  if (api_keys_add(st, cid, origins, n_origins, recording, key, sizeof key, err,
+                   sizeof err) != 0)
+    return die("%s", err);
+  printf("%s\n", key);
+  return 0;
+}
+
+static void print_key(const api_key_entry *k, void *ud) {
+  (void)ud;
+  printf("%s... %-28s %s", k->key_prefix, k->info.cid,
+         k->info.recording ? "recording" : "no-recording");
+  for (int i = 0; i < k->info.n_origins; i++)
+    printf(" %s", k->info.origins[i]);
+  putchar('\n');
+}
+
+static int key_command(store *st, int argc, char **argv) {
+  if (argc >= 1 && strcmp(argv[0], "add") == 0)
+    return key_add(st, argc - 1, argv + 1);
+  if (argc >= 1 && strcmp(argv[0], "list") == 0) {
+    const char *cid = NULL;
+    if (argc == 3 && strcmp(argv[1], "--account") == 0)
+      cid = argv[2];
+    else if (argc != 1)
+      return die("key list takes only --account CID%s", "");
+    return api_keys_list(st, cid, print_key, NULL) == 0 ? 0
+                                                        : die("cannot read keys%s", "");
+  }
+  return die("key needs add or list%s", "");
+}
+
+static int parse_ttl(const char *v, long *ttl) {
+  char *end;
+  *ttl = strtol(v, &end, 10);
+  return (*end == '\0' && *ttl >= 1 && *ttl <= 366L * 86400) ? 0 : -1;
+}
+
+static int jwt_command(store *st, int argc, char **argv) {
+  const char *cid = NULL, *client_id = NULL;
+  long ttl = 3600;
+  bool recording = true;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i], *v = NULL;
+    if (strcmp(a, "--no-recording") == 0) {
+      recording = false;
+      continue;
+    }
+    if (strcmp(a, "--account") && strcmp(a, "--client-id") && strcmp(a, "--ttl"))
+      return die("unknown option \"%s\" for jwt", a);
+    if (!(v = need_value(argc, argv, &i)))
+      return die("%s needs a value", a);
+    if (a[2] == 'a')
+      cid = v;
+    else if (a[2] == 'c')
+      client_id = v;
+    else if (parse_ttl(v, &ttl) != 0)
+      return die("--ttl must be 1 to 31622400 seconds, not \"%s\"", v);
+  }
+  if (!cid || !client_id || !*client_id || strlen(client_id) > 127)
+    return die("jwt needs --account CID and --client-id ID (1 to 127 characters)%s", "");
+  account acc;
+  if (accounts_get(st, cid, &acc) != 0)
+    return die("no account \"%s\"", cid);
+  int64_t now = (int64_t)time(NULL);
+  json_t *claims =
+      json_pack("{s:s, s:s, s:I, s:I}", "cid", acc.cid, "client_id", client_id, "iat",
+                (json_int_t)now, "exp", (json_int_t)(now + ttl));
+  if (!recording)
+    json_object_set_new(claims, "rec", json_false());
+  char *token = jwt_sign_hs256(claims, acc.jwt_secret);
+  json_decref(claims);
+  if (!token)
+    return die("cannot sign the token%s", "");
+  printf("%s\n", token);
+  free(token);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *data_dir = "./var";
   int i = 1;
@@ -174,13 +374,23 @@ int main(int argc, char **argv) {
     fputs(usage, stderr);
     return 2;
   }
-  if (strcmp(argv[i], "room") != 0)
+  static const struct {
+    const char *name;
+    int (*run)(store *st, int argc, char **argv);
+  } commands[] = {{"room", room_command},
+                  {"account", account_command},
+                  {"key", key_command},
+                  {"jwt", jwt_command}};
+  int c = 0, n_commands = (int)(sizeof commands / sizeof commands[0]);
+  while (c < n_commands && strcmp(argv[i], commands[c].name) != 0)
+    c++;
+  if (c == n_commands)
     return die("unknown command \"%s\" (see --help)", argv[i]);
   char err[600];
   store *st = store_open(data_dir, err, sizeof err);
   if (!st)
     return die("%s", err);
-  int rc = room_command(st, argc - i - 1, argv + i + 1);
+  int rc = commands[c].run(st, argc - i - 1, argv + i + 1);
   store_close(st);
   return rc;
 }

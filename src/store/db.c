@@ -27,6 +27,22 @@ static const char *migrations[] = {
     "CREATE INDEX room_aliases_room ON room_aliases(room_id);",
     /* 2: test-call (echo) rooms */
     "ALTER TABLE rooms ADD COLUMN test_call INTEGER NOT NULL DEFAULT 0;",
+    /* 3: RTM accounts (JWT and webhook secrets) and their browser API keys; a key is
+     * stored only as its SHA-256 (hex), with a short prefix to tell keys apart. */
+    "CREATE TABLE accounts ("
+    "  cid TEXT PRIMARY KEY,"
+    "  name TEXT,"
+    "  jwt_secret TEXT NOT NULL,"
+    "  webhook_secret TEXT,"
+    "  created_at INTEGER);"
+    "CREATE TABLE api_keys ("
+    "  key_hash TEXT PRIMARY KEY,"
+    "  key_prefix TEXT,"
+    "  cid TEXT NOT NULL REFERENCES accounts(cid) ON DELETE CASCADE,"
+    "  origins TEXT NOT NULL DEFAULT '[]',"
+    "  recording INTEGER NOT NULL DEFAULT 1,"
+    "  created_at INTEGER);"
+    "CREATE INDEX api_keys_cid ON api_keys(cid);",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 

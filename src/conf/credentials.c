@@ -1,0 +1,130 @@
+/* credentials — RTM authentication: picks the one credential given, verifies it
+ * against the account in the store, and says what the session may do. */
+#include "conf/credentials.h"
+
+#include "conf/jwt.h"
+#include "http/origin.h"
+#include "store/accounts.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *given(const char *s) { return (s && *s) ? s : NULL; }
+
+/* Copies a claim that must be a non-empty string shorter than cap. */
+static bool string_claim(const json_t *claims, const char *name, char *dst, size_t cap) {
+  const char *v = json_string_value(json_object_get(claims, name));
+  if (!v || !*v || strlen(v) >= cap)
+    return false;
+  memcpy(dst, v, strlen(v) + 1);
+  return true;
+}
+
+static int jwt_identity(store *st, const char *token, int64_t now_s, rtm_identity *out,
+                        char *reason, size_t n) {
+  json_t *peeked = jwt_peek_claims(token, reason, n);
+  if (!peeked)
+    return 401;
+  bool has_cid = string_claim(peeked, "cid", out->cid, sizeof out->cid);
+  json_decref(peeked);
+  account a;
+  if (!has_cid) {
+    snprintf(reason, n, "JWT needs a cid (account) claim of 1 to %zu characters",
+             sizeof out->cid - 1);
+    return 401;
+  }
+  if (accounts_get(st, out->cid, &a) != 0) {
+    snprintf(reason, n, "unknown account \"%s\"", out->cid);
+    return 401;
+  }
+  json_t *claims = jwt_verify_hs256(token, a.jwt_secret, now_s, reason, n);
+  if (!claims)
+    return 401;
+  json_t *rec = json_object_get(claims, "rec");
+  int status = 401;
+  if (!string_claim(claims, "client_id", out->client_id, sizeof out->client_id))
+    snprintf(reason, n, "JWT needs a client_id claim of 1 to %zu characters",
+             sizeof out->client_id - 1);
+  else if (rec && !json_is_boolean(rec))
+    snprintf(reason, n, "JWT rec claim must be true or false");
+  else
+    status = 0;
+  if (status == 0) {
+    out->can_record = !rec || json_is_true(rec);
+    jwt_claim_time(claims, "exp", &out->expires_at);
+    memcpy(out->webhook_secret, a.webhook_secret, sizeof out->webhook_secret);
+  }
+  json_decref(claims);
+  return status;
+}
+
+static bool origin_bound(const api_key_info *k, const char *canon) {
+  for (int i = 0; i < k->n_origins; i++)
+    if (strcmp(k->origins[i], canon) == 0)
+      return true;
+  return false;
+}
+
+static int key_identity(store *st, const char *key, const char *origin, rtm_identity *out,
+                        char *reason, size_t n) {
+  api_key_info k;
+  account a;
+  if (strlen(key) != API_KEY_LEN || strncmp(key, "pk_", 3) != 0 ||
+      api_keys_find(st, key, &k) != 0 || accounts_get(st, k.cid, &a) != 0) {
+    snprintf(reason, n, "unknown API key");
+    return 401;
+  }
+  char canon[ORIGIN_MAX_LEN + 1];
+  if (k.n_origins == 0) {
+    snprintf(reason, n, "API key is not bound to any origin");
+    return 403;
+  }
+  if (!origin) {
+    snprintf(reason, n,
+             "an API key is accepted only with an Origin header (from a "
+             "browser); servers use a JWT");
+    return 403;
+  }
+  if (origin_normalise(origin, strlen(origin), canon, sizeof canon) < 0 ||
+      !origin_bound(&k, canon)) {
+    snprintf(reason, n, "API key is not accepted from this origin");
+    return 403;
+  }
+  memcpy(out->cid, k.cid, sizeof out->cid);
+  out->client_id[0] = '\0';
+  out->can_record = k.recording;
+  memcpy(out->webhook_secret, a.webhook_secret, sizeof out->webhook_secret);
+  out->expires_at = 0;
+  return 0;
+}
+
+int credentials_check(store *st, const credentials_in *in, int64_t now_s,
+                      rtm_identity *out, char *reason, size_t n) {
+  const char *bearer = given(in->bearer), *query = given(in->access_token);
+  const char *key = given(in->api_key), *origin = given(in->origin);
+  if (bearer && query && strcmp(bearer, query) != 0) {
+    snprintf(reason, n, "two different JWTs given (Authorization and access_token)");
+    return 401;
+  }
+  const char *token = bearer ? bearer : query;
+  if (token && key) {
+    snprintf(reason, n, "give a JWT or an API key, not both");
+    return 401;
+  }
+  rtm_identity id = {0};
+  int status;
+  if (token)
+    status = jwt_identity(st, token, now_s, &id, reason, n);
+  else if (key)
+    status = key_identity(st, key, origin, &id, reason, n);
+  else {
+    snprintf(reason, n,
+             "missing credentials: Authorization: Bearer <JWT>, "
+             "?access_token=<JWT> or ?api_key=<key>");
+    status = 401;
+  }
+  if (status == 0)
+    *out = id;
+  return status;
+}

@@ -1,0 +1,42 @@
+/* credentials — the check on an RTM WebSocket upgrade (and POST /api/rtm/v1/session):
+ * a JWT signed with the account's secret, or an API key used from a bound origin. */
+#ifndef PARLEY_CREDENTIALS_H
+#define PARLEY_CREDENTIALS_H
+
+#include "store/db.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+  const char *bearer;       /* from "Authorization: Bearer x", or NULL */
+  const char *access_token; /* ?access_token= */
+  const char *api_key;      /* ?api_key= */
+  const char *origin;       /* Origin header or NULL */
+} credentials_in;
+
+typedef struct {
+  char cid[64];
+  char client_id[128]; /* from the JWT's client_id; empty for an API key (the client
+                          names itself in messages) */
+  bool can_record;     /* JWT rec claim (default true) / key's recording flag */
+  char webhook_secret[96];
+  int64_t expires_at; /* JWT exp, 0 for keys */
+} rtm_identity;
+
+/* 0 when the credentials are good (out filled); else the HTTP status to answer and a
+ * reason for the JSON body:
+ *  401 no credential, more than one kind given (a bearer and an access_token that
+ *      differ, or a JWT and an API key), a malformed / wrongly signed / expired JWT,
+ *      a JWT without string cid and client_id or with a non-boolean rec, an unknown
+ *      account or key;
+ *  403 an API key sent without an Origin header, from an origin not bound to it, or
+ *      bound to no origin at all (API keys are for browsers: the Origin header is what
+ *      limits where a key that is visible in a web page can be used).
+ * Empty strings count as absent. Reads the store with two primary-key lookups (WAL,
+ * no writes); a caller on the event loop treats it like a directory lookup. */
+int credentials_check(store *st, const credentials_in *in, int64_t now_s,
+                      rtm_identity *out, char *reason, size_t n);
+
+#endif
