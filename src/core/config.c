@@ -65,6 +65,17 @@ static const option options[] = {
      "a call whose peer stays silent this long ends (default 30)"},
     {"web-dir", OPT_STR_EMPTY, offsetof(config, web_dir), sizeof(((config *)0)->web_dir),
      0, 0, "DIR", "static pages served under /web/; \"\" for none (default ./web)"},
+    {"upload-allow", OPT_STR_EMPTY, offsetof(config, upload_allow),
+     sizeof(((config *)0)->upload_allow), 0, 0, "HOSTS",
+     "comma-separated hosts recordings may be uploaded to (\"*.example.com\" "
+     "matches subdomains); \"\" for any (default \"\")"},
+    {"webhook-allow", OPT_STR_EMPTY, offsetof(config, webhook_allow),
+     sizeof(((config *)0)->webhook_allow), 0, 0, "HOSTS",
+     "comma-separated hosts webhooks may be sent to; \"\" for any (default \"\")"},
+    {"upload-retry-s", INT(upload_retry_s, 1, 30 * 86400), "SECONDS",
+     "how long a failing upload is retried before upload_failed (default 86400)"},
+    {"webhook-retry-s", INT(webhook_retry_s, 1, 30 * 86400), "SECONDS",
+     "how long a failing webhook is retried before it is dropped (default 86400)"},
     {"log-level", OPT_LOGLEVEL, offsetof(config, log_level),
      sizeof(((config *)0)->log_level), 0, 0, "LEVEL",
      "debug, info, warn or error (default info)"},
@@ -90,6 +101,8 @@ void config_defaults(config *cfg) {
   strcpy(cfg->srtp_profiles, "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80");
   cfg->consent_timeout_s = 30;
   strcpy(cfg->web_dir, "./web");
+  cfg->upload_retry_s = 86400;
+  cfg->webhook_retry_s = 86400;
 }
 
 static const option *find_option(const char *name) {

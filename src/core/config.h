@@ -24,7 +24,11 @@ typedef struct {
   int media_port;
   char srtp_profiles[128];
   int consent_timeout_s;
-  char web_dir[512]; /* "" = no static pages */
+  char web_dir[512];        /* "" = no static pages */
+  char upload_allow[1024];  /* comma-separated hosts uploads may go to; "" = any */
+  char webhook_allow[1024]; /* the same for webhooks */
+  int upload_retry_s;       /* uploads are retried this long before upload_failed */
+  int webhook_retry_s;      /* webhooks likewise */
 } config;
 
 void config_defaults(config *cfg);
