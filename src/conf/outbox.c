@@ -423,11 +423,14 @@ static bool scan_job(const outbox_job *j, void *ud) {
     return false; /* ordered by time: the rest are later still */
   }
   int *slots = is_upload(j) ? &s->uploads_free : &s->webhooks_free;
-  if (*slots > 0 && s->n_due < (int)(sizeof s->due / sizeof s->due[0])) {
+  if (*slots > 0) {
     (*slots)--;
     s->due[s->n_due++] = outbox_job_copy(j);
   }
-  return s->uploads_free > 0 || s->webhooks_free > 0;
+  /* Stop when every slot is taken (completions kick the next pump) or the batch is full
+   * (the pump after it comes at once). */
+  return (s->uploads_free > 0 || s->webhooks_free > 0) &&
+         s->n_due < (int)(sizeof s->due / sizeof s->due[0]);
 }
 
 /* Starts what is due and has a free slot; sleeps until the next job's time. Completions
@@ -445,6 +448,10 @@ static void pump(uv_timer_t *t) {
   for (int i = 0; i < s.n_due; i++) {
     start_attempt(ob, s.due[i]);
     outbox_job_free(s.due[i]);
+  }
+  if (s.n_due == (int)(sizeof s.due / sizeof s.due[0])) {
+    kick(ob);
+    return;
   }
   if (s.wake_at && !ob->closing && !uv_is_active((uv_handle_t *)&ob->wake))
     uv_timer_start(&ob->wake, pump, (uint64_t)(s.wake_at - s.now), 0);

@@ -20,7 +20,7 @@ typedef struct {
   char base[64]; /* "http://127.0.0.1:PORT" */
 } sink;
 
-static int sink_start(sink *s, const char *dir) {
+static inline int sink_start(sink *s, const char *dir) {
   int fds[2];
   if (pipe(fds) != 0)
     return -1;
@@ -47,7 +47,7 @@ static int sink_start(sink *s, const char *dir) {
   return s->port > 0 ? 0 : -1;
 }
 
-static void sink_stop(sink *s) {
+static inline void sink_stop(sink *s) {
   if (s->pid > 0) {
     kill(s->pid, SIGTERM);
     waitpid(s->pid, NULL, 0);
@@ -55,7 +55,7 @@ static void sink_stop(sink *s) {
   }
 }
 
-static size_t sink_collect(char *data, size_t size, size_t n, void *ud) {
+static inline size_t sink_collect(char *data, size_t size, size_t n, void *ud) {
   FILE *out = ud;
   return fwrite(data, size, n, out);
 }
@@ -84,7 +84,7 @@ static char *sink_call(const sink *s, const char *path, const char *json_body) {
   return text;
 }
 
-static void sink_control(const sink *s, const char *json_body) {
+static inline void sink_control(const sink *s, const char *json_body) {
   free(sink_call(s, "/_control", json_body));
 }
 
@@ -96,17 +96,18 @@ static json_t *sink_log(const sink *s) {
   return log;
 }
 
-static size_t sink_log_count(const sink *s) {
+static inline size_t sink_log_count(const sink *s) {
   json_t *log = sink_log(s);
   size_t n = json_array_size(log);
   json_decref(log);
   return n;
 }
 
-static void test_tick(uv_timer_t *t) { (void)t; }
+static inline void test_tick(uv_timer_t *t) { (void)t; }
 
 /* Runs the loop until done(ud) or timeout_ms; returns done(ud). */
-static bool run_until(uv_loop_t *loop, bool (*done)(void *ud), void *ud, int timeout_ms) {
+static inline bool run_until(uv_loop_t *loop, bool (*done)(void *ud), void *ud,
+                             int timeout_ms) {
   uv_timer_t tick;
   uv_timer_init(loop, &tick);
   uv_timer_start(&tick, test_tick, 10, 10); /* so that UV_RUN_ONCE never blocks long */
@@ -121,7 +122,7 @@ static bool run_until(uv_loop_t *loop, bool (*done)(void *ud), void *ud, int tim
 }
 
 /* Runs the loop for ms milliseconds. */
-static bool never(void *ud) { return ud == (void *)1; }
-static void run_for(uv_loop_t *loop, int ms) { run_until(loop, never, NULL, ms); }
+static inline bool never(void *ud) { return ud == (void *)1; }
+static inline void run_for(uv_loop_t *loop, int ms) { run_until(loop, never, NULL, ms); }
 
 #endif
