@@ -80,6 +80,17 @@ static const option options[] = {
     {"recordings-dir", OPT_STR_EMPTY, offsetof(config, recordings_dir),
      sizeof(((config *)0)->recordings_dir), 0, 0, "DIR",
      "where recordings are written until uploaded (default DATA_DIR/recordings)"},
+    {"upload-allow", OPT_STR_EMPTY, offsetof(config, upload_allow),
+     sizeof(((config *)0)->upload_allow), 0, 0, "HOSTS",
+     "comma-separated hosts recordings may be uploaded to (\"*.example.com\" "
+     "matches subdomains); \"\" for any (default \"\")"},
+    {"webhook-allow", OPT_STR_EMPTY, offsetof(config, webhook_allow),
+     sizeof(((config *)0)->webhook_allow), 0, 0, "HOSTS",
+     "comma-separated hosts webhooks may be sent to; \"\" for any (default \"\")"},
+    {"upload-retry-s", INT(upload_retry_s, 1, 30 * 86400), "SECONDS",
+     "how long a failing upload is retried before upload_failed (default 86400)"},
+    {"webhook-retry-s", INT(webhook_retry_s, 1, 30 * 86400), "SECONDS",
+     "how long a failing webhook is retried before it is dropped (default 86400)"},
     {"log-level", OPT_LOGLEVEL, offsetof(config, log_level),
      sizeof(((config *)0)->log_level), 0, 0, "LEVEL",
      "debug, info, warn or error (default info)"},
@@ -109,6 +120,8 @@ void config_defaults(config *cfg) {
   cfg->rtm_no_packet_timeout_s = 10;
   cfg->rtm_setup_timeout_s = 30;
   cfg->rtm_max_duration_s = 14400;
+  cfg->upload_retry_s = 86400;
+  cfg->webhook_retry_s = 86400;
 }
 
 static const option *find_option(const char *name) {

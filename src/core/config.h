@@ -30,6 +30,10 @@ typedef struct {
   int rtm_setup_timeout_s;
   int rtm_max_duration_s;   /* 0 = no limit */
   char recordings_dir[512]; /* "" = DATA_DIR/recordings */
+  char upload_allow[1024];  /* comma-separated hosts uploads may go to; "" = any */
+  char webhook_allow[1024]; /* the same for webhooks */
+  int upload_retry_s;       /* uploads are retried this long before upload_failed */
+  int webhook_retry_s;      /* webhooks likewise */
 } config;
 
 void config_defaults(config *cfg);

@@ -43,6 +43,38 @@ static const char *migrations[] = {
     "  recording INTEGER NOT NULL DEFAULT 1,"
     "  created_at INTEGER);"
     "CREATE INDEX api_keys_cid ON api_keys(cid);",
+    /* 4: recordings and the outbox of uploads and webhooks (RTM) */
+    "CREATE TABLE IF NOT EXISTS recordings ("
+    "  rec_id TEXT PRIMARY KEY,"
+    "  session_id TEXT NOT NULL,"
+    "  client_id TEXT NOT NULL,"
+    "  account TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  upload_url TEXT,"
+    "  webhook_url TEXT,"
+    "  webhook_secret TEXT,"
+    "  state TEXT NOT NULL CHECK (state IN ('recording','finished','uploaded','failed')),"
+    "  started_at_ms INTEGER NOT NULL DEFAULT 0,"
+    "  first_frame_at_ms INTEGER NOT NULL DEFAULT 0,"
+    "  stopped_at_ms INTEGER NOT NULL DEFAULT 0,"
+    "  size_bytes INTEGER NOT NULL DEFAULT 0,"
+    "  duration_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS recordings_state ON recordings(state);"
+    "CREATE TABLE IF NOT EXISTS outbox ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('upload','webhook')),"
+    "  rec_id TEXT,"
+    "  url TEXT NOT NULL,"
+    "  body TEXT,"
+    "  secret TEXT,"
+    "  webhook_id TEXT,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at_ms INTEGER NOT NULL,"
+    "  deadline_ms INTEGER NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('pending','failed')),"
+    "  last_status INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT);"
+    "CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt_at_ms);",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 

@@ -36,6 +36,25 @@ int main(void) {
   char *bad4[] = {"parleyd", "--log-level", "loud"};
   CHECK(config_parse_args(&cfg, 3, bad4, err, sizeof err) == -1);
 
+  /* outbox settings: lists may be empty, retry periods are bounded */
+  CHECK(cfg.upload_retry_s == 86400 && cfg.webhook_retry_s == 86400);
+  CHECK_STR(cfg.upload_allow, "");
+  char *outbox_args[] = {"parleyd",
+                         "--upload-allow",
+                         "s3.example.com,*.store.example",
+                         "--webhook-allow=hooks.example.com",
+                         "--upload-retry-s",
+                         "600",
+                         "--webhook-retry-s",
+                         "30"};
+  CHECK(config_parse_args(&cfg, 8, outbox_args, err, sizeof err) == 0);
+  CHECK_STR(cfg.upload_allow, "s3.example.com,*.store.example");
+  CHECK_STR(cfg.webhook_allow, "hooks.example.com");
+  CHECK(cfg.upload_retry_s == 600 && cfg.webhook_retry_s == 30);
+  char *bad5[] = {"parleyd", "--upload-retry-s", "0"};
+  CHECK(config_parse_args(&cfg, 3, bad5, err, sizeof err) == -1);
+  CHECK(strstr(err, "upload-retry-s") != NULL);
+
   FILE *f = fopen(path, "w");
   fputs("unknown-key = 1\n", f);
   fclose(f);

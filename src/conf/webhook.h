@@ -1,0 +1,24 @@
+/* webhook — what a webhook request carries: the signature over id.timestamp.body and the
+ * upload_ready / upload_failed bodies of the RTM protocol (times ISO 8601 UTC). */
+#ifndef PARLEY_WEBHOOK_H
+#define PARLEY_WEBHOOK_H
+
+#include "store/jobs.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* "v1," + base64 (44 chars) + NUL */
+#define WEBHOOK_SIGNATURE_LEN 48
+
+/* webhook-signature: "v1," + base64(HMAC-SHA256(secret, id "." timestamp "." body)). */
+void webhook_sign(const char *secret, const char *id, int64_t timestamp_s,
+                  const char *body, char out[WEBHOOK_SIGNATURE_LEN]);
+/* "2024-05-01T12:00:00.123Z"; out needs 25 bytes. */
+void webhook_iso8601(int64_t unix_ms, char out[32]);
+/* JSON bodies, malloc'd. */
+char *webhook_upload_ready_body(const recording_row *r);
+char *webhook_upload_failed_body(const recording_row *r, int upload_status_code,
+                                 const char *msg);
+
+#endif

@@ -1,0 +1,53 @@
+/* client — outgoing HTTP(S) requests (webhooks, uploads, policy calls) on a libuv loop:
+ * a libcurl multi handle driven by uv_poll and uv_timer, never blocking and never a
+ * thread. */
+#ifndef PARLEY_HTTP_CLIENT_H
+#define PARLEY_HTTP_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct http_client http_client;
+typedef struct http_call http_call;
+
+typedef struct {
+  const char *method;         /* "GET", "POST", "PUT", "DELETE", ... */
+  const char *url;            /* http:// or https:// only; redirects are not followed */
+  const char *const *headers; /* NULL-terminated "Name: value" lines, or NULL */
+  const void *body;           /* body from memory (copied), or NULL */
+  size_t body_len;
+  const char *body_path; /* or a file streamed in small chunks with Content-Length */
+  int timeout_ms;        /* whole request; 0 = none (then stall_timeout_s guards it) */
+  int stall_timeout_s;   /* fails if under 1 byte/s for this long; 0 = 60 */
+  size_t max_response_bytes; /* response body kept for the callback; 0 = discarded */
+} http_request;
+
+typedef struct {
+  int status;        /* HTTP status, or 0 for a transport error */
+  const char *error; /* curl's error text; "" when a response arrived */
+  int retry_after_s; /* Retry-After in seconds from now, or -1 if absent */
+  const char *body;  /* up to max_response_bytes of the response body, NUL-ended */
+  size_t body_len;
+} http_result;
+
+/* Called on the loop once per request (never from inside http_client_send). */
+typedef void (*http_done_cb)(const http_result *res, void *ud);
+
+http_client *http_client_new(uv_loop_t *loop);
+/* Abandons requests in flight (their callbacks are not called) and closes the handles;
+ * the memory goes when the loop runs their close callbacks. Not from inside a callback.
+ */
+void http_client_free(http_client *c);
+
+/* Starts a request. Problems found at once (a missing file, a bad method) are reported
+ * through cb like transport errors, on the next loop iteration. The returned call is
+ * valid until cb runs or http_call_cancel is called. */
+http_call *http_client_send(http_client *c, const http_request *req, http_done_cb cb,
+                            void *ud);
+/* Stops a call; its callback is not called. */
+void http_call_cancel(http_call *call);
+/* Requests started and not yet completed or cancelled. */
+size_t http_client_in_flight(const http_client *c);
+
+#endif
