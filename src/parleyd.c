@@ -3,22 +3,30 @@
 #include "api/api.h"
 #include "conf/call.h"
 #include "conf/conf.h"
+#include "conf/outbox.h"
+#include "conf/rtm.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "http/server.h"
 #include "http/sse.h"
+#include "media/recorder.h"
 #include "store/db.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Static so that everything still open at exit stays reachable (clean LSan). */
 static config cfg;
 static api front;
 static store *db;
 static media_engine *media;
+static rtm_core *rtm;
+static outbox *deliveries;
+static char recordings_dir[600];
 static uv_signal_t sigint_watch, sigterm_watch;
 static uv_timer_t drain_timer;
 static uint64_t drain_deadline;
@@ -30,20 +38,76 @@ static void on_drain_tick(uv_timer_t *t) {
   }
 }
 
-static void on_signal(uv_signal_t *w, int signum) {
-  uv_signal_stop(&sigint_watch);
-  uv_signal_stop(&sigterm_watch);
-  log_info("parleyd", "signal %d: shutting down", signum);
-  http_server_stop_accepting(front.srv);
+/* RTM sessions have ended and their recordings are journaled for upload: the rest of
+ * the daemon can go. */
+static void after_rtm_shutdown(void *ud) {
+  uv_loop_t *loop = ud;
   conf_core *core = front.core;
   front.core = NULL; /* requests from here on get 503 */
   conf_destroy(core);
   /* Calls were ended above; the media loop finishes their commands, then stops. */
   media_engine_stop(media);
   /* Give streams a moment to deliver their disconnect events. */
-  drain_deadline = uv_now(w->loop) + (uint64_t)cfg.shutdown_grace_ms;
-  uv_timer_init(w->loop, &drain_timer);
+  drain_deadline = uv_now(loop) + (uint64_t)cfg.shutdown_grace_ms;
+  uv_timer_init(loop, &drain_timer);
   uv_timer_start(&drain_timer, on_drain_tick, 0, 10);
+}
+
+static void on_signal(uv_signal_t *w, int signum) {
+  uv_signal_stop(&sigint_watch);
+  uv_signal_stop(&sigterm_watch);
+  log_info("parleyd", "signal %d: shutting down", signum);
+  http_server_stop_accepting(front.srv);
+  front.rtm = NULL; /* RTM messages from here on are refused */
+  /* SERVICE_SHUTDOWN: open recordings are finalised and queued for upload first. */
+  rtm_core_shutdown(rtm, 10000, after_rtm_shutdown, w->loop);
+}
+
+/* The media loop's events go to whichever core owns the call. */
+static void on_media_event(const media_event *ev, void *ud) {
+  (void)ud;
+  if (front.core)
+    conf_on_media_event(ev, front.core);
+  if (rtm)
+    rtm_on_media_event(ev, rtm);
+}
+
+/* The outbox's crash recovery, done by the recorder's own reader. */
+static int finalise_recording(const char *path, void *out) {
+  recorder_result res;
+  int rc = recording_recover(path, &res);
+  finalised_recording *f = out;
+  *f = (finalised_recording){.ok = res.ok && rc == 0,
+                             .size_bytes = res.size_bytes,
+                             .duration_ms = res.duration_ms,
+                             .first_frame_unix_ms = res.first_frame_unix_ms,
+                             .stopped_unix_ms = res.stopped_unix_ms};
+  snprintf(f->error, sizeof f->error, "%s", res.error);
+  return rc;
+}
+
+static int start_rtm(uv_loop_t *loop, char *err, size_t errlen) {
+  if (cfg.recordings_dir[0])
+    snprintf(recordings_dir, sizeof recordings_dir, "%s", cfg.recordings_dir);
+  else
+    snprintf(recordings_dir, sizeof recordings_dir, "%s/recordings", cfg.data_dir);
+  if (mkdir(recordings_dir, 0750) != 0 && errno != EEXIST) {
+    snprintf(err, errlen, "cannot create %s: %s", recordings_dir, strerror(errno));
+    return -1;
+  }
+  deliveries = outbox_start(loop, db, &cfg, http_server_port(front.srv),
+                            finalise_recording);
+  if (!deliveries) {
+    snprintf(err, errlen, "cannot start the outbox");
+    return -1;
+  }
+  rtm_config rc = {.ping_timeout_s = cfg.rtm_ping_timeout_s,
+                   .no_packet_timeout_s = cfg.rtm_no_packet_timeout_s,
+                   .setup_timeout_s = cfg.rtm_setup_timeout_s,
+                   .max_duration_s = cfg.rtm_max_duration_s,
+                   .recordings_dir = recordings_dir};
+  rtm = front.rtm = rtm_core_new(loop, db, media, deliveries, &rc);
+  return 0;
 }
 
 static const char *media_bind_address(void) {
@@ -61,7 +125,7 @@ static int start_media(uv_loop_t *loop, char *err, size_t errlen) {
                      .announce_address = announce,
                      .srtp_profiles = cfg.srtp_profiles,
                      .consent_timeout_s = cfg.consent_timeout_s};
-  media = media_engine_start(loop, &mc, conf_on_media_event, front.core, err, errlen);
+  media = media_engine_start(loop, &mc, on_media_event, NULL, err, errlen);
   if (!media)
     return -1;
   conf_set_media(front.core, media);
@@ -91,6 +155,7 @@ int main(int argc, char **argv) {
   }
   uv_loop_t *loop = uv_default_loop();
   front.cfg = &cfg;
+  front.st = db;
   front.core = conf_create(loop, &cfg, db);
   if (start_media(loop, err, sizeof err) != 0) {
     fprintf(stderr, "parleyd: %s\n", err);
@@ -110,6 +175,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "parleyd: %s\n", err);
     return 1;
   }
+  if (start_rtm(loop, err, sizeof err) != 0) {
+    fprintf(stderr, "parleyd: %s\n", err);
+    return 1;
+  }
   uv_signal_init(loop, &sigint_watch);
   uv_signal_init(loop, &sigterm_watch);
   uv_signal_start(&sigint_watch, on_signal, SIGINT);
@@ -120,6 +189,10 @@ int main(int argc, char **argv) {
              cfg.http_host, http_server_port(front.srv), media_bind_address(),
              media_engine_port(media), cfg.data_dir);
   uv_run(loop, UV_RUN_DEFAULT);
+  outbox_free(deliveries);
+  rtm_core_free(rtm);
+  rtm = NULL;
+  uv_run(loop, UV_RUN_NOWAIT); /* their close callbacks */
   store_close(db);
   db = NULL;
   return 0;

@@ -231,5 +231,7 @@ void conf_on_media_event(const media_event *ev, void *ud) {
               json_pack("{s:s, s:s}", "call_uuid", c->uuid, "digit", ev->text), c->owner,
               NULL);
     break;
+  default:
+    break; /* RTM's events: the RTM core takes them */
   }
 }

@@ -14,7 +14,9 @@ struct rtm_recording {
   char id[40];
   rtm_session *session; /* NULL once the session has gone */
   bool started;
-  recording_row row;
+  recording_row row; /* its strings point into the arrays below */
+  char session_id[40], client_id[128], account[64], path[600];
+  char upload_url[2048], webhook_url[2048], webhook_secret[96];
 };
 
 static void send_recording_state(rtm_recording *r, const char *state,
@@ -68,17 +70,24 @@ int rtm_recording_start(rtm_session *s, const char *upload_url, const char *webh
   rtm_recording *r = calloc(1, sizeof *r);
   ids_uuid(r->id);
   r->session = s;
-  recording_row *row = &r->row;
-  snprintf(row->rec_id, sizeof row->rec_id, "%s", r->id);
-  snprintf(row->session_id, sizeof row->session_id, "%s", s->id);
-  snprintf(row->client_id, sizeof row->client_id, "%s", s->client_id);
-  snprintf(row->account, sizeof row->account, "%s", s->who.cid);
-  snprintf(row->path, sizeof row->path, "%s/%s.%s", core->recordings_dir, r->id,
+  snprintf(r->session_id, sizeof r->session_id, "%s", s->id);
+  snprintf(r->client_id, sizeof r->client_id, "%s", s->client_id);
+  snprintf(r->account, sizeof r->account, "%s", s->who.cid);
+  snprintf(r->path, sizeof r->path, "%s/%s.%s", core->recordings_dir, r->id,
            extension(s));
-  snprintf(row->upload_url, sizeof row->upload_url, "%s", upload_url);
-  snprintf(row->webhook_url, sizeof row->webhook_url, "%s",
+  snprintf(r->upload_url, sizeof r->upload_url, "%s", upload_url);
+  snprintf(r->webhook_url, sizeof r->webhook_url, "%s",
            webhook_url && *webhook_url ? webhook_url : s->webhook_url);
-  snprintf(row->webhook_secret, sizeof row->webhook_secret, "%s", s->who.webhook_secret);
+  snprintf(r->webhook_secret, sizeof r->webhook_secret, "%s", s->who.webhook_secret);
+  recording_row *row = &r->row;
+  *row = (recording_row){.rec_id = r->id,
+                         .session_id = r->session_id,
+                         .client_id = r->client_id,
+                         .account = r->account,
+                         .path = r->path,
+                         .upload_url = r->upload_url,
+                         .webhook_url = r->webhook_url,
+                         .webhook_secret = r->webhook_secret};
   row->started_at_ms = rtm_wall_ms();
   if (store_recording_begin(core->st, row) != 0) {
     free(r);
@@ -127,7 +136,8 @@ void rtm_recording_on_closed(rtm_core *core, const media_event *ev) {
   } else {
     log_warn("rtm", "recording %s failed: %s", r->id, ev->text);
     send_recording_state(r, "FAILED", ev->text);
-    store_recording_failed(core->st, row->rec_id);
+    store_recording_finish(core->st, row);
+    store_recording_set_state(core->st, row->rec_id, "failed");
   }
   rtm_session *s = r->session;
   free(r);
