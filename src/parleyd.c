@@ -92,7 +92,7 @@ static int start_rtm(uv_loop_t *loop, char *err, size_t errlen) {
   else
     snprintf(recordings_dir, sizeof recordings_dir, "%s/recordings", cfg.data_dir);
   if (mkdir(recordings_dir, 0750) != 0 && errno != EEXIST) {
-    snprintf(err, errlen, "cannot create %s: %s", recordings_dir, strerror(errno));
+    snprintf(err, errlen, "cannot create %.400s: %s", recordings_dir, strerror(errno));
     return -1;
   }
   deliveries = outbox_start(loop, db, &cfg, http_server_port(front.srv),

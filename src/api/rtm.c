@@ -255,11 +255,11 @@ static void reserve_session(api *a, h2o_req_t *req) {
     return refuse(req, 503, why.message);
   }
   json_decref(body);
-  size_t hl = 0;
-  const char *host = http_header(req, "host", &hl);
+  /* The host the client reached us by: h2o keeps the Host header as the authority. */
   char endpoint[600];
-  snprintf(endpoint, sizeof endpoint, "ws://%.*s%s", (int)(hl < 400 ? hl : 0),
-           host ? host : "", RTM_IO_PATH);
+  size_t hl = req->authority.len < 400 ? req->authority.len : 0;
+  snprintf(endpoint, sizeof endpoint, "ws://%.*s%s", (int)hl, req->authority.base,
+           RTM_IO_PATH);
   http_respond_json(req, 201,
                     json_pack("{s:s, s:[], s:s}", "session_id", session_id, "ice_servers",
                               "ws_endpoint", endpoint));
