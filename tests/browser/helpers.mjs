@@ -16,9 +16,13 @@ export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu',
   '--no-first-run', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
   '--autoplay-policy=no-user-gesture-required'];
 
-/* rooms: parleyctl "room add" argument lists, e.g. [['echo', '--test-call']]. */
-export async function startDaemon(rooms, extra = []) {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-browser-'));
+export const parleyctl = (dir, ...args) =>
+  execFileSync(join(BIN, 'parleyctl'), ['--data-dir', dir, ...args], { encoding: 'utf8' });
+
+/* rooms: parleyctl "room add" argument lists, e.g. [['echo', '--test-call']]. dir: the
+ * data directory of an earlier daemon to start again on. */
+export async function startDaemon(rooms, extra = [], { dir } = {}) {
+  dir = dir || mkdtempSync(join(tmpdir(), 'parley-browser-'));
   for (const room of rooms)
     execFileSync(join(BIN, 'parleyctl'), ['--data-dir', dir, 'room', 'add', ...room]);
   const proc = spawn(join(BIN, 'parleyd'), ['--data-dir', dir, '--http', '127.0.0.1:0',
