@@ -131,3 +131,99 @@ test('record 10 s, upload, signed upload_ready; a supervisor sees video; errors 
     await stopDaemon(d);
   }
 });
+
+/* An ACTIVE agent that has recorded for ms; returns its page. */
+async function recordFor(d, client, ms, uploadPath) {
+  const a = await agentPage(d, client);
+  await until(async () => (await states(a.page)).includes('ACTIVE'), 'ACTIVE');
+  await a.page.evaluate((u) => rtm.send('recording_start', { upload_url: u }), `${sink.url}${uploadPath}`);
+  await until(async () => (await recordingStates(a.page)).includes('STARTED'), 'recording STARTED');
+  await a.page.waitForTimeout(ms);
+  return a;
+}
+
+test('upload answered 500 twice, then 201: retried with backoff, one upload_ready', async () => {
+  sink.reset();
+  const d = await startDaemon([]);
+  try {
+    const { page, secret } = await recordFor(d, 'agent-retry', 2000, '/up/retry.webm');
+    sink.setSecret(secret);
+    sink.fail(500, 2);
+    await page.evaluate(() => rtm.send('recording_stop'));
+    const ready = await until(() => hooks('upload_ready')[0], 'upload_ready after retries', 30000);
+    const puts = uploads();
+    assert.deepEqual(puts.map((p) => p.status), [500, 500, 201]);
+    assert.ok(puts[2].at_ms - puts[1].at_ms >= 500, 'backoff between attempts');
+    assert.equal(hooks('upload_ready').length, 1);
+    assert.equal(ready.signature_ok, true);
+    assert.equal(ffprobe(puts[2].file).codecs.length, 2);
+    await page.close();
+  } finally {
+    await stopDaemon(d);
+  }
+});
+
+test('upload server down for a while, then back: delivered', async () => {
+  sink.reset();
+  const d = await startDaemon([]);
+  try {
+    const { page } = await recordFor(d, 'agent-down', 2000, '/up/down.webm');
+    sink.down(4000);
+    const downAt = Date.now();
+    await page.evaluate(() => rtm.send('recording_stop'));
+    await until(() => hooks('upload_ready')[0], 'upload_ready after the outage', 40000);
+    const put = uploads()[0];
+    assert.ok(put.at_ms - downAt >= 3500, 'delivered once the server was back');
+    assert.equal(put.content_length, put.length);
+    await page.close();
+  } finally {
+    await stopDaemon(d);
+  }
+});
+
+test('kill -9 five seconds into a recording: finalised and uploaded on restart', async () => {
+  sink.reset();
+  const d = await startDaemon([]);
+  const { page } = await recordFor(d, 'agent-crash', 5000, '/up/crash.webm');
+  d.proc.kill('SIGKILL');
+  await new Promise((r) => d.proc.on('exit', r));
+  await page.close();
+  const again = await startDaemon([], [], { dir: d.dir });
+  try {
+    await until(() => hooks('upload_ready')[0], 'upload_ready after the restart', 30000).catch((e) => { console.log(again.log()); throw e; });
+    const probe = ffprobe(uploads()[0].file);
+    assert.deepEqual(probe.codecs, ['opus', 'vp8']);
+    assert.ok(probe.duration >= 4, `at least the first 4 s survived: ${probe.duration}s`);
+    assert.ok(probe.duration < 7, `no more than was sent: ${probe.duration}s`);
+  } finally {
+    await stopDaemon(again);
+  }
+});
+
+test('no RTP while ACTIVE: NO_PACKET_RECEIVED; SIGTERM mid-recording: SERVICE_SHUTDOWN, file kept', async () => {
+  sink.reset();
+  const d = await startDaemon([], ['--rtm-no-packet-timeout', '3']);
+  try {
+    const a = await agentPage(d, 'agent-quiet');
+    await until(async () => (await states(a.page)).includes('ACTIVE'), 'ACTIVE');
+    await a.page.evaluate(() => rtm.stopMedia());
+    await until(async () => (await lastOf(a.page, 'session_state'))?.data?.state === 'TERMINATED', 'TERMINATED', 15000);
+    assert.equal((await lastOf(a.page, 'session_state')).data.termination_cause, 'NO_PACKET_RECEIVED');
+    await a.page.close();
+
+    const b = await recordFor(d, 'agent-term', 2000, '/up/term.webm');
+    const exited = new Promise((r) => d.proc.on('exit', r));
+    d.proc.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    const last = await until(async () => (await b.page.evaluate(() => rtm.all('session_state').map((m) => m.data))).find((m) => m.state === 'TERMINATED'), 'TERMINATED');
+    assert.equal(last.termination_cause, 'SERVICE_SHUTDOWN');
+    assert.deepEqual(await recordingStates(b.page), ['STARTED', 'STOPPED'], 'finalised before exit');
+    await b.page.close();
+    const again = await startDaemon([], [], { dir: d.dir });
+    await until(() => hooks('upload_ready')[0], 'upload_ready (after the restart at the latest)', 30000);
+    assert.ok(ffprobe(uploads().at(-1).file).duration >= 1.5);
+    await stopDaemon(again);
+  } finally {
+    if (d.proc.exitCode === null) await stopDaemon(d);
+  }
+});
