@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VIDEO_SLOTS 256 /* a 1.5 Mbit/s keyframe is ~100 packets; reordering spans few   \
-                         */
+#define VIDEO_SLOTS                                                                      \
+  256 /* a 1.5 Mbit/s keyframe is ~100 packets; reordering spans few                     \
+       */
 #define AUDIO_SLOTS 32
 #define HOLE_WAIT_MS 150 /* long enough for a retransmission to fill a hole */
 #define MAX_FRAME (8u << 20)

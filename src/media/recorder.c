@@ -21,12 +21,14 @@
 #define MUX_WAIT_MS 300 /* how long one track waits for the other to interleave */
 #define FSYNC_MS 3000
 #define KEYFRAME_RETRY_MS 1000
-#define PRE_KEY_AUDIO_MS 10000 /* audio kept while the first video keyframe is awaited   \
+#define PRE_KEY_AUDIO_MS                                                                 \
+  10000                        /* audio kept while the first video keyframe is awaited   \
                                 */
 #define VIDEO_GIVE_UP_MS 10000 /* then the file is written with audio only */
 #define MAX_CLUSTER_BYTES (8u << 20)
-#define MAX_QUEUED_BYTES (64u << 20) /* the disk is this far behind: fail, do not grow   \
-                                      */
+#define MAX_QUEUED_BYTES                                                                 \
+  (64u << 20) /* the disk is this far behind: fail, do not grow                          \
+               */
 #define FALLBACK_WIDTH 640
 #define FALLBACK_HEIGHT 480
 
@@ -412,8 +414,10 @@ static void write_block(recorder *r, int ti, const qframe *f, const uint8_t *dat
   if (tr->last_t >= 0 && t > tr->last_t)
     tr->last_delta = t - tr->last_t;
   tr->last_t = t;
-  if (t + tr->last_delta > r->end_ms)
-    r->end_ms = t + tr->last_delta;
+  int64_t end =
+      t + (tr->last_delta < WEBM_MAX_FRAME_MS ? tr->last_delta : WEBM_MAX_FRAME_MS);
+  if (end > r->end_ms)
+    r->end_ms = end;
 }
 
 static void write_header(recorder *r, int64_t key_t, int width, int height,
@@ -655,8 +659,10 @@ void recorder_on_rtp(recorder *r, bool video, const uint8_t *pkt, size_t len) {
   track *tr = &r->t[video ? VIDEO : AUDIO];
   if (!tr->active || r->closing || r->failed)
     return;
-  if (!tr->anchored)
+  if (!tr->anchored) {
     anchor(r, tr, pkt, len);
+    align_by_sender_reports(r);
+  }
   depacketizer_push(tr->dep, pkt, len, uv_now(r->loop));
   if (!r->failed && r->io_head && !r->io_busy)
     io_next(r); /* starts a write; never reports from inside this call */

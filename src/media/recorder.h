@@ -1,6 +1,5 @@
 /* recorder — one recording on a media loop: depacketised Opus and VP8/VP9/H.264 frames
- * written as WebM/Matroska while media arrives, finalised (or recovered after a crash).
- */
+ * written as WebM/Matroska as media arrives, finalised or recovered after a crash. */
 #ifndef PARLEY_RECORDER_H
 #define PARLEY_RECORDER_H
 

@@ -15,6 +15,9 @@
 #define WEBM_SEEKHEAD_SPACE 128 /* SeekHead (Info, Tracks, Cues) plus Void padding */
 #define WEBM_DURATION_SPACE                                                              \
   11 /* Duration element: 2-byte id, 1-byte size, 8-byte float */
+/* A block lasts until the next of its track; the last one, or one before a gap, counts
+ * for at most this much in the Duration. */
+#define WEBM_MAX_FRAME_MS 100
 #define WEBM_MAX_CLUSTER (64u << 20) /* recovery refuses larger clusters as corrupt */
 
 /* Matroska element ids used here. */

@@ -137,9 +137,10 @@ static void segment_child(void *ctx, const element *e, const uint8_t *d, uint64_
   if (c->header_done)
     return;
   if (at == 0)
-    c->seekhead_ok = (e->id == MKV_SEEKHEAD || e->id == MKV_VOID) &&
-                     e->head + e->size == WEBM_SEEKHEAD_SPACE;
+    c->seekhead_ok = e->id == MKV_SEEKHEAD || e->id == MKV_VOID;
   if (e->id == MKV_INFO) {
+    /* The SeekHead and its Void padding fill the space before Info: patchable. */
+    c->seekhead_ok &= at == WEBM_SEEKHEAD_SPACE;
     s->layout.info_at = pos;
     info_ctx ic = {s, pos + e->head};
     each_child(d, (size_t)e->size, info_child, &ic);
@@ -246,8 +247,10 @@ static void block(cluster_ctx *c, const uint8_t *d, size_t n, bool *first_in_clu
     s->first_ms = t;
   if (t > s->last_ms)
     s->last_ms = t;
-  if (t + c->delta[track] > s->end_ms)
-    s->end_ms = t + c->delta[track];
+  int64_t end =
+      t + (c->delta[track] < WEBM_MAX_FRAME_MS ? c->delta[track] : WEBM_MAX_FRAME_MS);
+  if (end > s->end_ms)
+    s->end_ms = end;
   s->blocks++;
   s->keyframes += key && video;
   if (c->on_block)
