@@ -6,7 +6,7 @@ set -eu
 SECONDS_EACH=${1:-15}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-fuzz}
-HARNESSES="fuzz_route fuzz_body fuzz_request fuzz_stun fuzz_sdp fuzz_rtp fuzz_rtcp fuzz_multipart fuzz_jwt fuzz_origin fuzz_retry_after fuzz_destination"
+HARNESSES="fuzz_route fuzz_body fuzz_request fuzz_stun fuzz_sdp fuzz_rtp fuzz_rtcp fuzz_multipart fuzz_jwt fuzz_origin fuzz_retry_after fuzz_destination fuzz_rtm"
 
 # max_len per harness: paths and queries are short; bodies are capped by max_body_bytes
 # in parleyd, but the parser's interesting inputs are small.
@@ -33,6 +33,7 @@ dict() {
   fuzz_rtcp) echo "$ROOT/fuzz/rtcp.dict" ;;
   fuzz_jwt) echo "$ROOT/fuzz/jwt.dict" ;;
   fuzz_origin) echo "$ROOT/fuzz/origin.dict" ;;
+  fuzz_rtm) echo "$ROOT/fuzz/rtm.dict" ;;
   *) echo "" ;;
   esac
 }

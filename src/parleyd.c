@@ -95,8 +95,8 @@ static int start_rtm(uv_loop_t *loop, char *err, size_t errlen) {
     snprintf(err, errlen, "cannot create %.400s: %s", recordings_dir, strerror(errno));
     return -1;
   }
-  deliveries = outbox_start(loop, db, &cfg, http_server_port(front.srv),
-                            finalise_recording);
+  deliveries =
+      outbox_start(loop, db, &cfg, http_server_port(front.srv), finalise_recording);
   if (!deliveries) {
     snprintf(err, errlen, "cannot start the outbox");
     return -1;
@@ -107,6 +107,7 @@ static int start_rtm(uv_loop_t *loop, char *err, size_t errlen) {
                    .max_duration_s = cfg.rtm_max_duration_s,
                    .recordings_dir = recordings_dir};
   rtm = front.rtm = rtm_core_new(loop, db, media, deliveries, &rc);
+  front.ob = deliveries;
   return 0;
 }
 
@@ -189,6 +190,7 @@ int main(int argc, char **argv) {
              cfg.http_host, http_server_port(front.srv), media_bind_address(),
              media_engine_port(media), cfg.data_dir);
   uv_run(loop, UV_RUN_DEFAULT);
+  front.ob = NULL;
   outbox_free(deliveries);
   rtm_core_free(rtm);
   rtm = NULL;

@@ -1,6 +1,8 @@
 /* admin — operational endpoints: /healthz for liveness and /metrics in the
  * Prometheus text format (participants, rooms, tokens, streams, counters). */
 #include "api/api.h"
+#include "conf/outbox.h"
+#include "conf/rtm.h"
 
 #include "core/buf.h"
 #include "http/sse.h"
@@ -43,6 +45,24 @@ static void media_metrics(buf *b, media_engine *m) {
          "Commands lost to a full media queue.", st.queue_dropped);
 }
 
+static void rtm_metrics(buf *b, api *a) {
+  rtm_counters c;
+  rtm_core_counters(a->rtm, &c);
+  metric(b, "parley_rtm_sessions", "gauge", "RTM sessions (any state).", c.sessions);
+  metric(b, "parley_rtm_sessions_started_total", "counter",
+         "RTM agent and supervisor sessions that reached SETUP.", c.sessions_started);
+  metric(b, "parley_rtm_recordings_open", "gauge", "Recordings being written.",
+         c.recordings_open);
+  metric(b, "parley_rtm_recordings_started_total", "counter", "Recordings started.",
+         c.recordings_started);
+  metric(b, "parley_rtm_recordings_failed_total", "counter",
+         "Recordings whose file could not be written.", c.recordings_failed);
+  if (a->ob)
+    metric(b, "parley_outbox_pending", "gauge",
+           "Uploads and webhooks waiting for delivery (journaled).",
+           outbox_pending(a->ob));
+}
+
 static void metrics(api *a, h2o_req_t *req) {
   buf b = {0};
   conf_core *core = a->core;
@@ -72,6 +92,8 @@ static void metrics(api *a, h2o_req_t *req) {
     metric(&b, "parley_pin_lockouts_total", "counter",
            "Joins refused for too many wrong PINs.", core->counters.pin_lockouts);
   }
+  if (a->rtm)
+    rtm_metrics(&b, a);
   if (a->media)
     media_metrics(&b, a->media);
   http_respond(req, 200, "text/plain; version=0.0.4", b.data, b.len);

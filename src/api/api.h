@@ -15,6 +15,7 @@ typedef struct {
   http_server *srv;
   struct media_engine *media;
   struct rtm_core *rtm; /* NULL once shutting down */
+  struct outbox *ob;
   store *st;
 } api;
 

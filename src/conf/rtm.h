@@ -49,7 +49,11 @@ void rtm_core_shutdown(rtm_core *core, uint64_t grace_ms, void (*done)(void *ud)
 void rtm_core_free(rtm_core *core);
 /* The media loop's events for RTM calls (others are ignored). */
 void rtm_on_media_event(const media_event *ev, void *core);
-size_t rtm_session_count(const rtm_core *core);
+typedef struct {
+  uint64_t sessions_started, recordings_started, recordings_failed;
+  size_t sessions, recordings_open; /* now */
+} rtm_counters;
+void rtm_core_counters(const rtm_core *core, rtm_counters *out);
 
 /* POST /api/rtm/v1/session: reserves a session (INIT) for the identity's client. */
 int rtm_reserve(rtm_core *core, const rtm_identity *who, const char *client_id,

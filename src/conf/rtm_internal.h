@@ -21,6 +21,7 @@ struct rtm_core {
   hmap *by_call;    /* media call uuid -> rtm_session */
   hmap *live;       /* "cid\nclient_id" -> the agent session in SETUP or ACTIVE */
   hmap *recordings; /* rec id -> rtm_recording, from start until its file is closed */
+  rtm_counters counters;
   uv_timer_t sweep;
   bool shutting_down;
   uint64_t shutdown_deadline;

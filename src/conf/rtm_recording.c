@@ -95,6 +95,7 @@ int rtm_recording_start(rtm_session *s, const char *upload_url, const char *webh
            -1;
   }
   s->recording = r;
+  core->counters.recordings_started++;
   hmap_put(core->recordings, r->id, strlen(r->id), r);
   media_engine_start_recording(core->media, s->media.call_uuid, r->id, row->path);
   log_info("rtm", "session %s: recording %s to %s", s->id, r->id, row->path);
@@ -136,6 +137,7 @@ void rtm_recording_on_closed(rtm_core *core, const media_event *ev) {
   } else {
     log_warn("rtm", "recording %s failed: %s", r->id, ev->text);
     send_recording_state(r, "FAILED", ev->text);
+    core->counters.recordings_failed++;
     store_recording_finish(core->st, row);
     store_recording_set_state(core->st, row->rec_id, "failed");
   }

@@ -22,7 +22,11 @@ const char *rtm_state_name(rtm_state st) { return state_names[st]; }
 const char *rtm_session_id(const rtm_session *s) { return s->id; }
 const char *rtm_session_client_id(const rtm_session *s) { return s->client_id; }
 rtm_state rtm_session_state(const rtm_session *s) { return s->state; }
-size_t rtm_session_count(const rtm_core *core) { return hmap_count(core->sessions); }
+void rtm_core_counters(const rtm_core *core, rtm_counters *out) {
+  *out = core->counters;
+  out->sessions = hmap_count(core->sessions);
+  out->recordings_open = hmap_count(core->recordings);
+}
 
 int64_t rtm_wall_ms(void) {
   struct timeval tv;
@@ -188,6 +192,7 @@ static int begin(rtm_session *s, const char *offer, const char *webhook_url,
   s->link_ud = link_ud;
   snprintf(s->webhook_url, sizeof s->webhook_url, "%s", webhook_url ? webhook_url : "");
   s->setup_ms = s->last_ping_ms = uv_now(s->core->loop);
+  s->core->counters.sessions_started++;
   set_state(s, RTM_SETUP);
   ids_uuid(s->media.call_uuid);
   negotiate_pick_ssrcs(&s->media);
