@@ -6,7 +6,8 @@ set -eu
 SECONDS_EACH=${1:-15}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-fuzz}
-HARNESSES="fuzz_route fuzz_body fuzz_request fuzz_stun fuzz_sdp fuzz_rtp fuzz_rtcp fuzz_multipart"
+HARNESSES="fuzz_route fuzz_body fuzz_request fuzz_stun fuzz_sdp fuzz_rtp fuzz_rtcp fuzz_multipart
+fuzz_depacketize fuzz_recover"
 
 # max_len per harness: paths and queries are short; bodies are capped by max_body_bytes
 # in parleyd, but the parser's interesting inputs are small.
@@ -17,6 +18,8 @@ max_len() {
   fuzz_request) echo 4096 ;;
   fuzz_stun | fuzz_rtp | fuzz_rtcp) echo 1500 ;;
   fuzz_sdp) echo 16384 ;;
+  fuzz_depacketize) echo 16384 ;;
+  fuzz_recover) echo 65536 ;;
   *) echo 4096 ;;
   esac
 }
