@@ -6,7 +6,7 @@ set -eu
 SECONDS_EACH=${1:-15}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-fuzz}
-HARNESSES="fuzz_route fuzz_body fuzz_request fuzz_stun fuzz_sdp fuzz_rtp fuzz_rtcp fuzz_multipart fuzz_jwt fuzz_origin fuzz_retry_after fuzz_destination fuzz_rtm"
+HARNESSES="fuzz_route fuzz_body fuzz_request fuzz_stun fuzz_sdp fuzz_rtp fuzz_rtcp fuzz_multipart fuzz_jwt fuzz_origin fuzz_retry_after fuzz_destination fuzz_rtm fuzz_depacketize fuzz_recover"
 
 # max_len per harness: paths and queries are short; bodies are capped by max_body_bytes
 # in parleyd, but the parser's interesting inputs are small.
@@ -20,6 +20,8 @@ max_len() {
   fuzz_jwt) echo 9000 ;; # just over JWT_MAX_LEN
   fuzz_origin) echo 600 ;;
   fuzz_retry_after) echo 256 ;;
+  fuzz_depacketize) echo 16384 ;;
+  fuzz_recover) echo 65536 ;;
   *) echo 4096 ;;
   esac
 }

@@ -292,8 +292,9 @@ static int read_at(int fd, uint8_t *out, size_t n, uint64_t at) {
   return 0;
 }
 
-/* Walks top-level elements from the end of the header; returns when the file ends or
- * an element is damaged, with good_end after the last whole cluster (or block). */
+/* Walks the clusters after the header; returns at the end of the file, at the first
+ * damaged or foreign element, or at the Cues, with good_end after the last whole cluster
+ * (or block). */
 static void scan_clusters(int fd, webm_scan *s, cluster_ctx *c) {
   uint64_t pos = s->layout.header_end;
   s->good_end = pos;
@@ -304,13 +305,10 @@ static void scan_clusters(int fd, webm_scan *s, cluster_ctx *c) {
     element e;
     if (read_at(fd, head, want, pos) != 0 || !read_element(head, want, &e))
       return;
-    if (e.id == MKV_CUES && !s->cues_at)
-      s->cues_at = pos;
-    if (e.id != MKV_CLUSTER) {
-      if (e.unknown || e.size > s->file_size - pos - e.head)
-        return;
-      pos += e.head + e.size; /* Cues, Void, and anything else: skipped, not kept */
-      continue;
+    if (e.id != MKV_CLUSTER) { /* Parley writes only Cues after its clusters */
+      if (e.id == MKV_CUES)
+        s->cues_at = pos;
+      return;
     }
     if (e.unknown || e.size > WEBM_MAX_CLUSTER || e.head != 12)
       return; /* not the 8-byte size Parley writes: cannot be patched, so not trusted */
