@@ -32,7 +32,10 @@ run: build
 	  build/parleyctl --data-dir $(DATA_DIR) room add meet --name "Demo meeting" --pin 1234 --allow-guests
 	@build/parleyctl --data-dir $(DATA_DIR) room show echo >/dev/null 2>&1 || \
 	  build/parleyctl --data-dir $(DATA_DIR) room add echo --name "Echo test" --test-call
+	@build/parleyctl --data-dir $(DATA_DIR) account show demo >/dev/null 2>&1 || \
+	  build/parleyctl --data-dir $(DATA_DIR) account add --cid demo --name "Demo account" >/dev/null
 	@echo "Open http://$(HTTP)/web/ — room 'meet' (host PIN 1234, guests without a PIN), room 'echo' (test call)."
+	@echo "RTM: account 'demo'; a token: build/parleyctl --data-dir $(DATA_DIR) jwt --account demo --client-id me"
 	exec build/parleyd --data-dir $(DATA_DIR) --http $(HTTP)
 
 test: deps-test build build-asan build-fuzz

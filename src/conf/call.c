@@ -42,11 +42,7 @@ static conf_status check_can_call(participant *p, const char *present, call_kind
   else if (strcmp(present, "send") == 0)
     *kind = CALL_PRESENT_SEND;
   else if (strcmp(present, "receive") == 0)
-    /* Forwarding into a separate receive call sometimes never yields a decodable
-     * keyframe in Chrome (seen in the browser tests, cause not found yet): refused
-     * until it is, rather than half working. The slides m-line receives instead. */
-    return (conf_status){403, "Not supported by this server yet: present \"receive\" "
-                              "calls; receive presentations on the slides m-line"};
+    *kind = CALL_PRESENT_RECEIVE;
   else
     return (conf_status){400, "present must be \"send\" or \"receive\""};
   return CONF_OK;

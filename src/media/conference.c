@@ -212,11 +212,14 @@ static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {
   echo_stream *ours = session_stream_by_local_ssrc(rx, item->media_ssrc);
   if (!ours || ours == &rx->streams[STREAM_AUDIO])
     return;
-  bool slides = ours == &rx->streams[STREAM_SLIDES];
+  /* A presentation reaches a receiver on its slides m-line, or on the video of a
+   * present:"receive" call; it comes from the presenter's slides m-line, or from the
+   * video of a present:"send" call (presentation_in). */
+  bool slides = ours == &rx->streams[STREAM_SLIDES] || rx->params.present == 2;
   media_session *from = slides ? rx->slides_from : rx->video_from;
   if ((item->kind == RTCP_PLI || item->kind == RTCP_FIR) && from)
-    session_request_keyframe(from, &from->streams[slides ? STREAM_SLIDES : STREAM_VIDEO],
-                             now);
+    session_request_keyframe(
+        from, slides ? presentation_in(from) : &from->streams[STREAM_VIDEO], now);
   else if (item->kind == RTCP_NACK)
     session_answer_nack(rx, ours, item, now);
 }

@@ -178,7 +178,7 @@ test('presentation on the slides m-line: the floor holder reaches everyone else,
   for (const page of pages) await page.close();
 });
 
-test('a presentation call (present: send) reaches slides m-lines and loses the floor to a new presenter', async () => {
+test('presentation calls: present:send reaches slides m-lines and receive calls, and loses the floor to a new presenter', async () => {
   const pages = await joinAll('present2', [], { slides: true });
   const lastEvent = (page, name) => page.evaluate((n) =>
     parley.events.filter((e) => e.name === n).slice(-1)[0]?.data, name);
@@ -192,9 +192,10 @@ test('a presentation call (present: send) reaches slides m-lines and loses the f
   for (const i of [0, 1])
     await until(() => pages[i].evaluate(() => parley.colour('slides')).then((c) => c === 'blue'), `${PEOPLE[i].name} to see Blue's presentation`);
 
-  // Separate receive calls are refused with a clear JSON error for now.
-  const refused = await pages[0].evaluate(() => parley.presentCall('receive').then(() => 'accepted', (e) => e.message));
-  assert.match(refused, /403 .*present \\"receive\\"/);
+  // Green also opens a separate receive call (present: "receive"); its slides element
+  // now shows that call's video, which carries Blue's presentation.
+  await pages[1].evaluate(() => parley.presentCall('receive'));
+  await until(() => pages[1].evaluate(() => parley.colour('slides')).then((c) => c === 'blue'), "Green's receive call to show Blue's presentation");
 
   await pages[0].evaluate(() => parley.present()); // Red takes the floor on its slides m-line
   const ended = await until(() => pages[2].evaluate(() =>
@@ -202,6 +203,6 @@ test('a presentation call (present: send) reaches slides m-lines and loses the f
   assert.equal(ended.data.call_uuid, sendCall);
   await until(() => lastEvent(pages[1], 'presentation_start').then((d) =>
     d?.presenter_uuid === PEOPLE[0].uuid ? d : null), 'Green to hear Red took over');
-  await until(() => pages[1].evaluate(() => parley.colour('slides')).then((c) => c === 'red'), "Green to see Red's slides");
+  await until(() => pages[1].evaluate(() => parley.colour('slides')).then((c) => c === 'red'), "Green's receive call to switch to Red's slides");
   for (const page of pages) await page.close();
 });
