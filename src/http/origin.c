@@ -86,7 +86,7 @@ int origin_normalise(const char *in, size_t len, char *out, size_t outlen) {
     return -1;
   if (port == (tls ? 443 : 80))
     port = 0;
-  char port_text[8] = "";
+  char port_text[24] = ""; /* ":65535" fits; room for any long keeps -Wformat quiet */
   if (port)
     snprintf(port_text, sizeof port_text, ":%ld", port);
   int n = snprintf(out, outlen, "%s://%s%s", tls ? "https" : "http", host, port_text);
