@@ -1,5 +1,6 @@
 /* outbox — a scheduler over the SQLite outbox table: due jobs are sent through the HTTP
- * client, successes delete them, failures back off (full jitter, Retry-After) or give up.
+ * client, successes delete them, failures back off (equal jitter, Retry-After) or give
+ * up.
  */
 #include "conf/outbox.h"
 
@@ -239,7 +240,9 @@ static bool retryable(int status) {
   return status == 0 || status == 408 || status == 429 || status >= 500;
 }
 
-/* Full jitter: a uniform wait in [0, min(max, base * 2^(attempts-1))]. */
+/* Equal jitter: a uniform wait in [cap/2, cap], cap = min(max, base * 2^(attempts-1)).
+ * Half the cap is always waited (full jitter could retry a failing store at once);
+ * the other half spreads the retries of many uploads that failed together. */
 static int64_t backoff_ms(const outbox_config *c, int attempts) {
   int64_t cap = c->base_backoff_ms;
   for (int i = 1; i < attempts && cap < c->max_backoff_ms; i++)
@@ -248,7 +251,7 @@ static int64_t backoff_ms(const outbox_config *c, int attempts) {
     cap = c->max_backoff_ms;
   uint64_t r;
   ids_random(&r, sizeof r);
-  return (int64_t)(r % (uint64_t)(cap + 1));
+  return cap / 2 + (int64_t)(r % (uint64_t)(cap / 2 + 1));
 }
 
 static void retry_later(outbox *ob, attempt *a, const http_result *res, const char *why) {

@@ -26,9 +26,8 @@ typedef struct {
   int upload_retry_s;  /* how long uploads are retried before upload_failed (default 24 h)
                         */
   int webhook_retry_s; /* same for webhooks (default 24 h) */
-  int base_backoff_ms,
-      max_backoff_ms;               /* exponential backoff with full jitter; Retry-After
-                                       honoured (defaults 1 s and 10 min) */
+  int base_backoff_ms, max_backoff_ms; /* exponential backoff, equal jitter; Retry-After
+                                          honoured (defaults 1 s and 10 min) */
   const char *const *upload_allow;  /* NULL-terminated host allow-list (NULL: any host) */
   const char *const *webhook_allow; /* entries: "host" or "*.domain" (any subdomain) */
   const char *self_host_port;       /* parleyd's own listener "127.0.0.1:8080": never a
