@@ -7,6 +7,8 @@
 #include "core/hmap.h"
 
 #define RTM_MAX_SUPERVISORS 3
+#define RTM_MAX_URL 2048 /* upload and webhook URLs: longer ones are refused, never cut  \
+                          */
 
 typedef struct rtm_recording rtm_recording;
 
@@ -40,7 +42,7 @@ struct rtm_session {
   const char *cause;
   media_call media;
   bool media_added;
-  char webhook_url[2048];
+  char webhook_url[RTM_MAX_URL];
   int64_t started_unix_ms, stopped_unix_ms;
   uint64_t created_ms, setup_ms, last_ping_ms;
   rtm_link link;
@@ -62,6 +64,9 @@ void rtm_iso8601(int64_t unix_ms, char out[32]);
 bool rtm_refuse(rtm_refusal *why, const char *code, const char *msg);
 
 /* rtm_recording.c */
+/* An upload or webhook URL a client gave: refused (INVALID_URL) when too long or when
+ * the outbox would never deliver to it. */
+bool rtm_check_url(rtm_core *core, bool webhook, const char *url, rtm_refusal *why);
 void rtm_recording_on_started(rtm_core *core, const media_event *ev);
 void rtm_recording_on_closed(rtm_core *core, const media_event *ev);
 

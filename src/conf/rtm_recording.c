@@ -16,7 +16,7 @@ struct rtm_recording {
   bool started;
   recording_row row; /* its strings point into the arrays below */
   char session_id[40], client_id[128], account[64], path[600];
-  char upload_url[2048], webhook_url[2048], webhook_secret[96];
+  char upload_url[RTM_MAX_URL], webhook_url[RTM_MAX_URL], webhook_secret[96];
 };
 
 static void send_recording_state(rtm_recording *r, const char *state,
@@ -29,9 +29,11 @@ static void send_recording_state(rtm_recording *r, const char *state,
   rtm_send(r->session, "recording_state", data);
 }
 
-static bool check_url(rtm_core *core, bool webhook, const char *url, rtm_refusal *why) {
+bool rtm_check_url(rtm_core *core, bool webhook, const char *url, rtm_refusal *why) {
   char reason[160];
-  if (outbox_check_url(core->ob, webhook, url, reason, sizeof reason) == 0)
+  if (strlen(url) >= RTM_MAX_URL)
+    snprintf(reason, sizeof reason, "longer than %d characters", RTM_MAX_URL - 1);
+  else if (outbox_check_url(core->ob, webhook, url, reason, sizeof reason) == 0)
     return true;
   char msg[200];
   snprintf(msg, sizeof msg, "%s: %s", webhook ? "webhook_url" : "upload_url", reason);
@@ -48,8 +50,9 @@ static bool may_record(rtm_session *s, const char *upload_url, const char *webho
     return rtm_refuse(why, "NOT_ALLOWED", "these credentials may not record");
   if (s->recording)
     return rtm_refuse(why, "INVALID_STATE", "a recording is already running");
-  return check_url(s->core, false, upload_url, why) &&
-         (!webhook_url || !*webhook_url || check_url(s->core, true, webhook_url, why));
+  return rtm_check_url(s->core, false, upload_url, why) &&
+         (!webhook_url || !*webhook_url ||
+          rtm_check_url(s->core, true, webhook_url, why));
 }
 
 /* H.264 goes into Matroska; Opus with VP8/VP9 into WebM. */

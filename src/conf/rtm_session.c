@@ -219,6 +219,8 @@ int rtm_session_start(rtm_core *core, const rtm_identity *who, const char *clien
                       const char *session_id, const char *offer, const char *webhook_url,
                       rtm_link link, void *link_ud, rtm_session **out, rtm_refusal *why) {
   *out = NULL;
+  if (webhook_url && *webhook_url && !rtm_check_url(core, true, webhook_url, why))
+    return -1;
   rtm_session *s = claim(core, who, client_id, session_id, why);
   if (!s)
     return -1;
@@ -246,6 +248,8 @@ int rtm_supervisor_join(rtm_core *core, const rtm_identity *who, const char *cli
                         const char *webhook_url, rtm_link link, void *link_ud,
                         rtm_session **out, rtm_refusal *why) {
   *out = NULL;
+  if (webhook_url && *webhook_url && !rtm_check_url(core, true, webhook_url, why))
+    return -1;
   rtm_session *s = new_session(core, who, client_id, NULL);
   s->supervisor = true;
   s->link = link, s->link_ud = link_ud;

@@ -4,6 +4,7 @@
 #include "core/log.h"
 
 #include <h2o/websocket.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,10 +14,20 @@ struct ws_conn {
   h2o_websocket_conn_t *h2o;
   ws_handlers handlers;
   void *ud;
-  int depth;       /* > 0 while h2o is calling us: it proceeds by itself afterwards */
-  bool closing;    /* ws_close was called */
-  bool dead;       /* h2o reported the close; freed when the outermost call unwinds */
+  int depth;    /* > 0 while h2o is calling us: it proceeds by itself afterwards */
+  bool closing; /* ws_close was called */
+  bool dead;    /* h2o reported the close; freed when the outermost call unwinds */
+  /* wslay sends a queued close frame ahead of queued messages and nothing after it, so
+   * a close asked for while messages wait is queued once they are out (checked each
+   * second, and forced after a few seconds for a peer that does not read). */
+  uint16_t close_code;
+  char close_reason[64];
+  h2o_context_t *ctx;
+  h2o_timeout_entry_t flush_wait;
+  int flush_checks;
 };
+
+#define FLUSH_CHECKS_MAX 5
 
 bool ws_is_upgrade(h2o_req_t *req) {
   const char *key;
@@ -25,6 +36,8 @@ bool ws_is_upgrade(h2o_req_t *req) {
 
 static void release(ws_conn *ws) {
   ws->dead = true;
+  if (h2o_timeout_is_linked(&ws->flush_wait))
+    h2o_timeout_unlink(&ws->flush_wait);
   int code = wslay_event_get_status_code_received(ws->h2o->ws_ctx);
   if (code == 0 || code == WSLAY_CODE_NO_STATUS_RCVD)
     code = ws->closing ? 1000 : WSLAY_CODE_ABNORMAL_CLOSURE;
@@ -63,6 +76,22 @@ static void proceed(ws_conn *ws) {
     release(ws);
 }
 
+static void queue_close(ws_conn *ws) {
+  wslay_event_queue_close(ws->h2o->ws_ctx, ws->close_code,
+                          (const uint8_t *)ws->close_reason, strlen(ws->close_reason));
+}
+
+static void on_flush_check(h2o_timeout_entry_t *entry) {
+  ws_conn *ws = H2O_STRUCT_FROM_MEMBER(ws_conn, flush_wait, entry);
+  if (wslay_event_get_queued_msg_count(ws->h2o->ws_ctx) > 0 &&
+      ++ws->flush_checks < FLUSH_CHECKS_MAX) {
+    h2o_timeout_link(ws->ctx->loop, &ws->ctx->one_sec_timeout, &ws->flush_wait);
+    return;
+  }
+  queue_close(ws);
+  proceed(ws);
+}
+
 ws_conn *ws_accept(h2o_req_t *req, ws_handlers handlers, void *ud) {
   const char *key;
   if (h2o_is_websocket_handshake(req, &key) != 0 || !key) {
@@ -74,6 +103,8 @@ ws_conn *ws_accept(h2o_req_t *req, ws_handlers handlers, void *ud) {
   ws->ud = ud;
   ws->h2o = h2o_upgrade_to_websocket(req, key, ws, on_h2o_event);
   wslay_event_config_set_max_recv_msg_length(ws->h2o->ws_ctx, WS_HARD_MAX_MESSAGE);
+  ws->ctx = req->conn->ctx;
+  ws->flush_wait.cb = on_flush_check;
   return ws;
 }
 
@@ -94,9 +125,12 @@ void ws_close(ws_conn *ws, int code, const char *reason) {
   if (ws->closing || ws->dead)
     return;
   ws->closing = true;
-  wslay_event_queue_close(ws->h2o->ws_ctx, (uint16_t)code, (const uint8_t *)reason,
-                          reason ? strlen(reason) : 0);
+  ws->close_code = (uint16_t)code;
+  snprintf(ws->close_reason, sizeof ws->close_reason, "%s", reason ? reason : "");
+  if (wslay_event_get_queued_msg_count(ws->h2o->ws_ctx) == 0 || !ws->h2o->sock)
+    queue_close(ws);
+  else
+    h2o_timeout_link(ws->ctx->loop, &ws->ctx->one_sec_timeout, &ws->flush_wait);
   proceed(ws);
 }
 
-void ws_set_userdata(ws_conn *ws, void *ud) { ws->ud = ud; }

@@ -28,9 +28,8 @@ ws_conn *ws_accept(h2o_req_t *req, ws_handlers handlers, void *ud);
 /* Queues a text message. A peer that lets more than WS_MAX_QUEUED messages pile up
  * is cut off (1008): a slow reader must not hold memory without limit. */
 void ws_send_text(ws_conn *ws, const char *data, size_t len);
-/* Starts the closing handshake; on_close follows. */
+/* Starts the closing handshake once what is queued has gone out (at most a few seconds
+ * for a peer that does not read); on_close follows. */
 void ws_close(ws_conn *ws, int code, const char *reason);
-/* Re-points the handlers' user data (the owner changed). */
-void ws_set_userdata(ws_conn *ws, void *ud);
 
 #endif
