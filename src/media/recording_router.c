@@ -10,6 +10,11 @@
 #include <strings.h>
 #include <sys/time.h>
 
+#define REPORT_INTERVAL_MS 1000
+/* What an agent may send: REMB tells Chrome's estimator so (without our receiver
+ * reports and REMB it never leaves its ~300 kbit/s start, and recordings look it). */
+#define AGENT_MAX_BITRATE 2500000
+
 #define MAX_SUPERVISORS (int)(sizeof(((media_session *)0)->supervisors) / sizeof(void *))
 
 /* A recording outlives its agent's session while it is finalised off the loop, so its
@@ -125,6 +130,11 @@ static void on_agent_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_heade
   uint64_t now = uv_now(t->loop);
   a->last_rtp_ms = now;
   bool video = st == &a->streams[STREAM_VIDEO];
+  if (!st->started) {
+    st->started = true;
+    rtp_stats_init(&st->stats, h->ssrc, video ? 90000 : 48000);
+  }
+  rtp_stats_packet(&st->stats, h->seq, h->timestamp, len, now);
   if (a->recording)
     recorder_on_rtp(a->recording->rec, video, pkt, len);
   bool keyframe = video && rtp_is_keyframe_start(pkt, h, st->codec);
@@ -134,12 +144,37 @@ static void on_agent_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_heade
 
 static void on_agent_rtcp(transport *t, const rtcp_item *item, void *ud) {
   media_session *a = ud;
-  if (item->kind != RTCP_SR || !a->recording)
+  if (item->kind != RTCP_SR)
     return;
   uint64_t ntp = (uint64_t)item->ntp_sec << 32 | item->ntp_frac;
-  for (int k = STREAM_AUDIO; k <= STREAM_VIDEO; k++)
-    if (a->streams[k].choice >= 0 && a->streams[k].remote_ssrc == item->sender_ssrc)
+  for (int k = STREAM_AUDIO; k <= STREAM_VIDEO; k++) {
+    echo_stream *st = &a->streams[k];
+    if (st->choice < 0 || st->remote_ssrc != item->sender_ssrc)
+      continue;
+    if (st->started)
+      rtp_stats_sender_report(&st->stats, item->ntp_sec, item->ntp_frac, uv_now(t->loop));
+    if (a->recording)
       recorder_on_sender_report(a->recording->rec, k == STREAM_VIDEO, ntp, item->rtp_ts);
+  }
+}
+
+/* Receiver reports for what the agent sends, and REMB with the rate it may use. */
+static void report_to_agent(media_session *a, uint64_t now) {
+  rtcp_report_block blocks[2];
+  uint32_t ssrcs[2];
+  size_t n = 0;
+  for (int k = STREAM_AUDIO; k <= STREAM_VIDEO; k++)
+    if (a->streams[k].started) {
+      rtp_stats_report_block(&a->streams[k].stats, now, &blocks[n]);
+      ssrcs[n++] = a->streams[k].remote_ssrc;
+    }
+  if (!n)
+    return;
+  uint8_t pkt[256];
+  size_t cap = sizeof pkt - SRTP_SESSION_OVERHEAD;
+  size_t at = rtcp_write_rr(pkt, cap, a->rtcp_ssrc, blocks, n);
+  at += rtcp_write_remb(pkt + at, cap - at, a->rtcp_ssrc, AGENT_MAX_BITRATE, ssrcs, n);
+  transport_send_rtcp(a->transport, pkt, at);
 }
 
 /* A supervisor's feedback: keyframe requests go up to the agent, NACKs are answered
@@ -203,8 +238,13 @@ void recording_router_tick(media_session *s, uint64_t now) {
   for (int i = 0; i < s->n_supervisors; i++)
     if (!s->supervisors[i]->video_synced && s->supervisors[i]->transport->srtp_ready)
       session_request_keyframe(s, &s->streams[STREAM_VIDEO], now);
-  if (s->params.mode != MEDIA_RECORD || s->no_media_reported ||
-      s->params.no_media_timeout_s <= 0)
+  if (s->params.mode != MEDIA_RECORD)
+    return;
+  if (now - s->last_rtcp_ms >= REPORT_INTERVAL_MS) {
+    s->last_rtcp_ms = now;
+    report_to_agent(s, now);
+  }
+  if (s->no_media_reported || s->params.no_media_timeout_s <= 0)
     return;
   if (!s->last_rtp_ms)
     s->last_rtp_ms = now; /* the clock starts when media could first flow */
