@@ -7,8 +7,9 @@
 #include "core/hmap.h"
 
 #define RTM_MAX_SUPERVISORS 3
-#define RTM_MAX_URL 2048 /* upload and webhook URLs: longer ones are refused, never cut  \
-                          */
+#define RTM_MAX_URL                                                                      \
+  2048 /* upload and webhook URLs: longer ones are refused, never cut                    \
+        */
 
 typedef struct rtm_recording rtm_recording;
 
@@ -60,7 +61,6 @@ void rtm_terminate(rtm_session *s, const char *cause);
 /* The session's last open recording is closed: SHUTDOWN can complete. */
 void rtm_session_recording_closed(rtm_session *s);
 int64_t rtm_wall_ms(void);
-void rtm_iso8601(int64_t unix_ms, char out[32]);
 bool rtm_refuse(rtm_refusal *why, const char *code, const char *msg);
 
 /* rtm_recording.c */

@@ -4,6 +4,7 @@
 #include "conf/negotiate.h"
 #include "conf/outbox.h"
 #include "conf/rtm_internal.h"
+#include "conf/webhook.h"
 #include "core/ids.h"
 #include "core/log.h"
 
@@ -11,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
-#include <time.h>
 
 #define SWEEP_MS 500
 
@@ -32,14 +32,6 @@ int64_t rtm_wall_ms(void) {
   struct timeval tv;
   gettimeofday(&tv, NULL);
   return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-void rtm_iso8601(int64_t unix_ms, char out[32]) {
-  time_t secs = (time_t)(unix_ms / 1000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out + n, 32 - n, ".%03dZ", (int)(unix_ms % 1000));
 }
 
 bool rtm_refuse(rtm_refusal *why, const char *code, const char *msg) {
@@ -72,18 +64,10 @@ static void set_state(rtm_session *s, rtm_state st) {
 static void finished_webhook(rtm_session *s) {
   if (!s->webhook_url[0] || !s->core->ob)
     return;
-  char started[32], stopped[32];
-  rtm_iso8601(s->started_unix_ms, started);
-  rtm_iso8601(s->stopped_unix_ms, stopped);
-  const char *name = s->supervisor ? "supervisor_session_finished" : "session_finished";
-  json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "status", name,
-                           "session_id", s->id, "client_id", s->client_id, "state",
-                           "TERMINATED", "termination_cause", s->cause ? s->cause : "",
-                           "started_at", started, "stopped_at", stopped);
-  char *text = json_dumps(body, JSON_COMPACT);
-  outbox_webhook(s->core->ob, s->webhook_url, s->who.webhook_secret, text);
-  free(text);
-  json_decref(body);
+  char *body = webhook_session_finished_body(s->supervisor, s->id, s->client_id, s->cause,
+                                             s->started_unix_ms, s->stopped_unix_ms);
+  outbox_webhook(s->core->ob, s->webhook_url, s->who.webhook_secret, body);
+  free(body);
 }
 
 static void free_session(rtm_session *s) {

@@ -82,3 +82,15 @@ char *webhook_upload_failed_body(const recording_row *r, int upload_status_code,
   json_object_set_new(o, "upload_status_code", json_integer(upload_status_code));
   return dump(o);
 }
+
+char *webhook_session_finished_body(bool supervisor, const char *session_id,
+                                    const char *client_id, const char *cause,
+                                    int64_t started_ms, int64_t stopped_ms) {
+  json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "status",
+                        supervisor ? "supervisor_session_finished" : "session_finished",
+                        "session_id", session_id, "client_id", client_id, "state",
+                        "TERMINATED", "termination_cause", cause ? cause : "");
+  json_object_set_new(o, "started_at", time_or_null(started_ms));
+  json_object_set_new(o, "stopped_at", time_or_null(stopped_ms));
+  return dump(o);
+}

@@ -1,10 +1,11 @@
 /* webhook — what a webhook request carries: the signature over id.timestamp.body and the
- * upload_ready / upload_failed bodies of the RTM protocol (times ISO 8601 UTC). */
+ * bodies of the RTM protocol's webhooks (times ISO 8601 UTC). */
 #ifndef PARLEY_WEBHOOK_H
 #define PARLEY_WEBHOOK_H
 
 #include "store/jobs.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,5 +21,9 @@ void webhook_iso8601(int64_t unix_ms, char out[32]);
 char *webhook_upload_ready_body(const recording_row *r);
 char *webhook_upload_failed_body(const recording_row *r, int upload_status_code,
                                  const char *msg);
+/* session_finished, or supervisor_session_finished for a supervisor's session. */
+char *webhook_session_finished_body(bool supervisor, const char *session_id,
+                                    const char *client_id, const char *cause,
+                                    int64_t started_ms, int64_t stopped_ms);
 
 #endif
