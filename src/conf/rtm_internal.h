@@ -45,7 +45,7 @@ struct rtm_session {
   bool media_added;
   char webhook_url[RTM_MAX_URL];
   int64_t started_unix_ms, stopped_unix_ms;
-  uint64_t created_ms, setup_ms, last_ping_ms;
+  uint64_t created_ms, setup_ms, last_ping_ms, shutdown_ms;
   rtm_link link;
   void *link_ud;
   rtm_recording *recording; /* open: not yet closed */
@@ -69,5 +69,7 @@ bool rtm_refuse(rtm_refusal *why, const char *code, const char *msg);
 bool rtm_check_url(rtm_core *core, bool webhook, const char *url, rtm_refusal *why);
 void rtm_recording_on_started(rtm_core *core, const media_event *ev);
 void rtm_recording_on_closed(rtm_core *core, const media_event *ev);
+/* Its session stops waiting for it: the close is still journaled and uploaded. */
+void rtm_recording_forget_session(rtm_recording *r);
 
 #endif

@@ -149,3 +149,5 @@ void rtm_recording_on_closed(rtm_core *core, const media_event *ev) {
   if (s)
     rtm_session_recording_closed(s);
 }
+
+void rtm_recording_forget_session(rtm_recording *r) { r->session = NULL; }

@@ -14,6 +14,9 @@
 #include <sys/time.h>
 
 #define SWEEP_MS 500
+/* A recording's file closes in well under this; if its news never comes (a lost
+ * event), the session ends anyway rather than hang in SHUTDOWN. */
+#define SHUTDOWN_WAIT_MS 60000
 
 static const char *const state_names[] = {"INIT", "SETUP", "ACTIVE", "SHUTDOWN",
                                           "TERMINATED"};
@@ -106,6 +109,7 @@ void rtm_terminate(rtm_session *s, const char *cause) {
     return;
   }
   s->cause = cause;
+  s->shutdown_ms = uv_now(s->core->loop);
   set_state(s, RTM_SHUTDOWN);
   if (s->live_key[0] && hmap_get(s->core->live, s->live_key, strlen(s->live_key)) == s)
     hmap_remove(s->core->live, s->live_key, strlen(s->live_key));
@@ -309,6 +313,8 @@ static const char *expired(const rtm_core *core, const rtm_session *s, uint64_t 
   const rtm_config *c = &core->cfg;
   if (s->state == RTM_INIT)
     return now - s->created_ms >= (uint64_t)c->reserve_timeout_s * 1000 ? "" : NULL;
+  if (s->state == RTM_SHUTDOWN && now - s->shutdown_ms >= SHUTDOWN_WAIT_MS)
+    return "";
   if (s->state != RTM_SETUP && s->state != RTM_ACTIVE)
     return NULL;
   if (now - s->last_ping_ms >= (uint64_t)c->ping_timeout_s * 1000)
@@ -337,10 +343,17 @@ static void on_sweep(uv_timer_t *t) {
   rtm_session *s;
   while ((s = hmap_next(core->sessions, &pos))) {
     const char *cause = expired(core, s, now);
-    if (cause) {
+    if (!cause)
+      continue;
+    if (s->state == RTM_SHUTDOWN) {
+      log_warn("rtm", "session %s: its recording never reported closing; ending it",
+               s->id);
+      rtm_recording_forget_session(s->recording);
+      finish(s);
+    } else {
       rtm_terminate(s, *cause ? cause : NULL);
-      pos = 0; /* the map changed under us: start over (rare) */
     }
+    pos = 0; /* the map changed under us: start over (rare) */
   }
   maybe_done_shutting_down(core, now);
 }
