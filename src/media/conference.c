@@ -11,6 +11,9 @@
 
 #define SPEAKER_HOLD_TICKS 25 /* 500 ms as the loudest before the stage changes */
 #define AUDIO_FRAME_TICKS 960 /* 20 ms at 48 kHz */
+#define REPORT_INTERVAL_MS 1000
+/* The rate REMB lets a participant send: one camera plus slides at conference quality. */
+#define PUBLISHER_MAX_BITRATE 2000000
 
 struct media_room {
   int64_t key;
@@ -194,6 +197,8 @@ static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
   echo_stream *st = session_stream_for(s, pkt, h, &repair);
   if (!st || repair)
     return;
+  session_count_received(st, h, len, st == &s->streams[STREAM_AUDIO] ? 48000 : 90000,
+                         uv_now(t->loop));
   if (st == &s->streams[STREAM_AUDIO]) {
     if (s->mix)
       on_audio(s, pkt, h);
@@ -209,6 +214,8 @@ static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
 static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {
   media_session *rx = ud;
   uint64_t now = uv_now(t->loop);
+  if (item->kind == RTCP_SR)
+    return session_note_sender_report(rx, item, now);
   echo_stream *ours = session_stream_by_local_ssrc(rx, item->media_ssrc);
   if (!ours || ours == &rx->streams[STREAM_AUDIO])
     return;
@@ -338,7 +345,14 @@ void media_room_tick(media_room *r, uint64_t now) {
   r->now = now;
   mixer_tick(r->mixer, send_audio, &now);
   follow_speaker(r);
-  for (size_t i = 0; i < r->n; i++)
-    if (r->sessions[i]->transport->srtp_ready)
-      session_dtmf_tick(r->sessions[i], now);
+  for (size_t i = 0; i < r->n; i++) {
+    media_session *s = r->sessions[i];
+    if (!s->transport->srtp_ready)
+      continue;
+    session_dtmf_tick(s, now);
+    if (now - s->last_rtcp_ms >= REPORT_INTERVAL_MS) {
+      s->last_rtcp_ms = now;
+      session_send_receiver_report(s, now, PUBLISHER_MAX_BITRATE);
+    }
+  }
 }

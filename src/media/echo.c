@@ -386,3 +386,36 @@ void echo_session_free(media_session *s) {
   for (int i = 0; i < STREAM_COUNT; i++)
     free(s->streams[i].cache);
 }
+
+void session_count_received(echo_stream *st, const rtp_header *h, size_t len,
+                            uint32_t clock, uint64_t now) {
+  if (!st->started) {
+    st->started = true;
+    rtp_stats_init(&st->stats, h->ssrc, clock);
+  }
+  rtp_stats_packet(&st->stats, h->seq, h->timestamp, len, now);
+}
+
+void session_note_sender_report(media_session *s, const rtcp_item *item, uint64_t now) {
+  for (int i = 0; i < STREAM_COUNT; i++)
+    if (s->streams[i].started && s->streams[i].remote_ssrc == item->sender_ssrc)
+      rtp_stats_sender_report(&s->streams[i].stats, item->ntp_sec, item->ntp_frac, now);
+}
+
+void session_send_receiver_report(media_session *s, uint64_t now, uint64_t remb_bps) {
+  rtcp_report_block blocks[STREAM_COUNT];
+  uint32_t ssrcs[STREAM_COUNT];
+  size_t n = 0;
+  for (int i = 0; i < STREAM_COUNT; i++)
+    if (s->streams[i].started) {
+      rtp_stats_report_block(&s->streams[i].stats, now, &blocks[n]);
+      ssrcs[n++] = s->streams[i].remote_ssrc;
+    }
+  if (!n || !s->transport->srtp_ready)
+    return;
+  uint8_t pkt[256];
+  size_t cap = sizeof pkt - SRTP_SESSION_OVERHEAD;
+  size_t at = rtcp_write_rr(pkt, cap, s->rtcp_ssrc, blocks, n);
+  at += rtcp_write_remb(pkt + at, cap - at, s->rtcp_ssrc, remb_bps, ssrcs, n);
+  transport_send_rtcp(s->transport, pkt, at);
+}

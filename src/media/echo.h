@@ -101,6 +101,15 @@ void session_on_dtmf_packet(media_session *s, const uint8_t *pkt, const rtp_head
  * from last_ts), paced over ticks. */
 void session_dtmf_tick(media_session *s, uint64_t now);
 
+/* Routers that receive without echoing (conference, recording): a received packet is
+ * counted for our receiver reports; `started` then means "received". */
+void session_count_received(echo_stream *st, const rtp_header *h, size_t len,
+                            uint32_t clock, uint64_t now);
+void session_note_sender_report(media_session *s, const rtcp_item *item, uint64_t now);
+/* A receiver report for every stream received, and REMB allowing remb_bps: without
+ * them Chrome's estimator stays at its ~300 kbit/s start. */
+void session_send_receiver_report(media_session *s, uint64_t now, uint64_t remb_bps);
+
 /* The transport callbacks both routers share: report connected, and end on failure. */
 void session_on_connected(transport *t, void *ud);
 void session_on_failed(transport *t, const char *reason, void *ud);

@@ -130,11 +130,7 @@ static void on_agent_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_heade
   uint64_t now = uv_now(t->loop);
   a->last_rtp_ms = now;
   bool video = st == &a->streams[STREAM_VIDEO];
-  if (!st->started) {
-    st->started = true;
-    rtp_stats_init(&st->stats, h->ssrc, video ? 90000 : 48000);
-  }
-  rtp_stats_packet(&st->stats, h->seq, h->timestamp, len, now);
+  session_count_received(st, h, len, video ? 90000 : 48000, now);
   if (a->recording)
     recorder_on_rtp(a->recording->rec, video, pkt, len);
   bool keyframe = video && rtp_is_keyframe_start(pkt, h, st->codec);
@@ -156,25 +152,6 @@ static void on_agent_rtcp(transport *t, const rtcp_item *item, void *ud) {
     if (a->recording)
       recorder_on_sender_report(a->recording->rec, k == STREAM_VIDEO, ntp, item->rtp_ts);
   }
-}
-
-/* Receiver reports for what the agent sends, and REMB with the rate it may use. */
-static void report_to_agent(media_session *a, uint64_t now) {
-  rtcp_report_block blocks[2];
-  uint32_t ssrcs[2];
-  size_t n = 0;
-  for (int k = STREAM_AUDIO; k <= STREAM_VIDEO; k++)
-    if (a->streams[k].started) {
-      rtp_stats_report_block(&a->streams[k].stats, now, &blocks[n]);
-      ssrcs[n++] = a->streams[k].remote_ssrc;
-    }
-  if (!n)
-    return;
-  uint8_t pkt[256];
-  size_t cap = sizeof pkt - SRTP_SESSION_OVERHEAD;
-  size_t at = rtcp_write_rr(pkt, cap, a->rtcp_ssrc, blocks, n);
-  at += rtcp_write_remb(pkt + at, cap - at, a->rtcp_ssrc, AGENT_MAX_BITRATE, ssrcs, n);
-  transport_send_rtcp(a->transport, pkt, at);
 }
 
 /* A supervisor's feedback: keyframe requests go up to the agent, NACKs are answered
@@ -242,7 +219,7 @@ void recording_router_tick(media_session *s, uint64_t now) {
     return;
   if (now - s->last_rtcp_ms >= REPORT_INTERVAL_MS) {
     s->last_rtcp_ms = now;
-    report_to_agent(s, now);
+    session_send_receiver_report(s, now, AGENT_MAX_BITRATE);
   }
   if (s->no_media_reported || s->params.no_media_timeout_s <= 0)
     return;
