@@ -92,6 +92,9 @@ test('record 10 s, upload, signed upload_ready; a supervisor sees video; errors 
 
     await page.waitForTimeout(Math.max(0, 10000 - (Date.now() - startedAt)));
     const sentMs = Date.now() - startedAt;
+    // Our receiver reports and REMB let Chrome's estimate grow past its 300 kbit/s start.
+    const { availableOutgoingBitrate } = await page.evaluate(() => rtm.sendStats());
+    assert.ok(availableOutgoingBitrate > 450000, `estimate ${availableOutgoingBitrate} bit/s`);
     await page.evaluate(() => rtm.send('recording_stop'));
     await until(async () => (await recordingStates(page)).includes('STOPPED'), 'recording STOPPED');
     assert.deepEqual(await recordingStates(page), ['STARTED', 'STOPPED']);
