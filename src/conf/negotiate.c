@@ -54,7 +54,13 @@ static const char *offered_ufrag(const sdp_session *offer) {
 }
 
 int negotiate(media_engine *media, const char *sdp, media_call *m, buf *answer,
-                     bool *ice_restart, char *err, size_t errlen) {
+              bool *ice_restart, char *err, size_t errlen) {
+  return negotiate_preferring(media, sdp, NULL, m, answer, ice_restart, err, errlen);
+}
+
+int negotiate_preferring(media_engine *media, const char *sdp, const char *prefer_video,
+                         media_call *m, buf *answer, bool *ice_restart, char *err,
+                         size_t errlen) {
   sdp_session *offer = malloc(sizeof *offer);
   int rc = sdp_parse(sdp, strlen(sdp), offer, err, errlen);
   if (rc == 0) {
@@ -66,6 +72,7 @@ int negotiate(media_engine *media, const char *sdp, media_call *m, buf *answer,
       new_credentials(&next);
     sdp_local local;
     fill_local(media, &next, &local);
+    local.prefer_video = prefer_video;
     rc = sdp_answer_write(offer, &local, answer, &next.agreed, err, errlen);
     const sdp_media *tm = rc == 0 ? transport_media(offer, &next.agreed) : NULL;
     if (tm) {

@@ -13,5 +13,9 @@ void negotiate_pick_ssrcs(media_call *m);
  * 0, or -1 with the reason in err. */
 int negotiate(media_engine *media, const char *sdp, media_call *m, buf *answer,
               bool *ice_restart, char *err, size_t errlen);
+/* The same, with a video codec preference (see sdp_local.prefer_video). */
+int negotiate_preferring(media_engine *media, const char *sdp, const char *prefer_video,
+                         media_call *m, buf *answer, bool *ice_restart, char *err,
+                         size_t errlen);
 
 #endif

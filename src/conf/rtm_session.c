@@ -174,6 +174,18 @@ static rtm_session *claim(rtm_core *core, const rtm_identity *who, const char *c
   return s;
 }
 
+/* An agent's recording keeps the codec its client put first; a supervisor receives
+ * its agent's video unchanged, so it must take the same codec. */
+static const char *video_preference(const rtm_session *s) {
+  if (!s->supervisor)
+    return "offer";
+  const sdp_agreement *ag = s->agent ? &s->agent->media.agreed : NULL;
+  for (size_t i = 0; ag && i < ag->n_media; i++)
+    if (ag->media[i].accepted && ag->media[i].kind == SDP_VIDEO && !ag->media[i].slides)
+      return ag->media[i].codec;
+  return NULL;
+}
+
 static int begin(rtm_session *s, const char *offer, const char *webhook_url,
                  rtm_link link, void *link_ud) {
   s->link = link;
@@ -188,7 +200,8 @@ static int begin(rtm_session *s, const char *offer, const char *webhook_url,
   buf answer = {0};
   bool restart;
   char err[200];
-  if (negotiate(s->core->media, offer, &s->media, &answer, &restart, err, sizeof err)) {
+  if (negotiate_preferring(s->core->media, offer, video_preference(s), &s->media, &answer,
+                           &restart, err, sizeof err)) {
     log_info("rtm", "session %s: unusable offer: %s", s->id, err);
     buf_free(&answer);
     return -1;
@@ -273,7 +286,8 @@ int rtm_session_offer(rtm_session *s, const char *sdp, rtm_refusal *why) {
   buf answer = {0};
   bool restart;
   char err[200];
-  if (negotiate(s->core->media, sdp, &s->media, &answer, &restart, err, sizeof err)) {
+  if (negotiate_preferring(s->core->media, sdp, video_preference(s), &s->media, &answer,
+                           &restart, err, sizeof err)) {
     buf_free(&answer);
     return rtm_refuse(why, "INVALID_SDP", err), -1;
   }

@@ -28,7 +28,9 @@ static int h264_rank(const sdp_codec *c) {
   return strncasecmp(plid, "4200", 4) == 0 ? 2 : 1;
 }
 
-static const sdp_codec *choose_video(const sdp_media *m) {
+/* Our own order (VP8, then H.264 with packetization-mode 1, then VP9 profile 0), unless
+ * the caller names a codec to prefer ("offer": the offerer's first usable one). */
+static const sdp_codec *choose_video(const sdp_media *m, const char *prefer) {
   const sdp_codec *best = NULL;
   int best_rank = 0;
   for (size_t i = 0; i < m->n_payloads; i++) {
@@ -45,6 +47,10 @@ static const sdp_codec *choose_video(const sdp_media *m) {
              (!sdp_fmtp_get(c->fmtp, "profile-id", profile, sizeof profile) ||
               strcmp(profile, "0") == 0))
       rank = 4;
+    if (rank && prefer && strcmp(prefer, "offer") == 0)
+      return c; /* usable, and the offerer listed it first */
+    if (rank && prefer && named(c, prefer, 90000))
+      rank += 100;
     if (rank > best_rank) {
       best = c;
       best_rank = rank;
@@ -74,7 +80,7 @@ static sdp_direction answer_direction(sdp_direction offered) {
   }
 }
 
-static void choose(const sdp_media *m, sdp_choice *ch) {
+static void choose(const sdp_media *m, const char *prefer_video, sdp_choice *ch) {
   memset(ch, 0, sizeof *ch);
   ch->kind = m->kind;
   ch->pt = ch->rtx_pt = ch->dtmf_pt = -1;
@@ -90,7 +96,7 @@ static void choose(const sdp_media *m, sdp_choice *ch) {
     ch->dtmf_pt = dtmf ? dtmf->pt : -1;
     ch->ext_audio_level = sdp_extmap_id(m, URI_AUDIO_LEVEL);
   } else if (m->kind == SDP_VIDEO) {
-    c = choose_video(m);
+    c = choose_video(m, prefer_video);
     const sdp_codec *rtx = c ? find_in_order(m, "rtx", 90000, c->pt) : NULL;
     ch->rtx_pt = rtx ? rtx->pt : -1;
   }
@@ -225,7 +231,7 @@ int sdp_answer_write(const sdp_session *offer, const sdp_local *local, buf *out,
   memset(agreed, 0, sizeof *agreed);
   size_t usable = 0;
   for (size_t i = 0; i < offer->n_media; i++) {
-    choose(&offer->media[i], &agreed->media[i]);
+    choose(&offer->media[i], local->prefer_video, &agreed->media[i]);
     usable += agreed->media[i].accepted;
   }
   agreed->n_media = offer->n_media;

@@ -14,6 +14,10 @@ typedef struct {
   uint16_t port;
   const char *cname;
   uint32_t audio_ssrc, video_ssrc, video_rtx_ssrc, slides_ssrc, slides_rtx_ssrc;
+  /* NULL: our order (VP8 first: one codec a whole conference shares); "offer": the
+   * offerer's first usable codec (a recording keeps what its client chose); a codec
+   * name: that one if offered (a supervisor receives its agent's codec unchanged). */
+  const char *prefer_video;
 } sdp_local;
 
 /* What was agreed for one m-line; the media path reads this, not the text. */

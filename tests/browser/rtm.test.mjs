@@ -230,3 +230,36 @@ test('no RTP while ACTIVE: NO_PACKET_RECEIVED; SIGTERM mid-recording: SERVICE_SH
     if (d.proc.exitCode === null) await stopDaemon(d);
   }
 });
+
+for (const [codec, container, want] of [['VP9', '.webm', ['opus', 'vp9']], ['H264', '.mkv', ['h264', 'opus']]]) {
+  test(`a ${codec} camera is recorded as ${want.join(' + ')} (${container}); its supervisor decodes ${codec}`, async () => {
+    sink.reset();
+    const d = await startDaemon([]);
+    try {
+      const { page } = await agentPage(d, `agent-${codec}`, { codec });
+      await until(async () => (await states(page)).includes('ACTIVE'), 'ACTIVE');
+      await page.evaluate((u) => rtm.send('recording_start', { upload_url: u }), `${sink.url}/up/${codec}`);
+      await until(async () => (await recordingStates(page)).includes('STARTED'), 'recording STARTED');
+      // The supervisor's answer takes the agent's codec, so forwarded video decodes.
+      const sup = await browser.newPage();
+      await sup.goto(`${d.base}/web/test/rtm.html`);
+      await sup.evaluate((q) => rtm.connect(q), `access_token=${credentials(d, `sup-${codec}`).jwt}`);
+      await sup.evaluate(([c, s]) => rtm.supervise(c, s), [`sup-${codec}`, await page.evaluate(() => rtm.sessionId)]);
+      await until(async () => (await sup.evaluate(() => rtm.videoStats())).framesDecoded > 10, `supervisor decodes ${codec}`);
+      const answer = (await sup.evaluate(() => rtm.last('sdp_update'))).data.sdp.sdp;
+      assert.match(answer, new RegExp(`a=rtpmap:\\d+ ${codec}/90000`), 'supervisor answered with the agent codec');
+      await sup.close();
+      await page.waitForTimeout(2000);
+      await page.evaluate(() => rtm.send('recording_stop'));
+      const ready = await until(() => hooks('upload_ready')[0], 'upload_ready');
+      const probe = ffprobe(uploads()[0].file);
+      assert.deepEqual(probe.codecs, want);
+      const body = JSON.parse(ready.body);
+      assert.ok(Math.abs(probe.duration * 1000 - body.recording_file_duration_ms) < 200);
+      assert.ok(probe.duration > 3.5, `${probe.duration}s recorded`);
+      await page.close();
+    } finally {
+      await stopDaemon(d);
+    }
+  });
+}
