@@ -54,13 +54,13 @@ typedef struct {
   int32_t lost[2]; /* parleyd's receiver reports: cumulative loss, audio and video */
   uint64_t plis;
   /* the recording */
-  uint64_t t_rec_asked, t_first_key, t_stop_asked;
+  uint64_t t_rec_asked, t_stop_asked;
   int64_t file_bytes, file_ms, put_bytes;
   char kept_as[600];
 } agent;
 
 static struct {
-  int port, pid, n, seconds, baseline_s, idle_s, keep;
+  int port, pid, n, seconds, baseline_s, idle_s, keep, server_cpu;
   const char *tokens, *keep_dir;
   uint64_t bitrate;
 } opt = {.seconds = 30,
@@ -134,8 +134,6 @@ static void send_video(agent *a) {
     a->gop_start = f, a->force_key = false;
   bool key = (f - a->gop_start) % KEY_EVERY == 0;
   size_t size = key ? video_avg * 5 : video_avg * (KEY_EVERY - 5) / (KEY_EVERY - 1);
-  if (key && a->t_rec_asked && !a->t_first_key)
-    a->t_first_key = now_ns();
   uint32_t ts = a->video_base + 3000u * (uint32_t)f;
   uint16_t pid = (uint16_t)(f & 0x7fff);
   int n = 0;
@@ -485,10 +483,38 @@ static long udp_rcvbuf_errors(void) {
 }
 
 typedef struct {
-  double cpu, wall;
+  double cpu, wall, client_cpu, core_busy; /* core_busy: the server core, everyone */
   uint64_t packets, media_bytes;
-  long drops;
+  long drops, lost;
 } window;
+
+/* Busy and total jiffies of one core (from /proc/stat): on a shared machine, what else
+ * ran on parleyd's core. */
+static void core_jiffies(int cpu, double *busy, double *total) {
+  FILE *f = fopen("/proc/stat", "r");
+  char line[512], want[16];
+  snprintf(want, sizeof want, "cpu%d ", cpu);
+  *busy = *total = 0;
+  while (f && fgets(line, sizeof line, f)) {
+    if (strncmp(line, want, strlen(want)) != 0)
+      continue;
+    double v[10] = {0};
+    sscanf(line + strlen(want), "%lf %lf %lf %lf %lf %lf %lf %lf", &v[0], &v[1], &v[2],
+           &v[3], &v[4], &v[5], &v[6], &v[7]);
+    for (int k = 0; k < 8; k++)
+      *total += v[k];
+    *busy = *total - v[3] - v[4]; /* not idle, not iowait */
+  }
+  if (f)
+    fclose(f);
+}
+
+static long lost_now(void) {
+  long n = 0;
+  for (int i = 0; i < opt.n; i++)
+    n += agents[i].lost[0] + agents[i].lost[1];
+  return n;
+}
 
 static uint64_t media_bytes(void) {
   uint64_t n = 0;
@@ -503,16 +529,23 @@ static window measure(int seconds) {
     p0 += agents[i].packets;
   long d0 = udp_rcvbuf_errors();
   uint64_t m0 = media_bytes();
-  double c0 = proc_cpu_seconds(opt.pid);
+  long l0 = lost_now();
+  double b0, j0, b1, j1;
+  core_jiffies(opt.server_cpu, &b0, &j0);
+  double c0 = proc_cpu_seconds(opt.pid), own0 = proc_cpu_seconds(getpid());
   uint64_t t0 = now_ns();
   pump(seconds * 1000);
   window w = {.cpu = proc_cpu_seconds(opt.pid) - c0,
-              .wall = (double)(now_ns() - t0) / 1e9};
+              .wall = (double)(now_ns() - t0) / 1e9,
+              .client_cpu = proc_cpu_seconds(getpid()) - own0};
   for (int i = 0; i < opt.n; i++)
     p1 += agents[i].packets;
   w.packets = p1 - p0;
   w.media_bytes = media_bytes() - m0;
   w.drops = udp_rcvbuf_errors() - d0;
+  w.lost = lost_now() - l0;
+  core_jiffies(opt.server_cpu, &b1, &j1);
+  w.core_busy = j1 > j0 ? (b1 - b0) / (j1 - j0) : 0;
   return w;
 }
 
@@ -545,7 +578,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: rtm_load --port HTTP_PORT --pid PARLEYD_PID --tokens FILE --agents N\n"
           "       [--seconds 30] [--baseline-seconds 10] [--idle-seconds 5]\n"
-          "       [--bitrate 1500000] [--keep 3] [--keep-dir DIR]\n"
+          "       [--bitrate 1500000] [--keep 3] [--keep-dir DIR] [--server-cpu 0]\n"
           "FILE has one RTM JWT per line, for client ids agent-0 ... agent-(N-1).\n");
   exit(2);
 }
@@ -653,9 +686,11 @@ static void start_recordings(void) {
 static void report_window(const char *what, window w, double idle_rate) {
   double rate = w.cpu / w.wall;
   printf("%-10s parleyd %.2f CPU-s in %.1f s = %.1f%% of a core; %.3f%% per stream "
-         "(idle taken out); client sent %.0f packets/s; UDP receive drops %ld\n",
+         "(idle taken out); its core %.0f%% busy in all; client sent %.0f packets/s at "
+         "%.0f%% of its core; UDP receive drops %ld, loss in receiver reports %ld\n",
          what, w.cpu, w.wall, 100 * rate, 100 * (rate - idle_rate) / opt.n,
-         (double)w.packets / w.wall, w.drops);
+         100 * w.core_busy, (double)w.packets / w.wall, 100 * w.client_cpu / w.wall,
+         w.drops, w.lost);
 }
 
 /* The files: every recording STOPPED, uploaded whole, its webhook in, durations right. */
@@ -671,9 +706,9 @@ static int check_files(void) {
     if (!a->hooked)
       continue;
     bits += (double)a->file_bytes * 8, secs += (double)a->file_ms / 1000;
-    /* The recorder starts at the first keyframe after recording_start and ends with
-     * the last frame before recording_stop arrived. */
-    double recorded = (double)(a->t_stop_asked - a->t_first_key) / 1e9;
+    /* What the agent asked for: from recording_start to recording_stop (audio is
+     * written from the start; video from its first keyframe). */
+    double recorded = (double)(a->t_stop_asked - a->t_rec_asked) / 1e9;
     double off = (double)a->file_ms / 1000 - recorded;
     worst = off * off > worst * worst ? off : worst;
     dur_ok += off < 0.5 && off > -0.5;
@@ -716,8 +751,9 @@ int main(int argc, char **argv) {
   media_on = true;
   connect_all();
   pump(2000); /* past the set-up and the first keyframes */
+  window base = {0};
   if (opt.baseline_s > 0)
-    report_window("baseline:", measure(opt.baseline_s), idle_rate);
+    report_window("baseline:", base = measure(opt.baseline_s), idle_rate);
   start_recordings();
   pump(1000);
   window rec = measure(opt.seconds);
@@ -750,10 +786,13 @@ int main(int argc, char **argv) {
          (double)rec.packets / rec.wall / opt.n, (unsigned long)plis, (long)lost);
   int bad = check_files();
   double rate = rec.cpu / rec.wall;
-  printf("RESULT agents=%d cpu_core_pct=%.1f per_stream_pct=%.3f pps=%.0f drops=%ld "
-         "lost=%ld files_ok=%s\n",
-         opt.n, 100 * rate, 100 * (rate - idle_rate) / opt.n,
-         (double)rec.packets / rec.wall, rec.drops, (long)lost, bad ? "no" : "yes");
+  printf(
+      "RESULT agents=%d cpu_core_pct=%.1f per_stream_pct=%.3f base_per_stream_pct=%.3f "
+      "core_busy_pct=%.0f pps=%.0f drops=%ld window_lost=%ld lost=%ld files_ok=%s\n",
+      opt.n, 100 * rate, 100 * (rate - idle_rate) / opt.n,
+      base.wall > 0 ? 100 * (base.cpu / base.wall - idle_rate) / opt.n : 0,
+      100 * rec.core_busy, (double)rec.packets / rec.wall, rec.drops, rec.lost,
+      (long)lost, bad ? "no" : "yes");
   upload_sink_close(sink);
   return bad;
 }

@@ -53,7 +53,7 @@ for N in "${COUNTS[@]}"; do
     sleep 0.05
   done
   [ -n "$PORT" ] || { echo "parleyd did not start:" >&2; cat "$dir.log" >&2; exit 1; }
-  CMD="taskset -c $CLIENT_CPU $BUILD_DIR/bench/rtm_load --port $PORT --pid $DAEMON --tokens $WORK/tokens-$N --agents $N --seconds $SECONDS_REC --baseline-seconds $SECONDS_BASE --idle-seconds $SECONDS_IDLE --bitrate $BITRATE --keep-dir $WORK/keep-$N"
+  CMD="taskset -c $CLIENT_CPU $BUILD_DIR/bench/rtm_load --port $PORT --pid $DAEMON --tokens $WORK/tokens-$N --agents $N --seconds $SECONDS_REC --baseline-seconds $SECONDS_BASE --idle-seconds $SECONDS_IDLE --bitrate $BITRATE --keep-dir $WORK/keep-$N --server-cpu $SERVER_CPU"
   echo
   echo "\$ $CMD_DAEMON"
   echo "\$ $CMD"
