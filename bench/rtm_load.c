@@ -584,17 +584,13 @@ static void usage(void) {
 }
 
 static void parse_args(int argc, char **argv) {
-  static const struct option longs[] = {{"port", 1, 0, 'p'},
-                                        {"pid", 1, 0, 'P'},
-                                        {"tokens", 1, 0, 't'},
-                                        {"agents", 1, 0, 'n'},
-                                        {"seconds", 1, 0, 's'},
-                                        {"baseline-seconds", 1, 0, 'b'},
-                                        {"idle-seconds", 1, 0, 'i'},
-                                        {"bitrate", 1, 0, 'r'},
-                                        {"keep", 1, 0, 'k'},
-                                        {"keep-dir", 1, 0, 'd'},
-                                        {0, 0, 0, 0}};
+  static const struct option longs[] = {
+      {"port", 1, 0, 'p'},         {"pid", 1, 0, 'P'},
+      {"tokens", 1, 0, 't'},       {"agents", 1, 0, 'n'},
+      {"seconds", 1, 0, 's'},      {"baseline-seconds", 1, 0, 'b'},
+      {"idle-seconds", 1, 0, 'i'}, {"bitrate", 1, 0, 'r'},
+      {"keep", 1, 0, 'k'},         {"keep-dir", 1, 0, 'd'},
+      {"server-cpu", 1, 0, 'c'},   {0, 0, 0, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
     switch (c) {
