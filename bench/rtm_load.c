@@ -624,6 +624,9 @@ static void parse_args(int argc, char **argv) {
     case 'd':
       opt.keep_dir = optarg;
       break;
+    case 'c':
+      opt.server_cpu = atoi(optarg);
+      break;
     default:
       usage();
     }
