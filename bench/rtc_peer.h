@@ -22,15 +22,25 @@ typedef struct {
   uint32_t ssrc;
   uint16_t seq;
   uint64_t sent, received, bad;
+  bool bound; /* fd is open (rtc_peer_open), before or by rtc_peer_connect */
 } peer;
 
 /* Joins alias, offers VP8 with the given direction (publishers signal an SSRC), and
  * reads the answer's ICE, DTLS and candidate. 0 or -1 (with a message on stderr). */
 int rtc_peer_negotiate(peer *p, int http_port, const char *alias, dtls_context *ctx,
                        int i, bool publisher, const char *direction);
+/* Takes the server's ICE credentials, DTLS fingerprint and first (IPv4) candidate from
+ * its SDP, offer or answer, with real line ends. 0 or -1 (with a message on stderr). */
+int rtc_peer_take_remote(peer *p, const char *sdp);
+/* Opens the peer's UDP socket on local_ip before connecting, for SDP that must name our
+ * own candidate (rtc_peer_connect opens one on 127.0.0.1 otherwise). The port or -1. */
+int rtc_peer_open(peer *p, const char *local_ip);
 /* ICE (one nominating check, retried) and the DTLS handshake, then SRTP. */
 int rtc_peer_connect(peer *p, dtls_context *ctx);
-/* Sets up libcurl, libsrtp and a DTLS identity, then joins and connects n peers to
+/* Sets up libcurl and libsrtp and makes the DTLS identity all peers share (offering
+ * AES-128-GCM, then AES-128-CM-SHA1-80, for SRTP). NULL on failure. */
+dtls_context *rtc_peer_setup(void);
+/* rtc_peer_setup, then joins and connects n peers to
  * alias: peer 0 with first_direction, the others with other_direction (a direction
  * with "send" signals an SSRC). NULL if any peer fails. */
 peer *rtc_peer_connect_all(int http_port, const char *alias, int n,

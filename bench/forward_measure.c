@@ -1,0 +1,103 @@
+/* forward_measure — one publisher sends at a fixed rate, the subscribers count what the
+ * server forwards, and the server's own CPU time is read around the window. */
+#include "forward_measure.h"
+
+#include "httpc.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Counts forwarded RTP (SRTP, not decrypted: the count is what matters here and
+ * decrypting 100k+ packets/s would make this client the bottleneck). */
+static void receive_ready(peer *p, uint8_t video_pt) {
+  struct mmsghdr msgs[64];
+  struct iovec iov[64];
+  static uint8_t bufs[64][1500];
+  for (;;) {
+    for (int k = 0; k < 64; k++) {
+      iov[k] = (struct iovec){bufs[k], sizeof bufs[k]};
+      msgs[k].msg_hdr = (struct msghdr){.msg_iov = &iov[k], .msg_iovlen = 1};
+    }
+    int n = recvmmsg(p->fd, msgs, 64, MSG_DONTWAIT, NULL);
+    if (n <= 0)
+      return;
+    for (int k = 0; k < n; k++) {
+      /* RTP of the video payload type is the forwarded video; the rest is RTCP. */
+      bool video =
+          bufs[k][0] >= 128 && bufs[k][0] <= 191 && (bufs[k][1] & 0x7f) == video_pt;
+      if (video)
+        p->received++;
+      else
+        p->bad++;
+    }
+  }
+}
+
+/* Sends one packet per interval from peers[0], reading subscribers in between. */
+static void send_window(peer *peers, int calls, int ep, int seconds, int pps,
+                        uint8_t video_pt) {
+  uint8_t pkt[PACKET + SRTP_SESSION_OVERHEAD];
+  uint64_t t0 = now_ns(), interval = 1000000000ULL / (uint64_t)pps, next = t0;
+  uint64_t end = t0 + (uint64_t)seconds * 1000000000ULL;
+  uint32_t ts = 0;
+  for (int i = 1; i < calls; i++)
+    peers[i].received = peers[i].bad = 0;
+  while (now_ns() < end) {
+    while (now_ns() < next) {
+      struct epoll_event evs[64];
+      int n = epoll_wait(ep, evs, 64, 0);
+      for (int k = 0; k < n; k++)
+        receive_ready(evs[k].data.ptr, video_pt);
+    }
+    next += interval;
+    ts += 3000;
+    int len = (int)rtc_peer_make_packet(&peers[0], pkt, ts);
+    srtp_session_protect_rtp(&peers[0].srtp, pkt, &len);
+    if (sendto(peers[0].fd, pkt, (size_t)len, 0, (struct sockaddr *)&peers[0].server,
+               sizeof peers[0].server) > 0)
+      peers[0].sent++;
+  }
+}
+
+int forward_measure(peer *peers, int calls, int seconds, int pps, int server_pid,
+                    const char *server_name, uint8_t video_pt) {
+  int ep = epoll_create1(0), subscribers = calls - 1;
+  for (int i = 1; i < calls; i++) {
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &peers[i]};
+    epoll_ctl(ep, EPOLL_CTL_ADD, peers[i].fd, &ev);
+  }
+  peers[0].sent = 0;
+  double cpu0 = proc_cpu_seconds(server_pid);
+  uint64_t t0 = now_ns();
+  send_window(peers, calls, ep, seconds, pps, video_pt);
+  double elapsed = (double)(now_ns() - t0) / 1e9;
+  double cpu = proc_cpu_seconds(server_pid) - cpu0;
+  usleep(200000); /* what is still in flight was sent inside the window */
+  for (int i = 1; i < calls; i++)
+    receive_ready(&peers[i], video_pt);
+  close(ep);
+  uint64_t video = 0, other = 0;
+  for (int i = 1; i < calls; i++)
+    video += peers[i].received, other += peers[i].bad;
+  double expected = (double)peers[0].sent * subscribers, egress = (double)(video + other);
+  double mbit = (double)video * PACKET * 8 / elapsed / 1e6;
+  printf(
+      "publisher sent %lu video packets (%.0f/s); subscribers got %lu (%.1f%% of %.0f) "
+      "plus %lu other packets (RTCP)\n",
+      (unsigned long)peers[0].sent, peers[0].sent / elapsed, (unsigned long)video,
+      100.0 * (double)video / expected, expected, (unsigned long)other);
+  printf("egress: %.0f packets/s (%.0f video), %.1f Mbit/s of video\n", egress / elapsed,
+         (double)video / elapsed, mbit);
+  printf("%s CPU: %.2f s over %.1f s = %.0f%% of a core; %.0f egress packets per "
+         "CPU-second\n",
+         server_name, cpu, elapsed, 100 * cpu / elapsed, egress / cpu);
+  printf("RESULT server=%s n=%d pps=%.0f delivered=%.1f egress_pps=%.0f mbit=%.1f "
+         "cpu_s=%.2f window_s=%.1f per_cpu_s=%.0f\n",
+         server_name, subscribers, peers[0].sent / elapsed,
+         100.0 * (double)video / expected, egress / elapsed, mbit, cpu, elapsed,
+         egress / cpu);
+  return 0;
+}
