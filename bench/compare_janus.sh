@@ -7,9 +7,11 @@
 # JANUS_EVENT_LOOPS (unset: Janus's default, a loop thread per handle).
 #
 # Janus never gathers ICE candidates on a loopback interface (its ice.c skips IFF_LOOPBACK),
-# so the whole comparison runs in a private network namespace where a veth interface holds
-# 127.0.0.2 for Janus: every packet stays on this machine, on loopback addresses, and both
-# servers see the same network.
+# and libnice sends with IP_UNICAST_IF on the interface it gathered on, which the kernel
+# refuses (EINVAL) for a 127/8 source. So the whole comparison runs in a private network
+# namespace (unshare --net) with no route out: a veth interface there holds 10.77.0.1 for
+# Janus and for the Janus load client's peers; parleyd and its load client use 127.0.0.1.
+# Both are local delivery in the kernel; no packet can leave the namespace.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
@@ -20,6 +22,7 @@ REPEATS=${REPEATS:-1}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 JANUS_HTTP_PORT=18088
+JANUS_ADDRESS=10.77.0.1
 
 if [ -z "${PARLEY_BENCH_IN_NETNS:-}" ]; then
   "$ROOT/bench/janus.sh" install
@@ -37,7 +40,7 @@ ip link set lo up
 ip link add pbj0 type veth peer name pbj1
 ip link set pbj0 up
 ip link set pbj1 up
-ip addr add 127.0.0.2/32 dev pbj0
+ip addr add "$JANUS_ADDRESS/32" dev pbj0
 # 500 subscribers: one socket each on the client, plus Janus's per-handle descriptors.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
@@ -76,8 +79,8 @@ start_parley() {
 # Starts Janus on SERVER_CPU; sets SERVER.
 start_janus() {
   local dir=$WORK/janus-$1
-  CMD_SERVER="taskset -c $SERVER_CPU bench/janus.sh run $dir $JANUS_HTTP_PORT 127.0.0.2"
-  taskset -c "$SERVER_CPU" "$ROOT/bench/janus.sh" run "$dir" "$JANUS_HTTP_PORT" 127.0.0.2 \
+  CMD_SERVER="taskset -c $SERVER_CPU bench/janus.sh run $dir $JANUS_HTTP_PORT $JANUS_ADDRESS"
+  taskset -c "$SERVER_CPU" "$ROOT/bench/janus.sh" run "$dir" "$JANUS_HTTP_PORT" "$JANUS_ADDRESS" \
     >"$dir.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 200); do
@@ -109,12 +112,12 @@ for rep in $(seq "$REPEATS"); do
       "$pps" "$SERVER" | tee -a "$RESULTS" || echo "RESULT server=parleyd n=$n failed" >>"$RESULTS"
     stop_server
     start_janus "$tag"
-    CMD="taskset -c $CLIENT_CPU build/bench/janus_load $JANUS_HTTP_PORT $n $RUN_SECONDS $pps \$PID"
+    CMD="taskset -c $CLIENT_CPU build/bench/janus_load $JANUS_HTTP_PORT $n $RUN_SECONDS $pps \$PID $JANUS_ADDRESS"
     echo
     echo "\$ $CMD_SERVER"
     echo "\$ $CMD"
     if ! taskset -c "$CLIENT_CPU" "$BUILD_DIR/bench/janus_load" "$JANUS_HTTP_PORT" "$n" \
-      "$RUN_SECONDS" "$pps" "$SERVER" | tee -a "$RESULTS"; then
+      "$RUN_SECONDS" "$pps" "$SERVER" "$JANUS_ADDRESS" | tee -a "$RESULTS"; then
       echo "RESULT server=janus n=$n failed" >>"$RESULTS"
       echo "janus log (last lines):"
       grep -v '^\s*$' "$WORK/janus-$tag.log" | tail -n 15

@@ -94,10 +94,14 @@ int forward_measure(peer *peers, int calls, int seconds, int pps, int server_pid
   printf("%s CPU: %.2f s over %.1f s = %.0f%% of a core; %.0f egress packets per "
          "CPU-second\n",
          server_name, cpu, elapsed, 100 * cpu / elapsed, egress / cpu);
+  const char *srtp = peers[0].srtp_profile == DTLS_SRTP_AEAD_AES_128_GCM
+                         ? "AES-128-GCM"
+                         : "AES-128-CM-SHA1-80";
+  printf("SRTP (as the server chose for the publisher): %s\n", srtp);
   printf("RESULT server=%s n=%d pps=%.0f delivered=%.1f egress_pps=%.0f mbit=%.1f "
-         "cpu_s=%.2f window_s=%.1f per_cpu_s=%.0f\n",
+         "cpu_s=%.2f window_s=%.1f per_cpu_s=%.0f srtp=%s\n",
          server_name, subscribers, peers[0].sent / elapsed,
          100.0 * (double)video / expected, egress / elapsed, mbit, cpu, elapsed,
-         egress / cpu);
+         egress / cpu, srtp);
   return 0;
 }

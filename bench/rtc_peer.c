@@ -206,6 +206,7 @@ int rtc_peer_connect(peer *p, dtls_context *ctx) {
   if (dtls_get_state(p->dtls) != DTLS_CONNECTED || dtls_srtp_keys_get(p->dtls, &keys) ||
       srtp_session_init(&p->srtp, &keys))
     return fprintf(stderr, "DTLS failed: %s\n", dtls_error(p->dtls)), -1;
+  p->srtp_profile = keys.profile;
   int size = 4 << 20;
   setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   return 0;

@@ -23,6 +23,7 @@ typedef struct {
   uint16_t seq;
   uint64_t sent, received, bad;
   bool bound; /* fd is open (rtc_peer_open), before or by rtc_peer_connect */
+  dtls_srtp_profile srtp_profile; /* what the server chose, once connected */
 } peer;
 
 /* Joins alias, offers VP8 with the given direction (publishers signal an SSRC), and
