@@ -4,7 +4,9 @@
 # Usage: bench/compare_janus.sh [N ...]        (default: 10 100 500)
 # Env: RUN_SECONDS (5), REPEATS (1; the table shows each figure's median), PPS_<N>
 # (publisher packets/s: 1000, 400 for N >= 500), SERVER_CPU (0), CLIENT_CPU (1),
-# JANUS_EVENT_LOOPS (unset: Janus's default, a loop thread per handle).
+# JANUS_LOOPS ("default 1": each N runs Janus once per entry; "default" is Janus's own
+# default, a media loop thread per handle, a number K sets event_loops = K, K shared
+# loops, which Janus's config recommends for many handles).
 #
 # Janus never gathers ICE candidates on a loopback interface (its ice.c skips IFF_LOOPBACK),
 # and libnice sends with IP_UNICAST_IF on the interface it gathered on, which the kernel
@@ -32,7 +34,7 @@ if [ -z "${PARLEY_BENCH_IN_NETNS:-}" ]; then
   [ "$(id -u)" -eq 0 ] || SUDO=sudo
   exec $SUDO unshare --net env PARLEY_BENCH_IN_NETNS=1 BUILD_DIR="$BUILD_DIR" \
     RUN_SECONDS="$RUN_SECONDS" REPEATS="$REPEATS" SERVER_CPU="$SERVER_CPU" \
-    CLIENT_CPU="$CLIENT_CPU" JANUS_EVENT_LOOPS="${JANUS_EVENT_LOOPS:-}" \
+    CLIENT_CPU="$CLIENT_CPU" JANUS_LOOPS="${JANUS_LOOPS:-default 1}" \
     $(env | grep '^PPS_' || true) "$0" "${SIZES[@]}"
 fi
 
@@ -95,7 +97,7 @@ start_janus() {
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), nproc $(nproc)," \
   "$(uname -sr), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo)"
 echo "parley: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)," \
-  "janus: $(dpkg-query -W -f='${Version}' janus), event_loops: ${JANUS_EVENT_LOOPS:-default (one per handle)}"
+  "janus: $(dpkg-query -W -f='${Version}' janus)"
 RESULTS=$WORK/results
 : >"$RESULTS"
 for rep in $(seq "$REPEATS"); do
@@ -111,18 +113,27 @@ for rep in $(seq "$REPEATS"); do
     taskset -c "$CLIENT_CPU" "$BUILD_DIR/bench/conf_load" "$PORT" conf "$n" "$RUN_SECONDS" \
       "$pps" "$SERVER" | tee -a "$RESULTS" || echo "RESULT server=parleyd n=$n failed" >>"$RESULTS"
     stop_server
-    start_janus "$tag"
-    CMD="taskset -c $CLIENT_CPU build/bench/janus_load $JANUS_HTTP_PORT $n $RUN_SECONDS $pps \$PID $JANUS_ADDRESS"
-    echo
-    echo "\$ $CMD_SERVER"
-    echo "\$ $CMD"
-    if ! taskset -c "$CLIENT_CPU" "$BUILD_DIR/bench/janus_load" "$JANUS_HTTP_PORT" "$n" \
-      "$RUN_SECONDS" "$pps" "$SERVER" "$JANUS_ADDRESS" | tee -a "$RESULTS"; then
-      echo "RESULT server=janus n=$n failed" >>"$RESULTS"
-      echo "janus log (last lines):"
-      grep -v '^\s*$' "$WORK/janus-$tag.log" | tail -n 15
-    fi
-    stop_server
+    for loops in $JANUS_LOOPS; do
+      name=janus
+      if [ "$loops" = default ]; then unset JANUS_EVENT_LOOPS; else
+        export JANUS_EVENT_LOOPS=$loops
+        name=janus/loops=$loops
+      fi
+      start_janus "$tag-$loops"
+      CMD="taskset -c $CLIENT_CPU build/bench/janus_load $JANUS_HTTP_PORT $n $RUN_SECONDS $pps \$PID $JANUS_ADDRESS"
+      echo
+      echo "\$ JANUS_EVENT_LOOPS=${JANUS_EVENT_LOOPS:-} $CMD_SERVER"
+      echo "\$ $CMD"
+      if ! taskset -c "$CLIENT_CPU" "$BUILD_DIR/bench/janus_load" "$JANUS_HTTP_PORT" "$n" \
+        "$RUN_SECONDS" "$pps" "$SERVER" "$JANUS_ADDRESS" >"$WORK/out"; then
+        echo "RESULT server=$name n=$n failed" >>"$RESULTS"
+        echo "janus log (last lines):"
+        grep -v '^\s*$' "$WORK/janus-$tag-$loops.log" | tail -n 15
+      fi
+      cat "$WORK/out"
+      sed "s|^RESULT server=janus |RESULT server=$name |" "$WORK/out" >>"$RESULTS"
+      stop_server
+    done
   done
 done
 
@@ -145,19 +156,19 @@ grep '^RESULT' "$RESULTS" | awk '
     for (m in f) if (m != "server" && m != "n") v[key, m] = v[key, m] " " f[m]
   }
   END {
-    printf "%-8s %5s %6s %10s %12s %9s %11s %16s %12s\n", "server", "N", "pps", "delivered",
+    printf "%-15s %5s %6s %10s %12s %9s %11s %16s %12s\n", "server", "N", "pps", "delivered",
       "egress pkt/s", "Mbit/s", "server CPU", "pkts per CPU-s", "Parley/Janus"
     for (i = 1; i <= count; i++) {
       split(order[i], sn, " ")
       if (v[order[i], "per_cpu_s"] == "") {
-        printf "%-8s %5s %s\n", sn[1], sn[2], "failed (see above)"
+        printf "%-15s %5s %s\n", sn[1], sn[2], "failed (see above)"
         continue
       }
       per[order[i]] = median(v[order[i], "per_cpu_s"])
       ratio = ""
-      if (sn[1] == "janus" && per["parleyd " sn[2]] > 0)
+      if (sn[1] ~ /^janus/ && per["parleyd " sn[2]] > 0)
         ratio = sprintf("%.2fx", per["parleyd " sn[2]] / per[order[i]])
-      printf "%-8s %5s %6.0f %9.1f%% %12.0f %9.1f %9.2f s %16.0f %12s\n", sn[1], sn[2],
+      printf "%-15s %5s %6.0f %9.1f%% %12.0f %9.1f %9.2f s %16.0f %12s\n", sn[1], sn[2],
         median(v[order[i], "pps"]), median(v[order[i], "delivered"]),
         median(v[order[i], "egress_pps"]), median(v[order[i], "mbit"]),
         median(v[order[i], "cpu_s"]), per[order[i]], ratio

@@ -135,6 +135,12 @@ static json_t *videoroom_request(janus_api *j, json_int_t handle, json_t *body,
 }
 
 /* Half-trickle: all our candidates were in the SDP, so say gathering is over. */
+/* Janus's libnice checks every pair back, and Janus's DTLS waits for that check. */
+static int connect_to_janus(peer *p, dtls_context *ctx) {
+  p->await_server_check = true;
+  return rtc_peer_connect(p, ctx);
+}
+
 static int trickle_completed(janus_api *j, json_int_t handle) {
   json_t *r = janus_post(
       j, handle,
@@ -214,7 +220,7 @@ static json_int_t join_publisher(janus_api *j, json_int_t room, peer *p,
   if (answer && !strstr(answer, "a=rtpmap:96 VP8/90000"))
     fprintf(stderr, "Janus did not keep VP8 on payload type 96:\n%s", answer);
   else if (answer && rtc_peer_take_remote(p, answer) == 0 &&
-           trickle_completed(j, handle) == 0 && rtc_peer_connect(p, ctx) == 0)
+           trickle_completed(j, handle) == 0 && connect_to_janus(p, ctx) == 0)
     feed = json_integer_value(json_object_get(
         json_object_get(json_object_get(ev, "plugindata"), "data"), "id"));
   json_decref(ev);
@@ -253,7 +259,7 @@ static int join_subscriber(janus_api *j, json_int_t room, json_int_t feed, peer 
   ev = videoroom_request(j, handle, json_pack("{s:s}", "request", "start"),
                          jsep("answer", answer));
   json_decref(ev);
-  if (!ev || trickle_completed(j, handle) || rtc_peer_connect(p, ctx))
+  if (!ev || trickle_completed(j, handle) || connect_to_janus(p, ctx))
     return -1;
   return pt;
 }

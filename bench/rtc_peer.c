@@ -160,6 +160,7 @@ static ssize_t receive_answering_checks(peer *p, uint8_t *buf, size_t cap) {
     size_t n = stun_build_binding_success(
         reply, sizeof reply, m.tid, (struct sockaddr *)&from, p->pwd, strlen(p->pwd));
     sendto(p->fd, reply, n, 0, (struct sockaddr *)&from, from_len);
+    p->checks_answered++;
   }
 }
 
@@ -192,6 +193,9 @@ int rtc_peer_connect(peer *p, dtls_context *ctx) {
   if (ice_check(p))
     return -1;
   uint8_t buf[2048];
+  /* Otherwise the first ClientHello is dropped and resent only after OpenSSL's 1 s. */
+  for (int tries = 0; p->await_server_check && !p->checks_answered && tries < 10; tries++)
+    receive_answering_checks(p, buf, sizeof buf);
   p->dtls = dtls_new_client(ctx, p->server_fp, send_dtls, p);
   dtls_start_client(p->dtls);
   for (int tries = 0; tries < 50 && dtls_get_state(p->dtls) == DTLS_HANDSHAKING;

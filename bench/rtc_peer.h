@@ -24,6 +24,10 @@ typedef struct {
   uint64_t sent, received, bad;
   bool bound; /* fd is open (rtc_peer_open), before or by rtc_peer_connect */
   dtls_srtp_profile srtp_profile; /* what the server chose, once connected */
+  /* Set before rtc_peer_connect for servers (libnice's, Janus's) that check the pair back
+   * and drop DTLS until that check succeeds: the handshake then waits for it. */
+  bool await_server_check;
+  unsigned checks_answered;
 } peer;
 
 /* Joins alias, offers VP8 with the given direction (publishers signal an SSRC), and
