@@ -34,7 +34,7 @@ if [ -z "${PARLEY_BENCH_IN_NETNS:-}" ]; then
   [ "$(id -u)" -eq 0 ] || SUDO=sudo
   exec $SUDO unshare --net env PARLEY_BENCH_IN_NETNS=1 BUILD_DIR="$BUILD_DIR" \
     RUN_SECONDS="$RUN_SECONDS" REPEATS="$REPEATS" SERVER_CPU="$SERVER_CPU" \
-    CLIENT_CPU="$CLIENT_CPU" JANUS_LOOPS="${JANUS_LOOPS:-default 1}" \
+    CLIENT_CPU="$CLIENT_CPU" JANUS_LOOPS="${JANUS_LOOPS-default 1}" \
     $(env | grep '^PPS_' || true) "$0" "${SIZES[@]}"
 fi
 
@@ -149,7 +149,7 @@ grep '^RESULT' "$RESULTS" | awk '
   }
   {
     delete f
-    for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+    for (i = 2; i <= NF; i++) f[substr($i, 1, index($i, "=") - 1)] = substr($i, index($i, "=") + 1)
     key = f["server"] " " f["n"]
     if (!(key in seen)) { seen[key] = 1; order[++count] = key }
     if ($NF == "failed") { failed[key]++; next }

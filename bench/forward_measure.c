@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -36,6 +37,32 @@ static void receive_ready(peer *p, uint8_t video_pt) {
   }
 }
 
+/* The namespace's UDP drop counters (/proc/net/snmp): a receive buffer that overflowed
+ * (RcvbufErrors: a client socket, or the server's ingress) or a full send buffer
+ * (SndbufErrors: the server's egress), so a shortfall can be placed. */
+typedef struct {
+  unsigned long rcvbuf_errors, sndbuf_errors;
+} udp_drops;
+
+static udp_drops read_udp_drops(void) {
+  udp_drops d = {0};
+  FILE *f = fopen("/proc/net/snmp", "r");
+  char names[512], values[512];
+  while (f && fgets(names, sizeof names, f) && fgets(values, sizeof values, f)) {
+    if (strncmp(names, "Udp: ", 5))
+      continue;
+    unsigned long v[8] = {0};
+    /* InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors ... */
+    if (sscanf(values, "Udp: %lu %lu %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3], &v[4],
+               &v[5]) == 6)
+      d = (udp_drops){v[4], v[5]};
+    break;
+  }
+  if (f)
+    fclose(f);
+  return d;
+}
+
 /* Sends one packet per interval from peers[0], reading subscribers in between. */
 static void send_window(peer *peers, int calls, int ep, int seconds, int pps,
                         uint8_t video_pt) {
@@ -43,9 +70,11 @@ static void send_window(peer *peers, int calls, int ep, int seconds, int pps,
   uint64_t t0 = now_ns(), interval = 1000000000ULL / (uint64_t)pps, next = t0;
   uint64_t end = t0 + (uint64_t)seconds * 1000000000ULL;
   uint32_t ts = 0;
-  for (int i = 1; i < calls; i++)
-    peers[i].received = peers[i].bad = 0;
+  /* Consent is refreshed inside the window too, as a browser would (every 5 s). */
+  uint64_t last_refresh = 0;
+  rtc_peer_refresh_all(peers, calls, &last_refresh);
   while (now_ns() < end) {
+    rtc_peer_refresh_all(peers, calls, &last_refresh);
     while (now_ns() < next) {
       struct epoll_event evs[64];
       int n = epoll_wait(ep, evs, 64, 0);
@@ -69,7 +98,13 @@ int forward_measure(peer *peers, int calls, int seconds, int pps, int server_pid
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &peers[i]};
     epoll_ctl(ep, EPOLL_CTL_ADD, peers[i].fd, &ev);
   }
+  /* What arrived during set-up (RTCP, check answers) is not part of the window. */
+  for (int i = 1; i < calls; i++) {
+    receive_ready(&peers[i], video_pt);
+    peers[i].received = peers[i].bad = 0;
+  }
   peers[0].sent = 0;
+  udp_drops drops0 = read_udp_drops();
   double cpu0 = proc_cpu_seconds(server_pid);
   uint64_t t0 = now_ns();
   send_window(peers, calls, ep, seconds, pps, video_pt);
@@ -79,9 +114,17 @@ int forward_measure(peer *peers, int calls, int seconds, int pps, int server_pid
   for (int i = 1; i < calls; i++)
     receive_ready(&peers[i], video_pt);
   close(ep);
-  uint64_t video = 0, other = 0;
-  for (int i = 1; i < calls; i++)
+  udp_drops drops = read_udp_drops();
+  drops.rcvbuf_errors -= drops0.rcvbuf_errors;
+  drops.sndbuf_errors -= drops0.sndbuf_errors;
+  uint64_t video = 0, other = 0, least = UINT64_MAX, most = 0;
+  int starved = 0;
+  for (int i = 1; i < calls; i++) {
     video += peers[i].received, other += peers[i].bad;
+    least = peers[i].received < least ? peers[i].received : least;
+    most = peers[i].received > most ? peers[i].received : most;
+    starved += peers[i].received == 0;
+  }
   double expected = (double)peers[0].sent * subscribers, egress = (double)(video + other);
   double mbit = (double)video * PACKET * 8 / elapsed / 1e6;
   printf(
@@ -89,6 +132,10 @@ int forward_measure(peer *peers, int calls, int seconds, int pps, int server_pid
       "plus %lu other packets (RTCP)\n",
       (unsigned long)peers[0].sent, peers[0].sent / elapsed, (unsigned long)video,
       100.0 * (double)video / expected, expected, (unsigned long)other);
+  printf("per subscriber: %lu to %lu video packets; %d got none\n", (unsigned long)least,
+         (unsigned long)most, starved);
+  printf("UDP drops in the window: %lu receive-buffer overflows, %lu send-buffer full\n",
+         drops.rcvbuf_errors, drops.sndbuf_errors);
   printf("egress: %.0f packets/s (%.0f video), %.1f Mbit/s of video\n", egress / elapsed,
          (double)video / elapsed, mbit);
   printf("%s CPU: %.2f s over %.1f s = %.0f%% of a core; %.0f egress packets per "

@@ -2,6 +2,7 @@
  * API one publisher and N subscribers join a room, then forward_measure runs the same
  * window. */
 #include "forward_measure.h"
+#include "httpc.h"
 #include "rtc/ice_lite.h"
 #include "rtc/sdp.h"
 
@@ -286,7 +287,9 @@ int main(int argc, char **argv) {
   json_int_t feed = room ? join_publisher(&j, room, &peers[0], ctx) : 0;
   if (!feed)
     return 1;
+  uint64_t last_refresh = now_ns();
   for (int i = 1; i < calls; i++) {
+    rtc_peer_refresh_all(peers, i, &last_refresh);
     int got = join_subscriber(&j, room, feed, &peers[i], ctx);
     if (got < 0 || (pt >= 0 && got != pt)) {
       fprintf(stderr, "subscriber %d of %d failed to connect\n", i, subscribers);

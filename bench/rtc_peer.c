@@ -164,17 +164,37 @@ static ssize_t receive_answering_checks(peer *p, uint8_t *buf, size_t cap) {
   }
 }
 
+/* Sends our nominating check with transaction id tid. */
+static void send_check(peer *p, const uint8_t tid[STUN_TID_LEN]) {
+  char username[300];
+  uint8_t buf[600];
+  snprintf(username, sizeof username, "%s:%s", p->server_ufrag, p->ufrag);
+  size_t n = stun_build_binding_request(buf, sizeof buf, tid, username, 0x6e0001ff, 42,
+                                        true, p->server_pwd, strlen(p->server_pwd));
+  sendto(p->fd, buf, n, 0, (struct sockaddr *)&p->server, sizeof p->server);
+}
+
+void rtc_peer_refresh_consent(peer *p) {
+  uint8_t tid[STUN_TID_LEN];
+  ids_random(tid, sizeof tid);
+  send_check(p, tid);
+}
+
+void rtc_peer_refresh_all(peer *peers, int n, uint64_t *last_ns) {
+  if (now_ns() - *last_ns < 5000000000ULL)
+    return;
+  *last_ns = now_ns();
+  for (int i = 0; i < n; i++)
+    rtc_peer_refresh_consent(&peers[i]);
+}
+
 /* One nominating check, retried, until its success response arrives. */
 static int ice_check(peer *p) {
-  char username[300];
-  snprintf(username, sizeof username, "%s:%s", p->server_ufrag, p->ufrag);
   uint8_t tid[STUN_TID_LEN], buf[2048];
   ids_random(tid, sizeof tid);
   /* A busy server may miss the first check: retry as ICE agents do. */
   for (int attempt = 0; attempt < 10; attempt++) {
-    size_t n = stun_build_binding_request(buf, sizeof buf, tid, username, 0x6e0001ff, 42,
-                                          true, p->server_pwd, strlen(p->server_pwd));
-    sendto(p->fd, buf, n, 0, (struct sockaddr *)&p->server, sizeof p->server);
+    send_check(p, tid);
     ssize_t got = receive_answering_checks(p, buf, sizeof buf);
     stun_msg m;
     if (got > 0 && stun_parse(buf, (size_t)got, &m) == 0 &&
@@ -251,7 +271,9 @@ peer *rtc_peer_connect_all(int http_port, const char *alias, int n,
   if (!ctx)
     return NULL;
   peer *peers = calloc((size_t)n, sizeof *peers);
+  uint64_t last_refresh = now_ns();
   for (int i = 0; i < n; i++) {
+    rtc_peer_refresh_all(peers, i, &last_refresh);
     const char *direction = i == 0 ? first_direction : other_direction;
     if (rtc_peer_negotiate(&peers[i], http_port, alias, ctx, i,
                            strstr(direction, "send") != NULL, direction) ||

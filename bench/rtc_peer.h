@@ -50,6 +50,13 @@ dtls_context *rtc_peer_setup(void);
  * with "send" signals an SSRC). NULL if any peer fails. */
 peer *rtc_peer_connect_all(int http_port, const char *alias, int n,
                            const char *first_direction, const char *other_direction);
+/* Sends one binding request on the connected pair without waiting for the answer, as a
+ * browser does every few seconds for consent freshness (RFC 7675): servers drop peers
+ * that fall silent (parleyd after --consent-timeout, 30 s), which a long set-up of
+ * hundreds of peers would otherwise reach before the measured window. */
+void rtc_peer_refresh_consent(peer *p);
+/* rtc_peer_refresh_consent for peers[0..n-1] when 5 s have passed since *last_ns. */
+void rtc_peer_refresh_all(peer *peers, int n, uint64_t *last_ns);
 /* A 1,200-byte VP8 key-frame start, so routers never ask this peer for a keyframe. */
 size_t rtc_peer_make_packet(peer *p, uint8_t *pkt, uint32_t ts);
 
