@@ -16,23 +16,29 @@
 static void receive_ready(peer *p, uint8_t video_pt) {
   struct mmsghdr msgs[64];
   struct iovec iov[64];
+  struct sockaddr_in from[64];
   static uint8_t bufs[64][1500];
   for (;;) {
     for (int k = 0; k < 64; k++) {
       iov[k] = (struct iovec){bufs[k], sizeof bufs[k]};
-      msgs[k].msg_hdr = (struct msghdr){.msg_iov = &iov[k], .msg_iovlen = 1};
+      msgs[k].msg_hdr = (struct msghdr){.msg_name = &from[k],
+                                        .msg_namelen = sizeof from[k],
+                                        .msg_iov = &iov[k],
+                                        .msg_iovlen = 1};
     }
     int n = recvmmsg(p->fd, msgs, 64, MSG_DONTWAIT, NULL);
     if (n <= 0)
       return;
     for (int k = 0; k < n; k++) {
-      /* RTP of the video payload type is the forwarded video; the rest is RTCP. */
+      /* RTP of the video payload type is the forwarded video. */
       bool video =
           bufs[k][0] >= 128 && bufs[k][0] <= 191 && (bufs[k][1] & 0x7f) == video_pt;
       if (video)
         p->received++;
-      else
-        p->bad++;
+      else if (!rtc_peer_answer_check(p, bufs[k], msgs[k].msg_len,
+                                      (struct sockaddr *)&from[k],
+                                      msgs[k].msg_hdr.msg_namelen))
+        p->bad++; /* RTCP and our checks' answers; the server's checks are answered */
     }
   }
 }

@@ -98,9 +98,10 @@ static json_int_t attach_videoroom(janus_api *j) {
       json_pack("{s:s, s:s}", "janus", "attach", "plugin", "janus.plugin.videoroom")));
 }
 
-/* Long-polls the session until the VideoRoom event for handle arrives; other handles'
- * events (webrtcup, media) are set-up chatter and are dropped. The event or NULL. */
-static json_t *wait_event(janus_api *j, json_int_t handle) {
+/* Long-polls the session until the VideoRoom event for handle arrives (or, with kind, the
+ * Janus event of that kind, e.g. "webrtcup"); other events are set-up chatter and are
+ * dropped. The event or NULL. */
+static json_t *wait_event_kind(janus_api *j, json_int_t handle, const char *kind) {
   char path[64];
   snprintf(path, sizeof path, "/%" JSON_INTEGER_FORMAT, j->session);
   for (int polls = 0; polls < 100; polls++) {
@@ -108,7 +109,11 @@ static json_t *wait_event(janus_api *j, json_int_t handle) {
     if (!ev)
       return NULL;
     json_t *data = json_object_get(json_object_get(ev, "plugindata"), "data");
-    if (json_integer_value(json_object_get(ev, "sender")) == handle && data) {
+    const char *got = json_string_value(json_object_get(ev, "janus"));
+    bool mine = json_integer_value(json_object_get(ev, "sender")) == handle;
+    if (mine && kind && got && !strcmp(got, kind))
+      return ev;
+    if (mine && !kind && data) {
       if (!json_object_get(data, "error"))
         return ev;
       fprintf(stderr, "videoroom error: %s\n", json_dumps(data, JSON_COMPACT));
@@ -118,6 +123,10 @@ static json_t *wait_event(janus_api *j, json_int_t handle) {
     json_decref(ev);
   }
   return NULL;
+}
+
+static json_t *wait_event(janus_api *j, json_int_t handle) {
+  return wait_event_kind(j, handle, NULL);
 }
 
 /* Sends a VideoRoom message (with jsep if given) and waits for its event. */
@@ -175,6 +184,12 @@ static void write_local_sdp(char *out, size_t cap, peer *p, dtls_context *ctx,
            publisher ? "sendonly" : "recvonly", pt, pt, pt, ssrc_line, ip, port);
 }
 
+/* true if ev was there (and releases it). */
+static bool json_decref_ok(json_t *ev) {
+  json_decref(ev);
+  return ev != NULL;
+}
+
 static json_t *jsep(const char *type, const char *sdp) {
   return json_pack("{s:s, s:s}", "type", type, "sdp", sdp);
 }
@@ -221,7 +236,10 @@ static json_int_t join_publisher(janus_api *j, json_int_t room, peer *p,
   if (answer && !strstr(answer, "a=rtpmap:96 VP8/90000"))
     fprintf(stderr, "Janus did not keep VP8 on payload type 96:\n%s", answer);
   else if (answer && rtc_peer_take_remote(p, answer) == 0 &&
-           trickle_completed(j, handle) == 0 && connect_to_janus(p, ctx) == 0)
+           trickle_completed(j, handle) == 0 && connect_to_janus(p, ctx) == 0 &&
+           /* Until Janus has seen the PeerConnection up, subscribing answers 428 "No
+            * such feed" (with shared event loops that takes a moment). */
+           json_decref_ok(wait_event_kind(j, handle, "webrtcup")))
     feed = json_integer_value(json_object_get(
         json_object_get(json_object_get(ev, "plugindata"), "data"), "id"));
   json_decref(ev);

@@ -146,22 +146,31 @@ int rtc_peer_open(peer *p, const char *local_ip) {
 /* Receives one datagram, answering the server's own connectivity checks on the way (a
  * full ICE server such as libnice checks the pair back even when it is ICE-lite, and
  * fails the pair if we stay silent). Returns the length of anything else, or -1. */
-static ssize_t receive_answering_checks(peer *p, uint8_t *buf, size_t cap) {
+static ssize_t receive_answering_checks(peer *p, uint8_t *buf, size_t cap, int flags) {
   for (;;) {
     struct sockaddr_storage from;
     socklen_t from_len = sizeof from;
-    ssize_t got = recvfrom(p->fd, buf, cap, 0, (struct sockaddr *)&from, &from_len);
-    stun_msg m;
-    if (got <= 0 || stun_parse(buf, (size_t)got, &m) || m.type != STUN_BINDING_REQUEST)
+    ssize_t got = recvfrom(p->fd, buf, cap, flags, (struct sockaddr *)&from, &from_len);
+    if (got <= 0 ||
+        !rtc_peer_answer_check(p, buf, (size_t)got, (struct sockaddr *)&from, from_len))
       return got;
-    if (!stun_integrity_ok(buf, &m, p->pwd, strlen(p->pwd)))
-      continue;
+  }
+}
+
+bool rtc_peer_answer_check(peer *p, const uint8_t *buf, size_t len,
+                           const struct sockaddr *from, socklen_t from_len) {
+  stun_msg m;
+  if (len == 0 || buf[0] > 1 || stun_parse(buf, len, &m) ||
+      m.type != STUN_BINDING_REQUEST)
+    return false;
+  if (stun_integrity_ok(buf, &m, p->pwd, strlen(p->pwd))) {
     uint8_t reply[256];
-    size_t n = stun_build_binding_success(
-        reply, sizeof reply, m.tid, (struct sockaddr *)&from, p->pwd, strlen(p->pwd));
-    sendto(p->fd, reply, n, 0, (struct sockaddr *)&from, from_len);
+    size_t n = stun_build_binding_success(reply, sizeof reply, m.tid, from, p->pwd,
+                                          strlen(p->pwd));
+    sendto(p->fd, reply, n, 0, from, from_len);
     p->checks_answered++;
   }
+  return true;
 }
 
 /* Sends our nominating check with transaction id tid. */
@@ -184,8 +193,13 @@ void rtc_peer_refresh_all(peer *peers, int n, uint64_t *last_ns) {
   if (now_ns() - *last_ns < 5000000000ULL)
     return;
   *last_ns = now_ns();
-  for (int i = 0; i < n; i++)
+  uint8_t buf[2048];
+  for (int i = 0; i < n; i++) {
+    /* Read what queued up meanwhile, answering the server's checks in it. */
+    while (receive_answering_checks(&peers[i], buf, sizeof buf, MSG_DONTWAIT) > 0)
+      ;
     rtc_peer_refresh_consent(&peers[i]);
+  }
 }
 
 /* One nominating check, retried, until its success response arrives. */
@@ -195,7 +209,7 @@ static int ice_check(peer *p) {
   /* A busy server may miss the first check: retry as ICE agents do. */
   for (int attempt = 0; attempt < 10; attempt++) {
     send_check(p, tid);
-    ssize_t got = receive_answering_checks(p, buf, sizeof buf);
+    ssize_t got = receive_answering_checks(p, buf, sizeof buf, 0);
     stun_msg m;
     if (got > 0 && stun_parse(buf, (size_t)got, &m) == 0 &&
         m.type == STUN_BINDING_SUCCESS && !memcmp(m.tid, tid, sizeof tid))
@@ -215,12 +229,12 @@ int rtc_peer_connect(peer *p, dtls_context *ctx) {
   uint8_t buf[2048];
   /* Otherwise the first ClientHello is dropped and resent only after OpenSSL's 1 s. */
   for (int tries = 0; p->await_server_check && !p->checks_answered && tries < 10; tries++)
-    receive_answering_checks(p, buf, sizeof buf);
+    receive_answering_checks(p, buf, sizeof buf, 0);
   p->dtls = dtls_new_client(ctx, p->server_fp, send_dtls, p);
   dtls_start_client(p->dtls);
   for (int tries = 0; tries < 50 && dtls_get_state(p->dtls) == DTLS_HANDSHAKING;
        tries++) {
-    ssize_t got = receive_answering_checks(p, buf, sizeof buf);
+    ssize_t got = receive_answering_checks(p, buf, sizeof buf, 0);
     if (got > 0)
       dtls_receive(p->dtls, buf, (size_t)got);
     else

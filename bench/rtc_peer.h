@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define PACKET 1200
 
@@ -55,7 +56,12 @@ peer *rtc_peer_connect_all(int http_port, const char *alias, int n,
  * that fall silent (parleyd after --consent-timeout, 30 s), which a long set-up of
  * hundreds of peers would otherwise reach before the measured window. */
 void rtc_peer_refresh_consent(peer *p);
-/* rtc_peer_refresh_consent for peers[0..n-1] when 5 s have passed since *last_ns. */
+/* If buf is a STUN binding request, answers it when it carries our credentials (a
+ * server checking the pair back) and returns true; false for anything else. */
+bool rtc_peer_answer_check(peer *p, const uint8_t *buf, size_t len,
+                           const struct sockaddr *from, socklen_t from_len);
+/* When 5 s have passed since *last_ns: drains peers[0..n-1]'s sockets (answering the
+ * server's checks; the rest, RTCP, is dropped) and refreshes their consent. */
 void rtc_peer_refresh_all(peer *peers, int n, uint64_t *last_ns);
 /* A 1,200-byte VP8 key-frame start, so routers never ask this peer for a keyframe. */
 size_t rtc_peer_make_packet(peer *p, uint8_t *pkt, uint32_t ts);
