@@ -26,6 +26,53 @@ CLIENT_CPU=${CLIENT_CPU:-1}
 JANUS_HTTP_PORT=18088
 JANUS_ADDRESS=10.77.0.1
 
+# Median of each figure per server and N, then the Parley/Janus ratio per CPU-second, from
+# the RESULT lines of the files given.
+print_table() {
+  grep -h '^RESULT' "$@" | awk '
+  function median(list,   a, k, t, i, j) {
+    k = split(list, a, " ")
+    for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++)
+      if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+  }
+  {
+    delete f
+    for (i = 2; i <= NF; i++) f[substr($i, 1, index($i, "=") - 1)] = substr($i, index($i, "=") + 1)
+    key = f["server"] " " f["n"]
+    if (!(key in seen)) { seen[key] = 1; order[++count] = key }
+    if ($NF == "failed") { failed[key]++; next }
+    for (m in f) if (m != "server" && m != "n") v[key, m] = v[key, m] " " f[m]
+  }
+  END {
+    printf "%-15s %5s %6s %10s %12s %9s %11s %16s %12s\n", "server", "N", "pps", "delivered",
+      "egress pkt/s", "Mbit/s", "server CPU", "pkts per CPU-s", "Parley/Janus"
+    for (i = 1; i <= count; i++) {
+      split(order[i], sn, " ")
+      if (v[order[i], "per_cpu_s"] == "") {
+        printf "%-15s %5s %s\n", sn[1], sn[2], "failed (see above)"
+        continue
+      }
+      per[order[i]] = median(v[order[i], "per_cpu_s"])
+      ratio = ""
+      if (sn[1] ~ /^janus/ && per["parleyd " sn[2]] > 0)
+        ratio = sprintf("%.2fx", per["parleyd " sn[2]] / per[order[i]])
+      printf "%-15s %5s %6.0f %9.1f%% %12.0f %9.1f %9.2f s %16.0f %12s\n", sn[1], sn[2],
+        median(v[order[i], "pps"]), median(v[order[i], "delivered"]),
+        median(v[order[i], "egress_pps"]), median(v[order[i], "mbit"]),
+        median(v[order[i], "cpu_s"]), per[order[i]], ratio
+    }
+  }'
+}
+
+# bench/compare_janus.sh --table FILE...: the table again from saved outputs (several runs
+# pooled), without running anything.
+if [ "${1:-}" = --table ]; then
+  shift
+  print_table "$@"
+  exit 0
+fi
+
 if [ -z "${PARLEY_BENCH_IN_NETNS:-}" ]; then
   "$ROOT/bench/janus.sh" install
   cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -130,47 +177,12 @@ for rep in $(seq "$REPEATS"); do
         echo "janus log (last lines):"
         grep -v '^\s*$' "$WORK/janus-$tag-$loops.log" | tail -n 15
       fi
-      cat "$WORK/out"
-      sed "s|^RESULT server=janus |RESULT server=$name |" "$WORK/out" >>"$RESULTS"
+      sed "s|^RESULT server=janus |RESULT server=$name |" "$WORK/out" | tee -a "$RESULTS"
       stop_server
     done
   done
 done
 
-# Median of each figure per server and N, then the Parley/Janus ratio per CPU-second.
 echo
 echo "medians of $REPEATS run(s), $RUN_SECONDS s windows:"
-grep '^RESULT' "$RESULTS" | awk '
-  function median(list,   a, k, t, i, j) {
-    k = split(list, a, " ")
-    for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++)
-      if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-    return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
-  }
-  {
-    delete f
-    for (i = 2; i <= NF; i++) f[substr($i, 1, index($i, "=") - 1)] = substr($i, index($i, "=") + 1)
-    key = f["server"] " " f["n"]
-    if (!(key in seen)) { seen[key] = 1; order[++count] = key }
-    if ($NF == "failed") { failed[key]++; next }
-    for (m in f) if (m != "server" && m != "n") v[key, m] = v[key, m] " " f[m]
-  }
-  END {
-    printf "%-15s %5s %6s %10s %12s %9s %11s %16s %12s\n", "server", "N", "pps", "delivered",
-      "egress pkt/s", "Mbit/s", "server CPU", "pkts per CPU-s", "Parley/Janus"
-    for (i = 1; i <= count; i++) {
-      split(order[i], sn, " ")
-      if (v[order[i], "per_cpu_s"] == "") {
-        printf "%-15s %5s %s\n", sn[1], sn[2], "failed (see above)"
-        continue
-      }
-      per[order[i]] = median(v[order[i], "per_cpu_s"])
-      ratio = ""
-      if (sn[1] ~ /^janus/ && per["parleyd " sn[2]] > 0)
-        ratio = sprintf("%.2fx", per["parleyd " sn[2]] / per[order[i]])
-      printf "%-15s %5s %6.0f %9.1f%% %12.0f %9.1f %9.2f s %16.0f %12s\n", sn[1], sn[2],
-        median(v[order[i], "pps"]), median(v[order[i], "delivered"]),
-        median(v[order[i], "egress_pps"]), median(v[order[i], "mbit"]),
-        median(v[order[i], "cpu_s"]), per[order[i]], ratio
-    }
-  }'
+print_table "$RESULTS"
