@@ -107,56 +107,134 @@ int rtc_peer_negotiate(peer *p, int http_port, const char *alias, dtls_context *
     return fprintf(stderr, "calls failed: %s\n", r ? r : "?"), -1;
   free(r);
   json_unescape_sdp(sdp);
+  return rtc_peer_take_remote(p, sdp);
+}
+
+int rtc_peer_take_remote(peer *p, const char *sdp) {
   char err[200];
   if (sdp_parse(sdp, strlen(sdp), &answer, err, sizeof err))
-    return fprintf(stderr, "answer: %s\n", err), -1;
+    return fprintf(stderr, "remote SDP: %s\n", err), -1;
   const sdp_media *m = &answer.media[0];
+  if (m->n_candidates == 0)
+    return fprintf(stderr, "remote SDP has no candidate\n"), -1;
   snprintf(p->server_ufrag, sizeof p->server_ufrag, "%s", m->ice_ufrag);
   snprintf(p->server_pwd, sizeof p->server_pwd, "%s", m->ice_pwd);
   snprintf(p->server_fp, sizeof p->server_fp, "%s %s", m->fingerprint_alg,
            m->fingerprint);
   char ip[64];
   unsigned port;
-  if (sscanf(m->candidates[0], "%*s %*s %*s %*s %63s %u", ip, &port) != 2)
-    return -1;
+  if (sscanf(m->candidates[0], "%*s %*s %*s %*s %63s %u", ip, &port) != 2 ||
+      inet_pton(AF_INET, ip, &p->server.sin_addr) != 1)
+    return fprintf(stderr, "unusable candidate: %s\n", m->candidates[0]), -1;
   p->server.sin_family = AF_INET;
   p->server.sin_port = htons((uint16_t)port);
-  inet_pton(AF_INET, ip, &p->server.sin_addr);
   return 0;
 }
 
-/* ICE (one nominating check) and the DTLS handshake, blocking with a deadline. */
-int rtc_peer_connect(peer *p, dtls_context *ctx) {
+int rtc_peer_open(peer *p, const char *local_ip) {
   p->fd = socket(AF_INET, SOCK_DGRAM, 0);
-  struct sockaddr_in any = {.sin_family = AF_INET};
-  inet_pton(AF_INET, "127.0.0.1", &any.sin_addr);
-  bind(p->fd, (struct sockaddr *)&any, sizeof any);
-  struct timeval tv = {0, 200000};
-  setsockopt(p->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  struct sockaddr_in local = {.sin_family = AF_INET};
+  socklen_t len = sizeof local;
+  if (p->fd < 0 || inet_pton(AF_INET, local_ip, &local.sin_addr) != 1 ||
+      bind(p->fd, (struct sockaddr *)&local, sizeof local) ||
+      getsockname(p->fd, (struct sockaddr *)&local, &len))
+    return perror("rtc_peer_open"), -1;
+  p->bound = true;
+  return ntohs(local.sin_port);
+}
+
+/* Receives one datagram, answering the server's own connectivity checks on the way (a
+ * full ICE server such as libnice checks the pair back even when it is ICE-lite, and
+ * fails the pair if we stay silent). Returns the length of anything else, or -1. */
+static ssize_t receive_answering_checks(peer *p, uint8_t *buf, size_t cap, int flags) {
+  for (;;) {
+    struct sockaddr_storage from;
+    socklen_t from_len = sizeof from;
+    ssize_t got = recvfrom(p->fd, buf, cap, flags, (struct sockaddr *)&from, &from_len);
+    if (got <= 0 ||
+        !rtc_peer_answer_check(p, buf, (size_t)got, (struct sockaddr *)&from, from_len))
+      return got;
+  }
+}
+
+bool rtc_peer_answer_check(peer *p, const uint8_t *buf, size_t len,
+                           const struct sockaddr *from, socklen_t from_len) {
+  stun_msg m;
+  if (len == 0 || buf[0] > 1 || stun_parse(buf, len, &m) ||
+      m.type != STUN_BINDING_REQUEST)
+    return false;
+  if (stun_integrity_ok(buf, &m, p->pwd, strlen(p->pwd))) {
+    uint8_t reply[256];
+    size_t n = stun_build_binding_success(reply, sizeof reply, m.tid, from, p->pwd,
+                                          strlen(p->pwd));
+    sendto(p->fd, reply, n, 0, from, from_len);
+    p->checks_answered++;
+  }
+  return true;
+}
+
+/* Sends our nominating check with transaction id tid. */
+static void send_check(peer *p, const uint8_t tid[STUN_TID_LEN]) {
   char username[300];
+  uint8_t buf[600];
   snprintf(username, sizeof username, "%s:%s", p->server_ufrag, p->ufrag);
+  size_t n = stun_build_binding_request(buf, sizeof buf, tid, username, 0x6e0001ff, 42,
+                                        true, p->server_pwd, strlen(p->server_pwd));
+  sendto(p->fd, buf, n, 0, (struct sockaddr *)&p->server, sizeof p->server);
+}
+
+void rtc_peer_refresh_consent(peer *p) {
+  uint8_t tid[STUN_TID_LEN];
+  ids_random(tid, sizeof tid);
+  send_check(p, tid);
+}
+
+void rtc_peer_refresh_all(peer *peers, int n, uint64_t *last_ns) {
+  if (now_ns() - *last_ns < 5000000000ULL)
+    return;
+  *last_ns = now_ns();
+  uint8_t buf[2048];
+  for (int i = 0; i < n; i++) {
+    /* Read what queued up meanwhile, answering the server's checks in it. */
+    while (receive_answering_checks(&peers[i], buf, sizeof buf, MSG_DONTWAIT) > 0)
+      ;
+    rtc_peer_refresh_consent(&peers[i]);
+  }
+}
+
+/* One nominating check, retried, until its success response arrives. */
+static int ice_check(peer *p) {
   uint8_t tid[STUN_TID_LEN], buf[2048];
   ids_random(tid, sizeof tid);
-  stun_msg m;
-  ssize_t got = -1;
   /* A busy server may miss the first check: retry as ICE agents do. */
   for (int attempt = 0; attempt < 10; attempt++) {
-    size_t n = stun_build_binding_request(buf, sizeof buf, tid, username, 0x6e0001ff, 42,
-                                          true, p->server_pwd, strlen(p->server_pwd));
-    sendto(p->fd, buf, n, 0, (struct sockaddr *)&p->server, sizeof p->server);
-    got = recv(p->fd, buf, sizeof buf, 0);
+    send_check(p, tid);
+    ssize_t got = receive_answering_checks(p, buf, sizeof buf, 0);
+    stun_msg m;
     if (got > 0 && stun_parse(buf, (size_t)got, &m) == 0 &&
-        m.type == STUN_BINDING_SUCCESS)
-      break;
-    got = -1;
+        m.type == STUN_BINDING_SUCCESS && !memcmp(m.tid, tid, sizeof tid))
+      return 0;
   }
-  if (got <= 0)
-    return fprintf(stderr, "no binding success\n"), -1;
+  return fprintf(stderr, "no binding success\n"), -1;
+}
+
+/* ICE and the DTLS handshake, blocking with a deadline. */
+int rtc_peer_connect(peer *p, dtls_context *ctx) {
+  if (!p->bound && rtc_peer_open(p, "127.0.0.1") < 0)
+    return -1;
+  struct timeval tv = {0, 200000};
+  setsockopt(p->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (ice_check(p))
+    return -1;
+  uint8_t buf[2048];
+  /* Otherwise the first ClientHello is dropped and resent only after OpenSSL's 1 s. */
+  for (int tries = 0; p->await_server_check && !p->checks_answered && tries < 10; tries++)
+    receive_answering_checks(p, buf, sizeof buf, 0);
   p->dtls = dtls_new_client(ctx, p->server_fp, send_dtls, p);
   dtls_start_client(p->dtls);
   for (int tries = 0; tries < 50 && dtls_get_state(p->dtls) == DTLS_HANDSHAKING;
        tries++) {
-    got = recv(p->fd, buf, sizeof buf, 0);
+    ssize_t got = receive_answering_checks(p, buf, sizeof buf, 0);
     if (got > 0)
       dtls_receive(p->dtls, buf, (size_t)got);
     else
@@ -166,6 +244,7 @@ int rtc_peer_connect(peer *p, dtls_context *ctx) {
   if (dtls_get_state(p->dtls) != DTLS_CONNECTED || dtls_srtp_keys_get(p->dtls, &keys) ||
       srtp_session_init(&p->srtp, &keys))
     return fprintf(stderr, "DTLS failed: %s\n", dtls_error(p->dtls)), -1;
+  p->srtp_profile = keys.profile;
   int size = 4 << 20;
   setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   return 0;
@@ -189,15 +268,26 @@ size_t rtc_peer_make_packet(peer *p, uint8_t *pkt, uint32_t ts) {
   return PACKET;
 }
 
-peer *rtc_peer_connect_all(int http_port, const char *alias, int n,
-                           const char *first_direction, const char *other_direction) {
+dtls_context *rtc_peer_setup(void) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   srtp_session_global_init();
   char err[200];
   dtls_context *ctx =
       dtls_context_new("SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80", err, sizeof err);
+  if (!ctx)
+    fprintf(stderr, "DTLS identity: %s\n", err);
+  return ctx;
+}
+
+peer *rtc_peer_connect_all(int http_port, const char *alias, int n,
+                           const char *first_direction, const char *other_direction) {
+  dtls_context *ctx = rtc_peer_setup();
+  if (!ctx)
+    return NULL;
   peer *peers = calloc((size_t)n, sizeof *peers);
+  uint64_t last_refresh = now_ns();
   for (int i = 0; i < n; i++) {
+    rtc_peer_refresh_all(peers, i, &last_refresh);
     const char *direction = i == 0 ? first_direction : other_direction;
     if (rtc_peer_negotiate(&peers[i], http_port, alias, ctx, i,
                            strstr(direction, "send") != NULL, direction) ||

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define PACKET 1200
 
@@ -22,19 +23,46 @@ typedef struct {
   uint32_t ssrc;
   uint16_t seq;
   uint64_t sent, received, bad;
+  bool bound; /* fd is open (rtc_peer_open), before or by rtc_peer_connect */
+  dtls_srtp_profile srtp_profile; /* what the server chose, once connected */
+  /* Set before rtc_peer_connect for servers (libnice's, Janus's) that check the pair back
+   * and drop DTLS until that check succeeds: the handshake then waits for it. */
+  bool await_server_check;
+  unsigned checks_answered;
 } peer;
 
 /* Joins alias, offers VP8 with the given direction (publishers signal an SSRC), and
  * reads the answer's ICE, DTLS and candidate. 0 or -1 (with a message on stderr). */
 int rtc_peer_negotiate(peer *p, int http_port, const char *alias, dtls_context *ctx,
                        int i, bool publisher, const char *direction);
+/* Takes the server's ICE credentials, DTLS fingerprint and first (IPv4) candidate from
+ * its SDP, offer or answer, with real line ends. 0 or -1 (with a message on stderr). */
+int rtc_peer_take_remote(peer *p, const char *sdp);
+/* Opens the peer's UDP socket on local_ip before connecting, for SDP that must name our
+ * own candidate (rtc_peer_connect opens one on 127.0.0.1 otherwise). The port or -1. */
+int rtc_peer_open(peer *p, const char *local_ip);
 /* ICE (one nominating check, retried) and the DTLS handshake, then SRTP. */
 int rtc_peer_connect(peer *p, dtls_context *ctx);
-/* Sets up libcurl, libsrtp and a DTLS identity, then joins and connects n peers to
+/* Sets up libcurl and libsrtp and makes the DTLS identity all peers share (offering
+ * AES-128-GCM, then AES-128-CM-SHA1-80, for SRTP). NULL on failure. */
+dtls_context *rtc_peer_setup(void);
+/* rtc_peer_setup, then joins and connects n peers to
  * alias: peer 0 with first_direction, the others with other_direction (a direction
  * with "send" signals an SSRC). NULL if any peer fails. */
 peer *rtc_peer_connect_all(int http_port, const char *alias, int n,
                            const char *first_direction, const char *other_direction);
+/* Sends one binding request on the connected pair without waiting for the answer, as a
+ * browser does every few seconds for consent freshness (RFC 7675): servers drop peers
+ * that fall silent (parleyd after --consent-timeout, 30 s), which a long set-up of
+ * hundreds of peers would otherwise reach before the measured window. */
+void rtc_peer_refresh_consent(peer *p);
+/* If buf is a STUN binding request, answers it when it carries our credentials (a
+ * server checking the pair back) and returns true; false for anything else. */
+bool rtc_peer_answer_check(peer *p, const uint8_t *buf, size_t len,
+                           const struct sockaddr *from, socklen_t from_len);
+/* When 5 s have passed since *last_ns: drains peers[0..n-1]'s sockets (answering the
+ * server's checks; the rest, RTCP, is dropped) and refreshes their consent. */
+void rtc_peer_refresh_all(peer *peers, int n, uint64_t *last_ns);
 /* A 1,200-byte VP8 key-frame start, so routers never ask this peer for a keyframe. */
 size_t rtc_peer_make_packet(peer *p, uint8_t *pkt, uint32_t ts);
 
