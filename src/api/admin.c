@@ -41,6 +41,9 @@ static void media_metrics(buf *b, media_engine *m) {
          st.nacks_answered);
   metric(b, "parley_keyframe_requests_total", "counter", "PLIs sent upstream.",
          st.keyframe_requests);
+  metric(b, "parley_udp_send_errors_total", "counter",
+         "Datagrams not sent (the socket's send buffer was full, or the send failed).",
+         st.send_errors);
   metric(b, "parley_media_queue_dropped_total", "counter",
          "Commands lost to a full media queue.", st.queue_dropped);
 }

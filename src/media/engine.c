@@ -231,6 +231,7 @@ static void snapshot_stats(media_engine *e) {
   st.dropped_garbage = pc->dropped_garbage;
   st.dropped_unknown = pc->dropped_unknown;
   st.stun_refused = pc->stun_refused;
+  st.send_errors = pc->send_errors;
   st.queue_dropped = e->commands.dropped;
   size_t pos = 0;
   media_session *s;

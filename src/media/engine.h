@@ -77,7 +77,7 @@ typedef void (*media_event_cb)(const media_event *ev, void *ud);
 typedef struct {
   uint64_t calls, datagrams_in, datagrams_out, dropped_garbage, dropped_unknown,
       stun_refused, srtp_failures, rtp_in, rtp_out, rtcp_in, rtcp_out, bytes_in,
-      bytes_out, nacks_answered, keyframe_requests, queue_dropped;
+      bytes_out, nacks_answered, keyframe_requests, queue_dropped, send_errors;
 } media_stats;
 
 /* Binds the port (errors are reported here, not later) and starts the thread;
