@@ -93,6 +93,23 @@ static void drain_all(int upto) {
     receive_ready(&peers[i]);
 }
 
+/* A loaded server may miss every ICE check of a join (rtc_peer_connect gives up after
+ * 2 s): then that participant joins again, as a browser would retry the call. */
+static int join_one(audio_peer *a, const char *alias, dtls_context *ctx, int i) {
+  for (int attempt = 0; attempt < 3; attempt++) {
+    if (attempt) {
+      fprintf(stderr, "participant %d: joining again\n", i);
+      if (a->rtc.fd > 0)
+        close(a->rtc.fd);
+      memset(a, 0, sizeof *a);
+    }
+    if (audio_peer_negotiate(a, http_port, alias, ctx, i) == 0 &&
+        rtc_peer_connect(&a->rtc, ctx) == 0)
+      return 0;
+  }
+  return -1;
+}
+
 /* Joins and connects everyone. Those already in hear the mix while the rest join, so
  * their sockets are drained as we go (and kept small: nobody reads them until then). */
 static int join_all(const char *alias) {
@@ -104,8 +121,7 @@ static int join_all(const char *alias) {
   ep = epoll_create1(0);
   for (int i = 0; i < n_peers; i++) {
     audio_peer *a = &peers[i];
-    if (audio_peer_negotiate(a, http_port, alias, ctx, i) ||
-        rtc_peer_connect(&a->rtc, ctx))
+    if (join_one(a, alias, ctx, i))
       return fprintf(stderr, "participant %d could not join\n", i), -1;
     if (!a->level_id)
       return fprintf(stderr, "the answer dropped the audio-level extension\n"), -1;
