@@ -9,6 +9,7 @@ SPEAKERS=${SPEAKERS:-1,3,10}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
+PARLEYD_FLAGS=${PARLEYD_FLAGS:-} # e.g. --srtp-profiles SRTP_AES128_CM_SHA1_80
 SIZES=${*:-100 300 1000}
 
 if [ ! -x "$BUILD_DIR/parleyd" ] || [ ! -x "$BUILD_DIR/parleyctl" ] ||
@@ -38,7 +39,7 @@ for n in $SIZES; do
   # it (a browser would refresh its token; the load client sends consent checks once
   # everyone is in).
   cmd="taskset -c $SERVER_CPU $BUILD_DIR/parleyd --data-dir $dir --http 127.0.0.1:0"
-  cmd="$cmd --log-level warn --token-lifetime 3600 --consent-timeout 300"
+  cmd="$cmd --log-level warn --token-lifetime 3600 --consent-timeout 300 $PARLEYD_FLAGS"
   $cmd 2>"$dir.log" &
   DAEMON=$!
   port=
