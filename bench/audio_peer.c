@@ -1,0 +1,170 @@
+/* audio_peer — an Opus participant with RFC 6464 levels for the mixing benchmark. The
+ * HTTP join mirrors rtc_peer_negotiate, with an audio offer instead of VP8. */
+#include "audio_peer.h"
+
+#include "core/ids.h"
+#include "httpc.h"
+#include "rtc/ice_lite.h"
+#include "rtc/rtp.h"
+#include "rtc/sdp.h"
+#include "rtc/stun.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define URI_AUDIO_LEVEL "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+#define OFFERED_LEVEL_ID 1
+
+static sdp_session answer; /* large: parsed once per join, never concurrently */
+
+typedef struct {
+  char *data;
+  size_t len;
+} text;
+
+static size_t collect(char *p, size_t size, size_t n, void *ud) {
+  text *t = ud;
+  t->data = realloc(t->data, t->len + size * n + 1);
+  memcpy(t->data + t->len, p, size * n);
+  t->len += size * n;
+  t->data[t->len] = '\0';
+  return size * n;
+}
+
+/* A blocking POST for set-up only (never inside the measured window). */
+static char *post(int http_port, const char *path, const char *token, const char *json) {
+  CURL *c = curl_easy_init();
+  char url[512], auth[160];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/api/client/v2/conferences/%s", http_port,
+           path);
+  struct curl_slist *h = curl_slist_append(NULL, "content-type: application/json");
+  if (token) {
+    snprintf(auth, sizeof auth, "token: %s", token);
+    h = curl_slist_append(h, auth);
+  }
+  text t = {0};
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  curl_easy_perform(c);
+  curl_slist_free_all(h);
+  curl_easy_cleanup(c);
+  return t.data;
+}
+
+static void json_unescape_sdp(char *s) {
+  char *o = s;
+  for (char *i = s; *i; i++) {
+    if (i[0] == '\\' && i[1] == 'r')
+      *o++ = '\r', i++;
+    else if (i[0] == '\\' && i[1] == 'n')
+      *o++ = '\n', i++;
+    else
+      *o++ = *i;
+  }
+  *o = '\0';
+}
+
+/* What Chrome offers for a microphone, less what the server would ignore. */
+static void write_offer(const audio_peer *a, dtls_context *ctx, char *out, size_t cap) {
+  snprintf(out, cap,
+           "v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\\r\\ns=-\\r\\nt=0 0\\r\\n"
+           "a=group:BUNDLE 0\\r\\nm=audio 9 UDP/TLS/RTP/SAVPF %d\\r\\n"
+           "c=IN IP4 127.0.0.1\\r\\na=mid:0\\r\\na=ice-ufrag:%s\\r\\na=ice-pwd:%s\\r\\n"
+           "a=fingerprint:%s\\r\\na=setup:actpass\\r\\na=sendrecv\\r\\na=rtcp-mux\\r\\n"
+           "a=rtpmap:%d opus/48000/2\\r\\na=fmtp:%d minptime=10;useinbandfec=1\\r\\n"
+           "a=extmap:%d %s\\r\\na=ssrc:%u cname:load\\r\\n",
+           AUDIO_PEER_PT, a->rtc.ufrag, a->rtc.pwd, dtls_context_fingerprint(ctx),
+           AUDIO_PEER_PT, AUDIO_PEER_PT, OFFERED_LEVEL_ID, URI_AUDIO_LEVEL, a->rtc.ssrc);
+}
+
+/* The server's ICE, DTLS and candidate, and what it kept of our offer. */
+static int read_answer(audio_peer *a, char *sdp) {
+  json_unescape_sdp(sdp);
+  char err[200];
+  if (sdp_parse(sdp, strlen(sdp), &answer, err, sizeof err))
+    return fprintf(stderr, "answer: %s\n", err), -1;
+  const sdp_media *m = &answer.media[0];
+  if (m->port == 0 || m->n_payloads == 0)
+    return fprintf(stderr, "the server rejected the audio m-line\n"), -1;
+  peer *p = &a->rtc;
+  snprintf(p->server_ufrag, sizeof p->server_ufrag, "%s", m->ice_ufrag);
+  snprintf(p->server_pwd, sizeof p->server_pwd, "%s", m->ice_pwd);
+  snprintf(p->server_fp, sizeof p->server_fp, "%s %s", m->fingerprint_alg,
+           m->fingerprint);
+  a->answer_pt = m->payload_order[0];
+  a->level_id = sdp_extmap_id(m, URI_AUDIO_LEVEL);
+  char ip[64];
+  unsigned port;
+  if (sscanf(m->candidates[0], "%*s %*s %*s %*s %63s %u", ip, &port) != 2)
+    return fprintf(stderr, "answer has no usable candidate\n"), -1;
+  p->server.sin_family = AF_INET;
+  p->server.sin_port = htons((uint16_t)port);
+  inet_pton(AF_INET, ip, &p->server.sin_addr);
+  return 0;
+}
+
+int audio_peer_negotiate(audio_peer *a, int http_port, const char *alias,
+                         dtls_context *ctx, int i) {
+  char body[128], token[160], uuid[64], path[256];
+  snprintf(body, sizeof body, "{\"display_name\":\"mix%d\"}", i);
+  snprintf(path, sizeof path, "%s/request_token", alias);
+  char *r = post(http_port, path, NULL, body);
+  if (!r || json_string_field(r, strlen(r), "token", token, sizeof token) ||
+      json_string_field(r, strlen(r), "participant_uuid", uuid, sizeof uuid))
+    return fprintf(stderr, "request_token failed: %s\n", r ? r : "?"), free(r), -1;
+  free(r);
+  ice_lite creds;
+  ice_lite_new_credentials(&creds);
+  strcpy(a->rtc.ufrag, creds.local_ufrag);
+  strcpy(a->rtc.pwd, creds.local_pwd);
+  ids_random(&a->rtc.ssrc, sizeof a->rtc.ssrc);
+  ids_random(&a->rtc.seq, sizeof a->rtc.seq);
+  ids_random(&a->ts, sizeof a->ts);
+  char offer[2048], req[4096];
+  write_offer(a, ctx, offer, sizeof offer);
+  snprintf(req, sizeof req, "{\"call_type\":\"WEBRTC\",\"sdp\":\"%s\"}", offer);
+  snprintf(path, sizeof path, "%s/participants/%s/calls", alias, uuid);
+  r = post(http_port, path, token, req);
+  static char sdp[16384];
+  if (!r || json_string_field(r, strlen(r), "sdp", sdp, sizeof sdp))
+    return fprintf(stderr, "calls failed: %s\n", r ? r : "?"), free(r), -1;
+  free(r);
+  return read_answer(a, sdp);
+}
+
+size_t audio_peer_packet(audio_peer *a, uint8_t *pkt, const uint8_t *opus, size_t len,
+                         int level, bool voice) {
+  peer *p = &a->rtc;
+  size_t n = rtp_write_header(pkt, AUDIO_PEER_PT, false, p->seq++, a->ts, p->ssrc);
+  a->ts += 960;
+  if (a->level_id) {
+    /* RFC 8285 one-byte header: one element (id, length 1) and two bytes of padding. */
+    pkt[0] |= 0x10;
+    static const uint8_t profile[4] = {0xbe, 0xde, 0x00, 0x01};
+    memcpy(pkt + n, profile, 4);
+    pkt[n + 4] = (uint8_t)(a->level_id << 4);
+    pkt[n + 5] = (uint8_t)((voice ? 0x80 : 0) | (level & 0x7f));
+    pkt[n + 6] = pkt[n + 7] = 0;
+    n += 8;
+  }
+  memcpy(pkt + n, opus, len);
+  return n + len;
+}
+
+void audio_peer_send_consent(audio_peer *a) {
+  peer *p = &a->rtc;
+  char username[300];
+  snprintf(username, sizeof username, "%s:%s", p->server_ufrag, p->ufrag);
+  uint8_t tid[STUN_TID_LEN], buf[512];
+  ids_random(tid, sizeof tid);
+  size_t n = stun_build_binding_request(buf, sizeof buf, tid, username, 0x6e0001ff, 42,
+                                        false, p->server_pwd, strlen(p->server_pwd));
+  sendto(p->fd, buf, n, 0, (struct sockaddr *)&p->server, sizeof p->server);
+}

@@ -1,0 +1,64 @@
+#!/bin/bash
+# mix_load.sh — the whole conference audio path: for each N, starts parleyd pinned to one
+# core, joins N Opus participants (mix_load, pinned to another) and measures S = 1, 3, 10.
+# Usage: bench/mix_load.sh [N ...]   (default 100 300 1000; settings below via env)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$ROOT/build}
+SPEAKERS=${SPEAKERS:-1,3,10}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+PARLEYD_FLAGS=${PARLEYD_FLAGS:-} # e.g. --srtp-profiles SRTP_AES128_CM_SHA1_80
+SIZES=${*:-100 300 1000}
+
+if [ ! -x "$BUILD_DIR/parleyd" ] || [ ! -x "$BUILD_DIR/parleyctl" ] ||
+  [ ! -x "$BUILD_DIR/bench/mix_load" ]; then
+  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$BUILD_DIR" -j2 --target parleyd parleyctl mix_load >/dev/null
+fi
+# One UDP socket per participant on the client side.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+WORK=$(mktemp -d /tmp/parley-mix.XXXXXX)
+DAEMON=
+cleanup() {
+  if [ -n "$DAEMON" ]; then kill "$DAEMON" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), nproc $(nproc)," \
+  "$(uname -sr); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "parley: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+  "$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '(uncommitted changes)')"
+for n in $SIZES; do
+  dir=$WORK/data-$n
+  "$BUILD_DIR/parleyctl" --data-dir "$dir" room add mix >/dev/null
+  # Joining 1,000 peers one after another takes a while: tokens and consent must outlast
+  # it (a browser would refresh its token; the load client sends consent checks once
+  # everyone is in).
+  cmd="taskset -c $SERVER_CPU $BUILD_DIR/parleyd --data-dir $dir --http 127.0.0.1:0"
+  cmd="$cmd --log-level warn --token-lifetime 3600 --consent-timeout 300 $PARLEYD_FLAGS"
+  $cmd 2>"$dir.log" &
+  DAEMON=$!
+  port=
+  for _ in $(seq 100); do
+    port=$(ss -Hltnp 2>/dev/null | grep "pid=$DAEMON," | awk '{print $4}' | sed 's/.*://' |
+      head -n 1 || true)
+    [ -n "$port" ] && break
+    sleep 0.05
+  done
+  if [ -z "$port" ]; then
+    echo "mix_load.sh: parleyd did not start listening:" >&2
+    cat "$dir.log" >&2
+    exit 1
+  fi
+  echo "\$ $cmd"
+  echo "\$ taskset -c $CLIENT_CPU $BUILD_DIR/bench/mix_load $port mix $n $SPEAKERS $SECONDS_PER_RUN $DAEMON"
+  taskset -c "$CLIENT_CPU" "$BUILD_DIR/bench/mix_load" "$port" mix "$n" "$SPEAKERS" \
+    "$SECONDS_PER_RUN" "$DAEMON"
+  kill "$DAEMON"
+  wait "$DAEMON" 2>/dev/null || true
+  DAEMON=
+done
