@@ -21,43 +21,6 @@
 
 static sdp_session answer; /* large: parsed once per join, never concurrently */
 
-typedef struct {
-  char *data;
-  size_t len;
-} text;
-
-static size_t collect(char *p, size_t size, size_t n, void *ud) {
-  text *t = ud;
-  t->data = realloc(t->data, t->len + size * n + 1);
-  memcpy(t->data + t->len, p, size * n);
-  t->len += size * n;
-  t->data[t->len] = '\0';
-  return size * n;
-}
-
-/* A blocking POST for set-up only (never inside the measured window). */
-static char *post(int http_port, const char *path, const char *token, const char *json) {
-  CURL *c = curl_easy_init();
-  char url[512], auth[160];
-  snprintf(url, sizeof url, "http://127.0.0.1:%d/api/client/v2/conferences/%s", http_port,
-           path);
-  struct curl_slist *h = curl_slist_append(NULL, "content-type: application/json");
-  if (token) {
-    snprintf(auth, sizeof auth, "token: %s", token);
-    h = curl_slist_append(h, auth);
-  }
-  text t = {0};
-  curl_easy_setopt(c, CURLOPT_URL, url);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-  curl_easy_perform(c);
-  curl_slist_free_all(h);
-  curl_easy_cleanup(c);
-  return t.data;
-}
-
 static void json_unescape_sdp(char *s) {
   char *o = s;
   for (char *i = s; *i; i++) {
@@ -115,7 +78,7 @@ int audio_peer_negotiate(audio_peer *a, int http_port, const char *alias,
   char body[128], token[160], uuid[64], path[256];
   snprintf(body, sizeof body, "{\"display_name\":\"mix%d\"}", i);
   snprintf(path, sizeof path, "%s/request_token", alias);
-  char *r = post(http_port, path, NULL, body);
+  char *r = rtc_peer_post(http_port, path, NULL, body);
   if (!r || json_string_field(r, strlen(r), "token", token, sizeof token) ||
       json_string_field(r, strlen(r), "participant_uuid", uuid, sizeof uuid))
     return fprintf(stderr, "request_token failed: %s\n", r ? r : "?"), free(r), -1;
@@ -131,7 +94,7 @@ int audio_peer_negotiate(audio_peer *a, int http_port, const char *alias,
   write_offer(a, ctx, offer, sizeof offer);
   snprintf(req, sizeof req, "{\"call_type\":\"WEBRTC\",\"sdp\":\"%s\"}", offer);
   snprintf(path, sizeof path, "%s/participants/%s/calls", alias, uuid);
-  r = post(http_port, path, token, req);
+  r = rtc_peer_post(http_port, path, token, req);
   static char sdp[16384];
   if (!r || json_string_field(r, strlen(r), "sdp", sdp, sizeof sdp))
     return fprintf(stderr, "calls failed: %s\n", r ? r : "?"), free(r), -1;

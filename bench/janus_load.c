@@ -24,20 +24,6 @@ typedef struct {
   const char *local_ip; /* our peers' address: one Janus can reach (see main) */
 } janus_api;
 
-typedef struct {
-  char *data;
-  size_t len;
-} text;
-
-static size_t collect(char *p, size_t size, size_t n, void *ud) {
-  text *t = ud;
-  t->data = realloc(t->data, t->len + size * n + 1);
-  memcpy(t->data + t->len, p, size * n);
-  t->len += size * n;
-  t->data[t->len] = '\0';
-  return size * n;
-}
-
 /* One blocking request (set-up only, never in the measured window); body NULL for GET.
  * Returns the parsed reply or NULL with a message on stderr. */
 static json_t *janus_http(janus_api *j, const char *path, json_t *body) {
@@ -51,13 +37,13 @@ static json_t *janus_http(janus_api *j, const char *path, json_t *body) {
     json = json_dumps(body, JSON_COMPACT);
     json_decref(body);
   }
-  text t = {0};
+  bench_text t = {0};
   curl_easy_reset(j->curl);
   curl_easy_setopt(j->curl, CURLOPT_URL, url);
   curl_easy_setopt(j->curl, CURLOPT_TIMEOUT, 60L);
   if (json)
     curl_easy_setopt(j->curl, CURLOPT_POSTFIELDS, json);
-  curl_easy_setopt(j->curl, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(j->curl, CURLOPT_WRITEFUNCTION, bench_text_collect);
   curl_easy_setopt(j->curl, CURLOPT_WRITEDATA, &t);
   CURLcode rc = curl_easy_perform(j->curl);
   free(json);

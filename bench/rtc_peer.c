@@ -17,13 +17,8 @@
 
 static sdp_session answer;
 
-typedef struct {
-  char *data;
-  size_t len;
-} text;
-
-static size_t collect(char *p, size_t size, size_t n, void *ud) {
-  text *t = ud;
+size_t bench_text_collect(char *p, size_t size, size_t n, void *ud) {
+  bench_text *t = ud;
   t->data = realloc(t->data, t->len + size * n + 1);
   memcpy(t->data + t->len, p, size * n);
   t->len += size * n;
@@ -32,7 +27,8 @@ static size_t collect(char *p, size_t size, size_t n, void *ud) {
 }
 
 /* A blocking POST for set-up only (never on the measured path). */
-static char *post(int http_port, const char *path, const char *token, const char *json) {
+char *rtc_peer_post(int http_port, const char *path, const char *token,
+                    const char *json) {
   CURL *c = curl_easy_init();
   char url[512], auth[128];
   snprintf(url, sizeof url, "http://127.0.0.1:%d/api/client/v2/conferences/%s", http_port,
@@ -42,11 +38,11 @@ static char *post(int http_port, const char *path, const char *token, const char
     snprintf(auth, sizeof auth, "token: %s", token);
     h = curl_slist_append(h, auth);
   }
-  text t = {0};
+  bench_text t = {0};
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, bench_text_collect);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
   curl_easy_perform(c);
   curl_slist_free_all(h);
@@ -77,7 +73,7 @@ int rtc_peer_negotiate(peer *p, int http_port, const char *alias, dtls_context *
   char body[128], token[128], uuid[64], path[256];
   snprintf(body, sizeof body, "{\"display_name\":\"load%d\"}", i);
   snprintf(path, sizeof path, "%s/request_token", alias);
-  char *r = post(http_port, path, NULL, body);
+  char *r = rtc_peer_post(http_port, path, NULL, body);
   if (!r || json_string_field(r, strlen(r), "token", token, sizeof token) ||
       json_string_field(r, strlen(r), "participant_uuid", uuid, sizeof uuid))
     return fprintf(stderr, "request_token failed: %s\n", r ? r : "?"), -1;
@@ -101,7 +97,7 @@ int rtc_peer_negotiate(peer *p, int http_port, const char *alias, dtls_context *
       p->ufrag, p->pwd, dtls_context_fingerprint(ctx), direction, ssrc_line);
   snprintf(req, sizeof req, "{\"call_type\":\"WEBRTC\",\"sdp\":\"%s\"}", offer);
   snprintf(path, sizeof path, "%s/participants/%s/calls", alias, uuid);
-  r = post(http_port, path, token, req);
+  r = rtc_peer_post(http_port, path, token, req);
   static char sdp[16384];
   if (!r || json_string_field(r, strlen(r), "sdp", sdp, sizeof sdp))
     return fprintf(stderr, "calls failed: %s\n", r ? r : "?"), -1;

@@ -31,6 +31,16 @@ typedef struct {
   unsigned checks_answered;
 } peer;
 
+/* A response body growing as libcurl delivers it (NUL-terminated). */
+typedef struct {
+  char *data;
+  size_t len;
+} bench_text;
+size_t bench_text_collect(char *p, size_t size, size_t n, void *ud);
+/* A blocking client API POST to conferences/<path>, for set-up only (never inside a
+ * measured window); the malloc'd body, or NULL. */
+char *rtc_peer_post(int http_port, const char *path, const char *token, const char *json);
+
 /* Joins alias, offers VP8 with the given direction (publishers signal an SSRC), and
  * reads the answer's ICE, DTLS and candidate. 0 or -1 (with a message on stderr). */
 int rtc_peer_negotiate(peer *p, int http_port, const char *alias, dtls_context *ctx,
