@@ -230,6 +230,7 @@ int rtm_session_start(rtm_core *core, const rtm_identity *who, const char *clien
   rtm_session *other = hmap_get(core->live, s->live_key, strlen(s->live_key));
   if (core->shutting_down || other) {
     s->link = link, s->link_ud = link_ud;
+    snprintf(s->webhook_url, sizeof s->webhook_url, "%s", webhook_url ? webhook_url : "");
     s->live_key[0] = '\0'; /* the live one keeps its place */
     s->state = RTM_SETUP;
     rtm_terminate(s, core->shutting_down ? "SERVICE_SHUTDOWN" : "TWO_TIMER");
