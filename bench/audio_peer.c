@@ -19,21 +19,6 @@
 #define URI_AUDIO_LEVEL "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 #define OFFERED_LEVEL_ID 1
 
-static sdp_session answer; /* large: parsed once per join, never concurrently */
-
-static void json_unescape_sdp(char *s) {
-  char *o = s;
-  for (char *i = s; *i; i++) {
-    if (i[0] == '\\' && i[1] == 'r')
-      *o++ = '\r', i++;
-    else if (i[0] == '\\' && i[1] == 'n')
-      *o++ = '\n', i++;
-    else
-      *o++ = *i;
-  }
-  *o = '\0';
-}
-
 /* What Chrome offers for a microphone, less what the server would ignore. */
 static void write_offer(const audio_peer *a, dtls_context *ctx, char *out, size_t cap) {
   snprintf(out, cap,
@@ -49,27 +34,14 @@ static void write_offer(const audio_peer *a, dtls_context *ctx, char *out, size_
 
 /* The server's ICE, DTLS and candidate, and what it kept of our offer. */
 static int read_answer(audio_peer *a, char *sdp) {
-  json_unescape_sdp(sdp);
-  char err[200];
-  if (sdp_parse(sdp, strlen(sdp), &answer, err, sizeof err))
-    return fprintf(stderr, "answer: %s\n", err), -1;
-  const sdp_media *m = &answer.media[0];
+  rtc_peer_unescape_sdp(sdp);
+  const sdp_media *m;
+  if (rtc_peer_take_remote(&a->rtc, sdp, &m) != 0)
+    return -1;
   if (m->port == 0 || m->n_payloads == 0)
     return fprintf(stderr, "the server rejected the audio m-line\n"), -1;
-  peer *p = &a->rtc;
-  snprintf(p->server_ufrag, sizeof p->server_ufrag, "%s", m->ice_ufrag);
-  snprintf(p->server_pwd, sizeof p->server_pwd, "%s", m->ice_pwd);
-  snprintf(p->server_fp, sizeof p->server_fp, "%s %s", m->fingerprint_alg,
-           m->fingerprint);
   a->answer_pt = m->payload_order[0];
   a->level_id = sdp_extmap_id(m, URI_AUDIO_LEVEL);
-  char ip[64];
-  unsigned port;
-  if (sscanf(m->candidates[0], "%*s %*s %*s %*s %63s %u", ip, &port) != 2)
-    return fprintf(stderr, "answer has no usable candidate\n"), -1;
-  p->server.sin_family = AF_INET;
-  p->server.sin_port = htons((uint16_t)port);
-  inet_pton(AF_INET, ip, &p->server.sin_addr);
   return 0;
 }
 

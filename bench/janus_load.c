@@ -221,7 +221,7 @@ static json_int_t join_publisher(janus_api *j, json_int_t room, peer *p,
   const char *answer = ev ? jsep_sdp(ev) : NULL;
   if (answer && !strstr(answer, "a=rtpmap:96 VP8/90000"))
     fprintf(stderr, "Janus did not keep VP8 on payload type 96:\n%s", answer);
-  else if (answer && rtc_peer_take_remote(p, answer) == 0 &&
+  else if (answer && rtc_peer_take_remote(p, answer, NULL) == 0 &&
            trickle_completed(j, handle) == 0 && connect_to_janus(p, ctx) == 0 &&
            /* Until Janus has seen the PeerConnection up, subscribing answers 428 "No
             * such feed" (with shared event loops that takes a moment). */
@@ -250,7 +250,7 @@ static int join_subscriber(janus_api *j, json_int_t room, json_int_t feed, peer 
   char err[200];
   if (!sdp || sdp_parse(sdp, strlen(sdp), &offer, err, sizeof err) ||
       offer.n_media != 1 || offer.media[0].n_payloads < 1 ||
-      rtc_peer_take_remote(p, sdp)) {
+      rtc_peer_take_remote(p, sdp, NULL)) {
     fprintf(stderr, "subscriber offer unusable: %s\n", sdp ? sdp : "(none)");
     json_decref(ev);
     return -1;

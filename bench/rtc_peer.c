@@ -55,7 +55,7 @@ static void send_dtls(void *ud, const uint8_t *data, size_t len) {
   sendto(p->fd, data, len, 0, (struct sockaddr *)&p->server, sizeof p->server);
 }
 
-static void json_unescape_sdp(char *s) {
+void rtc_peer_unescape_sdp(char *s) {
   char *o = s;
   for (char *i = s; *i; i++) {
     if (i[0] == '\\' && i[1] == 'r')
@@ -102,11 +102,11 @@ int rtc_peer_negotiate(peer *p, int http_port, const char *alias, dtls_context *
   if (!r || json_string_field(r, strlen(r), "sdp", sdp, sizeof sdp))
     return fprintf(stderr, "calls failed: %s\n", r ? r : "?"), -1;
   free(r);
-  json_unescape_sdp(sdp);
-  return rtc_peer_take_remote(p, sdp);
+  rtc_peer_unescape_sdp(sdp);
+  return rtc_peer_take_remote(p, sdp, NULL);
 }
 
-int rtc_peer_take_remote(peer *p, const char *sdp) {
+int rtc_peer_take_remote(peer *p, const char *sdp, const sdp_media **first) {
   char err[200];
   if (sdp_parse(sdp, strlen(sdp), &answer, err, sizeof err))
     return fprintf(stderr, "remote SDP: %s\n", err), -1;
@@ -124,6 +124,8 @@ int rtc_peer_take_remote(peer *p, const char *sdp) {
     return fprintf(stderr, "unusable candidate: %s\n", m->candidates[0]), -1;
   p->server.sin_family = AF_INET;
   p->server.sin_port = htons((uint16_t)port);
+  if (first)
+    *first = m;
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #define PARLEY_BENCH_RTC_PEER_H
 
 #include "rtc/dtls.h"
+#include "rtc/sdp.h"
 #include "rtc/srtp_session.h"
 
 #include <netinet/in.h>
@@ -47,7 +48,9 @@ int rtc_peer_negotiate(peer *p, int http_port, const char *alias, dtls_context *
                        int i, bool publisher, const char *direction);
 /* Takes the server's ICE credentials, DTLS fingerprint and first (IPv4) candidate from
  * its SDP, offer or answer, with real line ends. 0 or -1 (with a message on stderr). */
-int rtc_peer_take_remote(peer *p, const char *sdp);
+int rtc_peer_take_remote(peer *p, const char *sdp, const sdp_media **first);
+/* Undoes the \r\n escapes of an SDP read out of a JSON string, in place. */
+void rtc_peer_unescape_sdp(char *s);
 /* Opens the peer's UDP socket on local_ip before connecting, for SDP that must name our
  * own candidate (rtc_peer_connect opens one on 127.0.0.1 otherwise). The port or -1. */
 int rtc_peer_open(peer *p, const char *local_ip);

@@ -424,7 +424,7 @@ static int connect_agent(agent *a, int i, const char *token, dtls_context *ctx) 
   }
   const char *sdp = json_string_value(
       json_object_get(json_object_get(json_object_get(answer, "data"), "sdp"), "sdp"));
-  int rc = sdp ? rtm_peer_take_answer(&a->p, sdp) : -1;
+  int rc = sdp ? rtc_peer_take_remote(&a->p, sdp, NULL) : -1;
   json_decref(answer);
   if (rc || rtc_peer_connect(&a->p, ctx))
     return fprintf(stderr, "%s: no answer or no connection\n", a->client_id), -1;

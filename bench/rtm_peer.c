@@ -229,29 +229,3 @@ void rtm_peer_offer(peer *p, uint32_t audio_ssrc, dtls_context *ctx, char *out,
       "a=rtcp-fb:96 nack\\r\\na=rtcp-fb:96 nack pli\\r\\na=ssrc:%u cname:rtmload\\r\\n",
       audio_ssrc, t, audio_ssrc, t, p->ssrc);
 }
-
-int rtm_peer_take_answer(peer *p, const char *sdp) {
-  sdp_session *answer = malloc(sizeof *answer);
-  char err[200];
-  if (sdp_parse(sdp, strlen(sdp), answer, err, sizeof err) || answer->n_media < 1) {
-    fprintf(stderr, "answer: %s\n", err);
-    free(answer);
-    return -1;
-  }
-  const sdp_media *m = &answer->media[0];
-  snprintf(p->server_ufrag, sizeof p->server_ufrag, "%s", m->ice_ufrag);
-  snprintf(p->server_pwd, sizeof p->server_pwd, "%s", m->ice_pwd);
-  snprintf(p->server_fp, sizeof p->server_fp, "%s %s", m->fingerprint_alg,
-           m->fingerprint);
-  char ip[64];
-  unsigned port;
-  int ok = m->n_candidates > 0 &&
-           sscanf(m->candidates[0], "%*s %*s %*s %*s %63s %u", ip, &port) == 2;
-  free(answer);
-  if (!ok)
-    return fprintf(stderr, "answer: no candidate\n"), -1;
-  p->server.sin_family = AF_INET;
-  p->server.sin_port = htons((uint16_t)port);
-  inet_pton(AF_INET, ip, &p->server.sin_addr);
-  return 0;
-}

@@ -31,7 +31,5 @@ void ws_close_client(ws_client *ws);
  * JSON-escaped WebRTC offer of one sendonly Opus and one sendonly VP8 m-line, bundled. */
 void rtm_peer_offer(peer *p, uint32_t audio_ssrc, dtls_context *ctx, char *out,
                     size_t cap);
-/* Reads the server's ICE credentials, fingerprint and candidate from an answer SDP. */
-int rtm_peer_take_answer(peer *p, const char *sdp);
 
 #endif
