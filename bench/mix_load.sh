@@ -4,6 +4,7 @@
 # Usage: bench/mix_load.sh [N ...]   (default 100 300 1000; settings below via env)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+source "$ROOT/bench/lib.sh"
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 SPEAKERS=${SPEAKERS:-1,3,10}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
@@ -28,10 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), nproc $(nproc)," \
-  "$(uname -sr); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "parley: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-  "$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '(uncommitted changes)')"
+bench_machine
 for n in $SIZES; do
   dir=$WORK/data-$n
   "$BUILD_DIR/parleyctl" --data-dir "$dir" room add mix >/dev/null
@@ -42,18 +40,7 @@ for n in $SIZES; do
   cmd="$cmd --log-level warn --token-lifetime 3600 --consent-timeout 300 $PARLEYD_FLAGS"
   $cmd 2>"$dir.log" &
   DAEMON=$!
-  port=
-  for _ in $(seq 100); do
-    port=$(ss -Hltnp 2>/dev/null | grep "pid=$DAEMON," | awk '{print $4}' | sed 's/.*://' |
-      head -n 1 || true)
-    [ -n "$port" ] && break
-    sleep 0.05
-  done
-  if [ -z "$port" ]; then
-    echo "mix_load.sh: parleyd did not start listening:" >&2
-    cat "$dir.log" >&2
-    exit 1
-  fi
+  port=$(bench_listen_port "$DAEMON" "$dir.log") || exit 1
   echo "\$ $cmd"
   echo "\$ taskset -c $CLIENT_CPU $BUILD_DIR/bench/mix_load $port mix $n $SPEAKERS $SECONDS_PER_RUN $DAEMON"
   taskset -c "$CLIENT_CPU" "$BUILD_DIR/bench/mix_load" "$port" mix "$n" "$SPEAKERS" \

@@ -4,6 +4,7 @@
 # Usage: bench/rtm_load.sh [N...]   (default: 10 50 100 200); settings below via env.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+source "$ROOT/bench/lib.sh"
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 SECONDS_REC=${SECONDS_REC:-30}
 SECONDS_BASE=${SECONDS_BASE:-10}
@@ -31,8 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), nproc $(nproc)," \
-  "$(uname -sr); parley $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+bench_machine
 status=0
 for N in "${COUNTS[@]}"; do
   dir=$WORK/data-$N
@@ -46,13 +46,7 @@ for N in "${COUNTS[@]}"; do
   CMD_DAEMON="taskset -c $SERVER_CPU $BUILD_DIR/parleyd --data-dir $dir --http 127.0.0.1:0 --media-port 0 --log-level warn --rtm-no-packet-timeout 120"
   $CMD_DAEMON 2>"$dir.log" &
   DAEMON=$!
-  PORT=
-  for _ in $(seq 100); do
-    PORT=$(ss -Hltnp 2>/dev/null | grep "pid=$DAEMON," | awk '{print $4}' | sed 's/.*://' | head -n 1 || true)
-    [ -n "$PORT" ] && break
-    sleep 0.05
-  done
-  [ -n "$PORT" ] || { echo "parleyd did not start:" >&2; cat "$dir.log" >&2; exit 1; }
+  PORT=$(bench_listen_port "$DAEMON" "$dir.log") || exit 1
   CMD="taskset -c $CLIENT_CPU $BUILD_DIR/bench/rtm_load --port $PORT --pid $DAEMON --tokens $WORK/tokens-$N --agents $N --seconds $SECONDS_REC --baseline-seconds $SECONDS_BASE --idle-seconds $SECONDS_IDLE --bitrate $BITRATE --keep-dir $WORK/keep-$N --server-cpu $SERVER_CPU"
   echo
   echo "\$ $CMD_DAEMON"

@@ -5,6 +5,7 @@
 set -euo pipefail
 WHICH=${1:-all}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+source "$ROOT/bench/lib.sh"
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 TOKEN_CONNS=${TOKEN_CONNS:-32}
 TOKEN_SECONDS=${TOKEN_SECONDS:-10}
@@ -49,18 +50,7 @@ start_daemon() {
   CMD_DAEMON="taskset -c $SERVER_CPU $BUILD_DIR/parleyd --data-dir $dir --http 127.0.0.1:0 --log-level warn $*"
   $CMD_DAEMON 2>"$dir.log" &
   DAEMON=$!
-  PORT=
-  for _ in $(seq 100); do
-    PORT=$(ss -Hltnp 2>/dev/null | grep "pid=$DAEMON," | awk '{print $4}' | sed 's/.*://' |
-      head -n 1 || true)
-    [ -n "$PORT" ] && break
-    sleep 0.05
-  done
-  if [ -z "$PORT" ]; then
-    echo "run.sh: parleyd did not start listening:" >&2
-    cat "$dir.log" >&2
-    exit 1
-  fi
+  PORT=$(bench_listen_port "$DAEMON" "$dir.log") || exit 1
 }
 
 stop_daemon() {
@@ -69,10 +59,7 @@ stop_daemon() {
   DAEMON=
 }
 
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), nproc $(nproc)," \
-  "$(uname -sr), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo)"
-echo "parley: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-  "$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '(uncommitted changes)')"
+bench_machine
 status=0
 
 if [ "$WHICH" = all ] || [ "$WHICH" = token ]; then

@@ -1,0 +1,29 @@
+# lib.sh — what the benchmark scripts share (sourced, not run): the line that names the
+# machine and the tree, and waiting for a parleyd to listen.
+
+# Two lines: CPU model, cores, kernel, memory, load, and the commit (marked if the tree
+# differs from it).
+bench_machine() {
+  echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')," \
+    "nproc $(nproc), $(uname -sr), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo)"
+  echo "parley: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+    "$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '(uncommitted changes)')"
+}
+
+# bench_listen_port PID LOG: prints the HTTP port parleyd PID (started with --http
+# 127.0.0.1:0) listens on; exits the script with LOG shown if it never does (5 s).
+bench_listen_port() {
+  local pid=$1 log=$2 port=
+  for _ in $(seq 100); do
+    port=$(ss -Hltnp 2>/dev/null | grep "pid=$pid," | awk '{print $4}' | sed 's/.*://' |
+      head -n 1 || true)
+    [ -n "$port" ] && break
+    sleep 0.05
+  done
+  if [ -z "$port" ]; then
+    echo "$(basename "$0"): parleyd did not start listening:" >&2
+    cat "$log" >&2
+    exit 1
+  fi
+  echo "$port"
+}
