@@ -5,7 +5,8 @@
 # differs from it).
 bench_machine() {
   echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')," \
-    "nproc $(nproc), $(uname -sr), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo)"
+    "nproc $(nproc), $(uname -sr), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo)," \
+    "load average $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "parley: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
     "$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '(uncommitted changes)')"
 }
