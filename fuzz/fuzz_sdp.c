@@ -1,5 +1,6 @@
 /* fuzz_sdp — libFuzzer harness for SDP: sdp_parse on the input as an offer and, when
- * it parses, sdp_answer_write with a fixed local side, checking what both produce. */
+ * it parses, sdp_answer_write with a fixed local side (and each video preference),
+ * checking what both produce. */
 #include "core/buf.h"
 #include "rtc/sdp.h"
 #include "rtc/sdp_answer.h"
@@ -47,6 +48,24 @@ static void check_offer(void) {
   }
 }
 
+/* A video preference only picks among usable codecs: it never changes which m-lines
+ * are accepted, or whether an answer can be written at all. */
+static void check_preferences(int rc_default) {
+  static const char *const prefs[] = {"offer", "VP9", "H264"};
+  static sdp_agreement preferred;
+  for (size_t p = 0; p < sizeof prefs / sizeof *prefs; p++) {
+    sdp_local l = local;
+    l.prefer_video = prefs[p];
+    buf out = {0};
+    char err[256];
+    int rc = sdp_answer_write(&offer, &l, &out, &preferred, err, sizeof err);
+    CHECK(rc == rc_default);
+    for (size_t i = 0; rc == 0 && i < preferred.n_media; i++)
+      CHECK(preferred.media[i].accepted == agreed.media[i].accepted);
+    buf_free(&out);
+  }
+}
+
 static void check_answer(void) {
   buf out = {0};
   char err[256];
@@ -61,6 +80,7 @@ static void check_answer(void) {
     check_text(err, sizeof err);
   }
   buf_free(&out);
+  check_preferences(rc);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

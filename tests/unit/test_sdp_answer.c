@@ -99,8 +99,42 @@ static void test_refusals(void) {
   buf_free(&out);
 }
 
+static const char *video_codec_with(const char *prefer, bool vp9_first) {
+  static sdp_agreement ag;
+  size_t len = load("chrome156_offer.sdp");
+  if (vp9_first) { /* the offerer lists VP9 (98) and its RTX (99) first, as
+                    * setCodecPreferences does; the list keeps its length */
+    char *m = strstr(text, "m=video 9 UDP/TLS/RTP/SAVPF 96 97 102");
+    char *vp9 = strstr(m, " 98 99 ");
+    size_t head = strlen("m=video 9 UDP/TLS/RTP/SAVPF ");
+    memmove(m + head + 6, m + head, (size_t)(vp9 - (m + head)));
+    memcpy(m + head, "98 99 ", 6);
+  }
+  sdp_local l = local;
+  l.prefer_video = prefer;
+  buf out = {0};
+  char err[200];
+  int rc = sdp_parse(text, len, &offer, err, sizeof err) == 0
+               ? sdp_answer_write(&offer, &l, &out, &ag, err, sizeof err)
+               : -1;
+  buf_free(&out);
+  return rc == 0 && ag.media[1].accepted ? ag.media[1].codec : "(none)";
+}
+
+/* Conferences keep our order (VP8 first); a recording keeps the offerer's; a
+ * supervisor takes a named codec. */
+static void test_video_preference(void) {
+  CHECK_STR(video_codec_with(NULL, true), "VP8");
+  CHECK_STR(video_codec_with("offer", false), "VP8");
+  CHECK_STR(video_codec_with("offer", true), "VP9");
+  CHECK_STR(video_codec_with("VP9", false), "VP9");
+  CHECK_STR(video_codec_with("H264", false), "H264");
+  CHECK_STR(video_codec_with("AV1", false), "VP8"); /* not ours: our order */
+}
+
 int main(void) {
   test_chrome();
+  test_video_preference();
   test_h264_profile();
   test_refusals();
   CHECK_DONE();
