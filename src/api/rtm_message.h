@@ -3,6 +3,8 @@
 #ifndef PARLEY_RTM_MESSAGE_H
 #define PARLEY_RTM_MESSAGE_H
 
+#include "conf/rtm_errors.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,22 +22,12 @@ typedef enum {
   RTM_PING,
 } rtm_type;
 
-/* Why a frame was refused; code is one of the RTM_E_* strings. */
+/* Why a frame was refused; code is one of the RTM_E_* strings (conf/rtm_errors.h). */
 typedef struct {
   const char *code;
   char message[200];
   char ref_type[40]; /* the frame's type when it had a readable one */
 } rtm_error;
-
-#define RTM_E_TOO_LARGE "MESSAGE_TOO_LARGE"
-#define RTM_E_BAD_JSON "INVALID_JSON"
-#define RTM_E_BAD_MESSAGE "INVALID_MESSAGE"
-#define RTM_E_UNKNOWN_TYPE "UNKNOWN_TYPE"
-#define RTM_E_ID_MISMATCH "ID_MISMATCH"
-#define RTM_E_STATE "INVALID_STATE"
-#define RTM_E_FORBIDDEN "NOT_ALLOWED"
-#define RTM_E_BAD_SDP "INVALID_SDP"
-#define RTM_E_BAD_URL "INVALID_URL"
 
 /* A parsed frame. The strings point into root and live as long as it. */
 typedef struct {
@@ -44,7 +36,7 @@ typedef struct {
   const char *client_id, *session_id; /* NULL when absent */
   const char *sdp_type, *sdp;         /* session_start, supervisor join, sdp_update */
   const char *webhook_url, *upload_url;
-  const char *monitor_session_id;     /* supervisor_join_session */
+  const char *monitor_session_id; /* supervisor_join_session */
   const char *candidate, *sdp_mid, *ufrag;
   int mline_index; /* -1 when absent */
 } rtm_message;

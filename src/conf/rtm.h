@@ -4,6 +4,7 @@
 #define PARLEY_RTM_H
 
 #include "conf/credentials.h"
+#include "conf/rtm_errors.h"
 #include "core/buf.h"
 #include "media/engine.h"
 #include "store/db.h"
@@ -36,7 +37,7 @@ typedef struct {
 
 /* A refusal of a client message: nothing changed (rtm.md "error"). */
 typedef struct {
-  const char *code; /* RTM_E_* of api/rtm_message.h, as plain strings here */
+  const char *code; /* an RTM_E_* of conf/rtm_errors.h */
   char message[200];
 } rtm_refusal;
 

@@ -37,19 +37,19 @@ bool rtm_check_url(rtm_core *core, bool webhook, const char *url, rtm_refusal *w
     return true;
   char msg[200];
   snprintf(msg, sizeof msg, "%s: %s", webhook ? "webhook_url" : "upload_url", reason);
-  return rtm_refuse(why, "INVALID_URL", msg);
+  return rtm_refuse(why, RTM_E_BAD_URL, msg);
 }
 
 static bool may_record(rtm_session *s, const char *upload_url, const char *webhook_url,
                        rtm_refusal *why) {
   if (s->supervisor)
-    return rtm_refuse(why, "NOT_ALLOWED", "a supervisor's session is not recorded");
+    return rtm_refuse(why, RTM_E_FORBIDDEN, "a supervisor's session is not recorded");
   if (s->state != RTM_SETUP && s->state != RTM_ACTIVE)
-    return rtm_refuse(why, "INVALID_STATE", "the session is not live");
+    return rtm_refuse(why, RTM_E_STATE, "the session is not live");
   if (!s->who.can_record)
-    return rtm_refuse(why, "NOT_ALLOWED", "these credentials may not record");
+    return rtm_refuse(why, RTM_E_FORBIDDEN, "these credentials may not record");
   if (s->recording)
-    return rtm_refuse(why, "INVALID_STATE", "a recording is already running");
+    return rtm_refuse(why, RTM_E_STATE, "a recording is already running");
   return rtm_check_url(s->core, false, upload_url, why) &&
          (!webhook_url || !*webhook_url ||
           rtm_check_url(s->core, true, webhook_url, why));
@@ -94,8 +94,7 @@ int rtm_recording_start(rtm_session *s, const char *upload_url, const char *webh
   row->started_at_ms = rtm_wall_ms();
   if (store_recording_begin(core->st, row) != 0) {
     free(r);
-    return rtm_refuse(why, "INTERNAL_ERROR", "the recording journal cannot be written"),
-           -1;
+    return rtm_refuse(why, RTM_E_INTERNAL, "the recording journal cannot be written"), -1;
   }
   s->recording = r;
   core->counters.recordings_started++;
@@ -107,7 +106,7 @@ int rtm_recording_start(rtm_session *s, const char *upload_url, const char *webh
 
 int rtm_recording_stop(rtm_session *s, rtm_refusal *why) {
   if (!s->recording)
-    return rtm_refuse(why, "INVALID_STATE", "no recording is running"), -1;
+    return rtm_refuse(why, RTM_E_STATE, "no recording is running"), -1;
   media_engine_stop_recording(s->core->media, s->media.call_uuid);
   return 0;
 }

@@ -151,7 +151,7 @@ static rtm_session *new_session(rtm_core *core, const rtm_identity *who,
 int rtm_reserve(rtm_core *core, const rtm_identity *who, const char *client_id,
                 char session_id[40], rtm_refusal *why) {
   if (core->shutting_down)
-    return rtm_refuse(why, "SERVICE_SHUTDOWN", "the server is shutting down"), -1;
+    return rtm_refuse(why, RTM_E_SHUTDOWN, "the server is shutting down"), -1;
   rtm_session *s = new_session(core, who, client_id, NULL);
   s->state = RTM_INIT;
   snprintf(session_id, 40, "%s", s->id);
@@ -164,13 +164,13 @@ static rtm_session *claim(rtm_core *core, const rtm_identity *who, const char *c
   if (!session_id)
     return new_session(core, who, client_id, NULL);
   if (!ids_is_uuid(session_id, strlen(session_id)))
-    return rtm_refuse(why, "INVALID_MESSAGE", "session_id must be a UUID"), NULL;
+    return rtm_refuse(why, RTM_E_BAD_MESSAGE, "session_id must be a UUID"), NULL;
   rtm_session *s = hmap_get(core->sessions, session_id, strlen(session_id));
   if (!s)
     return new_session(core, who, client_id, session_id);
   if (s->state != RTM_INIT || strcmp(s->who.cid, who->cid) != 0 ||
       strcmp(s->client_id, client_id) != 0)
-    return rtm_refuse(why, "INVALID_STATE", "that session_id is already in use"), NULL;
+    return rtm_refuse(why, RTM_E_STATE, "that session_id is already in use"), NULL;
   return s;
 }
 
@@ -283,14 +283,14 @@ int rtm_supervisor_join(rtm_core *core, const rtm_identity *who, const char *cli
 
 int rtm_session_offer(rtm_session *s, const char *sdp, rtm_refusal *why) {
   if (s->state != RTM_SETUP && s->state != RTM_ACTIVE)
-    return rtm_refuse(why, "INVALID_STATE", "the session is not live"), -1;
+    return rtm_refuse(why, RTM_E_STATE, "the session is not live"), -1;
   buf answer = {0};
   bool restart;
   char err[200];
   if (negotiate_preferring(s->core->media, sdp, video_preference(s), &s->media, &answer,
                            &restart, err, sizeof err)) {
     buf_free(&answer);
-    return rtm_refuse(why, "INVALID_SDP", err), -1;
+    return rtm_refuse(why, RTM_E_BAD_SDP, err), -1;
   }
   media_engine_update_call(s->core->media, &s->media);
   rtm_send(s, "sdp_update",
@@ -302,9 +302,9 @@ int rtm_session_offer(rtm_session *s, const char *sdp, rtm_refusal *why) {
 
 int rtm_session_candidate(rtm_session *s, const char *candidate, rtm_refusal *why) {
   if (s->state != RTM_SETUP && s->state != RTM_ACTIVE)
-    return rtm_refuse(why, "INVALID_STATE", "the session is not live"), -1;
+    return rtm_refuse(why, RTM_E_STATE, "the session is not live"), -1;
   if (*candidate && strncmp(candidate, "candidate:", 10) != 0)
-    return rtm_refuse(why, "INVALID_MESSAGE", "a candidate starts with \"candidate:\""),
+    return rtm_refuse(why, RTM_E_BAD_MESSAGE, "a candidate starts with \"candidate:\""),
            -1;
   s->candidates++;
   return 0;
