@@ -22,6 +22,8 @@ typedef struct {
 
 #define STR(f) OPT_STR, offsetof(config, f), sizeof(((config *)0)->f), 0, 0
 #define INT(f, lo, hi) OPT_INT, offsetof(config, f), 0, lo, hi
+/* A string option that may be set to "" (off, or "use the default place"). */
+#define STR_EMPTY(f) OPT_STR_EMPTY, offsetof(config, f), sizeof(((config *)0)->f), 0, 0
 
 static const option options[] = {
     {"http", OPT_HOSTPORT, 0, 0, 0, 0, "ADDR:PORT",
@@ -46,17 +48,14 @@ static const option options[] = {
      "largest JSON request body accepted (default 65536)"},
     {"shutdown-grace", INT(shutdown_grace_ms, 0, 60000), "MS",
      "time given to streams to flush on SIGTERM (default 200)"},
-    {"cors-origin", OPT_STR_EMPTY, offsetof(config, cors_origin),
-     sizeof(((config *)0)->cors_origin), 0, 0, "ORIGIN",
+    {"cors-origin", STR_EMPTY(cors_origin), "ORIGIN",
      "origin allowed to call the API from a browser: \"*\", one origin, or "
      "\"\" for none (default *)"},
     {"media-port", INT(media_port, 0, 65535), "PORT",
      "the UDP port every call's media uses; 0 picks one (default 40000)"},
-    {"media-bind", OPT_STR_EMPTY, offsetof(config, media_bind),
-     sizeof(((config *)0)->media_bind), 0, 0, "ADDR",
+    {"media-bind", STR_EMPTY(media_bind), "ADDR",
      "address the media port binds (default: the --http address)"},
-    {"media-ip", OPT_STR_EMPTY, offsetof(config, media_ip),
-     sizeof(((config *)0)->media_ip), 0, 0, "ADDR",
+    {"media-ip", STR_EMPTY(media_ip), "ADDR",
      "address announced in SDP candidates, for NAT (default: the bind address)"},
     {"srtp-profiles", STR(srtp_profiles), "LIST",
      "DTLS-SRTP profiles in order of preference (default "
@@ -77,15 +76,12 @@ static const option options[] = {
     {"rtm-max-duration", INT(rtm_max_duration_s, 0, 7 * 86400), "SECONDS",
      "RTM: sessions end with MAX_DURATION after this long; 0 for no limit "
      "(default 14400)"},
-    {"recordings-dir", OPT_STR_EMPTY, offsetof(config, recordings_dir),
-     sizeof(((config *)0)->recordings_dir), 0, 0, "DIR",
+    {"recordings-dir", STR_EMPTY(recordings_dir), "DIR",
      "where recordings are written until uploaded (default DATA_DIR/recordings)"},
-    {"upload-allow", OPT_STR_EMPTY, offsetof(config, upload_allow),
-     sizeof(((config *)0)->upload_allow), 0, 0, "HOSTS",
+    {"upload-allow", STR_EMPTY(upload_allow), "HOSTS",
      "comma-separated hosts recordings may be uploaded to (\"*.example.com\" "
      "matches subdomains); \"\" for any (default \"\")"},
-    {"webhook-allow", OPT_STR_EMPTY, offsetof(config, webhook_allow),
-     sizeof(((config *)0)->webhook_allow), 0, 0, "HOSTS",
+    {"webhook-allow", STR_EMPTY(webhook_allow), "HOSTS",
      "comma-separated hosts webhooks may be sent to; \"\" for any (default \"\")"},
     {"upload-retry-s", INT(upload_retry_s, 1, 30 * 86400), "SECONDS",
      "how long a failing upload is retried before upload_failed (default 86400)"},
