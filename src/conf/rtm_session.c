@@ -447,8 +447,12 @@ void rtm_core_free(rtm_core *core) {
   uv_close((uv_handle_t *)&core->sweep, NULL);
   size_t pos = 0;
   rtm_session *s;
-  while ((s = hmap_next(core->sessions, &pos)))
+  while ((s = hmap_next(core->sessions, &pos))) {
+    /* Still waiting for a recording at exit: its socket must not point here later. */
+    if (s->link.detached)
+      s->link.detached(s->link_ud, s->cause);
     free(s);
+  }
   pos = 0;
   void *r;
   while ((r = hmap_next(core->recordings, &pos)))
