@@ -1,11 +1,29 @@
 /* srtp_session — libsrtp2 inbound and outbound sessions from DTLS-SRTP keys. */
 #include "rtc/srtp_session.h"
 
+#include "rtc/srtp_openssl.h"
+
+#include <pthread.h>
 #include <string.h>
 
 #define REPLAY_WINDOW 1024 /* packets; covers reordering at video rates */
 
-int srtp_session_global_init(void) { return srtp_init() == srtp_err_status_ok ? 0 : -1; }
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static int global_status = -1;
+
+/* libsrtp's crypto kernel is process-wide: initialised, and given OpenSSL's ciphers,
+ * once whichever media loop or tool gets here first. */
+static void global_init_once(void) {
+  if (srtp_init() != srtp_err_status_ok)
+    return;
+  global_status = 0;
+  srtp_openssl_install(); /* on failure libsrtp keeps its own types: slower, still SRTP */
+}
+
+int srtp_session_global_init(void) {
+  pthread_once(&global_once, global_init_once);
+  return global_status;
+}
 
 static int create(srtp_t *out, srtp_profile_t profile, const uint8_t *key_salt,
                   srtp_ssrc_type_t direction) {
