@@ -78,6 +78,8 @@ int rtc_peer_negotiate(peer *p, int http_port, const char *alias, dtls_context *
       json_string_field(r, strlen(r), "participant_uuid", uuid, sizeof uuid))
     return fprintf(stderr, "request_token failed: %s\n", r ? r : "?"), -1;
   free(r);
+  snprintf(p->token, sizeof p->token, "%s", token);
+  snprintf(p->uuid, sizeof p->uuid, "%s", uuid);
   ice_lite creds;
   ice_lite_new_credentials(&creds);
   strcpy(p->ufrag, creds.local_ufrag);

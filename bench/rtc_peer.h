@@ -30,6 +30,7 @@ typedef struct {
    * and drop DTLS until that check succeeds: the handshake then waits for it. */
   bool await_server_check;
   unsigned checks_answered;
+  char token[128], uuid[64]; /* the participant's, from request_token */
 } peer;
 
 /* A response body growing as libcurl delivers it (NUL-terminated). */

@@ -152,7 +152,7 @@ static void on_slides(media_session *s, const uint8_t *pkt, size_t len,
       rx->slides_from = s;
       rx->slides_out.started = false;
     }
-    session_forward(rx, out, &rx->slides_out, pkt, len, h, now);
+    session_forward(rx, out, &rx->slides_out, in, pkt, len, h, now);
   }
 }
 
@@ -172,7 +172,8 @@ static void on_video(media_session *s, const uint8_t *pkt, size_t len,
       rx->video_out.started = false;
     }
     if (rx->video_from == s && rx != s)
-      session_forward(rx, &rx->streams[STREAM_VIDEO], &rx->video_out, pkt, len, h, now);
+      session_forward(rx, &rx->streams[STREAM_VIDEO], &rx->video_out,
+                      &s->streams[STREAM_VIDEO], pkt, len, h, now);
   }
 }
 
@@ -202,13 +203,18 @@ static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
   if (st == &s->streams[STREAM_AUDIO]) {
     if (s->mix)
       on_audio(s, pkt, h);
-  } else if (h->payload_type != s->params.agreed.media[st->choice].pt) {
     return;
-  } else if (st == presentation_in(s)) {
-    on_slides(s, pkt, len, h, uv_now(t->loop));
-  } else if (st == &s->streams[STREAM_VIDEO]) {
-    on_video(s, pkt, len, h, uv_now(t->loop));
   }
+  if (h->payload_type != s->params.agreed.media[st->choice].pt)
+    return;
+  uint64_t now = uv_now(t->loop);
+  /* Kept once here, not once per receiver: every receiver's NACKs are answered from it.
+   */
+  session_keep_received(st, pkt, len, h, now);
+  if (st == presentation_in(s))
+    on_slides(s, pkt, len, h, now);
+  else if (st == &s->streams[STREAM_VIDEO])
+    on_video(s, pkt, len, h, now);
 }
 
 static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {

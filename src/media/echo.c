@@ -94,32 +94,54 @@ echo_stream *session_stream_for(media_session *s, const uint8_t *pkt, const rtp_
   return NULL;
 }
 
-/* A copy per receiver, on its stream `out`: its SSRC and payload type, the sender's
- * header extensions removed (their ids belong to the sender's connection), sequence
- * numbers and timestamps carried on by `rw` across source switches. */
-void session_forward(media_session *rx, echo_stream *out, rewrite *rw, const uint8_t *pkt,
-                     size_t len, const rtp_header *h, uint64_t now) {
-  if (out->choice < 0 || len > RTP_MAX_PACKET || !rx->transport->srtp_ready)
+/* pkt as stream `out` sends it, written into dst: its SSRC, payload type, numbers, and
+ * no header extensions. Returns the new length. */
+static size_t write_as_sent(uint8_t *dst, const uint8_t *pkt, size_t len,
+                            const rtp_header *h, const echo_stream *out, uint8_t pt,
+                            uint16_t seq, uint32_t ts) {
+  memcpy(dst, pkt, len);
+  len = rtp_strip_extensions(dst, len, h);
+  rtp_set_ssrc(dst, out->local_ssrc);
+  rtp_set_seq(dst, seq);
+  rtp_set_timestamp(dst, ts);
+  rtp_set_payload_type(dst, pt);
+  return len;
+}
+
+static uint8_t payload_type_of(const media_session *s, const echo_stream *st) {
+  return (uint8_t)s->params.agreed.media[st->choice].pt;
+}
+
+static void note_sent(echo_stream *out, const echo_stream *from, uint16_t source_seq,
+                      uint16_t seq, uint32_t ts, uint64_t now) {
+  if (out->codec == RTP_CODEC_OPUS || !from->received)
+    return; /* audio is not retransmitted */
+  if (!out->sent && !(out->sent = rtp_sent_new()))
+    return;
+  rtp_sent_note(out->sent, from->received, source_seq, seq, ts, now);
+}
+
+void session_forward(media_session *rx, echo_stream *out, rewrite *rw,
+                     const echo_stream *from, const uint8_t *pkt, size_t len,
+                     const rtp_header *h, uint64_t now) {
+  if (out->choice < 0 || len > RTP_MAX_PACKET)
+    return;
+  uint8_t *slot = transport_rtp_slot(rx->transport);
+  if (!slot)
     return;
   if (!rw->started) {
     rw->seq_delta = (uint16_t)(rw->last_seq + 1 - h->seq);
     rw->ts_delta = rw->last_ts + 3000 - h->timestamp;
     rw->started = true;
   }
-  uint8_t copy[RTP_MAX_PACKET + SRTP_SESSION_OVERHEAD];
-  memcpy(copy, pkt, len);
-  len = rtp_strip_extensions(copy, len, h);
   uint16_t seq = (uint16_t)(h->seq + rw->seq_delta);
   uint32_t ts = h->timestamp + rw->ts_delta;
-  rtp_set_ssrc(copy, out->local_ssrc);
-  rtp_set_seq(copy, seq);
-  rtp_set_timestamp(copy, ts);
-  rtp_set_payload_type(copy, (uint8_t)rx->params.agreed.media[out->choice].pt);
+  len = write_as_sent(slot, pkt, len, h, out, payload_type_of(rx, out), seq, ts);
   rw->last_seq = seq;
   rw->last_ts = ts;
   out->packets_out++;
-  session_cache_put(out, copy, len, seq, now);
-  transport_send_rtp(rx->transport, copy, len);
+  note_sent(out, from, h->seq, seq, ts, now);
+  transport_queue_rtp(rx->transport, slot, len);
 }
 
 static void send_feedback(media_session *s, uint8_t *fb, size_t n) {
@@ -172,8 +194,10 @@ static void forward(media_session *s, echo_stream *st, uint8_t *pkt, size_t len,
   st->last_forward_ms = now;
   st->packets_out++;
   st->octets_out += (uint32_t)h->payload_len;
-  if (!audio)
-    session_cache_put(st, pkt, len, seq, now);
+  if (!audio) {
+    session_keep_received(st, pkt, len, h, now);
+    note_sent(st, st, h->seq, seq, h->timestamp, now);
+  }
   transport_send_rtp(s->transport, pkt, len);
 }
 
@@ -206,30 +230,41 @@ echo_stream *session_stream_by_local_ssrc(media_session *s, uint32_t ssrc) {
   return NULL;
 }
 
-void session_cache_put(echo_stream *st, const uint8_t *pkt, size_t len, uint16_t seq,
-                       uint64_t now) {
-  if (!st->cache) {
-    /* On first use: a stream that never carries video costs nothing. */
-    st->cache = malloc(sizeof *st->cache);
-    rtp_cache_init(st->cache);
-  }
-  rtp_cache_put(st->cache, pkt, len, seq, now);
+void session_keep_received(echo_stream *st, const uint8_t *pkt, size_t len,
+                           const rtp_header *h, uint64_t now) {
+  /* On first use: a stream that never carries video costs nothing. */
+  if (!st->received && !(st->received = rtp_cache_new()))
+    return;
+  rtp_cache_put(st->received, pkt, len, h->seq, now);
+}
+
+/* One NACKed packet, rebuilt from its source's cache exactly as it was sent (header
+ * extensions aside). A slot may hold the same number from a wrap ago: ages are checked.
+ */
+static void resend(media_session *s, echo_stream *st, uint16_t seq, uint64_t now) {
+  const rtp_sent_entry *e = rtp_sent_find(st->sent, seq);
+  if (!e || now - e->sent_ms > NACK_MAX_AGE_MS)
+    return;
+  const rtp_cache_slot *kept = rtp_cache_get(e->source, e->source_seq);
+  rtp_header h;
+  if (!kept || now - kept->sent_ms > NACK_MAX_AGE_MS ||
+      rtp_parse(kept->data, kept->len, &h))
+    return;
+  uint8_t *slot = transport_rtp_slot(s->transport);
+  if (!slot)
+    return;
+  size_t len = write_as_sent(slot, kept->data, kept->len, &h, st, payload_type_of(s, st),
+                             seq, e->timestamp);
+  if (transport_queue_rtp(s->transport, slot, len) == 0)
+    s->nacks_answered++;
 }
 
 void session_answer_nack(media_session *s, echo_stream *st, const rtcp_item *item,
                          uint64_t now) {
-  if (!st->cache)
+  if (!st->sent)
     return;
-  for (size_t i = 0; i < item->n_nacks; i++) {
-    const rtp_cache_slot *slot = rtp_cache_get(st->cache, item->nacks[i]);
-    /* A slot may still hold the same number from a wrap ago: check its age. */
-    if (!slot || now - slot->sent_ms > NACK_MAX_AGE_MS)
-      continue;
-    uint8_t pkt[RTP_MAX_PACKET + SRTP_SESSION_OVERHEAD];
-    memcpy(pkt, slot->data, slot->len);
-    transport_send_rtp(s->transport, pkt, slot->len);
-    s->nacks_answered++;
-  }
+  for (size_t i = 0; i < item->n_nacks; i++)
+    resend(s, st, item->nacks[i], now);
 }
 
 static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {
@@ -383,8 +418,10 @@ transport_sink echo_session_init(media_session *s) {
 void echo_session_update(media_session *s) { session_bind_streams(s); }
 
 void echo_session_free(media_session *s) {
-  for (int i = 0; i < STREAM_COUNT; i++)
-    free(s->streams[i].cache);
+  for (int i = 0; i < STREAM_COUNT; i++) {
+    rtp_cache_release(s->streams[i].received);
+    rtp_sent_free(s->streams[i].sent);
+  }
 }
 
 void session_count_received(echo_stream *st, const rtp_header *h, size_t len,

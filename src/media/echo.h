@@ -5,6 +5,7 @@
 
 #include "media/engine.h"
 #include "rtc/rtp_cache.h"
+#include "rtc/rtp_sent.h"
 #include "rtc/rtp_stats.h"
 #include "rtc/transport.h"
 
@@ -24,7 +25,8 @@ typedef struct {
   bool keyframe_seen;
   uint64_t last_keyframe_request_ms;
   rtp_stats stats;
-  rtp_cache *cache; /* video only, allocated when the first packet is sent */
+  rtp_cache *received; /* video: what it received, shared with every receiver's NACKs */
+  rtp_sent *sent;      /* video: what it sent, by our sequence number */
 } echo_stream;
 
 typedef struct media_session media_session;
@@ -82,18 +84,21 @@ echo_stream *session_stream_for(media_session *s, const uint8_t *pkt, const rtp_
 echo_stream *session_stream_by_local_ssrc(media_session *s, uint32_t ssrc);
 /* A PLI to the sender of st, at most every 500 ms. */
 void session_request_keyframe(media_session *s, echo_stream *st, uint64_t now);
-/* Keeps a sent video packet for NACKs; the cache is allocated on first use. */
-void session_cache_put(echo_stream *st, const uint8_t *pkt, size_t len, uint16_t seq,
-                       uint64_t now);
-/* Resends what a receiver's NACK names from st's send cache. */
+/* Keeps a received video packet, once, for the NACKs of whoever it is forwarded to; the
+ * cache is allocated on first use. */
+void session_keep_received(echo_stream *st, const uint8_t *pkt, size_t len,
+                           const rtp_header *h, uint64_t now);
+/* Resends what a receiver's NACK names: rebuilt from the source's cache as st sent it. */
 void session_answer_nack(media_session *s, echo_stream *st, const rtcp_item *item,
                          uint64_t now);
 
-/* A copy of a received packet to receiver rx on its stream `out`: rx's SSRC and payload
- * type, the sender's header extensions removed (their ids belong to the sender's
- * connection), sequence numbers and timestamps carried on by `rw` across switches. */
-void session_forward(media_session *rx, echo_stream *out, rewrite *rw, const uint8_t *pkt,
-                     size_t len, const rtp_header *h, uint64_t now);
+/* A copy of a packet `from` received to receiver rx on its stream `out`: rx's SSRC and
+ * payload type, the sender's header extensions removed (their ids belong to the sender's
+ * connection), sequence numbers and timestamps carried on by `rw` across switches.
+ * Built straight into the send batch; video is logged for NACKs against from's cache. */
+void session_forward(media_session *rx, echo_stream *out, rewrite *rw,
+                     const echo_stream *from, const uint8_t *pkt, size_t len,
+                     const rtp_header *h, uint64_t now);
 
 /* RFC 4733: reports a digit the participant sent (once per event). */
 void session_on_dtmf_packet(media_session *s, const uint8_t *pkt, const rtp_header *h);

@@ -107,15 +107,17 @@ void recording_router_stop(media_session *a) {
 }
 
 /* A supervisor's copy: video waits for a keyframe so the first frame decodes. */
-static void to_supervisor(media_session *sup, bool video, const uint8_t *pkt, size_t len,
-                          const rtp_header *h, bool keyframe, uint64_t now) {
+static void to_supervisor(media_session *sup, const echo_stream *from, bool video,
+                          const uint8_t *pkt, size_t len, const rtp_header *h,
+                          bool keyframe, uint64_t now) {
   echo_stream *out = &sup->streams[video ? STREAM_VIDEO : STREAM_AUDIO];
   if (video && !sup->video_synced) {
     if (!keyframe)
       return;
     sup->video_synced = true;
   }
-  session_forward(sup, out, video ? &sup->video_out : &sup->audio_out, pkt, len, h, now);
+  session_forward(sup, out, video ? &sup->video_out : &sup->audio_out, from, pkt, len, h,
+                  now);
 }
 
 static void on_agent_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
@@ -134,8 +136,10 @@ static void on_agent_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_heade
   if (a->recording)
     recorder_on_rtp(a->recording->rec, video, pkt, len);
   bool keyframe = video && rtp_is_keyframe_start(pkt, h, st->codec);
+  if (video && a->n_supervisors > 0)
+    session_keep_received(st, pkt, len, h, now); /* for the supervisors' NACKs */
   for (int i = 0; i < a->n_supervisors; i++)
-    to_supervisor(a->supervisors[i], video, pkt, len, h, keyframe, now);
+    to_supervisor(a->supervisors[i], st, video, pkt, len, h, keyframe, now);
 }
 
 static void on_agent_rtcp(transport *t, const rtcp_item *item, void *ud) {

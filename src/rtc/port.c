@@ -154,7 +154,8 @@ void port_close(rtc_port *p) {
 void port_flush(rtc_port *p) {
   size_t done = 0;
   while (done < p->queued) {
-    int n = sendmmsg(p->fd, p->out_msgs + done, (unsigned)(p->queued - done), MSG_DONTWAIT);
+    int n =
+        sendmmsg(p->fd, p->out_msgs + done, (unsigned)(p->queued - done), MSG_DONTWAIT);
     if (n > 0) {
       p->counters.datagrams_out += (uint64_t)n;
       done += (size_t)n;
@@ -171,13 +172,14 @@ void port_flush(rtc_port *p) {
   p->queued = 0;
 }
 
-int port_send(rtc_port *p, const struct sockaddr *to, const uint8_t *data, size_t len) {
-  if (len > sizeof p->out_buf[0]) {
-    p->counters.send_errors++;
-    return -1;
-  }
+uint8_t *port_slot(rtc_port *p) {
+  if (p->queued == PORT_SEND_BATCH)
+    port_flush(p);
+  return p->out_buf[p->queued];
+}
+
+void port_queue_slot(rtc_port *p, const struct sockaddr *to, size_t len) {
   size_t i = p->queued++;
-  memcpy(p->out_buf[i], data, len);
   size_t alen = to->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
                                           : sizeof(struct sockaddr_in);
   memcpy(&p->out_addr[i], to, alen);
@@ -188,6 +190,15 @@ int port_send(rtc_port *p, const struct sockaddr *to, const uint8_t *data, size_
                                            .msg_iovlen = 1};
   if (p->queued == PORT_SEND_BATCH)
     port_flush(p);
+}
+
+int port_send(rtc_port *p, const struct sockaddr *to, const uint8_t *data, size_t len) {
+  if (len > PORT_SLOT_BYTES) {
+    p->counters.send_errors++;
+    return -1;
+  }
+  memcpy(port_slot(p), data, len);
+  port_queue_slot(p, to, len);
   return 0;
 }
 

@@ -4,6 +4,8 @@
 #define PARLEY_PORT_H
 
 #include "core/hmap.h"
+#include "rtc/rtp.h"
+#include "rtc/srtp_session.h"
 #include "rtc/transport.h"
 
 #include <netinet/in.h>
@@ -11,6 +13,8 @@
 #include <uv.h>
 
 #define PORT_SEND_BATCH 64
+/* A slot holds the largest RTP packet we forward plus what SRTP may append. */
+#define PORT_SLOT_BYTES (RTP_MAX_PACKET + SRTP_SESSION_OVERHEAD)
 
 typedef struct {
   uint64_t datagrams_in, datagrams_out, send_errors;
@@ -33,7 +37,7 @@ struct rtc_port {
   struct mmsghdr out_msgs[PORT_SEND_BATCH];
   struct iovec out_iov[PORT_SEND_BATCH];
   struct sockaddr_storage out_addr[PORT_SEND_BATCH];
-  uint8_t out_buf[PORT_SEND_BATCH][1536];
+  uint8_t out_buf[PORT_SEND_BATCH][PORT_SLOT_BYTES];
 };
 
 /* Opens a UDP socket bound to addr:port on the calling thread (so errors are
@@ -47,6 +51,11 @@ void port_close(rtc_port *p);
 /* Queues a datagram; it leaves at the next port_flush, or at once when the batch is
  * full. Everything on the media loop that may send ends with a flush. */
 int port_send(rtc_port *p, const struct sockaddr *to, const uint8_t *data, size_t len);
+/* The same without a copy: the next free slot of the batch (PORT_SLOT_BYTES long) to
+ * build a datagram in, then port_queue_slot to send it. A slot not queued is simply
+ * reused by the next caller. */
+uint8_t *port_slot(rtc_port *p);
+void port_queue_slot(rtc_port *p, const struct sockaddr *to, size_t len);
 void port_flush(rtc_port *p);
 void port_register_ufrag(rtc_port *p, const char *ufrag, transport *t);
 void port_unregister_ufrag(rtc_port *p, const char *ufrag);

@@ -2,6 +2,7 @@
  * a put overwrites whatever older packet shared the slot, a get checks the seq. */
 #include "rtc/rtp_cache.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Only the headers are touched: the data is written before a slot is ever read. */
@@ -11,6 +12,22 @@ void rtp_cache_init(rtp_cache *c) {
     c->slots[i].len = 0;
     c->slots[i].sent_ms = 0;
   }
+}
+
+rtp_cache *rtp_cache_new(void) {
+  rtp_cache *c = malloc(sizeof *c);
+  if (!c)
+    return NULL;
+  rtp_cache_init(c);
+  c->holders = 1;
+  return c;
+}
+
+void rtp_cache_hold(rtp_cache *c) { c->holders++; }
+
+void rtp_cache_release(rtp_cache *c) {
+  if (c && --c->holders == 0)
+    free(c);
 }
 
 void rtp_cache_put(rtp_cache *c, const uint8_t *pkt, size_t len, uint16_t seq,

@@ -184,9 +184,12 @@ void transport_on_packet(transport *t, uint8_t *pkt, size_t len,
   t->sink.on_rtp(t, pkt, (size_t)n, &h, t->sink_ud);
 }
 
-static int send_protected(transport *t, uint8_t *pkt, size_t len, bool rtcp) {
-  if (!t->srtp_ready || !t->ice.has_selected || t->failed)
-    return -1;
+static bool can_send(const transport *t) {
+  return t->srtp_ready && t->ice.has_selected && !t->failed;
+}
+
+/* Protects pkt in place and counts it; returns the protected length, or -1. */
+static int protect(transport *t, uint8_t *pkt, size_t len, bool rtcp) {
   int n = (int)len;
   int rc = rtcp ? srtp_session_protect_rtcp(&t->srtp, pkt, &n)
                 : srtp_session_protect_rtp(&t->srtp, pkt, &n);
@@ -197,7 +200,28 @@ static int send_protected(transport *t, uint8_t *pkt, size_t len, bool rtcp) {
     t->counters.rtcp_out++;
   else
     t->counters.rtp_out++;
+  return n;
+}
+
+static int send_protected(transport *t, uint8_t *pkt, size_t len, bool rtcp) {
+  if (!can_send(t))
+    return -1;
+  int n = protect(t, pkt, len, rtcp);
+  if (n < 0)
+    return -1;
   return port_send(t->port, (struct sockaddr *)&t->ice.selected, pkt, (size_t)n);
+}
+
+uint8_t *transport_rtp_slot(transport *t) {
+  return can_send(t) ? port_slot(t->port) : NULL;
+}
+
+int transport_queue_rtp(transport *t, uint8_t *slot, size_t len) {
+  int n = protect(t, slot, len, false);
+  if (n < 0)
+    return -1;
+  port_queue_slot(t->port, (struct sockaddr *)&t->ice.selected, (size_t)n);
+  return 0;
 }
 
 int transport_send_rtp(transport *t, uint8_t *pkt, size_t len) {

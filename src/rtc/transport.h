@@ -60,6 +60,11 @@ void transport_free(transport *t);
 /* Protect and send; pkt needs SRTP_SESSION_OVERHEAD bytes of room after len. */
 int transport_send_rtp(transport *t, uint8_t *pkt, size_t len);
 int transport_send_rtcp(transport *t, uint8_t *pkt, size_t len);
+/* The same for RTP without a copy: a buffer in the port's send batch with room for
+ * RTP_MAX_PACKET + SRTP_SESSION_OVERHEAD bytes, or NULL when the transport cannot send
+ * yet; build the packet there, then transport_queue_rtp protects and queues it. */
+uint8_t *transport_rtp_slot(transport *t);
+int transport_queue_rtp(transport *t, uint8_t *slot, size_t len);
 
 /* Called by the port with a datagram that belongs to this transport. */
 void transport_on_stun(transport *t, const uint8_t *pkt, size_t len, const stun_msg *msg,

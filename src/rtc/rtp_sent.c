@@ -1,0 +1,35 @@
+/* rtp_sent — a ring of what a stream sent, indexed by sequence number modulo the slot
+ * count; each entry holds the source cache it points into. */
+#include "rtc/rtp_sent.h"
+
+#include <stdlib.h>
+
+rtp_sent *rtp_sent_new(void) { return calloc(1, sizeof(rtp_sent)); }
+
+void rtp_sent_free(rtp_sent *s) {
+  if (!s)
+    return;
+  for (size_t i = 0; i < RTP_SENT_SLOTS; i++)
+    rtp_cache_release(s->entries[i].source);
+  free(s);
+}
+
+void rtp_sent_note(rtp_sent *s, rtp_cache *source, uint16_t source_seq, uint16_t seq,
+                   uint32_t timestamp, uint64_t now_ms) {
+  rtp_sent_entry *e = &s->entries[seq % RTP_SENT_SLOTS];
+  /* Consecutive packets come from one source: holders change only at a switch. */
+  if (e->source != source) {
+    rtp_cache_release(e->source);
+    rtp_cache_hold(source);
+    e->source = source;
+  }
+  e->source_seq = source_seq;
+  e->seq = seq;
+  e->timestamp = timestamp;
+  e->sent_ms = now_ms;
+}
+
+const rtp_sent_entry *rtp_sent_find(const rtp_sent *s, uint16_t seq) {
+  const rtp_sent_entry *e = &s->entries[seq % RTP_SENT_SLOTS];
+  return e->source && e->seq == seq ? e : NULL;
+}

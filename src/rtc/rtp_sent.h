@@ -1,0 +1,31 @@
+/* rtp_sent — what one outgoing stream sent, by its own sequence number: which packet of
+ * which source's rtp_cache, and the timestamp it carried; NACKs are answered from it. */
+#ifndef PARLEY_RTP_SENT_H
+#define PARLEY_RTP_SENT_H
+
+#include "rtc/rtp_cache.h"
+
+#define RTP_SENT_SLOTS RTP_CACHE_SLOTS
+
+typedef struct {
+  rtp_cache *source; /* held while this entry points into it */
+  uint16_t source_seq, seq;
+  uint32_t timestamp;
+  uint64_t sent_ms;
+} rtp_sent_entry;
+
+/* ~12 KiB per receiving stream, where a copy of each packet per receiver took 770 KiB:
+ * the bytes live once, in the source's cache. */
+typedef struct {
+  rtp_sent_entry entries[RTP_SENT_SLOTS];
+} rtp_sent;
+
+rtp_sent *rtp_sent_new(void);
+/* Releases every source still pointed to. */
+void rtp_sent_free(rtp_sent *s);
+void rtp_sent_note(rtp_sent *s, rtp_cache *source, uint16_t source_seq, uint16_t seq,
+                   uint32_t timestamp, uint64_t now_ms);
+/* The entry for seq if it is still the newest one in its slot, else NULL. */
+const rtp_sent_entry *rtp_sent_find(const rtp_sent *s, uint16_t seq);
+
+#endif
