@@ -125,7 +125,8 @@ static int start_media(uv_loop_t *loop, char *err, size_t errlen) {
                      .port = cfg.media_port,
                      .announce_address = announce,
                      .srtp_profiles = cfg.srtp_profiles,
-                     .consent_timeout_s = cfg.consent_timeout_s};
+                     .consent_timeout_s = cfg.consent_timeout_s,
+                     .loops = cfg.media_loops};
   media = media_engine_start(loop, &mc, on_media_event, NULL, err, errlen);
   if (!media)
     return -1;
@@ -186,9 +187,10 @@ int main(int argc, char **argv) {
   uv_signal_start(&sigterm_watch, on_signal, SIGTERM);
   /* The one line shown at every log level: callers of --http ADDR:0 and
    * --media-port 0 learn the ports from it. */
-  log_always("parleyd", "listening on http://%s:%d media udp %s:%d data-dir=%s",
+  log_always("parleyd",
+             "listening on http://%s:%d media udp %s:%d data-dir=%s media-loops=%d",
              cfg.http_host, http_server_port(front.srv), media_bind_address(),
-             media_engine_port(media), cfg.data_dir);
+             media_engine_port(media), cfg.data_dir, media_engine_loops(media));
   uv_run(loop, UV_RUN_DEFAULT);
   front.ob = NULL;
   outbox_free(deliveries);

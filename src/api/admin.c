@@ -46,6 +46,13 @@ static void media_metrics(buf *b, media_engine *m) {
          st.send_errors);
   metric(b, "parley_media_queue_dropped_total", "counter",
          "Commands lost to a full media queue.", st.queue_dropped);
+  buf_appendf(b, "# HELP parley_media_loop_calls Calls on each media loop.\n"
+                 "# TYPE parley_media_loop_calls gauge\n");
+  for (int i = 0; i < media_engine_loops(m); i++) {
+    media_engine_loop_stats(m, i, &st);
+    buf_appendf(b, "parley_media_loop_calls{loop=\"%d\"} %llu\n", i,
+                (unsigned long long)st.calls);
+  }
 }
 
 static void rtm_metrics(buf *b, api *a) {

@@ -170,7 +170,7 @@ void conf_call_end(conf_call *c, const char *reason, bool server_side) {
   participant *p = c->owner;
   conf_core *core = p->room->core;
   bool was_sending = c->kind == CALL_PRESENT_SEND;
-  media_engine_remove_call(core->media, c->uuid);
+  media_engine_remove_call(core->media, &c->media);
   list_unlink(&c->link);
   hmap_remove(core->calls, c->uuid, IDS_UUID_LEN);
   log_info("conf", "call %s ended: %s", c->uuid, reason);
@@ -192,7 +192,7 @@ conf_status conf_call_dtmf(conf_call *c, const char *digits) {
       return (conf_status){400, "digits may contain only 0-9, *, #, A-D"};
   if (!*digits || strlen(digits) > 30)
     return (conf_status){400, "digits must be 1 to 30 characters"};
-  media_engine_send_dtmf(c->owner->room->core->media, c->uuid, digits);
+  media_engine_send_dtmf(c->owner->room->core->media, &c->media, digits);
   return CONF_OK;
 }
 

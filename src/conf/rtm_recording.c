@@ -99,7 +99,7 @@ int rtm_recording_start(rtm_session *s, const char *upload_url, const char *webh
   s->recording = r;
   core->counters.recordings_started++;
   hmap_put(core->recordings, r->id, strlen(r->id), r);
-  media_engine_start_recording(core->media, s->media.call_uuid, r->id, row->path);
+  media_engine_start_recording(core->media, &s->media, r->id, row->path);
   log_info("rtm", "session %s: recording %s to %s", s->id, r->id, row->path);
   return 0;
 }
@@ -107,7 +107,7 @@ int rtm_recording_start(rtm_session *s, const char *upload_url, const char *webh
 int rtm_recording_stop(rtm_session *s, rtm_refusal *why) {
   if (!s->recording)
     return rtm_refuse(why, RTM_E_STATE, "no recording is running"), -1;
-  media_engine_stop_recording(s->core->media, s->media.call_uuid);
+  media_engine_stop_recording(s->core->media, &s->media);
   return 0;
 }
 

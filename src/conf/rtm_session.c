@@ -120,7 +120,7 @@ void rtm_terminate(rtm_session *s, const char *cause) {
   }
   unlink_supervisor(s);
   if (s->media_added) /* closes an open recording on the media loop too */
-    media_engine_remove_call(s->core->media, s->media.call_uuid);
+    media_engine_remove_call(s->core->media, &s->media);
   if (!s->recording)
     finish(s);
   /* else: finish() when the recording's file is closed */

@@ -52,7 +52,11 @@ static const option options[] = {
      "origin allowed to call the API from a browser: \"*\", one origin, or "
      "\"\" for none (default *)"},
     {"media-port", INT(media_port, 0, 65535), "PORT",
-     "the UDP port every call's media uses; 0 picks one (default 40000)"},
+     "the first media loop's UDP port, the next loop's is PORT+1 and so on; 0 picks "
+     "free ones (default 40000)"},
+    {"media-loops", INT(media_loops, 1, 64), "N",
+     "media loops, each a thread with its own UDP port; a room's calls share one "
+     "(default 1; up to one per core)"},
     {"media-bind", STR_EMPTY(media_bind), "ADDR",
      "address the media port binds (default: the --http address)"},
     {"media-ip", STR_EMPTY(media_ip), "ADDR",
@@ -111,6 +115,7 @@ void config_defaults(config *cfg) {
   cfg->media_port = 40000;
   strcpy(cfg->srtp_profiles, "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80");
   cfg->consent_timeout_s = 30;
+  cfg->media_loops = 1;
   strcpy(cfg->web_dir, "./web");
   cfg->rtm_ping_timeout_s = 30;
   cfg->rtm_no_packet_timeout_s = 10;

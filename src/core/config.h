@@ -22,6 +22,7 @@ typedef struct {
   char media_bind[64]; /* "" = the HTTP address */
   char media_ip[64];   /* announced; "" = the bind address (127.0.0.1 for any) */
   int media_port;
+  int media_loops;
   char srtp_profiles[128];
   int consent_timeout_s;
   char web_dir[512]; /* "" = no static pages */

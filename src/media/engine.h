@@ -1,5 +1,6 @@
-/* engine — a media loop: its own thread and libuv loop with one UDP port and the calls
- * on it. The control loop sends it commands and hears back through bounded queues. */
+/* engine — the media loops (media_loop.c: a thread, a libuv loop and a UDP port each) and
+ * where each call goes: a room's calls, and an RTM agent's supervisors, share one loop.
+ */
 #ifndef PARLEY_ENGINE_H
 #define PARLEY_ENGINE_H
 
@@ -16,6 +17,7 @@ typedef struct {
   const char *announce_address; /* what the SDP candidates say (NAT) */
   const char *srtp_profiles;    /* OpenSSL use_srtp list, our preference first */
   int consent_timeout_s;
+  int loops; /* media loops (threads), each with its own port: port, port + 1, ... */
 } media_config;
 
 typedef enum {
@@ -80,14 +82,21 @@ typedef struct {
       bytes_out, nacks_answered, keyframe_requests, queue_dropped, send_errors;
 } media_stats;
 
-/* Binds the port (errors are reported here, not later) and starts the thread;
+/* Binds the ports (errors are reported here, not later) and starts the loops' threads;
  * events are delivered on control_loop. NULL with err on failure. */
 media_engine *media_engine_start(uv_loop_t *control_loop, const media_config *cfg,
                                  media_event_cb cb, void *ud, char *err, size_t errlen);
-/* Tells the media loop to close every call, then joins its thread. */
+/* Tells every loop to close its calls, then joins their threads. */
 void media_engine_stop(media_engine *e);
 
+/* Placement is a function of the call, so nothing is kept per call: a conference call
+ * goes to its room's loop (room_key), a supervisor to its agent's, any other call by its
+ * uuid. Every command about a call therefore takes the call. */
+int media_engine_port_for(const media_engine *e, const media_call *call);
+/* The first loop's port (the one the start-up line shows) and how many loops there are.
+ */
 int media_engine_port(const media_engine *e);
+int media_engine_loops(const media_engine *e);
 const char *media_engine_announce_address(const media_engine *e);
 const char *media_engine_fingerprint(const media_engine *e);
 
@@ -95,19 +104,18 @@ const char *media_engine_fingerprint(const media_engine *e);
 void media_engine_add_call(media_engine *e, const media_call *call);
 /* Renegotiation: new agreement and, on an ICE restart, new credentials. */
 void media_engine_update_call(media_engine *e, const media_call *call);
-void media_engine_remove_call(media_engine *e, const char *call_uuid);
-void media_engine_send_dtmf(media_engine *e, const char *call_uuid, const char *digits);
+void media_engine_remove_call(media_engine *e, const media_call *call);
+void media_engine_send_dtmf(media_engine *e, const media_call *call, const char *digits);
 /* RTM recording of a MEDIA_RECORD call into path (a new file); events name rec_id. */
-void media_engine_start_recording(media_engine *e, const char *call_uuid,
+void media_engine_start_recording(media_engine *e, const media_call *call,
                                   const char *rec_id, const char *path);
 /* Finalises the call's recording; RECORDING_CLOSED follows. */
-void media_engine_stop_recording(media_engine *e, const char *call_uuid);
-/* Media loop side: hands an event to the control loop (routers use it for events
- * that outlive their session, such as a recording closing). */
-void media_engine_post(void *engine, const media_event *ev);
+void media_engine_stop_recording(media_engine *e, const media_call *call);
 /* Server mute, video mute, spotlight and role of the call's participant changed. */
 void media_engine_set_prefs(media_engine *e, const media_call *call);
-/* A snapshot, at most a second old. */
+/* Every loop's counters added up; a snapshot, at most a second old. */
 void media_engine_stats(media_engine *e, media_stats *out);
+/* One loop's (0 to media_engine_loops - 1). */
+void media_engine_loop_stats(media_engine *e, int loop, media_stats *out);
 
 #endif

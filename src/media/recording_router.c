@@ -3,6 +3,7 @@
 
 #include "core/ids.h"
 #include "core/log.h"
+#include "media/media_loop.h"
 #include "media/recorder.h"
 
 #include <stdlib.h>
@@ -30,7 +31,7 @@ typedef struct recording_slot {
 static void post(recording_slot *slot, media_event *ev) {
   snprintf(ev->call_uuid, sizeof ev->call_uuid, "%s", slot->call_uuid);
   snprintf(ev->rec_id, sizeof ev->rec_id, "%s", slot->rec_id);
-  media_engine_post(slot->engine, ev);
+  media_loop_post(slot->engine, ev);
 }
 
 static void on_recording_started(void *ud, int64_t first_frame_unix_ms) {

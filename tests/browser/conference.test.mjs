@@ -46,8 +46,10 @@ let daemon, base;
 const browsers = [];
 
 before(async () => {
+  // Three media loops: each room's calls (main and presentation calls alike) must meet on
+  // its room's loop, and the four rooms spread over the loops.
   daemon = await startDaemon([['conf'], ['present'], ['present2'],
-    ['talk', '--lecture', '--pin', '1234', '--allow-guests']]);
+    ['talk', '--lecture', '--pin', '1234', '--allow-guests']], ['--media-loops', '3']);
   base = daemon.base;
   for (const p of PEOPLE) {
     wav(join(work, `${p.name}.wav`), p.freq, p.amp);

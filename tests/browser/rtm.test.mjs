@@ -55,7 +55,8 @@ const hooks = (status) => sink.log.filter((e) => e.method === 'POST' && e.body &
 
 test('record 10 s, upload, signed upload_ready; a supervisor sees video; errors keep the session', async () => {
   sink.reset();
-  const d = await startDaemon([]);
+  // Several media loops: a supervisor must land on its agent's loop.
+  const d = await startDaemon([], ['--media-loops', '4']);
   try {
     const { page, secret } = await agentPage(d, 'agent-1');
     sink.setSecret(secret);
@@ -234,7 +235,7 @@ test('no RTP while ACTIVE: NO_PACKET_RECEIVED; SIGTERM mid-recording: SERVICE_SH
 for (const [codec, container, want] of [['VP9', '.webm', ['opus', 'vp9']], ['H264', '.mkv', ['h264', 'opus']]]) {
   test(`a ${codec} camera is recorded as ${want.join(' + ')} (${container}); its supervisor decodes ${codec}`, async () => {
     sink.reset();
-    const d = await startDaemon([]);
+    const d = await startDaemon([], ['--media-loops', '4']);
     try {
       const { page } = await agentPage(d, `agent-${codec}`, { codec });
       await until(async () => (await states(page)).includes('ACTIVE'), 'ACTIVE');

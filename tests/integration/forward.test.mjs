@@ -3,7 +3,8 @@
 // every NACKed packet comes back as the receiver would have got it (its SSRC, its sequence
 // number, timestamp and payload in step), also after the publisher has left the room (the
 // publisher's packet cache lives on while receivers point into it), and a NACK for a number
-// never sent gets nothing. Run against the release and the ASan+UBSan daemon.
+// never sent gets nothing. Three rooms at once on a daemon with three media loops: a room's
+// calls must share one loop (forwarding would fail otherwise), and the rooms spread out.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -12,16 +13,31 @@ import path from 'node:path';
 import { startDaemon, BIN_DIR } from './helpers.mjs';
 
 const PROBE = path.join(BIN_DIR, 'bench', 'forward_probe');
+const ROOMS = ['forward-a', 'forward-b', 'forward-c'];
 let d;
-before(async () => { d = await startDaemon({ rooms: ['forward'] }); });
+before(async () => { d = await startDaemon({ rooms: ROOMS, args: ['--media-loops', '3'] }); });
 after(async () => { await d?.stop(); });
 
-test('NACKs are answered from the publisher\'s cache, as each receiver was sent', async () => {
-  assert.ok(existsSync(PROBE), `${PROBE} is built with the benchmarks`);
-  const r = await new Promise((resolve) => {
-    execFile(PROBE, [String(d.port), 'forward'], { timeout: 60000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }));
+function probe(alias) {
+  return new Promise((resolve) => {
+    execFile(PROBE, [String(d.port), alias], { timeout: 60000 }, (err, stdout, stderr) =>
+      resolve({ alias, code: err ? (err.code ?? 1) : 0, stdout, stderr }));
   });
-  assert.equal(r.code, 0, `forward_probe failed:\n${r.stdout}\n${r.stderr}`);
-  assert.match(r.stdout, /retransmissions checked: ok/);
+}
+
+test('NACKs are answered from the publisher\'s cache, in three rooms on three media loops', async () => {
+  assert.ok(existsSync(PROBE), `${PROBE} is built with the benchmarks`);
+  const results = await Promise.all(ROOMS.map(probe));
+  for (const r of results) {
+    assert.equal(r.code, 0, `forward_probe in ${r.alias} failed:\n${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /retransmissions checked: ok/);
+  }
+  // Each room's two receivers are still connected: two calls per room, never split.
+  const text = (await d.get('/metrics')).text;
+  const perLoop = [...text.matchAll(/^parley_media_loop_calls\{loop="(\d+)"\} (\d+)$/gm)]
+    .map((m) => Number(m[2]));
+  assert.equal(perLoop.length, 3, text);
+  assert.equal(perLoop.reduce((a, b) => a + b, 0), 6, `calls per loop: ${perLoop}`);
+  assert.ok(perLoop.every((n) => n % 2 === 0), `a room's calls were split: ${perLoop}`);
+  assert.ok(perLoop.filter((n) => n > 0).length >= 2, `every room on one loop: ${perLoop}`);
 });
