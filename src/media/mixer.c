@@ -43,6 +43,11 @@ struct mixer {
   bool lecture;
   OpusEncoder *shared, *shared_hosts; /* the mix for listeners; hosts only (lecture) */
   int32_t mix[MIXER_FRAME], hosts_mix[MIXER_FRAME];
+  bool mix_silent, hosts_silent; /* nobody (no host) is mixed this tick */
+  bool shared_idle, hosts_idle;  /* the encoder sat out a silence: reset it first */
+  /* Digital silence, encoded once: a room where nobody speaks costs no encoding. */
+  uint8_t silence[MIXER_MAX_PACKET];
+  size_t silence_len;
 };
 
 static OpusEncoder *new_encoder(void) {
@@ -55,9 +60,21 @@ static OpusEncoder *new_encoder(void) {
   return e;
 }
 
+/* One 20 ms frame of zeros from a fresh encoder: a few bytes that any Opus decoder
+ * turns into silence, whatever it decoded before. */
+static size_t encode_silence(uint8_t *out) {
+  OpusEncoder *e = new_encoder();
+  int16_t zeros[MIXER_FRAME] = {0};
+  int n = e ? opus_encode(e, zeros, MIXER_FRAME, out, MIXER_MAX_PACKET) : -1;
+  if (e)
+    opus_encoder_destroy(e);
+  return n > 0 ? (size_t)n : 0;
+}
+
 mixer *mixer_new(void) {
   mixer *m = calloc(1, sizeof *m);
   m->shared = new_encoder();
+  m->silence_len = encode_silence(m->silence);
   return m;
 }
 
@@ -239,17 +256,37 @@ static size_t encode(OpusEncoder *enc, const int32_t *mix, const int16_t *minus,
 typedef struct {
   OpusEncoder *enc;
   const int32_t *mix;
+  bool silent; /* the mix is digital silence this tick */
+  bool *idle;  /* the encoder's "sat out a silence" flag */
+  const uint8_t *silence;
+  size_t silence_len;
   uint8_t data[MIXER_MAX_PACKET];
   size_t len;
   bool done;
 } shared_packet;
 
-/* A shared mix is encoded at most once per tick, however many listen to it. */
-static void send_shared(shared_packet *p, mixer_source *s, mixer_out_cb out, void *ud) {
-  if (!p->done) {
-    p->len = encode(p->enc, p->mix, NULL, p->data);
-    p->done = true;
+/* The shared mix's packet for this tick: encoded at most once however many listen, and
+ * not encoded at all while nobody is mixed (an idle room's usual state, and an encode
+ * costs about a hundred microseconds). After such a pause the encoder starts afresh,
+ * as the listeners' decoders have just decoded silence from a fresh encoder. */
+static void build_shared(shared_packet *p) {
+  p->done = true;
+  if (p->silent && p->silence_len) {
+    memcpy(p->data, p->silence, p->silence_len);
+    p->len = p->silence_len;
+    *p->idle = true;
+    return;
   }
+  if (*p->idle) {
+    opus_encoder_ctl(p->enc, OPUS_RESET_STATE);
+    *p->idle = false;
+  }
+  p->len = encode(p->enc, p->mix, NULL, p->data);
+}
+
+static void send_shared(shared_packet *p, mixer_source *s, mixer_out_cb out, void *ud) {
+  if (!p->done)
+    build_shared(p);
   if (p->len)
     out(s->owner, p->data, p->len, true, ud);
 }
@@ -257,15 +294,19 @@ static void send_shared(shared_packet *p, mixer_source *s, mixer_out_cb out, voi
 static void mix_speakers(mixer *m, mixer_source **speakers, size_t n) {
   memset(m->mix, 0, sizeof m->mix);
   memset(m->hosts_mix, 0, sizeof m->hosts_mix);
+  m->mix_silent = n == 0;
+  m->hosts_silent = true;
   for (size_t k = 0; k < n; k++) {
     mixer_source *s = speakers[k];
     decode(s);
     s->mixed = true;
     for (int i = 0; i < MIXER_FRAME; i++)
       m->mix[i] += s->pcm[i];
-    if (m->lecture && s->host)
+    if (m->lecture && s->host) {
+      m->hosts_silent = false;
       for (int i = 0; i < MIXER_FRAME; i++)
         m->hosts_mix[i] += s->pcm[i];
+    }
   }
 }
 
@@ -276,8 +317,18 @@ void mixer_tick(mixer *m, mixer_out_cb out, void *ud) {
     measure(m->sources[i]);
   }
   mix_speakers(m, speakers, pick_speakers(m, speakers));
-  shared_packet all = {.enc = m->shared, .mix = m->mix};
-  shared_packet hosts = {.enc = m->shared_hosts, .mix = m->hosts_mix};
+  shared_packet all = {.enc = m->shared,
+                       .mix = m->mix,
+                       .silent = m->mix_silent,
+                       .idle = &m->shared_idle,
+                       .silence = m->silence,
+                       .silence_len = m->silence_len};
+  shared_packet hosts = {.enc = m->shared_hosts,
+                         .mix = m->hosts_mix,
+                         .silent = m->hosts_silent,
+                         .idle = &m->hosts_idle,
+                         .silence = m->silence,
+                         .silence_len = m->silence_len};
   uint8_t own[MIXER_MAX_PACKET];
   for (size_t i = 0; i < m->n; i++) {
     mixer_source *s = m->sources[i];

@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <opus/opus.h>
+#include <stdlib.h>
 
 #define TALKERS 4 /* 440, 660, 880 and (when enabled) 1100 Hz */
 #define PEOPLE (TALKERS + 1)
@@ -108,6 +109,67 @@ static void test_lecture(void) {
   mixer_free(m);
 }
 
+/* What a listener got in a tick: the packet's bytes, for comparing ticks. */
+typedef struct {
+  uint8_t last[MIXER_MAX_PACKET];
+  size_t last_len;
+  int same_as_before, packets;
+} capture;
+
+static void on_capture(void *owner, const uint8_t *opus, size_t len, bool shared,
+                       void *ud) {
+  capture *c = ud;
+  on_out(owner, opus, len, shared, NULL);
+  if (owner != &people[TALKERS])
+    return; /* only the listener's packets are compared */
+  c->same_as_before +=
+      c->packets > 0 && len == c->last_len && !memcmp(opus, c->last, len);
+  memcpy(c->last, opus, len);
+  c->last_len = len;
+  c->packets++;
+}
+
+static int loudest(const person *p) {
+  int peak = 0;
+  for (int i = 0; i < MIXER_FRAME * 10; i++)
+    peak = abs(p->heard[i]) > peak ? abs(p->heard[i]) : peak;
+  return peak;
+}
+
+/* Nobody talks: every listener still gets a packet each tick, the same few bytes of
+ * silence (encoded once, when the room was made); when someone talks the mix is encoded
+ * again and heard, and once they stop the silence packet is back. */
+static void test_silence(mixer *m, person *talker, person *listener) {
+  capture c = {0};
+  talker->talking = false;
+  for (int t = 0; t < 20; t++) {
+    talk(talker, true);
+    mixer_tick(m, on_capture, &c);
+  }
+  /* (the first ticks may still carry the others' concealed tails) */
+  CHECK(c.packets == 20 && c.same_as_before >= 15);
+  CHECK(c.last_len > 0 && c.last_len <= 40); /* a 32 kbit/s speech frame is ~80 bytes */
+  CHECK(loudest(listener) < 8);
+  uint8_t silence[MIXER_MAX_PACKET];
+  size_t silence_len = c.last_len;
+  memcpy(silence, c.last, silence_len);
+
+  talker->talking = true;
+  c = (capture){0};
+  for (int t = 0; t < 30; t++) {
+    talk(talker, true);
+    mixer_tick(m, on_capture, &c);
+  }
+  CHECK(c.packets == 30 && c.same_as_before < 5 && hears(listener, talker->freq));
+
+  talker->talking = false;
+  for (int t = 0; t < 20; t++) {
+    talk(talker, true);
+    mixer_tick(m, on_capture, &c);
+  }
+  CHECK(c.last_len == silence_len && !memcmp(c.last, silence, silence_len));
+}
+
 int main(void) {
   test_lecture();
   mixer *m = mixer_new();
@@ -158,6 +220,13 @@ int main(void) {
   CHECK(listener->heard_frames == before + 7);
   CHECK(mixer_source_level(people[2].src) < 60 &&
         mixer_source_level(listener->src) == 127);
+
+  for (int i = 0; i < TALKERS; i++)
+    people[i].talking = false;
+  for (int t = 0; t < 10;
+       t++) /* the others' quiet frames drain from the jitter buffers */
+    run(m, 1);
+  test_silence(m, &people[0], listener);
 
   for (int i = 0; i < PEOPLE; i++) {
     opus_encoder_destroy(people[i].enc);
