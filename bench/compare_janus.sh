@@ -39,14 +39,15 @@ print_table() {
   {
     delete f
     for (i = 2; i <= NF; i++) f[substr($i, 1, index($i, "=") - 1)] = substr($i, index($i, "=") + 1)
+    if ($2 == "udp_floor") { floor_us[f["n"]] = f["us_per_datagram"]; next }
     key = f["server"] " " f["n"]
     if (!(key in seen)) { seen[key] = 1; order[++count] = key }
     if ($NF == "failed") { failed[key]++; next }
     for (m in f) if (m != "server" && m != "n") v[key, m] = v[key, m] " " f[m]
   }
   END {
-    printf "%-15s %5s %6s %10s %12s %9s %11s %16s %12s\n", "server", "N", "pps", "delivered",
-      "egress pkt/s", "Mbit/s", "server CPU", "pkts per CPU-s", "Parley/Janus"
+    printf "%-15s %5s %6s %10s %12s %9s %11s %16s %12s %14s\n", "server", "N", "pps", "delivered",
+      "egress pkt/s", "Mbit/s", "server CPU", "pkts per CPU-s", "Parley/Janus", "own us/pkt"
     for (i = 1; i <= count; i++) {
       split(order[i], sn, " ")
       if (v[order[i], "per_cpu_s"] == "") {
@@ -57,10 +58,12 @@ print_table() {
       ratio = ""
       if (sn[1] ~ /^janus/ && per["parleyd " sn[2]] > 0)
         ratio = sprintf("%.2fx", per["parleyd " sn[2]] / per[order[i]])
-      printf "%-15s %5s %6.0f %9.1f%% %12.0f %9.1f %9.2f s %16.0f %12s\n", sn[1], sn[2],
+      # CPU per egress packet above what the kernel alone costs (udp_floor, same N).
+      own = (sn[2] in floor_us) ? sprintf("%.2f", 1e6 / per[order[i]] - floor_us[sn[2]]) : "-"
+      printf "%-15s %5s %6.0f %9.1f%% %12.0f %9.1f %9.2f s %16.0f %12s %14s\n", sn[1], sn[2],
         median(v[order[i], "pps"]), median(v[order[i], "delivered"]),
         median(v[order[i], "egress_pps"]), median(v[order[i], "mbit"]),
-        median(v[order[i], "cpu_s"]), per[order[i]], ratio
+        median(v[order[i], "cpu_s"]), per[order[i]], ratio, own
     }
   }'
 }
@@ -76,7 +79,8 @@ fi
 if [ -z "${PARLEY_BENCH_IN_NETNS:-}" ]; then
   "$ROOT/bench/janus.sh" install
   cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$BUILD_DIR" -j2 --target parleyd parleyctl conf_load janus_load >/dev/null
+  cmake --build "$BUILD_DIR" -j2 --target parleyd parleyctl conf_load janus_load udp_floor \
+    >/dev/null
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO=sudo
   exec $SUDO unshare --net env PARLEY_BENCH_IN_NETNS=1 BUILD_DIR="$BUILD_DIR" \
@@ -183,6 +187,14 @@ for rep in $(seq "$REPEATS"); do
   done
 done
 
+# The floor under both: what the kernel alone charges the server's CPU per datagram.
+for n in "${SIZES[@]}"; do
+  echo
+  echo "\$ taskset -c $SERVER_CPU build/bench/udp_floor $n 1000000 64"
+  taskset -c "$SERVER_CPU" "$BUILD_DIR/bench/udp_floor" "$n" 1000000 64 | tee -a "$RESULTS"
+done
+
 echo
-echo "medians of $REPEATS run(s), $RUN_SECONDS s windows:"
+echo "medians of $REPEATS run(s), $RUN_SECONDS s windows; own us/pkt = server CPU per egress"
+echo "packet minus udp_floor's kernel cost per datagram at the same N:"
 print_table "$RESULTS"
