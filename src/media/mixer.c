@@ -284,6 +284,16 @@ static void build_shared(shared_packet *p) {
   p->len = encode(p->enc, p->mix, NULL, p->data);
 }
 
+static shared_packet shared_for(const mixer *m, OpusEncoder *enc, const int32_t *mix,
+                                bool silent, bool *idle) {
+  return (shared_packet){.enc = enc,
+                         .mix = mix,
+                         .silent = silent,
+                         .idle = idle,
+                         .silence = m->silence,
+                         .silence_len = m->silence_len};
+}
+
 static void send_shared(shared_packet *p, mixer_source *s, mixer_out_cb out, void *ud) {
   if (!p->done)
     build_shared(p);
@@ -317,18 +327,9 @@ void mixer_tick(mixer *m, mixer_out_cb out, void *ud) {
     measure(m->sources[i]);
   }
   mix_speakers(m, speakers, pick_speakers(m, speakers));
-  shared_packet all = {.enc = m->shared,
-                       .mix = m->mix,
-                       .silent = m->mix_silent,
-                       .idle = &m->shared_idle,
-                       .silence = m->silence,
-                       .silence_len = m->silence_len};
-  shared_packet hosts = {.enc = m->shared_hosts,
-                         .mix = m->hosts_mix,
-                         .silent = m->hosts_silent,
-                         .idle = &m->hosts_idle,
-                         .silence = m->silence,
-                         .silence_len = m->silence_len};
+  shared_packet all = shared_for(m, m->shared, m->mix, m->mix_silent, &m->shared_idle);
+  shared_packet hosts =
+      shared_for(m, m->shared_hosts, m->hosts_mix, m->hosts_silent, &m->hosts_idle);
   uint8_t own[MIXER_MAX_PACKET];
   for (size_t i = 0; i < m->n; i++) {
     mixer_source *s = m->sources[i];

@@ -23,55 +23,41 @@
 #define ICM_BLOCK 16
 #define SHA1_LEN 20
 
-/* ---------------------------------------------------------------- AES counter mode */
+/* ---------------------------------------------------------------- shared */
 
+/* Either kind of cipher's state: an EVP context and what libsrtp told us at alloc. */
 typedef struct {
   EVP_CIPHER_CTX *ctx;
   int key_size;
-  uint8_t salt[ICM_BLOCK]; /* 14 bytes of salt, then the 16-bit block counter's zeros */
-} icm_state;
+  int tag_len;             /* GCM */
+  int encrypting;          /* GCM: the direction set_iv was given */
+  uint8_t salt[ICM_BLOCK]; /* AES-CM: 14 bytes of salt, then the block counter's zeros */
+} evp_state;
 
-static const srtp_cipher_type_t icm_128_type, icm_256_type;
+typedef evp_state icm_state;
+typedef evp_state gcm_state;
 
-static srtp_err_status_t cipher_new(srtp_cipher_t **out, const srtp_cipher_type_t *type,
-                                    int algorithm, int key_len, void *state) {
+/* libsrtp picks its AEAD path by `algorithm` and key lengths by type->id: both must be
+ * the id of the type being replaced. */
+static srtp_err_status_t evp_alloc(srtp_cipher_t **out, const srtp_cipher_type_t *type,
+                                   int key_len, int key_size, int tag_len) {
   srtp_cipher_t *c = calloc(1, sizeof *c);
-  if (!c)
-    return srtp_err_status_alloc_fail;
-  c->type = type;
-  c->algorithm = algorithm;
-  c->key_len = key_len;
-  c->state = state;
-  *out = c;
-  return srtp_err_status_ok;
-}
-
-static srtp_err_status_t icm_alloc(srtp_cipher_t **out, int key_len, int tag_len) {
-  (void)tag_len;
-  const srtp_cipher_type_t *type = NULL;
-  int key_size = 0;
-  if (key_len == SRTP_AES_ICM_128_KEY_LEN_WSALT)
-    type = &icm_128_type, key_size = SRTP_AES_128_KEY_LEN;
-  else if (key_len == SRTP_AES_ICM_256_KEY_LEN_WSALT)
-    type = &icm_256_type, key_size = SRTP_AES_256_KEY_LEN;
-  else
-    return srtp_err_status_bad_param;
-  icm_state *s = calloc(1, sizeof *s);
-  if (!s || !(s->ctx = EVP_CIPHER_CTX_new())) {
+  evp_state *s = calloc(1, sizeof *s);
+  if (!c || !s || !(s->ctx = EVP_CIPHER_CTX_new())) {
+    free(c);
     free(s);
     return srtp_err_status_alloc_fail;
   }
   s->key_size = key_size;
-  if (cipher_new(out, type, type->id, key_len, s) != srtp_err_status_ok) {
-    EVP_CIPHER_CTX_free(s->ctx);
-    free(s);
-    return srtp_err_status_alloc_fail;
-  }
+  s->tag_len = tag_len;
+  *c = (srtp_cipher_t){
+      .type = type, .state = s, .key_len = key_len, .algorithm = type->id};
+  *out = c;
   return srtp_err_status_ok;
 }
 
-static srtp_err_status_t icm_dealloc(srtp_cipher_t *c) {
-  icm_state *s = c->state;
+static srtp_err_status_t evp_dealloc(srtp_cipher_t *c) {
+  evp_state *s = c->state;
   if (s) {
     EVP_CIPHER_CTX_free(s->ctx);
     OPENSSL_cleanse(s, sizeof *s);
@@ -79,6 +65,19 @@ static srtp_err_status_t icm_dealloc(srtp_cipher_t *c) {
   }
   free(c);
   return srtp_err_status_ok;
+}
+
+/* ---------------------------------------------------------------- AES counter mode */
+
+static const srtp_cipher_type_t icm_128_type, icm_256_type;
+
+static srtp_err_status_t icm_alloc(srtp_cipher_t **out, int key_len, int tag_len) {
+  (void)tag_len;
+  if (key_len == SRTP_AES_ICM_128_KEY_LEN_WSALT)
+    return evp_alloc(out, &icm_128_type, key_len, SRTP_AES_128_KEY_LEN, 0);
+  if (key_len == SRTP_AES_ICM_256_KEY_LEN_WSALT)
+    return evp_alloc(out, &icm_256_type, key_len, SRTP_AES_256_KEY_LEN, 0);
+  return srtp_err_status_bad_param;
 }
 
 /* key is the AES key followed by the 14-byte salt (libsrtp's "key with salt"). */
@@ -119,51 +118,16 @@ static srtp_err_status_t icm_crypt(void *state, uint8_t *buf, unsigned int *len)
 
 /* ---------------------------------------------------------------- AES-GCM (RFC 7714) */
 
-typedef struct {
-  EVP_CIPHER_CTX *ctx;
-  int key_size;
-  int tag_len;
-  int encrypting;
-} gcm_state;
-
 static const srtp_cipher_type_t gcm_128_type, gcm_256_type;
 
 static srtp_err_status_t gcm_alloc(srtp_cipher_t **out, int key_len, int tag_len) {
-  const srtp_cipher_type_t *type = NULL;
-  int key_size = 0;
-  if (key_len == SRTP_AES_GCM_128_KEY_LEN_WSALT)
-    type = &gcm_128_type, key_size = SRTP_AES_128_KEY_LEN;
-  else if (key_len == SRTP_AES_GCM_256_KEY_LEN_WSALT)
-    type = &gcm_256_type, key_size = SRTP_AES_256_KEY_LEN;
-  else
-    return srtp_err_status_bad_param;
   if (tag_len != 8 && tag_len != GCM_TAG_MAX)
     return srtp_err_status_bad_param;
-  gcm_state *s = calloc(1, sizeof *s);
-  if (!s || !(s->ctx = EVP_CIPHER_CTX_new())) {
-    free(s);
-    return srtp_err_status_alloc_fail;
-  }
-  s->key_size = key_size;
-  s->tag_len = tag_len;
-  /* libsrtp's AEAD path is chosen by `algorithm`, so it must be the GCM id. */
-  if (cipher_new(out, type, type->id, key_len, s) != srtp_err_status_ok) {
-    EVP_CIPHER_CTX_free(s->ctx);
-    free(s);
-    return srtp_err_status_alloc_fail;
-  }
-  return srtp_err_status_ok;
-}
-
-static srtp_err_status_t gcm_dealloc(srtp_cipher_t *c) {
-  gcm_state *s = c->state;
-  if (s) {
-    EVP_CIPHER_CTX_free(s->ctx);
-    OPENSSL_cleanse(s, sizeof *s);
-    free(s);
-  }
-  free(c);
-  return srtp_err_status_ok;
+  if (key_len == SRTP_AES_GCM_128_KEY_LEN_WSALT)
+    return evp_alloc(out, &gcm_128_type, key_len, SRTP_AES_128_KEY_LEN, tag_len);
+  if (key_len == SRTP_AES_GCM_256_KEY_LEN_WSALT)
+    return evp_alloc(out, &gcm_256_type, key_len, SRTP_AES_256_KEY_LEN, tag_len);
+  return srtp_err_status_bad_param;
 }
 
 /* key is the AES key (then the salt, which libsrtp folds into each IV itself). */
@@ -379,99 +343,62 @@ static const uint8_t hmac_tag[SHA1_LEN] = {0xb6, 0x17, 0x31, 0x86, 0x55, 0x05, 0
                                            0x64, 0xe2, 0x8b, 0xc0, 0xb6, 0xfb, 0x37,
                                            0x8c, 0x8e, 0xf1, 0x46, 0xbe, 0x00};
 
-static const srtp_cipher_test_case_t icm_128_case = {sizeof icm_128_key,
-                                                     icm_128_key,
-                                                     icm_iv,
-                                                     sizeof zeros,
-                                                     zeros,
-                                                     sizeof icm_128_stream,
-                                                     icm_128_stream,
-                                                     0,
-                                                     NULL,
-                                                     0,
-                                                     NULL};
-static const srtp_cipher_test_case_t icm_256_case = {sizeof icm_256_key,
-                                                     icm_256_key,
-                                                     icm_iv,
-                                                     sizeof zeros,
-                                                     zeros,
-                                                     sizeof icm_256_stream,
-                                                     icm_256_stream,
-                                                     0,
-                                                     NULL,
-                                                     0,
-                                                     NULL};
-static const srtp_cipher_test_case_t gcm_128_case = {sizeof gcm_128_key,
-                                                     gcm_128_key,
-                                                     gcm_iv,
-                                                     sizeof gcm_plain,
-                                                     gcm_plain,
-                                                     sizeof gcm_128_sealed,
-                                                     gcm_128_sealed,
-                                                     sizeof gcm_aad,
-                                                     gcm_aad,
-                                                     GCM_TAG_MAX,
-                                                     NULL};
-static const srtp_cipher_test_case_t gcm_256_case = {sizeof gcm_256_key,
-                                                     gcm_256_key,
-                                                     gcm_iv,
-                                                     sizeof gcm_plain,
-                                                     gcm_plain,
-                                                     sizeof gcm_256_sealed,
-                                                     gcm_256_sealed,
-                                                     sizeof gcm_aad,
-                                                     gcm_aad,
-                                                     GCM_TAG_MAX,
-                                                     NULL};
-static const srtp_auth_test_case_t hmac_case = {
-    sizeof hmac_key, hmac_key, 8,   (const uint8_t *)"Hi There",
-    sizeof hmac_tag, hmac_tag, NULL};
+#define CIPHER_CASE(k, iv, plain, sealed, aad_bytes, aad_len, tag)                       \
+  {                                                                                      \
+    .key_length_octets = sizeof k, .key = k, .idx = iv,                                  \
+    .plaintext_length_octets = sizeof plain, .plaintext = plain,                         \
+    .ciphertext_length_octets = sizeof sealed, .ciphertext = sealed,                     \
+    .aad_length_octets = aad_len, .aad = aad_bytes, .tag_length_octets = tag             \
+  }
+
+static const srtp_cipher_test_case_t icm_128_case =
+    CIPHER_CASE(icm_128_key, icm_iv, zeros, icm_128_stream, NULL, 0, 0);
+static const srtp_cipher_test_case_t icm_256_case =
+    CIPHER_CASE(icm_256_key, icm_iv, zeros, icm_256_stream, NULL, 0, 0);
+static const srtp_cipher_test_case_t gcm_128_case = CIPHER_CASE(
+    gcm_128_key, gcm_iv, gcm_plain, gcm_128_sealed, gcm_aad, sizeof gcm_aad, GCM_TAG_MAX);
+static const srtp_cipher_test_case_t gcm_256_case = CIPHER_CASE(
+    gcm_256_key, gcm_iv, gcm_plain, gcm_256_sealed, gcm_aad, sizeof gcm_aad, GCM_TAG_MAX);
+static const srtp_auth_test_case_t hmac_case = {.key_length_octets = sizeof hmac_key,
+                                                .key = hmac_key,
+                                                .data_length_octets = 8,
+                                                .data = (const uint8_t *)"Hi There",
+                                                .tag_length_octets = sizeof hmac_tag,
+                                                .tag = hmac_tag};
 
 /* ---------------------------------------------------------------- the types */
 
-static const srtp_cipher_type_t icm_128_type = {
-    icm_alloc,
-    icm_dealloc,
-    icm_init,
-    NULL,
-    icm_crypt,
-    icm_crypt,
-    icm_set_iv,
-    NULL,
-    "AES-128 counter mode on OpenSSL (Parley)",
-    &icm_128_case,
-    SRTP_AES_ICM_128};
-static const srtp_cipher_type_t icm_256_type = {
-    icm_alloc,
-    icm_dealloc,
-    icm_init,
-    NULL,
-    icm_crypt,
-    icm_crypt,
-    icm_set_iv,
-    NULL,
-    "AES-256 counter mode on OpenSSL (Parley)",
-    &icm_256_case,
-    SRTP_AES_ICM_256};
-static const srtp_cipher_type_t gcm_128_type = {
-    gcm_alloc,     gcm_dealloc,     gcm_init,
-    gcm_set_aad,   gcm_encrypt,     gcm_decrypt,
-    gcm_set_iv,    gcm_get_tag,     "AES-128 GCM on OpenSSL (Parley)",
-    &gcm_128_case, SRTP_AES_GCM_128};
-static const srtp_cipher_type_t gcm_256_type = {
-    gcm_alloc,     gcm_dealloc,     gcm_init,
-    gcm_set_aad,   gcm_encrypt,     gcm_decrypt,
-    gcm_set_iv,    gcm_get_tag,     "AES-256 GCM on OpenSSL (Parley)",
-    &gcm_256_case, SRTP_AES_GCM_256};
-static const srtp_auth_type_t hmac_type = {hmac_alloc,
-                                           hmac_dealloc,
-                                           hmac_init,
-                                           hmac_compute,
-                                           hmac_update,
-                                           hmac_start,
-                                           "HMAC-SHA1 on OpenSSL (Parley)",
-                                           &hmac_case,
-                                           SRTP_HMAC_SHA1};
+#define ICM_TYPE(name, test, type_id)                                                    \
+  {                                                                                      \
+    .alloc = icm_alloc, .dealloc = evp_dealloc, .init = icm_init, .encrypt = icm_crypt,  \
+    .decrypt = icm_crypt, .set_iv = icm_set_iv, .description = name, .test_data = test,  \
+    .id = type_id                                                                        \
+  }
+#define GCM_TYPE(name, test, type_id)                                                    \
+  {                                                                                      \
+    .alloc = gcm_alloc, .dealloc = evp_dealloc, .init = gcm_init,                        \
+    .set_aad = gcm_set_aad, .encrypt = gcm_encrypt, .decrypt = gcm_decrypt,              \
+    .set_iv = gcm_set_iv, .get_tag = gcm_get_tag, .description = name,                   \
+    .test_data = test, .id = type_id                                                     \
+  }
+
+static const srtp_cipher_type_t icm_128_type =
+    ICM_TYPE("AES-128 counter mode on OpenSSL (Parley)", &icm_128_case, SRTP_AES_ICM_128);
+static const srtp_cipher_type_t icm_256_type =
+    ICM_TYPE("AES-256 counter mode on OpenSSL (Parley)", &icm_256_case, SRTP_AES_ICM_256);
+static const srtp_cipher_type_t gcm_128_type =
+    GCM_TYPE("AES-128 GCM on OpenSSL (Parley)", &gcm_128_case, SRTP_AES_GCM_128);
+static const srtp_cipher_type_t gcm_256_type =
+    GCM_TYPE("AES-256 GCM on OpenSSL (Parley)", &gcm_256_case, SRTP_AES_GCM_256);
+static const srtp_auth_type_t hmac_type = {.alloc = hmac_alloc,
+                                           .dealloc = hmac_dealloc,
+                                           .init = hmac_init,
+                                           .compute = hmac_compute,
+                                           .update = hmac_update,
+                                           .start = hmac_start,
+                                           .description = "HMAC-SHA1 on OpenSSL (Parley)",
+                                           .test_data = &hmac_case,
+                                           .id = SRTP_HMAC_SHA1};
 
 static int installed;
 
