@@ -208,8 +208,7 @@ static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
   if (h->payload_type != s->params.agreed.media[st->choice].pt)
     return;
   uint64_t now = uv_now(t->loop);
-  /* Kept once here, not once per receiver: every receiver's NACKs are answered from it.
-   */
+  /* Kept once here, not per receiver: all receivers' NACKs are answered from it. */
   session_keep_received(st, pkt, len, h, now);
   if (st == presentation_in(s))
     on_slides(s, pkt, len, h, now);

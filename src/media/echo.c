@@ -188,16 +188,16 @@ static void forward(media_session *s, echo_stream *st, uint8_t *pkt, size_t len,
   }
   rtp_stats_packet(&st->stats, h->seq, h->timestamp, len, now);
   uint16_t seq = audio ? st->next_seq++ : (uint16_t)(h->seq + st->seq_delta);
+  if (!audio) { /* kept as received, before the rewrite below */
+    session_keep_received(st, pkt, len, h, now);
+    note_sent(st, st, h->seq, seq, h->timestamp, now);
+  }
   rtp_set_ssrc(pkt, st->local_ssrc);
   rtp_set_seq(pkt, seq);
   st->last_ts = h->timestamp;
   st->last_forward_ms = now;
   st->packets_out++;
   st->octets_out += (uint32_t)h->payload_len;
-  if (!audio) {
-    session_keep_received(st, pkt, len, h, now);
-    note_sent(st, st, h->seq, seq, h->timestamp, now);
-  }
   transport_send_rtp(s->transport, pkt, len);
 }
 
@@ -238,9 +238,8 @@ void session_keep_received(echo_stream *st, const uint8_t *pkt, size_t len,
   rtp_cache_put(st->received, pkt, len, h->seq, now);
 }
 
-/* One NACKed packet, rebuilt from its source's cache exactly as it was sent (header
- * extensions aside). A slot may hold the same number from a wrap ago: ages are checked.
- */
+/* One NACKed packet, rebuilt from its source's cache as it was sent (header extensions
+ * aside). A slot may hold the same number from a wrap ago: ages are checked. */
 static void resend(media_session *s, echo_stream *st, uint16_t seq, uint64_t now) {
   const rtp_sent_entry *e = rtp_sent_find(st->sent, seq);
   if (!e || now - e->sent_ms > NACK_MAX_AGE_MS)

@@ -1,6 +1,5 @@
 /* srtp_openssl — OpenSSL-backed cipher and auth types for libsrtp2's crypto kernel.
- * libsrtp keeps doing SRTP (key derivation, ROC, replay, packet layout); we do the AES.
- */
+ * libsrtp keeps doing SRTP (key derivation, ROC, replay, layout); we do the AES. */
 #include "rtc/srtp_openssl.h"
 
 #include <openssl/core_names.h>
@@ -197,8 +196,7 @@ static srtp_err_status_t gcm_decrypt(void *state, uint8_t *buf, unsigned int *le
   return srtp_err_status_ok;
 }
 
-/* ---------------------------------------------------------------- HMAC-SHA1 (RFC 3711)
- */
+/* ------------------------------------------------------------- HMAC-SHA1 (RFC 3711) */
 
 typedef struct {
   EVP_MAC_CTX *ctx;
