@@ -1,6 +1,5 @@
-/* engine — the media loops (media_loop.c: a thread, a libuv loop and a UDP port each) and
- * where each call goes: a room's calls, and an RTM agent's supervisors, share one loop.
- */
+/* engine — the media loops (media_loop.c: thread, libuv loop and UDP port each) and where
+ * each call goes: a room's calls share one loop, and an RTM agent's supervisors too. */
 #ifndef PARLEY_ENGINE_H
 #define PARLEY_ENGINE_H
 
