@@ -1,16 +1,13 @@
 /* audio_peer — an Opus participant with RFC 6464 levels for the mixing benchmark. The
- * HTTP join mirrors rtc_peer_negotiate, with an audio offer instead of VP8. */
+ * HTTP join and call are rtc_peer's, with an audio offer instead of VP8. */
 #include "audio_peer.h"
 
 #include "core/ids.h"
-#include "httpc.h"
-#include "rtc/ice_lite.h"
 #include "rtc/rtp.h"
 #include "rtc/sdp.h"
 #include "rtc/stun.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +30,7 @@ static void write_offer(const audio_peer *a, dtls_context *ctx, char *out, size_
 }
 
 /* The server's ICE, DTLS and candidate, and what it kept of our offer. */
-static int read_answer(audio_peer *a, char *sdp) {
-  rtc_peer_unescape_sdp(sdp);
+static int read_answer(audio_peer *a, const char *sdp) {
   const sdp_media *m;
   if (rtc_peer_take_remote(&a->rtc, sdp, &m) != 0)
     return -1;
@@ -47,31 +43,15 @@ static int read_answer(audio_peer *a, char *sdp) {
 
 int audio_peer_negotiate(audio_peer *a, int http_port, const char *alias,
                          dtls_context *ctx, int i) {
-  char body[128], token[160], uuid[64], path[256];
-  snprintf(body, sizeof body, "{\"display_name\":\"mix%d\"}", i);
-  snprintf(path, sizeof path, "%s/request_token", alias);
-  char *r = rtc_peer_post(http_port, path, NULL, body);
-  if (!r || json_string_field(r, strlen(r), "token", token, sizeof token) ||
-      json_string_field(r, strlen(r), "participant_uuid", uuid, sizeof uuid))
-    return fprintf(stderr, "request_token failed: %s\n", r ? r : "?"), free(r), -1;
-  free(r);
-  ice_lite creds;
-  ice_lite_new_credentials(&creds);
-  strcpy(a->rtc.ufrag, creds.local_ufrag);
-  strcpy(a->rtc.pwd, creds.local_pwd);
-  ids_random(&a->rtc.ssrc, sizeof a->rtc.ssrc);
+  char name[32], offer[2048];
+  snprintf(name, sizeof name, "mix%d", i);
+  if (rtc_peer_join(&a->rtc, http_port, alias, name) != 0)
+    return -1;
   ids_random(&a->rtc.seq, sizeof a->rtc.seq);
   ids_random(&a->ts, sizeof a->ts);
-  char offer[2048], req[4096];
   write_offer(a, ctx, offer, sizeof offer);
-  snprintf(req, sizeof req, "{\"call_type\":\"WEBRTC\",\"sdp\":\"%s\"}", offer);
-  snprintf(path, sizeof path, "%s/participants/%s/calls", alias, uuid);
-  r = rtc_peer_post(http_port, path, token, req);
-  static char sdp[16384];
-  if (!r || json_string_field(r, strlen(r), "sdp", sdp, sizeof sdp))
-    return fprintf(stderr, "calls failed: %s\n", r ? r : "?"), free(r), -1;
-  free(r);
-  return read_answer(a, sdp);
+  char *sdp = rtc_peer_call(&a->rtc, http_port, alias, offer);
+  return sdp ? read_answer(a, sdp) : -1;
 }
 
 size_t audio_peer_packet(audio_peer *a, uint8_t *pkt, const uint8_t *opus, size_t len,

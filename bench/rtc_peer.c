@@ -68,24 +68,42 @@ void rtc_peer_unescape_sdp(char *s) {
   *o = '\0';
 }
 
-int rtc_peer_negotiate(peer *p, int http_port, const char *alias, dtls_context *ctx,
-                       int i, bool publisher, const char *direction) {
-  char body[128], token[128], uuid[64], path[256];
-  snprintf(body, sizeof body, "{\"display_name\":\"load%d\"}", i);
+int rtc_peer_join(peer *p, int http_port, const char *alias, const char *display_name) {
+  char body[160], path[256];
+  snprintf(body, sizeof body, "{\"display_name\":\"%s\"}", display_name);
   snprintf(path, sizeof path, "%s/request_token", alias);
   char *r = rtc_peer_post(http_port, path, NULL, body);
-  if (!r || json_string_field(r, strlen(r), "token", token, sizeof token) ||
-      json_string_field(r, strlen(r), "participant_uuid", uuid, sizeof uuid))
-    return fprintf(stderr, "request_token failed: %s\n", r ? r : "?"), -1;
+  if (!r || json_string_field(r, strlen(r), "token", p->token, sizeof p->token) ||
+      json_string_field(r, strlen(r), "participant_uuid", p->uuid, sizeof p->uuid))
+    return fprintf(stderr, "request_token failed: %s\n", r ? r : "?"), free(r), -1;
   free(r);
-  snprintf(p->token, sizeof p->token, "%s", token);
-  snprintf(p->uuid, sizeof p->uuid, "%s", uuid);
   ice_lite creds;
   ice_lite_new_credentials(&creds);
   strcpy(p->ufrag, creds.local_ufrag);
   strcpy(p->pwd, creds.local_pwd);
   ids_random(&p->ssrc, sizeof p->ssrc);
-  char offer[2048], req[4096], ssrc_line[64] = "";
+  return 0;
+}
+
+char *rtc_peer_call(peer *p, int http_port, const char *alias, const char *offer) {
+  static char req[8192], path[256], sdp[16384];
+  snprintf(req, sizeof req, "{\"call_type\":\"WEBRTC\",\"sdp\":\"%s\"}", offer);
+  snprintf(path, sizeof path, "%s/participants/%s/calls", alias, p->uuid);
+  char *r = rtc_peer_post(http_port, path, p->token, req);
+  if (!r || json_string_field(r, strlen(r), "sdp", sdp, sizeof sdp))
+    return fprintf(stderr, "calls failed: %s\n", r ? r : "?"), free(r), NULL;
+  free(r);
+  rtc_peer_unescape_sdp(sdp);
+  return sdp;
+}
+
+int rtc_peer_negotiate(peer *p, int http_port, const char *alias, dtls_context *ctx,
+                       int i, bool publisher, const char *direction) {
+  char name[32];
+  snprintf(name, sizeof name, "load%d", i);
+  if (rtc_peer_join(p, http_port, alias, name) != 0)
+    return -1;
+  char offer[2048], ssrc_line[64] = "";
   if (publisher)
     snprintf(ssrc_line, sizeof ssrc_line, "a=ssrc:%u cname:load\\r\\n", p->ssrc);
   /* Only a publisher signals an SSRC: a receive-only peer has nothing to show. */
@@ -97,15 +115,8 @@ int rtc_peer_negotiate(peer *p, int http_port, const char *alias, dtls_context *
       "a=%s\\r\\na=rtcp-mux\\r\\na=rtpmap:96 VP8/90000\\r\\n"
       "a=rtcp-fb:96 nack\\r\\na=rtcp-fb:96 nack pli\\r\\n%s",
       p->ufrag, p->pwd, dtls_context_fingerprint(ctx), direction, ssrc_line);
-  snprintf(req, sizeof req, "{\"call_type\":\"WEBRTC\",\"sdp\":\"%s\"}", offer);
-  snprintf(path, sizeof path, "%s/participants/%s/calls", alias, uuid);
-  r = rtc_peer_post(http_port, path, token, req);
-  static char sdp[16384];
-  if (!r || json_string_field(r, strlen(r), "sdp", sdp, sizeof sdp))
-    return fprintf(stderr, "calls failed: %s\n", r ? r : "?"), -1;
-  free(r);
-  rtc_peer_unescape_sdp(sdp);
-  return rtc_peer_take_remote(p, sdp, NULL);
+  char *sdp = rtc_peer_call(p, http_port, alias, offer);
+  return sdp ? rtc_peer_take_remote(p, sdp, NULL) : -1;
 }
 
 int rtc_peer_take_remote(peer *p, const char *sdp, const sdp_media **first) {

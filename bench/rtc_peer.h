@@ -43,6 +43,12 @@ size_t bench_text_collect(char *p, size_t size, size_t n, void *ud);
  * measured window); the malloc'd body, or NULL. */
 char *rtc_peer_post(int http_port, const char *path, const char *token, const char *json);
 
+/* request_token as display_name (keeping the token and uuid in p), then fresh ICE
+ * credentials and a random SSRC for the offer to come. 0 or -1 (message on stderr). */
+int rtc_peer_join(peer *p, int http_port, const char *alias, const char *display_name);
+/* POSTs offer (an SDP with \r\n escaped for JSON) as p's WEBRTC call; the answer's SDP
+ * with real line ends (a static buffer, valid until the next call), or NULL. */
+char *rtc_peer_call(peer *p, int http_port, const char *alias, const char *offer);
 /* Joins alias, offers VP8 with the given direction (publishers signal an SSRC), and
  * reads the answer's ICE, DTLS and candidate. 0 or -1 (with a message on stderr). */
 int rtc_peer_negotiate(peer *p, int http_port, const char *alias, dtls_context *ctx,
