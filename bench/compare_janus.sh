@@ -17,6 +17,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
+source "$ROOT/bench/lib.sh"
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(10 100 500)
 RUN_SECONDS=${RUN_SECONDS:-5}
@@ -97,45 +98,31 @@ ip addr add "$JANUS_ADDRESS/32" dev pbj0
 # 500 subscribers: one socket each on the client, plus Janus's per-handle descriptors.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-WORK=$(mktemp -d /tmp/parley-janus.XXXXXX)
-SERVER=
-cleanup() {
-  if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workdir janus
 
 stop_server() {
-  kill "$SERVER" 2>/dev/null || true
-  wait "$SERVER" 2>/dev/null || true
-  SERVER=
+  kill "$DAEMON" 2>/dev/null || true
+  wait "$DAEMON" 2>/dev/null || true
+  DAEMON=
 }
 
-# Starts parleyd on SERVER_CPU; sets SERVER and PORT.
+# Starts parleyd on SERVER_CPU; sets DAEMON and PORT.
 start_parley() {
   local dir=$WORK/parley-$1
   "$BUILD_DIR/parleyctl" --data-dir "$dir" room add conf >/dev/null
   CMD_SERVER="taskset -c $SERVER_CPU $BUILD_DIR/parleyd --data-dir $dir --http 127.0.0.1:0 --media-port 0 --log-level warn"
   $CMD_SERVER 2>"$dir.log" &
-  SERVER=$!
-  PORT=
-  for _ in $(seq 100); do
-    PORT=$(sed -n 's|.*listening on http://[0-9.]*:\([0-9]*\).*|\1|p' "$dir.log" | head -n 1)
-    [ -n "$PORT" ] && return 0
-    sleep 0.05
-  done
-  echo "compare_janus: parleyd did not start:" >&2
-  cat "$dir.log" >&2
-  exit 1
+  DAEMON=$!
+  PORT=$(bench_listen_port "$DAEMON" "$dir.log")
 }
 
-# Starts Janus on SERVER_CPU; sets SERVER.
+# Starts Janus on SERVER_CPU; sets DAEMON.
 start_janus() {
   local dir=$WORK/janus-$1
   CMD_SERVER="taskset -c $SERVER_CPU bench/janus.sh run $dir $JANUS_HTTP_PORT $JANUS_ADDRESS"
   taskset -c "$SERVER_CPU" "$ROOT/bench/janus.sh" run "$dir" "$JANUS_HTTP_PORT" "$JANUS_ADDRESS" \
     >"$dir.log" 2>&1 &
-  SERVER=$!
+  DAEMON=$!
   for _ in $(seq 200); do
     curl -sf "http://127.0.0.1:$JANUS_HTTP_PORT/janus/info" >/dev/null 2>&1 && return 0
     sleep 0.05
@@ -145,10 +132,8 @@ start_janus() {
   exit 1
 }
 
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), nproc $(nproc)," \
-  "$(uname -sr), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo)"
-echo "parley: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)," \
-  "janus: $(dpkg-query -W -f='${Version}' janus)"
+bench_machine
+echo "janus: $(dpkg-query -W -f='${Version}' janus)"
 RESULTS=$WORK/results
 : >"$RESULTS"
 for rep in $(seq "$REPEATS"); do
@@ -162,7 +147,7 @@ for rep in $(seq "$REPEATS"); do
     echo "\$ $CMD_SERVER"
     echo "\$ $CMD"
     taskset -c "$CLIENT_CPU" "$BUILD_DIR/bench/conf_load" "$PORT" conf "$n" "$RUN_SECONDS" \
-      "$pps" "$SERVER" | tee -a "$RESULTS" || echo "RESULT server=parleyd n=$n failed" >>"$RESULTS"
+      "$pps" "$DAEMON" | tee -a "$RESULTS" || echo "RESULT server=parleyd n=$n failed" >>"$RESULTS"
     stop_server
     for loops in $JANUS_LOOPS; do
       name=janus
@@ -176,7 +161,7 @@ for rep in $(seq "$REPEATS"); do
       echo "\$ JANUS_EVENT_LOOPS=${JANUS_EVENT_LOOPS:-} $CMD_SERVER"
       echo "\$ $CMD"
       if ! taskset -c "$CLIENT_CPU" "$BUILD_DIR/bench/janus_load" "$JANUS_HTTP_PORT" "$n" \
-        "$RUN_SECONDS" "$pps" "$SERVER" "$JANUS_ADDRESS" >"$WORK/out"; then
+        "$RUN_SECONDS" "$pps" "$DAEMON" "$JANUS_ADDRESS" >"$WORK/out"; then
         echo "RESULT server=$name n=$n failed" >>"$RESULTS"
         echo "janus log (last lines):"
         grep -v '^\s*$' "$WORK/janus-$tag-$loops.log" | tail -n 15

@@ -1,5 +1,5 @@
 # lib.sh — what the benchmark scripts share (sourced, not run): the line that names the
-# machine and the tree, and waiting for a parleyd to listen.
+# machine and the tree, a work folder cleaned up at exit, and waiting for a parleyd to listen.
 
 # Two lines: CPU model, cores, kernel, memory, load, and the commit (marked if the tree
 # differs from it).
@@ -27,4 +27,17 @@ bench_listen_port() {
     exit 1
   fi
   echo "$port"
+}
+
+# bench_workdir NAME: sets WORK to a new folder under /tmp and DAEMON to empty; at exit the
+# server whose pid is in DAEMON (if any) is killed and WORK removed.
+bench_workdir() {
+  WORK=$(mktemp -d "/tmp/parley-$1.XXXXXX")
+  DAEMON=
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  if [ -n "${DAEMON:-}" ]; then kill "$DAEMON" 2>/dev/null || true; fi
+  rm -rf "$WORK"
 }

@@ -21,13 +21,7 @@ fi
 # One UDP socket per participant on the client side.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-WORK=$(mktemp -d /tmp/parley-mix.XXXXXX)
-DAEMON=
-cleanup() {
-  if [ -n "$DAEMON" ]; then kill "$DAEMON" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workdir mix
 
 bench_machine
 for n in $SIZES; do

@@ -24,13 +24,7 @@ for f in parleyd parleyctl bench/rtm_load; do
 done
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-WORK=$(mktemp -d /tmp/parley-rtm-load.XXXXXX)
-DAEMON=
-cleanup() {
-  if [ -n "$DAEMON" ]; then kill "$DAEMON" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workdir rtm-load
 
 bench_machine
 status=0

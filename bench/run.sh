@@ -34,13 +34,7 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 4096 ]; then
   exit 1
 fi
 
-WORK=$(mktemp -d /tmp/parley-bench.XXXXXX)
-DAEMON=
-cleanup() {
-  if [ -n "$DAEMON" ]; then kill "$DAEMON" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workdir bench
 
 # Starts parleyd pinned to SERVER_CPU with the given extra flags; sets DAEMON and PORT.
 start_daemon() {
