@@ -246,7 +246,7 @@ static void resend(media_session *s, echo_stream *st, uint16_t seq, uint64_t now
     return;
   const rtp_cache_slot *kept = rtp_cache_get(e->source, e->source_seq);
   rtp_header h;
-  if (!kept || now - kept->sent_ms > NACK_MAX_AGE_MS ||
+  if (!kept || now - kept->kept_ms > NACK_MAX_AGE_MS ||
       rtp_parse(kept->data, kept->len, &h))
     return;
   uint8_t *slot = transport_rtp_slot(s->transport);

@@ -10,7 +10,7 @@ void rtp_cache_init(rtp_cache *c) {
   for (size_t i = 0; i < RTP_CACHE_SLOTS; i++) {
     c->slots[i].seq = 0;
     c->slots[i].len = 0;
-    c->slots[i].sent_ms = 0;
+    c->slots[i].kept_ms = 0;
   }
 }
 
@@ -34,7 +34,7 @@ void rtp_cache_put(rtp_cache *c, const uint8_t *pkt, size_t len, uint16_t seq,
                    uint64_t now_ms) {
   rtp_cache_slot *s = &c->slots[seq % RTP_CACHE_SLOTS];
   s->seq = seq;
-  s->sent_ms = now_ms;
+  s->kept_ms = now_ms;
   /* Too long to keep: the slot is emptied all the same, so the older packet it held
    * cannot be mistaken for this one later. */
   if (len == 0 || len > RTP_MAX_PACKET) {

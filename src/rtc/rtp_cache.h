@@ -9,8 +9,8 @@
 
 typedef struct {
   uint16_t seq;
-  uint16_t len; /* 0 = empty */
-  uint64_t sent_ms;
+  uint16_t len;     /* 0 = empty */
+  uint64_t kept_ms; /* when it was received and kept */
   uint8_t data[RTP_MAX_PACKET];
 } rtp_cache_slot;
 

@@ -1,6 +1,7 @@
 /* srtp_session — libsrtp2 inbound and outbound sessions from DTLS-SRTP keys. */
 #include "rtc/srtp_session.h"
 
+#include "core/log.h"
 #include "rtc/srtp_openssl.h"
 
 #include <pthread.h>
@@ -17,7 +18,9 @@ static void global_init_once(void) {
   if (srtp_init() != srtp_err_status_ok)
     return;
   global_status = 0;
-  srtp_openssl_install(); /* on failure libsrtp keeps its own types: slower, still SRTP */
+  /* On failure libsrtp keeps its own types: slower, still SRTP. */
+  if (srtp_openssl_install() != 0)
+    log_warn("srtp", "OpenSSL ciphers refused by libsrtp's self-tests: using its own");
 }
 
 int srtp_session_global_init(void) {
