@@ -299,7 +299,8 @@ static void *run(void *arg) {
   e->sessions = hmap_new();
   e->rooms = hmap_new();
   e->port.dtls_ctx = e->dtls_ctx;
-  port_start(&e->port, &e->loop, e->fd);
+  if (port_start(&e->port, &e->loop, e->fd) != 0)
+    log_error("media", "udp port %d: cannot receive", e->port_number);
   queue_init(&e->commands, &e->loop, sizeof(command), QUEUE_CAPACITY, on_command, e);
   uv_timer_init(&e->loop, &e->tick);
   e->tick.data = e;

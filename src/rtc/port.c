@@ -12,11 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define BATCH 32
 #define SOCKET_BUFFER (4 << 20)
-
-/* libuv hands recvmmsg 64 KiB per message slot, so one batch needs BATCH of them. */
-static char recv_buffer[BATCH * 65536];
 
 int port_bind_socket(const char *addr, int port, int *bound_port, char *err,
                      size_t errlen) {
@@ -117,10 +113,13 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf,
   port_flush(p);
 }
 
+/* The port's own buffer: each media loop receives into its own (a process-wide one was
+ * written by every loop's thread at once). */
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  (void)h, (void)suggested;
-  buf->base = recv_buffer;
-  buf->len = sizeof recv_buffer;
+  (void)suggested;
+  rtc_port *p = h->data;
+  buf->base = p->recv_buffer;
+  buf->len = PORT_RECV_BYTES;
 }
 
 int port_start(rtc_port *p, uv_loop_t *loop, int fd) {
@@ -128,6 +127,8 @@ int port_start(rtc_port *p, uv_loop_t *loop, int fd) {
   p->fd = fd;
   p->by_ufrag = hmap_new();
   p->by_address = hmap_new();
+  if (!(p->recv_buffer = malloc(PORT_RECV_BYTES)))
+    return UV_ENOMEM;
   uv_udp_init_ex(loop, &p->udp, AF_UNSPEC | UV_UDP_RECVMMSG);
   p->udp.data = p;
   int rc = uv_udp_open(&p->udp, fd);
@@ -144,6 +145,8 @@ static void free_maps(uv_handle_t *h) {
     free(e);
   hmap_free(p->by_address);
   hmap_free(p->by_ufrag);
+  free(p->recv_buffer);
+  p->recv_buffer = NULL;
 }
 
 void port_close(rtc_port *p) {

@@ -13,6 +13,8 @@
 #include <uv.h>
 
 #define PORT_SEND_BATCH 64
+/* libuv hands recvmmsg 64 KiB per message slot: 32 datagrams per batch need 2 MiB. */
+#define PORT_RECV_BYTES (32 * 65536)
 /* A slot holds the largest RTP packet we forward plus what SRTP may append. */
 #define PORT_SLOT_BYTES (RTP_MAX_PACKET + SRTP_SESSION_OVERHEAD)
 
@@ -31,6 +33,7 @@ struct rtc_port {
   hmap *by_address; /* peer address bytes -> transport */
   port_counters counters;
   size_t transports;
+  char *recv_buffer; /* PORT_RECV_BYTES, this port's alone */
   /* Datagrams waiting for one sendmmsg: a fan-out's copies leave in one call. */
   int fd;
   size_t queued;
