@@ -2,8 +2,8 @@
  * libcurl client, signing) to tests/tools/http_sink.mjs on loopback, which it starts. */
 #define FIXTURES SINK_FIXTURES
 #include "../tests/unit/sink.h"
-#include "conf/outbox.h"
 #include "core/log.h"
+#include "delivery/outbox.h"
 
 #include <time.h>
 

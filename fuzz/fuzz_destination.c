@@ -1,6 +1,6 @@
 /* fuzz_destination — libFuzzer harness for the destination rules applied to URLs clients
  * send (upload_url, webhook_url): no crash, and a refusal always comes with a reason. */
-#include "conf/destination.h"
+#include "delivery/destination.h"
 
 #include "check.h"
 

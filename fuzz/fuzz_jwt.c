@@ -1,7 +1,7 @@
 /* fuzz_jwt — libFuzzer harness for JWT parsing (RTM credentials come from the network):
  * jwt_peek_claims and jwt_verify_hs256 on the input, and on the input re-signed with the
  * right key so that the checks after the signature (payload, times) are reached too. */
-#include "conf/jwt.h"
+#include "auth/jwt.h"
 
 #include "check.h"
 

@@ -1,6 +1,6 @@
 /* fuzz_origin — libFuzzer harness for origin_normalise (the Origin header of an RTM
  * upgrade): the result is canonical, idempotent and within bounds. */
-#include "http/origin.h"
+#include "auth/origin.h"
 
 #include "check.h"
 

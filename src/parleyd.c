@@ -3,13 +3,13 @@
 #include "api/api.h"
 #include "conf/call.h"
 #include "conf/conf.h"
-#include "conf/outbox.h"
-#include "conf/rtm.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "delivery/outbox.h"
 #include "http/server.h"
 #include "http/sse.h"
 #include "media/recorder.h"
+#include "rtm/rtm.h"
 #include "store/db.h"
 
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* parleyctl — manages what parleyd serves, directly in its SQLite store: rooms (aliases,
  * PINs, flags) and RTM accounts, API keys and JWTs. A running parleyd notices changes. */
-#include "conf/jwt.h"
+#include "auth/jwt.h"
 #include "store/accounts.h"
 #include "store/db.h"
 #include "store/rooms.h"

@@ -1,8 +1,8 @@
 /* admin — operational endpoints: /healthz for liveness and /metrics in the
  * Prometheus text format (participants, rooms, tokens, streams, counters). */
 #include "api/api.h"
-#include "conf/outbox.h"
-#include "conf/rtm.h"
+#include "delivery/outbox.h"
+#include "rtm/rtm.h"
 
 #include "core/buf.h"
 #include "http/sse.h"

@@ -1,7 +1,7 @@
 /* rtm — the RTM translator: authenticates the WebSocket upgrade (and the REST session
  * reservation), turns each frame into a call on the RTM core, and core news into frames.
  */
-#include "conf/rtm.h"
+#include "rtm/rtm.h"
 #include "api/api.h"
 #include "api/rtm_message.h"
 #include "core/log.h"

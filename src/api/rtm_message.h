@@ -3,7 +3,7 @@
 #ifndef PARLEY_RTM_MESSAGE_H
 #define PARLEY_RTM_MESSAGE_H
 
-#include "conf/rtm_errors.h"
+#include "rtm/rtm_errors.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -22,7 +22,7 @@ typedef enum {
   RTM_PING,
 } rtm_type;
 
-/* Why a frame was refused; code is one of the RTM_E_* strings (conf/rtm_errors.h). */
+/* Why a frame was refused; code is one of the RTM_E_* strings (rtm/rtm_errors.h). */
 typedef struct {
   const char *code;
   char message[200];

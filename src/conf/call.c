@@ -2,8 +2,8 @@
 #include "conf/call.h"
 
 #include "conf/internal.h"
-#include "conf/negotiate.h"
 #include "core/log.h"
+#include "media/negotiate.h"
 
 #include <stdlib.h>
 #include <string.h>

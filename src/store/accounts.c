@@ -2,8 +2,8 @@
  * persistence. Keys are hashed before they touch the database. */
 #include "store/accounts.h"
 
+#include "auth/origin.h"
 #include "core/ids.h"
-#include "http/origin.h"
 
 #include <jansson.h>
 #include <stdio.h>

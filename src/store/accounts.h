@@ -36,7 +36,7 @@ int accounts_list(store *st, void (*each)(const account *a, void *ud), void *ud)
 typedef struct {
   char cid[64];
   bool recording;
-  char origins[API_KEY_MAX_ORIGINS][256]; /* canonical (see http/origin.h) */
+  char origins[API_KEY_MAX_ORIGINS][256]; /* canonical (see auth/origin.h) */
   int n_origins;
 } api_key_info;
 

@@ -1,9 +1,9 @@
 /* test_credentials — the RTM upgrade check against a real SQLite store: accounts and
  * keys through the store API, JWTs and API keys accepted and refused (401 / 403). */
+#include "auth/credentials.h"
+#include "auth/jwt.h"
+#include "auth/origin.h"
 #include "check.h"
-#include "conf/credentials.h"
-#include "conf/jwt.h"
-#include "http/origin.h"
 #include "store/accounts.h"
 
 #include <stdlib.h>

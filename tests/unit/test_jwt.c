@@ -1,7 +1,7 @@
 /* test_jwt — HS256 JWTs: a published test vector, sign/verify round trip, and every
  * way a token from the network must be refused (tampering, alg, times, shape, size). */
+#include "auth/jwt.h"
 #include "check.h"
-#include "conf/jwt.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

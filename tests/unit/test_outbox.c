@@ -2,9 +2,9 @@
  * retries with backoff, permanent failures, Retry-After, downtime, restarts, signatures,
  * crash recovery, and the destination rules. */
 #include "check.h"
-#include "conf/destination.h"
-#include "conf/outbox.h"
-#include "conf/webhook.h"
+#include "delivery/destination.h"
+#include "delivery/outbox.h"
+#include "delivery/webhook.h"
 #include "sink.h"
 
 #include <sys/stat.h>

@@ -3,8 +3,8 @@
 #ifndef PARLEY_RTM_INTERNAL_H
 #define PARLEY_RTM_INTERNAL_H
 
-#include "conf/rtm.h"
 #include "core/hmap.h"
+#include "rtm/rtm.h"
 
 #define RTM_MAX_SUPERVISORS 3
 #define RTM_MAX_URL                                                                      \

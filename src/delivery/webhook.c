@@ -1,6 +1,6 @@
 /* webhook — HMAC-SHA256 signatures (OpenSSL) and the recording webhook bodies
  * (jansson), kept apart from the outbox that delivers them. */
-#include "conf/webhook.h"
+#include "delivery/webhook.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>

@@ -1,6 +1,6 @@
 /* destination — URL checks for outgoing requests, using libcurl's own URL parser so that
  * what we check is exactly what curl will connect to. */
-#include "conf/destination.h"
+#include "delivery/destination.h"
 
 #include <curl/curl.h>
 #include <stdbool.h>

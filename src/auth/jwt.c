@@ -1,6 +1,6 @@
 /* jwt — HS256 tokens with OpenSSL HMAC and jansson. Parsing refuses anything not in
  * the one shape Parley issues and accepts, so that no input has two readings. */
-#include "conf/jwt.h"
+#include "auth/jwt.h"
 
 #include <math.h>
 #include <openssl/crypto.h>

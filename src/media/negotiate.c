@@ -1,5 +1,5 @@
 /* negotiate — SDP offer in, answer out, agreement and remote credentials kept. */
-#include "conf/negotiate.h"
+#include "media/negotiate.h"
 
 #include "core/ids.h"
 

@@ -3,10 +3,10 @@
 #ifndef PARLEY_RTM_H
 #define PARLEY_RTM_H
 
-#include "conf/credentials.h"
-#include "conf/rtm_errors.h"
+#include "auth/credentials.h"
 #include "core/buf.h"
 #include "media/engine.h"
+#include "rtm/rtm_errors.h"
 #include "store/db.h"
 
 #include <jansson.h>
@@ -37,7 +37,7 @@ typedef struct {
 
 /* A refusal of a client message: nothing changed (rtm.md "error"). */
 typedef struct {
-  const char *code; /* an RTM_E_* of conf/rtm_errors.h */
+  const char *code; /* an RTM_E_* of rtm/rtm_errors.h */
   char message[200];
 } rtm_refusal;
 

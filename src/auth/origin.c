@@ -1,5 +1,5 @@
 /* origin — parsing and canonical spelling of web origins (RFC 6454 serialisation). */
-#include "http/origin.h"
+#include "auth/origin.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,9 +1,9 @@
 /* credentials — RTM authentication: picks the one credential given, verifies it
  * against the account in the store, and says what the session may do. */
-#include "conf/credentials.h"
+#include "auth/credentials.h"
 
-#include "conf/jwt.h"
-#include "http/origin.h"
+#include "auth/jwt.h"
+#include "auth/origin.h"
 #include "store/accounts.h"
 
 #include <jansson.h>

@@ -2,13 +2,13 @@
  * client, successes delete them, failures back off (equal jitter, Retry-After) or give
  * up.
  */
-#include "conf/outbox.h"
+#include "delivery/outbox.h"
 
-#include "conf/destination.h"
-#include "conf/webhook.h"
 #include "core/config.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "delivery/destination.h"
+#include "delivery/webhook.h"
 
 #include <errno.h>
 #include <stdio.h>

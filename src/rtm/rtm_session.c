@@ -1,12 +1,11 @@
 /* rtm_session — RTM sessions: start, renegotiation, pings, supervisors, the sweep of
  * timers, and termination through SHUTDOWN to TERMINATED with its webhook. */
-#include "conf/internal.h"
-#include "conf/negotiate.h"
-#include "conf/outbox.h"
-#include "conf/rtm_internal.h"
-#include "conf/webhook.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "delivery/outbox.h"
+#include "delivery/webhook.h"
+#include "media/negotiate.h"
+#include "rtm/rtm_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /* rtm_recording — an RTM session's recordings: start and stop on the media loop, the
  * SQLite journal row, recording_state to the client, and the hand-over to the outbox. */
-#include "conf/outbox.h"
-#include "conf/rtm_internal.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "delivery/outbox.h"
+#include "rtm/rtm_internal.h"
 #include "store/jobs.h"
 
 #include <stdio.h>
