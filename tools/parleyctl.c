@@ -1,5 +1,6 @@
 /* parleyctl — manages what parleyd serves, directly in its SQLite store: rooms (aliases,
  * PINs, flags) and RTM accounts, API keys and JWTs. A running parleyd notices changes. */
+#include "auth/credentials.h"
 #include "auth/jwt.h"
 #include "store/accounts.h"
 #include "store/db.h"
@@ -279,8 +280,8 @@ static int key_add(store *st, int argc, char **argv) {
                "the web origins bound to them)%s",
                "");
   char key[API_KEY_LEN + 1], err[300];
-  if (api_keys_add(st, cid, origins, n_origins, recording, key, sizeof key, err,
-                   sizeof err) != 0)
+  if (credentials_key_add(st, cid, origins, n_origins, recording, key, sizeof key, err,
+                          sizeof err) != 0)
     return die("%s", err);
   printf("%s\n", key);
   return 0;

@@ -128,3 +128,24 @@ int credentials_check(store *st, const credentials_in *in, int64_t now_s,
     *out = id;
   return status;
 }
+
+int credentials_key_add(store *st, const char *cid, const char *const *origins,
+                        int n_origins, bool recording, char *key_out, size_t key_len,
+                        char *err, size_t n) {
+  if (n_origins < 0 || n_origins > API_KEY_MAX_ORIGINS)
+    return api_keys_add(st, cid, origins, n_origins, recording, key_out, key_len, err,
+                        n); /* the store words the refusal */
+  char canon[API_KEY_MAX_ORIGINS][ORIGIN_MAX_LEN + 1];
+  const char *list[API_KEY_MAX_ORIGINS];
+  for (int i = 0; i < n_origins; i++) {
+    if (origin_normalise(origins[i], strlen(origins[i]), canon[i], sizeof canon[i]) < 0) {
+      snprintf(err, n,
+               "\"%s\" is not a web origin (scheme://host[:port], http or https, "
+               "no path)",
+               origins[i]);
+      return -1;
+    }
+    list[i] = canon[i];
+  }
+  return api_keys_add(st, cid, list, n_origins, recording, key_out, key_len, err, n);
+}

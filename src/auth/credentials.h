@@ -39,4 +39,12 @@ typedef struct {
 int credentials_check(store *st, const credentials_in *in, int64_t now_s,
                       rtm_identity *out, char *reason, size_t n);
 
+/* Creates an API key for account cid bound to 1 to 8 web origins, each canonicalised
+ * with origin_normalise first (so "https://App.example:443" binds
+ * "https://app.example"). The key is written once to key_out; 0, or -1 with a reason
+ * in err (not an origin, unknown account, the store failed). */
+int credentials_key_add(store *st, const char *cid, const char *const *origins,
+                        int n_origins, bool recording, char *key_out, size_t key_len,
+                        char *err, size_t n);
+
 #endif

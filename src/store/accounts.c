@@ -2,7 +2,6 @@
  * persistence. Keys are hashed before they touch the database. */
 #include "store/accounts.h"
 
-#include "auth/origin.h"
 #include "core/ids.h"
 
 #include <jansson.h>
@@ -152,7 +151,8 @@ static void key_hash_hex(const char *key, char out[2 * IDS_DIGEST_LEN + 1]) {
     snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
-/* Canonical origins as a JSON array text (malloc'd), or NULL with a reason. */
+/* The origins (already canonical: the store does not judge what an origin is) as a
+ * JSON array text without duplicates (malloc'd), or NULL with a reason. */
 static char *origins_json(const char *const *origins, int n_origins, char *err,
                           size_t n) {
   if (n_origins < 1 || n_origins > API_KEY_MAX_ORIGINS) {
@@ -162,20 +162,17 @@ static char *origins_json(const char *const *origins, int n_origins, char *err,
   }
   json_t *list = json_array();
   for (int i = 0; i < n_origins; i++) {
-    char canon[ORIGIN_MAX_LEN + 1];
-    if (origin_normalise(origins[i], strlen(origins[i]), canon, sizeof canon) < 0) {
-      snprintf(err, n,
-               "\"%s\" is not a web origin (scheme://host[:port], http or https, "
-               "no path)",
-               origins[i]);
+    if (!origins[i] || !*origins[i] || strlen(origins[i]) >= API_KEY_ORIGIN_SIZE) {
+      snprintf(err, n, "an origin is empty or longer than %d bytes",
+               API_KEY_ORIGIN_SIZE - 1);
       json_decref(list);
       return NULL;
     }
     int dup = 0;
     for (size_t j = 0; j < json_array_size(list); j++)
-      dup |= strcmp(json_string_value(json_array_get(list, j)), canon) == 0;
+      dup |= strcmp(json_string_value(json_array_get(list, j)), origins[i]) == 0;
     if (!dup)
-      json_array_append_new(list, json_string(canon));
+      json_array_append_new(list, json_string(origins[i]));
   }
   char *text = json_dumps(list, JSON_COMPACT);
   json_decref(list);

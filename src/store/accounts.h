@@ -14,6 +14,7 @@
 #define API_KEY_LEN 46       /* "pk_" + 43 base64url characters (256 random bits) */
 #define API_KEY_PREFIX_LEN 8 /* what listings show of a key */
 #define API_KEY_MAX_ORIGINS 8
+#define API_KEY_ORIGIN_SIZE 256 /* bytes of one stored origin, with its NUL */
 
 typedef struct {
   char cid[64];
@@ -36,14 +37,14 @@ int accounts_list(store *st, void (*each)(const account *a, void *ud), void *ud)
 typedef struct {
   char cid[64];
   bool recording;
-  char origins[API_KEY_MAX_ORIGINS][256]; /* canonical (see auth/origin.h) */
+  char origins[API_KEY_MAX_ORIGINS][API_KEY_ORIGIN_SIZE]; /* canonical (auth/origin.h) */
   int n_origins;
 } api_key_info;
 
-/* Creates a key for account cid, bound to 1 to 8 web origins (each canonicalised
- * with origin_normalise; a key without an origin could never be used, so it is
- * refused). The key is written once to key_out (key_len >= API_KEY_LEN + 1); only
- * its SHA-256 is stored. Returns 0, or -1 with a reason in err. */
+/* Creates a key for account cid, bound to 1 to 8 web origins, which the caller has
+ * already canonicalised (credentials_key_add does; a key without an origin could
+ * never be used, so it is refused). The key is written once to key_out (key_len >=
+ * API_KEY_LEN + 1); only its SHA-256 is stored. Returns 0, or -1 with a reason in err. */
 int api_keys_add(store *st, const char *cid, const char *const *origins, int n_origins,
                  bool recording, char *key_out, size_t key_len, char *err, size_t n);
 /* 0 found (out filled), -1 unknown key or the store failed. A stored origin list

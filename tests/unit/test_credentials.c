@@ -137,12 +137,12 @@ static void jwts(void) {
 static void keys(void) {
   char err[300], key[API_KEY_LEN + 1], nrkey[API_KEY_LEN + 1];
   const char *origins[] = {"https://App.Example.com:443", "http://localhost:8080"};
-  CHECK(api_keys_add(st, "acme", origins, 2, true, key, sizeof key, err, sizeof err) ==
-        0);
+  CHECK(credentials_key_add(st, "acme", origins, 2, true, key, sizeof key, err,
+                            sizeof err) == 0);
   CHECK(strncmp(key, "pk_", 3) == 0 && strlen(key) == API_KEY_LEN);
   const char *one[] = {"https://rec-off.example"};
-  CHECK(api_keys_add(st, "acme", one, 1, false, nrkey, sizeof nrkey, err, sizeof err) ==
-        0);
+  CHECK(credentials_key_add(st, "acme", one, 1, false, nrkey, sizeof nrkey, err,
+                            sizeof err) == 0);
   CHECK(strcmp(key, nrkey) != 0);
 
   CHECK(check(NULL, NULL, key, "https://app.example.com") == 0);
@@ -193,12 +193,15 @@ static void keys(void) {
   CHECK(check(NULL, NULL, nrkey, "https://rec-off.example") == 403);
 
   /* Refused at creation: no origin, not an origin, unknown account, small buffer. */
-  CHECK(api_keys_add(st, "acme", NULL, 0, true, key, sizeof key, err, sizeof err) == -1);
+  CHECK(credentials_key_add(st, "acme", NULL, 0, true, key, sizeof key, err,
+                            sizeof err) == -1);
   const char *bad[] = {"https://app.example.com/path"};
-  CHECK(api_keys_add(st, "acme", bad, 1, true, key, sizeof key, err, sizeof err) == -1);
+  CHECK(credentials_key_add(st, "acme", bad, 1, true, key, sizeof key, err, sizeof err) ==
+        -1);
   CHECK(strstr(err, "not a web origin") != NULL);
-  CHECK(api_keys_add(st, "ghost", one, 1, true, key, sizeof key, err, sizeof err) == -1);
-  CHECK(api_keys_add(st, "acme", one, 1, true, key, 10, err, sizeof err) == -1);
+  CHECK(credentials_key_add(st, "ghost", one, 1, true, key, sizeof key, err,
+                            sizeof err) == -1);
+  CHECK(credentials_key_add(st, "acme", one, 1, true, key, 10, err, sizeof err) == -1);
 }
 
 static int n_keys;
