@@ -1,7 +1,7 @@
 /* fuzz_rtp — libFuzzer harness for RTP: rtp_parse on an exact-size copy of the input,
  * then every extension id, the audio level, keyframe detection and in-place rewrites. */
-#include "rtc/rtp.h"
 #include "rtc/dtmf.h"
+#include "rtc/rtp.h"
 #include "rtc/rtp_cache.h"
 
 #include "check.h"

@@ -20,7 +20,8 @@ void log_msg(log_level level, const char *module, const char *fmt, ...)
   } while (0)
 #define log_info(mod, ...) log_msg(LOG_INFO, mod, __VA_ARGS__)
 /* An info line shown at every level: for the few lines operators always need. */
-void log_always(const char *module, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_always(const char *module, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 #define log_warn(mod, ...) log_msg(LOG_WARN, mod, __VA_ARGS__)
 #define log_error(mod, ...) log_msg(LOG_ERROR, mod, __VA_ARGS__)
 

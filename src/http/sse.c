@@ -25,7 +25,8 @@ struct sse_stream {
 
 /* A reader "cannot keep up" when more than the bound waits behind a write that has
  * not completed for this long; a burst the kernel takes at once completes in one loop
- * turn. Past HARD_FACTOR times the bound a stream is cut at once: memory stays bounded. */
+ * turn. Past HARD_FACTOR times the bound a stream is cut at once: memory stays bounded.
+ */
 #define STALL_MS 1000
 #define HARD_FACTOR 8
 

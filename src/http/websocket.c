@@ -133,4 +133,3 @@ void ws_close(ws_conn *ws, int code, const char *reason) {
     h2o_timeout_link(ws->ctx->loop, &ws->ctx->one_sec_timeout, &ws->flush_wait);
   proceed(ws);
 }
-
