@@ -5,7 +5,7 @@ JOBS ?= 2
 DATA_DIR ?= var
 HTTP ?= 127.0.0.1:8080
 
-.PHONY: all deps deps-test build build-asan build-fuzz run test unit integration fuzz format clean
+.PHONY: all deps deps-test build build-asan build-fuzz run test unit integration fuzz format check-shape clean
 
 all: build
 
@@ -43,6 +43,11 @@ test: deps-test build build-asan build-fuzz
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+# What make test checks first: folders include only what their layer allows, and the style.
+check-shape:
+	@scripts/check-layers.sh
+	@clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
 clean:
 	rm -rf build build-asan build-fuzz

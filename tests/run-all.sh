@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the whole suite: unit tests (ctest) on the release and the ASan+UBSan builds,
-# the integration tests (node) against both daemons, and a short run of each fuzzer.
+# Runs the whole suite: the code-shape checks (include layers, clang-format), unit tests
+# (ctest) on the release and the ASan+UBSan builds, the integration tests (node) against
+# both daemons, the browser tests, and a short run of each fuzzer.
 # Ends with one line "N passed, N failed" counting the stages.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,13 @@ stage() {
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
+# C sources the style applies to: what git tracks, or every one outside build dirs.
+c_sources() {
+  git ls-files '*.c' '*.h' 2>/dev/null ||
+    find src tools tests bench fuzz -name '*.[ch]' -not -path '*/node_modules/*'
+}
+stage "include layers" scripts/check-layers.sh
+stage "clang-format" clang-format --dry-run -Werror $(c_sources)
 stage "unit tests (release)" ctest --test-dir build --output-on-failure
 stage "unit tests (asan+ubsan)" ctest --test-dir build-asan --output-on-failure
 if [ -d tests/integration ] && ls tests/integration/*.test.mjs >/dev/null 2>&1; then
