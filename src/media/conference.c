@@ -44,7 +44,7 @@ const int64_t *media_room_key(const media_room *r) { return &r->key; }
 
 static bool publishes_video(const media_session *s) {
   return s->params.present == 0 && s->streams[STREAM_VIDEO].choice >= 0 &&
-         s->streams[STREAM_VIDEO].remote_ssrc && !s->params.video_muted;
+         s->streams[STREAM_VIDEO].pub.ssrc && !s->params.video_muted;
 }
 
 /* In a lecture a guest sees hosts only; everyone else may be seen by anyone. */
@@ -112,18 +112,18 @@ static bool same_codec(const media_session *a, const media_session *b) {
 
 /* Where a session's presentation comes from: a presentation call's video, else the
  * slides m-line of a main call. */
-static echo_stream *presentation_in(media_session *s) {
+static session_stream *presentation_in(media_session *s) {
   return &s->streams[s->params.present == 1 ? STREAM_VIDEO : STREAM_SLIDES];
 }
 
 /* Where a receiver takes a presentation now: a receive-presentation call's video, or
  * the slides m-line of a main call when it receives. */
-static echo_stream *slides_out(media_session *rx) {
+static session_stream *slides_out(media_session *rx) {
   if (rx->params.present == 2)
     return rx->streams[STREAM_VIDEO].choice >= 0 ? &rx->streams[STREAM_VIDEO] : NULL;
   if (rx->params.present == 1)
     return NULL;
-  echo_stream *st = &rx->streams[STREAM_SLIDES];
+  session_stream *st = &rx->streams[STREAM_SLIDES];
   if (st->choice < 0)
     return NULL;
   sdp_direction d = rx->params.agreed.media[st->choice].direction;
@@ -137,11 +137,11 @@ static void on_slides(media_session *s, const uint8_t *pkt, size_t len,
   media_room *r = s->room;
   if (!s->params.presenting)
     return;
-  echo_stream *in = presentation_in(s);
+  session_stream *in = presentation_in(s);
   bool keyframe = rtp_is_keyframe_start(pkt, h, in->codec);
   for (size_t i = 0; i < r->n; i++) {
     media_session *rx = r->sessions[i];
-    echo_stream *out = rx != s ? slides_out(rx) : NULL;
+    session_stream *out = rx != s ? slides_out(rx) : NULL;
     if (!out)
       continue;
     if (rx->slides_from != s) {
@@ -195,7 +195,7 @@ static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
                    void *ud) {
   media_session *s = ud;
   bool repair;
-  echo_stream *st = session_stream_for(s, pkt, h, &repair);
+  session_stream *st = session_stream_for(s, pkt, h, &repair);
   if (!st || repair)
     return;
   session_count_received(st, h, len, st == &s->streams[STREAM_AUDIO] ? 48000 : 90000,
@@ -221,7 +221,7 @@ static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {
   uint64_t now = uv_now(t->loop);
   if (item->kind == RTCP_SR)
     return session_note_sender_report(rx, item, now);
-  echo_stream *ours = session_stream_by_local_ssrc(rx, item->media_ssrc);
+  session_stream *ours = session_stream_by_local_ssrc(rx, item->media_ssrc);
   if (!ours || ours == &rx->streams[STREAM_AUDIO])
     return;
   /* A presentation reaches a receiver on its slides m-line, or on the video of a
@@ -237,8 +237,7 @@ static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {
 }
 
 transport_sink conference_join(media_room *r, media_session *s) {
-  session_bind_streams(s);
-  ids_random(&s->rtcp_ssrc, sizeof s->rtcp_ssrc); /* sender SSRC of our PLIs */
+  session_init(s);
   s->room = r;
   if (s->params.present == 0) { /* presentation calls are not in the audio mix */
     s->mix = mixer_add(r->mixer, s);
@@ -247,8 +246,8 @@ transport_sink conference_join(media_room *r, media_session *s) {
   }
   if (s->params.lecture)
     mixer_set_lecture(r->mixer, true);
-  ids_random(&s->streams[STREAM_AUDIO].next_seq,
-             sizeof s->streams[STREAM_AUDIO].next_seq);
+  ids_random(&s->streams[STREAM_AUDIO].sub.next_seq,
+             sizeof s->streams[STREAM_AUDIO].sub.next_seq);
   ids_random(&s->audio_ts, sizeof s->audio_ts);
   ids_random(&s->video_out, sizeof s->video_out); /* random starting numbers */
   ids_random(&s->slides_out, sizeof s->slides_out);
@@ -309,15 +308,15 @@ static void send_audio(void *owner, const uint8_t *opus, size_t len, bool shared
                        void *ud) {
   (void)shared, (void)ud;
   media_session *rx = owner;
-  echo_stream *st = &rx->streams[STREAM_AUDIO];
+  session_stream *st = &rx->streams[STREAM_AUDIO];
   rx->audio_ts += AUDIO_FRAME_TICKS; /* advances even when nothing can be sent */
   if (st->choice < 0 || !rx->transport->srtp_ready)
     return;
   uint8_t pkt[12 + MIXER_MAX_PACKET + SRTP_SESSION_OVERHEAD];
   size_t n = rtp_write_header(pkt, (uint8_t)rx->params.agreed.media[st->choice].pt, false,
-                              st->next_seq++, rx->audio_ts, st->local_ssrc);
+                              st->sub.next_seq++, rx->audio_ts, st->sub.ssrc);
   memcpy(pkt + n, opus, len);
-  st->packets_out++;
+  st->sub.packets++;
   transport_send_rtp(rx->transport, pkt, n + len);
 }
 

@@ -4,7 +4,7 @@
 #ifndef PARLEY_CONFERENCE_H
 #define PARLEY_CONFERENCE_H
 
-#include "media/echo.h"
+#include "media/session.h"
 
 typedef struct media_room media_room;
 

@@ -6,6 +6,7 @@
 #include "media/conference.h"
 #include "media/echo.h"
 #include "media/recording_router.h"
+#include "media/session.h"
 #include "rtc/port.h"
 
 #include <pthread.h>
@@ -110,7 +111,7 @@ static void free_session(media_loop *e, media_session *s) {
     recording_router_leave(s);
   if (s->transport)
     transport_free(s->transport);
-  echo_session_free(s);
+  session_free(s);
   free(s);
 }
 
@@ -149,9 +150,9 @@ static void add_session(media_loop *e, media_call *call) {
     if (agent && agent->params.mode == MEDIA_RECORD)
       sink = recording_router_join_supervisor(s, agent);
     else
-      sink = echo_session_init(s); /* its agent is gone: the control loop ends it */
+      sink = echo_router_join(s); /* its agent is gone: the control loop ends it */
   } else {
-    sink = echo_session_init(s);
+    sink = echo_router_join(s);
   }
   s->transport->sink = sink;
   hmap_put(e->sessions, s->params.call_uuid, strlen(s->params.call_uuid), s);
@@ -163,7 +164,7 @@ static void update_session(media_loop *e, media_call *call) {
     return;
   bool restart = strcmp(s->params.local_ufrag, call->local_ufrag) != 0;
   s->params.agreed = call->agreed;
-  echo_session_update(s);
+  session_update(s);
   if (restart) {
     memcpy(s->params.local_ufrag, call->local_ufrag, sizeof call->local_ufrag);
     memcpy(s->params.local_pwd, call->local_pwd, sizeof call->local_pwd);
@@ -200,7 +201,7 @@ static void on_command(void *msg, void *ud) {
     break;
   case CMD_DTMF:
     if (s)
-      echo_session_send_dtmf(s, c->digits);
+      session_send_dtmf(s, c->digits);
     break;
   case CMD_PREFS:
     if (s)
@@ -269,7 +270,7 @@ static void on_tick(uv_timer_t *t) {
     if (s->params.mode == MEDIA_RECORD || s->params.mode == MEDIA_MONITOR)
       recording_router_tick(s, now);
     else if (!s->room)
-      echo_session_tick(s, now);
+      echo_router_tick(s, now);
   pos = 0;
   media_room *r;
   while ((r = hmap_next(e->rooms, &pos)))

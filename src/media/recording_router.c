@@ -63,7 +63,7 @@ static void on_recording_closed(void *ud, const recorder_result *res) {
   free(slot);
 }
 
-static rec_codec video_codec(const echo_stream *st) {
+static rec_codec video_codec(const session_stream *st) {
   switch (st->codec) {
   case RTP_CODEC_VP8:
     return REC_CODEC_VP8;
@@ -108,10 +108,10 @@ void recording_router_stop(media_session *a) {
 }
 
 /* A supervisor's copy: video waits for a keyframe so the first frame decodes. */
-static void to_supervisor(media_session *sup, const echo_stream *from, bool video,
+static void to_supervisor(media_session *sup, const session_stream *from, bool video,
                           const uint8_t *pkt, size_t len, const rtp_header *h,
                           bool keyframe, uint64_t now) {
-  echo_stream *out = &sup->streams[video ? STREAM_VIDEO : STREAM_AUDIO];
+  session_stream *out = &sup->streams[video ? STREAM_VIDEO : STREAM_AUDIO];
   if (video && !sup->video_synced) {
     if (!keyframe)
       return;
@@ -125,7 +125,7 @@ static void on_agent_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_heade
                          void *ud) {
   media_session *a = ud;
   bool repair;
-  echo_stream *st = session_stream_for(a, pkt, h, &repair);
+  session_stream *st = session_stream_for(a, pkt, h, &repair);
   if (!st || repair || st == &a->streams[STREAM_SLIDES])
     return;
   if (h->payload_type != a->params.agreed.media[st->choice].pt)
@@ -149,11 +149,12 @@ static void on_agent_rtcp(transport *t, const rtcp_item *item, void *ud) {
     return;
   uint64_t ntp = (uint64_t)item->ntp_sec << 32 | item->ntp_frac;
   for (int k = STREAM_AUDIO; k <= STREAM_VIDEO; k++) {
-    echo_stream *st = &a->streams[k];
-    if (st->choice < 0 || st->remote_ssrc != item->sender_ssrc)
+    session_stream *st = &a->streams[k];
+    if (st->choice < 0 || st->pub.ssrc != item->sender_ssrc)
       continue;
-    if (st->started)
-      rtp_stats_sender_report(&st->stats, item->ntp_sec, item->ntp_frac, uv_now(t->loop));
+    if (st->pub.started)
+      rtp_stats_sender_report(&st->pub.stats, item->ntp_sec, item->ntp_frac,
+                              uv_now(t->loop));
     if (a->recording)
       recorder_on_sender_report(a->recording->rec, k == STREAM_VIDEO, ntp, item->rtp_ts);
   }
@@ -164,7 +165,7 @@ static void on_agent_rtcp(transport *t, const rtcp_item *item, void *ud) {
 static void on_supervisor_rtcp(transport *t, const rtcp_item *item, void *ud) {
   media_session *sup = ud;
   uint64_t now = uv_now(t->loop);
-  echo_stream *ours = session_stream_by_local_ssrc(sup, item->media_ssrc);
+  session_stream *ours = session_stream_by_local_ssrc(sup, item->media_ssrc);
   if (!ours || ours == &sup->streams[STREAM_AUDIO])
     return;
   if ((item->kind == RTCP_PLI || item->kind == RTCP_FIR) && sup->agent)
@@ -179,15 +180,13 @@ static void on_supervisor_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_
 }
 
 transport_sink recording_router_join_agent(media_session *a) {
-  session_bind_streams(a);
-  ids_random(&a->rtcp_ssrc, sizeof a->rtcp_ssrc);
+  session_init(a);
   return (transport_sink){session_on_connected, on_agent_rtp, on_agent_rtcp,
                           session_on_failed};
 }
 
 transport_sink recording_router_join_supervisor(media_session *sup, media_session *a) {
-  session_bind_streams(sup);
-  ids_random(&sup->rtcp_ssrc, sizeof sup->rtcp_ssrc);
+  session_init(sup);
   ids_random(&sup->video_out, sizeof sup->video_out); /* random starting numbers */
   ids_random(&sup->audio_out, sizeof sup->audio_out);
   sup->video_out.started = sup->audio_out.started = false;

@@ -3,7 +3,7 @@
 #ifndef PARLEY_RECORDING_ROUTER_H
 #define PARLEY_RECORDING_ROUTER_H
 
-#include "media/echo.h"
+#include "media/session.h"
 
 /* Sets up an agent's streams; returns the sink for its transport. */
 transport_sink recording_router_join_agent(media_session *agent);

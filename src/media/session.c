@@ -1,0 +1,370 @@
+/* session — one call's media: streams bound to the agreement, forwarding with rewrite,
+ * keyframe requests, NACKs, RTCP reports and DTMF, shared by every router. */
+#include "media/session.h"
+
+#include "core/ids.h"
+#include "rtc/dtmf.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+
+#define KEYFRAME_REQUEST_GAP_MS 500
+/* Older packets are useless to the receiver, or stale slots. */
+#define NACK_MAX_AGE_MS 1000
+#define DTMF_DURATION_MS 100
+#define DTMF_GAP_MS 60
+#define DTMF_CLOCK 48000
+
+static rtp_codec codec_of(const char *name) {
+  if (strcasecmp(name, "VP9") == 0)
+    return RTP_CODEC_VP9;
+  if (strcasecmp(name, "H264") == 0)
+    return RTP_CODEC_H264;
+  if (strcasecmp(name, "VP8") == 0)
+    return RTP_CODEC_VP8;
+  return RTP_CODEC_OPUS;
+}
+
+static void bind_streams(media_session *s) {
+  const media_call *c = &s->params;
+  for (int i = 0; i < STREAM_COUNT; i++)
+    s->streams[i].choice = -1;
+  for (size_t i = 0; i < c->agreed.n_media; i++) {
+    const sdp_choice *ch = &c->agreed.media[i];
+    if (!ch->accepted)
+      continue;
+    int k = ch->kind == SDP_AUDIO ? STREAM_AUDIO
+            : ch->slides          ? STREAM_SLIDES
+                                  : STREAM_VIDEO;
+    session_stream *st = &s->streams[k];
+    if (st->choice >= 0)
+      continue; /* a second m-line of the same kind is not used */
+    st->choice = (int)i;
+    st->codec = codec_of(ch->codec);
+    st->sub.ssrc = k == STREAM_AUDIO   ? c->audio_ssrc
+                   : k == STREAM_VIDEO ? c->video_ssrc
+                                       : c->slides_ssrc;
+    if (ch->remote_ssrc)
+      st->pub.ssrc = ch->remote_ssrc;
+    st->pub.rtx_ssrc = ch->remote_rtx_ssrc;
+  }
+}
+
+void session_init(media_session *s) {
+  bind_streams(s);
+  ids_random(&s->rtcp_ssrc, sizeof s->rtcp_ssrc);
+}
+
+void session_update(media_session *s) { bind_streams(s); }
+
+void session_free(media_session *s) {
+  for (int i = 0; i < STREAM_COUNT; i++) {
+    rtp_cache_release(s->streams[i].pub.cache);
+    rtp_sent_free(s->streams[i].sub.sent);
+  }
+}
+
+static const sdp_choice *choice_of(const media_session *s, const session_stream *st) {
+  return &s->params.agreed.media[st->choice];
+}
+
+/* Which of our streams a packet belongs to: signalled SSRCs first, then the mid
+ * header extension for unsignalled ones (learned once). */
+session_stream *session_stream_for(media_session *s, const uint8_t *pkt,
+                                   const rtp_header *h, bool *repair) {
+  *repair = false;
+  for (int i = 0; i < STREAM_COUNT; i++) {
+    session_stream *st = &s->streams[i];
+    if (st->choice < 0)
+      continue;
+    if (st->pub.ssrc == h->ssrc)
+      return st;
+    if (st->pub.rtx_ssrc && st->pub.rtx_ssrc == h->ssrc)
+      return *repair = true, st;
+  }
+  for (int i = 0; i < STREAM_COUNT; i++) {
+    session_stream *st = &s->streams[i];
+    if (st->choice < 0 || st->pub.ssrc)
+      continue;
+    const sdp_choice *ch = choice_of(s, st);
+    const uint8_t *mid;
+    size_t n;
+    if (ch->ext_mid && rtp_ext_find(pkt, h, ch->ext_mid, &mid, &n) == 0 &&
+        n == strlen(ch->mid) && memcmp(mid, ch->mid, n) == 0 &&
+        h->payload_type == ch->pt) {
+      st->pub.ssrc = h->ssrc;
+      return st;
+    }
+  }
+  return NULL;
+}
+
+session_stream *session_stream_by_local_ssrc(media_session *s, uint32_t ssrc) {
+  for (int i = 0; i < STREAM_COUNT; i++)
+    if (s->streams[i].choice >= 0 && s->streams[i].sub.ssrc == ssrc)
+      return &s->streams[i];
+  return NULL;
+}
+
+/* pkt as stream `out` sends it, written into dst: its SSRC, payload type, numbers, and
+ * no header extensions. Returns the new length. */
+static size_t write_as_sent(uint8_t *dst, const uint8_t *pkt, size_t len,
+                            const rtp_header *h, const session_stream *out, uint8_t pt,
+                            uint16_t seq, uint32_t ts) {
+  memcpy(dst, pkt, len);
+  len = rtp_strip_extensions(dst, len, h);
+  rtp_set_ssrc(dst, out->sub.ssrc);
+  rtp_set_seq(dst, seq);
+  rtp_set_timestamp(dst, ts);
+  rtp_set_payload_type(dst, pt);
+  return len;
+}
+
+static uint8_t payload_type_of(const media_session *s, const session_stream *st) {
+  return (uint8_t)s->params.agreed.media[st->choice].pt;
+}
+
+/* Logs what `out` sent as seq, for its subscriber's NACKs: audio is not resent. */
+static void note_sent(session_stream *out, const session_stream *from,
+                      uint16_t source_seq, uint16_t seq, uint32_t ts, uint64_t now) {
+  if (out->codec == RTP_CODEC_OPUS || !from->pub.cache)
+    return;
+  if (!out->sub.sent && !(out->sub.sent = rtp_sent_new()))
+    return;
+  rtp_sent_note(out->sub.sent, from->pub.cache, source_seq, seq, ts, now);
+}
+
+void session_forward(media_session *rx, session_stream *out, session_rewrite *rw,
+                     const session_stream *from, const uint8_t *pkt, size_t len,
+                     const rtp_header *h, uint64_t now) {
+  if (out->choice < 0 || len > RTP_MAX_PACKET)
+    return;
+  uint8_t *slot = transport_rtp_slot(rx->transport);
+  if (!slot)
+    return;
+  if (!rw->started) {
+    rw->seq_delta = (uint16_t)(rw->last_seq + 1 - h->seq);
+    rw->ts_delta = rw->last_ts + 3000 - h->timestamp;
+    rw->started = true;
+  }
+  uint16_t seq = (uint16_t)(h->seq + rw->seq_delta);
+  uint32_t ts = h->timestamp + rw->ts_delta;
+  len = write_as_sent(slot, pkt, len, h, out, payload_type_of(rx, out), seq, ts);
+  rw->last_seq = seq;
+  rw->last_ts = ts;
+  out->sub.packets++;
+  note_sent(out, from, h->seq, seq, ts, now);
+  transport_queue_rtp(rx->transport, slot, len);
+}
+
+/* The echo router's in-place path: pkt goes back out on the stream it came in on. */
+void session_note_echoed(session_stream *st, uint16_t source_seq, uint16_t seq,
+                         uint32_t ts, uint64_t now) {
+  note_sent(st, st, source_seq, seq, ts, now);
+}
+
+static void send_feedback(media_session *s, uint8_t *fb, size_t n) {
+  uint8_t pkt[256];
+  /* Feedback rides behind an empty RR: a compound must start with a report. */
+  size_t at =
+      rtcp_write_rr(pkt, sizeof pkt - SRTP_SESSION_OVERHEAD, s->rtcp_ssrc, NULL, 0);
+  memcpy(pkt + at, fb, n);
+  transport_send_rtcp(s->transport, pkt, at + n);
+}
+
+void session_request_keyframe(media_session *s, session_stream *st, uint64_t now) {
+  if (!st->pub.ssrc || now - st->pub.last_keyframe_request_ms < KEYFRAME_REQUEST_GAP_MS)
+    return;
+  st->pub.last_keyframe_request_ms = now;
+  uint8_t fb[16];
+  size_t n = rtcp_write_pli(fb, sizeof fb, s->rtcp_ssrc, st->pub.ssrc);
+  send_feedback(s, fb, n);
+  s->keyframe_requests++;
+}
+
+void session_keep_received(session_stream *st, const uint8_t *pkt, size_t len,
+                           const rtp_header *h, uint64_t now) {
+  /* On first use: a stream that never carries video costs nothing. */
+  if (!st->pub.cache && !(st->pub.cache = rtp_cache_new()))
+    return;
+  rtp_cache_put(st->pub.cache, pkt, len, h->seq, now);
+}
+
+/* One NACKed packet, rebuilt from its publisher's cache as it was sent (header
+ * extensions aside). A slot may hold the same number from a wrap ago: ages are
+ * checked. */
+static void resend(media_session *s, session_stream *st, uint16_t seq, uint64_t now) {
+  const rtp_sent_entry *e = rtp_sent_find(st->sub.sent, seq);
+  if (!e || now - e->sent_ms > NACK_MAX_AGE_MS)
+    return;
+  const rtp_cache_slot *kept = rtp_cache_get(e->source, e->source_seq);
+  rtp_header h;
+  if (!kept || now - kept->kept_ms > NACK_MAX_AGE_MS ||
+      rtp_parse(kept->data, kept->len, &h))
+    return;
+  uint8_t *slot = transport_rtp_slot(s->transport);
+  if (!slot)
+    return;
+  size_t len = write_as_sent(slot, kept->data, kept->len, &h, st, payload_type_of(s, st),
+                             seq, e->timestamp);
+  if (transport_queue_rtp(s->transport, slot, len) == 0)
+    s->nacks_answered++;
+}
+
+void session_answer_nack(media_session *s, session_stream *st, const rtcp_item *item,
+                         uint64_t now) {
+  if (!st->sub.sent)
+    return;
+  for (size_t i = 0; i < item->n_nacks; i++)
+    resend(s, st, item->nacks[i], now);
+}
+
+void session_on_dtmf_packet(media_session *s, const uint8_t *pkt, const rtp_header *h) {
+  dtmf_event ev;
+  if (dtmf_parse(pkt + h->payload_offset, h->payload_len, &ev) != 0 || !ev.end)
+    return;
+  /* The end packet is sent three times (RFC 4733 §2.5.1.4): report it once. */
+  if (s->dtmf_seen && s->last_dtmf_ts == h->timestamp)
+    return;
+  s->dtmf_seen = true;
+  s->last_dtmf_ts = h->timestamp;
+  char digit[2] = {dtmf_digit(ev.event), 0};
+  if (digit[0])
+    s->post(s, MEDIA_EVENT_DTMF, digit);
+}
+
+void session_send_dtmf(media_session *s, const char *digits) {
+  size_t have = strlen(s->dtmf_queue);
+  for (const char *d = digits; *d && have + 1 < sizeof s->dtmf_queue; d++)
+    if (dtmf_event_code(*d) >= 0)
+      s->dtmf_queue[have++] = *d;
+  s->dtmf_queue[have] = '\0';
+}
+
+static void send_dtmf_packet(media_session *s, bool start, bool end, uint16_t duration) {
+  session_stream *st = &s->streams[STREAM_AUDIO];
+  const sdp_choice *ch = choice_of(s, st);
+  int code = dtmf_event_code(s->dtmf_queue[0]);
+  if (code < 0)
+    return;
+  uint8_t pkt[64];
+  size_t n = rtp_write_header(pkt, (uint8_t)ch->dtmf_pt, start, st->sub.next_seq++,
+                              s->dtmf_ts, st->sub.ssrc);
+  dtmf_event ev = {
+      .event = (uint8_t)code, .end = end, .volume = 10, .duration = duration};
+  n += dtmf_write(pkt + n, &ev);
+  transport_send_rtp(s->transport, pkt, n);
+}
+
+/* RFC 4733 §2.5: a start packet, updates as the tone lasts, and the end three times. */
+void session_dtmf_tick(media_session *s, uint64_t now) {
+  session_stream *st = &s->streams[STREAM_AUDIO];
+  if (!s->dtmf_queue[0] || st->choice < 0 || choice_of(s, st)->dtmf_pt < 0)
+    return;
+  if (!s->dtmf_started_ms) {
+    if (now < s->dtmf_next_ms)
+      return;
+    s->dtmf_started_ms = now;
+    s->dtmf_ts =
+        st->sub.last_ts + (uint32_t)((now - st->sub.last_forward_ms) * DTMF_CLOCK / 1000);
+    send_dtmf_packet(s, true, false, 0);
+    return;
+  }
+  uint64_t elapsed = now - s->dtmf_started_ms;
+  uint16_t duration = (uint16_t)(elapsed * DTMF_CLOCK / 1000);
+  if (elapsed < DTMF_DURATION_MS)
+    return send_dtmf_packet(s, false, false, duration);
+  for (int i = 0; i < 3; i++)
+    send_dtmf_packet(s, false, true, duration);
+  memmove(s->dtmf_queue, s->dtmf_queue + 1, strlen(s->dtmf_queue));
+  s->dtmf_started_ms = 0;
+  s->dtmf_next_ms = now + DTMF_GAP_MS;
+}
+
+void session_count_received(session_stream *st, const rtp_header *h, size_t len,
+                            uint32_t clock, uint64_t now) {
+  if (!st->pub.started) {
+    st->pub.started = true;
+    rtp_stats_init(&st->pub.stats, h->ssrc, clock);
+  }
+  rtp_stats_packet(&st->pub.stats, h->seq, h->timestamp, len, now);
+}
+
+void session_note_sender_report(media_session *s, const rtcp_item *item, uint64_t now) {
+  for (int i = 0; i < STREAM_COUNT; i++) {
+    session_stream *st = &s->streams[i];
+    if (st->pub.started && st->pub.ssrc == item->sender_ssrc)
+      rtp_stats_sender_report(&st->pub.stats, item->ntp_sec, item->ntp_frac, now);
+  }
+}
+
+void session_send_receiver_report(media_session *s, uint64_t now, uint64_t remb_bps) {
+  rtcp_report_block blocks[STREAM_COUNT];
+  uint32_t ssrcs[STREAM_COUNT];
+  size_t n = 0;
+  for (int i = 0; i < STREAM_COUNT; i++)
+    if (s->streams[i].pub.started) {
+      rtp_stats_report_block(&s->streams[i].pub.stats, now, &blocks[n]);
+      ssrcs[n++] = s->streams[i].pub.ssrc;
+    }
+  if (!n || !s->transport->srtp_ready)
+    return;
+  uint8_t pkt[256];
+  size_t cap = sizeof pkt - SRTP_SESSION_OVERHEAD;
+  size_t at = rtcp_write_rr(pkt, cap, s->rtcp_ssrc, blocks, n);
+  at += rtcp_write_remb(pkt + at, cap - at, s->rtcp_ssrc, remb_bps, ssrcs, n);
+  transport_send_rtcp(s->transport, pkt, at);
+}
+
+static void ntp_now(uint32_t *sec, uint32_t *frac) {
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  *sec = (uint32_t)(tv.tv_sec + 2208988800UL);
+  *frac = (uint32_t)(((uint64_t)tv.tv_usec << 32) / 1000000);
+}
+
+void session_send_reports(media_session *s, uint64_t now) {
+  rtcp_report_block blocks[STREAM_COUNT];
+  size_t n_blocks = 0;
+  for (int i = 0; i < STREAM_COUNT; i++)
+    if (s->streams[i].pub.started)
+      rtp_stats_report_block(&s->streams[i].pub.stats, now, &blocks[n_blocks++]);
+  uint8_t pkt[512];
+  size_t cap = sizeof pkt - SRTP_SESSION_OVERHEAD, at = 0;
+  uint32_t sec, frac;
+  ntp_now(&sec, &frac);
+  bool first = true;
+  uint32_t sdes_ssrc = s->rtcp_ssrc;
+  for (int i = 0; i < STREAM_COUNT; i++) {
+    session_stream *st = &s->streams[i];
+    if (!st->sub.started)
+      continue;
+    uint32_t clock = i == STREAM_AUDIO ? 48000 : 90000;
+    uint32_t ts =
+        st->sub.last_ts + (uint32_t)((now - st->sub.last_forward_ms) * clock / 1000);
+    at += rtcp_write_sr(pkt + at, cap - at, st->sub.ssrc, sec, frac, ts, st->sub.packets,
+                        st->sub.octets, first ? blocks : NULL, first ? n_blocks : 0);
+    if (first)
+      sdes_ssrc = st->sub.ssrc;
+    first = false;
+  }
+  if (first)
+    at += rtcp_write_rr(pkt, cap, s->rtcp_ssrc, blocks, n_blocks);
+  at += rtcp_write_sdes_cname(pkt + at, cap - at, sdes_ssrc, "parley");
+  if (at)
+    transport_send_rtcp(s->transport, pkt, at);
+}
+
+void session_on_connected(transport *t, void *ud) {
+  (void)t;
+  media_session *s = ud;
+  s->post(s, MEDIA_EVENT_CONNECTED, "");
+}
+
+void session_on_failed(transport *t, const char *reason, void *ud) {
+  (void)t;
+  media_session *s = ud;
+  s->post(s, MEDIA_EVENT_ENDED, reason);
+}
