@@ -223,7 +223,6 @@ static void on_command(void *msg, void *ud) {
   }
   free(c->call);
   free(c->path);
-  port_flush(&e->port); /* e.g. keyframe requests a new call triggered */
 }
 
 static void snapshot_stats(media_loop *e) {
@@ -275,7 +274,6 @@ static void on_tick(uv_timer_t *t) {
   media_room *r;
   while ((r = hmap_next(e->rooms, &pos)))
     media_room_tick(r, now);
-  port_flush(&e->port);
   if (now - e->last_snapshot_ms >= 500) {
     e->last_snapshot_ms = now;
     snapshot_stats(e);

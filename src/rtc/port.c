@@ -93,7 +93,6 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf,
   uint8_t first = pkt[0];
   if (first < 4) {
     on_stun(p, pkt, len, from);
-    port_flush(p);
     return;
   }
   /* RFC 7983: 20-63 DTLS, 128-191 RTP/RTCP; anything else is nobody's. */
@@ -108,10 +107,11 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf,
     return;
   }
   transport_on_packet(e->t, pkt, len, from);
-  /* libuv hands us one datagram of the batch at a time: whatever this one caused
-   * (a fan-out of copies, a reply) leaves together now. */
-  port_flush(p);
 }
+
+/* Once per turn of the loop, after its I/O and timers and before it polls: what they
+ * queued leaves here, in batches of up to PORT_SEND_BATCH per sendmmsg. */
+static void on_before_sleep(uv_prepare_t *h) { port_flush(h->data); }
 
 /* The port's own buffer: each media loop receives into its own (a process-wide one was
  * written by every loop's thread at once). */
@@ -129,6 +129,9 @@ int port_start(rtc_port *p, uv_loop_t *loop, int fd) {
   p->by_address = hmap_new();
   if (!(p->recv_buffer = malloc(PORT_RECV_BYTES)))
     return UV_ENOMEM;
+  uv_prepare_init(loop, &p->before_sleep);
+  p->before_sleep.data = p;
+  uv_prepare_start(&p->before_sleep, on_before_sleep);
   uv_udp_init_ex(loop, &p->udp, AF_UNSPEC | UV_UDP_RECVMMSG);
   p->udp.data = p;
   int rc = uv_udp_open(&p->udp, fd);
@@ -150,6 +153,9 @@ static void free_maps(uv_handle_t *h) {
 }
 
 void port_close(rtc_port *p) {
+  port_flush(p);
+  uv_prepare_stop(&p->before_sleep);
+  uv_close((uv_handle_t *)&p->before_sleep, NULL);
   uv_udp_recv_stop(&p->udp);
   uv_close((uv_handle_t *)&p->udp, free_maps);
 }

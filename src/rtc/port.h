@@ -34,7 +34,9 @@ struct rtc_port {
   port_counters counters;
   size_t transports;
   char *recv_buffer; /* PORT_RECV_BYTES, this port's alone */
-  /* Datagrams waiting for one sendmmsg: a fan-out's copies leave in one call. */
+  /* Datagrams waiting for one sendmmsg: everything one turn of the loop sends (a
+   * receive batch's fan-outs, a tick's mixes) leaves in as few calls as it can. */
+  uv_prepare_t before_sleep; /* flushes them, right before the loop polls */
   int fd;
   size_t queued;
   struct mmsghdr out_msgs[PORT_SEND_BATCH];
@@ -49,16 +51,19 @@ int port_bind_socket(const char *addr, int port, int *bound_port, char *err,
                      size_t errlen);
 /* Starts serving fd on loop (call on that loop's thread). */
 int port_start(rtc_port *p, uv_loop_t *loop, int fd);
+/* Sends what is queued and closes the socket and the flush hook. */
 void port_close(rtc_port *p);
 
-/* Queues a datagram; it leaves at the next port_flush, or at once when the batch is
- * full. Everything on the media loop that may send ends with a flush. */
+/* Queues a datagram. It leaves when the loop is about to sleep (a prepare handle, as
+ * redis's beforeSleep flushes replies in one place), or at once when the batch is
+ * full: nothing that sends needs to flush. */
 int port_send(rtc_port *p, const struct sockaddr *to, const uint8_t *data, size_t len);
 /* The same without a copy: the next free slot of the batch (PORT_SLOT_BYTES long) to
  * build a datagram in, then port_queue_slot to send it. A slot not queued is simply
  * reused by the next caller. */
 uint8_t *port_slot(rtc_port *p);
 void port_queue_slot(rtc_port *p, const struct sockaddr *to, size_t len);
+/* Sends what is queued now (the prepare handle and a full batch call it). */
 void port_flush(rtc_port *p);
 void port_register_ufrag(rtc_port *p, const char *ufrag, transport *t);
 void port_unregister_ufrag(rtc_port *p, const char *ufrag);

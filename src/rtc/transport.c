@@ -26,8 +26,7 @@ static void check_transport(transport *t);
 
 static void on_tick(uv_timer_t *timer) {
   transport *t = timer->data;
-  check_transport(t);
-  port_flush(t->port); /* DTLS retransmissions */
+  check_transport(t); /* DTLS retransmissions leave with the port's next flush */
 }
 
 static void check_transport(transport *t) {
