@@ -44,9 +44,11 @@ test: deps-test build build-asan build-fuzz
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
-# What make test checks first: folders include only what their layer allows, and the style.
+# What make test checks first: folders include only what their layer allows, every
+# allocation goes through core/mem.h, and the style.
 check-shape:
 	@scripts/check-layers.sh
+	@scripts/check-alloc.sh
 	@clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
 clean:

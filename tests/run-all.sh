@@ -31,6 +31,7 @@ c_sources() {
     find src tools tests bench fuzz -name '*.[ch]' -not -path '*/node_modules/*'
 }
 stage "include layers" scripts/check-layers.sh
+stage "allocations through core/mem.h" scripts/check-alloc.sh
 stage "clang-format" clang-format --dry-run -Werror $(c_sources)
 stage "unit tests (release)" ctest --test-dir build --output-on-failure
 stage "unit tests (asan+ubsan)" ctest --test-dir build-asan --output-on-failure

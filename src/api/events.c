@@ -3,6 +3,7 @@
 #include "api/api.h"
 
 #include "core/buf.h"
+#include "core/mem.h"
 #include "http/sse.h"
 
 #include <stdlib.h>
@@ -43,7 +44,7 @@ static void on_closed(void *ud) {
 }
 
 void client_v2_events(api_call *c) {
-  client_stream *cs = calloc(1, sizeof *cs);
+  client_stream *cs = xcalloc(1, sizeof *cs);
   cs->sink.deliver = deliver;
   cs->sink.finish = finish;
   cs->sse = sse_start(c->req, (size_t)c->api->cfg->sse_queue_bytes, on_closed, cs);

@@ -5,6 +5,7 @@
 #include "api/api.h"
 #include "api/rtm_message.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "http/url.h"
 #include "http/websocket.h"
 
@@ -216,7 +217,7 @@ static void open_socket(api *a, h2o_req_t *req) {
   int status = authenticate(a, req, &who, reason, sizeof reason);
   if (status != 0)
     return refuse(req, status, reason);
-  rtm_socket *so = calloc(1, sizeof *so);
+  rtm_socket *so = xcalloc(1, sizeof *so);
   so->api = a;
   so->who = who;
   snprintf(so->client_id, sizeof so->client_id, "%s", who.client_id);

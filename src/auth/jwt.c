@@ -2,6 +2,8 @@
  * the one shape Parley issues and accepts, so that no input has two readings. */
 #include "auth/jwt.h"
 
+#include "core/mem.h"
+
 #include <math.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -105,7 +107,7 @@ static bool split(const char *token, jwt_parts *p, char *reason, size_t n) {
 /* Decodes one part as a JSON object; NULL + reason otherwise. */
 static json_t *decode_object(const char *part, size_t len, const char *what, char *reason,
                              size_t n) {
-  uint8_t *raw = malloc(len * 3 / 4 + 1);
+  uint8_t *raw = xmalloc(len * 3 / 4 + 1);
   long raw_len = b64url_decode(part, len, raw);
   json_t *obj = NULL;
   if (raw_len < 0)
@@ -174,7 +176,7 @@ char *jwt_sign_hs256(const json_t *claims, const char *secret) {
     return NULL;
   size_t hlen = sizeof header - 1, plen = strlen(payload);
   size_t cap = 4 * ((hlen + 2) / 3) + 4 * ((plen + 2) / 3) + 4 * ((SIG_LEN + 2) / 3) + 3;
-  char *out = malloc(cap);
+  char *out = xmalloc(cap);
   size_t o = b64url_encode((const uint8_t *)header, hlen, out);
   out[o++] = '.';
   o += b64url_encode((const uint8_t *)payload, plen, out + o);

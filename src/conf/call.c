@@ -3,6 +3,7 @@
 
 #include "conf/internal.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "media/negotiate.h"
 
 #include <stdlib.h>
@@ -55,7 +56,7 @@ conf_status conf_call_create(participant *p, const char *sdp, const char *presen
   if (st.code)
     return st;
   conf_core *core = p->room->core;
-  conf_call *c = calloc(1, sizeof *c);
+  conf_call *c = xcalloc(1, sizeof *c);
   ids_uuid(c->uuid);
   snprintf(c->media.call_uuid, sizeof c->media.call_uuid, "%s", c->uuid);
   negotiate_pick_ssrcs(&c->media);

@@ -3,6 +3,7 @@
 #include "conf/internal.h"
 
 #include "core/log.h"
+#include "core/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -217,7 +218,7 @@ conf_status conf_set_overlay_text(participant *actor, participant *target,
                                   const char *text) {
   REQUIRE_SELF_OR_HOST(actor, target);
   free(target->overlay_text);
-  target->overlay_text = strdup(text);
+  target->overlay_text = xstrdup(text);
   room_emit_participant_update(target);
   return CONF_OK;
 }

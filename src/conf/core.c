@@ -3,6 +3,7 @@
 #include "conf/internal.h"
 
 #include "core/log.h"
+#include "core/mem.h"
 
 #include <stdlib.h>
 
@@ -17,7 +18,7 @@ static void housekeeping(uv_timer_t *t) {
 }
 
 conf_core *conf_create(uv_loop_t *loop, const config *cfg, struct store *st) {
-  conf_core *core = calloc(1, sizeof *core);
+  conf_core *core = xcalloc(1, sizeof *core);
   core->loop = loop;
   core->cfg = cfg;
   core->store = st;

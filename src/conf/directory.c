@@ -3,6 +3,7 @@
 #include "conf/internal.h"
 
 #include "core/log.h"
+#include "core/mem.h"
 #include "store/rooms.h"
 
 #include <stdlib.h>
@@ -17,7 +18,7 @@ static void collect(const room_record *r, void *ud) {
   record_list *l = ud;
   if (l->n == l->cap) {
     l->cap = l->cap ? l->cap * 2 : 16;
-    l->items = realloc(l->items, l->cap * sizeof *l->items);
+    l->items = xrealloc(l->items, l->cap * sizeof *l->items);
   }
   l->items[l->n++] = room_record_copy(r);
 }

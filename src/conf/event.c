@@ -1,23 +1,25 @@
 /* event — event records and their fan-out to the participants' sinks.
  * Each event is serialised once and shared by reference with every sink. */
 #include "conf/call.h"
+
 #include "conf/internal.h"
+#include "core/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 static conf_event *event_new_text(room *r, const char *name, char *text) {
-  conf_event *ev = calloc(1, sizeof *ev);
+  conf_event *ev = xcalloc(1, sizeof *ev);
   ev->refs = 1;
   ev->id = ++r->next_event_id;
-  ev->name = strdup(name);
+  ev->name = xstrdup(name);
   ev->data = text;
   r->core->counters.events++;
   return ev;
 }
 
 static conf_event *event_new(room *r, const char *name, json_t *data) {
-  char *text = data ? json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("null");
+  char *text = data ? json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY) : xstrdup("null");
   json_decref(data);
   return event_new_text(r, name, text);
 }
@@ -71,7 +73,7 @@ void room_emit_text(room *r, const char *name, const char *text, const participa
     r->next_event_id++;
     return;
   }
-  fan_out(r, event_new_text(r, name, strdup(text)), only, except);
+  fan_out(r, event_new_text(r, name, xstrdup(text)), only, except);
 }
 
 void sink_send(event_sink *sink, room *r, const char *name, json_t *data) {
@@ -117,7 +119,7 @@ void conf_subscribe(participant *p, event_sink *sink) {
   list_for_each_safe(pos, tmp, &r->participants) {
     participant *other = list_entry(pos, participant, link);
     conf_event *ev =
-        event_new_text(r, "participant_create", strdup(participant_json_text(other)));
+        event_new_text(r, "participant_create", xstrdup(participant_json_text(other)));
     sink->deliver(sink, ev);
     conf_event_release(ev);
   }

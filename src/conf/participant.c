@@ -4,6 +4,7 @@
 
 #include "conf/call.h"
 #include "core/log.h"
+#include "core/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +16,10 @@ double conf_now_epoch(void) {
   return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
-static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
+static char *dup_or_empty(const char *s) { return xstrdup(s ? s : ""); }
 
 participant *participant_new(room *r, const join_request *req, conf_role role) {
-  participant *p = calloc(1, sizeof *p);
+  participant *p = xcalloc(1, sizeof *p);
   ids_uuid(p->uuid);
   p->room = r;
   LIST_INIT(&p->link);

@@ -2,6 +2,8 @@
  * address), and a ten times larger one per room against guessing from many addresses. */
 #include "conf/internal.h"
 
+#include "core/mem.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +28,7 @@ static pin_window *lookup(conf_core *core, int64_t room_id, const char *addr,
     w->window_start = now;
   }
   if (!w && create) {
-    w = calloc(1, sizeof *w);
+    w = xcalloc(1, sizeof *w);
     memcpy(w->key, key, (size_t)n + 1);
     w->window_start = now;
     hmap_put(core->pin_failures, w->key, (size_t)n, w);

@@ -3,6 +3,7 @@
 #include "conf/internal.h"
 
 #include "core/log.h"
+#include "core/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@ room *room_enter(conf_core *core, const room_record *rec) {
   room *r = hmap_get(core->rooms, &rec->id, sizeof rec->id);
   if (r)
     return r;
-  r = calloc(1, sizeof *r);
+  r = xcalloc(1, sizeof *r);
   r->core = core;
   r->cfg = room_record_copy(rec);
   r->key = rec->id;

@@ -4,6 +4,7 @@
 #include "conf/internal.h"
 
 #include "core/log.h"
+#include "core/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@ conf_status conf_slide_post(participant *actor, const char *data, size_t len,
     return (conf_status){415, "A frame must be image/jpeg or image/png"};
   if (len == 0 || len > SLIDE_MAX_BYTES)
     return (conf_status){413, "A frame must be 1 byte to 8 MiB"};
-  char *copy = malloc(len);
+  char *copy = xmalloc(len);
   memcpy(copy, data, len);
   conf_slides_clear(r);
   r->slide = copy;

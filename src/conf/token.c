@@ -2,11 +2,13 @@
  * server keeps only the SHA-256, looked up by digest and expired by a sweep. */
 #include "conf/internal.h"
 
+#include "core/mem.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 void token_issue(conf_core *core, participant *p, char out[IDS_TOKEN_LEN + 1]) {
-  token_entry *t = calloc(1, sizeof *t);
+  token_entry *t = xcalloc(1, sizeof *t);
   ids_token(out);
   ids_digest(out, IDS_TOKEN_LEN, t->digest);
   t->owner = p;

@@ -1,6 +1,8 @@
 /* buf — a growable byte buffer. */
 #include "core/buf.h"
 
+#include "core/mem.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +14,7 @@ static void reserve(buf *b, size_t extra) {
   size_t cap = b->cap ? b->cap : 256;
   while (cap < b->len + extra + 1)
     cap *= 2;
-  char *p = realloc(b->data, cap);
-  if (!p)
-    abort();
-  b->data = p;
+  b->data = xrealloc(b->data, cap);
   b->cap = cap;
 }
 

@@ -1,5 +1,6 @@
 /* hmap — open-addressing hash map keyed by byte strings. */
 #include "core/hmap.h"
+#include "core/mem.h"
 
 #include "core/ids.h"
 
@@ -39,9 +40,9 @@ static uint64_t hash_bytes(const void *key, size_t len) {
 }
 
 hmap *hmap_new(void) {
-  hmap *m = calloc(1, sizeof *m);
+  hmap *m = xcalloc(1, sizeof *m);
   m->cap = 16;
-  m->slots = calloc(m->cap, sizeof(slot));
+  m->slots = xcalloc(m->cap, sizeof(slot));
   return m;
 }
 
@@ -75,7 +76,7 @@ static void grow(hmap *m) {
   slot *old = m->slots;
   size_t old_cap = m->cap;
   m->cap *= 2;
-  m->slots = calloc(m->cap, sizeof(slot));
+  m->slots = xcalloc(m->cap, sizeof(slot));
   for (size_t i = 0; i < old_cap; i++)
     if (old[i].hash)
       m->slots[find(m, old[i].hash, old[i].key, old[i].len)] = old[i];

@@ -1,6 +1,8 @@
 /* queue — bounded cross-thread message queue drained on the consumer's loop. */
 #include "core/queue.h"
 
+#include "core/mem.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,7 +37,7 @@ int queue_init(msg_queue *q, uv_loop_t *loop, size_t msg_size, size_t capacity,
   if (msg_size > 256 * DRAIN_BATCH)
     return -1;
   pthread_mutex_init(&q->lock, NULL);
-  q->slots = calloc(capacity, msg_size);
+  q->slots = xcalloc(capacity, msg_size);
   q->msg_size = msg_size;
   q->capacity = capacity;
   q->handler = handler;

@@ -2,6 +2,8 @@
  * what we check is exactly what curl will connect to. */
 #include "delivery/destination.h"
 
+#include "core/mem.h"
+
 #include <curl/curl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -98,7 +100,7 @@ char **destination_list_parse(const char *csv) {
   for (const char *p = csv; *p; p++)
     count += *p == ',' || *p == ' ' || *p == '\t';
   /* pointers, then the copied text, in one block */
-  char **list = calloc(1, (count + 1) * sizeof *list + len + 1);
+  char **list = xcalloc(1, (count + 1) * sizeof *list + len + 1);
   char *text = (char *)(list + count + 1);
   memcpy(text, csv, len + 1);
   size_t k = 0;

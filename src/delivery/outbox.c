@@ -7,6 +7,7 @@
 #include "core/config.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "delivery/destination.h"
 #include "delivery/webhook.h"
 
@@ -73,7 +74,7 @@ static char **copy_list(const char *const *list) {
   size_t count = 0, bytes = 0;
   for (const char *const *p = list; *p; p++, count++)
     bytes += strlen(*p) + 1;
-  char **copy = calloc(1, (count + 1) * sizeof *copy + bytes);
+  char **copy = xcalloc(1, (count + 1) * sizeof *copy + bytes);
   char *text = (char *)(copy + count + 1);
   for (size_t i = 0; i < count; i++) {
     copy[i] = strcpy(text, list[i]);
@@ -205,7 +206,7 @@ static void upload_succeeded(outbox *ob, attempt *a, int status) {
   log_info("outbox", "uploaded rec_id=%s status=%d bytes=%llu", r->rec_id, status,
            (unsigned long long)r->size_bytes);
   /* Only after the commit: a crash in between re-uploads rather than loses the file. */
-  uv_fs_t *req = malloc(sizeof *req);
+  uv_fs_t *req = xmalloc(sizeof *req);
   if (uv_fs_unlink(ob->loop, req, r->path, unlink_done) != 0)
     free(req);
 }
@@ -321,7 +322,7 @@ static void on_attempt_done(const http_result *res, void *ud) {
 
 static char *header(const char *name, const char *value) {
   size_t n = strlen(name) + strlen(value) + 3;
-  char *h = malloc(n);
+  char *h = xmalloc(n);
   snprintf(h, n, "%s: %s", name, value);
   return h;
 }
@@ -378,7 +379,7 @@ static bool send_upload(outbox *ob, attempt *a, char *why, size_t n) {
 }
 
 static void start_attempt(outbox *ob, const outbox_job *j) {
-  attempt *a = calloc(1, sizeof *a);
+  attempt *a = xcalloc(1, sizeof *a);
   a->ob = ob;
   a->job = outbox_job_copy(j);
   a->next = ob->flying;
@@ -464,7 +465,7 @@ static void pump(uv_timer_t *t) {
 
 outbox *outbox_new(uv_loop_t *loop, store *st, http_client *http,
                    const outbox_config *cfg) {
-  outbox *ob = calloc(1, sizeof *ob);
+  outbox *ob = xcalloc(1, sizeof *ob);
   ob->loop = loop;
   ob->st = st;
   ob->http = http;
@@ -473,7 +474,7 @@ outbox *outbox_new(uv_loop_t *loop, store *st, http_client *http,
   ob->upload_allow = copy_list(cfg->upload_allow);
   ob->webhook_allow = copy_list(cfg->webhook_allow);
   ob->cfg.upload_allow = ob->cfg.webhook_allow = NULL;
-  ob->self_host_port = cfg->self_host_port ? strdup(cfg->self_host_port) : NULL;
+  ob->self_host_port = cfg->self_host_port ? xstrdup(cfg->self_host_port) : NULL;
   ob->cfg.self_host_port = NULL;
   uv_timer_init(loop, &ob->wake);
   ob->wake.data = ob;
@@ -573,7 +574,7 @@ static void recover_done(uv_work_t *w, int status) {
 
 static void recover_one(const recording_row *row, void *ud) {
   outbox *ob = ud;
-  recovery *r = calloc(1, sizeof *r);
+  recovery *r = xcalloc(1, sizeof *r);
   r->ob = ob;
   r->rec = recording_row_copy(row);
   r->finalise = ob->cfg.finalise;

@@ -3,6 +3,7 @@
  */
 #include "http/client.h"
 
+#include "core/mem.h"
 #include "http/retry_after.h"
 
 #include <curl/curl.h>
@@ -157,7 +158,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
     return 0;
   }
   if (!ws) {
-    ws = calloc(1, sizeof *ws);
+    ws = xcalloc(1, sizeof *ws);
     ws->fd = fd;
     ws->client = c;
     if (uv_poll_init_socket(c->loop, &ws->poll, fd) != 0) {
@@ -210,7 +211,7 @@ static void on_client_handle_closed(uv_handle_t *h) {
 http_client *http_client_new(uv_loop_t *loop) {
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
     return NULL;
-  http_client *c = calloc(1, sizeof *c);
+  http_client *c = xcalloc(1, sizeof *c);
   c->loop = loop;
   c->multi = curl_multi_init();
   curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
@@ -382,7 +383,7 @@ static void fail_early(http_call *call) {
 
 http_call *http_client_send(http_client *c, const http_request *req, http_done_cb cb,
                             void *ud) {
-  http_call *call = calloc(1, sizeof *call);
+  http_call *call = xcalloc(1, sizeof *call);
   call->client = c;
   call->cb = cb;
   call->ud = ud;
@@ -390,7 +391,7 @@ http_call *http_client_send(http_client *c, const http_request *req, http_done_c
   call->retry_after_s = -1;
   call->resp_max = req->max_response_bytes;
   if (call->resp_max)
-    call->resp = calloc(1, call->resp_max + 1);
+    call->resp = xcalloc(1, call->resp_max + 1);
   link_call(c, call);
   if (!method_ok(req->method) || !req->url) {
     snprintf(call->errbuf, sizeof call->errbuf, "bad request method or no URL");

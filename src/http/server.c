@@ -2,6 +2,7 @@
 #include "http/server.h"
 
 #include "core/log.h"
+#include "core/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,7 +79,7 @@ static void on_accept(uv_stream_t *listener, int status) {
   http_server *srv = listener->data;
   if (status != 0)
     return;
-  connection *c = calloc(1, sizeof *c);
+  connection *c = xcalloc(1, sizeof *c);
   c->srv = srv;
   uv_tcp_init(listener->loop, &c->tcp);
   if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
@@ -120,7 +121,7 @@ static int bind_listener(http_server *srv, const char *host, int port, char *err
 http_server *http_server_start(uv_loop_t *loop, const char *host, int port,
                                size_t max_entity, const char *web_dir, http_request_cb cb,
                                void *ud, char *err, size_t errlen) {
-  http_server *srv = calloc(1, sizeof *srv);
+  http_server *srv = xcalloc(1, sizeof *srv);
   srv->loop = loop;
   srv->cb = cb;
   srv->ud = ud;

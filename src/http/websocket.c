@@ -2,6 +2,7 @@
 #include "http/websocket.h"
 
 #include "core/log.h"
+#include "core/mem.h"
 
 #include <h2o/websocket.h>
 #include <stdio.h>
@@ -98,7 +99,7 @@ ws_conn *ws_accept(h2o_req_t *req, ws_handlers handlers, void *ud) {
     h2o_send_error_400(req, "Bad Request", "malformed WebSocket handshake", 0);
     return NULL;
   }
-  ws_conn *ws = calloc(1, sizeof *ws);
+  ws_conn *ws = xcalloc(1, sizeof *ws);
   ws->handlers = handlers;
   ws->ud = ud;
   ws->h2o = h2o_upgrade_to_websocket(req, key, ws, on_h2o_event);

@@ -3,6 +3,7 @@
 
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "media/mixer.h"
 
 #include <stdlib.h>
@@ -27,7 +28,7 @@ struct media_room {
 };
 
 media_room *media_room_new(int64_t key) {
-  media_room *r = calloc(1, sizeof *r);
+  media_room *r = xcalloc(1, sizeof *r);
   r->key = key;
   r->mixer = mixer_new();
   return r;
@@ -254,7 +255,7 @@ transport_sink conference_join(media_room *r, media_session *s) {
   s->video_out.started = s->slides_out.started = false;
   if (r->n == r->cap) {
     r->cap = r->cap ? r->cap * 2 : 8;
-    r->sessions = realloc(r->sessions, r->cap * sizeof *r->sessions);
+    r->sessions = xrealloc(r->sessions, r->cap * sizeof *r->sessions);
   }
   r->sessions[r->n++] = s;
   retarget(r);

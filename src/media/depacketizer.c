@@ -4,6 +4,7 @@
 #include "media/depacketizer.h"
 
 #include "core/bytes.h"
+#include "core/mem.h"
 #include "media/video_info.h"
 
 #include <stdlib.h>
@@ -56,20 +57,14 @@ struct depacketizer {
 };
 
 depacketizer *depacketizer_new(rtp_codec codec, depkt_frame_fn on_frame, void *ud) {
-  depacketizer *d = calloc(1, sizeof *d);
-  if (!d)
-    return NULL;
+  depacketizer *d = xcalloc(1, sizeof *d);
   d->codec = codec;
   d->on_frame = on_frame;
   d->ud = ud;
   d->n_slots = codec == RTP_CODEC_OPUS ? AUDIO_SLOTS : VIDEO_SLOTS;
-  d->slots = calloc(d->n_slots, sizeof *d->slots);
+  d->slots = xcalloc(d->n_slots, sizeof *d->slots);
   d->frame_cap = codec == RTP_CODEC_OPUS ? RTP_MAX_PACKET : 256 * 1024;
-  d->frame = malloc(d->frame_cap);
-  if (!d->slots || !d->frame) {
-    depacketizer_free(d);
-    return NULL;
-  }
+  d->frame = xmalloc(d->frame_cap);
   d->awaiting_key = codec != RTP_CODEC_OPUS;
   return d;
 }
@@ -89,10 +84,9 @@ static bool append(depacketizer *d, const void *data, size_t n) {
     size_t cap = d->frame_cap * 2;
     while (cap < d->frame_len + n)
       cap *= 2;
-    uint8_t *p = cap <= MAX_FRAME ? realloc(d->frame, cap) : NULL;
-    if (!p)
+    if (cap > MAX_FRAME)
       return false;
-    d->frame = p;
+    d->frame = xrealloc(d->frame, cap);
     d->frame_cap = cap;
   }
   memcpy(d->frame + d->frame_len, data, n);

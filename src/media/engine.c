@@ -3,6 +3,7 @@
 #include "media/engine.h"
 
 #include "core/log.h"
+#include "core/mem.h"
 #include "media/media_loop.h"
 
 #include <stdlib.h>
@@ -36,7 +37,7 @@ media_engine *media_engine_start(uv_loop_t *control_loop, const media_config *cf
                                  media_event_cb cb, void *ud, char *err, size_t errlen) {
   if (cfg->loops < 1 || cfg->loops > MAX_LOOPS)
     return snprintf(err, errlen, "media loops must be 1 to %d", MAX_LOOPS), NULL;
-  media_engine *e = calloc(1, sizeof *e);
+  media_engine *e = xcalloc(1, sizeof *e);
   snprintf(e->announce_address, sizeof e->announce_address, "%s", cfg->announce_address);
   if (!(e->dtls = dtls_context_new(cfg->srtp_profiles, err, errlen))) {
     free(e);

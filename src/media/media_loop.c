@@ -2,6 +2,7 @@
 #include "media/media_loop.h"
 
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/queue.h"
 #include "media/conference.h"
 #include "media/echo.h"
@@ -125,7 +126,7 @@ static void post_and_end(media_session *s, media_event_kind kind, const char *te
 static void add_session(media_loop *e, media_call *call) {
   if (hmap_get(e->sessions, call->call_uuid, strlen(call->call_uuid)))
     return;
-  media_session *s = calloc(1, sizeof *s);
+  media_session *s = xcalloc(1, sizeof *s);
   s->params = *call;
   s->engine = e;
   s->post = post_and_end;
@@ -324,7 +325,7 @@ static void on_event(void *msg, void *ud) {
 media_loop *media_loop_start(uv_loop_t *control_loop, const media_config *cfg, int port,
                              dtls_context *shared_dtls, media_event_cb cb, void *ud,
                              char *err, size_t errlen) {
-  media_loop *e = calloc(1, sizeof *e);
+  media_loop *e = xcalloc(1, sizeof *e);
   e->cfg = *cfg;
   snprintf(e->bind_address, sizeof e->bind_address, "%s", cfg->bind_address);
   e->cfg.bind_address = e->bind_address;
@@ -371,7 +372,7 @@ void media_loop_stop(media_loop *e) {
 int media_loop_port(const media_loop *e) { return e->port_number; }
 
 static void push_call(media_loop *e, command_kind kind, const media_call *call) {
-  command c = {.kind = kind, .call = malloc(sizeof *call)};
+  command c = {.kind = kind, .call = xmalloc(sizeof *call)};
   *c.call = *call;
   snprintf(c.call_uuid, sizeof c.call_uuid, "%s", call->call_uuid);
   push(e, &c);
@@ -400,7 +401,7 @@ void media_loop_send_dtmf(media_loop *e, const char *call_uuid, const char *digi
 
 void media_loop_start_recording(media_loop *e, const char *call_uuid, const char *rec_id,
                                 const char *path) {
-  command c = {.kind = CMD_RECORD_START, .path = strdup(path)};
+  command c = {.kind = CMD_RECORD_START, .path = xstrdup(path)};
   snprintf(c.call_uuid, sizeof c.call_uuid, "%s", call_uuid);
   snprintf(c.rec_id, sizeof c.rec_id, "%s", rec_id);
   push(e, &c);

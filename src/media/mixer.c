@@ -1,6 +1,8 @@
 /* mixer — Opus decode, jitter buffer with loss concealment, mix-minus, shared mix. */
 #include "media/mixer.h"
 
+#include "core/mem.h"
+
 #include <math.h>
 #include <opus/opus.h>
 #include <stdlib.h>
@@ -72,7 +74,7 @@ static size_t encode_silence(uint8_t *out) {
 }
 
 mixer *mixer_new(void) {
-  mixer *m = calloc(1, sizeof *m);
+  mixer *m = xcalloc(1, sizeof *m);
   m->shared = new_encoder();
   m->silence_len = encode_silence(m->silence);
   return m;
@@ -89,14 +91,14 @@ void mixer_free(mixer *m) {
 }
 
 mixer_source *mixer_add(mixer *m, void *owner) {
-  mixer_source *s = calloc(1, sizeof *s);
+  mixer_source *s = xcalloc(1, sizeof *s);
   int err;
   s->owner = owner;
   s->dec = opus_decoder_create(MIXER_RATE, 1, &err);
   s->level = SILENT;
   if (m->n == m->cap) {
     m->cap = m->cap ? m->cap * 2 : 8;
-    m->sources = realloc(m->sources, m->cap * sizeof *m->sources);
+    m->sources = xrealloc(m->sources, m->cap * sizeof *m->sources);
   }
   m->sources[m->n++] = s;
   return s;

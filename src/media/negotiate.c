@@ -2,6 +2,7 @@
 #include "media/negotiate.h"
 
 #include "core/ids.h"
+#include "core/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +62,7 @@ int negotiate(media_engine *media, const char *sdp, media_call *m, buf *answer,
 int negotiate_preferring(media_engine *media, const char *sdp, const char *prefer_video,
                          media_call *m, buf *answer, bool *ice_restart, char *err,
                          size_t errlen) {
-  sdp_session *offer = malloc(sizeof *offer);
+  sdp_session *offer = xmalloc(sizeof *offer);
   int rc = sdp_parse(sdp, strlen(sdp), offer, err, errlen);
   if (rc == 0) {
     media_call next = *m;

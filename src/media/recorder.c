@@ -6,6 +6,7 @@
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "media/depacketizer.h"
 #include "media/webm.h"
 
@@ -139,10 +140,7 @@ static bool queue_push(frame_queue *q, int64_t t, bool key, const uint8_t *d, si
     }
     if (q->n == q->cap) {
       size_t cap = q->cap ? q->cap * 2 : 64;
-      qframe *f = realloc(q->f, cap * sizeof *f);
-      if (!f)
-        return false;
-      q->f = f;
+      q->f = xrealloc(q->f, cap * sizeof *q->f);
       q->cap = cap;
     }
   }
@@ -163,15 +161,7 @@ static void queue_free(frame_queue *q) {
 /* ---- disk queue ---- */
 
 static io_op *enqueue(recorder *r, op_kind kind, uint64_t offset, buf *data) {
-  io_op *op = calloc(1, sizeof *op);
-  if (!op) {
-    if (data)
-      buf_free(data);
-    if (!r->failed)
-      snprintf(r->error, sizeof r->error, "out of memory");
-    r->failed = true;
-    return NULL;
-  }
+  io_op *op = xcalloc(1, sizeof *op);
   op->kind = kind;
   op->offset = offset;
   if (data) {
@@ -359,10 +349,7 @@ static void on_open(uv_fs_t *req) {
 static void add_cue(recorder *r, int64_t t) {
   if (r->n_cues == r->cues_cap) {
     size_t cap = r->cues_cap ? r->cues_cap * 2 : 64;
-    webm_cue *c = realloc(r->cues, cap * sizeof *c);
-    if (!c)
-      return; /* an index entry less: the file still plays */
-    r->cues = c;
+    r->cues = xrealloc(r->cues, cap * sizeof *r->cues);
     r->cues_cap = cap;
   }
   r->cues[r->n_cues++] = (webm_cue){(uint64_t)t, r->file_end - r->layout.segment_data};
@@ -373,7 +360,7 @@ static void close_cluster(recorder *r) {
     return;
   webm_cluster_end(&r->cluster, r->cluster_size_at);
   io_op *op = append_file(r, &r->cluster);
-  if (op && r->first_media_pending) {
+  if (r->first_media_pending) {
     op->first_media = true;
     r->first_media_pending = false;
   }
@@ -605,11 +592,8 @@ static void on_tick(uv_timer_t *t) {
 
 recorder *recorder_open(uv_loop_t *loop, const char *path, const recorder_tracks *tracks,
                         recorder_callbacks cb, void *ud) {
-  recorder *r = calloc(1, sizeof *r);
-  if (!r || !(r->path = strdup(path))) {
-    free(r);
-    return NULL;
-  }
+  recorder *r = xcalloc(1, sizeof *r);
+  r->path = xstrdup(path);
   r->loop = loop;
   r->cb = cb;
   r->ud = ud;
@@ -634,14 +618,12 @@ recorder *recorder_open(uv_loop_t *loop, const char *path, const recorder_tracks
     tr->clock = clocks[i];
     tr->last_t = -1;
     tr->active = codecs[i] != REC_CODEC_NONE;
-    if (tr->active && !(tr->dep = depacketizer_new(map[codecs[i]], fns[i], r)))
-      r->failed = true;
+    if (tr->active)
+      tr->dep = depacketizer_new(map[codecs[i]], fns[i], r);
   }
-  if (!r->t[AUDIO].active && !r->t[VIDEO].active && !r->failed) {
+  if (!r->t[AUDIO].active && !r->t[VIDEO].active) {
     snprintf(r->error, sizeof r->error, "nothing to record: no audio or video track");
     r->failed = true;
-  } else if (r->failed) {
-    snprintf(r->error, sizeof r->error, "out of memory");
   }
   uv_timer_init(loop, &r->timer);
   r->timer.data = r;

@@ -40,7 +40,7 @@ typedef struct {
 typedef struct recorder recorder;
 /* Starts a recording into path (created; must not exist). Never blocks: file I/O goes
  * through libuv's threadpool on `loop`. A failure to create/write is reported through
- * on_closed with ok=false (never NULL unless out of memory).
+ * on_closed with ok=false; never NULL (core/mem.h).
  * Callbacks are never called from inside recorder_* calls: always later, on the loop.
  * After on_closed (success or failure) the recorder is gone: do not call
  * recorder_on_rtp, recorder_on_sender_report or recorder_close with it again. */

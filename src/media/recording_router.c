@@ -3,6 +3,7 @@
 
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "media/media_loop.h"
 #include "media/recorder.h"
 
@@ -79,7 +80,7 @@ static rec_codec video_codec(const session_stream *st) {
 void recording_router_start(media_session *a, const char *rec_id, const char *path) {
   if (a->recording)
     return;
-  recording_slot *slot = calloc(1, sizeof *slot);
+  recording_slot *slot = xcalloc(1, sizeof *slot);
   slot->engine = a->engine;
   slot->agent = a;
   snprintf(slot->call_uuid, sizeof slot->call_uuid, "%s", a->params.call_uuid);

@@ -131,8 +131,8 @@ static void note_sent(session_stream *out, const session_stream *from,
                       uint16_t source_seq, uint16_t seq, uint32_t ts, uint64_t now) {
   if (out->codec == RTP_CODEC_OPUS || !from->pub.cache)
     return;
-  if (!out->sub.sent && !(out->sub.sent = rtp_sent_new()))
-    return;
+  if (!out->sub.sent)
+    out->sub.sent = rtp_sent_new();
   rtp_sent_note(out->sub.sent, from->pub.cache, source_seq, seq, ts, now);
 }
 
@@ -187,8 +187,8 @@ void session_request_keyframe(media_session *s, session_stream *st, uint64_t now
 void session_keep_received(session_stream *st, const uint8_t *pkt, size_t len,
                            const rtp_header *h, uint64_t now) {
   /* On first use: a stream that never carries video costs nothing. */
-  if (!st->pub.cache && !(st->pub.cache = rtp_cache_new()))
-    return;
+  if (!st->pub.cache)
+    st->pub.cache = rtp_cache_new();
   rtp_cache_put(st->pub.cache, pkt, len, h->seq, now);
 }
 

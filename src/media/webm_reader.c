@@ -2,6 +2,7 @@
  * walks clusters with bounded reads, stopping at the first element a crash cut short. */
 #include "media/webm_reader.h"
 
+#include "core/mem.h"
 #include "media/ebml.h"
 
 #include <stdarg.h>
@@ -153,9 +154,7 @@ static void segment_child(void *ctx, const element *e, const uint8_t *d, uint64_
 }
 
 static int scan_header(int fd, webm_scan *s, char *err, size_t err_len) {
-  uint8_t *h = malloc(HEADER_READ);
-  if (!h)
-    return fail(err, err_len, "out of memory");
+  uint8_t *h = xmalloc(HEADER_READ);
   ssize_t n = pread(fd, h, HEADER_READ, 0);
   element e;
   int rc = -1;
@@ -208,10 +207,7 @@ static void add_cue(cluster_ctx *c, int64_t t) {
   webm_scan *s = c->s;
   if (s->n_cues == c->cues_cap) {
     size_t cap = c->cues_cap ? c->cues_cap * 2 : 64;
-    webm_cue *p = realloc(s->cues, cap * sizeof *p);
-    if (!p)
-      return; /* cues are an index: a file without some still plays */
-    s->cues = p;
+    s->cues = xrealloc(s->cues, cap * sizeof *s->cues);
     c->cues_cap = cap;
   }
   s->cues[s->n_cues++] =
@@ -314,8 +310,8 @@ static void scan_clusters(int fd, webm_scan *s, cluster_ctx *c) {
       return; /* not the 8-byte size Parley writes: cannot be patched, so not trusted */
     uint64_t avail = s->file_size - pos - e.head;
     size_t n = (size_t)(e.size < avail ? e.size : avail);
-    uint8_t *body = malloc(n ? n : 1);
-    if (!body || read_at(fd, body, n, pos + e.head) != 0) {
+    uint8_t *body = xmalloc(n);
+    if (read_at(fd, body, n, pos + e.head) != 0) {
       free(body);
       return;
     }

@@ -2,6 +2,7 @@
 #include "rtc/dtls.h"
 
 #include "core/ids.h"
+#include "core/mem.h"
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -109,7 +110,7 @@ static int make_ssl_ctx(dtls_context *c, const char *profiles) {
 }
 
 dtls_context *dtls_context_new(const char *profiles, char *err, size_t errlen) {
-  dtls_context *c = calloc(1, sizeof *c);
+  dtls_context *c = xcalloc(1, sizeof *c);
   c->key = EVP_EC_gen("P-256");
   c->cert = c->key ? self_signed(c->key) : NULL;
   if (!c->cert || fingerprint_of(c->cert, c->fingerprint, sizeof c->fingerprint) != 0 ||
@@ -143,7 +144,7 @@ const char *dtls_context_fingerprint(const dtls_context *c) { return c->fingerpr
 
 static dtls *session_new(dtls_context *ctx, const char *peer_fingerprint,
                          dtls_send_cb send, void *ud, bool client) {
-  dtls *d = calloc(1, sizeof *d);
+  dtls *d = xcalloc(1, sizeof *d);
   d->ctx = ctx;
   d->send = send;
   d->ud = ud;

@@ -2,6 +2,7 @@
 #include "rtc/port.h"
 
 #include "core/log.h"
+#include "core/mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -127,8 +128,7 @@ int port_start(rtc_port *p, uv_loop_t *loop, int fd) {
   p->fd = fd;
   p->by_ufrag = hmap_new();
   p->by_address = hmap_new();
-  if (!(p->recv_buffer = malloc(PORT_RECV_BYTES)))
-    return UV_ENOMEM;
+  p->recv_buffer = xmalloc(PORT_RECV_BYTES);
   uv_prepare_init(loop, &p->before_sleep);
   p->before_sleep.data = p;
   uv_prepare_start(&p->before_sleep, on_before_sleep);
@@ -227,7 +227,7 @@ void port_register_address(rtc_port *p, const struct sockaddr *addr, transport *
     e->t = t; /* a path that moved to another call (port reuse by the client) */
     return;
   }
-  e = calloc(1, sizeof *e);
+  e = xcalloc(1, sizeof *e);
   memcpy(e->key, key, n);
   e->len = n;
   e->t = t;

@@ -2,6 +2,8 @@
  * a put overwrites whatever older packet shared the slot, a get checks the seq. */
 #include "rtc/rtp_cache.h"
 
+#include "core/mem.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,9 +17,7 @@ void rtp_cache_init(rtp_cache *c) {
 }
 
 rtp_cache *rtp_cache_new(void) {
-  rtp_cache *c = malloc(sizeof *c);
-  if (!c)
-    return NULL;
+  rtp_cache *c = xmalloc(sizeof *c);
   rtp_cache_init(c);
   c->holders = 1;
   return c;

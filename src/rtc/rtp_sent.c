@@ -2,9 +2,11 @@
  * count; each entry holds the source cache it points into. */
 #include "rtc/rtp_sent.h"
 
+#include "core/mem.h"
+
 #include <stdlib.h>
 
-rtp_sent *rtp_sent_new(void) { return calloc(1, sizeof(rtp_sent)); }
+rtp_sent *rtp_sent_new(void) { return xcalloc(1, sizeof(rtp_sent)); }
 
 void rtp_sent_free(rtp_sent *s) {
   if (!s)

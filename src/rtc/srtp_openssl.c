@@ -2,6 +2,8 @@
  * libsrtp keeps doing SRTP (key derivation, ROC, replay, layout); we do the AES. */
 #include "rtc/srtp_openssl.h"
 
+#include "core/mem.h"
+
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -40,9 +42,9 @@ typedef evp_state gcm_state;
  * the id of the type being replaced. */
 static srtp_err_status_t evp_alloc(srtp_cipher_t **out, const srtp_cipher_type_t *type,
                                    int key_len, int key_size, int tag_len) {
-  srtp_cipher_t *c = calloc(1, sizeof *c);
-  evp_state *s = calloc(1, sizeof *s);
-  if (!c || !s || !(s->ctx = EVP_CIPHER_CTX_new())) {
+  srtp_cipher_t *c = xcalloc(1, sizeof *c);
+  evp_state *s = xcalloc(1, sizeof *s);
+  if (!(s->ctx = EVP_CIPHER_CTX_new())) {
     free(c);
     free(s);
     return srtp_err_status_alloc_fail;
@@ -208,9 +210,9 @@ static const srtp_auth_type_t hmac_type;
 static srtp_err_status_t hmac_alloc(srtp_auth_t **out, int key_len, int out_len) {
   if (out_len < 0 || out_len > SHA1_LEN || key_len < 0)
     return srtp_err_status_bad_param;
-  srtp_auth_t *a = calloc(1, sizeof *a);
-  hmac_state *s = calloc(1, sizeof *s);
-  if (!a || !s || !(s->ctx = EVP_MAC_CTX_new(hmac_algorithm))) {
+  srtp_auth_t *a = xcalloc(1, sizeof *a);
+  hmac_state *s = xcalloc(1, sizeof *s);
+  if (!(s->ctx = EVP_MAC_CTX_new(hmac_algorithm))) {
     free(a);
     free(s);
     return srtp_err_status_alloc_fail;

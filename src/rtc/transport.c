@@ -2,6 +2,7 @@
 #include "rtc/transport.h"
 
 #include "core/log.h"
+#include "core/mem.h"
 #include "rtc/port.h"
 
 #include <netinet/in.h>
@@ -60,7 +61,7 @@ transport *transport_new(rtc_port *port, const char *id, const char *local_ufrag
                          const char *local_pwd, const char *remote_ufrag,
                          const char *remote_fingerprint, uint64_t consent_timeout_ms,
                          transport_sink sink, void *sink_ud) {
-  transport *t = calloc(1, sizeof *t);
+  transport *t = xcalloc(1, sizeof *t);
   snprintf(t->id, sizeof t->id, "%s", id);
   t->port = port;
   t->loop = port->loop;

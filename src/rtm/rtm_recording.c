@@ -2,6 +2,7 @@
  * SQLite journal row, recording_state to the client, and the hand-over to the outbox. */
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "delivery/outbox.h"
 #include "rtm/rtm_internal.h"
 #include "store/jobs.h"
@@ -70,7 +71,7 @@ int rtm_recording_start(rtm_session *s, const char *upload_url, const char *webh
   if (!may_record(s, upload_url, webhook_url, why))
     return -1;
   rtm_core *core = s->core;
-  rtm_recording *r = calloc(1, sizeof *r);
+  rtm_recording *r = xcalloc(1, sizeof *r);
   ids_uuid(r->id);
   r->session = s;
   snprintf(r->session_id, sizeof r->session_id, "%s", s->id);

@@ -2,6 +2,7 @@
  * timers, and termination through SHUTDOWN to TERMINATED with its webhook. */
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "delivery/outbox.h"
 #include "delivery/webhook.h"
 #include "media/negotiate.h"
@@ -133,7 +134,7 @@ void rtm_session_recording_closed(rtm_session *s) {
 
 static rtm_session *new_session(rtm_core *core, const rtm_identity *who,
                                 const char *client_id, const char *id) {
-  rtm_session *s = calloc(1, sizeof *s);
+  rtm_session *s = xcalloc(1, sizeof *s);
   s->core = core;
   s->who = *who;
   snprintf(s->client_id, sizeof s->client_id, "%s", client_id);
@@ -404,7 +405,7 @@ void rtm_on_media_event(const media_event *ev, void *ud) {
 
 rtm_core *rtm_core_new(uv_loop_t *loop, store *st, media_engine *media, outbox *ob,
                        const rtm_config *cfg) {
-  rtm_core *core = calloc(1, sizeof *core);
+  rtm_core *core = xcalloc(1, sizeof *core);
   core->loop = loop;
   core->st = st;
   core->media = media;

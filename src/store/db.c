@@ -1,6 +1,8 @@
 /* db — SQLite open and numbered migrations. */
 #include "store/db.h"
 
+#include "core/mem.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,7 +135,7 @@ store *store_open(const char *data_dir, char *err, size_t errlen) {
              strerror(errno));
     return NULL;
   }
-  store *st = calloc(1, sizeof *st);
+  store *st = xcalloc(1, sizeof *st);
   snprintf(st->path, sizeof st->path, "%s/parley.db", data_dir);
   if (sqlite3_open(st->path, &st->db) != SQLITE_OK) {
     snprintf(err, errlen, "cannot open %s: %s", st->path, sqlite3_errmsg(st->db));

@@ -2,10 +2,12 @@
  * (tables created by the outbox migration in db.c). */
 #include "store/jobs.h"
 
+#include "core/mem.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+static char *dup_or_null(const char *s) { return s ? xstrdup(s) : NULL; }
 
 static void bind_text(sqlite3_stmt *s, int i, const char *v) {
   if (v)
@@ -35,7 +37,7 @@ static sqlite3_stmt *prepare(store *st, const char *sql) {
 /* ---- recordings ---- */
 
 recording_row *recording_row_copy(const recording_row *r) {
-  recording_row *c = calloc(1, sizeof *c);
+  recording_row *c = xcalloc(1, sizeof *c);
   *c = *r;
   c->rec_id = dup_or_null(r->rec_id);
   c->session_id = dup_or_null(r->session_id);
@@ -173,7 +175,7 @@ int store_recordings_unfinished(store *st, void (*cb)(const recording_row *r, vo
 /* ---- outbox ---- */
 
 outbox_job *outbox_job_copy(const outbox_job *j) {
-  outbox_job *c = calloc(1, sizeof *c);
+  outbox_job *c = xcalloc(1, sizeof *c);
   *c = *j;
   c->kind = dup_or_null(j->kind);
   c->rec_id = dup_or_null(j->rec_id);

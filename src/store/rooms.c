@@ -1,6 +1,8 @@
 /* rooms — room records: validation and SQLite persistence. */
 #include "store/rooms.h"
 
+#include "core/mem.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,16 +102,16 @@ void room_record_free(room_record *r) {
   free(r);
 }
 
-static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+static char *dup_or_null(const char *s) { return s ? xstrdup(s) : NULL; }
 
 room_record *room_record_copy(const room_record *r) {
-  room_record *c = calloc(1, sizeof *c);
+  room_record *c = xcalloc(1, sizeof *c);
   *c = *r;
   c->name = dup_or_null(r->name);
   c->pin = dup_or_null(r->pin);
   c->guest_pin = dup_or_null(r->guest_pin);
   for (size_t i = 0; i < r->n_aliases; i++)
-    c->aliases[i] = strdup(r->aliases[i]);
+    c->aliases[i] = xstrdup(r->aliases[i]);
   return c;
 }
 
@@ -200,7 +202,7 @@ int store_room_remove(store *st, const char *alias, char *err, size_t errlen) {
 
 static char *column_text(sqlite3_stmt *s, int i) {
   const unsigned char *t = sqlite3_column_text(s, i);
-  return t ? strdup((const char *)t) : NULL;
+  return t ? xstrdup((const char *)t) : NULL;
 }
 
 int store_rooms_each(store *st, void (*cb)(const room_record *r, void *ud), void *ud) {
@@ -221,7 +223,7 @@ int store_rooms_each(store *st, void (*cb)(const room_record *r, void *ud), void
       if (cur)
         cb(cur, ud);
       room_record_free(cur);
-      cur = calloc(1, sizeof *cur);
+      cur = xcalloc(1, sizeof *cur);
       cur->id = id;
       cur->name = column_text(s, 1);
       cur->pin = column_text(s, 2);
