@@ -127,8 +127,7 @@ static void queue_webhook(outbox *ob, const char *url, const char *secret,
                   .next_attempt_at_ms = now,
                   .deadline_ms = now + (int64_t)ob->cfg.webhook_retry_s * 1000};
   if (store_job_add(ob->st, &j) < 0)
-    log_error("outbox", "cannot queue webhook to %s: %s", url,
-              sqlite3_errmsg(ob->st->db));
+    log_error("outbox", "cannot queue webhook to %s: %s", url, store_error(ob->st));
 }
 
 void outbox_webhook(outbox *ob, const char *url, const char *secret,
@@ -166,7 +165,7 @@ void outbox_recording_done(outbox *ob, const recording_row *finished) {
   }
   if (rc != 0 || store_tx_commit(ob->st) != 0) {
     log_error("outbox", "cannot record finished recording rec_id=%s: %s",
-              finished->rec_id ? finished->rec_id : "?", sqlite3_errmsg(ob->st->db));
+              finished->rec_id ? finished->rec_id : "?", store_error(ob->st));
     store_tx_rollback(ob->st);
     return;
   }
@@ -200,7 +199,7 @@ static void upload_succeeded(outbox *ob, attempt *a, int status) {
   if (store_tx_commit(ob->st) != 0) {
     store_tx_rollback(ob->st);
     log_error("outbox", "cannot record upload of rec_id=%s: %s", r->rec_id,
-              sqlite3_errmsg(ob->st->db));
+              store_error(ob->st));
     return;
   }
   log_info("outbox", "uploaded rec_id=%s status=%d bytes=%llu", r->rec_id, status,

@@ -171,3 +171,5 @@ int64_t store_data_version(store *st) {
   sqlite3_reset(st->data_version);
   return v;
 }
+
+const char *store_error(const store *st) { return sqlite3_errmsg(st->db); }

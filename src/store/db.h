@@ -16,6 +16,9 @@ typedef struct store {
 /* Creates the directory if needed. Returns NULL with a message in err on failure. */
 store *store_open(const char *data_dir, char *err, size_t errlen);
 void store_close(store *st);
+/* The text of the store's last error (SQLite's), for a log line or a refusal: callers
+ * above the store never reach into its connection. */
+const char *store_error(const store *st);
 /* Changes whenever another connection (parleyctl) commits; cheap to poll. */
 int64_t store_data_version(store *st);
 /* Latest schema version this build knows. */
