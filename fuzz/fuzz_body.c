@@ -29,7 +29,7 @@ static const char *const string_keys[] = {
 static const char *const bool_keys[] = {"setting", "supports_direct_chat", "transforms",
                                         "display_name", "direct_media"};
 
-static void check_error(const body_error *err, int rc) {
+static void check_error(const refusal *err, int rc) {
   CHECK(strnlen(err->message, sizeof err->message) < sizeof err->message);
   if (rc == 0)
     return;
@@ -38,7 +38,7 @@ static void check_error(const body_error *err, int rc) {
 }
 
 static void read_fields(const json_t *body) {
-  body_error err;
+  refusal err;
   for (size_t i = 0; i < sizeof string_keys / sizeof *string_keys; i++) {
     const char *s = (const char *)1;
     memset(&err, 0, sizeof err);
@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(body, data + 1, len);
   char *ctcopy = ct ? strdup(ct) : NULL;
   json_t *out = (json_t *)1;
-  body_error err;
+  refusal err;
   int rc = body_parse(body, len, ctcopy, ct ? strlen(ct) : 0, max, &out, &err);
   check_error(&err, rc);
   if (rc != 0)

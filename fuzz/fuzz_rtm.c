@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     free(reply);
     rtm_message_free(&m);
   } else {
-    CHECK(err.code != NULL && err.message[0] != '\0');
+    CHECK(err.why.code != NULL && err.why.message[0] != '\0');
     CHECK(strnlen(err.ref_type, sizeof err.ref_type) < sizeof err.ref_type);
   }
   free(text);

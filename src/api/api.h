@@ -36,7 +36,7 @@ void api_handle(void *ud, h2o_req_t *req);
 void reply_result(api_call *c, json_t *result);
 void reply_bool(api_call *c, bool value);
 void reply_failed(api_call *c, int status, const char *message);
-void reply_status(api_call *c, conf_status st);
+void reply_status(api_call *c, refusal st);
 
 /* Handlers by level; each returns false if it does not know the action. */
 bool client_v2_conference(api_call *c);

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-static int fail(body_error *err, int status, const char *fmt, const char *arg) {
+static int fail(refusal *err, int status, const char *fmt, const char *arg) {
   err->status = status;
   snprintf(err->message, sizeof err->message, fmt, arg);
   return -1;
@@ -21,7 +21,7 @@ static bool is_json_type(const char *ct, size_t len) {
 }
 
 int body_parse(const char *data, size_t len, const char *content_type, size_t ct_len,
-               size_t max, json_t **out, body_error *err) {
+               size_t max, json_t **out, refusal *err) {
   *out = NULL;
   err->status = 0;
   err->message[0] = '\0';
@@ -51,7 +51,7 @@ int body_parse(const char *data, size_t len, const char *content_type, size_t ct
 }
 
 int body_string(const json_t *body, const char *key, bool required, const char **out,
-                body_error *err) {
+                refusal *err) {
   json_t *v = body ? json_object_get(body, key) : NULL;
   *out = NULL;
   if (!v || json_is_null(v))
@@ -66,7 +66,7 @@ int body_string(const json_t *body, const char *key, bool required, const char *
 }
 
 int body_bool(const json_t *body, const char *key, bool required, bool *out,
-              body_error *err) {
+              refusal *err) {
   json_t *v = body ? json_object_get(body, key) : NULL;
   if (!v || json_is_null(v))
     return required ? fail(err, 400, "Missing field \"%s\"", key) : 0;

@@ -17,7 +17,7 @@ static bool own_calls_only(api_call *c) {
 void client_v2_calls(api_call *c) {
   if (!own_calls_only(c))
     return;
-  body_error err;
+  refusal err;
   const char *call_type, *sdp, *present;
   if (body_string(c->body, "call_type", true, &call_type, &err) != 0 ||
       body_string(c->body, "present", false, &present, &err) != 0)
@@ -28,10 +28,10 @@ void client_v2_calls(api_call *c) {
     return reply_failed(c, err.status, err.message);
   buf answer = {0};
   conf_call *call;
-  conf_status st = conf_call_create(c->self, sdp, present, &call, &answer);
-  if (st.code) {
+  refusal st = conf_call_create(c->self, sdp, present, &call, &answer);
+  if (st.status) {
     buf_free(&answer);
-    return reply_failed(c, st.code, st.message);
+    return reply_failed(c, st.status, st.message);
   }
   reply_result(c, json_pack("{s:s, s:s}", "call_uuid", call->uuid, "sdp", answer.data));
   buf_free(&answer);
@@ -45,7 +45,7 @@ static void ack(api_call *c, conf_call *call) {
 
 static void new_candidate(api_call *c, conf_call *call) {
   (void)call;
-  body_error err;
+  refusal err;
   const char *candidate, *mid;
   if (body_string(c->body, "candidate", true, &candidate, &err) != 0 ||
       body_string(c->body, "mid", false, &mid, &err) != 0)
@@ -55,16 +55,16 @@ static void new_candidate(api_call *c, conf_call *call) {
 }
 
 static void update(api_call *c, conf_call *call) {
-  body_error err;
+  refusal err;
   const char *sdp;
   if (body_string(c->body, "sdp", true, &sdp, &err) != 0)
     return reply_failed(c, err.status, err.message);
   buf answer = {0};
-  conf_status st = conf_call_update(call, sdp, &answer);
-  if (st.code == 0)
+  refusal st = conf_call_update(call, sdp, &answer);
+  if (st.status == 0)
     reply_result(c, json_string(answer.data));
   else
-    reply_failed(c, st.code, st.message);
+    reply_failed(c, st.status, st.message);
   buf_free(&answer);
 }
 
@@ -74,7 +74,7 @@ static void disconnect(api_call *c, conf_call *call) {
 }
 
 static void dtmf(api_call *c, conf_call *call) {
-  body_error err;
+  refusal err;
   const char *digits;
   if (body_string(c->body, "digits", true, &digits, &err) != 0)
     return reply_failed(c, err.status, err.message);

@@ -54,7 +54,7 @@ static void disconnect_all(api_call *c) { reply_status(c, conf_end_for_all(c->se
 static void clearallbuzz(api_call *c) { reply_status(c, conf_clear_all_buzz(c->self)); }
 
 static void set_guests_can_unmute(api_call *c) {
-  body_error err;
+  refusal err;
   bool setting = false;
   if (body_bool(c->body, "setting", true, &setting, &err) != 0)
     return reply_failed(c, err.status, err.message);
@@ -62,7 +62,7 @@ static void set_guests_can_unmute(api_call *c) {
 }
 
 static void message(api_call *c) {
-  body_error err;
+  refusal err;
   const char *type, *payload;
   if (body_string(c->body, "type", true, &type, &err) != 0 ||
       body_string(c->body, "payload", true, &payload, &err) != 0)
@@ -245,7 +245,7 @@ void api_handle(void *ud, h2o_req_t *req) {
     return admin_handle(c.api, req, c.route.kind);
   if (!c.api->core)
     return reply_failed(&c, 503, "Service is shutting down");
-  body_error err;
+  refusal err;
   size_t ct_len = 0;
   const char *ct = http_header(req, "content-type", &ct_len);
   /* Image slides are multipart and may be larger than JSON bodies (h2o's own limit,

@@ -31,30 +31,30 @@ SIMPLE(buzz, conf_set_buzz(c->self, c->target, true))
 SIMPLE(clearbuzz, conf_set_buzz(c->self, c->target, false))
 
 static void disconnect(api_call *c) {
-  conf_status st = conf_disconnect(c->self, c->target);
-  if (st.code)
-    return reply_failed(c, st.code, st.message);
+  refusal st = conf_disconnect(c->self, c->target);
+  if (st.status)
+    return reply_failed(c, st.status, st.message);
   reply_result(c, NULL);
 }
 
 /* Floor changes answer null on success (client API §B.2). */
 static void take_floor(api_call *c) {
-  conf_status st = conf_take_floor(c->self, c->target);
-  if (st.code)
-    return reply_failed(c, st.code, st.message);
+  refusal st = conf_take_floor(c->self, c->target);
+  if (st.status)
+    return reply_failed(c, st.status, st.message);
   reply_result(c, NULL);
 }
 
 static void release_floor(api_call *c) {
-  conf_status st = conf_release_floor(c->self, c->target);
-  if (st.code)
-    return reply_failed(c, st.code, st.message);
+  refusal st = conf_release_floor(c->self, c->target);
+  if (st.status)
+    return reply_failed(c, st.status, st.message);
   reply_result(c, NULL);
 }
 
 static void with_string(api_call *c, const char *key,
-                        conf_status (*fn)(participant *, participant *, const char *)) {
-  body_error err;
+                        refusal (*fn)(participant *, participant *, const char *)) {
+  refusal err;
   const char *value;
   if (body_string(c->body, key, true, &value, &err) != 0)
     return reply_failed(c, err.status, err.message);
@@ -62,13 +62,13 @@ static void with_string(api_call *c, const char *key,
 }
 
 static void dtmf(api_call *c) {
-  body_error err;
+  refusal err;
   const char *digits;
   if (body_string(c->body, "digits", true, &digits, &err) != 0)
     return reply_failed(c, err.status, err.message);
-  conf_status st = conf_dtmf(c->self, c->target, digits);
+  refusal st = conf_dtmf(c->self, c->target, digits);
   /* Delivered as RFC 4733 events on the target's main call, when it has one. */
-  if (st.code == 0 && !list_empty(&c->target->calls))
+  if (st.status == 0 && !list_empty(&c->target->calls))
     st = conf_call_dtmf(list_entry(c->target->calls.next, conf_call, link), digits);
   reply_status(c, st);
 }
@@ -76,7 +76,7 @@ static void overlaytext(api_call *c) { with_string(c, "text", conf_set_overlay_t
 static void role(api_call *c) { with_string(c, "role", conf_set_role); }
 
 static void message(api_call *c) {
-  body_error err;
+  refusal err;
   const char *type, *payload;
   if (body_string(c->body, "type", true, &type, &err) != 0 ||
       body_string(c->body, "payload", true, &payload, &err) != 0)

@@ -14,9 +14,9 @@ void reply_failed(api_call *c, int status, const char *message) {
                     json_pack("{s:s, s:s}", "status", "failed", "result", message));
 }
 
-void reply_status(api_call *c, conf_status st) {
-  if (st.code == 0)
+void reply_status(api_call *c, refusal st) {
+  if (st.status == 0)
     reply_bool(c, true);
   else
-    reply_failed(c, st.code, st.message);
+    reply_failed(c, st.status, st.message);
 }

@@ -94,7 +94,7 @@ static const char *copy_header(h2o_req_t *req, const char *name, char *out, size
 }
 
 void client_v2_request_token(api_call *c) {
-  body_error err;
+  refusal err;
   join_request jr = {.alias = c->route.alias};
   bool direct_chat = false;
   if (body_string(c->body, "display_name", true, &jr.display_name, &err) != 0 ||

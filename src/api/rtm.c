@@ -57,44 +57,36 @@ static void link_detached(void *ud, const char *cause) {
 static const rtm_link socket_link = {link_send, link_detached};
 
 /* The socket's client id: the JWT's, else the first one a message names. */
-static bool bind_client_id(rtm_socket *so, const rtm_message *m, rtm_error *err) {
+static bool bind_client_id(rtm_socket *so, const rtm_message *m, refusal *err) {
   if (m->client_id && so->client_id[0] && strcmp(m->client_id, so->client_id) != 0) {
-    err->code = RTM_E_ID_MISMATCH;
-    snprintf(err->message, sizeof err->message,
-             "client_id does not match this connection's");
-    return false;
+    return rtm_refuse(err, RTM_E_ID_MISMATCH,
+                      "client_id does not match this connection's");
   }
   if (!so->client_id[0] && m->client_id) {
     if (strlen(m->client_id) >= sizeof so->client_id) {
-      err->code = RTM_E_BAD_MESSAGE;
-      snprintf(err->message, sizeof err->message, "client_id is too long");
-      return false;
+      return rtm_refuse(err, RTM_E_BAD_MESSAGE, "client_id is too long");
     }
     snprintf(so->client_id, sizeof so->client_id, "%s", m->client_id);
   }
   return true;
 }
 
-static bool check_ids(rtm_socket *so, const rtm_message *m, rtm_error *err) {
+static bool check_ids(rtm_socket *so, const rtm_message *m, refusal *err) {
   if (!bind_client_id(so, m, err))
     return false;
   bool starting = m->type == RTM_SESSION_START || m->type == RTM_SUPERVISOR_JOIN;
   if (starting && !so->client_id[0]) {
-    err->code = RTM_E_BAD_MESSAGE;
-    snprintf(err->message, sizeof err->message, "missing string \"client_id\"");
-    return false;
+    return rtm_refuse(err, RTM_E_BAD_MESSAGE, "missing string \"client_id\"");
   }
   if (!starting && so->session && m->session_id &&
       strcmp(m->session_id, rtm_session_id(so->session)) != 0) {
-    err->code = RTM_E_ID_MISMATCH;
-    snprintf(err->message, sizeof err->message,
-             "session_id does not match this connection's session");
-    return false;
+    return rtm_refuse(err, RTM_E_ID_MISMATCH,
+                      "session_id does not match this connection's session");
   }
   return true;
 }
 
-static int start(rtm_socket *so, const rtm_message *m, rtm_refusal *why) {
+static int start(rtm_socket *so, const rtm_message *m, refusal *why) {
   rtm_core *core = so->api->rtm;
   if (so->session) {
     why->code = RTM_E_STATE;
@@ -109,13 +101,13 @@ static int start(rtm_socket *so, const rtm_message *m, rtm_refusal *why) {
                              m->webhook_url, socket_link, so, &so->session, why);
 }
 
-static int no_session(rtm_refusal *why) {
+static int no_session(refusal *why) {
   why->code = RTM_E_STATE;
   snprintf(why->message, sizeof why->message, "no live session on this connection");
   return -1;
 }
 
-static int dispatch(rtm_socket *so, const rtm_message *m, rtm_refusal *why) {
+static int dispatch(rtm_socket *so, const rtm_message *m, refusal *why) {
   rtm_session *s = so->session;
   switch (m->type) {
   case RTM_SESSION_START:
@@ -162,11 +154,11 @@ static void on_message(ws_conn *ws, bool text, const char *data, size_t len, voi
   rtm_message m;
   rtm_error err;
   if (rtm_message_parse(data, len, &m, &err) != 0)
-    return send_error(so, err.code, err.message, err.ref_type);
+    return send_error(so, err.why.code, err.why.message, err.ref_type);
   const char *type = rtm_type_name(m.type);
-  rtm_refusal why = {0};
-  if (!check_ids(so, &m, &err))
-    send_error(so, err.code, err.message, type);
+  refusal why = {0};
+  if (!check_ids(so, &m, &why))
+    send_error(so, why.code, why.message, type);
   else if (dispatch(so, &m, &why) != 0)
     send_error(so, why.code, why.message, type);
   rtm_message_free(&m);
@@ -232,7 +224,7 @@ static void reserve_session(api *a, h2o_req_t *req) {
   int status = authenticate(a, req, &who, reason, sizeof reason);
   if (status != 0)
     return refuse(req, status, reason);
-  body_error err;
+  refusal err;
   json_t *body = NULL;
   size_t ct_len = 0;
   const char *ct = http_header(req, "content-type", &ct_len);
@@ -250,7 +242,7 @@ static void reserve_session(api *a, h2o_req_t *req) {
     return refuse(req, 403, "client_id does not match the token's");
   }
   char session_id[40];
-  rtm_refusal why = {0};
+  refusal why = {0};
   if (rtm_reserve(a->rtm, &who, client_id, session_id, &why) != 0) {
     json_decref(body);
     return refuse(req, 503, why.message);

@@ -19,13 +19,16 @@ static const char *const type_names[] = {
 
 const char *rtm_type_name(rtm_type t) { return type_names[t]; }
 
+static int fail(rtm_error *err, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(rtm_error *err, const char *code, const char *fmt, ...) {
-  err->code = code;
+  char message[sizeof err->why.message];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  vsnprintf(message, sizeof message, fmt, ap);
   va_end(ap);
-  return -1;
+  int status = strcmp(code, RTM_E_TOO_LARGE) == 0 ? 413 : 400;
+  return refusal_set(&err->why, status, code, "%s", message);
 }
 
 /* An optional string member: absent or null is NULL; anything else not a string, or

@@ -3,6 +3,7 @@
 #ifndef PARLEY_RTM_MESSAGE_H
 #define PARLEY_RTM_MESSAGE_H
 
+#include "core/refusal.h"
 #include "rtm/rtm_errors.h"
 
 #include <jansson.h>
@@ -22,10 +23,9 @@ typedef enum {
   RTM_PING,
 } rtm_type;
 
-/* Why a frame was refused; code is one of the RTM_E_* strings (rtm/rtm_errors.h). */
+/* Why a frame was refused: why.code is one of the RTM_E_* strings (rtm/rtm_errors.h). */
 typedef struct {
-  const char *code;
-  char message[200];
+  refusal why;
   char ref_type[40]; /* the frame's type when it had a readable one */
 } rtm_error;
 

@@ -32,12 +32,12 @@ static conf_call *main_call(participant *p) {
   return NULL;
 }
 
-static conf_status check_can_call(participant *p, const char *present, call_kind *kind) {
+static refusal check_can_call(participant *p, const char *present, call_kind *kind) {
   conf_core *core = p->room->core;
   if (!core->media)
-    return (conf_status){503, "Media is not available on this server"};
+    return refusal_of(503, "Media is not available on this server");
   if (p->waiting)
-    return (conf_status){403, "Not admitted to the conference yet"};
+    return refusal_of(403, "Not admitted to the conference yet");
   if (!present || !*present)
     *kind = CALL_MAIN;
   else if (strcmp(present, "send") == 0)
@@ -45,15 +45,15 @@ static conf_status check_can_call(participant *p, const char *present, call_kind
   else if (strcmp(present, "receive") == 0)
     *kind = CALL_PRESENT_RECEIVE;
   else
-    return (conf_status){400, "present must be \"send\" or \"receive\""};
-  return CONF_OK;
+    return refusal_of(400, "present must be \"send\" or \"receive\"");
+  return REFUSAL_NONE;
 }
 
-conf_status conf_call_create(participant *p, const char *sdp, const char *present,
-                             conf_call **out, buf *answer) {
-  call_kind kind;
-  conf_status st = check_can_call(p, present, &kind);
-  if (st.code)
+refusal conf_call_create(participant *p, const char *sdp, const char *present,
+                         conf_call **out, buf *answer) {
+  call_kind kind = CALL_MAIN;
+  refusal st = check_can_call(p, present, &kind);
+  if (st.status)
     return st;
   conf_core *core = p->room->core;
   conf_call *c = xcalloc(1, sizeof *c);
@@ -69,11 +69,11 @@ conf_status conf_call_create(participant *p, const char *sdp, const char *presen
   c->media.lecture = p->room->cfg->lecture;
   c->media.presenting = p->presenting;
   c->media.present = (int)kind;
-  static char err[200]; /* the control loop is single-threaded */
+  char err[200];
   bool restart;
   if (negotiate(core->media, sdp, &c->media, answer, &restart, err, sizeof err) != 0) {
     free(c);
-    return (conf_status){400, err};
+    return refusal_of(400, "%s", err);
   }
   c->kind = kind;
   c->owner = p;
@@ -90,30 +90,30 @@ conf_status conf_call_create(participant *p, const char *sdp, const char *presen
   *out = c;
   if (kind == CALL_PRESENT_SEND) {
     /* Sending a presentation is taking the floor (client API §D.3 B). */
-    conf_status floor = conf_take_floor(p, p);
-    if (floor.code) {
+    refusal floor = conf_take_floor(p, p);
+    if (floor.status) {
       conf_call_end(c, floor.message, false);
       *out = NULL;
       return floor;
     }
   }
-  return CONF_OK;
+  return REFUSAL_NONE;
 }
 
-conf_status conf_call_update(conf_call *c, const char *sdp, buf *answer) {
+refusal conf_call_update(conf_call *c, const char *sdp, buf *answer) {
   conf_core *core = c->owner->room->core;
-  static char err[200];
+  char err[200];
   bool restart = false;
   bool had_audio = c->has_audio, had_video = c->has_video;
   if (negotiate(core->media, sdp, &c->media, answer, &restart, err, sizeof err) != 0)
-    return (conf_status){400, err};
+    return refusal_of(400, "%s", err);
   media_flags(c);
   media_engine_update_call(core->media, &c->media);
   if (restart)
     log_info("conf", "call %s: ICE restart", c->uuid);
   if (had_audio != c->has_audio || had_video != c->has_video)
     room_emit_participant_update(c->owner);
-  return CONF_OK;
+  return REFUSAL_NONE;
 }
 
 void conf_call_flags(const participant *p, bool *has_media, bool *audio_only,
@@ -187,14 +187,14 @@ void conf_call_end(conf_call *c, const char *reason, bool server_side) {
     conf_release_floor(p, p);
 }
 
-conf_status conf_call_dtmf(conf_call *c, const char *digits) {
+refusal conf_call_dtmf(conf_call *c, const char *digits) {
   for (const char *d = digits; *d; d++)
     if (!strchr("0123456789*#ABCD", *d))
-      return (conf_status){400, "digits may contain only 0-9, *, #, A-D"};
+      return refusal_of(400, "digits may contain only 0-9, *, #, A-D");
   if (!*digits || strlen(digits) > 30)
-    return (conf_status){400, "digits must be 1 to 30 characters"};
+    return refusal_of(400, "digits must be 1 to 30 characters");
   media_engine_send_dtmf(c->owner->room->core->media, &c->media, digits);
-  return CONF_OK;
+  return REFUSAL_NONE;
 }
 
 void conf_calls_end_all(participant *p, const char *reason) {

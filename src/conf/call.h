@@ -26,14 +26,14 @@ void conf_set_media(conf_core *core, media_engine *engine);
 
 /* Creates a call from an offer. On success *answer holds the SDP answer. A 400
  * status carries the reason the SDP cannot be used. */
-conf_status conf_call_create(participant *p, const char *sdp, const char *present,
-                             conf_call **out, buf *answer);
+refusal conf_call_create(participant *p, const char *sdp, const char *present,
+                         conf_call **out, buf *answer);
 /* Renegotiation; a changed ice-ufrag is an ICE restart and gets new credentials. */
-conf_status conf_call_update(conf_call *c, const char *sdp, buf *answer);
+refusal conf_call_update(conf_call *c, const char *sdp, buf *answer);
 conf_call *conf_call_find(participant *p, const char *uuid);
 /* Ends a call. server_side: the client did not ask, so it hears call_disconnected. */
 void conf_call_end(conf_call *c, const char *reason, bool server_side);
-conf_status conf_call_dtmf(conf_call *c, const char *digits);
+refusal conf_call_dtmf(conf_call *c, const char *digits);
 /* Ends p's presentation-sending calls: someone else took the floor. */
 void conf_calls_end_presenting(participant *p, const char *reason);
 /* Every call of a leaving participant. */

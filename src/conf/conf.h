@@ -4,17 +4,13 @@
 #define PARLEY_CONF_H
 
 #include "conf/types.h"
+#include "core/refusal.h"
 
 #include <jansson.h>
 
-/* The outcome of an operation: code 0 for success, otherwise the HTTP-like
- * class of failure (400, 403, 404) and a message clients can show. */
-typedef struct {
-  int code;
-  const char *message;
-} conf_status;
-
-#define CONF_OK ((conf_status){0, NULL})
+/* Operations answer with a refusal (core/refusal.h): status 0 when done, otherwise
+ * the HTTP-like class of failure (400, 403, 404, 409, 429) and a message clients can
+ * show. */
 
 conf_core *conf_create(uv_loop_t *loop, const config *cfg, struct store *st);
 /* Every participant gets a disconnect event with reason; rooms empty. */
@@ -77,33 +73,32 @@ bool conf_may_act_on(const participant *actor, const participant *target);
 int conf_token_lifetime(const conf_core *core);
 
 /* Conference control; actor is the participant whose token made the request. */
-conf_status conf_set_locked(participant *actor, bool locked);
-conf_status conf_start(participant *actor);
-conf_status conf_mute_guests(participant *actor, bool muted);
-conf_status conf_set_guests_can_unmute(participant *actor, bool setting);
-conf_status conf_end_for_all(participant *actor);
-conf_status conf_chat(participant *actor, participant *target, const char *type,
-                      const char *payload);
-conf_status conf_set_muted(participant *actor, participant *target, bool muted);
-conf_status conf_set_client_muted(participant *actor, participant *target, bool muted);
-conf_status conf_set_video_muted(participant *actor, participant *target, bool muted);
-conf_status conf_set_spotlight(participant *actor, participant *target, bool on);
-conf_status conf_set_role(participant *actor, participant *target, const char *role);
-conf_status conf_disconnect(participant *actor, participant *target);
-conf_status conf_set_buzz(participant *actor, participant *target, bool raised);
-conf_status conf_clear_all_buzz(participant *actor);
-conf_status conf_set_overlay_text(participant *actor, participant *target,
-                                  const char *text);
-conf_status conf_admit(participant *actor, participant *target);
-conf_status conf_set_rx_presentation(participant *actor, participant *target, bool allow);
-conf_status conf_dtmf(participant *actor, participant *target, const char *digits);
-conf_status conf_take_floor(participant *actor, participant *target);
-conf_status conf_release_floor(participant *actor, participant *target);
-conf_status conf_transform_layout(participant *actor, json_t *transforms);
+refusal conf_set_locked(participant *actor, bool locked);
+refusal conf_start(participant *actor);
+refusal conf_mute_guests(participant *actor, bool muted);
+refusal conf_set_guests_can_unmute(participant *actor, bool setting);
+refusal conf_end_for_all(participant *actor);
+refusal conf_chat(participant *actor, participant *target, const char *type,
+                  const char *payload);
+refusal conf_set_muted(participant *actor, participant *target, bool muted);
+refusal conf_set_client_muted(participant *actor, participant *target, bool muted);
+refusal conf_set_video_muted(participant *actor, participant *target, bool muted);
+refusal conf_set_spotlight(participant *actor, participant *target, bool on);
+refusal conf_set_role(participant *actor, participant *target, const char *role);
+refusal conf_disconnect(participant *actor, participant *target);
+refusal conf_set_buzz(participant *actor, participant *target, bool raised);
+refusal conf_clear_all_buzz(participant *actor);
+refusal conf_set_overlay_text(participant *actor, participant *target, const char *text);
+refusal conf_admit(participant *actor, participant *target);
+refusal conf_set_rx_presentation(participant *actor, participant *target, bool allow);
+refusal conf_dtmf(participant *actor, participant *target, const char *digits);
+refusal conf_take_floor(participant *actor, participant *target);
+refusal conf_release_floor(participant *actor, participant *target);
+refusal conf_transform_layout(participant *actor, json_t *transforms);
 /* Image slides: the floor holder posts a JPEG or PNG frame; a viewer fetches the
  * latest by its id (0: whatever is latest). */
-conf_status conf_slide_post(participant *actor, const char *data, size_t len,
-                            const char *type);
+refusal conf_slide_post(participant *actor, const char *data, size_t len,
+                        const char *type);
 bool conf_slide_get(const room *r, uint64_t id, const char **data, size_t *len,
                     const char **type);
 /* The layouts transform_layout accepts. */

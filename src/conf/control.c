@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const conf_status HOST_ONLY = {403, "Only a host can do that"};
-static const conf_status NOT_ADMITTED = {403, "Not admitted to the conference yet"};
+static const refusal HOST_ONLY = {.status = 403, .message = "Only a host can do that"};
+static const refusal NOT_ADMITTED = {.status = 403,
+                                     .message = "Not admitted to the conference yet"};
 
 static bool is_host(const participant *p) { return p->role == ROLE_HOST && !p->waiting; }
 
@@ -24,7 +25,7 @@ static bool is_host(const participant *p) { return p->role == ROLE_HOST && !p->w
       return (actor)->waiting ? NOT_ADMITTED : HOST_ONLY;                                \
   } while (0)
 
-conf_status conf_set_locked(participant *actor, bool locked) {
+refusal conf_set_locked(participant *actor, bool locked) {
   REQUIRE_HOST(actor);
   room *r = actor->room;
   r->locked = locked;
@@ -37,10 +38,10 @@ conf_status conf_set_locked(participant *actor, bool locked) {
     }
   }
   room_emit_conference_update(r);
-  return CONF_OK;
+  return REFUSAL_NONE;
 }
 
-conf_status conf_start(participant *actor) {
+refusal conf_start(participant *actor) {
   REQUIRE_HOST(actor);
   room *r = actor->room;
   if (!r->started) {
@@ -53,10 +54,10 @@ conf_status conf_start(participant *actor) {
     }
     room_emit_conference_update(r);
   }
-  return CONF_OK;
+  return REFUSAL_NONE;
 }
 
-conf_status conf_mute_guests(participant *actor, bool muted) {
+refusal conf_mute_guests(participant *actor, bool muted) {
   REQUIRE_HOST(actor);
   room *r = actor->room;
   r->guests_muted = muted;
@@ -72,24 +73,24 @@ conf_status conf_mute_guests(participant *actor, bool muted) {
     room_emit_participant_update(p);
   }
   room_emit_conference_update(r);
-  return CONF_OK;
+  return REFUSAL_NONE;
 }
 
-conf_status conf_set_guests_can_unmute(participant *actor, bool setting) {
+refusal conf_set_guests_can_unmute(participant *actor, bool setting) {
   REQUIRE_HOST(actor);
   actor->room->guests_can_unmute = setting;
   room_emit_conference_update(actor->room);
-  return CONF_OK;
+  return REFUSAL_NONE;
 }
 
-conf_status conf_end_for_all(participant *actor) {
+refusal conf_end_for_all(participant *actor) {
   REQUIRE_HOST(actor);
   room *r = actor->room;
   log_info("conf", "room %s ended by %s", r->cfg->aliases[0], actor->uuid);
   list_node *pos, *tmp;
   list_for_each_safe(pos, tmp, &r->participants) conf_leave(
       list_entry(pos, participant, link), "Conference terminated by another participant");
-  return CONF_OK;
+  return REFUSAL_NONE;
 }
 
 static bool chat_type_ok(const char *type) {
@@ -102,12 +103,12 @@ static bool chat_type_ok(const char *type) {
   return false;
 }
 
-conf_status conf_chat(participant *actor, participant *target, const char *type,
-                      const char *payload) {
+refusal conf_chat(participant *actor, participant *target, const char *type,
+                  const char *payload) {
   if (actor->waiting)
     return NOT_ADMITTED;
   if (!chat_type_ok(type))
-    return (conf_status){400, "type must be text/plain or application/json"};
+    return refusal_of(400, "type must be text/plain or application/json");
   json_t *msg =
       json_pack("{s:s, s:s, s:s, s:s, s:b}", "origin", actor->display_name, "uuid",
                 actor->uuid, "type", type, "payload", payload, "direct", target != NULL);
@@ -115,43 +116,43 @@ conf_status conf_chat(participant *actor, participant *target, const char *type,
     room_emit(actor->room, "message_received", msg, target, NULL);
   else
     room_emit(actor->room, "message_received", msg, NULL, actor);
-  return CONF_OK;
+  return REFUSAL_NONE;
 }
 
-conf_status conf_set_muted(participant *actor, participant *target, bool muted) {
+refusal conf_set_muted(participant *actor, participant *target, bool muted) {
   REQUIRE_SELF_OR_HOST(actor, target);
   if (!muted && !is_host(actor) && target->muted_by_host &&
       !actor->room->guests_can_unmute)
-    return (conf_status){403, "Guests cannot unmute themselves in this conference"};
+    return refusal_of(403, "Guests cannot unmute themselves in this conference");
   if (target->muted == muted && (muted || !target->muted_by_host))
-    return CONF_OK;
+    return REFUSAL_NONE;
   target->muted = muted;
   target->muted_by_host = muted && actor != target;
   room_emit_participant_update(target);
   room_emit_conference_update(target->room);
-  return CONF_OK;
+  return REFUSAL_NONE;
 }
 
-conf_status conf_set_client_muted(participant *actor, participant *target, bool muted) {
+refusal conf_set_client_muted(participant *actor, participant *target, bool muted) {
   if (actor != target)
-    return (conf_status){403, "Only the participant itself can set its client mute"};
+    return refusal_of(403, "Only the participant itself can set its client mute");
   if (target->client_muted != muted) {
     target->client_muted = muted;
     room_emit_participant_update(target);
   }
-  return CONF_OK;
+  return REFUSAL_NONE;
 }
 
-conf_status conf_set_video_muted(participant *actor, participant *target, bool muted) {
+refusal conf_set_video_muted(participant *actor, participant *target, bool muted) {
   REQUIRE_SELF_OR_HOST(actor, target);
   if (target->video_muted != muted) {
     target->video_muted = muted;
     room_emit_participant_update(target);
   }
-  return CONF_OK;
+  return REFUSAL_NONE;
 }
 
-conf_status conf_set_spotlight(participant *actor, participant *target, bool on) {
+refusal conf_set_spotlight(participant *actor, participant *target, bool on) {
   REQUIRE_HOST(actor);
   double value = on ? conf_now_epoch() : 0;
   if ((target->spotlight > 0) != on) {
@@ -159,10 +160,10 @@ conf_status conf_set_spotlight(participant *actor, participant *target, bool on)
     room_emit_participant_update(target);
     room_emit_stage_and_layout(target->room);
   }
-  return CONF_OK;
+  return REFUSAL_NONE;
 }
 
-conf_status conf_set_role(participant *actor, participant *target, const char *role) {
+refusal conf_set_role(participant *actor, participant *target, const char *role) {
   REQUIRE_HOST(actor);
   conf_role want;
   if (strcmp(role, "chair") == 0)
@@ -170,7 +171,7 @@ conf_status conf_set_role(participant *actor, participant *target, const char *r
   else if (strcmp(role, "guest") == 0)
     want = ROLE_GUEST;
   else
-    return (conf_status){400, "Invalid role"};
+    return refusal_of(400, "Invalid role");
   if (target->role != want) {
     target->role = want;
     if (want == ROLE_HOST && target->waiting)
@@ -180,17 +181,17 @@ conf_status conf_set_role(participant *actor, participant *target, const char *r
     room_emit(target->room, "refresh_token", NULL, target, NULL);
     room_check_hosts(target->room);
   }
-  return CONF_OK;
+  return REFUSAL_NONE;
 }
 
-conf_status conf_disconnect(participant *actor, participant *target) {
+refusal conf_disconnect(participant *actor, participant *target) {
   REQUIRE_SELF_OR_HOST(actor, target);
   conf_leave(target, actor == target ? "Call disconnected"
                                      : "Disconnected by another participant");
-  return CONF_OK;
+  return REFUSAL_NONE;
 }
 
-conf_status conf_set_buzz(participant *actor, participant *target, bool raised) {
+refusal conf_set_buzz(participant *actor, participant *target, bool raised) {
   if (raised ? actor != target : !participant_may_control(actor, target))
     return actor->waiting ? NOT_ADMITTED : HOST_ONLY;
   double value = raised ? conf_now_epoch() : 0;
@@ -198,10 +199,10 @@ conf_status conf_set_buzz(participant *actor, participant *target, bool raised) 
     target->buzz_time = value;
     room_emit_participant_update(target);
   }
-  return CONF_OK;
+  return REFUSAL_NONE;
 }
 
-conf_status conf_clear_all_buzz(participant *actor) {
+refusal conf_clear_all_buzz(participant *actor) {
   REQUIRE_HOST(actor);
   list_node *pos, *tmp;
   list_for_each_safe(pos, tmp, &actor->room->participants) {
@@ -211,43 +212,41 @@ conf_status conf_clear_all_buzz(participant *actor) {
       room_emit_participant_update(p);
     }
   }
-  return CONF_OK;
+  return REFUSAL_NONE;
 }
 
-conf_status conf_set_overlay_text(participant *actor, participant *target,
-                                  const char *text) {
+refusal conf_set_overlay_text(participant *actor, participant *target, const char *text) {
   REQUIRE_SELF_OR_HOST(actor, target);
   free(target->overlay_text);
   target->overlay_text = xstrdup(text);
   room_emit_participant_update(target);
-  return CONF_OK;
+  return REFUSAL_NONE;
 }
 
-conf_status conf_admit(participant *actor, participant *target) {
+refusal conf_admit(participant *actor, participant *target) {
   REQUIRE_HOST(actor);
   room_admit(target);
-  return CONF_OK;
+  return REFUSAL_NONE;
 }
 
-conf_status conf_set_rx_presentation(participant *actor, participant *target,
-                                     bool allow) {
+refusal conf_set_rx_presentation(participant *actor, participant *target, bool allow) {
   REQUIRE_SELF_OR_HOST(actor, target);
   if (target->rx_presentation_denied == allow) {
     target->rx_presentation_denied = !allow;
     room_emit_participant_update(target);
   }
-  return CONF_OK;
+  return REFUSAL_NONE;
 }
 
-conf_status conf_dtmf(participant *actor, participant *target, const char *digits) {
+refusal conf_dtmf(participant *actor, participant *target, const char *digits) {
   REQUIRE_SELF_OR_HOST(actor, target);
   for (const char *c = digits; *c; c++)
     if (!strchr("0123456789*#ABCD", *c))
-      return (conf_status){400, "digits may contain only 0-9, *, #, A-D"};
+      return refusal_of(400, "digits may contain only 0-9, *, #, A-D");
   if (!*digits)
-    return (conf_status){400, "digits is empty"};
+    return refusal_of(400, "digits is empty");
   /* Media routes DTMF to calls (RFC 4733) once a participant has one. */
   log_info("conf", "dtmf participant=%s digits=%s by=%s", target->uuid, digits,
            actor->uuid);
-  return CONF_OK;
+  return REFUSAL_NONE;
 }

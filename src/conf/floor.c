@@ -5,16 +5,16 @@
 
 #include "core/log.h"
 
-conf_status conf_take_floor(participant *actor, participant *target) {
+refusal conf_take_floor(participant *actor, participant *target) {
   if (actor != target)
-    return (conf_status){403, "Only the participant itself can take the floor"};
+    return refusal_of(403, "Only the participant itself can take the floor");
   if (actor->waiting)
-    return (conf_status){403, "Not admitted to the conference yet"};
+    return refusal_of(403, "Not admitted to the conference yet");
   room *r = actor->room;
   if (actor->role == ROLE_GUEST && !r->guests_can_present)
-    return (conf_status){403, "Guests cannot present in this conference"};
+    return refusal_of(403, "Guests cannot present in this conference");
   if (r->presenter == actor)
-    return CONF_OK;
+    return REFUSAL_NONE;
   participant *previous = r->presenter;
   conf_slides_clear(r); /* a new presenter starts with no slide */
   if (previous) {
@@ -30,19 +30,19 @@ conf_status conf_take_floor(participant *actor, participant *target) {
   /* Never to the presenter itself: the JS client would stop its own share. */
   room_emit(r, "presentation_start", conf_presentation_start_json(actor), NULL, actor);
   log_info("conf", "floor room=%s presenter=%s", r->cfg->aliases[0], actor->uuid);
-  return CONF_OK;
+  return REFUSAL_NONE;
 }
 
-conf_status conf_release_floor(participant *actor, participant *target) {
+refusal conf_release_floor(participant *actor, participant *target) {
   if (!participant_may_control(actor, target))
-    return (conf_status){403, "Only a host can do that"};
+    return refusal_of(403, "Only a host can do that");
   room *r = target->room;
   if (r->presenter != target)
-    return CONF_OK;
+    return REFUSAL_NONE;
   r->presenter = NULL;
   conf_slides_clear(r);
   target->presenting = false;
   room_emit_participant_update(target);
   room_emit(r, "presentation_stop", NULL, NULL, target);
-  return CONF_OK;
+  return REFUSAL_NONE;
 }

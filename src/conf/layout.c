@@ -31,9 +31,9 @@ static bool take_layout(json_t *transforms, const char *key, char out[16]) {
   return true;
 }
 
-conf_status conf_transform_layout(participant *actor, json_t *transforms) {
+refusal conf_transform_layout(participant *actor, json_t *transforms) {
   if (actor->role != ROLE_HOST || actor->waiting)
-    return (conf_status){403, "Only a host can do that"};
+    return refusal_of(403, "Only a host can do that");
   room *r = actor->room;
   char layout[16], host_layout[16], guest_layout[16];
   strcpy(layout, r->layout);
@@ -42,7 +42,7 @@ conf_status conf_transform_layout(participant *actor, json_t *transforms) {
   json_t *overlay = json_object_get(transforms, "enable_overlay_text");
   if (!json_is_object(transforms) || !take_layout(transforms, "layout", layout) ||
       (overlay && !json_is_boolean(overlay)))
-    return (conf_status){400, "illegal layout transform"};
+    return refusal_of(400, "illegal layout transform");
   if (json_object_get(transforms, "layout")) {
     /* A plain layout applies to hosts and guests alike unless they are named. */
     strcpy(host_layout, layout);
@@ -50,12 +50,12 @@ conf_status conf_transform_layout(participant *actor, json_t *transforms) {
   }
   if (!take_layout(transforms, "host_layout", host_layout) ||
       !take_layout(transforms, "guest_layout", guest_layout))
-    return (conf_status){400, "illegal layout transform"};
+    return refusal_of(400, "illegal layout transform");
   strcpy(r->layout, layout);
   strcpy(r->host_layout, host_layout);
   strcpy(r->guest_layout, guest_layout);
   if (overlay)
     r->overlay_text_enabled = json_is_true(overlay);
   room_emit(r, "layout", room_layout_json(r), NULL, NULL);
-  return CONF_OK;
+  return REFUSAL_NONE;
 }

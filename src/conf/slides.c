@@ -18,17 +18,17 @@ void conf_slides_clear(room *r) {
   r->slide_id = 0;
 }
 
-conf_status conf_slide_post(participant *actor, const char *data, size_t len,
-                            const char *type) {
+refusal conf_slide_post(participant *actor, const char *data, size_t len,
+                        const char *type) {
   room *r = actor->room;
   if (r->presenter != actor)
-    return (conf_status){403, "Take the floor before presenting"};
+    return refusal_of(403, "Take the floor before presenting");
   bool jpeg = strncmp(type, "image/jpeg", 10) == 0,
        png = strncmp(type, "image/png", 9) == 0;
   if (!jpeg && !png)
-    return (conf_status){415, "A frame must be image/jpeg or image/png"};
+    return refusal_of(415, "A frame must be image/jpeg or image/png");
   if (len == 0 || len > SLIDE_MAX_BYTES)
-    return (conf_status){413, "A frame must be 1 byte to 8 MiB"};
+    return refusal_of(413, "A frame must be 1 byte to 8 MiB");
   char *copy = xmalloc(len);
   memcpy(copy, data, len);
   conf_slides_clear(r);
@@ -40,7 +40,7 @@ conf_status conf_slide_post(participant *actor, const char *data, size_t len,
   room_emit(r, "presentation_frame", json_object(), NULL, actor);
   log_debug("conf", "slide %llu (%zu bytes) in room %s", (unsigned long long)r->slide_id,
             len, r->cfg->aliases[0]);
-  return CONF_OK;
+  return REFUSAL_NONE;
 }
 
 bool conf_slide_get(const room *r, uint64_t id, const char **data, size_t *len,

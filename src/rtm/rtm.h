@@ -5,6 +5,7 @@
 
 #include "auth/credentials.h"
 #include "core/buf.h"
+#include "core/refusal.h"
 #include "media/engine.h"
 #include "rtm/rtm_errors.h"
 #include "store/db.h"
@@ -35,11 +36,10 @@ typedef struct {
   void (*detached)(void *ud, const char *cause);
 } rtm_link;
 
-/* A refusal of a client message: nothing changed (rtm.md "error"). */
-typedef struct {
-  const char *code; /* an RTM_E_* of rtm/rtm_errors.h */
-  char message[200];
-} rtm_refusal;
+/* A client message is refused with a refusal (core/refusal.h) whose code is an RTM_E_*
+ * of rtm/rtm_errors.h: nothing changed (rtm.md "error"). rtm_refuse fills why with the
+ * code, its HTTP class and msg, and returns false. */
+bool rtm_refuse(refusal *why, const char *code, const char *msg);
 
 rtm_core *rtm_core_new(uv_loop_t *loop, store *st, media_engine *media, outbox *ob,
                        const rtm_config *cfg);
@@ -58,7 +58,7 @@ void rtm_core_counters(const rtm_core *core, rtm_counters *out);
 
 /* POST /api/rtm/v1/session: reserves a session (INIT) for the identity's client. */
 int rtm_reserve(rtm_core *core, const rtm_identity *who, const char *client_id,
-                char session_id[40], rtm_refusal *why);
+                char session_id[40], refusal *why);
 
 /* session_start / supervisor_join_session. On success *out is the new session, which
  * has already sent its state and answer through the link; a session that ends at
@@ -66,24 +66,24 @@ int rtm_reserve(rtm_core *core, const rtm_identity *who, const char *client_id,
  * only for a refusal that creates nothing. */
 int rtm_session_start(rtm_core *core, const rtm_identity *who, const char *client_id,
                       const char *session_id, const char *offer, const char *webhook_url,
-                      rtm_link link, void *link_ud, rtm_session **out, rtm_refusal *why);
+                      rtm_link link, void *link_ud, rtm_session **out, refusal *why);
 int rtm_supervisor_join(rtm_core *core, const rtm_identity *who, const char *client_id,
                         const char *monitor_session_id, const char *offer,
                         const char *webhook_url, rtm_link link, void *link_ud,
-                        rtm_session **out, rtm_refusal *why);
+                        rtm_session **out, refusal *why);
 
 const char *rtm_session_id(const rtm_session *s);
 const char *rtm_session_client_id(const rtm_session *s);
 rtm_state rtm_session_state(const rtm_session *s);
 
-int rtm_session_offer(rtm_session *s, const char *sdp, rtm_refusal *why);
+int rtm_session_offer(rtm_session *s, const char *sdp, refusal *why);
 /* Trickled candidates: ICE-lite learns the peer's addresses from its checks, so they
  * are checked for shape and counted, not used. */
-int rtm_session_candidate(rtm_session *s, const char *candidate, rtm_refusal *why);
+int rtm_session_candidate(rtm_session *s, const char *candidate, refusal *why);
 int rtm_session_ping(rtm_session *s);
 int rtm_recording_start(rtm_session *s, const char *upload_url, const char *webhook_url,
-                        rtm_refusal *why);
-int rtm_recording_stop(rtm_session *s, rtm_refusal *why);
+                        refusal *why);
+int rtm_recording_stop(rtm_session *s, refusal *why);
 /* session_stop: TERM_BY_CLIENT. */
 void rtm_session_stop(rtm_session *s);
 /* The link is gone: a clean close ends with TERM_BY_CLIENT, any other CONN_ERROR. */

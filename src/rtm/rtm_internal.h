@@ -61,12 +61,11 @@ void rtm_terminate(rtm_session *s, const char *cause);
 /* The session's last open recording is closed: SHUTDOWN can complete. */
 void rtm_session_recording_closed(rtm_session *s);
 int64_t rtm_wall_ms(void);
-bool rtm_refuse(rtm_refusal *why, const char *code, const char *msg);
 
 /* rtm_recording.c */
 /* An upload or webhook URL a client gave: refused (INVALID_URL) when too long or when
  * the outbox would never deliver to it. */
-bool rtm_check_url(rtm_core *core, bool webhook, const char *url, rtm_refusal *why);
+bool rtm_check_url(rtm_core *core, bool webhook, const char *url, refusal *why);
 void rtm_recording_on_started(rtm_core *core, const media_event *ev);
 void rtm_recording_on_closed(rtm_core *core, const media_event *ev);
 /* Its session stops waiting for it: the close is still journaled and uploaded. */

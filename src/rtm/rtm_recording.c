@@ -30,7 +30,7 @@ static void send_recording_state(rtm_recording *r, const char *state,
   rtm_send(r->session, "recording_state", data);
 }
 
-bool rtm_check_url(rtm_core *core, bool webhook, const char *url, rtm_refusal *why) {
+bool rtm_check_url(rtm_core *core, bool webhook, const char *url, refusal *why) {
   char reason[160];
   if (strlen(url) >= RTM_MAX_URL)
     snprintf(reason, sizeof reason, "longer than %d characters", RTM_MAX_URL - 1);
@@ -42,7 +42,7 @@ bool rtm_check_url(rtm_core *core, bool webhook, const char *url, rtm_refusal *w
 }
 
 static bool may_record(rtm_session *s, const char *upload_url, const char *webhook_url,
-                       rtm_refusal *why) {
+                       refusal *why) {
   if (s->supervisor)
     return rtm_refuse(why, RTM_E_FORBIDDEN, "a supervisor's session is not recorded");
   if (s->state != RTM_SETUP && s->state != RTM_ACTIVE)
@@ -67,7 +67,7 @@ static const char *extension(const rtm_session *s) {
 }
 
 int rtm_recording_start(rtm_session *s, const char *upload_url, const char *webhook_url,
-                        rtm_refusal *why) {
+                        refusal *why) {
   if (!may_record(s, upload_url, webhook_url, why))
     return -1;
   rtm_core *core = s->core;
@@ -105,7 +105,7 @@ int rtm_recording_start(rtm_session *s, const char *upload_url, const char *webh
   return 0;
 }
 
-int rtm_recording_stop(rtm_session *s, rtm_refusal *why) {
+int rtm_recording_stop(rtm_session *s, refusal *why) {
   if (!s->recording)
     return rtm_refuse(why, RTM_E_STATE, "no recording is running"), -1;
   media_engine_stop_recording(s->core->media, &s->media);

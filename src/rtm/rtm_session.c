@@ -37,9 +37,21 @@ int64_t rtm_wall_ms(void) {
   return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-bool rtm_refuse(rtm_refusal *why, const char *code, const char *msg) {
-  why->code = code;
-  snprintf(why->message, sizeof why->message, "%s", msg);
+/* The HTTP class of an RTM error code, for a refusal read over HTTP. */
+static int status_of(const char *code) {
+  if (strcmp(code, RTM_E_FORBIDDEN) == 0)
+    return 403;
+  if (strcmp(code, RTM_E_STATE) == 0)
+    return 409;
+  if (strcmp(code, RTM_E_INTERNAL) == 0)
+    return 500;
+  if (strcmp(code, RTM_E_SHUTDOWN) == 0)
+    return 503;
+  return 400;
+}
+
+bool rtm_refuse(refusal *why, const char *code, const char *msg) {
+  refusal_set(why, status_of(code), code, "%s", msg);
   return false;
 }
 
@@ -149,7 +161,7 @@ static rtm_session *new_session(rtm_core *core, const rtm_identity *who,
 }
 
 int rtm_reserve(rtm_core *core, const rtm_identity *who, const char *client_id,
-                char session_id[40], rtm_refusal *why) {
+                char session_id[40], refusal *why) {
   if (core->shutting_down)
     return rtm_refuse(why, RTM_E_SHUTDOWN, "the server is shutting down"), -1;
   rtm_session *s = new_session(core, who, client_id, NULL);
@@ -160,7 +172,7 @@ int rtm_reserve(rtm_core *core, const rtm_identity *who, const char *client_id,
 
 /* The session a session_start names: a new one, or the caller's own reservation. */
 static rtm_session *claim(rtm_core *core, const rtm_identity *who, const char *client_id,
-                          const char *session_id, rtm_refusal *why) {
+                          const char *session_id, refusal *why) {
   if (!session_id)
     return new_session(core, who, client_id, NULL);
   if (!ids_is_uuid(session_id, strlen(session_id)))
@@ -218,7 +230,7 @@ static int begin(rtm_session *s, const char *offer, const char *webhook_url,
 
 int rtm_session_start(rtm_core *core, const rtm_identity *who, const char *client_id,
                       const char *session_id, const char *offer, const char *webhook_url,
-                      rtm_link link, void *link_ud, rtm_session **out, rtm_refusal *why) {
+                      rtm_link link, void *link_ud, rtm_session **out, refusal *why) {
   *out = NULL;
   if (webhook_url && *webhook_url && !rtm_check_url(core, true, webhook_url, why))
     return -1;
@@ -248,7 +260,7 @@ int rtm_session_start(rtm_core *core, const rtm_identity *who, const char *clien
 int rtm_supervisor_join(rtm_core *core, const rtm_identity *who, const char *client_id,
                         const char *monitor_session_id, const char *offer,
                         const char *webhook_url, rtm_link link, void *link_ud,
-                        rtm_session **out, rtm_refusal *why) {
+                        rtm_session **out, refusal *why) {
   *out = NULL;
   if (webhook_url && *webhook_url && !rtm_check_url(core, true, webhook_url, why))
     return -1;
@@ -281,7 +293,7 @@ int rtm_supervisor_join(rtm_core *core, const rtm_identity *who, const char *cli
   return 0;
 }
 
-int rtm_session_offer(rtm_session *s, const char *sdp, rtm_refusal *why) {
+int rtm_session_offer(rtm_session *s, const char *sdp, refusal *why) {
   if (s->state != RTM_SETUP && s->state != RTM_ACTIVE)
     return rtm_refuse(why, RTM_E_STATE, "the session is not live"), -1;
   buf answer = {0};
@@ -300,7 +312,7 @@ int rtm_session_offer(rtm_session *s, const char *sdp, rtm_refusal *why) {
   return 0;
 }
 
-int rtm_session_candidate(rtm_session *s, const char *candidate, rtm_refusal *why) {
+int rtm_session_candidate(rtm_session *s, const char *candidate, refusal *why) {
   if (s->state != RTM_SETUP && s->state != RTM_ACTIVE)
     return rtm_refuse(why, RTM_E_STATE, "the session is not live"), -1;
   if (*candidate && strncmp(candidate, "candidate:", 10) != 0)

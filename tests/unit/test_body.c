@@ -3,13 +3,13 @@
 #include "api/body.h"
 #include "check.h"
 
-static int parse(const char *body, const char *ct, json_t **out, body_error *err) {
+static int parse(const char *body, const char *ct, json_t **out, refusal *err) {
   return body_parse(body, strlen(body), ct, ct ? strlen(ct) : 0, 100, out, err);
 }
 
 int main(void) {
   json_t *v;
-  body_error err;
+  refusal err;
   CHECK(parse("", NULL, &v, &err) == 0 && v == NULL);
   CHECK(parse("{\"a\":1}", "text/plain", &v, &err) == -1 && err.status == 415);
   CHECK(parse("{\"a\":1}", NULL, &v, &err) == -1 && err.status == 415);

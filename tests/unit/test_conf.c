@@ -120,12 +120,12 @@ static void test_tokens_and_chat(void) {
   CHECK(conf_authenticate(core, "chat", "forged") == NULL);
 
   int before = ra->n;
-  CHECK(conf_chat(b.p, NULL, "text/plain", "hello").code == 0);
+  CHECK(conf_chat(b.p, NULL, "text/plain", "hello").status == 0);
   CHECK(ra->n == before + 1 && strstr(ra->data[before], "\"direct\":false"));
   CHECK(last(rb, "message_received") == -1); /* not echoed to the sender */
-  CHECK(conf_chat(a.p, b.p, "text/plain", "psst").code == 0);
+  CHECK(conf_chat(a.p, b.p, "text/plain", "psst").status == 0);
   CHECK(strstr(rb->data[last(rb, "message_received")], "\"direct\":true"));
-  CHECK(conf_chat(a.p, NULL, "image/png", "x").code == 400);
+  CHECK(conf_chat(a.p, NULL, "image/png", "x").status == 400);
 
   conf_leave(b.p, "User initiated disconnect");
   CHECK(rb->finished);
@@ -140,36 +140,36 @@ static void test_tokens_and_chat(void) {
 static void test_lock_and_mutes(void) {
   join_result h = join("pinned", "host2", "1234", NULL);
   join_result g = join("pinned", "guest2", "none", NULL);
-  CHECK(conf_set_locked(g.p, true).code == 403);
-  CHECK(conf_set_locked(h.p, true).code == 0);
+  CHECK(conf_set_locked(g.p, true).status == 403);
+  CHECK(conf_set_locked(h.p, true).status == 0);
   join_result w = join("pinned", "late", "none", NULL);
   CHECK(w.p->waiting);
-  CHECK(conf_chat(w.p, NULL, "text/plain", "let me in").code == 403);
+  CHECK(conf_chat(w.p, NULL, "text/plain", "let me in").status == 403);
   CHECK(!join("pinned", "host3", "1234", NULL).p->waiting); /* host PIN bypasses */
-  CHECK(conf_admit(h.p, w.p).code == 0 && !w.p->waiting);
+  CHECK(conf_admit(h.p, w.p).status == 0 && !w.p->waiting);
 
-  CHECK(conf_mute_guests(h.p, true).code == 0);
+  CHECK(conf_mute_guests(h.p, true).status == 0);
   CHECK(g.p->muted && w.p->muted && !h.p->muted);
-  CHECK(conf_set_guests_can_unmute(h.p, false).code == 0);
-  CHECK(conf_set_muted(g.p, g.p, false).code == 403);
-  CHECK(conf_set_guests_can_unmute(h.p, true).code == 0);
-  CHECK(conf_set_muted(g.p, g.p, false).code == 0 && !g.p->muted);
-  CHECK(conf_set_spotlight(g.p, h.p, true).code == 403);
-  CHECK(conf_set_spotlight(h.p, g.p, true).code == 0 && g.p->spotlight > 0);
-  CHECK(conf_set_role(h.p, g.p, "chair").code == 0 && g.p->role == ROLE_HOST);
-  CHECK(conf_set_role(h.p, g.p, "king").code == 400);
+  CHECK(conf_set_guests_can_unmute(h.p, false).status == 0);
+  CHECK(conf_set_muted(g.p, g.p, false).status == 403);
+  CHECK(conf_set_guests_can_unmute(h.p, true).status == 0);
+  CHECK(conf_set_muted(g.p, g.p, false).status == 0 && !g.p->muted);
+  CHECK(conf_set_spotlight(g.p, h.p, true).status == 403);
+  CHECK(conf_set_spotlight(h.p, g.p, true).status == 0 && g.p->spotlight > 0);
+  CHECK(conf_set_role(h.p, g.p, "chair").status == 0 && g.p->role == ROLE_HOST);
+  CHECK(conf_set_role(h.p, g.p, "king").status == 400);
 }
 
 static void test_floor(void) {
   join_result a = join("open", "p1", NULL, NULL);
   join_result b = join("open", "p2", NULL, NULL);
   recorder *ra = listen_to(a.p), *rb = listen_to(b.p);
-  CHECK(conf_take_floor(a.p, a.p).code == 0);
+  CHECK(conf_take_floor(a.p, a.p).status == 0);
   CHECK(last(ra, "presentation_start") == -1);
   CHECK(last(rb, "presentation_start") > 0);
-  CHECK(conf_take_floor(b.p, b.p).code == 0); /* b steals the floor */
+  CHECK(conf_take_floor(b.p, b.p).status == 0); /* b steals the floor */
   CHECK(last(ra, "presentation_start") > 0 && !a.p->presenting && b.p->presenting);
-  CHECK(conf_release_floor(b.p, b.p).code == 0);
+  CHECK(conf_release_floor(b.p, b.p).status == 0);
   CHECK(last(ra, "presentation_stop") > 0 && last(rb, "presentation_stop") == -1);
   conf_leave(a.p, "x");
   conf_leave(b.p, "x");

@@ -15,9 +15,9 @@ static void refused(const char *text, const char *code, const char *ref_type) {
   rtm_message m;
   rtm_error err;
   CHECK(parse(text, &m, &err) == -1);
-  CHECK_STR(err.code, code);
+  CHECK_STR(err.why.code, code);
   CHECK_STR(err.ref_type, ref_type);
-  CHECK(err.message[0] != '\0');
+  CHECK(err.why.message[0] != '\0');
 }
 
 static void test_session_start(void) {
@@ -80,7 +80,7 @@ static void test_refusals(void) {
   rtm_message m;
   rtm_error err;
   CHECK(rtm_message_parse(big, n, &m, &err) == -1);
-  CHECK_STR(err.code, RTM_E_TOO_LARGE);
+  CHECK_STR(err.why.code, RTM_E_TOO_LARGE);
   free(big);
 }
 
