@@ -1,6 +1,7 @@
 /* fuzz_multipart — multipart_find on arbitrary bodies and Content-Type headers (the
  * first line of the input is the header): results must lie inside the body. */
 #include "api/multipart.h"
+#include "check.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -321,7 +321,7 @@ void session_send_receiver_report(media_session *s, uint64_t now, uint64_t remb_
 static void ntp_now(uint32_t *sec, uint32_t *frac) {
   struct timeval tv;
   gettimeofday(&tv, NULL);
-  *sec = (uint32_t)(tv.tv_sec + 2208988800UL);
+  *sec = (uint32_t)((uint64_t)tv.tv_sec + 2208988800UL);
   *frac = (uint32_t)(((uint64_t)tv.tv_usec << 32) / 1000000);
 }
 

@@ -52,7 +52,7 @@ static srtp_err_status_t evp_alloc(srtp_cipher_t **out, const srtp_cipher_type_t
   s->key_size = key_size;
   s->tag_len = tag_len;
   *c = (srtp_cipher_t){
-      .type = type, .state = s, .key_len = key_len, .algorithm = type->id};
+      .type = type, .state = s, .key_len = key_len, .algorithm = (int)type->id};
   *out = c;
   return srtp_err_status_ok;
 }

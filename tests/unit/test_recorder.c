@@ -277,7 +277,7 @@ static void test_vp8_opus_and_crash_copy(void) {
     CHECK(near(ffprobe_duration(out), 6.0, 0.5));
     ffprobe(crash, out, sizeof out);
     CHECK(strstr(out, "codec_name=vp8") &&
-          near(ffprobe_duration(out), rr.duration_ms / 1000.0, 0.1));
+          near(ffprobe_duration(out), (double)rr.duration_ms / 1000.0, 0.1));
   } else {
     fprintf(stderr, "test_recorder: ffprobe not installed, skipping the ffprobe checks "
                     "(apt-get install ffmpeg)\n");
