@@ -6,7 +6,8 @@ set -eu
 SECONDS_EACH=${1:-15}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-fuzz}
-HARNESSES="fuzz_route fuzz_body fuzz_request fuzz_stun fuzz_sdp fuzz_rtp fuzz_rtcp fuzz_multipart fuzz_jwt fuzz_origin fuzz_retry_after fuzz_destination fuzz_rtm fuzz_depacketize fuzz_recover"
+# Every fuzz/fuzz_*.c is a harness (fuzz/CMakeLists.txt builds the same list).
+HARNESSES=$(cd "$ROOT/fuzz" && ls fuzz_*.c | sed 's/\.c$//')
 
 # max_len per harness: paths and queries are short; bodies are capped by max_body_bytes
 # in parleyd, but the parser's interesting inputs are small.
@@ -25,19 +26,10 @@ max_len() {
   *) echo 4096 ;;
   esac
 }
+# A harness's dictionary, when it has one, is fuzz/<name without fuzz_>.dict.
 dict() {
-  case $1 in
-  fuzz_route) echo "$ROOT/fuzz/route.dict" ;;
-  fuzz_body) echo "$ROOT/fuzz/body.dict" ;;
-  fuzz_request) echo "$ROOT/fuzz/request.dict" ;;
-  fuzz_stun) echo "$ROOT/fuzz/stun.dict" ;;
-  fuzz_sdp) echo "$ROOT/fuzz/sdp.dict" ;;
-  fuzz_rtcp) echo "$ROOT/fuzz/rtcp.dict" ;;
-  fuzz_jwt) echo "$ROOT/fuzz/jwt.dict" ;;
-  fuzz_origin) echo "$ROOT/fuzz/origin.dict" ;;
-  fuzz_rtm) echo "$ROOT/fuzz/rtm.dict" ;;
-  *) echo "" ;;
-  esac
+  local d="$ROOT/fuzz/${1#fuzz_}.dict"
+  if [ -f "$d" ]; then echo "$d"; fi
 }
 
 missing=0
