@@ -40,7 +40,7 @@ static void conference_status(api_call *c) {
 }
 
 static void participants(api_call *c) {
-  reply_result(c, conf_room_participants_json(c->self->room));
+  reply_result(c, conf_room_participants_json(c->self->room, c->self));
 }
 
 static void lock(api_call *c) { reply_status(c, conf_set_locked(c->self, true)); }
@@ -108,6 +108,8 @@ static void presentation_get(api_call *c) {
     id = strtoull(id_text, NULL, 10);
   const char *data, *type;
   size_t len;
+  if (c->self->waiting) /* the waiting room does not see the slides (§F) */
+    return reply_failed(c, 403, "Not admitted to the conference yet");
   if (!conf_slide_get(c->self->room, id, &data, &len, &type))
     return reply_failed(c, 404, "No presentation frame available");
   http_respond(c->req, 200, type, data, len);

@@ -66,7 +66,8 @@ void conf_event_release(conf_event *ev);
 /* JSON views (new references). */
 json_t *conf_participant_json(const participant *p);
 json_t *conf_room_status_json(const room *r);
-json_t *conf_room_participants_json(const room *r);
+/* What viewer may see: a waiting participant sees only itself. */
+json_t *conf_room_participants_json(const room *r, const participant *viewer);
 const char *conf_service_type(const participant *p);
 /* A participant may act on itself; a host (not waiting) on anyone. */
 bool conf_may_act_on(const participant *actor, const participant *target);

@@ -107,6 +107,8 @@ refusal conf_chat(participant *actor, participant *target, const char *type,
                   const char *payload) {
   if (actor->waiting)
     return NOT_ADMITTED;
+  if (target && target->waiting) /* the waiting room gets no chat (§F) */
+    return refusal_of(403, "That participant is not admitted yet");
   if (!chat_type_ok(type))
     return refusal_of(400, "type must be text/plain or application/json");
   json_t *msg =

@@ -41,15 +41,23 @@ static void deliver_to(participant *p, conf_event *ev) {
   }
 }
 
+/* Client API §F: a participant the lock (or an unstarted lecture) holds sees its
+ * own state and the conference's, never the roster, chat or slides, until it is
+ * admitted. subject is the participant an event describes, if any. */
+static bool may_see(const participant *p, const conf_event *ev,
+                    const participant *subject) {
+  return !p->waiting || subject == p || strcmp(ev->name, "conference_update") == 0;
+}
+
 static void fan_out(room *r, conf_event *ev, const participant *only,
-                    const participant *except) {
+                    const participant *except, const participant *subject) {
   if (only) {
     deliver_to((participant *)only, ev);
   } else {
     list_node *pos, *tmp;
     list_for_each_safe(pos, tmp, &r->participants) {
       participant *p = list_entry(pos, participant, link);
-      if (p != except)
+      if (p != except && may_see(p, ev, subject))
         deliver_to(p, ev);
     }
   }
@@ -64,7 +72,7 @@ void room_emit(room *r, const char *name, json_t *data, const participant *only,
     r->next_event_id++;
     return;
   }
-  fan_out(r, event_new(r, name, data), only, except);
+  fan_out(r, event_new(r, name, data), only, except, NULL);
 }
 
 void room_emit_text(room *r, const char *name, const char *text, const participant *only,
@@ -73,7 +81,7 @@ void room_emit_text(room *r, const char *name, const char *text, const participa
     r->next_event_id++;
     return;
   }
-  fan_out(r, event_new_text(r, name, xstrdup(text)), only, except);
+  fan_out(r, event_new_text(r, name, xstrdup(text)), only, except, NULL);
 }
 
 void sink_send(event_sink *sink, room *r, const char *name, json_t *data) {
@@ -86,8 +94,10 @@ void room_emit_participant_update(participant *p) {
   free(p->json_text); /* p changed: its cached object is stale */
   p->json_text = NULL;
   conf_calls_sync(p); /* every change passes here: mutes, spotlight */
-  if (p->room->n_sinks)
-    room_emit_text(p->room, "participant_update", participant_json_text(p), NULL, NULL);
+  room *r = p->room;
+  if (r->n_sinks)
+    fan_out(r, event_new_text(r, "participant_update", xstrdup(participant_json_text(p))),
+            NULL, NULL, p);
 }
 
 void room_emit_conference_update(room *r) {
@@ -107,21 +117,28 @@ static json_t *presentation_start_json(const participant *presenter) {
                    "presenter_uri", "", "presenter_uuid", presenter->uuid);
 }
 
-void conf_subscribe(participant *p, event_sink *sink) {
+static void send_create(event_sink *sink, room *r, participant *p) {
+  conf_event *ev =
+      event_new_text(r, "participant_create", xstrdup(participant_json_text(p)));
+  sink->deliver(sink, ev);
+  conf_event_release(ev);
+}
+
+/* The roster snapshot every (re)connection starts with (client API §C.2); a
+ * waiting participant's holds only itself and the conference's state. */
+static void send_snapshot(event_sink *sink) {
+  participant *p = sink->owner;
   room *r = p->room;
-  sink->owner = p;
-  list_push_back(&p->sinks, &sink->link);
-  r->core->n_sinks++;
-  r->n_sinks++;
-  /* The roster snapshot every (re)connection starts with (client API §C.2). */
   sink_send(sink, r, "participant_sync_begin", NULL);
+  if (p->waiting) {
+    send_create(sink, r, p);
+    sink_send(sink, r, "participant_sync_end", NULL);
+    sink_send(sink, r, "conference_update", conf_room_status_json(r));
+    return;
+  }
   list_node *pos, *tmp;
   list_for_each_safe(pos, tmp, &r->participants) {
-    participant *other = list_entry(pos, participant, link);
-    conf_event *ev =
-        event_new_text(r, "participant_create", xstrdup(participant_json_text(other)));
-    sink->deliver(sink, ev);
-    conf_event_release(ev);
+    send_create(sink, r, list_entry(pos, participant, link));
   }
   sink_send(sink, r, "participant_sync_end", NULL);
   sink_send(sink, r, "conference_update", conf_room_status_json(r));
@@ -129,6 +146,22 @@ void conf_subscribe(participant *p, event_sink *sink) {
   sink_send(sink, r, "stage", room_stage_json(r));
   if (r->presenter && r->presenter != p)
     sink_send(sink, r, "presentation_start", presentation_start_json(r->presenter));
+}
+
+void conf_subscribe(participant *p, event_sink *sink) {
+  room *r = p->room;
+  sink->owner = p;
+  list_push_back(&p->sinks, &sink->link);
+  r->core->n_sinks++;
+  r->n_sinks++;
+  send_snapshot(sink);
+}
+
+void room_send_snapshots(participant *p) {
+  list_node *pos, *tmp;
+  list_for_each_safe(pos, tmp, &p->sinks) {
+    send_snapshot(list_entry(pos, event_sink, link));
+  }
 }
 
 void conf_unsubscribe(event_sink *sink) {

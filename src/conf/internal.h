@@ -15,6 +15,8 @@ void sink_send(event_sink *sink, room *r, const char *name, json_t *data);
 /* Emits already serialised data (copied). */
 void room_emit_text(room *r, const char *name, const char *text, const participant *only,
                     const participant *except);
+/* p was just admitted: its streams get the whole roster snapshot it did not see. */
+void room_send_snapshots(participant *p);
 /* The participant object as JSON text, cached until the participant changes. */
 const char *participant_json_text(participant *p);
 

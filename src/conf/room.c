@@ -130,6 +130,7 @@ void room_admit(participant *p) {
     return;
   p->waiting = false;
   room_emit_participant_update(p);
+  room_send_snapshots(p);
   room_check_hosts(p->room);
 }
 
@@ -151,8 +152,12 @@ json_t *conf_room_status_json(const room *r) {
                    r->guests_can_present);
 }
 
-json_t *conf_room_participants_json(const room *r) {
+json_t *conf_room_participants_json(const room *r, const participant *viewer) {
   json_t *a = json_array();
+  if (viewer && viewer->waiting) { /* the waiting room sees only itself (§F) */
+    json_array_append_new(a, conf_participant_json(viewer));
+    return a;
+  }
   const list_node *pos;
   for (pos = r->participants.next; pos != &r->participants; pos = pos->next)
     json_array_append_new(a, conf_participant_json(list_entry(pos, participant, link)));

@@ -1,7 +1,7 @@
 // Locked conferences, waiting room, admission and lecture (hosted) conferences (§F).
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDaemon, T, sleep, SLOW, HOST_PIN } from './helpers.mjs';
+import { startDaemon, T, sleep, SLOW, HOST_PIN, assertFailed } from './helpers.mjs';
 
 let d;
 before(async () => {
@@ -9,6 +9,7 @@ before(async () => {
     rooms: [
       { alias: 'locked-1', pin: HOST_PIN, allowGuests: true, locked: true },
       { alias: 'locked-2', pin: HOST_PIN, allowGuests: true, locked: true },
+      { alias: 'locked-3', pin: HOST_PIN, allowGuests: true, locked: true },
       { alias: 'lockme', pin: HOST_PIN, allowGuests: true },
       { alias: 'lecture-1', pin: HOST_PIN, allowGuests: true, lecture: true },
       { alias: 'lecture-2', pin: HOST_PIN, allowGuests: true, lecture: true },
@@ -100,6 +101,79 @@ describe('locked conference', () => {
     assert.ok(me, 'waiting participant listed');
     assert.equal(me.service_type, 'waiting_room');
     await G.release();
+  });
+});
+
+function slideForm(bytes) {
+  return Buffer.concat([
+    Buffer.from('--PaRlEy\r\nContent-Disposition: form-data; name="frame"; filename="slide"\r\n' +
+                'Content-Type: image/jpeg\r\n\r\n'),
+    bytes,
+    Buffer.from('\r\n--PaRlEy--\r\n'),
+  ]);
+}
+
+describe('the waiting room does not see the conference', () => {
+  test('a waiting guest gets no roster, chat or slides until admitted, and content requests get 403', T(30000), async () => {
+    const H = await d.join('locked-3', { name: 'Host', pin: HOST_PIN });
+    const A = await d.join('locked-3', { name: 'Admitted Guest', pin: HOST_PIN });
+    const hs = await H.events();
+    await hs.synced();
+    const postSlide = (bytes) => d.api('POST', 'locked-3', 'presentation', {
+      token: H.token, rawBody: slideForm(bytes),
+      contentType: 'multipart/form-data; boundary=PaRlEy', noCheck: true });
+    const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(1000, 3), Buffer.from([0xff, 0xd9])]);
+    await H.doOn(H.uuid, 'take_floor', { jpegs: true });
+    assert.equal((await postSlide(jpeg)).status, 200);
+
+    const G = await d.join('locked-3', { name: 'Waiting Guest', pin: 'none' });
+    assert.equal(G.result.current_service_type, 'waiting_room');
+    const gs = await G.events();
+    await gs.synced();
+    await gs.waitFor('conference_update');
+    const roster = gs.filter('participant_create').map((e) => e.data.uuid);
+    assert.deepEqual(roster, [G.uuid], 'a waiting guest sees only itself in its roster');
+    assert.ok(!gs.find('presentation_start'), 'no presentation_start while waiting');
+
+    // The conference goes on: chat, a new slide, someone joining and leaving.
+    const m = gs.mark();
+    assert.equal(await H.do('message', { type: 'text/plain', payload: 'secret agenda' }), true);
+    assert.equal((await postSlide(jpeg)).status, 200);
+    const late = await d.join('locked-3', { name: 'Late Host', pin: HOST_PIN });
+    await late.release();
+    await hs.waitFor('participant_delete', (x) => x.uuid === late.uuid);
+    // Its own state still reaches it; events arrive in order, so this is also a barrier.
+    assert.equal(await H.doOn(G.uuid, 'mute'), true);
+    await upd(gs, G.uuid, (p) => p.is_muted === 'YES', m);
+    const leaked = gs.names(m).filter((n) => n !== 'participant_update' && n !== 'conference_update');
+    assert.deepEqual(leaked, [], `a waiting guest got conference events: ${gs.summary(m)}`);
+    assert.ok(gs.filter('participant_update', () => true, m).every((e) => e.data.uuid === G.uuid),
+      'only its own participant updates');
+
+    // Content requests are refused.
+    const img = await d.api('GET', 'locked-3', 'presentation.jpeg', { token: G.token, tokenIn: 'query' });
+    assertFailed(img, 403, 'Not admitted to the conference yet', 'presentation.jpeg: ');
+    const chat = await G.post('message', { type: 'text/plain', payload: 'hello?' });
+    assertFailed(chat, 403, undefined, 'message: ');
+    const list = await G.participants();
+    assert.deepEqual(list.map((p) => p.uuid), [G.uuid], 'GET participants shows a waiting guest only itself');
+
+    // Admitted: the roster, the presentation and chat arrive.
+    const m2 = gs.mark();
+    assert.equal(await H.doOn(G.uuid, 'unlock'), true);
+    await upd(gs, G.uuid, (p) => p.service_type === 'conference', m2);
+    await gs.waitFor('participant_create', (p) => p.uuid === H.uuid, { since: m2 });
+    await gs.waitFor('participant_create', (p) => p.uuid === A.uuid, { since: m2 });
+    await gs.waitFor('presentation_start', (p) => p.presenter_uuid === H.uuid, { since: m2 });
+    assert.equal(await H.do('message', { type: 'text/plain', payload: 'welcome' }), true);
+    await gs.waitFor('message_received', (x) => x.payload === 'welcome', { since: m2 });
+    const ok = await d.api('GET', 'locked-3', 'presentation.jpeg', { token: G.token, tokenIn: 'query', noCheck: true });
+    assert.equal(ok.status, 200);
+    gs.assertClean();
+    hs.assertClean();
+    await G.release();
+    await A.release();
+    await H.release();
   });
 });
 
