@@ -49,7 +49,7 @@ static void update_active_rooms(conf_core *core) {
     size_t pos = 0;
     room *r;
     while ((r = hmap_next(core->rooms, &pos))) {
-      const room_record *rec = record_by_id(core, r->key);
+      const room_record *rec = record_by_id(core, r->cfg->id);
       if (rec)
         room_replace_config(r, rec);
       else if (n_gone < 64)

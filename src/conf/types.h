@@ -88,7 +88,7 @@ struct room {
   uint64_t next_event_id;
   size_t n_sinks; /* streams listening; with none, events are not even built */
   uv_timer_t guests_only_timer;
-  int64_t key; /* room id: key in core->rooms */
+  int64_t key; /* key in core->rooms: the room id, or below zero for a test call */
 };
 
 typedef struct {
@@ -114,6 +114,8 @@ struct conf_core {
   conf_counters counters;
   size_t n_sinks;
   bool shutting_down;
+  /* The last key a test call's private room got in rooms: -1, -2, ... */
+  int64_t last_private_key;
 };
 
 #endif

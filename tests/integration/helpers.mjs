@@ -325,6 +325,7 @@ export function roomArgs(room) {
   if (room.lecture) a.push('--lecture');
   if (room.locked) a.push('--locked');
   if (room.reception) a.push('--reception');
+  if (room.testCall) a.push('--test-call');
   return a;
 }
 
@@ -567,7 +568,7 @@ export function parseMetrics(text) {
 
 /**
  * Starts a daemon. rooms: array of alias strings or {alias, aliases, name, pin, guestPin,
- * allowGuests, lecture, locked, reception}. args: extra parleyd arguments.
+ * allowGuests, lecture, locked, reception, testCall}. args: extra parleyd arguments.
  */
 export async function startDaemon({ rooms = [], args = [], dataDir, listenTimeout } = {}) {
   const dir = dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'parley-it-'));
