@@ -30,7 +30,8 @@ typedef struct {
  *  401 no credential, more than one kind given (a bearer and an access_token that
  *      differ, or a JWT and an API key), a malformed / wrongly signed / expired JWT,
  *      a JWT without string cid and client_id or with a non-boolean rec, an unknown
- *      account or key;
+ *      account (refused as a wrong signature, so nobody learns which accounts exist)
+ *      or key;
  *  403 an API key sent without an Origin header, from an origin not bound to it, or
  *      bound to no origin at all (API keys are for browsers: the Origin header is what
  *      limits where a key that is visible in a web page can be used).

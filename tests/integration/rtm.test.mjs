@@ -200,7 +200,12 @@ describe('RTM with default timers', () => {
     assertRefused(await upgrade(d, '?access_token=not.a.jwt'), 401, null, 'malformed JWT');
     assertRefused(await upgrade(d, `?access_token=${signJwt('wrong-secret', claims)}`), 401, null, 'wrong signature');
     assertRefused(await upgrade(d, `?access_token=${signJwt(acme.jwt_secret, { ...claims, exp: now - 60 })}`), 401, null, 'expired');
-    assertRefused(await upgrade(d, `?access_token=${signJwt(acme.jwt_secret, { ...claims, cid: 'nobody' })}`), 401, /unknown account/, 'unknown account');
+    // A refused JWT does not tell whether its account exists: the same answer, byte for byte.
+    const noAccount = await upgrade(d, `?access_token=${signJwt(acme.jwt_secret, { ...claims, cid: 'nobody' })}`);
+    assertRefused(noAccount, 401, null, 'unknown account');
+    const wrongSig = await upgrade(d, `?access_token=${signJwt('wrong-secret', claims)}`);
+    assert.deepEqual(noAccount.body, wrongSig.body, 'unknown account and wrong signature look the same');
+    assert.doesNotMatch(noAccount.body.reason, /nobody|account/, 'the reason names no account');
     assertRefused(await upgrade(d, `?access_token=${signJwt(acme.jwt_secret, { cid: 'acme', exp: now + 600 })}`), 401, /client_id/, 'no client_id');
     assertRefused(await upgrade(d, `?access_token=${signJwt(acme.jwt_secret, claims, { alg: 'none', typ: 'JWT' })}`), 401, null, 'alg none');
 
