@@ -69,7 +69,7 @@ fi
 
 if [ "$WHICH" = all ] || [ "$WHICH" = fanout ]; then
   ROOM=fanout
-  start_daemon fanout --sse-queue-bytes "$SSE_QUEUE_BYTES" --token-lifetime 600
+  start_daemon fanout --sse-queue-bytes "$SSE_QUEUE_BYTES" --token-lifetime 600 --chat-rate 0
   CMD="taskset -c $CLIENT_CPU $BUILD_DIR/bench/sse_fanout --port $PORT --pid $DAEMON --alias $ROOM --streams $FANOUT_STREAMS --messages $FANOUT_MESSAGES --rate $FANOUT_RATE"
   echo
   echo "\$ $CMD_DAEMON"

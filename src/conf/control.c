@@ -103,6 +103,24 @@ static bool chat_type_ok(const char *type) {
   return false;
 }
 
+/* A token bucket per participant: --chat-rate messages a second after a burst of
+ * --chat-burst (default 5/s, 10), so one participant cannot flood every stream of
+ * the room (each message is one event to each of them). */
+static bool chat_allowed(participant *p) {
+  const config *cfg = p->room->core->cfg;
+  if (cfg->chat_rate <= 0)
+    return true;
+  uint64_t now = uv_now(p->room->core->loop);
+  p->chat_tokens += (double)(now - p->chat_refill_ms) * cfg->chat_rate / 1000.0;
+  if (p->chat_tokens > cfg->chat_burst)
+    p->chat_tokens = cfg->chat_burst;
+  p->chat_refill_ms = now;
+  if (p->chat_tokens < 1)
+    return false;
+  p->chat_tokens -= 1;
+  return true;
+}
+
 refusal conf_chat(participant *actor, participant *target, const char *type,
                   const char *payload) {
   if (actor->waiting)
@@ -111,6 +129,8 @@ refusal conf_chat(participant *actor, participant *target, const char *type,
     return refusal_of(403, "That participant is not admitted yet");
   if (!chat_type_ok(type))
     return refusal_of(400, "type must be text/plain or application/json");
+  if (!chat_allowed(actor))
+    return refusal_of(429, "Too many chat messages: slow down");
   json_t *msg =
       json_pack("{s:s, s:s, s:s, s:s, s:b}", "origin", actor->display_name, "uuid",
                 actor->uuid, "type", type, "payload", payload, "direct", target != NULL);

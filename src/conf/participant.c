@@ -36,6 +36,8 @@ participant *participant_new(room *r, const join_request *req, conf_role role) {
   p->role = role;
   p->supports_direct_chat = req->supports_direct_chat;
   p->start_time = conf_now_epoch();
+  p->chat_tokens = r->core->cfg->chat_burst;
+  p->chat_refill_ms = uv_now(r->core->loop);
   uv_timer_init(r->core->loop, &p->lapse_timer);
   p->lapse_timer.data = p;
   return p;

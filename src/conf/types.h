@@ -62,6 +62,10 @@ struct participant {
   bool muted, muted_by_host, client_muted, video_muted, presenting;
   bool supports_direct_chat, rx_presentation_denied;
   double start_time, spotlight, buzz_time, last_spoken;
+  /* Chat token bucket: the messages it may send now; when it was last topped up
+   * (loop time, ms). */
+  double chat_tokens;
+  uint64_t chat_refill_ms;
   uv_timer_t lapse_timer; /* fires when the newest token lapses */
   bool leaving;
   /* Serialised participant object, kept until the participant changes: every

@@ -38,6 +38,11 @@ static const option options[] = {
      "wrong PINs allowed per source address and room per window (default 10)"},
     {"pin-window", INT(pin_window_s, 1, 86400), "SECONDS",
      "window for --pin-attempts (default 60)"},
+    {"chat-rate", INT(chat_rate, 0, 100000), "N",
+     "chat messages a participant may send per second, past a burst; more get 429; "
+     "0 for no limit (default 5)"},
+    {"chat-burst", INT(chat_burst, 1, 100000), "N",
+     "chat messages a participant may send at once after a quiet while (default 10)"},
     {"guests-only-timeout", INT(guests_only_timeout_s, 0, 86400), "SECONDS",
      "lecture rooms: guests are disconnected this long after the last host "
      "leaves (default 60)"},
@@ -106,6 +111,8 @@ void config_defaults(config *cfg) {
   cfg->keepalive_s = 15;
   cfg->pin_attempts = 10;
   cfg->pin_window_s = 60;
+  cfg->chat_rate = 5;
+  cfg->chat_burst = 10;
   cfg->guests_only_timeout_s = 60;
   cfg->sse_queue_bytes = 262144;
   cfg->max_body_bytes = 65536;

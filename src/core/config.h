@@ -13,6 +13,8 @@ typedef struct {
   int keepalive_s;
   int pin_attempts;
   int pin_window_s;
+  int chat_rate;  /* chat messages a participant may send per second; 0 = no limit */
+  int chat_burst; /* ... and at once after a quiet while */
   int guests_only_timeout_s;
   int sse_queue_bytes;
   int max_body_bytes;

@@ -228,6 +228,8 @@ static const char *reason_phrase(int status) {
     return "Unsupported Media Type";
   case 426:
     return "Upgrade Required";
+  case 429:
+    return "Too Many Requests";
   case 503:
     return "Service Unavailable";
   default:

@@ -13,7 +13,8 @@ const BATCH = 8;
 
 let d;
 before(async () => {
-  d = await startDaemon({ rooms: ['bp'], args: ['--sse-queue-bytes', String(QUEUE), '--keepalive', '2'] });
+  // --chat-rate 0: these floods are the point here, not what the chat limit refuses.
+  d = await startDaemon({ rooms: ['bp'], args: ['--sse-queue-bytes', String(QUEUE), '--keepalive', '2', '--chat-rate', '0'] });
 });
 after(async () => { await d?.stop(); });
 
@@ -31,7 +32,7 @@ function stalledStream(port, alias, token) {
 
 describe('SSE back-pressure', () => {
   test('healthy readers survive bursts of max-size chat messages with the default queue size', T(60000), async () => {
-    const dd = await startDaemon({ rooms: ['burst'] }); // default --sse-queue-bytes
+    const dd = await startDaemon({ rooms: ['burst'], args: ['--chat-rate', '0'] }); // default --sse-queue-bytes
     try {
       const sender = await dd.join('burst', { name: 'Burster' });
       const reader = await dd.join('burst', { name: 'Reader' });

@@ -146,6 +146,22 @@ describe('conference control', () => {
     assert.ok(!H.s.find('message_received', (x) => x.payload === 'psst'), 'sender must not get its direct message');
   });
 
+  test('chat is rate-limited per participant: a burst of 10, then 429 until the bucket refills', T(), async () => {
+    const { H, G } = await setup();
+    const say = (who, payload) => who.post('message', { type: 'text/plain', payload });
+    for (let i = 0; i < 10; i++) assert.equal((await say(G, `burst ${i}`)).status, 200, `message ${i} of the burst`);
+    const r = await say(G, 'one too many');
+    assertFailed(r, 429, undefined, 'past the burst: ');
+    assert.ok(Number(r.headers['retry-after']) >= 1, `Retry-After: ${r.headers['retry-after']}`);
+    const direct = await G.act(H.uuid, 'message', { type: 'text/plain', payload: 'direct too' });
+    assert.equal(direct.status, 429, 'direct messages share the bucket');
+    assert.equal((await say(H, 'the host is not limited by the guest')).status, 200);
+    await H.s.waitFor('message_received', (x) => x.payload === 'burst 9');
+    assert.ok(!H.s.find('message_received', (x) => x.payload === 'one too many'), 'a refused message is not delivered');
+    await sleep(1100); // 5 messages a second refill
+    for (let i = 0; i < 4; i++) assert.equal((await say(G, `again ${i}`)).status, 200, `refilled message ${i}`);
+  });
+
   test('participant mute / unmute by host', T(), async () => {
     const { H, G } = await setup();
     const m = H.s.mark();
