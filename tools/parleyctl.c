@@ -17,6 +17,7 @@ static const char usage[] =
     "\n"
     "  room add ALIAS [--alias OTHER]... [--name NAME] [--pin P] [--guest-pin P]\n"
     "           [--allow-guests] [--lecture] [--locked] [--reception] [--test-call]\n"
+    "           [--guests-can-present | --no-guests-can-present]\n"
     "  room list [--json]\n"
     "  room show ALIAS\n"
     "  room remove ALIAS\n"
@@ -29,7 +30,8 @@ static const char usage[] =
     "\n"
     "--data-dir defaults to ./var, as for parleyd. PINs are 1 to 20 digits; guests\n"
     "need a host PIN; a reception room asks callers for the alias they want; a\n"
-    "test-call room sends every participant its own audio and video back.\n"
+    "test-call room sends every participant its own audio and video back. Guests\n"
+    "may take the presentation floor unless --no-guests-can-present.\n"
     "\n"
     "RTM (stream recording) clients authenticate with a JWT (HS256, signed with the\n"
     "account's jwt_secret, claims cid, client_id, exp and optionally rec:false) or,\n"
@@ -69,6 +71,10 @@ static int room_add(store *st, int argc, char **argv) {
       r.reception = true;
     else if (strcmp(a, "--test-call") == 0)
       r.test_call = true;
+    else if (strcmp(a, "--guests-can-present") == 0)
+      r.guests_cannot_present = false;
+    else if (strcmp(a, "--no-guests-can-present") == 0)
+      r.guests_cannot_present = true;
     else if (strcmp(a, "--alias") == 0 || strcmp(a, "--name") == 0 ||
              strcmp(a, "--pin") == 0 || strcmp(a, "--guest-pin") == 0) {
       if (!(v = need_value(argc, argv, &i)))
@@ -99,19 +105,21 @@ static json_t *record_json(const room_record *r) {
   json_t *aliases = json_array();
   for (size_t i = 0; i < r->n_aliases; i++)
     json_array_append_new(aliases, json_string(r->aliases[i]));
-  return json_pack("{s:I, s:s, s:o, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}", "id",
+  return json_pack("{s:I, s:s, s:o, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}", "id",
                    (json_int_t)r->id, "name", r->name, "aliases", aliases, "pin",
                    r->pin != NULL, "guest_pin", r->guest_pin != NULL, "allow_guests",
                    r->allow_guests, "lecture", r->lecture, "locked", r->locked,
-                   "reception", r->reception, "test_call", r->test_call);
+                   "reception", r->reception, "test_call", r->test_call,
+                   "guests_can_present", !r->guests_cannot_present);
 }
 
 static void print_line(const room_record *r, void *ud) {
   (void)ud;
-  printf("%-24s %-24s%s%s%s%s%s%s%s", r->aliases[0], r->name, r->pin ? " host-pin" : "",
+  printf("%-24s %-24s%s%s%s%s%s%s%s%s", r->aliases[0], r->name, r->pin ? " host-pin" : "",
          r->guest_pin ? " guest-pin" : "", r->allow_guests ? " guests" : "",
          r->lecture ? " lecture" : "", r->locked ? " locked" : "",
-         r->reception ? " reception" : "", r->test_call ? " test-call" : "");
+         r->reception ? " reception" : "", r->test_call ? " test-call" : "",
+         r->guests_cannot_present ? " no-guest-presenting" : "");
   for (size_t i = 1; i < r->n_aliases; i++)
     printf(" alias=%s", r->aliases[i]);
   putchar('\n');

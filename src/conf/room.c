@@ -26,7 +26,7 @@ room *room_enter(conf_core *core, const room_record *rec) {
   r->locked = rec->locked;
   r->started = !rec->lecture;
   r->guests_can_unmute = true;
-  r->guests_can_present = true;
+  r->guests_can_present = !rec->guests_cannot_present;
   strcpy(r->layout, "1:0");
   strcpy(r->host_layout, "1:0");
   strcpy(r->guest_layout, "1:0");
@@ -59,6 +59,7 @@ void room_replace_config(room *r, const room_record *rec) {
   room_record *old = r->cfg;
   r->cfg = room_record_copy(rec);
   room_record_free(old);
+  r->guests_can_present = !rec->guests_cannot_present; /* parleyctl changed it */
 }
 
 static void on_guests_only_timeout(uv_timer_t *t) {

@@ -77,6 +77,8 @@ static const char *migrations[] = {
     "  last_status INTEGER NOT NULL DEFAULT 0,"
     "  last_error TEXT);"
     "CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt_at_ms);",
+    /* 5: whether guests may take the presentation floor (Pexip's default: yes) */
+    "ALTER TABLE rooms ADD COLUMN guests_can_present INTEGER NOT NULL DEFAULT 1;",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 

@@ -155,7 +155,8 @@ int store_room_add(store *st, const room_record *r, char *err, size_t errlen) {
   sqlite3_stmt *s;
   sqlite3_prepare_v2(st->db,
                      "INSERT INTO rooms(name, pin, guest_pin, allow_guests, lecture, "
-                     "locked, reception, test_call) VALUES(?,?,?,?,?,?,?,?)",
+                     "locked, reception, test_call, guests_can_present) "
+                     "VALUES(?,?,?,?,?,?,?,?,?)",
                      -1, &s, NULL);
   sqlite3_bind_text(s, 1, r->name, -1, SQLITE_TRANSIENT);
   bind_text_or_null(s, 2, r->pin);
@@ -165,6 +166,7 @@ int store_room_add(store *st, const room_record *r, char *err, size_t errlen) {
   sqlite3_bind_int(s, 6, r->locked);
   sqlite3_bind_int(s, 7, r->reception);
   sqlite3_bind_int(s, 8, r->test_call);
+  sqlite3_bind_int(s, 9, !r->guests_cannot_present);
   int ok = sqlite3_step(s) == SQLITE_DONE;
   sqlite3_finalize(s);
   if (!ok) {
@@ -209,7 +211,8 @@ int store_rooms_each(store *st, void (*cb)(const room_record *r, void *ud), void
   sqlite3_stmt *s;
   if (sqlite3_prepare_v2(st->db,
                          "SELECT r.id, r.name, r.pin, r.guest_pin, r.allow_guests, "
-                         "r.lecture, r.locked, r.reception, r.test_call, a.alias "
+                         "r.lecture, r.locked, r.reception, r.test_call, a.alias, "
+                         "r.guests_can_present "
                          "FROM rooms r "
                          "JOIN room_aliases a ON a.room_id = r.id "
                          "ORDER BY r.id, a.position",
@@ -233,6 +236,7 @@ int store_rooms_each(store *st, void (*cb)(const room_record *r, void *ud), void
       cur->locked = sqlite3_column_int(s, 6);
       cur->reception = sqlite3_column_int(s, 7);
       cur->test_call = sqlite3_column_int(s, 8);
+      cur->guests_cannot_present = !sqlite3_column_int(s, 10);
     }
     if (cur->n_aliases < ROOM_MAX_ALIASES)
       cur->aliases[cur->n_aliases++] = column_text(s, 9);

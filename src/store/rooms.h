@@ -18,6 +18,9 @@ typedef struct {
   char *guest_pin; /* guest PIN or NULL */
   bool allow_guests, lecture, locked, reception;
   bool test_call; /* every participant gets its own media back (service_type test_call) */
+  /* Guests may not take the presentation floor (client API guests_can_present false).
+   * Negative so that a zeroed record keeps Pexip's default, guests present. */
+  bool guests_cannot_present;
   char *aliases[ROOM_MAX_ALIASES];
   size_t n_aliases;
 } room_record;

@@ -36,6 +36,8 @@ const confUpd = (s, pred, since = 0) => s.waitFor('conference_update', pred, { s
 before(async () => {
   const rooms = [];
   for (let i = 1; i <= ROOMS; i++) rooms.push({ alias: `ctl-${i}`, pin: HOST_PIN, allowGuests: true });
+  rooms.push({ alias: 'no-guest-slides', pin: HOST_PIN, allowGuests: true, guestsCanPresent: false });
+  rooms.push({ alias: 'guest-slides', pin: HOST_PIN, allowGuests: true, guestsCanPresent: true });
   d = await startDaemon({ rooms });
 });
 after(async () => { await d?.stop(); });
@@ -358,6 +360,21 @@ describe('conference control', () => {
     assert.equal(ev.data.presenter_uuid, G.uuid);
     await upd(H.s, H.uuid, (p) => p.is_presenting === 'NO', mh);
     await upd(H.s, G.uuid, (p) => p.is_presenting === 'YES', mh);
+  });
+
+  test('a room without --guests-can-present: request_token says so, a guest taking the floor gets 403', T(), async () => {
+    const H = await d.join('no-guest-slides', { name: 'Host', pin: HOST_PIN });
+    const G = await d.join('no-guest-slides', { name: 'Guest', pin: 'none' });
+    assert.equal(G.result.guests_can_present, false, 'request_token guests_can_present');
+    assert.equal(H.result.guests_can_present, false);
+    assert.equal((await G.status()).guests_can_present, false, 'conference_status guests_can_present');
+    assertFailed(await G.act(G.uuid, 'take_floor'), 403, 'Guests cannot present in this conference');
+    assert.equal((await G.me()).is_presenting, 'NO');
+    assert.equal((await H.act(H.uuid, 'take_floor')).status, 200, 'a host still presents');
+    const G2 = await d.join('guest-slides', { name: 'Guest', pin: 'none' });
+    assert.equal(G2.result.guests_can_present, true, '--guests-can-present');
+    assert.equal((await G2.act(G2.uuid, 'take_floor')).status, 200);
+    for (const p of [G, H, G2]) await p.release();
   });
 
   test('a guest cannot use host-only actions (403 JSON failed) and nothing changes', T(), async () => {

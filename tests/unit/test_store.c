@@ -17,6 +17,41 @@ static void count_rooms(const room_record *r, void *ud) {
   }
 }
 
+static bool last_cannot_present;
+static void read_present(const room_record *r, void *ud) {
+  (void)ud;
+  last_cannot_present = r->guests_cannot_present;
+}
+
+/* guests_can_present: stored both ways, and a room from before migration 5 keeps
+ * Pexip's default (guests present). */
+static void check_guests_can_present(const char *dir) {
+  char err[300];
+  store *st = store_open(dir, err, sizeof err);
+  CHECK(st != NULL);
+  room_record r = {.name = "Slides", .guests_cannot_present = true};
+  r.aliases[0] = "slides";
+  r.n_aliases = 1;
+  CHECK(store_room_add(st, &r, err, sizeof err) == 0);
+  CHECK(store_rooms_each(st, read_present, NULL) == 0 && last_cannot_present);
+  CHECK(store_room_remove(st, "slides", err, sizeof err) == 0);
+  /* Back to schema 4 with a room in it, then open: migration 5 adds the column. */
+  CHECK(sqlite3_exec(st->db,
+                     "ALTER TABLE rooms DROP COLUMN guests_can_present;"
+                     "INSERT INTO rooms(id, name) VALUES(77, 'Old');"
+                     "INSERT INTO room_aliases(alias, room_id, position) "
+                     "VALUES('old', 77, 0);"
+                     "PRAGMA user_version = 4;",
+                     NULL, NULL, NULL) == SQLITE_OK);
+  store_close(st);
+  st = store_open(dir, err, sizeof err);
+  CHECK(st != NULL);
+  last_cannot_present = true;
+  CHECK(store_rooms_each(st, read_present, NULL) == 0 && !last_cannot_present);
+  CHECK(store_room_remove(st, "old", err, sizeof err) == 0);
+  store_close(st);
+}
+
 int main(void) {
   char dir[] = "/tmp/parley-store-XXXXXX";
   CHECK(mkdtemp(dir) != NULL);
@@ -64,6 +99,7 @@ int main(void) {
   CHECK(count == 0);
   store_close(a);
   store_close(b);
+  check_guests_can_present(dir);
   char cmd[400];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   CHECK(system(cmd) == 0);
