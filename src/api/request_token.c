@@ -72,6 +72,14 @@ static void reply_join(api_call *c, const join_result *res) {
     return reply_failed(c, 403, "Invalid PIN");
   case JOIN_PIN_RETRIES:
     return reply_failed(c, 403, "Participant exceeded PIN entry retries");
+  case JOIN_PIN_WAIT: {
+    char secs[16];
+    int n = snprintf(secs, sizeof secs, "%u", (unsigned)res->retry_after_s);
+    h2o_add_header(&c->req->pool, &c->req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
+                   h2o_strdup(&c->req->pool, secs, (size_t)n).base, (size_t)n);
+    return reply_failed(c, 429,
+                        "Too many wrong PINs for this conference: try again later");
+  }
   case JOIN_NOT_FOUND:
     return reply_failed(c, 404, "Neither conference nor gateway found");
   }

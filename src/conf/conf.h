@@ -26,6 +26,7 @@ typedef enum {
   JOIN_EXTENSION_PROMPT,
   JOIN_INVALID_PIN,
   JOIN_PIN_RETRIES,
+  JOIN_PIN_WAIT, /* this source guessed wrong in a room under guessing pressure */
   JOIN_NOT_FOUND,
 } join_outcome;
 
@@ -45,6 +46,7 @@ typedef struct {
   participant *p;
   char token[IDS_TOKEN_LEN + 1];
   bool host_pin_required, guest_pin_required; /* for JOIN_PIN_PROMPT */
+  uint32_t retry_after_s;                     /* for JOIN_PIN_WAIT */
 } join_result;
 
 void conf_join(conf_core *core, const join_request *req, join_result *res);

@@ -44,8 +44,11 @@ participant *token_resolve(conf_core *core, const char *token);
 void token_revoke_all(conf_core *core, participant *p);
 void token_sweep(conf_core *core);
 
-/* pin_guard.c */
-bool pin_guard_blocked(conf_core *core, int64_t room_id, const char *addr);
+/* pin_guard.c: whether a PIN from addr is looked at now (TRY), after *wait_s
+ * seconds (WAIT), or not before this source's window ends (LOCKED). */
+typedef enum { PIN_GUARD_TRY, PIN_GUARD_WAIT, PIN_GUARD_LOCKED } pin_guard_verdict;
+pin_guard_verdict pin_guard_check(conf_core *core, int64_t room_id, const char *addr,
+                                  uint32_t *wait_s);
 void pin_guard_failure(conf_core *core, int64_t room_id, const char *addr);
 void pin_guard_sweep(conf_core *core, bool all);
 

@@ -98,9 +98,12 @@ void conf_join(conf_core *core, const join_request *req, join_result *res) {
   if (!rec)
     return;
   const char *addr = req->remote_addr ? req->remote_addr : "";
-  if (rec->pin && pin_guard_blocked(core, rec->id, addr)) {
+  pin_guard_verdict guard =
+      rec->pin ? pin_guard_check(core, rec->id, addr, &res->retry_after_s)
+               : PIN_GUARD_TRY;
+  if (guard != PIN_GUARD_TRY) {
     core->counters.pin_lockouts++;
-    res->outcome = JOIN_PIN_RETRIES;
+    res->outcome = guard == PIN_GUARD_WAIT ? JOIN_PIN_WAIT : JOIN_PIN_RETRIES;
     return;
   }
   switch (check_pin(rec, req->pin)) {

@@ -1,5 +1,7 @@
-/* pin_guard — throttles PIN guessing: a window of wrong attempts per (room, source
- * address), and a ten times larger one per room against guessing from many addresses. */
+/* pin_guard — throttles PIN guessing without letting guessers deny a room to its
+ * members: a window of wrong attempts per (room, source address), and, once a room
+ * sees ten times that from all addresses together, growing waits for every source
+ * that guesses wrong there. A source that has not guessed wrong is never held back. */
 #include "conf/internal.h"
 
 #include "core/mem.h"
@@ -12,9 +14,11 @@ typedef struct {
   char key[96];
   uint32_t failures;
   uint64_t window_start;
+  uint64_t next_try; /* loop time before which this source's PINs are not looked at */
 } pin_window;
 
 #define ROOM_WIDE_FACTOR 10
+#define FIRST_WAIT_MS 1000
 
 static pin_window *lookup(conf_core *core, int64_t room_id, const char *addr,
                           bool create) {
@@ -36,17 +40,45 @@ static pin_window *lookup(conf_core *core, int64_t room_id, const char *addr,
   return w;
 }
 
-bool pin_guard_blocked(conf_core *core, int64_t room_id, const char *addr) {
-  uint32_t limit = (uint32_t)core->cfg->pin_attempts;
+pin_guard_verdict pin_guard_check(conf_core *core, int64_t room_id, const char *addr,
+                                  uint32_t *wait_s) {
   pin_window *mine = lookup(core, room_id, addr, false);
-  pin_window *all = lookup(core, room_id, "*", false);
-  return (mine && mine->failures >= limit) ||
-         (all && all->failures >= limit * ROOM_WIDE_FACTOR);
+  if (!mine)
+    return PIN_GUARD_TRY; /* never guessed wrong here: always heard at once */
+  if (mine->failures >= (uint32_t)core->cfg->pin_attempts)
+    return PIN_GUARD_LOCKED; /* this source only, until its window ends */
+  uint64_t now = uv_now(core->loop);
+  if (now >= mine->next_try)
+    return PIN_GUARD_TRY;
+  *wait_s = (uint32_t)((mine->next_try - now + 999) / 1000);
+  return PIN_GUARD_WAIT;
+}
+
+/* Under pressure (the room's wrong PINs past ten times --pin-attempts in its
+ * window), a source that guesses wrong waits 1 s times the room's pressure (its
+ * wrong PINs over that threshold, at least 1) doubled for each of the source's own
+ * earlier wrong PINs, at most the window: with the defaults (10 per 60 s), an
+ * address gets about six guesses a minute at pressure 1 and three at pressure 10,
+ * instead of ten. */
+static uint64_t wait_ms(const conf_core *core, uint32_t mine, uint32_t room_wide) {
+  uint32_t threshold = (uint32_t)core->cfg->pin_attempts * ROOM_WIDE_FACTOR;
+  if (room_wide < threshold)
+    return 0;
+  uint64_t pressure = room_wide / threshold;
+  uint64_t window = (uint64_t)core->cfg->pin_window_s * 1000;
+  uint32_t doublings = mine > 1 ? mine - 1 : 0;
+  if (doublings > 20)
+    doublings = 20;
+  uint64_t ms = FIRST_WAIT_MS * pressure << doublings;
+  return ms < window ? ms : window;
 }
 
 void pin_guard_failure(conf_core *core, int64_t room_id, const char *addr) {
-  lookup(core, room_id, addr, true)->failures++;
-  lookup(core, room_id, "*", true)->failures++;
+  pin_window *mine = lookup(core, room_id, addr, true);
+  pin_window *all = lookup(core, room_id, "*", true);
+  mine->failures++;
+  all->failures++;
+  mine->next_try = uv_now(core->loop) + wait_ms(core, mine->failures, all->failures);
   core->counters.pin_failures++;
 }
 
@@ -57,7 +89,8 @@ typedef struct {
 
 static bool window_over(void *value, void *ud) {
   const sweep_args *a = ud;
-  return a->all || a->now - ((pin_window *)value)->window_start >= a->window;
+  const pin_window *w = value;
+  return a->all || (a->now - w->window_start >= a->window && a->now >= w->next_try);
 }
 
 static void free_window(void *value, void *ud) {

@@ -35,7 +35,8 @@ static const option options[] = {
     {"keepalive", INT(keepalive_s, 1, 3600), "SECONDS",
      "interval of SSE keep-alive comments (default 15)"},
     {"pin-attempts", INT(pin_attempts, 1, 100000), "N",
-     "wrong PINs allowed per source address and room per window (default 10)"},
+     "wrong PINs allowed per source address and room per window; past ten times "
+     "that per room, each wrong guess makes its source wait (default 10)"},
     {"pin-window", INT(pin_window_s, 1, 86400), "SECONDS",
      "window for --pin-attempts (default 60)"},
     {"chat-rate", INT(chat_rate, 0, 100000), "N",

@@ -236,14 +236,14 @@ export function validatorFor(method, relPath, status) {
  * One HTTP/1.1 request. Returns {status, headers, text, buffer}. `body` may be a string/Buffer
  * (sent as is) — set headers yourself.
  */
-export function rawRequest(port, method, reqPath, { headers = {}, body, timeout = 10000, agent = false } = {}) {
+export function rawRequest(port, method, reqPath, { headers = {}, body, timeout = 10000, agent = false, localAddress } = {}) {
   return new Promise((resolve, reject) => {
     const buf = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body);
     const h = { ...headers };
     if (method !== 'GET' && method !== 'HEAD' && !Object.keys(h).some((k) => k.toLowerCase() === 'content-length')) {
       h['Content-Length'] = buf ? buf.length : 0;
     }
-    const req = http.request({ host: '127.0.0.1', port, method, path: reqPath, headers: h, agent });
+    const req = http.request({ host: '127.0.0.1', port, method, path: reqPath, headers: h, agent, localAddress });
     const timer = setTimeout(() => req.destroy(new Error(`${method} ${reqPath}: no response within ${timeout} ms`)), timeout * SLOW);
     req.on('response', (res) => {
       const chunks = [];
@@ -478,11 +478,12 @@ export class Daemon {
   /**
    * Request to /api/client/v2/conferences/<alias>/<rel>. Options: token (sent as header `token`
    * unless tokenIn:'query'), body (object → JSON), rawBody (string, with contentType), headers,
-   * rawAlias (do not percent-encode the alias), noCheck (skip envelope/schema checks).
+   * rawAlias (do not percent-encode the alias), noCheck (skip envelope/schema checks),
+   * localAddress (the loopback source address to connect from, e.g. 127.0.0.7).
    * Returns {status, headers, text, body}.
    */
   async api(method, alias, rel, opts = {}) {
-    const { token, tokenIn = 'header', body, rawBody, contentType, headers = {}, rawAlias = false, noCheck = false, query } = opts;
+    const { token, tokenIn = 'header', body, rawBody, contentType, headers = {}, rawAlias = false, noCheck = false, query, localAddress } = opts;
     const aliasPart = rawAlias ? alias : encodeURIComponent(alias);
     let p = `${API}/${aliasPart}/${rel}`;
     const qs = [];
@@ -503,7 +504,7 @@ export class Daemon {
     }
     let res;
     try {
-      res = await rawRequest(this.port, method, p, { headers: h, body: payload });
+      res = await rawRequest(this.port, method, p, { headers: h, body: payload, localAddress });
     } catch (e) {
       if (this.exit) e.message += ` (parleyd has exited: code ${this.exit.code}, signal ${this.exit.signal}; stderr tail:\n${this.stderr.slice(-2000)})`;
       throw e;

@@ -4,8 +4,8 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDaemon, T, sleep, SLOW, assertFailed, HOST_PIN, GUEST_PIN } from './helpers.mjs';
 
-const rt = (d, alias, { pin, body = {}, name = 'P' } = {}) =>
-  d.api('POST', alias, 'request_token', { body: { display_name: name, ...body }, headers: pin === undefined ? {} : { pin } });
+const rt = (d, alias, { pin, body = {}, name = 'P', from } = {}) =>
+  d.api('POST', alias, 'request_token', { body: { display_name: name, ...body }, headers: pin === undefined ? {} : { pin }, localAddress: from });
 
 function assertPinPrompt(r, pin, guestPin) {
   assert.equal(r.status, 403, `expected the 403 PIN prompt, got ${r.status} ${r.text}`);
@@ -36,6 +36,7 @@ describe('PINs and roles', () => {
         { alias: 'retry', pin: HOST_PIN, allowGuests: true },
         { alias: 'retry2', pin: HOST_PIN, allowGuests: true },
         { alias: 'retry3', pin: HOST_PIN, allowGuests: true },
+        { alias: 'storm', pin: HOST_PIN, allowGuests: true },
       ],
       args: ['--pin-attempts', '3', '--pin-window', '3'],
     });
@@ -125,6 +126,34 @@ describe('PINs and roles', () => {
     }
     assert.equal(ok.status, 200, `right PIN still refused ${Date.now() - t0} ms after lockout: ${ok.text}`);
     assert.equal(ok.body.result.role, 'HOST');
+  });
+
+  test('a storm of wrong PINs from many sources does not lock a fresh source with the right PIN out', T(30000), async () => {
+    // 12 sources x --pin-attempts (3) wrong PINs: past ten times the per-source limit room-wide.
+    const storm = [];
+    for (let s = 2; s < 14; s++) {
+      for (let i = 0; i < 3; i++) storm.push(rt(d, 'storm', { pin: `9${s}${i}`, from: `127.0.0.${s}` }));
+    }
+    const answers = await Promise.all(storm);
+    assert.ok(answers.every((r) => r.status === 403 || r.status === 429), 'no wrong PIN gets in');
+    assert.ok(answers.filter((r) => r.body.result === 'Invalid PIN').length >= 30, 'the storm was evaluated');
+    // A guesser that goes on is refused without its guess being looked at.
+    const again = await rt(d, 'storm', { pin: HOST_PIN, from: '127.0.0.2' });
+    assert.ok(again.status === 403 || again.status === 429, `a guessing source stays throttled: ${again.status} ${again.text}`);
+    // The right PIN from a source that has not been guessing gets in at once.
+    const t0 = Date.now();
+    const ok = await rt(d, 'storm', { pin: HOST_PIN, from: '127.0.0.50' });
+    assert.equal(ok.status, 200, `right PIN from a fresh source after the storm: ${ok.status} ${ok.text}`);
+    assert.equal(ok.body.result.role, 'HOST');
+    assert.ok(Date.now() - t0 < 1000 * SLOW, 'promptly');
+    const guest = await rt(d, 'storm', { pin: 'none', from: '127.0.0.51' });
+    assert.equal(guest.status, 200, `a guest from a fresh source: ${guest.text}`);
+    // Guessing stays expensive while the room is under pressure: a new source's second wrong
+    // PIN is not even looked at before its wait is over (429 with Retry-After).
+    assertFailed(await rt(d, 'storm', { pin: '0000', from: '127.0.0.60' }), 403, 'Invalid PIN');
+    const wait = await rt(d, 'storm', { pin: '0001', from: '127.0.0.60' });
+    assert.equal(wait.status, 429, `second guess under pressure: ${wait.status} ${wait.text}`);
+    assert.ok(Number(wait.headers['retry-after']) >= 1, `Retry-After ${wait.headers['retry-after']}`);
   });
 
   test('PIN failures below the limit do not lock out', T(), async () => {

@@ -87,6 +87,20 @@ static void test_pins(void) {
     CHECK(join("twopins", "x", "0000", "10.0.0.1").outcome == JOIN_INVALID_PIN);
   CHECK(join("twopins", "x", "1234", "10.0.0.1").outcome == JOIN_PIN_RETRIES);
   CHECK(join("twopins", "x", "1234", "10.0.0.2").outcome == JOIN_OK);
+  /* Ten times that room-wide from ten more addresses: no lockout for the room, a
+   * fresh address with the right PIN gets in, but a new guesser has to wait. */
+  for (int a = 0; a < 10; a++) {
+    char addr[32];
+    snprintf(addr, sizeof addr, "10.0.1.%d", a);
+    for (int i = 0; i < cfg.pin_attempts; i++) { /* under pressure a source waits */
+      join_outcome o = join("twopins", "x", "0000", addr).outcome;
+      CHECK(o == JOIN_INVALID_PIN || (o == JOIN_PIN_WAIT && a > 0));
+    }
+  }
+  CHECK(join("twopins", "x", "1234", "10.0.2.1").outcome == JOIN_OK);
+  CHECK(join("twopins", "x", "0000", "10.0.2.2").outcome == JOIN_INVALID_PIN);
+  r = join("twopins", "x", "1234", "10.0.2.2");
+  CHECK(r.outcome == JOIN_PIN_WAIT && r.retry_after_s >= 1);
 }
 
 static void test_reception(void) {
