@@ -58,6 +58,8 @@ static void on_signal(uv_signal_t *w, int signum) {
   uv_signal_stop(&sigterm_watch);
   log_info("parleyd", "signal %d: shutting down", signum);
   http_server_stop_accepting(front.srv);
+  if (front.metrics_srv)
+    http_server_stop_accepting(front.metrics_srv);
   front.rtm = NULL; /* RTM messages from here on are refused */
   /* SERVICE_SHUTDOWN: open recordings are finalised and queued for upload first. */
   rtm_core_shutdown(rtm, 10000, after_rtm_shutdown, w->loop);
@@ -135,6 +137,26 @@ static int start_media(uv_loop_t *loop, char *err, size_t errlen) {
   return 0;
 }
 
+/* --metrics-listen: /metrics (and /healthz) on an address of their own, e.g. one
+ * only the monitoring network reaches; the client API's listener stops serving it. */
+static int start_metrics_listener(uv_loop_t *loop, char *err, size_t errlen) {
+  char host[64];
+  int port;
+  if (!cfg.metrics_listen[0])
+    return 0;
+  if (config_split_hostport(cfg.metrics_listen, host, sizeof host, &port) != 0) {
+    snprintf(err, errlen, "--metrics-listen wants ADDR:PORT");
+    return -1;
+  }
+  front.metrics_srv = http_server_start(loop, host, port, 1u << 16, NULL,
+                                        admin_listener_handle, &front, err, errlen);
+  if (!front.metrics_srv)
+    return -1;
+  log_always("parleyd", "metrics on http://%s:%d/metrics", host,
+             http_server_port(front.metrics_srv));
+  return 0;
+}
+
 int main(int argc, char **argv) {
   char err[512];
   config_defaults(&cfg);
@@ -174,6 +196,10 @@ int main(int argc, char **argv) {
                                 cfg.web_dir[0] ? cfg.web_dir : NULL, api_handle, &front,
                                 err, sizeof err);
   if (!front.srv) {
+    fprintf(stderr, "parleyd: %s\n", err);
+    return 1;
+  }
+  if (start_metrics_listener(loop, err, sizeof err) != 0) {
     fprintf(stderr, "parleyd: %s\n", err);
     return 1;
   }

@@ -5,8 +5,12 @@
 #include "rtm/rtm.h"
 
 #include "core/buf.h"
+#include "core/ids.h"
 #include "http/sse.h"
 #include "media/engine.h"
+
+#include <string.h>
+#include <strings.h>
 
 static void metric(buf *b, const char *name, const char *type, const char *help,
                    unsigned long long value) {
@@ -110,15 +114,46 @@ static void metrics(api *a, h2o_req_t *req) {
   buf_free(&b);
 }
 
+/* --metrics-token: the figures (rooms, load, failures) are not for everyone who can
+ * reach the client API. Compared in constant time. */
+static bool metrics_authorised(const api *a, h2o_req_t *req) {
+  const char *want = a->cfg->metrics_token;
+  if (!want[0])
+    return true;
+  static const char scheme[] = "Bearer ";
+  const size_t scheme_len = sizeof scheme - 1;
+  size_t len = 0;
+  const char *h = http_header(req, "authorization", &len);
+  return h && len > scheme_len && strncasecmp(h, scheme, scheme_len) == 0 &&
+         ids_secret_equal(h + scheme_len, len - scheme_len, want, strlen(want));
+}
+
+static void failed(h2o_req_t *req, int status, const char *message) {
+  http_respond_json(req, status,
+                    json_pack("{s:s, s:s}", "status", "failed", "result", message));
+}
+
 void admin_handle(api *a, h2o_req_t *req, route_kind kind) {
-  if (!http_method_is(req, "GET")) {
-    http_respond_json(req, 405,
-                      json_pack("{s:s, s:s}", "status", "failed", "result",
-                                "Method not allowed: use GET"));
-    return;
+  if (!http_method_is(req, "GET"))
+    return failed(req, 405, "Method not allowed: use GET");
+  if (kind == ROUTE_METRICS && !metrics_authorised(a, req)) {
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
+                   H2O_STRLIT("Bearer realm=\"parley-metrics\""));
+    return failed(req, 401, "/metrics wants Authorization: Bearer <metrics token>");
   }
   if (kind == ROUTE_METRICS)
     return metrics(a, req);
   http_respond_json(
       req, 200, json_pack("{s:s, s:b}", "status", "success", "result", a->core != NULL));
+}
+
+void admin_listener_handle(void *ud, h2o_req_t *req) {
+  const char *path;
+  size_t len;
+  api_route route;
+  http_path(req, &path, &len);
+  if (api_route_parse(path, len, &route) == 0 &&
+      (route.kind == ROUTE_METRICS || route.kind == ROUTE_HEALTHZ))
+    return admin_handle(ud, req, route.kind);
+  failed(req, 404, "Only /metrics and /healthz are served here");
 }

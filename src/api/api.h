@@ -13,6 +13,7 @@ typedef struct {
   conf_core *core; /* NULL once shutting down */
   const config *cfg;
   http_server *srv;
+  http_server *metrics_srv; /* --metrics-listen, or NULL */
   struct media_engine *media;
   struct rtm_core *rtm; /* NULL once shutting down */
   struct outbox *ob;
@@ -46,6 +47,8 @@ void client_v2_request_token(api_call *c);
 void client_v2_calls(api_call *c);
 void client_v2_call_action(api_call *c);
 void admin_handle(api *a, h2o_req_t *req, route_kind kind);
+/* The http_request_cb of the --metrics-listen listener: /metrics and /healthz only. */
+void admin_listener_handle(void *ud, h2o_req_t *req);
 /* RTM: the WebSocket at /api/rtm/v1/io and POST /api/rtm/v1/session. False if the
  * path is not an RTM one. */
 bool rtm_api_handle(api *a, h2o_req_t *req);

@@ -243,6 +243,8 @@ void api_handle(void *ud, h2o_req_t *req) {
     return reply_failed(&c, 400, "Badly encoded request path");
   if (rc != 0)
     return reply_failed(&c, 404, "Not found");
+  if (c.route.kind == ROUTE_METRICS && c.api->cfg->metrics_listen[0])
+    return reply_failed(&c, 404, "Not found"); /* served on --metrics-listen only */
   if (c.route.kind == ROUTE_HEALTHZ || c.route.kind == ROUTE_METRICS)
     return admin_handle(c.api, req, c.route.kind);
   if (!c.api->core)

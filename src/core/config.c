@@ -8,7 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { OPT_INT, OPT_STR, OPT_STR_EMPTY, OPT_HOSTPORT, OPT_LOGLEVEL } opt_kind;
+typedef enum {
+  OPT_INT,
+  OPT_STR,
+  OPT_STR_EMPTY,
+  OPT_HOSTPORT,
+  OPT_LOGLEVEL,
+  OPT_ADDRESS_EMPTY /* "ADDR:PORT" kept as text, or "" */
+} opt_kind;
 
 typedef struct {
   const char *name;
@@ -97,6 +104,13 @@ static const option options[] = {
      "how long a failing upload is retried before upload_failed (default 86400)"},
     {"webhook-retry-s", INT(webhook_retry_s, 1, 30 * 86400), "SECONDS",
      "how long a failing webhook is retried before it is dropped (default 86400)"},
+    {"metrics-listen", OPT_ADDRESS_EMPTY, offsetof(config, metrics_listen),
+     sizeof(((config *)0)->metrics_listen), 0, 0, "ADDR:PORT",
+     "serve /metrics (and /healthz) on this address only, not on --http; \"\" for "
+     "--http (default \"\")"},
+    {"metrics-token", STR_EMPTY(metrics_token), "TOKEN",
+     "/metrics answers only requests with \"Authorization: Bearer TOKEN\"; \"\" "
+     "for anyone (default \"\")"},
     {"log-level", OPT_LOGLEVEL, offsetof(config, log_level),
      sizeof(((config *)0)->log_level), 0, 0, "LEVEL",
      "debug, info, warn or error (default info)"},
@@ -140,28 +154,41 @@ static const option *find_option(const char *name) {
   return NULL;
 }
 
-static int set_hostport(config *cfg, const char *v, char *err, size_t errlen) {
+int config_split_hostport(const char *v, char *host, size_t host_cap, int *port) {
   const char *colon = strrchr(v, ':');
   char *end;
-  if (!colon || colon == v || (size_t)(colon - v) >= sizeof cfg->http_host) {
-    snprintf(err, errlen, "--http wants ADDR:PORT, got \"%s\"", v);
+  if (!colon || colon == v || (size_t)(colon - v) >= host_cap)
     return -1;
-  }
   errno = 0;
-  long port = strtol(colon + 1, &end, 10);
-  if (errno || *end || end == colon + 1 || port < 0 || port > 65535) {
-    snprintf(err, errlen, "--http: bad port in \"%s\"", v);
+  long n = strtol(colon + 1, &end, 10);
+  if (errno || *end || end == colon + 1 || n < 0 || n > 65535)
+    return -1;
+  memcpy(host, v, (size_t)(colon - v));
+  host[colon - v] = '\0';
+  *port = (int)n;
+  return 0;
+}
+
+static int set_hostport(config *cfg, const char *v, char *err, size_t errlen) {
+  /* On failure config_split_hostport leaves host and port as they were. */
+  if (config_split_hostport(v, cfg->http_host, sizeof cfg->http_host, &cfg->http_port) !=
+      0) {
+    snprintf(err, errlen, "--http wants ADDR:PORT (port 0 to 65535), got \"%s\"", v);
     return -1;
   }
-  memcpy(cfg->http_host, v, (size_t)(colon - v));
-  cfg->http_host[colon - v] = '\0';
-  cfg->http_port = (int)port;
   return 0;
 }
 
 static int set_option(config *cfg, const option *o, const char *v, char *err,
                       size_t errlen) {
   char *field = (char *)cfg + o->offset;
+  char host[64];
+  int port;
+  if (o->kind == OPT_ADDRESS_EMPTY && *v &&
+      config_split_hostport(v, host, sizeof host, &port) != 0) {
+    snprintf(err, errlen, "--%s wants ADDR:PORT or \"\", got \"%s\"", o->name, v);
+    return -1;
+  }
   switch (o->kind) {
   case OPT_HOSTPORT:
     return set_hostport(cfg, v, err, errlen);
@@ -173,6 +200,7 @@ static int set_option(config *cfg, const option *o, const char *v, char *err,
     }
   } /* fallthrough: stored as text */
   /* fall through */
+  case OPT_ADDRESS_EMPTY:
   case OPT_STR_EMPTY:
     if (strlen(v) >= o->size) {
       snprintf(err, errlen, "--%s: value too long", o->name);

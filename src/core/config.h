@@ -37,6 +37,8 @@ typedef struct {
   char webhook_allow[1024]; /* the same for webhooks */
   int upload_retry_s;       /* uploads are retried this long before upload_failed */
   int webhook_retry_s;      /* webhooks likewise */
+  char metrics_listen[96];  /* "ADDR:PORT" for /metrics alone; "" = on --http */
+  char metrics_token[256];  /* bearer token /metrics wants; "" = none */
 } config;
 
 void config_defaults(config *cfg);
@@ -46,5 +48,7 @@ int config_load_file(config *cfg, const char *path, char *err, size_t errlen);
  * --config FILE is applied first so that flags override the file. */
 int config_parse_args(config *cfg, int argc, char **argv, char *err, size_t errlen);
 void config_print_help(FILE *out);
+/* Splits "ADDR:PORT" (port 0 to 65535; the last colon splits). Returns 0, or -1. */
+int config_split_hostport(const char *v, char *host, size_t host_cap, int *port);
 
 #endif

@@ -294,3 +294,49 @@ describe('restart and shutdown', () => {
     }
   });
 });
+
+describe('/metrics kept from the public: a token, or a listener of its own', () => {
+  test('--metrics-token: /metrics wants "Authorization: Bearer <token>"; /healthz stays open', T(), async () => {
+    const d = await startDaemon({ rooms: ['m'], args: ['--metrics-token', 's3cret-metrics'] });
+    try {
+      const none = await d.get('/metrics');
+      assert.equal(none.status, 401, `no token: ${none.status} ${none.text.slice(0, 200)}`);
+      assert.match(none.headers['www-authenticate'] ?? '', /^Bearer/);
+      assert.ok(!none.text.includes('parley_'), 'no figures without the token');
+      const wrong = await d.get('/metrics', { headers: { Authorization: 'Bearer s3cret-metricz' } });
+      assert.equal(wrong.status, 401);
+      const right = await d.get('/metrics', { headers: { Authorization: 'Bearer s3cret-metrics' } });
+      assert.equal(right.status, 200);
+      assert.match(right.text, /^parley_participants \d+$/m);
+      assert.equal((await d.get('/healthz')).status, 200);
+    } finally {
+      await d.stop();
+    }
+  });
+
+  test('--metrics-listen ADDR:PORT: /metrics is served there and no longer on --http', T(), async () => {
+    const d = await startDaemon({ rooms: ['m'], args: ['--metrics-listen', '127.0.0.1:0'] });
+    try {
+      const m = /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(d.stderr);
+      assert.ok(m, `parleyd names the metrics listener on stderr: ${d.stderr.slice(-500)}`);
+      const port = Number(m[1]);
+      assert.notEqual(port, d.port);
+      const there = await rawRequest(port, 'GET', '/metrics');
+      assert.equal(there.status, 200);
+      assert.match(there.text, /^parley_participants \d+$/m);
+      assert.equal((await rawRequest(port, 'GET', '/api/client/v2/conferences/m/conference_status')).status, 404,
+        'the metrics listener serves nothing else');
+      const main = await d.get('/metrics');
+      assert.equal(main.status, 404, 'not on the public listener any more');
+      assert.equal((await d.get('/healthz')).status, 200);
+    } finally {
+      await d.stop();
+    }
+  });
+
+  test('--metrics-listen refuses what is not ADDR:PORT', T(), async () => {
+    const r = await run(PARLEYD, ['--metrics-listen', 'nowhere', '--data-dir', tmpDir()]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--metrics-listen/);
+  });
+});
