@@ -357,10 +357,10 @@ static int flag_attribute(parser *p, const char *name, size_t nlen) {
   static const struct {
     const char *name;
     int direction;
-  } flags[] = {{"sendrecv", SDP_SENDRECV}, {"sendonly", SDP_SENDONLY},
-               {"recvonly", SDP_RECVONLY}, {"inactive", SDP_INACTIVE},
-               {"rtcp-mux", -1},           {"rtcp-rsize", -2},
-               {"end-of-candidates", -3},  {"ice-lite", -4}};
+  } flags[] = {
+      {"sendrecv", SDP_SENDRECV}, {"sendonly", SDP_SENDONLY}, {"recvonly", SDP_RECVONLY},
+      {"inactive", SDP_INACTIVE}, {"rtcp-mux", -1},           {"rtcp-rsize", -2},
+      {"end-of-candidates", -3},  {"ice-lite", -4},           {"bundle-only", -5}};
   for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) {
     if (strlen(flags[i].name) != nlen || memcmp(flags[i].name, name, nlen) != 0)
       continue;
@@ -375,6 +375,8 @@ static int flag_attribute(parser *p, const char *name, size_t nlen) {
       p->m->rtcp_mux = true;
     else if (d == -2)
       p->m->rtcp_rsize = true;
+    else if (d == -5)
+      p->m->bundle_only = true;
     else
       p->m->end_of_candidates = true;
     return 0;
@@ -450,6 +452,37 @@ static void inherit_session(sdp_session *s) {
   }
 }
 
+/* RFC 9143 §7.1.3: a bundled m-line's transport (ICE, DTLS, rtcp-mux) is the
+ * BUNDLE-tagged one's, the first mid in the group; bundle-only m-lines (port 0, which
+ * Firefox's max-bundle offers put on every m-line after the first) have none of their
+ * own. Marks each bundled m-line and fills in what it lacks from the tagged one. */
+static void inherit_bundle(sdp_session *s) {
+  const sdp_media *tag = NULL;
+  for (size_t i = 0; i < s->n_media; i++) {
+    sdp_media *m = &s->media[i];
+    for (size_t b = 0; b < s->n_bundle && m->mid[0] && !m->bundled; b++)
+      m->bundled = strcmp(m->mid, s->bundle[b]) == 0;
+    if (s->n_bundle && m->mid[0] && strcmp(m->mid, s->bundle[0]) == 0)
+      tag = m;
+  }
+  for (size_t i = 0; tag && i < s->n_media; i++) {
+    sdp_media *m = &s->media[i];
+    if (!m->bundled || m == tag)
+      continue;
+    if (!m->ice_ufrag[0] && !m->ice_pwd[0]) {
+      strcpy(m->ice_ufrag, tag->ice_ufrag);
+      strcpy(m->ice_pwd, tag->ice_pwd);
+    }
+    if (!m->fingerprint[0]) {
+      strcpy(m->fingerprint_alg, tag->fingerprint_alg);
+      strcpy(m->fingerprint, tag->fingerprint);
+    }
+    if (!m->setup[0])
+      strcpy(m->setup, tag->setup);
+    m->rtcp_mux = m->rtcp_mux || tag->rtcp_mux;
+  }
+}
+
 int sdp_parse(const char *text, size_t len, sdp_session *out, char *err, size_t errlen) {
   parser p = {.s = out, .err = err, .errlen = errlen};
   memset(out, 0, sizeof *out);
@@ -473,6 +506,7 @@ int sdp_parse(const char *text, size_t len, sdp_session *out, char *err, size_t 
   if (out->n_media == 0)
     return fail(&p, "no m-line");
   inherit_session(out);
+  inherit_bundle(out);
   return 0;
 }
 

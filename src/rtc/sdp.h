@@ -54,6 +54,8 @@ typedef struct {
   char mid[32];
   sdp_direction direction;
   bool rtcp_mux, rtcp_rsize, end_of_candidates;
+  bool bundle_only; /* a=bundle-only: port 0 means "only if bundled" (RFC 9143 §7.2) */
+  bool bundled;     /* its mid is in the a=group:BUNDLE list */
   char ice_ufrag[257], ice_pwd[257];
   char fingerprint_alg[16], fingerprint[200];
   char setup[16];   /* actpass, active, passive */
@@ -90,7 +92,9 @@ typedef struct {
 
 /* Parses an SDP text. Returns 0, or -1 with a reason clients can be shown in err
  * (unusable SDP is answered with 400 and that reason). Session-level ICE and DTLS
- * attributes are copied into every media section that lacks its own. */
+ * attributes are copied into every media section that lacks its own, and so are the
+ * BUNDLE-tagged (first) m-line's ICE, DTLS and rtcp-mux into every bundled m-line that
+ * lacks them (RFC 9143 §7.1.3: bundle-only m-lines carry none of their own). */
 int sdp_parse(const char *text, size_t len, sdp_session *out, char *err, size_t errlen);
 
 /* The codec with payload type pt in m, or NULL. */

@@ -87,13 +87,20 @@ static void choose(const sdp_media *m, const char *prefer_video, sdp_choice *ch)
   snprintf(ch->mid, sizeof ch->mid, "%s", m->mid);
   ch->slides = strcmp(m->content, "slides") == 0;
   ch->direction = answer_direction(m->direction);
-  if (m->port == 0 || !m->mid[0] || !m->rtcp_mux || !strstr(m->proto, "SAVPF"))
+  /* Port 0 rejects the m-line, unless bundle-only and bundled (RFC 9143 §7.3 NOTE). */
+  bool bundled_only = m->bundle_only && m->bundled;
+  if ((m->port == 0 && !bundled_only) || !m->mid[0] || !m->rtcp_mux ||
+      !strstr(m->proto, "SAVPF"))
     return;
   const sdp_codec *c = NULL;
   if (m->kind == SDP_AUDIO) {
     c = find_in_order(m, "opus", 48000, -1);
+    /* Opus's own clock first; Firefox offers only telephone-event/8000. */
     const sdp_codec *dtmf = find_in_order(m, "telephone-event", 48000, -1);
+    if (!dtmf)
+      dtmf = find_in_order(m, "telephone-event", 8000, -1);
     ch->dtmf_pt = dtmf ? dtmf->pt : -1;
+    ch->dtmf_rate = dtmf ? dtmf->clock_rate : 0;
     ch->ext_audio_level = sdp_extmap_id(m, URI_AUDIO_LEVEL);
   } else if (m->kind == SDP_VIDEO) {
     c = choose_video(m, prefer_video);
@@ -165,8 +172,10 @@ static void write_ssrcs(buf *out, const sdp_local *l, const sdp_choice *ch) {
                 l->cname, rtx, track, ch->mid);
 }
 
+/* transport: this m-line describes the transport (RFC 9143 §7.1.3: only the tagged
+ * one of a BUNDLE group does; the others share it and say nothing about it). */
 static void write_accepted(buf *out, const sdp_media *m, const sdp_choice *ch,
-                           const sdp_local *l) {
+                           const sdp_local *l, bool transport) {
   bool v6 = strchr(l->address, ':') != NULL;
   buf_appendf(out, "m=%s %u %s %d", m->kind_name, l->port, m->proto, ch->pt);
   if (ch->rtx_pt >= 0)
@@ -175,10 +184,13 @@ static void write_accepted(buf *out, const sdp_media *m, const sdp_choice *ch,
     buf_appendf(out, " %d", ch->dtmf_pt);
   buf_appendf(out, "\r\nc=IN %s %s\r\na=mid:%s\r\n", v6 ? "IP6" : "IP4", l->address,
               m->mid);
-  buf_appendf(out,
-              "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:%s\r\na=setup:passive\r\n",
-              l->ice_ufrag, l->ice_pwd, l->fingerprint);
-  buf_appendf(out, "a=%s\r\na=rtcp-mux\r\n", direction_text(ch->direction));
+  if (transport)
+    buf_appendf(
+        out,
+        "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:%s\r\na=setup:passive\r\n"
+        "a=rtcp-mux\r\n",
+        l->ice_ufrag, l->ice_pwd, l->fingerprint);
+  buf_appendf(out, "a=%s\r\n", direction_text(ch->direction));
   if (m->rtcp_rsize)
     buf_appendf(out, "a=rtcp-rsize\r\n");
   if (m->content[0])
@@ -196,9 +208,29 @@ static void write_accepted(buf *out, const sdp_media *m, const sdp_choice *ch,
     buf_appendf(out, "a=extmap:%u %s\r\n", ch->ext_mid, URI_MID);
   if (ch->direction == SDP_SENDRECV || ch->direction == SDP_SENDONLY)
     write_ssrcs(out, l, ch);
-  buf_appendf(out,
-              "a=candidate:1 1 udp 2130706431 %s %u typ host\r\na=end-of-candidates\r\n",
-              l->address, l->port);
+  if (transport)
+    buf_appendf(
+        out, "a=candidate:1 1 udp 2130706431 %s %u typ host\r\na=end-of-candidates\r\n",
+        l->address, l->port);
+}
+
+/* RFC 9143 §7.3.1: the tagged m-line is the first mid of the offer's BUNDLE group
+ * that we accept and that has a port (a bundle-only one cannot be tagged). Without
+ * one there is no BUNDLE group, so bundle-only m-lines are rejected; an offer with no
+ * group at all is tagged at its first accepted m-line. Returns its index, or -1. */
+static int choose_tag(const sdp_session *offer, sdp_agreement *agreed) {
+  for (size_t b = 0; b < offer->n_bundle; b++)
+    for (size_t i = 0; i < offer->n_media; i++)
+      if (agreed->media[i].accepted && offer->media[i].port &&
+          strcmp(offer->media[i].mid, offer->bundle[b]) == 0)
+        return (int)i;
+  for (size_t i = 0; i < offer->n_media; i++)
+    if (offer->media[i].port == 0)
+      agreed->media[i].accepted = false;
+  for (size_t i = 0; i < offer->n_media; i++)
+    if (agreed->media[i].accepted)
+      return (int)i;
+  return -1;
 }
 
 static int check_transport(const sdp_session *offer, const sdp_agreement *agreed,
@@ -229,13 +261,11 @@ static int check_transport(const sdp_session *offer, const sdp_agreement *agreed
 int sdp_answer_write(const sdp_session *offer, const sdp_local *local, buf *out,
                      sdp_agreement *agreed, char *err, size_t errlen) {
   memset(agreed, 0, sizeof *agreed);
-  size_t usable = 0;
-  for (size_t i = 0; i < offer->n_media; i++) {
+  for (size_t i = 0; i < offer->n_media; i++)
     choose(&offer->media[i], local->prefer_video, &agreed->media[i]);
-    usable += agreed->media[i].accepted;
-  }
   agreed->n_media = offer->n_media;
-  if (usable == 0) {
+  int tag = choose_tag(offer, agreed);
+  if (tag < 0) {
     snprintf(err, errlen,
              "offer has no audio (Opus) or video (VP8, VP9, H.264 "
              "packetization-mode 1) with rtcp-mux over UDP/TLS/RTP/SAVPF");
@@ -246,14 +276,15 @@ int sdp_answer_write(const sdp_session *offer, const sdp_local *local, buf *out,
   buf_reset(out);
   buf_appendf(out, "v=0\r\no=- %u 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=ice-lite\r\n",
               local->audio_ssrc);
-  buf_appendf(out, "a=group:BUNDLE");
+  buf_appendf(out, "a=group:BUNDLE %s", agreed->media[tag].mid); /* the tag first */
   for (size_t i = 0; i < agreed->n_media; i++)
-    if (agreed->media[i].accepted)
+    if (agreed->media[i].accepted && i != (size_t)tag)
       buf_appendf(out, " %s", agreed->media[i].mid);
   buf_appendf(out, "\r\na=msid-semantic: WMS parley\r\n");
   for (size_t i = 0; i < offer->n_media; i++) {
     if (agreed->media[i].accepted)
-      write_accepted(out, &offer->media[i], &agreed->media[i], local);
+      write_accepted(out, &offer->media[i], &agreed->media[i], local,
+                     i == (size_t)tag || !offer->media[i].bundled);
     else
       write_rejected(out, &offer->media[i]);
   }

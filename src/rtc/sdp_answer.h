@@ -1,5 +1,6 @@
 /* sdp_answer — answers an offer the way Parley can serve it: every offered m-line kept
- * in order with its mid, what we cannot do rejected with port 0, one codec per kind. */
+ * in order with its mid, what we cannot do rejected with port 0, one codec per kind;
+ * bundled m-lines share one transport, described once in the tagged m-line. */
 #ifndef PARLEY_SDP_ANSWER_H
 #define PARLEY_SDP_ANSWER_H
 
@@ -28,6 +29,7 @@ typedef struct {
   bool slides;
   sdp_direction direction; /* ours, as written in the answer */
   int pt, rtx_pt, dtmf_pt; /* -1 if none */
+  uint32_t dtmf_rate;      /* telephone-event clock: 48000, or 8000 (Firefox) */
   char codec[24];
   uint8_t ext_audio_level, ext_abs_send_time, ext_mid, ext_transport_cc;
   unsigned feedback;

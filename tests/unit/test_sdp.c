@@ -1,6 +1,7 @@
-/* test_sdp — real Chrome 156 offers (plain and simulcast) and Firefox- and Safari-
- * shaped offers parse into the right media, codecs, feedback, extensions and SSRCs;
- * malformed SDP is refused with a reason. */
+/* test_sdp — real Chrome 156 offers (plain and simulcast), a real Firefox 153 ESR
+ * max-bundle offer, and Firefox- and Safari-shaped offers parse into the right media,
+ * codecs, feedback, extensions, SSRCs and bundle membership; malformed SDP is refused
+ * with a reason. */
 #include "check.h"
 #include "rtc/sdp.h"
 
@@ -98,6 +99,44 @@ static void test_firefox(void) {
   CHECK(v->fid_primary == 2222222222u && v->fid_repair == 3333333333u);
 }
 
+/* A real Firefox 153 ESR max-bundle offer: m-lines 1 and 2 have port 0 and
+ * a=bundle-only, and belong to the BUNDLE group (RFC 9143 §7.2). */
+static void test_firefox_esr(void) {
+  size_t len;
+  char err[200];
+  const char *text = load("firefox153esr_offer.sdp", &len);
+  CHECK(sdp_parse(text, len, &session, err, sizeof err) == 0);
+  CHECK(session.n_media == 3 && session.n_bundle == 3);
+  CHECK(!session.media[0].bundle_only && session.media[0].port == 9);
+  for (size_t i = 1; i < 3; i++)
+    CHECK(session.media[i].bundle_only && session.media[i].port == 0 &&
+          session.media[i].bundled);
+  CHECK(session.media[0].bundled);
+  const sdp_codec *te = codec_named(&session.media[0], "telephone-event");
+  CHECK(te && te->pt == 101 && te->clock_rate == 8000);
+}
+
+/* RFC 9143 §7.1.3: a bundle-only m-line carries no transport attributes of its own;
+ * it takes them (ICE, DTLS fingerprint and role, rtcp-mux) from the BUNDLE-tagged one. */
+static void test_bundle_only_inherits(void) {
+  const char *text =
+      "v=0\r\na=group:BUNDLE a v\r\n"
+      "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:a\r\na=ice-ufrag:uf\r\n"
+      "a=ice-pwd:0123456789abcdefghijklmn\r\na=fingerprint:sha-256 AB:CD\r\n"
+      "a=setup:actpass\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n"
+      "m=video 0 UDP/TLS/RTP/SAVPF 96\r\na=mid:v\r\na=bundle-only\r\n"
+      "a=rtpmap:96 VP8/90000\r\n"
+      "m=video 0 UDP/TLS/RTP/SAVPF 96\r\na=mid:x\r\na=bundle-only\r\n"
+      "a=rtpmap:96 VP8/90000\r\n";
+  char err[200];
+  CHECK(sdp_parse(text, strlen(text), &session, err, sizeof err) == 0);
+  const sdp_media *v = &session.media[1], *x = &session.media[2];
+  CHECK(v->bundled && strcmp(v->ice_ufrag, "uf") == 0 && v->rtcp_mux &&
+        strcmp(v->fingerprint, "AB:CD") == 0 && strcmp(v->setup, "actpass") == 0);
+  /* not in the group: nothing to take its transport from */
+  CHECK(x->bundle_only && !x->bundled && !x->ice_ufrag[0] && !x->rtcp_mux);
+}
+
 static void test_safari(void) {
   size_t len;
   char err[200];
@@ -139,6 +178,8 @@ int main(void) {
   test_chrome();
   test_chrome_simulcast();
   test_firefox();
+  test_firefox_esr();
+  test_bundle_only_inherits();
   test_safari();
   test_malformed();
   CHECK_DONE();

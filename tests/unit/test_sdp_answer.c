@@ -64,6 +64,77 @@ static void test_chrome(void) {
   buf_free(&out);
 }
 
+/* Count of "needle" in the text of the m-line starting at m (up to the next m=). */
+static int count_in_section(const char *m, const char *needle) {
+  const char *end = strstr(m + 2, "\r\nm=");
+  int n = 0;
+  for (const char *at = strstr(m, needle); at && (!end || at < end);
+       at = strstr(at + 1, needle))
+    n++;
+  return n;
+}
+
+/* A real Firefox 153 ESR offer (max-bundle): every m-line after the first has port 0
+ * and a=bundle-only (RFC 9143 §7.2). Those are bundled, not rejected: video and the
+ * presentation line are accepted on the one transport, and the answer puts the
+ * transport attributes only in the first (tagged) m-line (§7.1.3). Firefox offers
+ * only telephone-event/8000, which must be accepted for its DTMF. */
+static void test_firefox_bundle_only(void) {
+  buf out = {0};
+  sdp_agreement ag;
+  char err[200];
+  CHECK(answer_for(load("firefox153esr_offer.sdp"), &ag, &out, err) == 0);
+  CHECK(offer.n_media == 3 && offer.media[1].port == 0 && offer.media[2].port == 0);
+  CHECK(ag.media[0].accepted && strcmp(ag.media[0].codec, "opus") == 0 &&
+        ag.media[0].dtmf_pt == 101);
+  CHECK(ag.media[1].accepted && strcmp(ag.media[1].codec, "VP8") == 0 &&
+        ag.media[1].pt == 120 && ag.media[1].rtx_pt == 124);
+  CHECK(ag.media[1].remote_ssrc == 1438902881u);
+  CHECK(ag.media[2].accepted && ag.media[2].direction == SDP_INACTIVE);
+  CHECK(sdp_parse(out.data, out.len, &answer, err, sizeof err) == 0);
+  CHECK(answer.n_bundle == 3 && strcmp(answer.bundle[0], "0") == 0);
+  for (size_t i = 0; i < 3; i++)
+    CHECK(answer.media[i].port == 40000 &&
+          strcmp(answer.media[i].mid, offer.media[i].mid) == 0);
+  CHECK(strstr(out.data, "a=rtpmap:101 telephone-event/8000\r\n") != NULL);
+  /* One set of transport attributes, in the tagged m-line; the parser hands them on. */
+  const char *m0 = strstr(out.data, "m=audio"), *m1 = strstr(out.data, "m=video");
+  const char *m2 = strstr(m1 + 1, "m=video");
+  CHECK(m0 && m1 && m2);
+  CHECK(count_in_section(m0, "a=ice-ufrag:") == 1 &&
+        count_in_section(m0, "a=fingerprint:") == 1 &&
+        count_in_section(m0, "a=rtcp-mux") == 1 &&
+        count_in_section(m0, "a=candidate:") == 1);
+  for (const char *m = m1; m; m = m == m1 ? m2 : NULL)
+    CHECK(count_in_section(m, "a=ice-ufrag:") == 0 &&
+          count_in_section(m, "a=ice-pwd:") == 0 &&
+          count_in_section(m, "a=fingerprint:") == 0 &&
+          count_in_section(m, "a=setup:") == 0 &&
+          count_in_section(m, "a=rtcp-mux") == 0 &&
+          count_in_section(m, "a=candidate:") == 0);
+  CHECK(strcmp(answer.media[2].ice_ufrag, local.ice_ufrag) == 0 &&
+        answer.media[2].rtcp_mux);
+  buf_free(&out);
+}
+
+/* Port 0 without a=bundle-only, or bundle-only outside the BUNDLE group, is still a
+ * rejected m-line (RFC 9143 §7.3 NOTE, §7.3.3). */
+static void test_port_zero_rejected(void) {
+  buf out = {0};
+  sdp_agreement ag;
+  char err[200];
+  size_t len = load("firefox153esr_offer.sdp");
+  char *only = strstr(text, "a=bundle-only\r\n");
+  memcpy(only, "a=bundle-xxxx", 13); /* mid 1: port 0 and no bundle-only */
+  char *group = strstr(text, "a=group:BUNDLE 0 1 2");
+  memcpy(group, "a=group:BUNDLE 0 1  ", 20); /* mid 2: bundle-only, not in the group */
+  CHECK(answer_for(len, &ag, &out, err) == 0);
+  CHECK(ag.media[0].accepted && !ag.media[1].accepted && !ag.media[2].accepted);
+  CHECK(sdp_parse(out.data, out.len, &answer, err, sizeof err) == 0);
+  CHECK(answer.n_bundle == 1 && answer.media[1].port == 0 && answer.media[2].port == 0);
+  buf_free(&out);
+}
+
 static void test_h264_profile(void) {
   buf out = {0};
   sdp_agreement ag;
@@ -134,6 +205,8 @@ static void test_video_preference(void) {
 
 int main(void) {
   test_chrome();
+  test_firefox_bundle_only();
+  test_port_zero_rejected();
   test_video_preference();
   test_h264_profile();
   test_refusals();
