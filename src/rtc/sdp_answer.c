@@ -172,8 +172,8 @@ static void write_ssrcs(buf *out, const sdp_local *l, const sdp_choice *ch) {
                 l->cname, rtx, track, ch->mid);
 }
 
-/* transport: this m-line describes the transport (RFC 9143 §7.1.3: only the tagged
- * one of a BUNDLE group does; the others share it and say nothing about it). */
+/* transport: this m-line describes the transport, ICE, DTLS and candidate (RFC 9143
+ * §7.1.3: only the tagged one of a BUNDLE group does; the others share it). */
 static void write_accepted(buf *out, const sdp_media *m, const sdp_choice *ch,
                            const sdp_local *l, bool transport) {
   bool v6 = strchr(l->address, ':') != NULL;
@@ -186,11 +186,11 @@ static void write_accepted(buf *out, const sdp_media *m, const sdp_choice *ch,
               m->mid);
   if (transport)
     buf_appendf(
-        out,
-        "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:%s\r\na=setup:passive\r\n"
-        "a=rtcp-mux\r\n",
+        out, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:%s\r\na=setup:passive\r\n",
         l->ice_ufrag, l->ice_pwd, l->fingerprint);
-  buf_appendf(out, "a=%s\r\n", direction_text(ch->direction));
+  /* rtcp-mux in every m-line: Chrome refuses a bundled one without it ("rtcp-mux must
+   * be enabled when BUNDLE is enabled"), as JSEP (RFC 8829 §5.3.1) has it. */
+  buf_appendf(out, "a=%s\r\na=rtcp-mux\r\n", direction_text(ch->direction));
   if (m->rtcp_rsize)
     buf_appendf(out, "a=rtcp-rsize\r\n");
   if (m->content[0])
