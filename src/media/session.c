@@ -15,7 +15,6 @@
 #define NACK_MAX_AGE_MS 1000
 #define DTMF_DURATION_MS 100
 #define DTMF_GAP_MS 60
-#define DTMF_CLOCK 48000
 
 static rtp_codec codec_of(const char *name) {
   if (strcasecmp(name, "VP9") == 0)
@@ -267,13 +266,16 @@ void session_dtmf_tick(media_session *s, uint64_t now) {
     if (now < s->dtmf_next_ms)
       return;
     s->dtmf_started_ms = now;
+    /* The event starts on the audio stream's own 48 kHz timeline (one SSRC)... */
     s->dtmf_ts =
-        st->sub.last_ts + (uint32_t)((now - st->sub.last_forward_ms) * DTMF_CLOCK / 1000);
+        st->sub.last_ts + (uint32_t)((now - st->sub.last_forward_ms) * 48000 / 1000);
     send_dtmf_packet(s, true, false, 0);
     return;
   }
+  /* ...and lasts in units of the telephone-event clock agreed: 48000, or 8000 as
+   * Firefox offers (100 ms: 4800 or 800), as libwebrtc's sender counts it. */
   uint64_t elapsed = now - s->dtmf_started_ms;
-  uint16_t duration = (uint16_t)(elapsed * DTMF_CLOCK / 1000);
+  uint16_t duration = (uint16_t)(elapsed * (uint64_t)choice_of(s, st)->dtmf_rate / 1000);
   if (elapsed < DTMF_DURATION_MS)
     return send_dtmf_packet(s, false, false, duration);
   for (int i = 0; i < 3; i++)
