@@ -172,8 +172,8 @@ static void write_ssrcs(buf *out, const sdp_local *l, const sdp_choice *ch) {
                 l->cname, rtx, track, ch->mid);
 }
 
-/* transport: this m-line describes the transport, ICE, DTLS and candidate (RFC 9143
- * §7.1.3: only the tagged one of a BUNDLE group does; the others share it). */
+/* transport: this m-line describes the transport, ICE, DTLS role and candidate (RFC
+ * 9143 §7.1.3: only the tagged one of a BUNDLE group does; the others share it). */
 static void write_accepted(buf *out, const sdp_media *m, const sdp_choice *ch,
                            const sdp_local *l, bool transport) {
   bool v6 = strchr(l->address, ':') != NULL;
@@ -185,9 +185,8 @@ static void write_accepted(buf *out, const sdp_media *m, const sdp_choice *ch,
   buf_appendf(out, "\r\nc=IN %s %s\r\na=mid:%s\r\n", v6 ? "IP6" : "IP4", l->address,
               m->mid);
   if (transport)
-    buf_appendf(
-        out, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:%s\r\na=setup:passive\r\n",
-        l->ice_ufrag, l->ice_pwd, l->fingerprint);
+    buf_appendf(out, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=setup:passive\r\n",
+                l->ice_ufrag, l->ice_pwd);
   /* rtcp-mux in every m-line: Chrome refuses a bundled one without it ("rtcp-mux must
    * be enabled when BUNDLE is enabled"), as JSEP (RFC 8829 §5.3.1) has it. */
   buf_appendf(out, "a=%s\r\na=rtcp-mux\r\n", direction_text(ch->direction));
@@ -274,8 +273,13 @@ int sdp_answer_write(const sdp_session *offer, const sdp_local *local, buf *out,
   if (check_transport(offer, agreed, err, errlen) != 0)
     return -1;
   buf_reset(out);
-  buf_appendf(out, "v=0\r\no=- %u 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=ice-lite\r\n",
-              local->audio_ssrc);
+  /* The fingerprint at session level (RFC 8122 §5), for every m-line: Firefox 153
+   * ESR's content process crashes (SIGSEGV) on an answer whose bundled m-line has
+   * none, session- or media-level. Firefox's own offers put it there too. */
+  buf_appendf(out,
+              "v=0\r\no=- %u 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=ice-lite\r\n"
+              "a=fingerprint:%s\r\n",
+              local->audio_ssrc, local->fingerprint);
   buf_appendf(out, "a=group:BUNDLE %s", agreed->media[tag].mid); /* the tag first */
   for (size_t i = 0; i < agreed->n_media; i++)
     if (agreed->media[i].accepted && i != (size_t)tag)

@@ -76,9 +76,9 @@ static int count_in_section(const char *m, const char *needle) {
 
 /* A real Firefox 153 ESR offer (max-bundle): every m-line after the first has port 0
  * and a=bundle-only (RFC 9143 §7.2). Those are bundled, not rejected: video and the
- * presentation line are accepted on the one transport, and the answer puts the
- * ICE, DTLS and candidate only in the first (tagged) m-line (§7.1.3). Firefox offers
- * only telephone-event/8000, which must be accepted for its DTMF. */
+ * presentation line are accepted on the one transport, and the answer puts ICE, DTLS
+ * role and candidate only in the first (tagged) m-line (§7.1.3). Firefox offers only
+ * telephone-event/8000, which must be accepted for its DTMF. */
 static void test_firefox_bundle_only(void) {
   buf out = {0};
   sdp_agreement ag;
@@ -97,13 +97,16 @@ static void test_firefox_bundle_only(void) {
     CHECK(answer.media[i].port == 40000 &&
           strcmp(answer.media[i].mid, offer.media[i].mid) == 0);
   CHECK(strstr(out.data, "a=rtpmap:101 telephone-event/8000\r\n") != NULL);
-  /* One set of ICE, DTLS and candidate attributes, in the tagged m-line; the parser
-   * hands them on. rtcp-mux in each: Chrome refuses a bundled m-line without it. */
+  /* ICE, DTLS role and candidate once, in the tagged m-line; the parser hands them
+   * on. rtcp-mux in each: Chrome refuses a bundled m-line without it. The fingerprint
+   * once, at session level: Firefox crashes if m-line 1 has none at either level. */
   const char *m0 = strstr(out.data, "m=audio"), *m1 = strstr(out.data, "m=video");
   const char *m2 = strstr(m1 + 1, "m=video");
-  CHECK(m0 && m1 && m2);
+  const char *fp = strstr(out.data, "a=fingerprint:");
+  CHECK(m0 && m1 && m2 && fp && fp < m0 && !strstr(fp + 1, "a=fingerprint:"));
+  CHECK(strcmp(answer.media[2].fingerprint, answer.media[0].fingerprint) == 0);
   CHECK(count_in_section(m0, "a=ice-ufrag:") == 1 &&
-        count_in_section(m0, "a=fingerprint:") == 1 &&
+        count_in_section(m0, "a=setup:") == 1 &&
         count_in_section(m0, "a=rtcp-mux") == 1 &&
         count_in_section(m0, "a=candidate:") == 1);
   for (const char *m = m1; m; m = m == m1 ? m2 : NULL)
