@@ -8,9 +8,9 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev clang-form
   libh2o-dev libwslay-dev libuv1-dev libssl-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libsrtp2-dev libopus-dev
   libavformat-dev
   curl procps)
-# The test suite drives Debian's Chromium as the WebRTC peer.
+# The test suite drives Debian's Chromium and Firefox ESR as the WebRTC peers.
 # ffprobe (ffmpeg) checks recorded files in test_recorder.
-[ "${1:-}" = "--test" ] && build_pkgs+=(chromium ffmpeg)
+[ "${1:-}" = "--test" ] && build_pkgs+=(chromium firefox-esr ffmpeg)
 # Node.js may come from Debian (nodejs + npm) or from a repack that ships npm inside nodejs.
 command -v node >/dev/null 2>&1 || build_pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || build_pkgs+=(npm)

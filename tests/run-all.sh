@@ -42,9 +42,9 @@ if [ -d tests/integration ] && ls tests/integration/*.test.mjs >/dev/null 2>&1; 
     node --test --test-concurrency=2 tests/integration/
 fi
 if ls tests/browser/*.test.mjs >/dev/null 2>&1; then
-  stage "browser (Chromium WebRTC) tests (release)" env PARLEY_BIN_DIR="$PWD/build" \
+  stage "browser (Chromium, Firefox WebRTC) tests (release)" env PARLEY_BIN_DIR="$PWD/build" \
     node --test --test-concurrency=1 tests/browser/
-  stage "browser (Chromium WebRTC) tests (asan+ubsan)" env PARLEY_BIN_DIR="$PWD/build-asan" \
+  stage "browser (Chromium, Firefox WebRTC) tests (asan+ubsan)" env PARLEY_BIN_DIR="$PWD/build-asan" \
     node --test --test-concurrency=1 tests/browser/
 fi
 if [ -x fuzz/run.sh ]; then

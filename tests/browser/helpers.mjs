@@ -65,3 +65,23 @@ export async function until(fn, what, ms = 20000) {
   }
   assert.fail(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
 }
+
+/* Firefox ESR (Debian's firefox-esr), headless over WebDriver BiDi with puppeteer-core:
+ * fake camera and microphone without a prompt. Firefox gathers only its default-route
+ * address unless the page may capture (the camera and microphone permissions, not just
+ * no prompt), and no loopback address without ice.loopback: both, or it never tries
+ * parleyd's 127.0.0.1 candidate. */
+export const FIREFOX_PREFS = {
+  'media.navigator.streams.fake': true,
+  'media.navigator.permission.disabled': true,
+  'permissions.default.camera': 1,
+  'permissions.default.microphone': 1,
+  'media.peerconnection.ice.loopback': true,
+  'media.peerconnection.ice.obfuscate_host_addresses': false,
+  'media.autoplay.default': 0,
+};
+export async function launchFirefox() {
+  const { default: puppeteer } = await import('puppeteer-core');
+  return puppeteer.launch({ browser: 'firefox', executablePath: '/usr/bin/firefox-esr',
+    headless: true, protocol: 'webDriverBiDi', extraPrefsFirefox: FIREFOX_PREFS });
+}
