@@ -1,7 +1,8 @@
 // firefox.test.mjs — headless Firefox ESR (WebDriver BiDi) against a real parleyd. Its
 // max-bundle offers give every m-line after the first port 0 and a=bundle-only: the
 // echo room sends Firefox its own audio and video back, DTMF (telephone-event/8000)
-// arrives, and in a conference Firefox and Chromium each decode the other's video.
+// arrives, and in a conference Firefox and Chromium each decode the other's video and
+// Firefox's presentation reaches Chromium.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -67,7 +68,7 @@ test('Firefox echo call: bundle-only m-lines accepted, its audio and video come 
   }
 });
 
-test('Firefox and Chromium in a conference: each decodes the other\'s video', async () => {
+test('Firefox and Chromium in a conference: each decodes the other\'s video and Firefox presents', async () => {
   const work = mkdtempSync(join(tmpdir(), 'parley-ff-'));
   // Chromium's camera: a solid red 160x120 clip (Y4M), so Firefox can tell it apart.
   const w = 160, h = 120, frame = Buffer.concat([Buffer.from('FRAME\n'),
@@ -78,14 +79,23 @@ test('Firefox and Chromium in a conference: each decodes the other\'s video', as
   const chrome = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_FLAGS,
     `--use-file-for-fake-video-capture=${join(work, 'red.y4m')}`] });
   try {
-    const ff = await joinAndCall(firefox, d, 'conf', 'Firefox');
-    const cr = await joinAndCall(chrome, d, 'conf', 'Chromium');
+    const ff = await joinAndCall(firefox, d, 'conf', 'Firefox', { slides: true });
+    const cr = await joinAndCall(chrome, d, 'conf', 'Chromium', { slides: true });
     await assertVideoFlowing(ff, 'Firefox');
     await assertVideoFlowing(cr, 'Chromium');
     // Each sees the other: Firefox sees Chromium's red; Chromium sees Firefox's camera.
     await until(() => ff.evaluate(() => parley.colour()).then((c) => c === 'red'), 'Firefox to see red');
     const seen = await until(() => cr.evaluate(() => parley.colour()), 'Chromium to see a picture');
     assert.notEqual(seen, 'red', 'Chromium sees Firefox, not itself');
+
+    // Firefox presents on its slides m-line (a renegotiation: Firefox's second offer);
+    // Chromium watches and sees Firefox's picture there.
+    await ff.evaluate(() => parley.present());
+    await until(() => cr.evaluate(() => parley.events.some((e) => e.name === 'presentation_start')),
+      'Chromium to get presentation_start');
+    await cr.evaluate(() => parley.watch());
+    await until(() => cr.evaluate(() => parley.colour('slides')).then((c) => c && c !== 'red'),
+      'Chromium to see Firefox\'s presentation');
     await ff.close();
     await cr.close();
   } finally {
