@@ -105,7 +105,9 @@ static json_t *record_json(const room_record *r) {
   json_t *aliases = json_array();
   for (size_t i = 0; i < r->n_aliases; i++)
     json_array_append_new(aliases, json_string(r->aliases[i]));
-  return json_pack("{s:I, s:s, s:o, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}", "id",
+  /* One "s:x" pair per key below (eleven): a format with more pairs than arguments
+   * makes json_pack read past them and return NULL. */
+  return json_pack("{s:I, s:s, s:o, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}", "id",
                    (json_int_t)r->id, "name", r->name, "aliases", aliases, "pin",
                    r->pin != NULL, "guest_pin", r->guest_pin != NULL, "allow_guests",
                    r->allow_guests, "lecture", r->lecture, "locked", r->locked,
@@ -125,20 +127,39 @@ static void print_line(const room_record *r, void *ud) {
   putchar('\n');
 }
 
+typedef struct {
+  json_t *all;
+  bool failed; /* a record could not be turned into JSON */
+} json_list;
+
 static void append_json(const room_record *r, void *ud) {
-  json_array_append_new(ud, record_json(r));
+  json_list *l = ud;
+  json_t *o = record_json(r);
+  if (!o || json_array_append_new(l->all, o) != 0)
+    l->failed = true;
 }
 
 typedef struct {
   const char *alias;
   json_t *found;
+  bool failed;
 } show_query;
 
 static void match_alias(const room_record *r, void *ud) {
   show_query *q = ud;
   for (size_t i = 0; i < r->n_aliases; i++)
-    if (strcmp(r->aliases[i], q->alias) == 0 && !q->found)
+    if (strcmp(r->aliases[i], q->alias) == 0 && !q->found && !q->failed) {
       q->found = record_json(r);
+      q->failed = q->found == NULL;
+    }
+}
+
+/* Prints v (taking it) as indented JSON; -1 if it is NULL or cannot be written. */
+static int print_json(json_t *v) {
+  int rc =
+      v && json_dumpf(v, stdout, JSON_INDENT(2)) == 0 && putchar('\n') != EOF ? 0 : -1;
+  json_decref(v);
+  return rc;
 }
 
 static int room_command(store *st, int argc, char **argv) {
@@ -148,29 +169,30 @@ static int room_command(store *st, int argc, char **argv) {
   if (strcmp(verb, "add") == 0)
     return room_add(st, argc - 1, argv + 1);
   if (strcmp(verb, "list") == 0) {
-    bool as_json = argc > 1 && strcmp(argv[1], "--json") == 0;
-    if (!as_json) {
-      store_rooms_each(st, print_line, NULL);
-      return 0;
+    bool as_json = argc == 2 && strcmp(argv[1], "--json") == 0;
+    if (argc > (as_json ? 2 : 1))
+      return die("room list takes only --json%s", "");
+    if (!as_json)
+      return store_rooms_each(st, print_line, NULL) == 0 ? 0
+                                                         : die("cannot read rooms%s", "");
+    json_list l = {json_array(), false};
+    if (store_rooms_each(st, append_json, &l) != 0 || l.failed) {
+      json_decref(l.all);
+      return die("cannot read rooms%s", "");
     }
-    json_t *all = json_array();
-    store_rooms_each(st, append_json, all);
-    json_dumpf(all, stdout, JSON_INDENT(2));
-    putchar('\n');
-    json_decref(all);
-    return 0;
+    return print_json(l.all) == 0 ? 0 : die("cannot print rooms%s", "");
   }
   if (argc != 2)
     return die("room %s needs exactly one ALIAS", verb);
   if (strcmp(verb, "show") == 0) {
-    show_query q = {argv[1], NULL};
-    store_rooms_each(st, match_alias, &q);
+    show_query q = {argv[1], NULL, false};
+    if (store_rooms_each(st, match_alias, &q) != 0 || q.failed) {
+      json_decref(q.found);
+      return die("cannot read rooms%s", "");
+    }
     if (!q.found)
       return die("no room has the alias \"%s\"", argv[1]);
-    json_dumpf(q.found, stdout, JSON_INDENT(2));
-    putchar('\n');
-    json_decref(q.found);
-    return 0;
+    return print_json(q.found) == 0 ? 0 : die("cannot print the room%s", "");
   }
   if (strcmp(verb, "remove") == 0) {
     char err[300];
@@ -190,12 +212,6 @@ static json_t *account_json(const account *a, bool with_secrets) {
     json_object_set_new(o, "webhook_secret", json_string(a->webhook_secret));
   }
   return o;
-}
-
-static void print_json(json_t *v) {
-  json_dumpf(v, stdout, JSON_INDENT(2));
-  putchar('\n');
-  json_decref(v);
 }
 
 static int account_add(store *st, int argc, char **argv) {
@@ -219,17 +235,21 @@ static int account_add(store *st, int argc, char **argv) {
   if (accounts_add(st, cid, name, &acc, err, sizeof err) != 0)
     return die("%s", err);
   if (as_json)
-    print_json(account_json(&acc, true));
-  else
-    printf("cid: %s\njwt_secret: %s\nwebhook_secret: %s\n", acc.cid, acc.jwt_secret,
-           acc.webhook_secret);
+    return print_json(account_json(&acc, true)) == 0
+               ? 0
+               : die("cannot print the account%s", "");
+  printf("cid: %s\njwt_secret: %s\nwebhook_secret: %s\n", acc.cid, acc.jwt_secret,
+         acc.webhook_secret);
   return 0;
 }
 
 static void print_account(const account *a, void *ud) {
-  if (ud)
-    json_array_append_new(ud, account_json(a, false));
-  else
+  json_list *l = ud;
+  if (l) {
+    json_t *o = account_json(a, false);
+    if (!o || json_array_append_new(l->all, o) != 0)
+      l->failed = true;
+  } else
     printf("%-28s %s\n", a->cid, a->name[0] ? a->name : "-");
 }
 
@@ -239,13 +259,16 @@ static int account_command(store *st, int argc, char **argv) {
   if (strcmp(argv[0], "add") == 0)
     return account_add(st, argc - 1, argv + 1);
   if (strcmp(argv[0], "list") == 0) {
-    json_t *all = argc > 1 && strcmp(argv[1], "--json") == 0 ? json_array() : NULL;
-    if (argc > (all ? 2 : 1))
+    bool as_json = argc == 2 && strcmp(argv[1], "--json") == 0;
+    if (argc > (as_json ? 2 : 1))
       return die("account list takes only --json%s", "");
-    if (accounts_list(st, print_account, all) != 0)
+    json_list l = {as_json ? json_array() : NULL, false};
+    if (accounts_list(st, print_account, as_json ? &l : NULL) != 0 || l.failed) {
+      json_decref(l.all);
       return die("cannot read accounts%s", "");
-    if (all)
-      print_json(all);
+    }
+    if (as_json && print_json(l.all) != 0)
+      return die("cannot print accounts%s", "");
     return 0;
   }
   if (strcmp(argv[0], "show") == 0) {
@@ -254,8 +277,9 @@ static int account_command(store *st, int argc, char **argv) {
       return die("account show needs exactly one CID%s", "");
     if (accounts_get(st, argv[1], &acc) != 0)
       return die("no account \"%s\"", argv[1]);
-    print_json(account_json(&acc, true));
-    return 0;
+    return print_json(account_json(&acc, true)) == 0
+               ? 0
+               : die("cannot print the account%s", "");
   }
   return die("unknown account command \"%s\"", argv[0]);
 }
@@ -401,5 +425,8 @@ int main(int argc, char **argv) {
     return die("%s", err);
   int rc = commands[c].run(st, argc - i - 1, argv + i + 1);
   store_close(st);
+  /* What was printed must have reached stdout (a full disk, a closed pipe). */
+  if (fflush(stdout) != 0 || ferror(stdout))
+    return rc ? rc : die("cannot write to standard output%s", "");
   return rc;
 }
