@@ -114,8 +114,8 @@ int outbox_check_url(const outbox *ob, bool webhook, const char *url, char *reas
 
 /* ---- queueing ---- */
 
-static void queue_webhook(outbox *ob, const char *url, const char *secret,
-                          const char *body) {
+static int queue_webhook(outbox *ob, const char *url, const char *secret,
+                         const char *body) {
   char id[IDS_UUID_LEN + 1];
   ids_uuid(id);
   int64_t now = now_ms();
@@ -126,8 +126,11 @@ static void queue_webhook(outbox *ob, const char *url, const char *secret,
                   .webhook_id = id,
                   .next_attempt_at_ms = now,
                   .deadline_ms = now + (int64_t)ob->cfg.webhook_retry_s * 1000};
-  if (store_job_add(ob->st, &j) < 0)
+  if (store_job_add(ob->st, &j) < 0) {
     log_error("outbox", "cannot queue webhook to %s: %s", url, store_error(ob->st));
+    return -1;
+  }
+  return 0;
 }
 
 void outbox_webhook(outbox *ob, const char *url, const char *secret,
@@ -141,19 +144,40 @@ void outbox_webhook(outbox *ob, const char *url, const char *secret,
 static bool has_text(const char *s) { return s && *s; }
 
 /* Inside a transaction: the recording's final webhook, when it has a webhook URL. */
-static void queue_recording_webhook(outbox *ob, const recording_row *r, bool uploaded,
-                                    int status_code, const char *msg) {
+static int queue_recording_webhook(outbox *ob, const recording_row *r, bool uploaded,
+                                   int status_code, const char *msg) {
   if (!has_text(r->webhook_url))
-    return;
+    return 0;
   char *body = uploaded ? webhook_upload_ready_body(r)
                         : webhook_upload_failed_body(r, status_code, msg);
-  queue_webhook(ob, r->webhook_url, r->webhook_secret, body);
+  int rc = queue_webhook(ob, r->webhook_url, r->webhook_secret, body);
   free(body);
+  return rc;
+}
+
+/* Ends a transaction begun with store_tx_begin: commits when every write in it (ok)
+ * succeeded, else (or when COMMIT fails) rolls it back and logs why. */
+static int end_tx(outbox *ob, bool ok, const char *what, const char *rec_id) {
+  if (ok && store_tx_commit(ob->st) == 0)
+    return 0;
+  log_error("outbox", "cannot record %s rec_id=%s: %s", what, rec_id ? rec_id : "?",
+            store_error(ob->st));
+  store_tx_rollback(ob->st);
+  return -1;
+}
+
+static bool tx_begin(outbox *ob, const char *what, const char *rec_id) {
+  if (store_tx_begin(ob->st) == 0)
+    return true;
+  log_error("outbox", "cannot record %s rec_id=%s: %s", what, rec_id ? rec_id : "?",
+            store_error(ob->st));
+  return false;
 }
 
 void outbox_recording_done(outbox *ob, const recording_row *finished) {
   int64_t now = now_ms();
-  store_tx_begin(ob->st);
+  if (!tx_begin(ob, "finished recording", finished->rec_id))
+    return;
   int rc = store_recording_finish(ob->st, finished);
   if (rc == 0 && has_text(finished->upload_url)) {
     outbox_job j = {.kind = "upload",
@@ -163,12 +187,8 @@ void outbox_recording_done(outbox *ob, const recording_row *finished) {
                     .deadline_ms = now + (int64_t)ob->cfg.upload_retry_s * 1000};
     rc = store_job_add(ob->st, &j) < 0 ? -1 : 0;
   }
-  if (rc != 0 || store_tx_commit(ob->st) != 0) {
-    log_error("outbox", "cannot record finished recording rec_id=%s: %s",
-              finished->rec_id ? finished->rec_id : "?", store_error(ob->st));
-    store_tx_rollback(ob->st);
+  if (end_tx(ob, rc == 0, "finished recording", finished->rec_id) != 0)
     return;
-  }
   if (!has_text(finished->upload_url))
     log_warn("outbox", "recording rec_id=%s has no upload_url; kept at %s",
              finished->rec_id, finished->path);
@@ -192,16 +212,13 @@ static void unlink_done(uv_fs_t *req) {
 
 static void upload_succeeded(outbox *ob, attempt *a, int status) {
   recording_row *r = a->rec;
-  store_tx_begin(ob->st);
-  store_recording_set_state(ob->st, r->rec_id, "uploaded");
-  store_job_delete(ob->st, a->job->id);
-  queue_recording_webhook(ob, r, true, status, NULL);
-  if (store_tx_commit(ob->st) != 0) {
-    store_tx_rollback(ob->st);
-    log_error("outbox", "cannot record upload of rec_id=%s: %s", r->rec_id,
-              store_error(ob->st));
+  if (!tx_begin(ob, "upload of", r->rec_id))
     return;
-  }
+  bool ok = store_recording_set_state(ob->st, r->rec_id, "uploaded") == 0 &&
+            store_job_delete(ob->st, a->job->id) == 0 &&
+            queue_recording_webhook(ob, r, true, status, NULL) == 0;
+  if (end_tx(ob, ok, "upload of", r->rec_id) != 0)
+    return;
   log_info("outbox", "uploaded rec_id=%s status=%d bytes=%llu", r->rec_id, status,
            (unsigned long long)r->size_bytes);
   /* Only after the commit: a crash in between re-uploads rather than loses the file. */
@@ -214,14 +231,13 @@ static void upload_failed(outbox *ob, attempt *a, int status, const char *why) {
   recording_row *r = a->rec;
   char msg[300];
   snprintf(msg, sizeof msg, "upload failed: %s", why);
-  store_tx_begin(ob->st);
-  store_job_fail(ob->st, a->job->id, a->job->attempts, status, why);
-  if (r) {
-    store_recording_set_state(ob->st, r->rec_id, "failed");
-    queue_recording_webhook(ob, r, false, status, msg);
+  if (tx_begin(ob, "failed upload of", a->job->rec_id)) {
+    bool ok = store_job_fail(ob->st, a->job->id, a->job->attempts, status, why) == 0;
+    if (ok && r)
+      ok = store_recording_set_state(ob->st, r->rec_id, "failed") == 0 &&
+           queue_recording_webhook(ob, r, false, status, msg) == 0;
+    end_tx(ob, ok, "failed upload of", a->job->rec_id);
   }
-  if (store_tx_commit(ob->st) != 0)
-    store_tx_rollback(ob->st);
   log_warn("outbox", "upload of rec_id=%s failed for good: %s (file kept)",
            a->job->rec_id ? a->job->rec_id : "?", why);
 }
@@ -231,7 +247,9 @@ static void give_up(outbox *ob, attempt *a, int status, const char *why) {
     upload_failed(ob, a, status, why);
     return;
   }
-  store_job_fail(ob->st, a->job->id, a->job->attempts, status, why);
+  if (store_job_fail(ob->st, a->job->id, a->job->attempts, status, why) != 0)
+    log_error("outbox", "cannot record failed webhook %s: %s", a->job->webhook_id,
+              store_error(ob->st));
   log_warn("outbox", "webhook %s to %s failed for good: %s", a->job->webhook_id,
            a->job->url, why);
 }
@@ -268,7 +286,9 @@ static void retry_later(outbox *ob, attempt *a, const http_result *res, const ch
   }
   if (next > a->job->deadline_ms) /* one last attempt at the deadline */
     next = a->job->deadline_ms;
-  store_job_retry(ob->st, a->job->id, a->job->attempts, next, res->status, why);
+  if (store_job_retry(ob->st, a->job->id, a->job->attempts, next, res->status, why) != 0)
+    log_error("outbox", "cannot record the retry of job %lld: %s", (long long)a->job->id,
+              store_error(ob->st));
   log_info("outbox", "%s %s attempt %d failed (%s); next in %lld ms", a->job->kind,
            is_upload(a->job) ? a->job->rec_id : a->job->webhook_id, a->job->attempts, why,
            (long long)(next - now));
@@ -308,8 +328,9 @@ static void on_attempt_done(const http_result *res, void *ud) {
   if (res->status >= 200 && res->status < 300) {
     if (is_upload(a->job))
       upload_succeeded(ob, a, res->status);
-    else
-      store_job_delete(ob->st, a->job->id);
+    else if (store_job_delete(ob->st, a->job->id) != 0)
+      log_error("outbox", "cannot delete delivered webhook %s: %s", a->job->webhook_id,
+                store_error(ob->st));
   } else if (retryable(res->status)) {
     retry_later(ob, a, res, why);
   } else {
@@ -558,11 +579,11 @@ static void recover_done(uv_work_t *w, int status) {
       snprintf(msg, sizeof msg, "recording could not be finalised after a restart: %s",
                res->error);
       log_warn("outbox", "rec_id=%s: %s (file kept)", row->rec_id, msg);
-      store_tx_begin(ob->st);
-      store_recording_set_state(ob->st, row->rec_id, "failed");
-      queue_recording_webhook(ob, row, false, 0, msg);
-      if (store_tx_commit(ob->st) != 0)
-        store_tx_rollback(ob->st);
+      if (tx_begin(ob, "unrecoverable recording", row->rec_id)) {
+        bool ok = store_recording_set_state(ob->st, row->rec_id, "failed") == 0 &&
+                  queue_recording_webhook(ob, row, false, 0, msg) == 0;
+        end_tx(ob, ok, "unrecoverable recording", row->rec_id);
+      }
       kick(ob);
     }
   }

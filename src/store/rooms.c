@@ -125,9 +125,12 @@ static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v) {
 static int insert_aliases(store *st, const room_record *r, int64_t id, char *err,
                           size_t errlen) {
   sqlite3_stmt *s;
-  sqlite3_prepare_v2(st->db,
-                     "INSERT INTO room_aliases(alias, room_id, position) VALUES(?,?,?)",
-                     -1, &s, NULL);
+  if (sqlite3_prepare_v2(
+          st->db, "INSERT INTO room_aliases(alias, room_id, position) VALUES(?,?,?)", -1,
+          &s, NULL) != SQLITE_OK) {
+    snprintf(err, errlen, "cannot store alias: %s", sqlite3_errmsg(st->db));
+    return -1;
+  }
   int rc = 0;
   for (size_t i = 0; i < r->n_aliases && rc == 0; i++) {
     sqlite3_bind_text(s, 1, r->aliases[i], -1, SQLITE_TRANSIENT);
@@ -148,16 +151,18 @@ static int insert_aliases(store *st, const room_record *r, int64_t id, char *err
   return rc;
 }
 
-int store_room_add(store *st, const room_record *r, char *err, size_t errlen) {
-  if (room_record_validate(r, err, errlen) != 0)
-    return -1;
-  sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+/* The room row; its id in *id. */
+static int insert_room(store *st, const room_record *r, int64_t *id, char *err,
+                       size_t errlen) {
   sqlite3_stmt *s;
-  sqlite3_prepare_v2(st->db,
-                     "INSERT INTO rooms(name, pin, guest_pin, allow_guests, lecture, "
-                     "locked, reception, test_call, guests_can_present) "
-                     "VALUES(?,?,?,?,?,?,?,?,?)",
-                     -1, &s, NULL);
+  if (sqlite3_prepare_v2(st->db,
+                         "INSERT INTO rooms(name, pin, guest_pin, allow_guests, lecture, "
+                         "locked, reception, test_call, guests_can_present) "
+                         "VALUES(?,?,?,?,?,?,?,?,?)",
+                         -1, &s, NULL) != SQLITE_OK) {
+    snprintf(err, errlen, "cannot store room: %s", sqlite3_errmsg(st->db));
+    return -1;
+  }
   sqlite3_bind_text(s, 1, r->name, -1, SQLITE_TRANSIENT);
   bind_text_or_null(s, 2, r->pin);
   bind_text_or_null(s, 3, r->guest_pin);
@@ -171,23 +176,48 @@ int store_room_add(store *st, const room_record *r, char *err, size_t errlen) {
   sqlite3_finalize(s);
   if (!ok) {
     snprintf(err, errlen, "cannot store room: %s", sqlite3_errmsg(st->db));
+    return -1;
+  }
+  *id = sqlite3_last_insert_rowid(st->db);
+  return 0;
+}
+
+int store_room_add(store *st, const room_record *r, char *err, size_t errlen) {
+  if (room_record_validate(r, err, errlen) != 0)
+    return -1;
+  /* The room and its aliases are one transaction: each of BEGIN and COMMIT can fail
+   * (the database locked by another writer, a full disk, an I/O error), and a room
+   * counts as added only once COMMIT succeeded. */
+  if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+    snprintf(err, errlen, "cannot store room: %s", sqlite3_errmsg(st->db));
+    return -1;
+  }
+  int64_t id;
+  if (insert_room(st, r, &id, err, errlen) != 0 ||
+      insert_aliases(st, r, id, err, errlen) != 0) {
     sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     return -1;
   }
-  if (insert_aliases(st, r, sqlite3_last_insert_rowid(st->db), err, errlen) != 0) {
-    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+  if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    snprintf(err, errlen, "cannot store room: %s", sqlite3_errmsg(st->db));
+    /* A failed COMMIT may leave the transaction open (SQLITE_BUSY): end it. */
+    if (!sqlite3_get_autocommit(st->db))
+      sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     return -1;
   }
-  sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
   return 0;
 }
 
 int store_room_remove(store *st, const char *alias, char *err, size_t errlen) {
   sqlite3_stmt *s;
-  sqlite3_prepare_v2(st->db,
-                     "DELETE FROM rooms WHERE id = (SELECT room_id FROM room_aliases "
-                     "WHERE alias = ?)",
-                     -1, &s, NULL);
+  /* One statement in autocommit mode: its step reports a failed commit too. */
+  if (sqlite3_prepare_v2(st->db,
+                         "DELETE FROM rooms WHERE id = (SELECT room_id FROM room_aliases "
+                         "WHERE alias = ?)",
+                         -1, &s, NULL) != SQLITE_OK) {
+    snprintf(err, errlen, "cannot remove room: %s", sqlite3_errmsg(st->db));
+    return -1;
+  }
   sqlite3_bind_text(s, 1, alias, -1, SQLITE_TRANSIENT);
   int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
   sqlite3_finalize(s);

@@ -1,12 +1,13 @@
 // parleyctl's every view against records that exist (room show / list / list --json, account
-// show / list / list --json, key list, jwt), and its exit status when stdout cannot be written.
+// show / list / list --json, key list, jwt), and its exit status when the store cannot commit
+// (a full disk under a running parleyd) or stdout cannot be written.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, openSync, writeSync, closeSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parleyctl, PARLEYCTL, T, SANITIZER_ENV } from './helpers.mjs';
+import { parleyctl, PARLEYCTL, Daemon, T, SANITIZER_ENV } from './helpers.mjs';
 
 const ok = (r, what) => assert.equal(r.code, 0, `parleyctl ${what} exit ${r.code}: ${r.stderr}`);
 
@@ -116,5 +117,71 @@ describe('parleyctl views of existing records', () => {
       assert.notEqual(code, 0, `parleyctl ${args.join(' ')} >/dev/full must fail`);
       assert.match(stderr, /cannot (write|print)/);
     }
+  });
+});
+
+// A full disk under a running daemon: parleyd keeps the database (and its WAL index) open, as in
+// production, and the file system is then filled; COMMIT is the first write that needs space.
+describe('parleyctl on a full disk', () => {
+  let mnt;
+  let mounted = false;
+  let d;
+  before(() => {
+    mnt = mkdtempSync(path.join(os.tmpdir(), 'parley-it-full-'));
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt], { stdio: 'pipe' });
+      mounted = true;
+    } catch { /* not permitted here: the tests below skip */ }
+  });
+  after(async () => {
+    await d?.stop({ keepData: true }).catch(() => {});
+    if (mounted) execFileSync('umount', [mnt]);
+    rmSync(mnt, { recursive: true, force: true });
+  });
+
+  test('room add, room remove, account add and key add exit non-zero and store nothing', T(30000), async (t) => {
+    if (!mounted) return t.skip('cannot mount a tmpfs here (needs root)');
+    const data = path.join(mnt, 'data');
+    mkdirSync(data);
+    ok(await parleyctl(data, ['room', 'add', 'before']), 'room add before');
+    ok(await parleyctl(data, ['account', 'add', '--cid', 'acme']), 'account add');
+    d = new Daemon(data, []);
+    await d.start();
+    const fill = path.join(mnt, 'fill');
+    const fd = openSync(fill, 'w');
+    const chunk = Buffer.alloc(4096);
+    try {
+      for (;;) writeSync(fd, chunk);
+    } catch (e) {
+      assert.equal(e.code, 'ENOSPC');
+    } finally {
+      closeSync(fd);
+    }
+    const attempts = [
+      ['room', 'add', 'after', '--alias', 'after-2', '--name', 'After'],
+      ['room', 'remove', 'before'],
+      ['account', 'add', '--cid', 'late'],
+      ['key', 'add', '--account', 'acme', '--origin', 'https://app.example.com'],
+    ];
+    for (const args of attempts) {
+      const r = await parleyctl(data, args);
+      assert.notEqual(r.code, 0, `parleyctl ${args.join(' ')} on a full disk must fail; stdout: ${r.stdout}`);
+      assert.doesNotMatch(r.stdout, /added|removed|pk_/, `nothing may be reported as done: ${r.stdout}`);
+      assert.match(r.stderr, /full/i, `the reason: ${r.stderr}`);
+    }
+    unlinkSync(fill);
+    let r = await parleyctl(data, ['room', 'list']);
+    ok(r, 'room list');
+    assert.match(r.stdout, /^before\s/m);
+    assert.doesNotMatch(r.stdout, /after/);
+    r = await parleyctl(data, ['account', 'show', 'late']);
+    assert.notEqual(r.code, 0);
+    r = await parleyctl(data, ['key', 'list']);
+    ok(r, 'key list');
+    assert.equal(r.stdout, '');
+    // With space again the same command works.
+    ok(await parleyctl(data, attempts[0]), 'room add after, with space');
+    await d.stop({ keepData: true });
+    d = undefined;
   });
 });
