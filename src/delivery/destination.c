@@ -4,8 +4,10 @@
 
 #include "core/mem.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,14 +21,75 @@ static bool host_matches(const char *host, const char *entry) {
   return strcasecmp(host, entry) == 0;
 }
 
-static bool is_loopback_or_any(const char *host) {
-  return strcasecmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
-         strcmp(host, "[::1]") == 0 || strcmp(host, "0.0.0.0") == 0 ||
-         strcmp(host, "[::]") == 0 || strcmp(host, "::") == 0 ||
-         strcmp(host, "::1") == 0 || strcmp(host, "0") == 0;
+/* A host as an address: IPv4 in a[0..3], or IPv6 in a[0..15]. IPv4-mapped
+ * (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) IPv6 addresses count as the IPv4
+ * address they carry: a connection to [::ffff:127.0.0.1] reaches 127.0.0.1. */
+typedef struct {
+  int family; /* AF_INET, AF_INET6, or 0: a name, not an address */
+  uint8_t a[16];
+} host_addr;
+
+static host_addr parse_host(const char *host) {
+  host_addr h = {0};
+  char text[INET6_ADDRSTRLEN + 2];
+  size_t len = strlen(host);
+  if (len >= 2 && host[0] == '[' && host[len - 1] == ']') { /* curl keeps the brackets */
+    host++;
+    len -= 2;
+  }
+  if (len >= sizeof text)
+    return h;
+  memcpy(text, host, len);
+  text[len] = '\0';
+  if (inet_pton(AF_INET, text, h.a) == 1) {
+    h.family = AF_INET;
+  } else if (inet_pton(AF_INET6, text, h.a) == 1) {
+    static const uint8_t zero[10] = {0};
+    bool v4_in_v6 = memcmp(h.a, zero, 10) == 0 &&
+                    ((h.a[10] == 0xff && h.a[11] == 0xff) || /* mapped */
+                     (h.a[10] == 0 && h.a[11] == 0 && /* compatible, not :: or ::1 */
+                      (h.a[12] | h.a[13] | h.a[14]) != 0));
+    if (v4_in_v6) {
+      memmove(h.a, h.a + 12, 4);
+      memset(h.a + 4, 0, 12);
+      h.family = AF_INET;
+    } else {
+      h.family = AF_INET6;
+    }
+  }
+  return h;
 }
 
-/* Same port and the same host, or both sides local: the request would reach parleyd. */
+/* "localhost", "LOCALHOST." or a name under .localhost: curl (like the resolver)
+ * answers these with a loopback address without asking DNS (RFC 6761). */
+static bool is_localhost_name(const char *host) {
+  size_t n = strlen(host);
+  if (n > 0 && host[n - 1] == '.')
+    n--;
+  static const char name[] = "localhost";
+  size_t k = sizeof name - 1;
+  return n >= k && strncasecmp(host + n - k, name, k) == 0 &&
+         (n == k || host[n - k - 1] == '.');
+}
+
+/* Loopback (127.0.0.0/8, ::1) or unspecified (0.0.0.0/8, ::): a connection to it stays
+ * on this machine. */
+static bool is_local_addr(const host_addr *h) {
+  static const uint8_t zero[15] = {0};
+  if (h->family == AF_INET)
+    return h->a[0] == 127 || h->a[0] == 0;
+  return h->family == AF_INET6 && memcmp(h->a, zero, 15) == 0 && h->a[15] <= 1;
+}
+
+static bool is_unspecified(const host_addr *h) {
+  static const uint8_t zero[16] = {0};
+  return (h->family == AF_INET && memcmp(h->a, zero, 4) == 0) ||
+         (h->family == AF_INET6 && memcmp(h->a, zero, 16) == 0);
+}
+
+/* Same port and the same host, or both sides local: the request would reach parleyd.
+ * Hosts are compared as addresses where they are addresses (so that [::ffff:7f00:1],
+ * [0:0::1] or 2130706433 are the addresses they spell), as names otherwise. */
 static bool is_self(const char *host, long port, const char *self_host_port) {
   const char *colon = self_host_port ? strrchr(self_host_port, ':') : NULL;
   if (!colon || atol(colon + 1) != port)
@@ -34,10 +97,12 @@ static bool is_self(const char *host, long port, const char *self_host_port) {
   char self_host[128];
   snprintf(self_host, sizeof self_host, "%.*s", (int)(colon - self_host_port),
            self_host_port);
-  if (strcasecmp(self_host, host) == 0)
+  host_addr target = parse_host(host), self = parse_host(self_host);
+  if (is_localhost_name(host) || is_local_addr(&target) || is_unspecified(&self))
     return true;
-  return is_loopback_or_any(host) || strcmp(self_host, "0.0.0.0") == 0 ||
-         strcmp(self_host, "::") == 0 || strcmp(self_host, "[::]") == 0;
+  if (target.family && target.family == self.family)
+    return memcmp(target.a, self.a, target.family == AF_INET ? 4 : 16) == 0;
+  return !target.family && !self.family && strcasecmp(self_host, host) == 0;
 }
 
 static int refuse(char *reason, size_t n, const char *why) {
