@@ -67,8 +67,9 @@ static void admit_new(conf_core *core, const room_record *rec, const join_reques
   room_emit_stage_and_layout(r);
   res->outcome = JOIN_OK;
   res->p = p;
-  log_info("conf", "join room=%s participant=%s role=%s waiting=%d", rec->aliases[0],
-           p->uuid, role == ROLE_HOST ? "host" : "guest", p->waiting);
+  log_info("conf", "join room=%s participant=%s name=\"%s\" role=%s waiting=%d",
+           rec->aliases[0], p->uuid, p->display_name,
+           role == ROLE_HOST ? "host" : "guest", p->waiting);
 }
 
 static const room_record *route_reception(conf_core *core, const room_record *rec,

@@ -42,6 +42,35 @@ void log_always(const char *module, const char *fmt, ...) {
   va_end(ap);
 }
 
+size_t log_escape(const char *in, size_t len, char *out, size_t cap) {
+  static const char hex[] = "0123456789abcdef";
+  size_t o = 0;
+  if (cap == 0)
+    return 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)in[i];
+    char esc[4];
+    size_t n = 0;
+    if (c < 0x20 || c == 0x7f) {
+      esc[n++] = '\\';
+      esc[n++] = 'x';
+      esc[n++] = hex[c >> 4];
+      esc[n++] = hex[c & 15];
+    } else if (c == '\\') {
+      esc[n++] = '\\';
+      esc[n++] = '\\';
+    } else {
+      esc[n++] = (char)c;
+    }
+    if (o + n >= cap)
+      break;
+    memcpy(out + o, esc, n);
+    o += n;
+  }
+  out[o] = '\0';
+  return o;
+}
+
 static void write_line(log_level level, const char *module, const char *fmt, va_list ap) {
   struct timeval tv;
   gettimeofday(&tv, NULL);
@@ -51,10 +80,12 @@ static void write_line(log_level level, const char *module, const char *fmt, va_
   int n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
   n += snprintf(line + n, sizeof line - (size_t)n,
                 ".%03dZ %s %s: ", (int)(tv.tv_usec / 1000), level_names[level], module);
-  int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
-  size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
-  if (len > sizeof line - 2)
-    len = sizeof line - 2;
+  /* Formatted first, then escaped into the line: the format strings are ours, their
+   * arguments may be anything a client sent. */
+  char msg[2048];
+  int m = vsnprintf(msg, sizeof msg, fmt, ap);
+  size_t mlen = m < 0 ? 0 : (size_t)m < sizeof msg ? (size_t)m : sizeof msg - 1;
+  size_t len = (size_t)n + log_escape(msg, mlen, line + n, sizeof line - 1 - (size_t)n);
   line[len++] = '\n';
   /* One write per line so lines from a crash or a signal are not interleaved. */
   fwrite(line, 1, len, stderr);

@@ -1,12 +1,20 @@
 /* log — leveled, structured log lines on stderr.
  * One line per record: "<ISO time> <level> <module>: <message>", key=value pairs in the
- * message. */
+ * message. The message is escaped as a whole (log_escape): strings from clients (display
+ * names, client ids, reasons) cannot break a line or forge another. */
 #ifndef PARLEY_LOG_H
 #define PARLEY_LOG_H
 
 typedef enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
 
+#include <stddef.h>
+
 void log_set_level(log_level level);
+/* Copies in[0..len) to out (cap bytes, NUL-terminated) with every control character
+ * (0x00-0x1f, 0x7f) written as \xNN and '\' as \\, so that one record is one line and
+ * an escape in the text cannot pass for one of ours. Stops before an escape that would
+ * not fit. Returns the length written. */
+size_t log_escape(const char *in, size_t len, char *out, size_t cap);
 int log_enabled(log_level level);
 /* Parses "debug", "info", "warn" or "error"; returns 0 on success. */
 int log_parse_level(const char *text, log_level *out);

@@ -223,6 +223,19 @@ describe('RTM with default timers', () => {
     assertRefused(plain, 426, /WebSocket/, 'plain GET');
   });
 
+  test('a client_id with control characters cannot forge a log line', T(), async () => {
+    const forged = 'error rtm: FORGED-BY-CLIENT';
+    const client = `evil\n2026-01-01T00:00:00.000Z ${forged}\r\u001b[2K`;
+    const c = await connect(d, { jwt: signJwt(acme.jwt_secret, { cid: 'acme', client_id: client, exp: Math.floor(Date.now() / 1000) + 600 }) });
+    await c.start({ client_id: client });
+    await waitUntil(() => d.stderr.includes('client=evil\\x0a'), { what: 'the session line in the log' });
+    const lines = d.stderr.split('\n');
+    assert.ok(!lines.some((l) => l.includes(forged) && !l.includes('client=evil\\x0a')),
+      `the client_id started a line of its own:\n${lines.filter((l) => l.includes(forged)).join('\n')}`);
+    assert.ok(lines.some((l) => l.includes(`client=evil\\x0a2026-01-01T00:00:00.000Z ${forged}\\x0d\\x1b[2K`)), 'escaped as \\xNN');
+    assert.ok(!d.stderr.includes('\r') && !d.stderr.includes('\u001b'), 'no raw CR or ESC in the log');
+  });
+
   test('envelope errors keep the socket and the session; binary and oversized frames too', T(), async () => {
     const c = await as(d, 'agent-env');
     const sid = await c.start();
