@@ -4,10 +4,12 @@
 #include "core/log.h"
 #include "core/mem.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 typedef struct {
   h2o_handler_t super; /* must be first: h2o hands this pointer back */
@@ -63,10 +65,60 @@ void http_respond_preflight(h2o_req_t *req) {
   h2o_send_inline(req, "", 0);
 }
 
+static void respond_failed(h2o_req_t *req, int status, const char *why) {
+  http_respond_json(req, status,
+                    json_pack("{s:s, s:s}", "status", "failed", "result", why));
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req) {
   root_handler *h = (root_handler *)self;
   h->srv->cb(h->srv->ud, req);
   return 0;
+}
+
+/* Runs before h2o's file handler on /web: that handler opens root + the decoded path as
+ * it is, so a %00 in the path cut the file name short (/web/a.txt%00.html served a.txt)
+ * and symbolic links were followed anywhere. */
+typedef struct {
+  h2o_handler_t super;
+  char root[PATH_MAX]; /* the web directory, resolved */
+} web_guard;
+
+/* True if path, with its symbolic links resolved, lies inside root, or does not exist
+ * (then the file handler answers 404). A directory's index.html is checked too. */
+static bool inside_root(const char *root, const char *path, int depth) {
+  char real[PATH_MAX];
+  if (!realpath(path, real))
+    return true;
+  size_t n = strlen(root);
+  if (strcmp(root, "/") != 0 &&
+      (strncmp(real, root, n) != 0 || (real[n] != '/' && real[n] != '\0')))
+    return false;
+  struct stat sb;
+  if (depth == 0 && stat(real, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    char index[PATH_MAX + 16];
+    snprintf(index, sizeof index, "%s/index.html", real);
+    return inside_root(root, index, 1);
+  }
+  return true;
+}
+
+static int on_web_req(h2o_handler_t *self, h2o_req_t *req) {
+  web_guard *g = (web_guard *)self;
+  h2o_iovec_t p = req->path_normalized; /* percent-decoded: "/web/..." */
+  if (memchr(p.base, '\0', p.len)) {
+    respond_failed(req, 400, "the path has a NUL byte");
+    return 0;
+  }
+  static const size_t prefix = sizeof "/web" - 1;
+  char path[PATH_MAX * 2];
+  int len = snprintf(path, sizeof path, "%s%.*s", g->root,
+                     (int)(p.len > prefix ? p.len - prefix : 0), p.base + prefix);
+  if (len < 0 || (size_t)len >= sizeof path || !inside_root(g->root, path, 0)) {
+    respond_failed(req, 404, "Not found");
+    return 0;
+  }
+  return -1; /* h2o's file handler serves it */
 }
 
 static void on_conn_closed(uv_handle_t *handle) {
@@ -136,7 +188,11 @@ http_server *http_server_start(uv_loop_t *loop, const char *host, int port,
     /* Static pages (the browser client and test pages), before the catch-all. */
     static const char *index_files[] = {"index.html", NULL};
     h2o_pathconf_t *web = h2o_config_register_path(host_conf, "/web", 0);
-    h2o_file_register(web, web_dir, index_files, NULL, 0);
+    web_guard *g = (web_guard *)h2o_create_handler(web, sizeof *g);
+    g->super.on_req = on_web_req;
+    if (!realpath(web_dir, g->root)) /* not there (yet): nothing under it resolves */
+      snprintf(g->root, sizeof g->root, "%s", web_dir);
+    h2o_file_register(web, g->root, index_files, NULL, 0);
   }
   h2o_pathconf_t *path = h2o_config_register_path(host_conf, "/", 0);
   root_handler *h = (root_handler *)h2o_create_handler(path, sizeof *h);
