@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void ids_random(void *buf, size_t len) {
   if (RAND_bytes(buf, (int)len) != 1) {
@@ -71,4 +72,26 @@ int ids_is_uuid(const char *s, size_t len) {
       return 0;
   }
   return 1;
+}
+
+void ids_webhook_secret(char out[IDS_WEBHOOK_SECRET_LEN + 1]) {
+  uint8_t key[32];
+  ids_random(key, sizeof key);
+  memcpy(out, IDS_WEBHOOK_PREFIX, sizeof IDS_WEBHOOK_PREFIX - 1);
+  EVP_EncodeBlock((unsigned char *)out + sizeof IDS_WEBHOOK_PREFIX - 1, key, sizeof key);
+}
+
+int ids_webhook_secret_standard(const char *secret, char *out, size_t cap) {
+  size_t n = strlen(secret), p = sizeof IDS_WEBHOOK_PREFIX - 1;
+  if (n == 0 || strncmp(secret, IDS_WEBHOOK_PREFIX, p) == 0) {
+    if (n >= cap)
+      return -1;
+    memcpy(out, secret, n + 1);
+    return 0;
+  }
+  if (n > 3 * 1024 || p + 4 * ((n + 2) / 3) >= cap)
+    return -1;
+  memcpy(out, IDS_WEBHOOK_PREFIX, p);
+  EVP_EncodeBlock((unsigned char *)out + p, (const unsigned char *)secret, (int)n);
+  return 0;
 }

@@ -2,6 +2,8 @@
  * (jansson), kept apart from the outbox that delivers them. */
 #include "delivery/webhook.h"
 
+#include "core/ids.h"
+
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
@@ -10,8 +12,31 @@
 #include <string.h>
 #include <time.h>
 
+size_t webhook_key(const char *secret, uint8_t *key, size_t cap) {
+  size_t n = strlen(secret), p = sizeof IDS_WEBHOOK_PREFIX - 1;
+  if (strncmp(secret, IDS_WEBHOOK_PREFIX, p) == 0 && (n - p) % 4 == 0 &&
+      (n - p) / 4 * 3 <= cap) {
+    const char *b64 = secret + p;
+    size_t len = n - p;
+    int got = EVP_DecodeBlock(key, (const unsigned char *)b64, (int)len);
+    if (got >= 0) { /* EVP_DecodeBlock counts the bytes that the padding stands for */
+      size_t k = (size_t)got;
+      for (size_t i = len; i > 0 && b64[i - 1] == '=' && k > 0; i--)
+        k--;
+      return k;
+    }
+  }
+  /* Secrets made before: the text itself is the key. */
+  if (n > cap)
+    n = cap;
+  memcpy(key, secret, n);
+  return n;
+}
+
 void webhook_sign(const char *secret, const char *id, int64_t timestamp_s,
                   const char *body, char out[WEBHOOK_SIGNATURE_LEN]) {
+  uint8_t key[WEBHOOK_MAX_KEY];
+  size_t key_len = webhook_key(secret, key, sizeof key);
   char ts[24];
   snprintf(ts, sizeof ts, "%lld", (long long)timestamp_s);
   EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
@@ -20,7 +45,7 @@ void webhook_sign(const char *secret, const char *id, int64_t timestamp_s,
                          OSSL_PARAM_construct_end()};
   unsigned char digest[32];
   size_t dlen = 0;
-  EVP_MAC_init(ctx, (const unsigned char *)secret, strlen(secret), params);
+  EVP_MAC_init(ctx, key, key_len, params);
   EVP_MAC_update(ctx, (const unsigned char *)id, strlen(id));
   EVP_MAC_update(ctx, (const unsigned char *)".", 1);
   EVP_MAC_update(ctx, (const unsigned char *)ts, strlen(ts));

@@ -12,7 +12,15 @@
 /* "v1," + base64 (44 chars) + NUL */
 #define WEBHOOK_SIGNATURE_LEN 48
 
-/* webhook-signature: "v1," + base64(HMAC-SHA256(secret, id "." timestamp "." body)). */
+#define WEBHOOK_MAX_KEY 256
+
+/* The HMAC key of a webhook secret, as Standard Webhooks libraries take it: for
+ * "whsec_" + base64 the decoded bytes; for a secret made before Parley used that form,
+ * its text (the same key as its "whsec_" form, see ids_webhook_secret_standard).
+ * Returns the key's length (at most cap). */
+size_t webhook_key(const char *secret, uint8_t *key, size_t cap);
+/* webhook-signature: "v1," + base64(HMAC-SHA256(key, id "." timestamp "." body)), key
+ * from webhook_key(secret): what a Standard Webhooks library verifies. */
 void webhook_sign(const char *secret, const char *id, int64_t timestamp_s,
                   const char *body, char out[WEBHOOK_SIGNATURE_LEN]);
 /* "2024-05-01T12:00:00.123Z"; out needs 25 bytes. */

@@ -50,7 +50,12 @@ static void read_account(sqlite3_stmt *s, account *a) {
   copy_text(a->cid, sizeof a->cid, s, 0);
   copy_text(a->name, sizeof a->name, s, 1);
   copy_text(a->jwt_secret, sizeof a->jwt_secret, s, 2);
-  copy_text(a->webhook_secret, sizeof a->webhook_secret, s, 3);
+  /* A secret stored before Standard Webhooks secrets is shown and used in that form
+   * (the same HMAC key: receivers that verify with the old text keep working). */
+  const unsigned char *secret = sqlite3_column_text(s, 3);
+  if (ids_webhook_secret_standard(secret ? (const char *)secret : "", a->webhook_secret,
+                                  sizeof a->webhook_secret) != 0)
+    copy_text(a->webhook_secret, sizeof a->webhook_secret, s, 3);
   a->created_at = sqlite3_column_int64(s, 4);
 }
 
@@ -75,7 +80,7 @@ int accounts_add(store *st, const char *cid, const char *name, account *out, cha
     generated_cid(a.cid);
   snprintf(a.name, sizeof a.name, "%s", name ? name : "");
   ids_token(a.jwt_secret);
-  ids_token(a.webhook_secret);
+  ids_webhook_secret(a.webhook_secret);
   a.created_at = (int64_t)time(NULL);
 
   sqlite3_stmt *s;

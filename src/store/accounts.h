@@ -20,12 +20,13 @@ typedef struct {
   char cid[64];
   char name[128];          /* "" when none was given */
   char jwt_secret[96];     /* HS256 key: the HMAC key is this string's bytes as is */
-  char webhook_secret[96]; /* signs webhook requests */
+  char webhook_secret[96]; /* signs webhook requests: "whsec_" + base64 of the key */
   int64_t created_at;      /* Unix seconds */
 } account;
 
 /* Creates an account; cid NULL → generated ("acc_" + 24 hex digits). Both secrets are
- * 256 random bits, base64url. Returns 0 (and the new record in out, if not NULL) or
+ * 256 random bits: jwt_secret base64url, webhook_secret "whsec_" + base64 (Standard
+ * Webhooks). Returns 0 (and the new record in out, if not NULL) or
  * -1 with a reason in err (invalid cid or name, cid already taken). */
 int accounts_add(store *st, const char *cid, const char *name, account *out, char *err,
                  size_t n);

@@ -10,6 +10,7 @@ import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
+import { Webhook } from 'standardwebhooks';
 import { startDaemon, rawRequest, T, SLOW, sleep, withTimeout, waitUntil, TESTS_DIR } from './helpers.mjs';
 import { startSink } from '../tools/http_sink.mjs';
 
@@ -368,6 +369,11 @@ describe('RTM with default timers', () => {
       assert.match(e.headers['content-type'], /^application\/json/);
       assert.ok(e.headers['webhook-id'] && /^\d+$/.test(e.headers['webhook-timestamp']), 'webhook-id and -timestamp');
       assert.equal(e.signature_ok, true, `signature of ${client}'s webhook`);
+      // A receiver with the stock Standard Webhooks library and the secret parleyctl printed.
+      assert.match(acme.webhook_secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
+      const verified = new Webhook(acme.webhook_secret).verify(e.body, e.headers);
+      assert.equal(verified.session_id, sid, 'standardwebhooks verified and parsed the body');
+      assert.throws(() => new Webhook(acme.webhook_secret).verify(`${e.body} `, e.headers), /signature/i);
       const body = JSON.parse(e.body);
       assert.deepEqual(Object.keys(body).sort(),
         ['client_id', 'session_id', 'started_at', 'state', 'status', 'stopped_at', 'termination_cause']);

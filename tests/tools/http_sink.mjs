@@ -10,6 +10,7 @@
 //   POST /_control  any of:
 //     {"reset": true}                      forget the log and every rule
 //     {"secret": "..."}                    check webhook-signature with this secret
+//                                          (whsec_...: with the standardwebhooks package)
 //     {"status": 204}                      answer this to normal requests (default 200,
 //                                          201 for PUT)
 //     {"fail": {"status": 500, "count": 2, "retry_after": "1"}}
@@ -24,9 +25,27 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// Secrets in the Standard Webhooks form ("whsec_" + base64 of the key) are checked by the
+// stock `standardwebhooks` library, as a receiver would; other secrets (tests of the outbox
+// with plain strings, and secrets made before Parley used that form) by node's own HMAC with
+// the text as the key.
+let standardWebhooks;
+try {
+  standardWebhooks = await import('standardwebhooks');
+} catch { /* not installed: a whsec_ secret then never verifies */ }
+
 function verifySignature(secret, headers, body) {
   const id = headers['webhook-id'], ts = headers['webhook-timestamp'], sig = headers['webhook-signature'];
   if (!id || !ts || !sig) return false;
+  if (secret.startsWith('whsec_')) {
+    if (!standardWebhooks) return 'standardwebhooks is not installed (cd tests && npm ci)';
+    try {
+      new standardWebhooks.Webhook(secret).verify(body.toString(), headers);
+      return true;
+    } catch {
+      return false;
+    }
+  }
   const mac = crypto.createHmac('sha256', secret).update(`${id}.${ts}.`).update(body).digest('base64');
   const want = Buffer.from(`v1,${mac}`);
   // A signature header may carry several space-separated signatures (key rotation).

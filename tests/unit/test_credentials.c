@@ -45,7 +45,8 @@ static void store_api(void) {
   CHECK(accounts_add(st, "acme", "Acme Corp", &acme, err, sizeof err) == 0);
   CHECK(accounts_add(st, NULL, NULL, &other, err, sizeof err) == 0);
   CHECK(strncmp(other.cid, "acc_", 4) == 0 && strlen(other.cid) == 28);
-  CHECK(strlen(acme.jwt_secret) == 43 && strlen(acme.webhook_secret) == 43);
+  CHECK(strlen(acme.jwt_secret) == 43 && strlen(acme.webhook_secret) == 50);
+  CHECK(strncmp(acme.webhook_secret, "whsec_", 6) == 0); /* Standard Webhooks */
   CHECK(strcmp(acme.jwt_secret, acme.webhook_secret) != 0);
   CHECK(strcmp(acme.jwt_secret, other.jwt_secret) != 0);
   CHECK(accounts_add(st, "acme", NULL, NULL, err, sizeof err) == -1);
