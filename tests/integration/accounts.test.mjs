@@ -27,7 +27,7 @@ describe('parleyctl account / key / jwt', () => {
     const fields = Object.fromEntries(out.trim().split('\n').map((l) => l.split(': ')));
     assert.equal(fields.cid, 'acme');
     assert.match(fields.jwt_secret, /^[A-Za-z0-9_-]{43}$/);
-    assert.match(fields.webhook_secret, /^[A-Za-z0-9_-]{43}$/);
+    assert.match(fields.webhook_secret, /^whsec_[A-Za-z0-9+/]{43}=$/); // Standard Webhooks
     assert.notEqual(fields.jwt_secret, fields.webhook_secret);
 
     const gen = JSON.parse(await ok(dir, ['account', 'add', '--json']));
