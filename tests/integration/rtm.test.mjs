@@ -391,6 +391,10 @@ describe('RTM with default timers', () => {
     const c = await as(d, 'agent-badhook');
     await c.refused({ type: 'session_start', data: { ...offer(), webhook_url: 'file:///etc/passwd' } }, 'INVALID_URL', 'session_start');
     await c.refused({ type: 'session_start', data: { ...offer(), webhook_url: `http://127.0.0.1:${d.port}/x` } }, 'INVALID_URL', 'session_start');
+    // parleyd's own listener spelled as IPv4-mapped IPv6 (checked as an address, not as text)
+    for (const host of ['[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '[0:0:0:0:0:ffff:127.0.0.1]']) {
+      await c.refused({ type: 'session_start', data: { ...offer(), webhook_url: `http://${host}:${d.port}/x` } }, 'INVALID_URL', 'session_start');
+    }
   });
 
   test('a webhook_url too long to keep is refused or used whole, never cut short', T(), async () => {
@@ -424,6 +428,8 @@ describe('RTM with default timers', () => {
     await c.refused(start('file:///etc/passwd'), 'INVALID_URL', 'recording_start');
     await c.refused(start(`http://127.0.0.1:${d.port}/api/rtm/v1/session`), 'INVALID_URL', 'recording_start');
     await c.refused(start(`http://localhost:${d.port}/x`), 'INVALID_URL', 'recording_start');
+    await c.refused(start(`http://[::ffff:127.0.0.1]:${d.port}/x`), 'INVALID_URL', 'recording_start');
+    await c.refused(start(`http://[::ffff:7f00:1]:${d.port}/x`), 'INVALID_URL', 'recording_start');
     await c.refused(start(`http://user:pw@127.0.0.1:${sink.port}/x`), 'INVALID_URL', 'recording_start');
     await c.refused(start(`${sink.url}/up/x`, { webhook_url: 'ftp://127.0.0.1/hook' }), 'INVALID_URL', 'recording_start');
     await c.refused({ type: 'recording_stop' }, 'INVALID_STATE', 'recording_stop');
