@@ -5,9 +5,9 @@
 #ifndef PARLEY_LOG_H
 #define PARLEY_LOG_H
 
-typedef enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
-
 #include <stddef.h>
+
+typedef enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
 
 void log_set_level(log_level level);
 /* Copies in[0..len) to out (cap bytes, NUL-terminated) with every control character
