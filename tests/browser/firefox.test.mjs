@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_FLAGS, launchFirefox, startDaemon, stopDaemon, metric, until } from './helpers.mjs';
+import { CHROMIUM_FLAGS, launchFirefox, startDaemon, stopDaemon, metric, until, dtmfRoundTrip } from './helpers.mjs';
 
 let firefox;
 before(async () => { firefox = await launchFirefox(); });
@@ -53,12 +53,7 @@ test('Firefox echo call: bundle-only m-lines accepted, its audio and video come 
     assert.match(answer, /a=group:BUNDLE 0 1 2\r\n/);
     await assertVideoFlowing(page, 'Firefox');
 
-    await page.evaluate(() => parley.sendDtmf('1#'));
-    const digits = await until(async () => {
-      const ev = await page.evaluate(() => parley.events.filter((e) => e.name === 'dtmf_received'));
-      return ev.length >= 2 ? ev.map((e) => e.data.digit).join('') : null;
-    }, 'dtmf_received');
-    assert.equal(digits, '1#');
+    assert.equal(await dtmfRoundTrip(page, '1#'), '1#');
     assert.equal(await metric(d, 'parley_srtp_failures_total'), 0);
     await page.evaluate(() => parley.hangup());
     await until(async () => (await metric(d, 'parley_calls')) === 0, 'call freed');

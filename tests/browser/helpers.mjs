@@ -85,3 +85,13 @@ export async function launchFirefox() {
   return puppeteer.launch({ browser: 'firefox', executablePath: '/usr/bin/firefox-esr',
     headless: true, protocol: 'webDriverBiDi', extraPrefsFirefox: FIREFOX_PREFS });
 }
+
+/* Sends digits from the page's call and returns what came back as dtmf_received events
+ * (a test-call room echoes them), once as many have arrived. */
+export async function dtmfRoundTrip(page, digits) {
+  await page.evaluate((d) => parley.sendDtmf(d), digits);
+  return until(async () => {
+    const ev = await page.evaluate(() => parley.events.filter((e) => e.name === 'dtmf_received'));
+    return ev.length >= digits.length ? ev.map((e) => e.data.digit).join('') : null;
+  }, 'dtmf_received');
+}

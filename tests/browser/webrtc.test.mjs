@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_FLAGS, startDaemon, stopDaemon, metric, until } from './helpers.mjs';
+import { CHROMIUM_FLAGS, startDaemon, stopDaemon, metric, until, dtmfRoundTrip } from './helpers.mjs';
 
 let browser;
 before(async () => {
@@ -53,12 +53,7 @@ for (const [label, profiles, cipher] of [
       assert.notEqual(answer.match(/a=ice-ufrag:(\S+)/)[1], before, 'new server credentials');
       await assertFlowing(page);
 
-      await page.evaluate(() => parley.sendDtmf('1#'));
-      const digits = await until(async () => {
-        const ev = await page.evaluate(() => parley.events.filter((e) => e.name === 'dtmf_received'));
-        return ev.length >= 2 ? ev.map((e) => e.data.digit).join('') : null;
-      }, 'dtmf_received');
-      assert.equal(digits, '1#');
+      assert.equal(await dtmfRoundTrip(page, '1#'), '1#');
 
       assert.equal(await metric(d, 'parley_calls'), 1);
       await page.evaluate(() => parley.hangup());
