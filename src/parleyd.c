@@ -11,6 +11,7 @@
 #include "media/recorder.h"
 #include "rtm/rtm.h"
 #include "store/db.h"
+#include "store/sync.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -26,6 +27,7 @@ static store *db;
 static media_engine *media;
 static rtm_core *rtm;
 static outbox *deliveries;
+static store_sync *db_sync;
 static char recordings_dir[600];
 static uv_signal_t sigint_watch, sigterm_watch;
 static uv_timer_t drain_timer;
@@ -178,8 +180,10 @@ int main(int argc, char **argv) {
     return 1;
   }
   uv_loop_t *loop = uv_default_loop();
+  db_sync = store_sync_start(db, loop, cfg.store_sync_ms);
   front.cfg = &cfg;
   front.st = db;
+  front.sync = db_sync;
   front.core = conf_create(loop, &cfg, db);
   if (start_media(loop, err, sizeof err) != 0) {
     fprintf(stderr, "parleyd: %s\n", err);
@@ -222,8 +226,10 @@ int main(int argc, char **argv) {
   outbox_free(deliveries);
   rtm_core_free(rtm);
   rtm = NULL;
+  front.sync = NULL;
+  store_sync_stop(db_sync);    /* waits for a checkpoint under way */
   uv_run(loop, UV_RUN_NOWAIT); /* their close callbacks */
-  store_close(db);
+  store_close(db);             /* the last connection's close checkpoints what is left */
   db = NULL;
   return 0;
 }

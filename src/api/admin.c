@@ -8,6 +8,7 @@
 #include "core/ids.h"
 #include "http/sse.h"
 #include "media/engine.h"
+#include "store/sync.h"
 
 #include <string.h>
 #include <strings.h>
@@ -77,6 +78,18 @@ static void rtm_metrics(buf *b, api *a) {
            outbox_pending(a->ob));
 }
 
+static void store_metrics(buf *b, api *a) {
+  store_sync_counters c;
+  store_sync_counters_get(a->sync, &c);
+  metric(b, "parley_store_checkpoints_total", "counter",
+         "Background checkpoints that made commits durable (--store-sync).",
+         c.checkpoints);
+  metric(b, "parley_store_checkpoint_failures_total", "counter",
+         "Background checkpoints SQLite refused (logged).", c.failures);
+  metric(b, "parley_store_checkpoint_last_ms", "gauge",
+         "How long the last background checkpoint took, fsyncs included.", c.last_ms);
+}
+
 static void metrics(api *a, h2o_req_t *req) {
   buf b = {0};
   conf_core *core = a->core;
@@ -108,6 +121,7 @@ static void metrics(api *a, h2o_req_t *req) {
   }
   if (a->rtm)
     rtm_metrics(&b, a);
+  store_metrics(&b, a);
   if (a->media)
     media_metrics(&b, a->media);
   http_respond(req, 200, "text/plain; version=0.0.4", b.data, b.len);

@@ -18,6 +18,7 @@ typedef struct {
   struct rtm_core *rtm; /* NULL once shutting down */
   struct outbox *ob;
   store *st;
+  struct store_sync *sync; /* --store-sync, or NULL */
 } api;
 
 /* One request on its way through the client API. */

@@ -61,6 +61,10 @@ static const option options[] = {
      "largest JSON request body accepted (default 65536)"},
     {"shutdown-grace", INT(shutdown_grace_ms, 0, 60000), "MS",
      "time given to streams to flush on SIGTERM (default 200)"},
+    {"store-sync", INT(store_sync_ms, 0, 60000), "MS",
+     "SQLite commits do not wait for the disk; a background checkpoint syncs them "
+     "this often (a power cut loses at most this much); 0: every commit fsyncs on "
+     "the event loop (default 1000)"},
     {"cors-origin", STR_EMPTY(cors_origin), "ORIGIN",
      "origin allowed to call the API from a browser: \"*\", one origin, or "
      "\"\" for none (default *)"},
@@ -132,6 +136,7 @@ void config_defaults(config *cfg) {
   cfg->sse_queue_bytes = 262144;
   cfg->max_body_bytes = 65536;
   cfg->shutdown_grace_ms = 200;
+  cfg->store_sync_ms = 1000;
   strcpy(cfg->log_level, "info");
   strcpy(cfg->cors_origin, "*");
   cfg->media_port = 40000;

@@ -19,6 +19,7 @@ typedef struct {
   int sse_queue_bytes;
   int max_body_bytes;
   int shutdown_grace_ms;
+  int store_sync_ms; /* commits' fsync done in the background this often; 0 = each */
   char log_level[16];
   char cors_origin[256];
   char media_bind[64]; /* "" = the HTTP address */

@@ -7,7 +7,9 @@ import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { Webhook } from 'standardwebhooks';
@@ -560,6 +562,73 @@ describe('RTM --upload-allow', () => {
     await c.refused({ type: 'recording_start', data: { upload_url: 'http://sub.example.org/x' } }, 'INVALID_URL', 'recording_start');
     c.send('recording_start', { upload_url: `http://localhost:${sink.port}/up/allowed.webm` });
     await c.pong(); // no error in between
+  });
+});
+
+/**
+ * Traces fsync and fdatasync in every thread of the daemon while fn runs; returns
+ * [calls on the control loop's thread (its tid is the pid), calls on other threads].
+ */
+async function fsyncsDuring(d, fn) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-strace-'));
+  const out = path.join(dir, 'trace');
+  const strace = spawn('strace', ['-f', '-qq', '-e', 'trace=fsync,fdatasync', '-o', out, '-p', String(d.pid)]);
+  const exited = new Promise((r) => strace.on('exit', r));
+  try {
+    // Attached once the kernel names a tracer for the daemon's main thread.
+    await waitUntil(() => /TracerPid:\s*[1-9]/.test(readFileSync(`/proc/${d.pid}/status`, 'utf8')),
+      { what: 'strace attached', timeout: 5000 * SLOW });
+    await fn();
+  } finally {
+    strace.kill('SIGINT');
+    await exited;
+  }
+  const calls = readFileSync(out, 'utf8').split('\n').filter((l) => /^\d+\s+f(data)?sync\(/.test(l));
+  rmSync(dir, { recursive: true, force: true });
+  const main = calls.filter((l) => Number(l.split(/\s/)[0]) === d.pid);
+  return [main.length, calls.length - main.length];
+}
+
+describe('RTM journal writes and --store-sync', () => {
+  /* A session whose webhook is journaled, sent and deleted: three commits. */
+  async function webhookRoundTrip(d, client) {
+    const c = await as(d, client);
+    await c.start({}, { webhook_url: `${sink.url}/hooks/${client}` });
+    c.close(1000);
+    await c.closed;
+    await waitUntil(() => sink.log.find((x) => x.url === `/hooks/${client}`), { what: `webhook for ${client}` });
+  }
+
+  test('by default no commit fsyncs on the control loop; a checkpoint on the threadpool does', T(30000), async () => {
+    const d = await startDaemon({ args: ['--store-sync', '300'] });
+    try {
+      await addAccount(d, 'acme');
+      const [onLoop, elsewhere] = await fsyncsDuring(d, async () => {
+        await webhookRoundTrip(d, 'journal-bg');
+        await waitUntil(async () => {
+          const m = await d.metrics();
+          return m.parley_store_checkpoints_total >= 2;
+        }, { what: 'two background checkpoints', timeout: 5000 * SLOW });
+      });
+      assert.equal(onLoop, 0, 'fsyncs on the control loop');
+      assert.ok(elsewhere >= 1, `the checkpoint syncs the log (${elsewhere} fsyncs off the loop)`);
+      assert.equal((await d.metrics()).parley_store_checkpoint_failures_total, 0);
+    } finally {
+      closeAll();
+      await d.stop();
+    }
+  });
+
+  test('--store-sync 0: every commit fsyncs on the control loop, as SQLite does alone', T(30000), async () => {
+    const d = await startDaemon({ args: ['--store-sync', '0'] });
+    try {
+      await addAccount(d, 'acme');
+      const [onLoop] = await fsyncsDuring(d, () => webhookRoundTrip(d, 'journal-fg'));
+      assert.ok(onLoop >= 1, `commits fsync on the loop (${onLoop})`);
+    } finally {
+      closeAll();
+      await d.stop();
+    }
   });
 });
 
