@@ -30,6 +30,11 @@
 #define MAX_QUEUED_BYTES                                                                 \
   (64u << 20) /* the disk is this far behind: fail, do not grow                          \
                */
+/* Sender reports are read once for lip sync; later ones move video only when the two
+ * clocks have drifted this far apart (a busy sender's SR NTP times jitter by 10-20 ms;
+ * real clock drift is ~50 ppm, 3 ms a minute), and then by slewing. */
+#define REALIGN_MS 80.0
+#define SLEW_MS_PER_FRAME 2.0 /* 6 % of a 33 ms frame interval: unnoticeable */
 #define FALLBACK_WIDTH 640
 #define FALLBACK_HEIGHT 480
 
@@ -54,6 +59,10 @@ typedef struct {
   uint32_t last_ts32;
   int64_t last_ext; /* unwrapped RTP time of the newest frame */
   double offset_ms; /* media time = RTP ms + offset */
+  double target_ms; /* where sender reports want offset_ms; reached by slewing */
+  bool aligned;     /* video: the sender reports have been applied once */
+  bool timed;       /* a frame has been given a media time (prev_t) */
+  int64_t prev_t;
   bool have_sr;
   uint64_t sr_ntp;
   uint32_t sr_rtp;
@@ -462,10 +471,13 @@ static void anchor(recorder *r, track *tr, const uint8_t *pkt, size_t len) {
   tr->last_ts32 = ts;
   tr->last_ext = ts;
   tr->offset_ms = (double)uv_now(r->loop) - rtp_ms(tr, ts);
+  tr->target_ms = tr->offset_ms;
 }
 
 /* With a sender report on both tracks, video moves so that both follow the sender's
- * wall clock; audio stays put (its timeline is the one heard). */
+ * wall clock; audio stays put (its timeline is the one heard). The first alignment jumps
+ * (unless that would go back over frames already timed); later ones only beyond
+ * REALIGN_MS, so that report jitter never reaches the file. */
 static void align_by_sender_reports(recorder *r) {
   track *a = &r->t[AUDIO], *v = &r->t[VIDEO];
   if (!a->have_sr || !v->have_sr || !a->anchored || !v->anchored)
@@ -477,8 +489,24 @@ static void align_by_sender_reports(recorder *r) {
   double c_a = ntp_a - rtp_ms(a, unwrap(a, a->sr_rtp));
   double c_v = ntp_v - rtp_ms(v, unwrap(v, v->sr_rtp));
   double want = a->offset_ms + (c_v - c_a);
-  if (fabs(want - v->offset_ms) > 1.0)
-    v->offset_ms = want;
+  if (!v->aligned) {
+    v->aligned = true;
+    v->target_ms = want;
+    if (!v->timed || want > v->offset_ms)
+      v->offset_ms = want;
+  } else if (fabs(want - v->target_ms) > REALIGN_MS) {
+    v->target_ms = want;
+  }
+}
+
+/* Moves a track's offset toward its target by at most SLEW_MS_PER_FRAME. */
+static void slew(track *tr) {
+  double d = tr->target_ms - tr->offset_ms;
+  if (d > SLEW_MS_PER_FRAME)
+    d = SLEW_MS_PER_FRAME;
+  else if (d < -SLEW_MS_PER_FRAME)
+    d = -SLEW_MS_PER_FRAME;
+  tr->offset_ms += d;
 }
 
 /* ---- frames in, blocks out ---- */
@@ -490,7 +518,12 @@ static void on_frame(recorder *r, int ti, const depkt_frame *f) {
     tr->last_ext = ext;
     tr->last_ts32 = f->rtp_ts;
   }
+  slew(tr);
   int64_t t = llround(rtp_ms(tr, ext) + tr->offset_ms);
+  if (tr->timed && t <= tr->prev_t)
+    t = tr->prev_t + 1; /* media time never repeats nor goes back */
+  tr->timed = true;
+  tr->prev_t = t;
   if (ti == VIDEO && r->video_given_up)
     return;
   if (ti == VIDEO && !r->header_written)

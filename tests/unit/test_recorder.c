@@ -43,7 +43,8 @@ typedef struct {
   bool sender_reports;  /* video captured 200 ms after audio, per the SRs */
   int crash_copy_at_s;  /* copy the file as a crash would leave it at this second, or 0 */
   const char *crash_copy;
-  int pace_ms; /* real time to let pass after each video frame (for hole timeouts) */
+  int pace_ms;      /* real time to let pass after each video frame (for hole timeouts) */
+  int sr_jitter_ms; /* then SRs every 500 ms too, their NTP times off by up to this */
 } session;
 
 static size_t video_frame_packets(const session *s, int i, uint16_t seq, mp_packet *p,
@@ -97,6 +98,22 @@ static uint64_t ntp_of_ms(uint64_t ms) {
   return (ms / 1000) << 32 | ((ms % 1000) << 32) / 1000;
 }
 
+/* A sender's reports every 500 ms (at audio frame a), their NTP times off by a
+ * pseudo-random amount within ±sr_jitter_ms, as a busy sender's clock reads are. */
+static void jittered_reports(recorder *r, const session *s, int a) {
+  static uint32_t seed = 12345;
+  int j[2];
+  for (int i = 0; i < 2; i++) {
+    seed = seed * 1103515245u + 12345u;
+    j[i] = (int)((seed >> 16) % (uint32_t)(2 * s->sr_jitter_ms + 1)) - s->sr_jitter_ms;
+  }
+  uint64_t ms = 3900000000000ULL + (uint64_t)a * 20;
+  recorder_on_sender_report(r, false, ntp_of_ms((uint64_t)((int64_t)ms + j[0])),
+                            s->audio_ts0 + 960u * (uint32_t)a);
+  recorder_on_sender_report(r, true, ntp_of_ms((uint64_t)((int64_t)ms + 200 + j[1])),
+                            s->video_ts0 + 90u * 20u * (uint32_t)a);
+}
+
 /* Feeds the session into a recorder writing path; returns the close events. */
 static events record(const char *path, const session *s) {
   events ev = {0};
@@ -106,7 +123,7 @@ static events record(const char *path, const session *s) {
   recorder *r = recorder_open(&loop, path, &tr, callbacks, &ev);
   uv_run(&loop, UV_RUN_NOWAIT); /* the file opens */
   int audio_frames = (int)(s->seconds * 50), video_frames = (int)(s->seconds * 30);
-  int a = 0, v = 0;
+  int a = 0, v = 0, sr_at = 0;
   uint16_t aseq = s->audio_seq0, vseq = s->video_seq0;
   mp_packet p[64];
   while (a < audio_frames || v < video_frames) {
@@ -114,6 +131,8 @@ static events record(const char *path, const session *s) {
       recorder_on_sender_report(r, false, ntp_of_ms(3900000000000ULL), s->audio_ts0);
       recorder_on_sender_report(r, true, ntp_of_ms(3900000000200ULL), s->video_ts0);
     }
+    if (s->sr_jitter_ms && a > 0 && a % 25 == 0 && a != sr_at)
+      jittered_reports(r, s, sr_at = a);
     /* Interleave by capture time: audio frame a at 20a ms, video frame v at 33.3v ms. */
     if (a < audio_frames && (v >= video_frames || a * 20 * 3 <= v * 100)) {
       mp_opus(&p[0], aseq++, s->audio_ts0 + 960u * (uint32_t)a, 120, (uint32_t)a);
@@ -223,7 +242,7 @@ static void test_vp8_opus_and_crash_copy(void) {
   char path[256], crash[256];
   path_in(path, sizeof path, "vp8.webm");
   path_in(crash, sizeof crash, "vp8-crash.webm");
-  session s = {REC_CODEC_VP8, 6.0, 1000, 5000, 100, 200, -1, false, 4, crash, 0};
+  session s = {REC_CODEC_VP8, 6.0, 1000, 5000, 100, 200, -1, false, 4, crash, 0, 0};
   events ev = record(path, &s);
   CHECK(ev.closed == 1 && ev.res.ok && ev.started == 1);
   CHECK(ev.key_requests >= 1); /* asked for at open */
@@ -342,7 +361,8 @@ static void test_loss_and_wrap(void) {
                false,
                0,
                NULL,
-               5};
+               5,
+               0};
   events ev = record(path, &s);
   CHECK(ev.res.ok && ev.key_requests >= 2);
   webm_scan sc;
@@ -357,7 +377,7 @@ static void test_loss_and_wrap(void) {
 static void test_sender_report_alignment(void) {
   char path[256];
   path_in(path, sizeof path, "sr.webm");
-  session s = {REC_CODEC_VP8, 3.0, 7777, 123456, 1, 1, -1, true, 0, NULL, 0};
+  session s = {REC_CODEC_VP8, 3.0, 7777, 123456, 1, 1, -1, true, 0, NULL, 0, 0};
   events ev = record(path, &s);
   CHECK(ev.res.ok);
   webm_scan sc;
@@ -369,10 +389,54 @@ static void test_sender_report_alignment(void) {
   webm_scan_free(&sc);
 }
 
+/* Jittery SRs (±20 ms, every 500 ms) must not move the video timeline: every frame's time
+ * strictly increases and stays within 3 ms of the RTP clock from the first alignment. */
+typedef struct {
+  int n;
+  int64_t prev;
+  bool increasing, on_clock;
+} video_times;
+
+static void on_video_time(void *ud, int track, int64_t t, bool key, const uint8_t *d,
+                          size_t n) {
+  (void)key, (void)d, (void)n;
+  video_times *vt = ud;
+  if (track != 2)
+    return;
+  if (vt->n > 0 && t <= vt->prev)
+    vt->increasing = false;
+  double want = 200 + vt->n * 100.0 / 3;
+  if (!near((double)t, want, 3)) {
+    if (vt->on_clock)
+      fprintf(stderr, "video frame %d at %lld ms, want %.1f\n", vt->n, (long long)t,
+              want);
+    vt->on_clock = false;
+  }
+  vt->prev = t;
+  vt->n++;
+}
+
+static void test_jittered_sender_reports(void) {
+  char path[256];
+  path_in(path, sizeof path, "sr-jitter.webm");
+  session s = {REC_CODEC_VP8, 6.0, 7777, 123456, 1, 1, -1, true, 0, NULL, 0, 20};
+  events ev = record(path, &s);
+  CHECK(ev.res.ok);
+  int fd = open(path, O_RDONLY);
+  webm_scan sc;
+  video_times vt = {0, 0, true, true};
+  char err[120] = "";
+  CHECK(fd >= 0 && webm_scan_file(fd, &sc, on_video_time, &vt, err, sizeof err) == 0);
+  if (fd >= 0)
+    close(fd);
+  CHECK(vt.n == 180 && vt.increasing && vt.on_clock);
+  webm_scan_free(&sc);
+}
+
 static void test_h264_and_vp9(void) {
   char path[256];
   path_in(path, sizeof path, "h264.mkv");
-  session s = {REC_CODEC_H264, 3.0, 0, 0, 0, 0, -1, false, 0, NULL, 0};
+  session s = {REC_CODEC_H264, 3.0, 0, 0, 0, 0, -1, false, 0, NULL, 0, 0};
   events ev = record(path, &s);
   CHECK(ev.res.ok);
   webm_scan sc;
@@ -439,6 +503,7 @@ int main(void) {
   test_recover_truncated();
   test_loss_and_wrap();
   test_sender_report_alignment();
+  test_jittered_sender_reports();
   test_h264_and_vp9();
   test_no_media_and_existing_file();
   if (!check_failures) {
