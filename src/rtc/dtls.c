@@ -209,10 +209,43 @@ static dtls_state check_peer(dtls *d) {
   return d->state = DTLS_CONNECTED;
 }
 
+size_t dtls_record_check(const uint8_t *data, size_t len, size_t *skip) {
+  if (len < DTLS_RECORD_HEADER) {
+    *skip = len; /* nothing after a cut header can be found */
+    return 0;
+  }
+  size_t body = (size_t)data[11] << 8 | data[12];
+  if (DTLS_RECORD_HEADER + body > len) {
+    *skip = len;
+    return 0;
+  }
+  *skip = DTLS_RECORD_HEADER + body;
+  unsigned type = data[0], epoch = (unsigned)data[3] << 8 | data[4];
+  bool type_ok = type >= 20 && type <= 23 && !(type == 23 && epoch == 0);
+  bool version_ok = data[1] == 0xfe && (data[2] == 0xff || data[2] == 0xfd);
+  return type_ok && version_ok ? *skip : 0;
+}
+
+/* RFC 6347 §4.1.2.7: an invalid record is silently discarded. OpenSSL ends the handshake
+ * on an unknown content type or epoch-0 application data ("unexpected record"), so each
+ * record is checked here and only the valid ones reach it. Returns how many went in. */
+static size_t feed_valid_records(dtls *d, const uint8_t *data, size_t len) {
+  size_t fed = 0, skip;
+  for (size_t at = 0; at < len; at += skip) {
+    size_t n = dtls_record_check(data + at, len - at, &skip);
+    if (n) {
+      BIO_write(SSL_get_rbio(d->ssl), data + at, (int)n);
+      fed++;
+    }
+  }
+  return fed;
+}
+
 dtls_state dtls_receive(dtls *d, const uint8_t *data, size_t len) {
   if (d->state == DTLS_FAILED || d->state == DTLS_CLOSED)
     return d->state;
-  BIO_write(SSL_get_rbio(d->ssl), data, (int)len);
+  if (feed_valid_records(d, data, len) == 0)
+    return d->state;
   if (d->state == DTLS_HANDSHAKING) {
     int rc = SSL_do_handshake(d->ssl);
     if (rc == 1)

@@ -41,7 +41,15 @@ dtls *dtls_new_client(dtls_context *ctx, const char *peer_fingerprint, dtls_send
 /* Sends the ClientHello. */
 void dtls_start_client(dtls *d);
 void dtls_free(dtls *d);
-/* Feeds one datagram; sends whatever the handshake answers. Returns the state. */
+/* DTLS record header: type, version (2), epoch (2), sequence (6), length (2). */
+#define DTLS_RECORD_HEADER 13
+/* Checks the record at the start of data (len bytes left in the datagram): returns its
+ * size when it is one we would hand to the handshake (content type 20-23, never
+ * application data in epoch 0, DTLS 1.0/1.2 version, length inside the datagram), else
+ * 0. *skip is where the next record starts (len when the rest cannot be parsed). */
+size_t dtls_record_check(const uint8_t *data, size_t len, size_t *skip);
+/* Feeds one datagram; invalid records in it are discarded (RFC 6347 §4.1.2.7), never
+ * fatal. Sends whatever the handshake answers. Returns the state. */
 dtls_state dtls_receive(dtls *d, const uint8_t *data, size_t len);
 dtls_state dtls_get_state(const dtls *d);
 /* Milliseconds until the handshake wants dtls_on_timeout, or -1 if it needs none. */

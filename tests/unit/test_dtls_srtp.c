@@ -84,6 +84,76 @@ static dtls_state handshake(client *c, dtls *server, wire *from_server) {
   return st;
 }
 
+/* RFC 6347 §4.1.2.7: invalid records are discarded, never fatal, so that anyone who can
+ * spray datagrams at the port cannot kill a handshake. Each of these arrives between
+ * the client's first and second flight. */
+static const struct {
+  const char *what;
+  uint8_t bytes[40];
+  size_t len;
+} garbage[] = {
+    {"too short for a header", {22, 0xfe, 0xfd, 0}, 4},
+    {"content type 99",
+     {99, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 9, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+     21},
+    {"version 1.7",
+     {22, 0x01, 0x07, 0, 0, 0, 0, 0, 0, 0, 9, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+     21},
+    {"length past the datagram", {22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 200, 1, 2, 3}, 14},
+    {"handshake body of noise",
+     {22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 14, 0xff, 0xff, 0xff, 0xff, 0xee},
+     18},
+    {"alert of noise", {21, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 5, 9, 9, 9, 9, 9}, 16},
+    {"application data in epoch 0",
+     {23, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 9, 0, 4, 1, 1, 1, 1, 1, 1, 1, 1},
+     20},
+    {"change cipher spec of noise",
+     {20, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 3, 7, 7, 7},
+     14},
+};
+
+/* Like handshake(), with one malformed datagram sent to the server before the client's
+ * second flight. */
+static dtls_state handshake_with_garbage(client *c, dtls *server, wire *from_server,
+                                         const uint8_t *junk, size_t junk_len) {
+  dtls_state st = DTLS_HANDSHAKING;
+  for (int round = 0; round < 10 && st == DTLS_HANDSHAKING; round++) {
+    SSL_do_handshake(c->ssl);
+    uint8_t buf[16384];
+    int n = BIO_read(SSL_get_wbio(c->ssl), buf, sizeof buf);
+    if (round == 1)
+      st = dtls_receive(server, junk, junk_len);
+    if (n > 0 && st == DTLS_HANDSHAKING)
+      st = dtls_receive(server, buf, (size_t)n);
+    if (from_server->len) {
+      BIO_write(SSL_get_rbio(c->ssl), from_server->data, (int)from_server->len);
+      from_server->len = 0;
+    }
+  }
+  SSL_do_handshake(c->ssl);
+  return st;
+}
+
+static void test_malformed_records(void) {
+  char err[200];
+  dtls_context *ctx = dtls_context_new("SRTP_AES128_CM_SHA1_80", err, sizeof err);
+  for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++) {
+    client c;
+    client_new(&c, "SRTP_AES128_CM_SHA1_80");
+    wire from_server = {.len = 0};
+    dtls *server = dtls_new(ctx, c.fingerprint, to_wire, &from_server);
+    dtls_state st = handshake_with_garbage(&c, server, &from_server, garbage[i].bytes,
+                                           garbage[i].len);
+    if (st != DTLS_CONNECTED)
+      fprintf(stderr, "%s: state %d (%s)\n", garbage[i].what, (int)st,
+              dtls_error(server));
+    CHECK(st == DTLS_CONNECTED && SSL_is_init_finished(c.ssl));
+    dtls_free(server);
+    client_free(&c);
+  }
+  dtls_context_free(ctx);
+}
+
 static void client_keys(client *c, dtls_srtp_keys *keys, size_t salt_len) {
   uint8_t m[2 * DTLS_MAX_KEY_SALT];
   size_t k = 16, s = salt_len;
@@ -196,6 +266,7 @@ int main(void) {
   CHECK(srtp_session_global_init() == 0);
   CHECK(srtp_openssl_installed()); /* libsrtp's AES and HMAC are OpenSSL's from here on */
   test_known_answer();
+  test_malformed_records();
   /* Our preference wins over the client's order. */
   run("SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80",
       "SRTP_AES128_CM_SHA1_80:SRTP_AEAD_AES_128_GCM", DTLS_SRTP_AEAD_AES_128_GCM);
