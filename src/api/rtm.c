@@ -164,6 +164,13 @@ static void on_message(ws_conn *ws, bool text, const char *data, size_t len, voi
   rtm_message_free(&m);
 }
 
+static void on_too_large(ws_conn *ws, bool text, uint64_t len, void *ud) {
+  (void)ws, (void)text, (void)len;
+  char why[64];
+  snprintf(why, sizeof why, "a message is at most %d bytes", RTM_MAX_MESSAGE);
+  send_error(ud, RTM_E_TOO_LARGE, why, NULL);
+}
+
 static void on_close(ws_conn *ws, int code, void *ud) {
   rtm_socket *so = ud;
   if (so->session)
@@ -213,7 +220,7 @@ static void open_socket(api *a, h2o_req_t *req) {
   so->api = a;
   so->who = who;
   snprintf(so->client_id, sizeof so->client_id, "%s", who.client_id);
-  so->ws = ws_accept(req, (ws_handlers){on_message, on_close}, so);
+  so->ws = ws_accept(req, (ws_handlers){on_message, on_too_large, on_close}, so);
   if (!so->ws)
     free(so);
 }

@@ -1,6 +1,7 @@
 /* websocket — libh2o/libwslay server connections with a reentrancy-safe send path. */
 #include "http/websocket.h"
 
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/mem.h"
 
@@ -10,6 +11,8 @@
 #include <string.h>
 
 #define WS_MAX_QUEUED 1024
+/* A delivered message's buffer larger than this is freed, not kept for the next. */
+#define WS_KEEP_BUFFER (64 * 1024)
 
 struct ws_conn {
   h2o_websocket_conn_t *h2o;
@@ -26,6 +29,13 @@ struct ws_conn {
   h2o_context_t *ctx;
   h2o_timeout_entry_t flush_wait;
   int flush_checks;
+  /* The message being received: wslay hands us frames unbuffered, so that one past
+   * WS_HARD_MAX_MESSAGE is counted and dropped as it streams in, never held whole. */
+  buf msg;
+  uint64_t msg_len;   /* bytes of the message so far, kept or not */
+  bool msg_text;      /* its first frame's opcode was text */
+  bool frame_is_data; /* the frame being received belongs to it (not a control frame) */
+  bool frame_fin;
 };
 
 #define FLUSH_CHECKS_MAX 5
@@ -44,6 +54,7 @@ static void release(ws_conn *ws) {
     code = ws->closing ? 1000 : WSLAY_CODE_ABNORMAL_CLOSURE;
   ws->handlers.on_close(ws, code, ws->ud);
   h2o_websocket_close(ws->h2o);
+  buf_free(&ws->msg);
   free(ws);
 }
 
@@ -57,12 +68,56 @@ static void on_h2o_event(h2o_websocket_conn_t *conn,
       release(ws);
     return;
   }
-  if (arg->opcode != WSLAY_TEXT_FRAME && arg->opcode != WSLAY_BINARY_FRAME)
-    return; /* ping, pong and close are wslay's business */
+  /* Ping, pong and close are wslay's business; text and binary messages arrive here
+   * empty (unbuffered) and were delivered by on_frame_end. */
+}
+
+static void on_frame_start(wslay_event_context_ptr ctx,
+                           const struct wslay_event_on_frame_recv_start_arg *arg,
+                           void *user_data) {
+  (void)ctx;
+  ws_conn *ws = ((h2o_websocket_conn_t *)user_data)->data;
+  ws->frame_is_data = arg->opcode == WSLAY_TEXT_FRAME ||
+                      arg->opcode == WSLAY_BINARY_FRAME ||
+                      arg->opcode == WSLAY_CONTINUATION_FRAME;
+  ws->frame_fin = arg->fin;
+  if (arg->opcode == WSLAY_TEXT_FRAME || arg->opcode == WSLAY_BINARY_FRAME) {
+    ws->msg_text = arg->opcode == WSLAY_TEXT_FRAME; /* a new message */
+    ws->msg_len = 0;
+    buf_reset(&ws->msg);
+  }
+}
+
+static void on_frame_chunk(wslay_event_context_ptr ctx,
+                           const struct wslay_event_on_frame_recv_chunk_arg *arg,
+                           void *user_data) {
+  (void)ctx;
+  ws_conn *ws = ((h2o_websocket_conn_t *)user_data)->data;
+  if (!ws->frame_is_data)
+    return;
+  ws->msg_len += arg->data_length;
+  if (ws->msg_len <= WS_HARD_MAX_MESSAGE)
+    buf_append(&ws->msg, arg->data, arg->data_length);
+  else if (ws->msg.cap)
+    buf_free(&ws->msg); /* too large: the rest is only counted */
+}
+
+static void on_frame_end(wslay_event_context_ptr ctx, void *user_data) {
+  (void)ctx;
+  ws_conn *ws = ((h2o_websocket_conn_t *)user_data)->data;
+  if (!ws->frame_is_data || !ws->frame_fin || ws->dead)
+    return;
   ws->depth++;
-  ws->handlers.on_message(ws, arg->opcode == WSLAY_TEXT_FRAME, (const char *)arg->msg,
-                          arg->msg_length, ws->ud);
+  if (ws->msg_len > WS_HARD_MAX_MESSAGE)
+    ws->handlers.on_too_large(ws, ws->msg_text, ws->msg_len, ws->ud);
+  else
+    ws->handlers.on_message(ws, ws->msg_text, ws->msg.data ? ws->msg.data : "",
+                            ws->msg.len, ws->ud);
   ws->depth--;
+  if (ws->msg.cap > WS_KEEP_BUFFER)
+    buf_free(&ws->msg);
+  buf_reset(&ws->msg);
+  ws->msg_len = 0;
 }
 
 /* Pushes queued frames out, unless h2o is already inside a proceed of its own. */
@@ -103,7 +158,15 @@ ws_conn *ws_accept(h2o_req_t *req, ws_handlers handlers, void *ud) {
   ws->handlers = handlers;
   ws->ud = ud;
   ws->h2o = h2o_upgrade_to_websocket(req, key, ws, on_h2o_event);
-  wslay_event_config_set_max_recv_msg_length(ws->h2o->ws_ctx, WS_HARD_MAX_MESSAGE);
+  /* h2o's callbacks stay (they read and write its socket); ours see the frames. wslay
+   * then checks only each frame's length, which no longer matters: we count. */
+  struct wslay_event_callbacks cbs = ws->h2o->ws_callbacks;
+  cbs.on_frame_recv_start_callback = on_frame_start;
+  cbs.on_frame_recv_chunk_callback = on_frame_chunk;
+  cbs.on_frame_recv_end_callback = on_frame_end;
+  wslay_event_config_set_callbacks(ws->h2o->ws_ctx, &cbs);
+  wslay_event_config_set_no_buffering(ws->h2o->ws_ctx, 1);
+  wslay_event_config_set_max_recv_msg_length(ws->h2o->ws_ctx, UINT64_MAX);
   ws->ctx = req->conn->ctx;
   ws->flush_wait.cb = on_flush_check;
   return ws;

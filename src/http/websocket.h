@@ -6,8 +6,10 @@
 #include <h2o.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-/* wslay closes the socket (1009) past this; the API refuses smaller ones itself. */
+/* A message past this is discarded as it arrives (on_too_large); the socket stays open.
+ * The API refuses smaller ones itself. */
 #define WS_HARD_MAX_MESSAGE (1024 * 1024)
 
 typedef struct ws_conn ws_conn;
@@ -15,6 +17,8 @@ typedef struct ws_conn ws_conn;
 typedef struct {
   /* One whole text message; binary messages are answered by the API as errors. */
   void (*on_message)(ws_conn *ws, bool text, const char *data, size_t len, void *ud);
+  /* A message over WS_HARD_MAX_MESSAGE (len bytes) came and was dropped unread. */
+  void (*on_too_large)(ws_conn *ws, bool text, uint64_t len, void *ud);
   /* The connection is gone: code is the peer's close code (1000, 1001, ...), or 1006
    * when it vanished without one. ws is freed after this returns. */
   void (*on_close)(ws_conn *ws, int code, void *ud);

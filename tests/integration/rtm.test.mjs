@@ -259,6 +259,14 @@ describe('RTM with default timers', () => {
     await c.refused(padded(300), 'MESSAGE_TOO_LARGE', '');
     c.ws.send(padded(200)); // under the 256 KiB limit: an ordinary ping
     assert.equal((await c.next('pong')).type, 'pong');
+    // Past the 1 MiB the WebSocket layer buffers: discarded as it streams in, still an
+    // error and an open socket, whether one frame or fragments.
+    await c.refused(padded(3 * 1024), 'MESSAGE_TOO_LARGE', '');
+    const big = padded(1536);
+    c.ws.send(big.slice(0, 600 * 1024), { fin: false });
+    c.ws.send(big.slice(600 * 1024, 1200 * 1024), { fin: false });
+    await c.refused(big.slice(1200 * 1024), 'MESSAGE_TOO_LARGE', '', { fin: true });
+    await c.pong(sid);
     c.send('candidate', { candidate: { candidate: 'candidate:1 1 udp 2122194687 192.0.2.9 5000 typ host', sdpMid: '0', sdpMLineIndex: 0 } });
     c.send('candidate', { candidate: { candidate: '', sdpMid: '0' } }); // end of candidates
     await c.pong(sid); // no error came for the two good candidates, and the session is still there
