@@ -108,18 +108,19 @@ void recording_router_stop(media_session *a) {
   recorder_close(slot->rec);
 }
 
-/* A supervisor's copy: video waits for a keyframe so the first frame decodes. */
+/* A supervisor's copy: video waits for a keyframe so the first frame decodes. It is
+ * synced only by a keyframe actually sent: one forwarded while its DTLS is not up goes
+ * nowhere, and until then recording_router_tick keeps asking the agent for another. */
 static void to_supervisor(media_session *sup, const session_stream *from, bool video,
                           const uint8_t *pkt, size_t len, const rtp_header *h,
                           bool keyframe, uint64_t now) {
   session_stream *out = &sup->streams[video ? STREAM_VIDEO : STREAM_AUDIO];
-  if (video && !sup->video_synced) {
-    if (!keyframe)
-      return;
+  if (video && !sup->video_synced && !keyframe)
+    return;
+  bool sent = session_forward(sup, out, video ? &sup->video_out : &sup->audio_out, from,
+                              pkt, len, h, now);
+  if (video && sent)
     sup->video_synced = true;
-  }
-  session_forward(sup, out, video ? &sup->video_out : &sup->audio_out, from, pkt, len, h,
-                  now);
 }
 
 static void on_agent_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,

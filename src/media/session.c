@@ -135,14 +135,14 @@ static void note_sent(session_stream *out, const session_stream *from,
   rtp_sent_note(out->sub.sent, from->pub.cache, source_seq, seq, ts, now);
 }
 
-void session_forward(media_session *rx, session_stream *out, session_rewrite *rw,
+bool session_forward(media_session *rx, session_stream *out, session_rewrite *rw,
                      const session_stream *from, const uint8_t *pkt, size_t len,
                      const rtp_header *h, uint64_t now) {
   if (out->choice < 0 || len > RTP_MAX_PACKET)
-    return;
+    return false;
   uint8_t *slot = transport_rtp_slot(rx->transport);
   if (!slot)
-    return;
+    return false; /* not connected yet (ICE or DTLS), or gone */
   if (!rw->started) {
     rw->seq_delta = (uint16_t)(rw->last_seq + 1 - h->seq);
     rw->ts_delta = rw->last_ts + 3000 - h->timestamp;
@@ -155,7 +155,7 @@ void session_forward(media_session *rx, session_stream *out, session_rewrite *rw
   rw->last_ts = ts;
   out->sub.packets++;
   note_sent(out, from, h->seq, seq, ts, now);
-  transport_queue_rtp(rx->transport, slot, len);
+  return transport_queue_rtp(rx->transport, slot, len) == 0;
 }
 
 /* The echo router's in-place path: pkt goes back out on the stream it came in on. */

@@ -116,8 +116,8 @@ void session_answer_nack(media_session *s, session_stream *st, const rtcp_item *
  * and payload type, the publisher's header extensions removed (their ids belong to the
  * publisher's connection), sequence numbers and timestamps carried on by `rw` across
  * switches. Built straight into the send batch; video is logged for NACKs against
- * from's cache. */
-void session_forward(media_session *rx, session_stream *out, session_rewrite *rw,
+ * from's cache. True when the packet is queued: false when rx cannot receive yet. */
+bool session_forward(media_session *rx, session_stream *out, session_rewrite *rw,
                      const session_stream *from, const uint8_t *pkt, size_t len,
                      const rtp_header *h, uint64_t now);
 /* The echo router sent a video packet back on the stream it came in on, as seq and ts:

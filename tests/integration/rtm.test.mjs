@@ -7,13 +7,13 @@ import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { Webhook } from 'standardwebhooks';
-import { startDaemon, rawRequest, T, SLOW, sleep, withTimeout, waitUntil, TESTS_DIR } from './helpers.mjs';
+import { startDaemon, rawRequest, T, SLOW, sleep, withTimeout, waitUntil, TESTS_DIR, BIN_DIR } from './helpers.mjs';
 import { startSink } from '../tools/http_sink.mjs';
 
 const OFFER = readFileSync(path.join(TESTS_DIR, 'fixtures/sdp/chrome156_offer.sdp'), 'utf8');
@@ -321,6 +321,22 @@ describe('RTM with default timers', () => {
     await k.refused({ type: 'session_start', client_id: 'agent-bad', data: offer() }, 'ID_MISMATCH', 'session_start');
     const u = await as(d, 'agent-uuid');
     await u.refused({ type: 'session_start', session_id: 'not-a-uuid', data: offer() }, 'INVALID_MESSAGE', 'session_start');
+  });
+
+  // tests/tools/supervisor_probe.c: real ICE + DTLS + SRTP peers. The supervisor's DTLS
+  // comes 1.5 s after its join and it never sends a PLI; the agent sends a keyframe only
+  // when asked. The keyframe asked for at the join goes out while the supervisor cannot
+  // receive it, so the server must keep asking until one has actually been sent to it.
+  test('a supervisor whose DTLS comes late still gets a keyframe without asking', T(30000), async () => {
+    const probe = path.join(BIN_DIR, 'bench', 'supervisor_probe');
+    assert.ok(existsSync(probe), `${probe} is built with the benchmarks`);
+    const [agentJwt, supJwt] = [await mint(d, 'acme', 'agent-late'), await mint(d, 'acme', 'sup-late')];
+    const r = await new Promise((resolve) => {
+      execFile(probe, [String(d.port), agentJwt, supJwt], { timeout: 25000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }));
+    });
+    assert.equal(r.code, 0, `supervisor_probe failed:\n${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /keyframe ok/);
   });
 
   test('supervisors: unknown session, three at most, other accounts, AGENT_SESSION_TERM', T(30000), async () => {
