@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "media/negotiate.h"
+#include "rtc/transport.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,17 @@ void conf_calls_end_all(participant *p, const char *reason) {
       conf_call_end(list_entry(pos, conf_call, link), reason, false);
 }
 
+/* The media side ended a call. A peer that stopped sending ICE consent checks is gone
+ * (a closed tab, a dead machine): once its last call has gone that way it leaves at once,
+ * rather than stay on everyone's roster until its token lapses (--token-lifetime, 120 s),
+ * since no client is left to refresh or release it. */
+static void on_media_ended(conf_call *c, const char *reason) {
+  participant *p = c->owner;
+  conf_call_end(c, reason, true);
+  if (strcmp(reason, TRANSPORT_CONSENT_EXPIRED) == 0 && list_empty(&p->calls))
+    conf_leave(p, reason);
+}
+
 void conf_on_media_event(const media_event *ev, void *ud) {
   conf_core *core = ud;
   conf_call *c = hmap_get(core->calls, ev->call_uuid, strlen(ev->call_uuid));
@@ -214,7 +226,7 @@ void conf_on_media_event(const media_event *ev, void *ud) {
     log_info("conf", "call %s media connected", c->uuid);
     break;
   case MEDIA_EVENT_ENDED:
-    conf_call_end(c, ev->text, true);
+    on_media_ended(c, ev->text);
     break;
   case MEDIA_EVENT_SPEAKER:
     conf_on_speaker(c->owner);

@@ -82,7 +82,8 @@ static const option options[] = {
      "DTLS-SRTP profiles in order of preference (default "
      "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80)"},
     {"consent-timeout", INT(consent_timeout_s, 5, 600), "SECONDS",
-     "a call whose peer stays silent this long ends (default 30)"},
+     "a call whose peer stays silent this long ends, and with its last "
+     "call its participant (default 30)"},
     {"web-dir", OPT_STR_EMPTY, offsetof(config, web_dir), sizeof(((config *)0)->web_dir),
      0, 0, "DIR", "static pages served under /web/; \"\" for none (default ./web)"},
     {"rtm-ping-timeout", INT(rtm_ping_timeout_s, 2, 3600), "SECONDS",

@@ -46,7 +46,7 @@ static void check_transport(transport *t) {
     return;
   }
   if (ice_lite_consent_expired(&t->ice, now_ms(t), t->consent_timeout_ms))
-    fail(t, "Consent freshness expired");
+    fail(t, TRANSPORT_CONSENT_EXPIRED);
 }
 
 static void dtls_send(void *ud, const uint8_t *data, size_t len) {

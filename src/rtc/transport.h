@@ -11,6 +11,10 @@
 
 #include <uv.h>
 
+/* on_failed's reason when the peer sent no ICE consent check for consent_timeout_ms: it
+ * is gone without a word (a closed tab, a dead machine), not merely hung up. */
+#define TRANSPORT_CONSENT_EXPIRED "Consent freshness expired"
+
 typedef struct rtc_port rtc_port;
 typedef struct transport transport;
 
