@@ -12,7 +12,8 @@
 typedef struct store_sync store_sync;
 
 typedef struct {
-  uint64_t checkpoints; /* completed on the threadpool */
+  uint64_t checkpoints; /* completed on the threadpool (passes that found no new
+                           commit do no I/O and are not counted) */
   uint64_t failures;    /* checkpoints SQLite refused (logged) */
   uint64_t last_ms;     /* how long the last one took, fsyncs included */
 } store_sync_counters;
