@@ -36,7 +36,8 @@ run: build
 	  build/parleyctl --data-dir $(DATA_DIR) account add --cid demo --name "Demo account" >/dev/null
 	@echo "Open http://$(HTTP)/web/ — room 'meet' (host PIN 1234, guests without a PIN), room 'echo' (test call)."
 	@echo "RTM: account 'demo'; a token: build/parleyctl --data-dir $(DATA_DIR) jwt --account demo --client-id me"
-	exec build/parleyd --data-dir $(DATA_DIR) --http $(HTTP)
+	@echo "Uploads and webhooks may go to loopback and private addresses (a local sink): --allow-private-destinations 1."
+	exec build/parleyd --data-dir $(DATA_DIR) --http $(HTTP) --allow-private-destinations 1
 
 test: deps-test build build-asan build-fuzz
 	@tests/run-all.sh

@@ -1,7 +1,8 @@
 /* fuzz_destination — libFuzzer harness for the destination rules applied to URLs clients
  * send (upload_url, webhook_url): no crash, a refusal always comes with a reason, and a
- * URL that curl would send to a loopback address on the listener's port is refused
- * (checked against getaddrinfo's numeric parse, whatever the spelling). */
+ * URL that curl would send to a loopback address on the listener's port, or on any port
+ * by default, is refused (checked against getaddrinfo's numeric parse, whatever the
+ * spelling). */
 #include "delivery/destination.h"
 
 #include "check.h"
@@ -13,8 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* True if curl would connect to a loopback address on port 8080 for this URL. */
-static int reaches_loopback_8080(const char *url) {
+/* True if curl would connect to a loopback address for this URL, on port port if it is
+ * not NULL. */
+static int reaches_loopback(const char *url, const char *want_port) {
   CURLU *u = curl_url();
   char *scheme = NULL, *host = NULL, *port = NULL;
   int hit = 0;
@@ -23,7 +25,7 @@ static int reaches_loopback_8080(const char *url) {
       curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
       curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
       (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) &&
-      strcmp(port, "8080") == 0) {
+      (!want_port || strcmp(port, want_port) == 0)) {
     size_t n = strlen(host);
     if (n >= 2 && host[0] == '[') {
       memmove(host, host + 1, n - 2);
@@ -60,9 +62,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
   char why[200];
   for (int i = 0; i < 2; i++) {
     why[0] = '\0';
-    int rc = destination_check(url, i ? allow : NULL, "127.0.0.1:8080", why, sizeof why);
+    destination_rules rules = {.allow = i ? allow : NULL,
+                               .allow_private = i,
+                               .self_host_port = "127.0.0.1:8080"};
+    int rc = destination_check(url, &rules, why, sizeof why);
+    if (rc == 0 && !i && reaches_loopback(url, NULL))
+      CHECK(!"a URL to a loopback address was allowed by default");
     CHECK(rc == 0 || (rc == -1 && why[0] != '\0'));
-    if (rc == 0 && reaches_loopback_8080(url))
+    if (rc == 0 && reaches_loopback(url, "8080"))
       CHECK(!"a URL to parleyd's own listener was allowed");
   }
   char **list = destination_list_parse(url);

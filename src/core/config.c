@@ -105,6 +105,11 @@ static const option options[] = {
      "matches subdomains); \"\" for any (default \"\")"},
     {"webhook-allow", STR_EMPTY(webhook_allow), "HOSTS",
      "comma-separated hosts webhooks may be sent to; \"\" for any (default \"\")"},
+    {"allow-private-destinations", INT(allow_private_destinations, 0, 1), "0|1",
+     "1: uploads and webhooks may go to loopback, private (10/8, 172.16/12, "
+     "192.168/16, fc00::/7), CGNAT (100.64/10), link-local and unspecified addresses; "
+     "0 refuses them, also when a name resolves to one, except addresses written in "
+     "--upload-allow or --webhook-allow (default 0)"},
     {"upload-retry-s", INT(upload_retry_s, 1, 30 * 86400), "SECONDS",
      "how long a failing upload is retried before upload_failed (default 86400)"},
     {"webhook-retry-s", INT(webhook_retry_s, 1, 30 * 86400), "SECONDS",

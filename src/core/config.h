@@ -32,14 +32,16 @@ typedef struct {
   int rtm_ping_timeout_s;
   int rtm_no_packet_timeout_s;
   int rtm_setup_timeout_s;
-  int rtm_max_duration_s;   /* 0 = no limit */
-  char recordings_dir[512]; /* "" = DATA_DIR/recordings */
-  char upload_allow[1024];  /* comma-separated hosts uploads may go to; "" = any */
-  char webhook_allow[1024]; /* the same for webhooks */
-  int upload_retry_s;       /* uploads are retried this long before upload_failed */
-  int webhook_retry_s;      /* webhooks likewise */
-  char metrics_listen[96];  /* "ADDR:PORT" for /metrics alone; "" = on --http */
-  char metrics_token[256];  /* bearer token /metrics wants; "" = none */
+  int rtm_max_duration_s;         /* 0 = no limit */
+  char recordings_dir[512];       /* "" = DATA_DIR/recordings */
+  char upload_allow[1024];        /* comma-separated hosts uploads may go to; "" = any */
+  char webhook_allow[1024];       /* the same for webhooks */
+  int allow_private_destinations; /* 1: uploads and webhooks may reach loopback,
+                                     private and link-local addresses */
+  int upload_retry_s;             /* uploads are retried this long before upload_failed */
+  int webhook_retry_s;            /* webhooks likewise */
+  char metrics_listen[96];        /* "ADDR:PORT" for /metrics alone; "" = on --http */
+  char metrics_token[256];        /* bearer token /metrics wants; "" = none */
 } config;
 
 void config_defaults(config *cfg);

@@ -1,11 +1,12 @@
-/* destination — URL checks for outgoing requests, using libcurl's own URL parser so that
- * what we check is exactly what curl will connect to. */
+/* destination — URL and address checks for outgoing requests, using libcurl's own URL
+ * parser so that what we check is exactly what curl will connect to. */
 #include "delivery/destination.h"
 
 #include "core/mem.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,24 @@ typedef struct {
   uint8_t a[16];
 } host_addr;
 
+static void set_v6(host_addr *h, const uint8_t v6[16]) {
+  static const uint8_t zero[10] = {0};
+  bool v4_in_v6 = memcmp(v6, zero, 10) == 0 &&
+                  ((v6[10] == 0xff && v6[11] == 0xff) || /* mapped */
+                   (v6[10] == 0 && v6[11] == 0 &&        /* compatible, not :: or ::1 */
+                    (v6[12] | v6[13] | v6[14]) != 0));
+  uint8_t a[16];
+  memcpy(a, v6, 16);
+  memset(h->a, 0, 16);
+  if (v4_in_v6) {
+    memcpy(h->a, a + 12, 4);
+    h->family = AF_INET;
+  } else {
+    memcpy(h->a, a, 16);
+    h->family = AF_INET6;
+  }
+}
+
 static host_addr parse_host(const char *host) {
   host_addr h = {0};
   char text[INET6_ADDRSTRLEN + 2];
@@ -41,22 +60,10 @@ static host_addr parse_host(const char *host) {
     return h;
   memcpy(text, host, len);
   text[len] = '\0';
-  if (inet_pton(AF_INET, text, h.a) == 1) {
+  if (inet_pton(AF_INET, text, h.a) == 1)
     h.family = AF_INET;
-  } else if (inet_pton(AF_INET6, text, h.a) == 1) {
-    static const uint8_t zero[10] = {0};
-    bool v4_in_v6 = memcmp(h.a, zero, 10) == 0 &&
-                    ((h.a[10] == 0xff && h.a[11] == 0xff) || /* mapped */
-                     (h.a[10] == 0 && h.a[11] == 0 && /* compatible, not :: or ::1 */
-                      (h.a[12] | h.a[13] | h.a[14]) != 0));
-    if (v4_in_v6) {
-      memmove(h.a, h.a + 12, 4);
-      memset(h.a + 4, 0, 12);
-      h.family = AF_INET;
-    } else {
-      h.family = AF_INET6;
-    }
-  }
+  else if (inet_pton(AF_INET6, text, h.a) == 1)
+    set_v6(&h, h.a);
   return h;
 }
 
@@ -87,22 +94,70 @@ static bool is_unspecified(const host_addr *h) {
          (h->family == AF_INET6 && memcmp(h->a, zero, 16) == 0);
 }
 
+static host_addr self_addr(const char *self_host_port, long port, bool *same_port,
+                           char *self_host, size_t n) {
+  const char *colon = self_host_port ? strrchr(self_host_port, ':') : NULL;
+  *same_port = colon && atol(colon + 1) == port;
+  snprintf(self_host, n, "%.*s", colon ? (int)(colon - self_host_port) : 0,
+           self_host_port ? self_host_port : "");
+  return parse_host(self_host);
+}
+
 /* Same port and the same host, or both sides local: the request would reach parleyd.
  * Hosts are compared as addresses where they are addresses (so that [::ffff:7f00:1],
  * [0:0::1] or 2130706433 are the addresses they spell), as names otherwise. */
-static bool is_self(const char *host, long port, const char *self_host_port) {
-  const char *colon = self_host_port ? strrchr(self_host_port, ':') : NULL;
-  if (!colon || atol(colon + 1) != port)
-    return false;
+static bool is_self(const char *host, const host_addr *target, long port,
+                    const char *self_host_port) {
   char self_host[128];
-  snprintf(self_host, sizeof self_host, "%.*s", (int)(colon - self_host_port),
-           self_host_port);
-  host_addr target = parse_host(host), self = parse_host(self_host);
-  if (is_localhost_name(host) || is_local_addr(&target) || is_unspecified(&self))
+  bool same_port;
+  host_addr self =
+      self_addr(self_host_port, port, &same_port, self_host, sizeof self_host);
+  if (!same_port)
+    return false;
+  if ((host && is_localhost_name(host)) || is_local_addr(target) || is_unspecified(&self))
     return true;
-  if (target.family && target.family == self.family)
-    return memcmp(target.a, self.a, target.family == AF_INET ? 4 : 16) == 0;
-  return !target.family && !self.family && strcasecmp(self_host, host) == 0;
+  if (target->family && target->family == self.family)
+    return memcmp(target->a, self.a, target->family == AF_INET ? 4 : 16) == 0;
+  return host && !target->family && !self.family && strcasecmp(self_host, host) == 0;
+}
+
+/* What kind of address that stays inside this machine or its networks h is, or NULL for
+ * a public one. */
+static const char *private_kind(const host_addr *h) {
+  const uint8_t *a = h->a;
+  static const uint8_t zero[15] = {0};
+  if (h->family == AF_INET) {
+    if (a[0] == 0)
+      return "an unspecified address";
+    if (a[0] == 127)
+      return "a loopback address";
+    if (a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+        (a[0] == 192 && a[1] == 168))
+      return "a private address";
+    if (a[0] == 100 && (a[1] & 0xc0) == 64)
+      return "a shared (CGNAT) address";
+    if (a[0] == 169 && a[1] == 254)
+      return "a link-local address";
+  } else if (h->family == AF_INET6) {
+    if (memcmp(a, zero, 15) == 0 && a[15] <= 1)
+      return a[15] ? "a loopback address" : "an unspecified address";
+    if ((a[0] & 0xfe) == 0xfc)
+      return "a unique-local address";
+    if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+      return "a link-local address";
+  }
+  return NULL;
+}
+
+/* An address the allow-list names as an address (not a name, not "*.domain"). */
+static bool listed_address(const host_addr *h, const char *const *allow) {
+  for (const char *const *e = allow; e && *e; e++) {
+    host_addr x = parse_host(*e);
+    if (x.family && x.family == h->family &&
+        memcmp(x.a, h->a, h->family == AF_INET ? 4 : 16) == 0)
+      return true;
+  }
+  return false;
 }
 
 static int refuse(char *reason, size_t n, const char *why) {
@@ -110,8 +165,24 @@ static int refuse(char *reason, size_t n, const char *why) {
   return -1;
 }
 
-static int check_parts(CURLU *u, const char *const *allow, const char *self_host_port,
-                       char *reason, size_t n) {
+/* The private-address rule for an address; text is how it was written, for the reason. */
+static int check_address(const host_addr *h, const char *text,
+                         const destination_rules *rules, char *reason, size_t n) {
+  const char *kind = private_kind(h);
+  if (!kind || rules->allow_private || listed_address(h, rules->allow))
+    return 0;
+  snprintf(reason, n, "%s is %s, refused (see allow-private-destinations)", text, kind);
+  return -1;
+}
+
+static bool on_allow_list(const char *host, const char *const *allow) {
+  for (const char *const *a = allow; a && *a; a++)
+    if (host_matches(host, *a))
+      return true;
+  return !allow;
+}
+
+static int check_parts(CURLU *u, const destination_rules *rules, char *reason, size_t n) {
   char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *password = NULL;
   int rc = 0;
   curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
@@ -119,21 +190,19 @@ static int check_parts(CURLU *u, const char *const *allow, const char *self_host
   curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
   curl_url_get(u, CURLUPART_USER, &user, 0);
   curl_url_get(u, CURLUPART_PASSWORD, &password, 0);
+  host_addr target = host ? parse_host(host) : (host_addr){0};
   if (!scheme || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
     rc = refuse(reason, n, "only http and https URLs are allowed");
   else if (user || password)
     rc = refuse(reason, n, "URLs with a user name or password are not allowed");
   else if (!host || !*host)
     rc = refuse(reason, n, "the URL has no host");
-  else if (is_self(host, port ? atol(port) : 0, self_host_port))
+  else if (is_self(host, &target, port ? atol(port) : 0, rules->self_host_port))
     rc = refuse(reason, n, "the URL points at this server");
-  else if (allow) {
-    bool ok = false;
-    for (const char *const *a = allow; *a && !ok; a++)
-      ok = host_matches(host, *a);
-    if (!ok)
-      rc = refuse(reason, n, "the URL's host is not on the allow-list");
-  }
+  else if (!on_allow_list(host, rules->allow))
+    rc = refuse(reason, n, "the URL's host is not on the allow-list");
+  else
+    rc = check_address(&target, host, rules, reason, n);
   curl_free(scheme);
   curl_free(host);
   curl_free(port);
@@ -142,8 +211,8 @@ static int check_parts(CURLU *u, const char *const *allow, const char *self_host
   return rc;
 }
 
-int destination_check(const char *url, const char *const *allow,
-                      const char *self_host_port, char *reason, size_t n) {
+int destination_check(const char *url, const destination_rules *rules, char *reason,
+                      size_t n) {
   if (!url || !*url)
     return refuse(reason, n, "no URL");
   if (strlen(url) > 4096)
@@ -153,9 +222,33 @@ int destination_check(const char *url, const char *const *allow,
   if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
     rc = refuse(reason, n, "the URL cannot be parsed");
   else
-    rc = check_parts(u, allow, self_host_port, reason, n);
+    rc = check_parts(u, rules, reason, n);
   curl_url_cleanup(u);
   return rc;
+}
+
+int destination_check_addr(const struct sockaddr *sa, const destination_rules *rules,
+                           char *reason, size_t n) {
+  host_addr h = {0};
+  long port = 0;
+  char text[INET6_ADDRSTRLEN];
+  if (sa->sa_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+    memcpy(h.a, &in->sin_addr, 4);
+    h.family = AF_INET;
+    port = ntohs(in->sin_port);
+    inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+  } else if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+    set_v6(&h, in6->sin6_addr.s6_addr);
+    port = ntohs(in6->sin6_port);
+    inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+  } else {
+    return refuse(reason, n, "not an internet address");
+  }
+  if (is_self(NULL, &h, port, rules->self_host_port))
+    return refuse(reason, n, "the URL's host resolves to this server");
+  return check_address(&h, text, rules, reason, n);
 }
 
 char **destination_list_parse(const char *csv) {

@@ -105,11 +105,25 @@ static void apply_defaults(outbox_config *c) {
     c->upload_stall_s = 60;
 }
 
+static destination_rules rules_for(const outbox *ob, bool webhook) {
+  return (destination_rules){
+      .allow = (const char *const *)(webhook ? ob->webhook_allow : ob->upload_allow),
+      .allow_private = ob->cfg.allow_private_destinations,
+      .self_host_port = ob->self_host_port};
+}
+
 int outbox_check_url(const outbox *ob, bool webhook, const char *url, char *reason,
                      size_t n) {
-  const char *const *allow =
-      (const char *const *)(webhook ? ob->webhook_allow : ob->upload_allow);
-  return destination_check(url, allow, ob->self_host_port, reason, n);
+  destination_rules rules = rules_for(ob, webhook);
+  return destination_check(url, &rules, reason, n);
+}
+
+/* The HTTP client's hook: every address curl is about to connect to, after it resolved
+ * the URL's name, so that a name resolving to a refused address is refused too. */
+static bool address_ok(const struct sockaddr *sa, void *ud, char *why, size_t n) {
+  const attempt *a = ud;
+  destination_rules rules = rules_for(a->ob, !is_upload(a->job));
+  return destination_check_addr(sa, &rules, why, n) == 0;
 }
 
 /* ---- queueing ---- */
@@ -331,7 +345,7 @@ static void on_attempt_done(const http_result *res, void *ud) {
     else if (store_job_delete(ob->st, a->job->id) != 0)
       log_error("outbox", "cannot delete delivered webhook %s: %s", a->job->webhook_id,
                 store_error(ob->st));
-  } else if (retryable(res->status)) {
+  } else if (retryable(res->status) && !res->refused) { /* refused: by our own rules */
     retry_later(ob, a, res, why);
   } else {
     give_up(ob, a, res->status, why);
@@ -363,7 +377,9 @@ static void send_webhook(outbox *ob, attempt *a) {
                       .headers = (const char *const *)a->headers,
                       .body = a->job->body,
                       .body_len = strlen(a->job->body),
-                      .timeout_ms = ob->cfg.webhook_timeout_ms};
+                      .timeout_ms = ob->cfg.webhook_timeout_ms,
+                      .addr_ok = address_ok,
+                      .addr_ud = a};
   a->call = http_client_send(ob->http, &req, on_attempt_done, a);
 }
 
@@ -393,7 +409,9 @@ static bool send_upload(outbox *ob, attempt *a, char *why, size_t n) {
                       .url = a->job->url,
                       .headers = (const char *const *)a->headers,
                       .body_path = a->rec->path,
-                      .stall_timeout_s = ob->cfg.upload_stall_s};
+                      .stall_timeout_s = ob->cfg.upload_stall_s,
+                      .addr_ok = address_ok,
+                      .addr_ud = a};
   a->call = http_client_send(ob->http, &req, on_attempt_done, a);
   return true;
 }
@@ -620,6 +638,7 @@ outbox *outbox_start(uv_loop_t *loop, store *st, const config *cfg, int http_por
   outbox_config_defaults(&oc);
   oc.upload_retry_s = cfg->upload_retry_s;
   oc.webhook_retry_s = cfg->webhook_retry_s;
+  oc.allow_private_destinations = cfg->allow_private_destinations != 0;
   char **upload_allow = destination_list_parse(cfg->upload_allow);
   char **webhook_allow = destination_list_parse(cfg->webhook_allow);
   oc.upload_allow = (const char *const *)upload_allow;

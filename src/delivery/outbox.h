@@ -32,6 +32,10 @@ typedef struct {
   const char *const *webhook_allow; /* entries: "host" or "*.domain" (any subdomain) */
   const char *self_host_port;       /* parleyd's own listener "127.0.0.1:8080": never a
                                        destination */
+  /* Loopback, private, CGNAT, unique-local and link-local addresses may be connected to
+   * (default false: refused, whether the URL names the address or a name resolves to
+   * it; an address written in an allow-list is let through either way). */
+  bool allow_private_destinations;
   /* Finalises a file a crash left open; runs on libuv's threadpool (it may block).
    * result_out points to a finalised_recording. Returns 0 or -1. NULL: files are taken
    * as they are (size from the file system, duration unknown). */
@@ -53,7 +57,8 @@ outbox *outbox_new(uv_loop_t *loop, store *st, http_client *http,
 void outbox_free(outbox *ob);
 
 /* Checks a destination URL against the rules (http/https only, host allow-list, never
- * parleyd itself, no userinfo); 0 if fine, else -1 with a reason. */
+ * parleyd itself, no userinfo, no private address unless allowed); 0 if fine, else -1
+ * with a reason. A name is checked again as the address it resolves to when sent. */
 int outbox_check_url(const outbox *ob, bool webhook, const char *url, char *reason,
                      size_t n);
 /* A recording's file is closed: recorded as finished, uploaded (PUT, streamed), then the
@@ -73,8 +78,9 @@ size_t outbox_pending(const outbox *ob);
 void outbox_config_defaults(outbox_config *cfg);
 
 /* parleyd's one call, after the HTTP listener is up (http_port is the port it got):
- * makes the HTTP client, the outbox from the upload-allow, webhook-allow, upload-retry-s
- * and webhook-retry-s settings, and starts crash recovery. outbox_free frees it all. */
+ * makes the HTTP client, the outbox from the upload-allow, webhook-allow,
+ * allow-private-destinations, upload-retry-s and webhook-retry-s settings, and starts
+ * crash recovery. outbox_free frees it all. */
 outbox *outbox_start(uv_loop_t *loop, store *st, const config *cfg, int http_port,
                      int (*finalise)(const char *path, void *result_out));
 

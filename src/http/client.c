@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +29,10 @@ struct http_call {
   char *resp;
   size_t resp_len, resp_max;
   bool failed_early; /* reported from the defer timer, never added to curl */
+  bool (*addr_ok)(const struct sockaddr *sa, void *ud, char *why, size_t n);
+  void *addr_ud;
+  bool addr_passed;       /* addr_ok let an address through */
+  char addr_refused[256]; /* why addr_ok refused the last address it refused */
   char errbuf[CURL_ERROR_SIZE];
   http_call *prev, *next;
 };
@@ -82,8 +87,10 @@ static void drop_call(http_call *call) {
 }
 
 static void report(http_call *call, int status, const char *error) {
+  bool refused = status == 0 && call->addr_refused[0] && !call->addr_passed;
   http_result res = {.status = status,
-                     .error = error,
+                     .error = refused ? call->addr_refused : error,
+                     .refused = refused,
                      .retry_after_s = call->retry_after_s,
                      .body = call->resp ? call->resp : "",
                      .body_len = call->resp_len};
@@ -344,6 +351,23 @@ static int method_ok(const char *m) {
   return 1;
 }
 
+/* curl's socket opener, with the caller's look at the address first: curl has resolved
+ * the name by now, so a name that resolves to a refused address is refused too. */
+static curl_socket_t open_socket(void *ud, curlsocktype purpose,
+                                 struct curl_sockaddr *addr) {
+  http_call *call = ud;
+  (void)purpose;
+  if (call->addr_ok) {
+    char why[sizeof call->addr_refused];
+    if (!call->addr_ok(&addr->addr, call->addr_ud, why, sizeof why)) {
+      snprintf(call->addr_refused, sizeof call->addr_refused, "%s", why);
+      return CURL_SOCKET_BAD;
+    }
+    call->addr_passed = true;
+  }
+  return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+}
+
 /* Rules every request follows whoever asked: only http(s), no redirects, no proxy from
  * the environment, no signals, bounded time. */
 static void set_common(http_call *call, const http_request *req) {
@@ -361,6 +385,8 @@ static void set_common(http_call *call, const http_request *req) {
   curl_easy_setopt(e, CURLOPT_HEADERDATA, call);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, call);
   long connect_ms = 10000;
   if (req->timeout_ms > 0) {
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
@@ -390,6 +416,8 @@ http_call *http_client_send(http_client *c, const http_request *req, http_done_c
   call->fd = -1;
   call->retry_after_s = -1;
   call->resp_max = req->max_response_bytes;
+  call->addr_ok = req->addr_ok;
+  call->addr_ud = req->addr_ud;
   if (call->resp_max)
     call->resp = xcalloc(1, call->resp_max + 1);
   link_call(c, call);

@@ -4,8 +4,10 @@
 #ifndef PARLEY_HTTP_CLIENT_H
 #define PARLEY_HTTP_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 typedef struct http_client http_client;
@@ -21,6 +23,11 @@ typedef struct {
   int timeout_ms;        /* whole request; 0 = none (then stall_timeout_s guards it) */
   int stall_timeout_s;   /* fails if under 1 byte/s for this long; 0 = 60 */
   size_t max_response_bytes; /* response body kept for the callback; 0 = discarded */
+  /* Asked about each address curl is about to connect to, after curl resolved the name
+   * (so what is checked is what is connected to); false, with a reason in why[n], stops
+   * that connection. NULL: any address. */
+  bool (*addr_ok)(const struct sockaddr *sa, void *ud, char *why, size_t n);
+  void *addr_ud;
 } http_request;
 
 typedef struct {
@@ -29,6 +36,7 @@ typedef struct {
   int retry_after_s; /* Retry-After in seconds from now, or -1 if absent */
   const char *body;  /* up to max_response_bytes of the response body, NUL-ended */
   size_t body_len;
+  bool refused; /* addr_ok refused every address tried; error says why */
 } http_result;
 
 /* Called on the loop once per request (never from inside http_client_send). */

@@ -25,8 +25,10 @@ export async function startDaemon(rooms, extra = [], { dir } = {}) {
   dir = dir || mkdtempSync(join(tmpdir(), 'parley-browser-'));
   for (const room of rooms)
     execFileSync(join(BIN, 'parleyctl'), ['--data-dir', dir, 'room', 'add', ...room]);
+  // --allow-private-destinations: uploads and webhooks go to a sink on loopback.
   const proc = spawn(join(BIN, 'parleyd'), ['--data-dir', dir, '--http', '127.0.0.1:0',
-    '--media-port', '0', '--web-dir', join(ROOT, 'web'), ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+    '--media-port', '0', '--web-dir', join(ROOT, 'web'), '--allow-private-destinations', '1',
+    ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr.on('data', (d) => { log += d; });
   const ready = /listening on http:\/\/127\.0\.0\.1:(\d+) media udp 127\.0\.0\.1:(\d+)/;

@@ -41,12 +41,16 @@ export const IS_SANITIZED = (() => {
 
 /**
  * Extra arguments every daemon gets: when parleyd has a fixed default UDP media port
- * (--media-port, default 40000), pass 0 so that several daemons (parallel test files) can run.
+ * (--media-port, default 40000), pass 0 so that several daemons (parallel test files) can run;
+ * and since tests upload and send webhooks to a sink on loopback, which parleyd refuses by
+ * default, allow private destinations (a test passes --allow-private-destinations 0 to check
+ * the default).
  */
 export const BASE_ARGS = (() => {
   try {
     const help = execFileSync(PARLEYD, ['--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10000 });
-    return help.includes('--media-port') ? ['--media-port', '0'] : [];
+    return [...(help.includes('--media-port') ? ['--media-port', '0'] : []),
+      ...(help.includes('--allow-private-destinations') ? ['--allow-private-destinations', '1'] : [])];
   } catch {
     return [];
   }

@@ -660,6 +660,41 @@ describe('RTM journal writes and --store-sync', () => {
   });
 });
 
+describe('RTM destinations by default (--allow-private-destinations 0)', () => {
+  let d;
+  before(async () => {
+    d = await startDaemon({ args: ['--allow-private-destinations', '0'] });
+    await addAccount(d, 'acme');
+  });
+  afterEach(closeAll);
+  after(async () => { closeAll(); await d?.stop(); });
+
+  test('private addresses are INVALID_URL; a name resolving to loopback is refused when sent', T(20000), async () => {
+    const c = await as(d, 'agent-private');
+    const cases = [[`http://127.0.0.1:${sink.port}/x`, /127\.0\.0\.1 is a loopback address/],
+      ['http://[::1]:9/x', /loopback/], ['http://0.0.0.0:9/x', /unspecified/],
+      ['http://10.1.2.3/x', /private/], ['http://172.20.0.1/x', /private/], ['http://192.168.1.1/x', /private/],
+      ['http://100.64.0.1/x', /CGNAT/], ['http://169.254.169.254/latest/meta-data/', /link-local/],
+      ['http://[fe80::1]/x', /link-local/], ['http://[fd00::1]/x', /unique-local/],
+      ['http://[::ffff:10.1.2.3]/x', /private/], ['http://[::ffff:127.0.0.1]:9/x', /loopback/]];
+    for (const [url, why] of cases) {
+      const m = await c.refused({ type: 'session_start', data: { ...offer(), webhook_url: url } }, 'INVALID_URL', 'session_start');
+      assert.match(m.data.message, why, url);
+      assert.match(m.data.message, /allow-private-destinations/, url);
+    }
+    // "localhost" is a name: accepted here (no DNS on the event loop), refused when curl has
+    // resolved it and is about to connect, for good and with the reason in the log.
+    await c.start({}, { webhook_url: `http://localhost:${sink.port}/hooks/by-name` });
+    const m = await c.refused({ type: 'recording_start', data: { upload_url: `${sink.url}/up/x` } }, 'INVALID_URL', 'recording_start');
+    assert.match(m.data.message, /upload_url: 127\.0\.0\.1 is a loopback address/);
+    c.send('session_stop');
+    await c.ended('TERM_BY_CLIENT');
+    await waitUntil(() => /webhook \S+ to http:\/\/localhost:\d+\/hooks\/by-name failed for good: (127\.0\.0\.1|::1) is a loopback address, refused/.test(d.stderr),
+      { what: 'the refused webhook in the log' });
+    assert.equal(sink.log.find((x) => x.url === '/hooks/by-name'), undefined, 'nothing reached the sink');
+  });
+});
+
 describe('RTM on SIGTERM', () => {
   test('live sessions end with SERVICE_SHUTDOWN and parleyd exits 0', T(30000), async () => {
     const d = await startDaemon();

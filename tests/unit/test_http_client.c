@@ -6,12 +6,14 @@
 #include "http/retry_after.h"
 #include "sink.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <time.h>
 
 typedef struct {
-  bool done;
+  bool done, refused;
   int status, retry_after_s;
   char error[256], body[256];
 } outcome;
@@ -20,6 +22,7 @@ static void on_done(const http_result *r, void *ud) {
   outcome *o = ud;
   o->done = true;
   o->status = r->status;
+  o->refused = r->refused;
   o->retry_after_s = r->retry_after_s;
   snprintf(o->error, sizeof o->error, "%s", r->error);
   snprintf(o->body, sizeof o->body, "%s", r->body);
@@ -213,6 +216,51 @@ static void test_proxy_env_ignored_and_cancel(uv_loop_t *loop, http_client *c,
   CHECK(sink_log_count(s) == before);
 }
 
+typedef struct {
+  int asked;
+  bool allow;
+  char last[INET6_ADDRSTRLEN];
+} addr_judge;
+
+static bool judge_addr(const struct sockaddr *sa, void *ud, char *why, size_t n) {
+  addr_judge *j = ud;
+  j->asked++;
+  const void *a = sa->sa_family == AF_INET
+                      ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+                      : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+  inet_ntop(sa->sa_family, a, j->last, sizeof j->last);
+  if (!j->allow)
+    snprintf(why, n, "%s is not for us", j->last);
+  return j->allow;
+}
+
+/* The hook sees the address curl resolved a name to, before connecting: refused, nothing
+ * reaches the server and the result says why; allowed, the request goes as usual. */
+static void test_address_hook(uv_loop_t *loop, http_client *c, const sink *s) {
+  char url[128];
+  snprintf(url, sizeof url, "http://localhost:%d/hook", s->port);
+  size_t before = sink_log_count(s);
+  addr_judge no = {.allow = false};
+  http_request req = {.method = "POST",
+                      .url = url,
+                      .body = "{}",
+                      .body_len = 2,
+                      .addr_ok = judge_addr,
+                      .addr_ud = &no};
+  outcome o = send_and_wait(loop, c, &req);
+  CHECK(no.asked >= 1);
+  CHECK(strcmp(no.last, "127.0.0.1") == 0 || strcmp(no.last, "::1") == 0);
+  CHECK(o.status == 0 && o.refused);
+  CHECK(strstr(o.error, "is not for us") != NULL);
+  CHECK(sink_log_count(s) == before);
+
+  addr_judge yes = {.allow = true};
+  req.addr_ud = &yes;
+  o = send_and_wait(loop, c, &req);
+  CHECK(yes.asked >= 1 && o.status == 200 && !o.refused);
+  CHECK(sink_log_count(s) == before + 1);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   test_retry_after_parsing();
@@ -231,6 +279,7 @@ int main(void) {
   test_retry_after_and_no_redirects(&loop, c, &s);
   test_transport_errors(&loop, c, dir);
   test_proxy_env_ignored_and_cancel(&loop, c, &s);
+  test_address_hook(&loop, c, &s);
   http_client_free(c);
   uv_run(&loop, UV_RUN_DEFAULT); /* the close callbacks free the client */
   CHECK(uv_loop_close(&loop) == 0);

@@ -23,6 +23,7 @@ static outbox_config test_config(void) {
   c.upload_retry_s = 60;
   c.webhook_retry_s = 60;
   c.self_host_port = "127.0.0.1:8080";
+  c.allow_private_destinations = true; /* the sink listens on loopback */
   return c;
 }
 
@@ -186,6 +187,41 @@ static void test_upload_gives_up_after_retry_period(void) {
   CHECK(json_integer_value(json_object_get(body, "upload_status_code")) == 503);
   json_decref(body);
   json_decref(posts);
+  close_outbox(ob);
+}
+
+/* A name that resolves to loopback is refused when curl is about to connect, at once and
+ * for good: no PUT reaches the sink, and upload_failed says why. The webhook goes to
+ * 127.0.0.1 because the webhook allow-list names that address. */
+static void test_upload_to_name_resolving_to_loopback_refused(void) {
+  sink_control(&sk, "{\"reset\":true}");
+  static const char *const hook_allow[] = {"127.0.0.1", NULL};
+  outbox_config cfg = test_config();
+  cfg.allow_private_destinations = false;
+  cfg.webhook_allow = hook_allow;
+  outbox *ob = outbox_new(&loop, st, http, &cfg);
+  char path[512], up[128], hook[128], why[200];
+  recording_row r = recording("rec-name", path, sizeof path, up, hook);
+  snprintf(up, sizeof up, "http://localhost:%d/uploads/rec-name.webm", sk.port);
+  CHECK(outbox_check_url(ob, false, up, why, sizeof why) == 0); /* a name: no DNS here */
+  CHECK(outbox_check_url(ob, false, hook, why, sizeof why) == -1);
+  CHECK(strstr(why, "loopback") != NULL);
+  write_file(path, 1000);
+  outbox_recording_done(ob, &r);
+  CHECK(run_until(&loop, nothing_pending, ob, 10000));
+  json_t *puts = entries("PUT"), *posts = entries("POST");
+  CHECK(json_array_size(puts) == 0);
+  CHECK(json_array_size(posts) == 1);
+  json_t *body = body_of(json_array_get(posts, 0));
+  CHECK_STR(field(body, "status"), "upload_failed");
+  const char *msg = field(body, "msg");
+  CHECK(msg && strstr(msg, "is a loopback address, refused") != NULL);
+  json_decref(body);
+  json_decref(puts);
+  json_decref(posts);
+  recording_row *row = store_recording_get(st, "rec-name");
+  CHECK(row && strcmp(row->state, "failed") == 0);
+  recording_row_free(row);
   close_outbox(ob);
 }
 
@@ -419,6 +455,7 @@ int main(void) {
   test_upload_retried_then_ready();
   test_upload_404_fails_at_once();
   test_upload_gives_up_after_retry_period();
+  test_upload_to_name_resolving_to_loopback_refused();
   test_webhook_survives_downtime();
   test_retry_after_honoured();
   test_restart_resumes();
