@@ -25,6 +25,7 @@ static const char usage[] =
     "  account list [--json]\n"
     "  account show CID\n"
     "  key add --account CID --origin URL [--origin URL]... [--no-recording]\n"
+    "          [--supervise | --no-supervise] [--client-prefix PREFIX]\n"
     "  key list [--account CID]\n"
     "  jwt --account CID --client-id ID [--ttl SECONDS] [--no-recording]\n"
     "\n"
@@ -38,7 +39,10 @@ static const char usage[] =
     "from a browser, with an API key accepted only from the origins bound to it\n"
     "(scheme://host[:port], as the browser sends in Origin). account add prints the\n"
     "secrets (a cid is generated unless given); key add prints the key once: only\n"
-    "its hash is kept. jwt mints a token (default --ttl 3600) for testing.\n";
+    "its hash is kept. A key may supervise the account's sessions only with\n"
+    "--supervise, and with --client-prefix use only client ids starting with PREFIX:\n"
+    "the Origin binding stops other web pages, not a script that forges Origin.\n"
+    "jwt mints a token (default --ttl 3600) for testing.\n";
 
 static int die(const char *fmt, const char *arg) {
   fprintf(stderr, "parleyctl: ");
@@ -287,11 +291,19 @@ static int account_command(store *st, int argc, char **argv) {
 static int key_add(store *st, int argc, char **argv) {
   const char *cid = NULL, *origins[API_KEY_MAX_ORIGINS];
   int n_origins = 0;
-  bool recording = true;
+  api_key_scopes scopes = {.recording = true}; /* supervise: only when asked for */
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i], *v = NULL;
     if (strcmp(a, "--no-recording") == 0) {
-      recording = false;
+      scopes.recording = false;
+    } else if (strcmp(a, "--supervise") == 0 || strcmp(a, "--no-supervise") == 0) {
+      scopes.supervise = a[2] == 's';
+    } else if (strcmp(a, "--client-prefix") == 0) {
+      if (!(v = need_value(argc, argv, &i)))
+        return die("%s needs a value", a);
+      if (!*v || strlen(v) >= sizeof scopes.client_prefix)
+        return die("--client-prefix wants 1 to 63 characters%s", "");
+      snprintf(scopes.client_prefix, sizeof scopes.client_prefix, "%s", v);
     } else if (strcmp(a, "--account") == 0 || strcmp(a, "--origin") == 0) {
       if (!(v = need_value(argc, argv, &i)))
         return die("%s needs a value", a);
@@ -312,7 +324,7 @@ static int key_add(store *st, int argc, char **argv) {
                "the web origins bound to them)%s",
                "");
   char key[API_KEY_LEN + 1], err[300];
-  if (credentials_key_add(st, cid, origins, n_origins, recording, key, sizeof key, err,
+  if (credentials_key_add(st, cid, origins, n_origins, &scopes, key, sizeof key, err,
                           sizeof err) != 0)
     return die("%s", err);
   printf("%s\n", key);
@@ -321,8 +333,11 @@ static int key_add(store *st, int argc, char **argv) {
 
 static void print_key(const api_key_entry *k, void *ud) {
   (void)ud;
-  printf("%s... %-28s %s", k->key_prefix, k->info.cid,
-         k->info.recording ? "recording" : "no-recording");
+  const api_key_scopes *sc = &k->info.scopes;
+  printf("%s... %-28s %s %s %s%s", k->key_prefix, k->info.cid,
+         sc->recording ? "recording" : "no-recording",
+         sc->supervise ? "supervise" : "no-supervise",
+         sc->client_prefix[0] ? "client-prefix=" : "any-client-id", sc->client_prefix);
   for (int i = 0; i < k->info.n_origins; i++)
     printf(" %s", k->info.origins[i]);
   putchar('\n');

@@ -66,6 +66,10 @@ static bool bind_client_id(rtm_socket *so, const rtm_message *m, refusal *err) {
     if (strlen(m->client_id) >= sizeof so->client_id) {
       return rtm_refuse(err, RTM_E_BAD_MESSAGE, "client_id is too long");
     }
+    if (!credentials_client_id_ok(&so->who, m->client_id)) { /* not bound: may retry */
+      return rtm_refuse(err, RTM_E_FORBIDDEN,
+                        "this API key may not use that client_id (see its prefix)");
+    }
     snprintf(so->client_id, sizeof so->client_id, "%s", m->client_id);
   }
   return true;
@@ -252,7 +256,7 @@ static void reserve_session(api *a, h2o_req_t *req) {
   refusal why = {0};
   if (rtm_reserve(a->rtm, &who, client_id, session_id, &why) != 0) {
     json_decref(body);
-    return refuse(req, 503, why.message);
+    return refuse(req, why.status, why.message); /* 403 for a key's prefix, else 503 */
   }
   json_decref(body);
   /* The host the client reached us by: h2o keeps the Host header as the authority. */

@@ -66,6 +66,7 @@ static int jwt_identity(store *st, const char *token, int64_t now_s, rtm_identit
     status = 0;
   if (status == 0) {
     out->can_record = !rec || json_is_true(rec);
+    out->can_supervise = true; /* minted by the account's own server */
     jwt_claim_time(claims, "exp", &out->expires_at);
     memcpy(out->webhook_secret, a.webhook_secret, sizeof out->webhook_secret);
   }
@@ -107,7 +108,9 @@ static int key_identity(store *st, const char *key, const char *origin, rtm_iden
   }
   memcpy(out->cid, k.cid, sizeof out->cid);
   out->client_id[0] = '\0';
-  out->can_record = k.recording;
+  out->can_record = k.scopes.recording;
+  out->can_supervise = k.scopes.supervise;
+  snprintf(out->client_prefix, sizeof out->client_prefix, "%s", k.scopes.client_prefix);
   memcpy(out->webhook_secret, a.webhook_secret, sizeof out->webhook_secret);
   out->expires_at = 0;
   return 0;
@@ -143,11 +146,16 @@ int credentials_check(store *st, const credentials_in *in, int64_t now_s,
   return status;
 }
 
+bool credentials_client_id_ok(const rtm_identity *who, const char *client_id) {
+  size_t n = strlen(who->client_prefix);
+  return strncmp(client_id, who->client_prefix, n) == 0;
+}
+
 int credentials_key_add(store *st, const char *cid, const char *const *origins,
-                        int n_origins, bool recording, char *key_out, size_t key_len,
-                        char *err, size_t n) {
+                        int n_origins, const api_key_scopes *scopes, char *key_out,
+                        size_t key_len, char *err, size_t n) {
   if (n_origins < 0 || n_origins > API_KEY_MAX_ORIGINS)
-    return api_keys_add(st, cid, origins, n_origins, recording, key_out, key_len, err,
+    return api_keys_add(st, cid, origins, n_origins, scopes, key_out, key_len, err,
                         n); /* the store words the refusal */
   char canon[API_KEY_MAX_ORIGINS][ORIGIN_MAX_LEN + 1];
   const char *list[API_KEY_MAX_ORIGINS];
@@ -161,5 +169,5 @@ int credentials_key_add(store *st, const char *cid, const char *const *origins,
     }
     list[i] = canon[i];
   }
-  return api_keys_add(st, cid, list, n_origins, recording, key_out, key_len, err, n);
+  return api_keys_add(st, cid, list, n_origins, scopes, key_out, key_len, err, n);
 }

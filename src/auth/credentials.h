@@ -3,6 +3,7 @@
 #ifndef PARLEY_CREDENTIALS_H
 #define PARLEY_CREDENTIALS_H
 
+#include "store/accounts.h"
 #include "store/db.h"
 
 #include <stdbool.h>
@@ -18,9 +19,12 @@ typedef struct {
 
 typedef struct {
   char cid[64];
-  char client_id[128]; /* from the JWT's client_id; empty for an API key (the client
-                          names itself in messages) */
-  bool can_record;     /* JWT rec claim (default true) / key's recording flag */
+  char client_id[128];    /* from the JWT's client_id; empty for an API key (the client
+                             names itself in messages) */
+  bool can_record;        /* JWT rec claim (default true) / key's recording flag */
+  bool can_supervise;     /* JWTs: yes; keys: only with the supervise scope */
+  char client_prefix[64]; /* client ids must start with it; "" any (always for JWTs,
+                             whose client_id is fixed) */
   char webhook_secret[96];
   int64_t expires_at; /* JWT exp, 0 for keys */
 } rtm_identity;
@@ -42,10 +46,15 @@ int credentials_check(store *st, const credentials_in *in, int64_t now_s,
 
 /* Creates an API key for account cid bound to 1 to 8 web origins, each canonicalised
  * with origin_normalise first (so "https://App.example:443" binds
- * "https://app.example"). The key is written once to key_out; 0, or -1 with a reason
- * in err (not an origin, unknown account, the store failed). */
+ * "https://app.example"), with these scopes. The key is written once to key_out; 0, or
+ * -1 with a reason in err (not an origin, a bad prefix, unknown account, the store
+ * failed). */
 int credentials_key_add(store *st, const char *cid, const char *const *origins,
-                        int n_origins, bool recording, char *key_out, size_t key_len,
-                        char *err, size_t n);
+                        int n_origins, const api_key_scopes *scopes, char *key_out,
+                        size_t key_len, char *err, size_t n);
+
+/* Whether who may act as client_id: an API key only with a client id that starts with
+ * its prefix. */
+bool credentials_client_id_ok(const rtm_identity *who, const char *client_id);
 
 #endif

@@ -160,10 +160,23 @@ static rtm_session *new_session(rtm_core *core, const rtm_identity *who,
   return s;
 }
 
+/* An API key's scope: the client ids it may act as (auth/credentials.h). */
+static bool may_use_client_id(const rtm_identity *who, const char *client_id,
+                              refusal *why) {
+  if (credentials_client_id_ok(who, client_id))
+    return true;
+  char msg[160];
+  snprintf(msg, sizeof msg, "these credentials may use only client ids starting with %s",
+           who->client_prefix);
+  return rtm_refuse(why, RTM_E_FORBIDDEN, msg);
+}
+
 int rtm_reserve(rtm_core *core, const rtm_identity *who, const char *client_id,
                 char session_id[40], refusal *why) {
   if (core->shutting_down)
     return rtm_refuse(why, RTM_E_SHUTDOWN, "the server is shutting down"), -1;
+  if (!may_use_client_id(who, client_id, why))
+    return -1;
   rtm_session *s = new_session(core, who, client_id, NULL);
   s->state = RTM_INIT;
   snprintf(session_id, 40, "%s", s->id);
@@ -232,7 +245,8 @@ int rtm_session_start(rtm_core *core, const rtm_identity *who, const char *clien
                       const char *session_id, const char *offer, const char *webhook_url,
                       rtm_link link, void *link_ud, rtm_session **out, refusal *why) {
   *out = NULL;
-  if (webhook_url && *webhook_url && !rtm_check_url(core, true, webhook_url, why))
+  if (!may_use_client_id(who, client_id, why) ||
+      (webhook_url && *webhook_url && !rtm_check_url(core, true, webhook_url, why)))
     return -1;
   rtm_session *s = claim(core, who, client_id, session_id, why);
   if (!s)
@@ -262,7 +276,13 @@ int rtm_supervisor_join(rtm_core *core, const rtm_identity *who, const char *cli
                         const char *webhook_url, rtm_link link, void *link_ud,
                         rtm_session **out, refusal *why) {
   *out = NULL;
-  if (webhook_url && *webhook_url && !rtm_check_url(core, true, webhook_url, why))
+  if (!who->can_supervise)
+    return rtm_refuse(why, RTM_E_FORBIDDEN,
+                      "these credentials may not supervise: an API key needs the "
+                      "supervise scope"),
+           -1;
+  if (!may_use_client_id(who, client_id, why) ||
+      (webhook_url && *webhook_url && !rtm_check_url(core, true, webhook_url, why)))
     return -1;
   rtm_session *s = new_session(core, who, client_id, NULL);
   s->supervisor = true;

@@ -185,7 +185,7 @@ static char *origins_json(const char *const *origins, int n_origins, char *err,
 }
 
 static int insert_key(store *st, const char *cid, const char *key, const char *origins,
-                      bool recording, char *err, size_t n) {
+                      const api_key_scopes *scopes, char *err, size_t n) {
   char hash[2 * IDS_DIGEST_LEN + 1], prefix[API_KEY_PREFIX_LEN + 1];
   key_hash_hex(key, hash);
   size_t plen = strnlen(key, API_KEY_PREFIX_LEN);
@@ -194,7 +194,8 @@ static int insert_key(store *st, const char *cid, const char *key, const char *o
   sqlite3_stmt *s;
   if (sqlite3_prepare_v2(st->db,
                          "INSERT INTO api_keys(key_hash, key_prefix, cid, origins, "
-                         "recording, created_at) VALUES(?,?,?,?,?,?)",
+                         "recording, created_at, supervise, client_prefix) "
+                         "VALUES(?,?,?,?,?,?,?,?)",
                          -1, &s, NULL) != SQLITE_OK) {
     snprintf(err, n, "cannot store key: %s", sqlite3_errmsg(st->db));
     return -1;
@@ -203,8 +204,10 @@ static int insert_key(store *st, const char *cid, const char *key, const char *o
   sqlite3_bind_text(s, 2, prefix, -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 3, cid, -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 4, origins, -1, SQLITE_STATIC);
-  sqlite3_bind_int(s, 5, recording ? 1 : 0);
+  sqlite3_bind_int(s, 5, scopes->recording ? 1 : 0);
   sqlite3_bind_int64(s, 6, (int64_t)time(NULL));
+  sqlite3_bind_int(s, 7, scopes->supervise ? 1 : 0);
+  sqlite3_bind_text(s, 8, scopes->client_prefix, -1, SQLITE_STATIC);
   int step = sqlite3_step(s);
   sqlite3_finalize(s);
   if (step != SQLITE_DONE) {
@@ -215,11 +218,26 @@ static int insert_key(store *st, const char *cid, const char *key, const char *o
   return 0;
 }
 
+/* Printable ASCII without spaces and NUL-terminated within its field. */
+static bool prefix_ok(const char *p) {
+  size_t len = strnlen(p, API_KEY_MAX_PREFIX + 1);
+  for (size_t i = 0; i < len; i++)
+    if (p[i] <= ' ' || p[i] > '~')
+      return false;
+  return len <= API_KEY_MAX_PREFIX;
+}
+
 int api_keys_add(store *st, const char *cid, const char *const *origins, int n_origins,
-                 bool recording, char *key_out, size_t key_len, char *err, size_t n) {
+                 const api_key_scopes *scopes, char *key_out, size_t key_len, char *err,
+                 size_t n) {
   account a;
   if (key_len < API_KEY_LEN + 1) {
     snprintf(err, n, "key buffer too small");
+    return -1;
+  }
+  if (!prefix_ok(scopes->client_prefix)) {
+    snprintf(err, n, "a client id prefix is at most %d printable characters, no spaces",
+             API_KEY_MAX_PREFIX);
     return -1;
   }
   if (!cid || accounts_get(st, cid, &a) != 0) {
@@ -232,7 +250,7 @@ int api_keys_add(store *st, const char *cid, const char *const *origins, int n_o
   char key[API_KEY_LEN + 1], token[IDS_TOKEN_LEN + 1];
   ids_token(token);
   snprintf(key, sizeof key, "pk_%s", token);
-  int rc = insert_key(st, cid, key, list, recording, err, n);
+  int rc = insert_key(st, cid, key, list, scopes, err, n);
   free(list);
   if (rc == 0)
     snprintf(key_out, key_len, "%s", key);
@@ -255,8 +273,10 @@ static void read_origins(const char *text, api_key_info *info) {
 
 static void read_key(sqlite3_stmt *s, api_key_info *info) {
   copy_text(info->cid, sizeof info->cid, s, 0);
-  info->recording = sqlite3_column_int(s, 1) != 0;
+  info->scopes.recording = sqlite3_column_int(s, 1) != 0;
   read_origins((const char *)sqlite3_column_text(s, 2), info);
+  info->scopes.supervise = sqlite3_column_int(s, 3) != 0;
+  copy_text(info->scopes.client_prefix, sizeof info->scopes.client_prefix, s, 4);
 }
 
 int api_keys_find(store *st, const char *key, api_key_info *out) {
@@ -264,8 +284,10 @@ int api_keys_find(store *st, const char *key, api_key_info *out) {
   key_hash_hex(key, hash);
   sqlite3_stmt *s;
   if (sqlite3_prepare_v2(
-          st->db, "SELECT cid, recording, origins FROM api_keys WHERE key_hash = ?", -1,
-          &s, NULL) != SQLITE_OK)
+          st->db,
+          "SELECT cid, recording, origins, supervise, client_prefix FROM api_keys "
+          "WHERE key_hash = ?",
+          -1, &s, NULL) != SQLITE_OK)
     return -1;
   sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
   int rc = -1;
@@ -281,7 +303,8 @@ int api_keys_list(store *st, const char *cid,
                   void (*each)(const api_key_entry *k, void *ud), void *ud) {
   sqlite3_stmt *s;
   if (sqlite3_prepare_v2(st->db,
-                         "SELECT cid, recording, origins, key_prefix, created_at "
+                         "SELECT cid, recording, origins, supervise, client_prefix, "
+                         "key_prefix, created_at "
                          "FROM api_keys WHERE ?1 IS NULL OR cid = ?1 "
                          "ORDER BY created_at, rowid",
                          -1, &s, NULL) != SQLITE_OK)
@@ -292,8 +315,8 @@ int api_keys_list(store *st, const char *cid,
   while ((step = sqlite3_step(s)) == SQLITE_ROW) {
     api_key_entry k = {0};
     read_key(s, &k.info);
-    copy_text(k.key_prefix, sizeof k.key_prefix, s, 3);
-    k.created_at = sqlite3_column_int64(s, 4);
+    copy_text(k.key_prefix, sizeof k.key_prefix, s, 5);
+    k.created_at = sqlite3_column_int64(s, 6);
     each(&k, ud);
   }
   sqlite3_finalize(s);

@@ -35,19 +35,32 @@ int accounts_get(store *st, const char *cid, account *out);
 /* Calls each for every account, oldest first (in order of creation). Returns 0 or -1. */
 int accounts_list(store *st, void (*each)(const account *a, void *ud), void *ud);
 
+#define API_KEY_MAX_PREFIX 63 /* printable ASCII, no space */
+
+/* What a key may do: a key is visible to anyone who reads its web page, and its Origin
+ * binding does not hold against a client that is not a browser. */
+typedef struct {
+  bool recording;                             /* may record its sessions */
+  bool supervise;                             /* may supervise the account's sessions */
+  char client_prefix[API_KEY_MAX_PREFIX + 1]; /* client ids must start with it; "" any */
+} api_key_scopes;
+
 typedef struct {
   char cid[64];
-  bool recording;
+  api_key_scopes scopes;
   char origins[API_KEY_MAX_ORIGINS][API_KEY_ORIGIN_SIZE]; /* canonical (auth/origin.h) */
   int n_origins;
 } api_key_info;
 
 /* Creates a key for account cid, bound to 1 to 8 web origins, which the caller has
  * already canonicalised (credentials_key_add does; a key without an origin could
- * never be used, so it is refused). The key is written once to key_out (key_len >=
- * API_KEY_LEN + 1); only its SHA-256 is stored. Returns 0, or -1 with a reason in err. */
+ * never be used, so it is refused), with these scopes (a client_prefix that is not
+ * printable ASCII without spaces is refused). The key is written once to key_out
+ * (key_len >= API_KEY_LEN + 1); only its SHA-256 is stored. Returns 0, or -1 with a
+ * reason in err. */
 int api_keys_add(store *st, const char *cid, const char *const *origins, int n_origins,
-                 bool recording, char *key_out, size_t key_len, char *err, size_t n);
+                 const api_key_scopes *scopes, char *key_out, size_t key_len, char *err,
+                 size_t n);
 /* 0 found (out filled), -1 unknown key or the store failed. A stored origin list
  * that cannot be read yields n_origins 0, which callers refuse. */
 int api_keys_find(store *st, const char *key, api_key_info *out);

@@ -79,6 +79,12 @@ static const char *migrations[] = {
     "CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt_at_ms);",
     /* 5: whether guests may take the presentation floor (Pexip's default: yes) */
     "ALTER TABLE rooms ADD COLUMN guests_can_present INTEGER NOT NULL DEFAULT 1;",
+    /* 6: API key scopes. A key is readable in its web page, so what it may do beyond
+     * its own session is granted, not assumed: supervising other sessions of the
+     * account is off unless given (keys made before this lose it), and the client ids
+     * it may use must start with client_prefix ("" = any). */
+    ("ALTER TABLE api_keys ADD COLUMN supervise INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE api_keys ADD COLUMN client_prefix TEXT NOT NULL DEFAULT '';"),
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 

@@ -339,6 +339,35 @@ describe('RTM with default timers', () => {
     assert.match(r.stdout, /keyframe ok/);
   });
 
+  test('API key scopes: no supervising unless granted, client ids only under the key\'s prefix', T(), async () => {
+    // Node is not a browser: it sends whatever Origin it likes. The key's scopes are what holds.
+    const origin = 'https://app.example.com';
+    const agent = await as(d, 'scope-agent');
+    await agent.start();
+    const plain = await ctl(d, 'key', 'add', '--account', 'acme', '--origin', origin);
+    const p = await connect(d, { query: `?api_key=${plain}`, origin });
+    const m = await p.refused({ type: 'supervisor_join_session', client_id: 'spy', data: { ...offer(), session_id_to_monitor: agent.sid } },
+      'NOT_ALLOWED', 'supervisor_join_session');
+    assert.match(m.data.message, /supervise/);
+    await p.start({ client_id: 'spy' }); // its own session is fine
+
+    const scoped = await ctl(d, 'key', 'add', '--account', 'acme', '--origin', origin, '--supervise', '--client-prefix', 'web-');
+    const list = await ctl(d, 'key', 'list', '--account', 'acme');
+    assert.match(list, new RegExp(`^${scoped.slice(0, 8)}\\.\\.\\. +acme +recording supervise client-prefix=web- ${origin}$`, 'm'), list);
+    assert.match(list, new RegExp(`^${plain.slice(0, 8)}\\.\\.\\. +acme +recording no-supervise any-client-id ${origin}$`, 'm'), list);
+    const s = await connect(d, { query: `?api_key=${scoped}`, origin });
+    // scope-agent is another client's id: taking it over (TWO_TIMER for one of them) is refused
+    await s.refused({ type: 'session_start', client_id: 'scope-agent', data: offer() }, 'NOT_ALLOWED', 'session_start');
+    await s.refused({ type: 'supervisor_join_session', client_id: 'boss', data: { ...offer(), session_id_to_monitor: agent.sid } },
+      'NOT_ALLOWED', 'supervisor_join_session');
+    await s.start({ client_id: 'web-sup' }, { session_id_to_monitor: agent.sid }, 'supervisor_join_session');
+    await agent.pong(); // the agent's session lives on
+    const reserve = (client_id) => rawRequest(d.port, 'POST', `/api/rtm/v1/session?api_key=${scoped}`, {
+      headers: { 'Content-Type': 'application/json', Origin: origin }, body: JSON.stringify({ client_id }) });
+    assert.equal((await reserve('scope-agent')).status, 403);
+    assert.equal((await reserve('web-2')).status, 201);
+  });
+
   test('supervisors: unknown session, three at most, other accounts, AGENT_SESSION_TERM', T(30000), async () => {
     const lost = await as(d, 'sup-lost');
     lost.send('supervisor_join_session', { ...offer(), session_id_to_monitor: crypto.randomUUID() });

@@ -141,12 +141,13 @@ static void jwts(void) {
 
 static void keys(void) {
   char err[300], key[API_KEY_LEN + 1], nrkey[API_KEY_LEN + 1];
+  const api_key_scopes rec = {.recording = true}, no_rec = {.recording = false};
   const char *origins[] = {"https://App.Example.com:443", "http://localhost:8080"};
-  CHECK(credentials_key_add(st, "acme", origins, 2, true, key, sizeof key, err,
+  CHECK(credentials_key_add(st, "acme", origins, 2, &rec, key, sizeof key, err,
                             sizeof err) == 0);
   CHECK(strncmp(key, "pk_", 3) == 0 && strlen(key) == API_KEY_LEN);
   const char *one[] = {"https://rec-off.example"};
-  CHECK(credentials_key_add(st, "acme", one, 1, false, nrkey, sizeof nrkey, err,
+  CHECK(credentials_key_add(st, "acme", one, 1, &no_rec, nrkey, sizeof nrkey, err,
                             sizeof err) == 0);
   CHECK(strcmp(key, nrkey) != 0);
 
@@ -198,15 +199,67 @@ static void keys(void) {
   CHECK(check(NULL, NULL, nrkey, "https://rec-off.example") == 403);
 
   /* Refused at creation: no origin, not an origin, unknown account, small buffer. */
-  CHECK(credentials_key_add(st, "acme", NULL, 0, true, key, sizeof key, err,
+  CHECK(credentials_key_add(st, "acme", NULL, 0, &rec, key, sizeof key, err,
                             sizeof err) == -1);
   const char *bad[] = {"https://app.example.com/path"};
-  CHECK(credentials_key_add(st, "acme", bad, 1, true, key, sizeof key, err, sizeof err) ==
+  CHECK(credentials_key_add(st, "acme", bad, 1, &rec, key, sizeof key, err, sizeof err) ==
         -1);
   CHECK(strstr(err, "not a web origin") != NULL);
-  CHECK(credentials_key_add(st, "ghost", one, 1, true, key, sizeof key, err,
+  CHECK(credentials_key_add(st, "ghost", one, 1, &rec, key, sizeof key, err,
                             sizeof err) == -1);
-  CHECK(credentials_key_add(st, "acme", one, 1, true, key, 10, err, sizeof err) == -1);
+  CHECK(credentials_key_add(st, "acme", one, 1, &rec, key, 10, err, sizeof err) == -1);
+}
+
+static void scope_of_listed(const api_key_entry *k, void *ud) {
+  if (strcmp(k->info.scopes.client_prefix, "agent-") == 0)
+    *(api_key_scopes *)ud = k->info.scopes;
+}
+
+/* A key is readable in its web page and its Origin can be forged outside a browser, so
+ * it supervises only with the supervise scope and acts only as client ids under its
+ * prefix; a JWT (minted by the account's server) may supervise. */
+static void key_scopes(void) {
+  char err[300], plain[API_KEY_LEN + 1], scoped[API_KEY_LEN + 1];
+  const char *one[] = {"https://scoped.example"};
+  const api_key_scopes none = {.recording = true};
+  api_key_scopes sup = {.recording = true, .supervise = true};
+  snprintf(sup.client_prefix, sizeof sup.client_prefix, "agent-");
+  CHECK(credentials_key_add(st, "acme", one, 1, &none, plain, sizeof plain, err,
+                            sizeof err) == 0);
+  CHECK(credentials_key_add(st, "acme", one, 1, &sup, scoped, sizeof scoped, err,
+                            sizeof err) == 0);
+
+  CHECK(check(NULL, NULL, plain, "https://scoped.example") == 0);
+  CHECK(!id.can_supervise); /* not unless granted */
+  CHECK_STR(id.client_prefix, "");
+  CHECK(credentials_client_id_ok(&id, "anyone"));
+
+  CHECK(check(NULL, NULL, scoped, "https://scoped.example") == 0);
+  CHECK(id.can_supervise && id.can_record);
+  CHECK_STR(id.client_prefix, "agent-");
+  CHECK(credentials_client_id_ok(&id, "agent-7"));
+  CHECK(credentials_client_id_ok(&id, "agent-"));
+  CHECK(!credentials_client_id_ok(&id, "boss"));
+  CHECK(!credentials_client_id_ok(&id, "agent"));
+  CHECK(!credentials_client_id_ok(&id, "Agent-7"));
+
+  char *t = mint(&acme, "acme", "sup-1", NOW + 600, NULL);
+  CHECK(check(t, NULL, NULL, NULL) == 0 && id.can_supervise);
+  CHECK_STR(id.client_prefix, "");
+  free(t);
+
+  api_key_scopes listed = {0};
+  CHECK(api_keys_list(st, "acme", scope_of_listed, &listed) == 0);
+  CHECK(listed.supervise && listed.recording);
+
+  api_key_scopes bad = {.recording = true};
+  snprintf(bad.client_prefix, sizeof bad.client_prefix, "a b");
+  CHECK(credentials_key_add(st, "acme", one, 1, &bad, plain, sizeof plain, err,
+                            sizeof err) == -1);
+  CHECK(strstr(err, "prefix") != NULL);
+  snprintf(bad.client_prefix, sizeof bad.client_prefix, "a\x01");
+  CHECK(credentials_key_add(st, "acme", one, 1, &bad, plain, sizeof plain, err,
+                            sizeof err) == -1);
 }
 
 static int n_keys;
@@ -294,6 +347,7 @@ int main(void) {
   keys();
   CHECK(api_keys_list(st, "acme", count_key, NULL) == 0 && n_keys == 2);
   n_keys = 0;
+  key_scopes();
   CHECK(api_keys_list(st, other.cid, count_key, NULL) == 0 && n_keys == 0);
   origins();
   timing();

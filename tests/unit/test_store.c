@@ -46,6 +46,8 @@ static void check_guests_can_present(const char *dir) {
   CHECK(store_room_remove(st, "slides", err, sizeof err) == 0);
   /* Back to schema 4 with a room in it, then open: migration 5 adds the column. */
   CHECK(sqlite3_exec(st->db,
+                     "ALTER TABLE api_keys DROP COLUMN supervise;"
+                     "ALTER TABLE api_keys DROP COLUMN client_prefix;"
                      "ALTER TABLE rooms DROP COLUMN guests_can_present;"
                      "INSERT INTO rooms(id, name) VALUES(77, 'Old');"
                      "INSERT INTO room_aliases(alias, room_id, position) "
@@ -58,6 +60,34 @@ static void check_guests_can_present(const char *dir) {
   last_cannot_present = true;
   CHECK(store_rooms_each(st, read_present, NULL) == 0 && !last_cannot_present);
   CHECK(store_room_remove(st, "old", err, sizeof err) == 0);
+  store_close(st);
+}
+
+/* Migration 6: a key made before API key scopes may not supervise and may use any
+ * client id; a new key stores both. */
+static void check_key_scopes_migration(const char *dir) {
+  char err[300], key[API_KEY_LEN + 1];
+  store *st = store_open(dir, err, sizeof err);
+  CHECK(st != NULL);
+  CHECK(accounts_add(st, "scoped", NULL, NULL, err, sizeof err) == 0);
+  const char *origin[] = {"https://a.example"};
+  api_key_scopes sc = {.recording = true, .supervise = true};
+  snprintf(sc.client_prefix, sizeof sc.client_prefix, "rec-");
+  CHECK(api_keys_add(st, "scoped", origin, 1, &sc, key, sizeof key, err, sizeof err) ==
+        0);
+  api_key_info k;
+  CHECK(api_keys_find(st, key, &k) == 0 && k.scopes.supervise && k.scopes.recording);
+  CHECK_STR(k.scopes.client_prefix, "rec-");
+  CHECK(sqlite3_exec(st->db,
+                     "ALTER TABLE api_keys DROP COLUMN supervise;"
+                     "ALTER TABLE api_keys DROP COLUMN client_prefix;"
+                     "PRAGMA user_version = 5;",
+                     NULL, NULL, NULL) == SQLITE_OK);
+  store_close(st);
+  st = store_open(dir, err, sizeof err);
+  CHECK(st != NULL);
+  CHECK(api_keys_find(st, key, &k) == 0 && !k.scopes.supervise && k.scopes.recording);
+  CHECK_STR(k.scopes.client_prefix, "");
   store_close(st);
 }
 
@@ -258,6 +288,7 @@ int main(void) {
   store_close(a);
   store_close(b);
   check_guests_can_present(dir);
+  check_key_scopes_migration(dir);
   char cmd[400];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   CHECK(system(cmd) == 0);
