@@ -49,9 +49,12 @@ static void link_send(void *ud, const char *type, const char *session_id, json_t
 static void link_detached(void *ud, const char *cause) {
   rtm_socket *so = ud;
   so->session = NULL;
-  /* A session that ended because its client went quiet has no live socket left. */
+  /* A session that ended because its client went quiet has no live socket left; one
+   * whose JWT expired leaves a socket whose credentials are no good any more. */
   if (cause && strcmp(cause, "CONN_ERROR") == 0)
     ws_close(so->ws, 1001, "session ended: CONN_ERROR");
+  else if (cause && strcmp(cause, "AUTH_EXPIRED") == 0)
+    ws_close(so->ws, 1008, "session ended: AUTH_EXPIRED");
 }
 
 static const rtm_link socket_link = {link_send, link_detached};

@@ -160,6 +160,16 @@ static rtm_session *new_session(rtm_core *core, const rtm_identity *who,
   return s;
 }
 
+/* A JWT that has expired since its socket opened starts nothing more (a live session
+ * ends with AUTH_EXPIRED when it expires). */
+static bool still_valid(const rtm_identity *who, refusal *why) {
+  if (who->expires_at <= 0 || rtm_wall_ms() < who->expires_at * 1000)
+    return true;
+  return rtm_refuse(
+      why, RTM_E_FORBIDDEN,
+      "the JWT of this connection has expired: connect again with a new one");
+}
+
 /* An API key's scope: the client ids it may act as (auth/credentials.h). */
 static bool may_use_client_id(const rtm_identity *who, const char *client_id,
                               refusal *why) {
@@ -196,6 +206,8 @@ static rtm_session *claim(rtm_core *core, const rtm_identity *who, const char *c
   if (s->state != RTM_INIT || strcmp(s->who.cid, who->cid) != 0 ||
       strcmp(s->client_id, client_id) != 0)
     return rtm_refuse(why, RTM_E_STATE, "that session_id is already in use"), NULL;
+  s->who =
+      *who; /* the socket's credentials govern (their rec, their exp), not the POST's */
   return s;
 }
 
@@ -245,7 +257,7 @@ int rtm_session_start(rtm_core *core, const rtm_identity *who, const char *clien
                       const char *session_id, const char *offer, const char *webhook_url,
                       rtm_link link, void *link_ud, rtm_session **out, refusal *why) {
   *out = NULL;
-  if (!may_use_client_id(who, client_id, why) ||
+  if (!still_valid(who, why) || !may_use_client_id(who, client_id, why) ||
       (webhook_url && *webhook_url && !rtm_check_url(core, true, webhook_url, why)))
     return -1;
   rtm_session *s = claim(core, who, client_id, session_id, why);
@@ -281,7 +293,7 @@ int rtm_supervisor_join(rtm_core *core, const rtm_identity *who, const char *cli
                       "these credentials may not supervise: an API key needs the "
                       "supervise scope"),
            -1;
-  if (!may_use_client_id(who, client_id, why) ||
+  if (!still_valid(who, why) || !may_use_client_id(who, client_id, why) ||
       (webhook_url && *webhook_url && !rtm_check_url(core, true, webhook_url, why)))
     return -1;
   rtm_session *s = new_session(core, who, client_id, NULL);
@@ -355,8 +367,10 @@ void rtm_session_link_lost(rtm_session *s, bool clean) {
   rtm_terminate(s, clean ? "TERM_BY_CLIENT" : "CONN_ERROR");
 }
 
-/* Which timer, if any, has run out for s. */
-static const char *expired(const rtm_core *core, const rtm_session *s, uint64_t now) {
+/* Which timer, if any, has run out for s; wall_ms is the wall clock, which a JWT's exp
+ * is counted on. */
+static const char *expired(const rtm_core *core, const rtm_session *s, uint64_t now,
+                           int64_t wall_ms) {
   const rtm_config *c = &core->cfg;
   if (s->state == RTM_INIT)
     return now - s->created_ms >= (uint64_t)c->reserve_timeout_s * 1000 ? "" : NULL;
@@ -364,6 +378,8 @@ static const char *expired(const rtm_core *core, const rtm_session *s, uint64_t 
     return "";
   if (s->state != RTM_SETUP && s->state != RTM_ACTIVE)
     return NULL;
+  if (s->who.expires_at > 0 && wall_ms >= s->who.expires_at * 1000)
+    return "AUTH_EXPIRED";
   if (now - s->last_ping_ms >= (uint64_t)c->ping_timeout_s * 1000)
     return "CONN_ERROR";
   if (s->state == RTM_SETUP && now - s->setup_ms >= (uint64_t)c->setup_timeout_s * 1000)
@@ -386,10 +402,11 @@ static void maybe_done_shutting_down(rtm_core *core, uint64_t now) {
 static void on_sweep(uv_timer_t *t) {
   rtm_core *core = t->data;
   uint64_t now = uv_now(t->loop);
+  int64_t wall_ms = rtm_wall_ms();
   size_t pos = 0;
   rtm_session *s;
   while ((s = hmap_next(core->sessions, &pos))) {
-    const char *cause = expired(core, s, now);
+    const char *cause = expired(core, s, now, wall_ms);
     if (!cause)
       continue;
     if (s->state == RTM_SHUTDOWN) {

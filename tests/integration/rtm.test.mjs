@@ -339,6 +339,24 @@ describe('RTM with default timers', () => {
     assert.match(r.stdout, /keyframe ok/);
   });
 
+  test('a JWT that expires during a session ends it: AUTH_EXPIRED, session_finished, socket closed', T(20000), async () => {
+    // exp is whole seconds: --ttl 3 expires 2 to 3 s from now.
+    const [c, idle] = await Promise.all([as(d, 'agent-exp', 'acme', '--ttl', '3'), as(d, 'agent-exp-idle', 'acme', '--ttl', '3')]);
+    const t0 = Date.now();
+    const sid = await c.start({}, { webhook_url: `${sink.url}/hooks/agent-exp` });
+    await c.ended('AUTH_EXPIRED', 8000);
+    const elapsed = Date.now() - t0;
+    assert.ok(elapsed >= 1000, `ended after ${elapsed} ms, before the JWT expired`);
+    assert.equal(await withTimeout(c.closed, 5000 * SLOW, 'open'), 1008, 'the socket of an expired JWT is closed');
+    const e = await waitUntil(() => sink.log.find((x) => x.url === '/hooks/agent-exp'), { what: 'session_finished webhook' });
+    const body = JSON.parse(e.body);
+    assert.deepEqual([body.status, body.session_id, body.state, body.termination_cause],
+      ['session_finished', sid, 'TERMINATED', 'AUTH_EXPIRED']);
+    // A socket opened with the JWT while it was good starts nothing once it has expired.
+    const m = await idle.refused({ type: 'session_start', data: offer() }, 'NOT_ALLOWED', 'session_start');
+    assert.match(m.data.message, /expired/);
+  });
+
   test('API key scopes: no supervising unless granted, client ids only under the key\'s prefix', T(), async () => {
     // Node is not a browser: it sends whatever Origin it likes. The key's scopes are what holds.
     const origin = 'https://app.example.com';
