@@ -33,6 +33,15 @@ static conf_call *main_call(participant *p) {
   return NULL;
 }
 
+/* Calls p would hold after a new one of this kind: a new main call replaces the old. */
+static size_t calls_after(participant *p, call_kind kind) {
+  size_t n = 1;
+  list_node *pos;
+  for (pos = p->calls.next; pos != &p->calls; pos = pos->next)
+    n++;
+  return kind == CALL_MAIN && main_call(p) ? n - 1 : n;
+}
+
 static refusal check_can_call(participant *p, const char *present, call_kind *kind) {
   conf_core *core = p->room->core;
   if (!core->media)
@@ -47,6 +56,11 @@ static refusal check_can_call(participant *p, const char *present, call_kind *ki
     *kind = CALL_PRESENT_RECEIVE;
   else
     return refusal_of(400, "present must be \"send\" or \"receive\"");
+  /* Each call holds ports, SRTP state and a media-loop slot: a client needs a main
+   * call and two presentation calls, so 4 leaves one spare for a replacement. */
+  size_t max = (size_t)core->cfg->max_calls;
+  if (calls_after(p, *kind) > max)
+    return refusal_of(403, "Too many calls: a participant may hold at most %zu", max);
   return REFUSAL_NONE;
 }
 
@@ -78,6 +92,8 @@ refusal conf_call_create(participant *p, const char *sdp, const char *present,
   }
   c->kind = kind;
   c->owner = p;
+  c->setup_deadline_ms =
+      uv_now(core->loop) + (uint64_t)core->cfg->call_setup_timeout_s * 1000;
   media_flags(c);
   conf_call *old = kind == CALL_MAIN ? main_call(p) : NULL;
   if (old)
@@ -213,6 +229,24 @@ static void on_media_ended(conf_call *c, const char *reason) {
   conf_call_end(c, reason, true);
   if (strcmp(reason, TRANSPORT_CONSENT_EXPIRED) == 0 && list_empty(&p->calls))
     conf_leave(p, reason);
+}
+
+void conf_calls_sweep(conf_core *core) {
+  size_t n = hmap_count(core->calls), n_late = 0, pos = 0;
+  if (n == 0)
+    return;
+  /* Their ids are collected first: ending a call changes the map, and may end
+   * others (the floor goes with a presentation). */
+  char(*late)[IDS_UUID_LEN + 1] = xcalloc(n, sizeof *late);
+  conf_call *c;
+  uint64_t now = uv_now(core->loop);
+  while ((c = hmap_next(core->calls, &pos)))
+    if (!c->connected && now >= c->setup_deadline_ms)
+      memcpy(late[n_late++], c->uuid, sizeof *late);
+  for (size_t i = 0; i < n_late; i++)
+    if ((c = hmap_get(core->calls, late[i], IDS_UUID_LEN)))
+      conf_call_end(c, "Call setup timed out", true);
+  free(late);
 }
 
 void conf_on_media_event(const media_event *ev, void *ud) {

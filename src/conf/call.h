@@ -16,6 +16,7 @@ typedef struct conf_call {
   list_node link; /* in owner->calls */
   call_kind kind;
   bool connected, acked;
+  uint64_t setup_deadline_ms; /* loop time; not connected by then, the call ends */
   bool has_audio, has_video;
   media_call media; /* what the media loop was last told */
   uint64_t dtmf_received;
@@ -45,6 +46,9 @@ void conf_calls_sync(participant *p);
  * main call carries audio only or video. */
 void conf_call_flags(const participant *p, bool *has_media, bool *audio_only,
                      bool *video);
+/* Ends calls whose media did not connect within --call-setup-timeout (called
+ * each second by the housekeeping timer). */
+void conf_calls_sweep(conf_core *core);
 /* The media loop's events, delivered on the control loop. */
 void conf_on_media_event(const media_event *ev, void *core);
 

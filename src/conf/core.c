@@ -1,5 +1,6 @@
 /* core — the conference core's life: creation, the housekeeping timer (token and
  * PIN-window expiry, store changes), and shutdown that tells everyone why. */
+#include "conf/call.h"
 #include "conf/internal.h"
 
 #include "core/log.h"
@@ -13,6 +14,7 @@ static void housekeeping(uv_timer_t *t) {
   conf_core *core = t->data;
   token_sweep(core);
   pin_guard_sweep(core, false);
+  conf_calls_sweep(core);
   /* Notices rooms removed or changed by parleyctl even when nobody asks. */
   directory_refresh(core);
 }

@@ -86,6 +86,12 @@ static const option options[] = {
      "call its participant (default 30)"},
     {"web-dir", OPT_STR_EMPTY, offsetof(config, web_dir), sizeof(((config *)0)->web_dir),
      0, 0, "DIR", "static pages served under /web/; \"\" for none (default ./web)"},
+    {"call-setup-timeout", INT(call_setup_timeout_s, 1, 3600), "SECONDS",
+     "a client API call whose media has not connected this long after its offer "
+     "ends with call_disconnected (default 30)"},
+    {"max-calls", INT(max_calls, 1, 64), "N",
+     "calls a participant may hold at once (main, presentation send and receive, "
+     "one spare); more are refused with 403 (default 4)"},
     {"rtm-ping-timeout", INT(rtm_ping_timeout_s, 2, 3600), "SECONDS",
      "RTM: a session whose client sends no ping this long ends with CONN_ERROR "
      "(default 30)"},
@@ -150,6 +156,8 @@ void config_defaults(config *cfg) {
   cfg->consent_timeout_s = 30;
   cfg->media_loops = 1;
   strcpy(cfg->web_dir, "./web");
+  cfg->call_setup_timeout_s = 30;
+  cfg->max_calls = 4;
   cfg->rtm_ping_timeout_s = 30;
   cfg->rtm_no_packet_timeout_s = 10;
   cfg->rtm_setup_timeout_s = 30;

@@ -28,7 +28,9 @@ typedef struct {
   int media_loops;
   char srtp_profiles[128];
   int consent_timeout_s;
-  char web_dir[512]; /* "" = no static pages */
+  char web_dir[512];        /* "" = no static pages */
+  int call_setup_timeout_s; /* a client API call not connected by then ends */
+  int max_calls;            /* calls one participant may hold at once */
   int rtm_ping_timeout_s;
   int rtm_no_packet_timeout_s;
   int rtm_setup_timeout_s;
