@@ -109,6 +109,8 @@ static int start_rtm(uv_loop_t *loop, char *err, size_t errlen) {
                    .no_packet_timeout_s = cfg.rtm_no_packet_timeout_s,
                    .setup_timeout_s = cfg.rtm_setup_timeout_s,
                    .max_duration_s = cfg.rtm_max_duration_s,
+                   .max_reservations_client = cfg.rtm_max_reservations_client,
+                   .max_reservations_account = cfg.rtm_max_reservations_account,
                    .recordings_dir = recordings_dir};
   rtm = front.rtm = rtm_core_new(loop, db, media, deliveries, &rc);
   front.ob = deliveries;

@@ -104,6 +104,12 @@ static const option options[] = {
     {"rtm-max-duration", INT(rtm_max_duration_s, 0, 7 * 86400), "SECONDS",
      "RTM: sessions end with MAX_DURATION after this long; 0 for no limit "
      "(default 14400)"},
+    {"rtm-max-reservations-client", INT(rtm_max_reservations_client, 1, 100000), "N",
+     "RTM: unclaimed session reservations (POST /api/rtm/v1/session) one client may "
+     "hold; more get 429 (default 4)"},
+    {"rtm-max-reservations-account", INT(rtm_max_reservations_account, 1, 1000000), "N",
+     "RTM: unclaimed session reservations one account may hold over all its clients; "
+     "more get 429 (default 1000)"},
     {"recordings-dir", STR_EMPTY(recordings_dir), "DIR",
      "where recordings are written until uploaded (default DATA_DIR/recordings)"},
     {"upload-allow", STR_EMPTY(upload_allow), "HOSTS",
@@ -162,6 +168,8 @@ void config_defaults(config *cfg) {
   cfg->rtm_no_packet_timeout_s = 10;
   cfg->rtm_setup_timeout_s = 30;
   cfg->rtm_max_duration_s = 14400;
+  cfg->rtm_max_reservations_client = 4;
+  cfg->rtm_max_reservations_account = 1000;
   cfg->upload_retry_s = 86400;
   cfg->webhook_retry_s = 86400;
 }

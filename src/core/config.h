@@ -34,8 +34,10 @@ typedef struct {
   int rtm_ping_timeout_s;
   int rtm_no_packet_timeout_s;
   int rtm_setup_timeout_s;
-  int rtm_max_duration_s;         /* 0 = no limit */
-  char recordings_dir[512];       /* "" = DATA_DIR/recordings */
+  int rtm_max_duration_s;           /* 0 = no limit */
+  int rtm_max_reservations_client;  /* unclaimed POST /session per client */
+  int rtm_max_reservations_account; /* ... and per account */
+  char recordings_dir[512];         /* "" = DATA_DIR/recordings */
   char upload_allow[1024];        /* comma-separated hosts uploads may go to; "" = any */
   char webhook_allow[1024];       /* the same for webhooks */
   int allow_private_destinations; /* 1: uploads and webhooks may reach loopback,

@@ -23,6 +23,8 @@ typedef struct {
   int setup_timeout_s;     /* SETUP that never reaches ACTIVE: PEERCONN_FAILED */
   int max_duration_s;      /* 0: no limit; else MAX_DURATION */
   int reserve_timeout_s;   /* an INIT reservation nobody claims is dropped */
+  /* Unclaimed reservations one client, and one account, may hold (0: no limit). */
+  int max_reservations_client, max_reservations_account;
   const char *recordings_dir;
 } rtm_config;
 
@@ -56,7 +58,8 @@ typedef struct {
 } rtm_counters;
 void rtm_core_counters(const rtm_core *core, rtm_counters *out);
 
-/* POST /api/rtm/v1/session: reserves a session (INIT) for the identity's client. */
+/* POST /api/rtm/v1/session: reserves a session (INIT) for the identity's client.
+ * Refused with 429 (RTM_E_TOO_MANY) past the client's or the account's limit. */
 int rtm_reserve(rtm_core *core, const rtm_identity *who, const char *client_id,
                 char session_id[40], refusal *why);
 

@@ -14,5 +14,6 @@
 #define RTM_E_BAD_URL "INVALID_URL"
 #define RTM_E_INTERNAL "INTERNAL_ERROR" /* ours, not the client's: e.g. the journal */
 #define RTM_E_SHUTDOWN "SERVICE_SHUTDOWN"
+#define RTM_E_TOO_MANY "TOO_MANY_RESERVATIONS"
 
 #endif

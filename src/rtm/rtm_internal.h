@@ -24,6 +24,7 @@ struct rtm_core {
   hmap *by_call;    /* media call uuid -> rtm_session */
   hmap *live;       /* "cid\nclient_id" -> the agent session in SETUP or ACTIVE */
   hmap *recordings; /* rec id -> rtm_recording, from start until its file is closed */
+  hmap *reserved;   /* "cid" and "cid\nclient_id" -> rtm_tally of INIT reservations */
   rtm_counters counters;
   uv_timer_t sweep;
   bool shutting_down;
@@ -40,6 +41,7 @@ struct rtm_session {
   rtm_identity who;
   bool supervisor;
   rtm_state state;
+  bool reserved; /* an INIT reservation counted in core->reserved */
   const char *cause;
   media_call media;
   bool media_added;
@@ -61,6 +63,13 @@ void rtm_terminate(rtm_session *s, const char *cause);
 /* The session's last open recording is closed: SHUTDOWN can complete. */
 void rtm_session_recording_closed(rtm_session *s);
 int64_t rtm_wall_ms(void);
+
+/* rtm_reserve.c: counts s (an INIT reservation, its who and client_id set) against
+ * its client's and account's limits, or refuses it (429, RTM_E_TOO_MANY). */
+bool rtm_reservation_take(rtm_core *core, rtm_session *s, refusal *why);
+/* s is claimed or dropped: it no longer counts. */
+void rtm_reservation_release(rtm_session *s);
+void rtm_reservations_free(rtm_core *core);
 
 /* rtm_recording.c */
 /* An upload or webhook URL a client gave: refused (INVALID_URL) when too long or when

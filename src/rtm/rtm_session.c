@@ -87,6 +87,7 @@ static void finished_webhook(rtm_session *s) {
 
 static void free_session(rtm_session *s) {
   rtm_core *core = s->core;
+  rtm_reservation_release(s);
   hmap_remove(core->sessions, s->id, strlen(s->id));
   if (s->media_added)
     hmap_remove(core->by_call, s->media.call_uuid, strlen(s->media.call_uuid));
@@ -189,6 +190,10 @@ int rtm_reserve(rtm_core *core, const rtm_identity *who, const char *client_id,
     return -1;
   rtm_session *s = new_session(core, who, client_id, NULL);
   s->state = RTM_INIT;
+  if (!rtm_reservation_take(core, s, why)) {
+    free_session(s);
+    return -1;
+  }
   snprintf(session_id, 40, "%s", s->id);
   return 0;
 }
@@ -208,6 +213,7 @@ static rtm_session *claim(rtm_core *core, const rtm_identity *who, const char *c
     return rtm_refuse(why, RTM_E_STATE, "that session_id is already in use"), NULL;
   s->who =
       *who; /* the socket's credentials govern (their rec, their exp), not the POST's */
+  rtm_reservation_release(s); /* claimed: from here on it is a session */
   return s;
 }
 
@@ -468,6 +474,7 @@ rtm_core *rtm_core_new(uv_loop_t *loop, store *st, media_engine *media, outbox *
   core->by_call = hmap_new();
   core->live = hmap_new();
   core->recordings = hmap_new();
+  core->reserved = hmap_new();
   uv_timer_init(loop, &core->sweep);
   core->sweep.data = core;
   uv_timer_start(&core->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
@@ -510,5 +517,6 @@ void rtm_core_free(rtm_core *core) {
   hmap_free(core->by_call);
   hmap_free(core->live);
   hmap_free(core->recordings);
+  rtm_reservations_free(core);
   free(core);
 }

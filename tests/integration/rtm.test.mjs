@@ -556,6 +556,52 @@ describe('RTM with default timers', () => {
   });
 });
 
+describe('RTM reservations are bounded', () => {
+  const reserve = (d, jwt) => rawRequest(d.port, 'POST', '/api/rtm/v1/session', {
+    headers: { Authorization: `Bearer ${jwt}`, 'Content-Type': 'application/json' }, body: '{}' })
+    .then((r) => ({ ...r, body: JSON.parse(r.text) }));
+  afterEach(closeAll);
+
+  test('a burst of POST /session from one client gets 4 reservations, then 429', T(), async () => {
+    const d = await startDaemon(); // the default --rtm-max-reservations-client 4
+    try {
+      await addAccount(d, 'acme');
+      const jwt = await mint(d, 'acme', 'agent-burst');
+      const all = await Promise.all(Array.from({ length: 200 }, () => reserve(d, jwt)));
+      const ok = all.filter((r) => r.status === 201);
+      assert.equal(ok.length, 4, `reservations granted: ${ok.length}`);
+      for (const r of all.filter((x) => x.status !== 201)) {
+        assertRefused(r, 429, /client already holds 4 unclaimed session reservations/, 'burst');
+      }
+    } finally {
+      await d.stop();
+    }
+  });
+
+  test('per client and per account limits; a claimed reservation frees its place', T(), async () => {
+    const d = await startDaemon({ args: ['--rtm-max-reservations-client', '2', '--rtm-max-reservations-account', '3'] });
+    try {
+      await addAccount(d, 'acme');
+      await addAccount(d, 'other');
+      const a = await mint(d, 'acme', 'agent-a');
+      const b = await mint(d, 'acme', 'agent-b');
+      const first = await reserve(d, a);
+      assert.equal(first.status, 201, first.text);
+      assert.equal((await reserve(d, a)).status, 201);
+      assertRefused(await reserve(d, a), 429, /client already holds 2/, 'client limit');
+      assert.equal((await reserve(d, b)).status, 201);
+      assertRefused(await reserve(d, b), 429, /account already holds 3/, 'account limit');
+      assert.equal((await reserve(d, await mint(d, 'other', 'agent-a'))).status, 201, 'another account is not held back');
+      const owner = await connect(d, { jwt: a });
+      assert.equal(await owner.start({ session_id: first.body.session_id }), first.body.session_id);
+      assert.equal((await reserve(d, a)).status, 201, 'claiming a reservation frees its place');
+    } finally {
+      closeAll();
+      await d.stop();
+    }
+  });
+});
+
 describe('RTM timers', () => {
   let d;
   before(async () => {
