@@ -47,9 +47,14 @@ void client_v2_events(api_call *c) {
   client_stream *cs = xcalloc(1, sizeof *cs);
   cs->sink.deliver = deliver;
   cs->sink.finish = finish;
-  cs->sse = sse_start(c->req, (size_t)c->api->cfg->sse_queue_bytes, on_closed, cs);
   /* The snapshot grows with the room; the bound is for live events that pile up. */
+  refusal st = conf_subscribe(c->self, &cs->sink);
+  if (st.status) {
+    free(cs);
+    return reply_failed(c, st.status, st.message);
+  }
+  cs->sse = sse_start(c->req, (size_t)c->api->cfg->sse_queue_bytes, on_closed, cs);
   cs->snapshot = true;
-  conf_subscribe(c->self, &cs->sink);
+  conf_send_snapshot(&cs->sink);
   cs->snapshot = false;
 }

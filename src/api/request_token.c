@@ -82,6 +82,8 @@ static void reply_join(api_call *c, const join_result *res) {
   }
   case JOIN_NOT_FOUND:
     return reply_failed(c, 404, "Neither conference nor gateway found");
+  case JOIN_FULL: /* Pexip's wording and class (client API §A.1) */
+    return reply_failed(c, 503, "Participant limit reached");
   }
 }
 

@@ -28,6 +28,7 @@ typedef enum {
   JOIN_PIN_RETRIES,
   JOIN_PIN_WAIT, /* this source guessed wrong in a room under guessing pressure */
   JOIN_NOT_FOUND,
+  JOIN_FULL, /* the room holds --max-participants */
 } join_outcome;
 
 typedef struct {
@@ -61,7 +62,10 @@ participant *conf_find_participant(room *r, const char *uuid);
  * participant_delete. */
 void conf_leave(participant *p, const char *reason);
 
-void conf_subscribe(participant *p, event_sink *sink);
+/* Adds sink to p's streams; refused (429) when p already holds --max-streams.
+ * Then conf_send_snapshot sends it the roster snapshot every stream starts with. */
+refusal conf_subscribe(participant *p, event_sink *sink);
+void conf_send_snapshot(event_sink *sink);
 void conf_unsubscribe(event_sink *sink);
 void conf_event_release(conf_event *ev);
 

@@ -148,14 +148,29 @@ static void send_snapshot(event_sink *sink) {
     sink_send(sink, r, "presentation_start", presentation_start_json(r->presenter));
 }
 
-void conf_subscribe(participant *p, event_sink *sink) {
+static size_t count_sinks(const participant *p) {
+  size_t n = 0;
+  for (const list_node *pos = p->sinks.next; pos != &p->sinks; pos = pos->next)
+    n++;
+  return n;
+}
+
+refusal conf_subscribe(participant *p, event_sink *sink) {
   room *r = p->room;
+  /* Each stream costs a snapshot of the room; a client reconnecting needs one or
+   * two while the old one is noticed gone, so 4 leaves room and stops a token
+   * from opening hundreds. */
+  if (count_sinks(p) >= (size_t)r->core->cfg->max_streams)
+    return refusal_of(429, "Too many event streams for this participant (at most %d)",
+                      r->core->cfg->max_streams);
   sink->owner = p;
   list_push_back(&p->sinks, &sink->link);
   r->core->n_sinks++;
   r->n_sinks++;
-  send_snapshot(sink);
+  return REFUSAL_NONE;
 }
+
+void conf_send_snapshot(event_sink *sink) { send_snapshot(sink); }
 
 void room_send_snapshots(participant *p) {
   list_node *pos, *tmp;

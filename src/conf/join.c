@@ -50,8 +50,22 @@ static void start_if_host(room *r, const participant *p) {
   room_emit_conference_update(r);
 }
 
+/* A test call's room is private: it never fills. */
+static bool room_full(conf_core *core, const room_record *rec) {
+  if (rec->test_call)
+    return false;
+  const room *r = hmap_get(core->rooms, &rec->id, sizeof rec->id);
+  return r && r->n_participants >= (size_t)core->cfg->max_participants;
+}
+
 static void admit_new(conf_core *core, const room_record *rec, const join_request *req,
                       conf_role role, join_result *res) {
+  /* Every participant is in each stream's snapshot: the bound keeps one room's
+   * snapshot (~1 KB a participant) and its fan-out finite. */
+  if (room_full(core, rec)) {
+    res->outcome = JOIN_FULL;
+    return;
+  }
   room *r = room_enter(core, rec);
   participant *p = participant_new(r, req, role);
   p->waiting = must_wait(r, role);

@@ -57,6 +57,12 @@ static const option options[] = {
     {"sse-queue-bytes", INT(sse_queue_bytes, 4096, 1 << 30), "BYTES",
      "unsent bytes an event stream may hold while its reader is stuck for a "
      "second (8x at any moment) before it is closed (default 262144)"},
+    {"max-participants", INT(max_participants, 1, 1000000), "N",
+     "participants a room may hold; more get 503 \"Participant limit reached\" "
+     "(default 1000)"},
+    {"max-streams", INT(max_streams, 1, 1000), "N",
+     "event streams one participant may hold open, whichever of its tokens opened "
+     "them; more get 429 (default 4)"},
     {"max-body", INT(max_body_bytes, 1024, 16 << 20), "BYTES",
      "largest JSON request body accepted (default 65536)"},
     {"shutdown-grace", INT(shutdown_grace_ms, 0, 60000), "MS",
@@ -152,6 +158,8 @@ void config_defaults(config *cfg) {
   cfg->chat_burst = 10;
   cfg->guests_only_timeout_s = 60;
   cfg->sse_queue_bytes = 262144;
+  cfg->max_participants = 1000;
+  cfg->max_streams = 4;
   cfg->max_body_bytes = 65536;
   cfg->shutdown_grace_ms = 200;
   cfg->store_sync_ms = 1000;

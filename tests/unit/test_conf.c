@@ -28,7 +28,8 @@ static recorder *listen_to(participant *p) {
   recorder *r = calloc(1, sizeof *r);
   r->sink.deliver = record;
   r->sink.finish = finish;
-  conf_subscribe(p, &r->sink);
+  CHECK(conf_subscribe(p, &r->sink).status == 0);
+  conf_send_snapshot(&r->sink);
   return r;
 }
 
