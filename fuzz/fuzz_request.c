@@ -76,7 +76,7 @@ static void setup(void) {
   cfg.sse_queue_bytes = 4096; /* the smallest allowed: reach the overflow paths */
   cfg.max_body_bytes = 4096;
   loop = uv_default_loop();
-  sse_init(loop, 3600);
+  sse_init(loop, 3600, (size_t)cfg.sse_total_bytes);
   front.cfg = &cfg;
   front.srv = http_server_start(loop, "127.0.0.1", 0, MAX_REQUEST, NULL, api_handle,
                                 &front, err, sizeof err);

@@ -191,7 +191,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "parleyd: %s\n", err);
     return 1;
   }
-  sse_init(loop, (unsigned)cfg.keepalive_s);
+  sse_init(loop, (unsigned)cfg.keepalive_s, (size_t)cfg.sse_total_bytes);
   http_set_cors_origin(cfg.cors_origin);
   /* h2o buffers bodies up to this size; between max-body and it we answer a JSON
    * 413 ourselves, beyond it h2o answers a plain-text 413 and closes. */

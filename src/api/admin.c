@@ -96,6 +96,9 @@ static void metrics(api *a, h2o_req_t *req) {
   metric(&b, "parley_http_connections", "gauge", "Open HTTP connections.",
          http_server_connections(a->srv));
   metric(&b, "parley_sse_streams", "gauge", "Open event streams.", sse_count());
+  metric(&b, "parley_sse_queued_bytes", "gauge",
+         "Bytes event streams hold unsent, each shared event counted once.",
+         sse_queued_bytes());
   metric(&b, "parley_sse_overflows_total", "counter",
          "Event streams closed because their reader fell behind.", sse_overflows());
   if (core) {

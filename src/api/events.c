@@ -15,12 +15,20 @@ typedef struct {
   bool snapshot; /* the roster snapshot is being written: no bound applies */
 } client_stream;
 
+static void frame(buf *b, const conf_event *ev) {
+  buf_appendf(b, "event: %s\ndata: %s\nid: %llu\n\n", ev->name, ev->data,
+              (unsigned long long)ev->id);
+}
+
+/* One SSE frame, or a batch's frames back to back, built once per event. */
 static void encode(conf_event *ev) {
   buf b = {0};
-  buf_appendf(&b, "event: %s\ndata: %s\nid: %llu\n\n", ev->name, ev->data,
-              (unsigned long long)ev->id);
-  ev->wire = b.data;
-  ev->wire_len = b.len;
+  if (ev->n_parts == 0)
+    frame(&b, ev);
+  for (size_t i = 0; i < ev->n_parts; i++)
+    frame(&b, ev->parts[i]);
+  ev->wire = shared_bytes_new(b.data, b.len);
+  buf_free(&b);
 }
 
 static void deliver(event_sink *sink, conf_event *ev) {
@@ -28,11 +36,11 @@ static void deliver(event_sink *sink, conf_event *ev) {
   if (!ev->wire)
     encode(ev);
   if (cs->snapshot) {
-    sse_write_unbounded(cs->sse, ev->wire, ev->wire_len);
+    sse_write_shared_unbounded(cs->sse, ev->wire);
     return;
   }
   /* On overflow the stream closes itself and on_closed frees cs. */
-  sse_write(cs->sse, ev->wire, ev->wire_len);
+  sse_write_shared(cs->sse, ev->wire);
 }
 
 static void finish(event_sink *sink) { sse_finish(((client_stream *)sink)->sse); }

@@ -17,6 +17,8 @@ void room_emit_text(room *r, const char *name, const char *text, const participa
                     const participant *except);
 /* p was just admitted: its streams get the whole roster snapshot it did not see. */
 void room_send_snapshots(participant *p);
+/* Someone joined, left or changed: the shared roster snapshot is rebuilt. */
+void room_roster_changed(room *r);
 /* The participant object as JSON text, cached until the participant changes. */
 const char *participant_json_text(participant *p);
 

@@ -41,6 +41,7 @@ room *room_enter(conf_core *core, const room_record *rec) {
 static void free_room(uv_handle_t *h) {
   room *r = h->data;
   conf_slides_clear(r);
+  room_roster_changed(r);
   hmap_free(r->by_uuid);
   room_record_free(r->cfg);
   free(r);
@@ -106,6 +107,7 @@ void room_add_participant(room *r, participant *p) {
   list_push_back(&r->participants, &p->link);
   hmap_put(r->by_uuid, p->uuid, IDS_UUID_LEN, p);
   r->n_participants++;
+  room_roster_changed(r);
 }
 
 void conf_on_speaker(participant *p) {
@@ -113,6 +115,7 @@ void conf_on_speaker(participant *p) {
   p->last_spoken = conf_now_epoch();
   free(p->json_text); /* last_spoken_time changed */
   p->json_text = NULL;
+  room_roster_changed(r);
   r->speaker = p;
   room_emit_stage_and_layout(r);
 }
@@ -123,6 +126,7 @@ void room_remove_participant(room *r, participant *p) {
   list_unlink(&p->link);
   hmap_remove(r->by_uuid, p->uuid, IDS_UUID_LEN);
   r->n_participants--;
+  room_roster_changed(r);
   if (r->presenter == p) {
     r->presenter = NULL;
     conf_slides_clear(r);

@@ -7,6 +7,7 @@
 #include "core/hmap.h"
 #include "core/ids.h"
 #include "core/list.h"
+#include "core/shared.h"
 #include "store/rooms.h"
 
 #include <stdbool.h>
@@ -26,9 +27,13 @@ typedef struct conf_event {
   char *name;
   char *data; /* JSON text, never empty ("null" when there is nothing to say) */
   /* The transport's encoding (an SSE frame), built by the first sink that needs
-   * it and reused by the others so fan-out formats once. */
-  char *wire;
-  size_t wire_len;
+   * it and held by reference by every stream it is queued on: fan-out formats
+   * once and copies nothing. */
+  shared_bytes *wire;
+  /* A batch (the roster snapshot): these events, in order, sent as one; name and
+   * data are then unused. */
+  struct conf_event **parts;
+  size_t n_parts;
 } conf_event;
 
 /* Where a participant's events go (an SSE stream today; a WebSocket later). */
@@ -91,6 +96,9 @@ struct room {
   bool overlay_text_enabled;
   uint64_t next_event_id;
   size_t n_sinks; /* streams listening; with none, events are not even built */
+  /* participant_sync_begin, a participant_create each, participant_sync_end: built
+   * once and shared by every stream that opens until the roster changes. */
+  struct conf_event *roster;
   uv_timer_t guests_only_timer;
   int64_t key; /* key in core->rooms: the room id, or below zero for a test call */
 };

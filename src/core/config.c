@@ -57,6 +57,10 @@ static const option options[] = {
     {"sse-queue-bytes", INT(sse_queue_bytes, 4096, 1 << 30), "BYTES",
      "unsent bytes an event stream may hold while its reader is stuck for a "
      "second (8x at any moment) before it is closed (default 262144)"},
+    {"sse-total-bytes", INT(sse_total_bytes, 65536, 1 << 30), "BYTES",
+     "unsent bytes all event streams together may hold (an event queued on many "
+     "streams counts once); past it readers stuck for a second are closed "
+     "(default 134217728)"},
     {"max-participants", INT(max_participants, 1, 1000000), "N",
      "participants a room may hold; more get 503 \"Participant limit reached\" "
      "(default 1000)"},
@@ -158,6 +162,7 @@ void config_defaults(config *cfg) {
   cfg->chat_burst = 10;
   cfg->guests_only_timeout_s = 60;
   cfg->sse_queue_bytes = 262144;
+  cfg->sse_total_bytes = 128 << 20;
   cfg->max_participants = 1000;
   cfg->max_streams = 4;
   cfg->max_body_bytes = 65536;

@@ -17,6 +17,7 @@ typedef struct {
   int chat_burst; /* ... and at once after a quiet while */
   int guests_only_timeout_s;
   int sse_queue_bytes;
+  int sse_total_bytes;  /* all streams' unsent bytes together */
   int max_participants; /* per room */
   int max_streams;      /* event streams per participant */
   int max_body_bytes;

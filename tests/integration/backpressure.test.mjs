@@ -13,8 +13,9 @@ const BATCH = 8;
 
 let d;
 before(async () => {
-  // --chat-rate 0: these floods are the point here, not what the chat limit refuses.
-  d = await startDaemon({ rooms: ['bp'], args: ['--sse-queue-bytes', String(QUEUE), '--keepalive', '2', '--chat-rate', '0'] });
+  // --chat-rate 0: these floods are the point here, not what the chat limit refuses; nor is
+  // --max-streams (one participant opens 20 raw streams below).
+  d = await startDaemon({ rooms: ['bp'], args: ['--sse-queue-bytes', String(QUEUE), '--keepalive', '2', '--chat-rate', '0', '--max-streams', '32'] });
 });
 after(async () => { await d?.stop(); });
 

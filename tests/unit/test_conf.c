@@ -16,7 +16,10 @@ typedef struct {
 
 static void record(event_sink *s, conf_event *ev) {
   recorder *r = (recorder *)s;
-  if (r->n < 256) {
+  /* The roster snapshot comes as one batch: its parts are the events. */
+  for (size_t i = 0; i < ev->n_parts; i++)
+    record(s, ev->parts[i]);
+  if (ev->n_parts == 0 && r->n < 256) {
     snprintf(r->names[r->n], sizeof r->names[0], "%s", ev->name);
     snprintf(r->data[r->n], sizeof r->data[0], "%s", ev->data);
     r->n++;
