@@ -205,6 +205,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "parleyd: %s\n", err);
     return 1;
   }
+  http_server_limit_per_address(front.srv, (size_t)cfg.max_conns_per_address);
   if (start_metrics_listener(loop, err, sizeof err) != 0) {
     fprintf(stderr, "parleyd: %s\n", err);
     return 1;

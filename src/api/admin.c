@@ -95,6 +95,9 @@ static void metrics(api *a, h2o_req_t *req) {
   conf_core *core = a->core;
   metric(&b, "parley_http_connections", "gauge", "Open HTTP connections.",
          http_server_connections(a->srv));
+  metric(&b, "parley_http_connections_refused_total", "counter",
+         "Connections refused: their address held --max-connections-per-address.",
+         http_server_refused_connections(a->srv));
   metric(&b, "parley_sse_streams", "gauge", "Open event streams.", sse_count());
   metric(&b, "parley_sse_queued_bytes", "gauge",
          "Bytes event streams hold unsent, each shared event counted once.",

@@ -67,6 +67,9 @@ static const option options[] = {
     {"max-streams", INT(max_streams, 1, 1000), "N",
      "event streams one participant may hold open, whichever of its tokens opened "
      "them; more get 429 (default 4)"},
+    {"max-connections-per-address", INT(max_conns_per_address, 0, 1000000), "N",
+     "HTTP connections one peer address may hold open; more get 429 and are closed; "
+     "0 for no limit, e.g. behind a proxy (default 500)"},
     {"max-body", INT(max_body_bytes, 1024, 16 << 20), "BYTES",
      "largest JSON request body accepted (default 65536)"},
     {"shutdown-grace", INT(shutdown_grace_ms, 0, 60000), "MS",
@@ -165,6 +168,7 @@ void config_defaults(config *cfg) {
   cfg->sse_total_bytes = 128 << 20;
   cfg->max_participants = 1000;
   cfg->max_streams = 4;
+  cfg->max_conns_per_address = 500;
   cfg->max_body_bytes = 65536;
   cfg->shutdown_grace_ms = 200;
   cfg->store_sync_ms = 1000;

@@ -17,9 +17,10 @@ typedef struct {
   int chat_burst; /* ... and at once after a quiet while */
   int guests_only_timeout_s;
   int sse_queue_bytes;
-  int sse_total_bytes;  /* all streams' unsent bytes together */
-  int max_participants; /* per room */
-  int max_streams;      /* event streams per participant */
+  int sse_total_bytes;       /* all streams' unsent bytes together */
+  int max_participants;      /* per room */
+  int max_streams;           /* event streams per participant */
+  int max_conns_per_address; /* 0 = no limit */
   int max_body_bytes;
   int shutdown_grace_ms;
   int store_sync_ms; /* commits' fsync done in the background this often; 0 = each */

@@ -1,6 +1,7 @@
 /* server — libh2o HTTP/1.1 server on the control loop. */
 #include "http/server.h"
 
+#include "core/hmap.h"
 #include "core/log.h"
 #include "core/mem.h"
 
@@ -27,11 +28,22 @@ struct http_server {
   int port;
   size_t connections;
   bool accepting;
+  size_t max_per_address; /* 0: no limit */
+  uint64_t refused_connections;
+  hmap *per_address; /* peer address bytes -> address_tally */
 };
+
+/* Connections open from one peer address; freed when it falls to zero. */
+typedef struct {
+  size_t n;
+  size_t len;
+  unsigned char key[17]; /* family, then the 4 or 16 address bytes */
+} address_tally;
 
 typedef struct {
   uv_tcp_t tcp;
   http_server *srv;
+  address_tally *tally; /* NULL when not counted */
 } connection;
 
 static const char *cors_origin;
@@ -121,10 +133,65 @@ static int on_web_req(h2o_handler_t *self, h2o_req_t *req) {
   return -1; /* h2o's file handler serves it */
 }
 
+static void release_tally(http_server *srv, address_tally *t) {
+  if (t && --t->n == 0) {
+    hmap_remove(srv->per_address, t->key, t->len);
+    free(t);
+  }
+}
+
 static void on_conn_closed(uv_handle_t *handle) {
   connection *c = (connection *)handle;
   c->srv->connections--;
+  release_tally(c->srv, c->tally);
   free(c);
+}
+
+static size_t address_key(uv_tcp_t *tcp, unsigned char key[17]) {
+  struct sockaddr_storage ss;
+  int n = sizeof ss;
+  if (uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &n) != 0)
+    return 0;
+  key[0] = (unsigned char)ss.ss_family;
+  if (ss.ss_family == AF_INET6) {
+    memcpy(key + 1, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+    return 17;
+  }
+  memcpy(key + 1, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+  return 5;
+}
+
+/* Counts c against its peer address; false when that address is at the limit.
+ * Each connection holds a socket and h2o's buffers (and an event stream a
+ * snapshot): one address must not take the process's file descriptors. */
+static bool count_address(http_server *srv, connection *c) {
+  unsigned char key[17];
+  size_t len = srv->max_per_address ? address_key(&c->tcp, key) : 0;
+  if (len == 0)
+    return true;
+  address_tally *t = hmap_get(srv->per_address, key, len);
+  if (t && t->n >= srv->max_per_address)
+    return false;
+  if (!t) {
+    t = xcalloc(1, sizeof *t);
+    memcpy(t->key, key, len);
+    t->len = len;
+    hmap_put(srv->per_address, t->key, len, t);
+  }
+  t->n++;
+  c->tally = t;
+  return true;
+}
+
+/* An answer without reading the request: the connection closes right after. */
+static void refuse_connection(connection *c) {
+  static const char msg[] =
+      "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n"
+      "Connection: close\r\nContent-Length: 69\r\n\r\n"
+      "{\"status\":\"failed\",\"result\":\"Too many connections from this address\"}";
+  uv_buf_t b = uv_buf_init((char *)msg, sizeof msg - 1);
+  uv_try_write((uv_stream_t *)&c->tcp, &b, 1); /* best effort: a new socket has room */
+  uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
 }
 
 static void on_accept(uv_stream_t *listener, int status) {
@@ -137,6 +204,10 @@ static void on_accept(uv_stream_t *listener, int status) {
   if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
     uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
     return;
+  }
+  if (!count_address(srv, c)) {
+    srv->refused_connections++;
+    return refuse_connection(c);
   }
   uv_tcp_nodelay(&c->tcp, 1);
   srv->connections++;
@@ -177,6 +248,7 @@ http_server *http_server_start(uv_loop_t *loop, const char *host, int port,
   srv->loop = loop;
   srv->cb = cb;
   srv->ud = ud;
+  srv->per_address = hmap_new();
   h2o_config_init(&srv->globalconf);
   /* Bodies up to this size reach us; we answer JSON 413s ourselves below it. */
   srv->globalconf.max_request_entity_size = max_entity;
@@ -210,6 +282,14 @@ http_server *http_server_start(uv_loop_t *loop, const char *host, int port,
 int http_server_port(const http_server *srv) { return srv->port; }
 
 size_t http_server_connections(const http_server *srv) { return srv->connections; }
+
+void http_server_limit_per_address(http_server *srv, size_t max) {
+  srv->max_per_address = max;
+}
+
+uint64_t http_server_refused_connections(const http_server *srv) {
+  return srv->refused_connections;
+}
 
 void http_server_stop_accepting(http_server *srv) {
   if (!srv->accepting)

@@ -20,6 +20,10 @@ int http_server_port(const http_server *srv);
 /* Stops accepting and asks idle keep-alive connections to close. */
 void http_server_stop_accepting(http_server *srv);
 size_t http_server_connections(const http_server *srv);
+/* At most max connections open from one peer address (0: no limit); more are
+ * answered 429 and closed before their request is read. */
+void http_server_limit_per_address(http_server *srv, size_t max);
+uint64_t http_server_refused_connections(const http_server *srv);
 
 /* Cross-origin access for browser clients on other origins: "*" or one origin;
  * NULL or "" turns CORS headers off. */
