@@ -272,11 +272,13 @@ void sse_finish(sse_stream *s) {
 
 static void on_keepalive(uv_timer_t *t) {
   (void)t;
+  shared_bytes *comment = shared_bytes_new(":\n\n", 3); /* one for every stream */
   list_node *pos, *tmp;
   list_for_each_safe(pos, tmp, &all_streams) {
     sse_stream *s = list_entry(pos, sse_stream, link);
-    sse_write(s, ":\n\n", 3);
+    sse_write_shared(s, comment);
   }
+  shared_bytes_unref(comment);
 }
 
 void sse_init(uv_loop_t *loop, unsigned keepalive_s, size_t total_bytes) {
