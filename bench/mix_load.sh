@@ -27,11 +27,12 @@ bench_machine
 for n in $SIZES; do
   dir=$WORK/data-$n
   "$BUILD_DIR/parleyctl" --data-dir "$dir" room add mix >/dev/null
-  # Joining 1,000 peers one after another takes a while: tokens and consent must outlast
-  # it (a browser would refresh its token; the load client sends consent checks once
-  # everyone is in).
+  # Joining 1,000 peers one after another takes a while: tokens, consent and call setup
+  # must outlast it (a browser would refresh its token; the load client sends consent
+  # checks once everyone is in). All connections come from 127.0.0.1.
   cmd="taskset -c $SERVER_CPU $BUILD_DIR/parleyd --data-dir $dir --http 127.0.0.1:0"
-  cmd="$cmd --log-level warn --token-lifetime 3600 --consent-timeout 300 $PARLEYD_FLAGS"
+  cmd="$cmd --log-level warn --token-lifetime 3600 --consent-timeout 300"
+  cmd="$cmd --call-setup-timeout 300 --max-connections-per-address 0 $PARLEYD_FLAGS"
   $cmd 2>"$dir.log" &
   DAEMON=$!
   port=$(bench_listen_port "$DAEMON" "$dir.log") || exit 1
