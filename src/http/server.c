@@ -82,9 +82,50 @@ static void respond_failed(h2o_req_t *req, int status, const char *why) {
                     json_pack("{s:s, s:s}", "status", "failed", "result", why));
 }
 
+/* True if the header block holds a header named name (lower case: h2o lower-cases the
+ * names it parsed, in place). */
+static bool head_has(const char *head, size_t len, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = head, *end = head + len; p < end;) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    size_t line = (size_t)((eol ? eol : end) - p);
+    if (line > n && memcmp(p, name, n) == 0 && p[n] == ':')
+      return true;
+    p += line + 1;
+  }
+  return false;
+}
+
+/* RFC 9112 §6.1: a request with both Content-Length and Transfer-Encoding may be an
+ * attempt at request smuggling, and the connection must close after the answer. libh2o
+ * 2.2.5 keeps neither header in req->headers and reads the body as chunked on a
+ * connection it keeps open, so the conflict is read from the request's own bytes: for
+ * HTTP/1 they are still at the start of the socket's input buffer, up to the body that
+ * follows them. Answers 400, closes, and returns true when it finds both. */
+static bool refuse_smuggling(h2o_req_t *req) {
+  if (req->version >= 0x200 || !req->entity.base || !req->conn->callbacks->get_socket)
+    return false;
+  h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+  if (!sock || !sock->input)
+    return false;
+  const char *start = sock->input->bytes, *body = req->entity.base;
+  if (body < start || body > start + sock->input->size)
+    return false;
+  size_t len = (size_t)(body - start);
+  if (!head_has(start, len, "content-length") ||
+      !head_has(start, len, "transfer-encoding"))
+    return false;
+  req->http1_is_persistent = 0; /* h2o answers with Connection: close and closes */
+  respond_failed(req, 400,
+                 "a request may not have both Content-Length and "
+                 "Transfer-Encoding");
+  return true;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req) {
   root_handler *h = (root_handler *)self;
-  h->srv->cb(h->srv->ud, req);
+  if (!refuse_smuggling(req))
+    h->srv->cb(h->srv->ud, req);
   return 0;
 }
 
@@ -117,6 +158,8 @@ static bool inside_root(const char *root, const char *path, int depth) {
 
 static int on_web_req(h2o_handler_t *self, h2o_req_t *req) {
   web_guard *g = (web_guard *)self;
+  if (refuse_smuggling(req))
+    return 0;
   h2o_iovec_t p = req->path_normalized; /* percent-decoded: "/web/..." */
   if (memchr(p.base, '\0', p.len)) {
     respond_failed(req, 400, "the path has a NUL byte");
