@@ -2,30 +2,28 @@
  * holding an events stream, while refresh_token requests arrive at a fixed rate.
  * Every interval it prints the server's RSS and the refreshes' latency; at the end,
  * whether RSS stayed flat (within 5 %) after the warm-up interval. */
-#include "httpc.h"
+#include "crowd.h"
+#include "lat.h"
+#include "opts.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define JOIN_CONNS 16
 #define MAX_REFRESH_CONNS 256
 #define FLAT_PCT 5.0
 
 typedef struct {
-  httpc http;
-  int index;
-  char token[128];
-  uint64_t bytes; /* stream bytes read: the stream is read, never left to stall */
-  bool ready;     /* its response headers came with 200 */
+  crowd_member cm; /* first: the stream's ud */
+  uint64_t bytes;  /* stream bytes read: the stream is read, never left to stall */
+  bool ready;      /* its response headers came with 200 */
 } member;
 
 typedef struct {
   httpc http;
-  int next;       /* joiner: the member it joins next; refresher: the one it refreshes */
-  bool busy;      /* refresher: a request is in flight */
-  uint64_t since; /* refresher: when it was sent */
+  int next;       /* the member it refreshes */
+  bool busy;      /* a request is in flight */
+  uint64_t since; /* when it was sent */
 } worker;
 
 typedef enum { PH_JOIN, PH_OPEN, PH_LOAD, PH_DONE } phase;
@@ -35,13 +33,13 @@ static struct {
   double rate, minutes;
   const char *prefix;
   member *m;
-  worker joiners[JOIN_CONNS], refreshers[MAX_REFRESH_CONNS];
+  crowd crowd;
+  worker refreshers[MAX_REFRESH_CONNS];
   phase ph;
-  int joined, next_join, ready, next_refresh;
+  int ready, next_refresh;
   uint64_t phase_ns, load_ns, last_report_ns, issued, missed;
-  uint64_t *lat; /* this interval's refresh latencies, ns */
-  size_t n_lat, cap_lat;
-  uint64_t errors, stream_closes, refreshes;
+  lat lat; /* this interval's refresh latencies, ns */
+  uint64_t errors, refreshes;
   long rss_warm, rss_min, rss_max;
   int reports, refreshers_up, warmup_s;
   bool all_open;
@@ -65,42 +63,9 @@ static void count_close(httpc *h, const char *why) {
   B.errors++;
 }
 
-/* --- joining: JOIN_CONNS keep-alive connections issue request_token back to back */
+/* --- joining: member i joins room i % --rooms */
 
-static void join_next(worker *j) {
-  if (B.next_join >= B.n)
-    return httpc_close(&j->http);
-  j->next = B.next_join++;
-  char room[64], path[400], body[64];
-  room_of(j->next, room, sizeof room);
-  snprintf(path, sizeof path, "/api/client/v2/conferences/%s/request_token", room);
-  snprintf(body, sizeof body, "{\"display_name\":\"soak %d\"}", j->next);
-  httpc_request(&j->http, "POST", path, "", body);
-}
-
-static void join_response(httpc *h, int status, const char *body, size_t len) {
-  worker *j = h->ud;
-  member *m = &B.m[j->next];
-  if (status != 200 || json_string_field(body, len, "token", m->token, sizeof m->token)) {
-    fprintf(stderr, "request_token: HTTP %d %.*s\n", status, (int)len, body);
-    B.errors++;
-    return httpc_close(h);
-  }
-  B.joined++;
-  join_next(j);
-}
-
-static void join_connect(httpc *h, int status) {
-  if (status != 0) {
-    fprintf(stderr, "connect: %s\n", uv_strerror(status));
-    B.errors++;
-    return;
-  }
-  join_next(h->ud);
-}
-
-static const httpc_callbacks join_cb = {
-    .on_response = join_response, .on_connect = join_connect, .on_close = count_close};
+static crowd_member *member_of(int i) { return &B.m[i].cm; }
 
 /* --- the streams: read and counted, nothing more */
 
@@ -112,7 +77,7 @@ static void stream_data(httpc *h, const char *data, size_t len) {
 static void stream_start(httpc *h, int status) {
   member *m = h->ud;
   if (status != 200) {
-    fprintf(stderr, "events %d: HTTP %d\n", m->index, status);
+    fprintf(stderr, "events %d: HTTP %d\n", m->cm.index, status);
     B.errors++;
     return httpc_close(h);
   }
@@ -120,49 +85,19 @@ static void stream_start(httpc *h, int status) {
   B.ready++;
 }
 
-static void stream_connect(httpc *h, int status) {
-  member *m = h->ud;
-  if (status != 0) {
-    fprintf(stderr, "connect: %s\n", uv_strerror(status));
-    B.errors++;
-    return;
-  }
-  char room[64], path[512];
-  room_of(m->index, room, sizeof room);
-  snprintf(path, sizeof path, "/api/client/v2/conferences/%s/events?token=%s", room,
-           m->token);
-  httpc_request(h, "GET", path, "Accept: text/event-stream\r\n", NULL);
-}
-
-static void stream_close(httpc *h, const char *why) {
-  if (B.ph == PH_DONE)
-    return;
-  fprintf(stderr, "stream %d closed: %s\n", ((member *)h->ud)->index, why);
-  B.stream_closes++;
-  B.errors++;
-}
-
-static const httpc_callbacks stream_cb = {.on_stream_start = stream_start,
-                                          .on_stream_data = stream_data,
-                                          .on_connect = stream_connect,
-                                          .on_close = stream_close};
-
 /* --- refreshing: each refresher has one request in flight at a time */
 
 static void refresh_response(httpc *h, int status, const char *body, size_t len) {
   worker *w = h->ud;
   member *m = &B.m[w->next];
   w->busy = false;
-  if (status != 200 || json_string_field(body, len, "token", m->token, sizeof m->token)) {
+  if (status != 200 ||
+      json_string_field(body, len, "token", m->cm.token, sizeof m->cm.token)) {
     fprintf(stderr, "refresh_token: HTTP %d %.*s\n", status, (int)len, body);
     B.errors++;
     return;
   }
-  if (B.n_lat == B.cap_lat) {
-    B.cap_lat = B.cap_lat ? 2 * B.cap_lat : 65536;
-    B.lat = realloc(B.lat, B.cap_lat * sizeof *B.lat);
-  }
-  B.lat[B.n_lat++] = now_ns() - w->since;
+  lat_add(&B.lat, now_ns() - w->since);
   B.refreshes++;
 }
 
@@ -190,7 +125,7 @@ static bool send_refresh(void) {
     char room[64], path[400], hdr[200];
     room_of(w->next, room, sizeof room);
     snprintf(path, sizeof path, "/api/client/v2/conferences/%s/refresh_token", room);
-    snprintf(hdr, sizeof hdr, "token: %s\r\n", m->token);
+    snprintf(hdr, sizeof hdr, "token: %s\r\n", m->cm.token);
     w->busy = true;
     w->since = now_ns();
     httpc_request(&w->http, "POST", path, hdr, NULL);
@@ -201,27 +136,16 @@ static bool send_refresh(void) {
 
 /* --- reporting */
 
-static int cmp_u64(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double pct_ms(double p) {
-  if (B.n_lat == 0)
-    return 0;
-  size_t i = (size_t)(p * (double)(B.n_lat - 1) + 0.5);
-  return (double)B.lat[i] / 1e6;
-}
-
 static void report_interval(uint64_t now) {
   double t = (double)(now - B.load_ns) / 1e9;
   double span = (double)(now - B.last_report_ns) / 1e9;
   long rss = B.pid ? proc_rss_kib(B.pid) : 0;
-  qsort(B.lat, B.n_lat, sizeof *B.lat, cmp_u64);
+  lat_sort(&B.lat);
   printf("t=%5.0fs  rss %7.1f MiB  refresh %6.0f/s  p50 %6.2f ms  p99 %7.2f ms  "
          "streams %d  errors %llu\n",
-         t, (double)rss / 1024, (double)B.n_lat / span, pct_ms(0.50), pct_ms(0.99),
-         B.ready - (int)B.stream_closes, (unsigned long long)B.errors);
+         t, (double)rss / 1024, (double)B.lat.n / span, lat_pct_ms(&B.lat, 0.50),
+         lat_pct_ms(&B.lat, 0.99), B.ready - B.crowd.closes,
+         (unsigned long long)B.errors);
   fflush(stdout);
   /* The warm-up (streams opening, old tokens reaching their steady count, the
    * allocator's arenas and the hash maps growing) ends with the first report at
@@ -234,7 +158,7 @@ static void report_interval(uint64_t now) {
     B.rss_min = rss < B.rss_min ? rss : B.rss_min;
     B.rss_max = rss > B.rss_max ? rss : B.rss_max;
   }
-  B.n_lat = 0;
+  B.lat.n = 0;
   B.last_report_ns = now;
 }
 
@@ -256,17 +180,18 @@ static bool report_end(void) {
   } else {
     printf("  RSS: too short a run to judge (needs two reports after the warm-up)\n");
   }
-  printf("  stream closes: %llu, errors: %llu\n", (unsigned long long)B.stream_closes,
+  printf("  stream closes: %llu, errors: %llu\n", (unsigned long long)B.crowd.closes,
          (unsigned long long)B.errors);
   return flat;
 }
 
 static void finish(uv_loop_t *loop) {
   set_phase(PH_DONE);
+  B.crowd.done = true;
   /* Only what was started has a handle (joins may have failed first). */
   for (int i = 0; i < B.n; i++)
-    if (B.m[i].http.tcp.loop)
-      httpc_close(&B.m[i].http);
+    if (B.m[i].cm.http.tcp.loop)
+      httpc_close(&B.m[i].cm.http);
   for (int i = 0; i < B.conns; i++)
     if (B.refreshers[i].http.tcp.loop)
       httpc_close(&B.refreshers[i].http);
@@ -297,20 +222,19 @@ static void on_tick(uv_timer_t *t) {
   case PH_JOIN:
     /* The refreshers connect first, then the streams open while they run: 10,000
      * streams queued in the accept backlog ahead of them would let tokens lapse. */
-    if (B.joined == B.n) {
+    if (B.crowd.joined == B.n) {
       printf("joined: %d in %.1f s\n", B.n, in_phase);
       for (int i = 0; i < B.conns; i++)
         httpc_connect(&B.refreshers[i].http, t->loop, B.port, &refresh_cb,
                       &B.refreshers[i]);
       set_phase(PH_OPEN);
-    } else if (in_phase > 120 || (B.errors && B.joined + (int)B.errors >= B.n)) {
+    } else if (in_phase > 120 || (B.errors && B.crowd.joined + (int)B.errors >= B.n)) {
       finish(t->loop);
     }
     break;
   case PH_OPEN:
     if (B.refreshers_up == B.conns) {
-      for (int i = 0; i < B.n; i++)
-        httpc_connect(&B.m[i].http, t->loop, B.port, &stream_cb, &B.m[i]);
+      crowd_open_streams(&B.crowd, t->loop, B.port, stream_start, stream_data);
       start_load(t->loop);
     } else if (in_phase > 30) {
       finish(t->loop);
@@ -335,25 +259,23 @@ static void on_tick(uv_timer_t *t) {
   }
 }
 
-static void usage(void) {
-  fprintf(stderr, "usage: soak --port P [--pid SERVER_PID] [--streams N] [--rooms R]"
-                  " [--prefix ALIAS] [--rate REFRESH_PER_S] [--conns C] [--minutes M]"
-                  " [--interval S] [--warmup S]\n");
-  exit(2);
-}
+static const char usage[] =
+    "usage: soak --port P [--pid SERVER_PID] [--streams N] [--rooms R]"
+    " [--prefix ALIAS] [--rate REFRESH_PER_S] [--conns C] [--minutes M]"
+    " [--interval S] [--warmup S]\n";
 
 static void parse_args(int argc, char **argv) {
-  static const struct option opts[] = {{"port", 1, 0, 'p'},
-                                       {"pid", 1, 0, 'P'},
-                                       {"streams", 1, 0, 'n'},
-                                       {"rooms", 1, 0, 'r'},
-                                       {"prefix", 1, 0, 'a'},
-                                       {"rate", 1, 0, 'R'},
-                                       {"conns", 1, 0, 'c'},
-                                       {"minutes", 1, 0, 'm'},
-                                       {"interval", 1, 0, 'i'},
-                                       {"warmup", 1, 0, 'w'},
-                                       {0, 0, 0, 0}};
+  const opt opts[] = {{"port", OPT_INT, &B.port},
+                      {"pid", OPT_INT, &B.pid},
+                      {"streams", OPT_INT, &B.n},
+                      {"rooms", OPT_INT, &B.rooms},
+                      {"prefix", OPT_STRING, &B.prefix},
+                      {"rate", OPT_DOUBLE, &B.rate},
+                      {"conns", OPT_INT, &B.conns},
+                      {"minutes", OPT_DOUBLE, &B.minutes},
+                      {"interval", OPT_INT, &B.interval_s},
+                      {"warmup", OPT_INT, &B.warmup_s},
+                      {NULL, OPT_INT, NULL}};
   B.prefix = "soak";
   B.n = 10000;
   B.rooms = 10;
@@ -362,57 +284,19 @@ static void parse_args(int argc, char **argv) {
   B.minutes = 10;
   B.interval_s = 30;
   B.warmup_s = 60;
-  int o;
-  while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    switch (o) {
-    case 'p':
-      B.port = atoi(optarg);
-      break;
-    case 'P':
-      B.pid = atoi(optarg);
-      break;
-    case 'n':
-      B.n = atoi(optarg);
-      break;
-    case 'r':
-      B.rooms = atoi(optarg);
-      break;
-    case 'a':
-      B.prefix = optarg;
-      break;
-    case 'R':
-      B.rate = atof(optarg);
-      break;
-    case 'c':
-      B.conns = atoi(optarg);
-      break;
-    case 'm':
-      B.minutes = atof(optarg);
-      break;
-    case 'i':
-      B.interval_s = atoi(optarg);
-      break;
-    case 'w':
-      B.warmup_s = atoi(optarg);
-      break;
-    default:
-      usage();
-    }
-  }
-  if (B.port <= 0 || B.n < 1 || B.rooms < 1 || B.rate <= 0 || B.conns < 1 ||
-      B.conns > MAX_REFRESH_CONNS || B.minutes <= 0 || B.interval_s < 1)
-    usage();
+  if (!opts_parse(argc, argv, opts) || B.port <= 0 || B.n < 1 || B.rooms < 1 ||
+      B.rate <= 0 || B.conns < 1 || B.conns > MAX_REFRESH_CONNS || B.minutes <= 0 ||
+      B.interval_s < 1)
+    opts_usage(usage);
 }
 
 int main(int argc, char **argv) {
   parse_args(argc, argv);
   uv_loop_t *loop = uv_default_loop();
   B.m = calloc((size_t)B.n, sizeof *B.m);
-  for (int i = 0; i < B.n; i++)
-    B.m[i].index = i;
   set_phase(PH_JOIN);
-  for (int i = 0; i < JOIN_CONNS; i++)
-    httpc_connect(&B.joiners[i].http, loop, B.port, &join_cb, &B.joiners[i]);
+  static const crowd_hooks hooks = {"soak", room_of, member_of, count_close, &B.errors};
+  crowd_start(&B.crowd, &hooks, B.n, loop, B.port);
   uv_timer_init(loop, &B.tick);
   uv_timer_start(&B.tick, on_tick, 1, 1);
   uv_run(loop, UV_RUN_DEFAULT);

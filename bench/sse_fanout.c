@@ -1,27 +1,19 @@
 /* sse_fanout — chat fan-out latency over SSE: N participants of one room each hold an
  * events stream; one of them posts timestamped messages and every stream times them. */
-#include "httpc.h"
+#include "crowd.h"
+#include "lat.h"
+#include "opts.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define JOIN_CONNS 16
-
 typedef struct {
-  httpc http;
-  int index;
-  char token[128];
-  char *sse; /* decoded stream bytes not yet split into frames */
+  crowd_member cm; /* first: the stream's ud */
+  char *sse;       /* decoded stream bytes not yet split into frames */
   size_t sse_len, sse_cap;
   bool ready; /* its initial burst (ending with "stage") has arrived */
 } listener;
-
-typedef struct {
-  httpc http;
-  int next; /* the participant it joins next */
-} joiner;
 
 typedef enum { PH_JOIN, PH_OPEN, PH_SETTLE, PH_SEND, PH_DRAIN, PH_DONE } phase;
 
@@ -30,14 +22,13 @@ static struct {
   double rate;
   const char *alias;
   listener *listeners;
-  joiner joiners[JOIN_CONNS];
+  crowd crowd;
   httpc sender;
   phase ph;
-  int joined, next_join, ready, closed, sent, acked;
+  int ready, sent, acked;
   uint64_t phase_ns, open_ns, ready_ns;
   long rss_start, rss_joined, rss_streams;
-  uint64_t *lat;
-  size_t n_lat, cap_lat;
+  lat lat;
   uint64_t errors, other_events;
   uv_timer_t tick;
 } B;
@@ -47,47 +38,20 @@ static void set_phase(phase p) {
   B.phase_ns = now_ns();
 }
 
-/* --- joining: JOIN_CONNS keep-alive connections issue request_token back to back */
+/* --- joining: every participant joins the one room, --alias */
 
-static void join_next(joiner *j) {
-  if (B.next_join >= B.n)
-    return httpc_close(&j->http);
-  j->next = B.next_join++;
-  char path[400], body[64];
-  snprintf(path, sizeof path, "/api/client/v2/conferences/%s/request_token", B.alias);
-  snprintf(body, sizeof body, "{\"display_name\":\"listener %d\"}", j->next);
-  httpc_request(&j->http, "POST", path, "", body);
+static void room_of(int i, char *out, size_t cap) {
+  (void)i;
+  snprintf(out, cap, "%s", B.alias);
 }
 
-static void join_response(httpc *h, int status, const char *body, size_t len) {
-  joiner *j = h->ud;
-  listener *l = &B.listeners[j->next];
-  if (status != 200 || json_string_field(body, len, "token", l->token, sizeof l->token)) {
-    fprintf(stderr, "request_token: HTTP %d %.*s\n", status, (int)len, body);
-    B.errors++;
-    return httpc_close(h);
-  }
-  B.joined++;
-  join_next(j);
-}
-
-static void join_connect(httpc *h, int status) {
-  if (status != 0) {
-    fprintf(stderr, "connect: %s\n", uv_strerror(status));
-    B.errors++;
-    return;
-  }
-  join_next(h->ud);
-}
+static crowd_member *member_of(int i) { return &B.listeners[i].cm; }
 
 static void count_close(httpc *h, const char *why) {
   fprintf(stderr, "connection closed: %s\n", why);
   B.errors++;
   (void)h;
 }
-
-static const httpc_callbacks join_cb = {
-    .on_response = join_response, .on_connect = join_connect, .on_close = count_close};
 
 /* --- listening: one events stream per participant */
 
@@ -101,11 +65,7 @@ static void on_frame(listener *l, const char *f, size_t len, uint64_t at) {
       return;
     }
     uint64_t sent = strtoull(p + 13, NULL, 10);
-    if (B.n_lat == B.cap_lat) {
-      B.cap_lat = B.cap_lat ? 2 * B.cap_lat : 65536;
-      B.lat = realloc(B.lat, B.cap_lat * sizeof *B.lat);
-    }
-    B.lat[B.n_lat++] = at - sent;
+    lat_add(&B.lat, at - sent);
   } else if (len >= sizeof stage - 1 && memcmp(f, stage, sizeof stage - 1) == 0) {
     if (!l->ready) {
       l->ready = true;
@@ -145,33 +105,6 @@ static void stream_start(httpc *h, int status) {
   }
 }
 
-static void stream_connect(httpc *h, int status) {
-  listener *l = h->ud;
-  if (status != 0) {
-    fprintf(stderr, "connect: %s\n", uv_strerror(status));
-    B.errors++;
-    return;
-  }
-  char path[512];
-  snprintf(path, sizeof path, "/api/client/v2/conferences/%s/events?token=%s", B.alias,
-           l->token);
-  httpc_request(h, "GET", path, "Accept: text/event-stream\r\n", NULL);
-}
-
-static void stream_close(httpc *h, const char *why) {
-  listener *l = h->ud;
-  if (B.ph != PH_DONE) {
-    fprintf(stderr, "stream %d closed: %s\n", l->index, why);
-    B.closed++;
-    B.errors++;
-  }
-}
-
-static const httpc_callbacks stream_cb = {.on_stream_start = stream_start,
-                                          .on_stream_data = stream_data,
-                                          .on_connect = stream_connect,
-                                          .on_close = stream_close};
-
 /* --- sending: participant 0 posts on its own keep-alive connection */
 
 static void send_response(httpc *h, int status, const char *body, size_t len) {
@@ -203,7 +136,7 @@ static const httpc_callbacks send_cb = {
 static void send_message(void) {
   char path[400], hdr[200], body[128];
   snprintf(path, sizeof path, "/api/client/v2/conferences/%s/message", B.alias);
-  snprintf(hdr, sizeof hdr, "token: %s\r\n", B.listeners[0].token);
+  snprintf(hdr, sizeof hdr, "token: %s\r\n", B.listeners[0].cm.token);
   snprintf(body, sizeof body, "{\"type\":\"text/plain\",\"payload\":\"t=%llu\"}",
            (unsigned long long)now_ns());
   httpc_request(&B.sender, "POST", path, hdr, body);
@@ -220,32 +153,22 @@ static void on_send(uv_timer_t *t) {
 
 /* --- the run: join, open the streams, let them idle, send, drain, report */
 
-static int cmp_u64(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double pct_ms(double p) {
-  size_t i = (size_t)(p * (double)(B.n_lat - 1) + 0.5);
-  return (double)B.lat[i] / 1e6;
-}
-
 static void report(void) {
   size_t expected = (size_t)B.messages * (size_t)(B.n - 1);
   printf("sse_fanout: %d participants with a stream each, %d messages at %.0f/s\n", B.n,
          B.messages, B.rate);
   printf("  streams ready: %d of %d in %.2f s, closed early: %d\n", B.ready, B.n,
-         (double)(B.ready_ns - B.open_ns) / 1e9, B.closed);
-  printf("  deliveries: %zu (expected %zu = %d x %d)%s\n", B.n_lat, expected, B.messages,
-         B.n - 1, B.n_lat == expected ? "" : "  MISMATCH");
-  if (B.n_lat > 0) {
-    qsort(B.lat, B.n_lat, sizeof *B.lat, cmp_u64);
+         (double)(B.ready_ns - B.open_ns) / 1e9, B.crowd.closes);
+  printf("  deliveries: %zu (expected %zu = %d x %d)%s\n", B.lat.n, expected, B.messages,
+         B.n - 1, B.lat.n == expected ? "" : "  MISMATCH");
+  if (B.lat.n > 0) {
+    lat_sort(&B.lat);
     double sum = 0;
-    for (size_t i = 0; i < B.n_lat; i++)
-      sum += (double)B.lat[i];
+    for (size_t i = 0; i < B.lat.n; i++)
+      sum += (double)B.lat.v[i];
     printf("  latency ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  mean %.2f\n",
-           pct_ms(0.50), pct_ms(0.90), pct_ms(0.99), (double)B.lat[B.n_lat - 1] / 1e6,
-           sum / (double)B.n_lat / 1e6);
+           lat_pct_ms(&B.lat, 0.50), lat_pct_ms(&B.lat, 0.90), lat_pct_ms(&B.lat, 0.99),
+           (double)B.lat.v[B.lat.n - 1] / 1e6, sum / (double)B.lat.n / 1e6);
   }
   if (B.pid) {
     printf("  server VmRSS KiB: start %ld, after joins %ld, with %d idle streams %ld\n",
@@ -259,17 +182,17 @@ static void report(void) {
 
 static void finish(uv_loop_t *loop) {
   set_phase(PH_DONE);
+  B.crowd.done = true;
   report();
   for (int i = 0; i < B.n; i++)
-    httpc_close(&B.listeners[i].http);
+    httpc_close(&B.listeners[i].cm.http);
   httpc_close(&B.sender);
   uv_stop(loop);
 }
 
 static void open_streams(uv_loop_t *loop) {
   B.open_ns = now_ns();
-  for (int i = 0; i < B.n; i++)
-    httpc_connect(&B.listeners[i].http, loop, B.port, &stream_cb, &B.listeners[i]);
+  crowd_open_streams(&B.crowd, loop, B.port, stream_start, stream_data);
   set_phase(PH_OPEN);
 }
 
@@ -278,15 +201,15 @@ static void on_tick(uv_timer_t *t) {
   size_t expected = (size_t)B.messages * (size_t)(B.n - 1);
   switch (B.ph) {
   case PH_JOIN:
-    if (B.joined == B.n) {
+    if (B.crowd.joined == B.n) {
       B.rss_joined = B.pid ? proc_rss_kib(B.pid) : 0;
       open_streams(t->loop);
-    } else if (in_phase > 60 || (B.errors && B.joined + (int)B.errors >= B.n)) {
+    } else if (in_phase > 60 || (B.errors && B.crowd.joined + (int)B.errors >= B.n)) {
       finish(t->loop);
     }
     break;
   case PH_OPEN:
-    if (B.ready + B.closed >= B.n) {
+    if (B.ready + B.crowd.closes >= B.n) {
       B.ready_ns = now_ns();
       set_phase(PH_SETTLE);
     } else if (in_phase > 60) {
@@ -307,7 +230,7 @@ static void on_tick(uv_timer_t *t) {
       finish(t->loop);
     break;
   case PH_DRAIN:
-    if ((B.n_lat >= expected && B.acked >= B.messages) || in_phase > 10)
+    if ((B.lat.n >= expected && B.acked >= B.messages) || in_phase > 10)
       finish(t->loop);
     break;
   case PH_DONE:
@@ -315,66 +238,36 @@ static void on_tick(uv_timer_t *t) {
   }
 }
 
-static void usage(void) {
-  fprintf(stderr, "usage: sse_fanout --port P [--alias A] [--streams N] [--messages M]"
-                  " [--rate PER_S] [--pid SERVER_PID]\n");
-  exit(2);
-}
+static const char usage[] =
+    "usage: sse_fanout --port P [--alias A] [--streams N] [--messages M]"
+    " [--rate PER_S] [--pid SERVER_PID]\n";
 
 static void parse_args(int argc, char **argv) {
-  static const struct option opts[] = {{"port", 1, 0, 'p'},
-                                       {"alias", 1, 0, 'a'},
-                                       {"streams", 1, 0, 'n'},
-                                       {"messages", 1, 0, 'm'},
-                                       {"rate", 1, 0, 'r'},
-                                       {"pid", 1, 0, 'P'},
-                                       {0, 0, 0, 0}};
+  const opt opts[] = {{"port", OPT_INT, &B.port},    {"alias", OPT_STRING, &B.alias},
+                      {"streams", OPT_INT, &B.n},    {"messages", OPT_INT, &B.messages},
+                      {"rate", OPT_DOUBLE, &B.rate}, {"pid", OPT_INT, &B.pid},
+                      {NULL, OPT_INT, NULL}};
   B.alias = "fanout";
   B.n = 1000;
   B.messages = 200;
   B.rate = 20;
-  int o;
-  while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    switch (o) {
-    case 'p':
-      B.port = atoi(optarg);
-      break;
-    case 'a':
-      B.alias = optarg;
-      break;
-    case 'n':
-      B.n = atoi(optarg);
-      break;
-    case 'm':
-      B.messages = atoi(optarg);
-      break;
-    case 'r':
-      B.rate = atof(optarg);
-      break;
-    case 'P':
-      B.pid = atoi(optarg);
-      break;
-    default:
-      usage();
-    }
-  }
-  if (B.port <= 0 || B.n < 2 || B.messages <= 0 || B.rate <= 0)
-    usage();
+  if (!opts_parse(argc, argv, opts) || B.port <= 0 || B.n < 2 || B.messages <= 0 ||
+      B.rate <= 0)
+    opts_usage(usage);
 }
 
 int main(int argc, char **argv) {
   parse_args(argc, argv);
   uv_loop_t *loop = uv_default_loop();
   B.listeners = calloc((size_t)B.n, sizeof *B.listeners);
-  for (int i = 0; i < B.n; i++)
-    B.listeners[i].index = i;
   B.rss_start = B.pid ? proc_rss_kib(B.pid) : 0;
   set_phase(PH_JOIN);
-  for (int i = 0; i < JOIN_CONNS; i++)
-    httpc_connect(&B.joiners[i].http, loop, B.port, &join_cb, &B.joiners[i]);
+  static const crowd_hooks hooks = {"listener", room_of, member_of, count_close,
+                                    &B.errors};
+  crowd_start(&B.crowd, &hooks, B.n, loop, B.port);
   uv_timer_init(loop, &B.tick);
   uv_timer_start(&B.tick, on_tick, 5, 5);
   uv_run(loop, UV_RUN_DEFAULT);
   size_t expected = (size_t)B.messages * (size_t)(B.n - 1);
-  return B.errors || B.n_lat != expected ? 1 : 0;
+  return B.errors || B.lat.n != expected ? 1 : 0;
 }

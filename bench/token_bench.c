@@ -2,8 +2,8 @@
  * N keep-alive connections issue pairs back to back for a fixed time (libuv, one thread).
  */
 #include "httpc.h"
+#include "opts.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,48 +99,24 @@ static void on_tick(uv_timer_t *t) {
     uv_stop(t->loop);
 }
 
-static void usage(void) {
-  fprintf(stderr, "usage: token_bench --port P [--alias A] [--conns N] [--seconds S]"
-                  " [--warmup S] [--pid SERVER_PID]\n");
-  exit(2);
-}
+static const char usage[] =
+    "usage: token_bench --port P [--alias A] [--conns N] [--seconds S]"
+    " [--warmup S] [--pid SERVER_PID]\n";
 
 static void parse_args(int argc, char **argv) {
-  static const struct option opts[] = {{"port", 1, 0, 'p'},   {"alias", 1, 0, 'a'},
-                                       {"conns", 1, 0, 'c'},  {"seconds", 1, 0, 's'},
-                                       {"warmup", 1, 0, 'w'}, {"pid", 1, 0, 'P'},
-                                       {0, 0, 0, 0}};
+  const opt opts[] = {{"port", OPT_INT, &B.port},
+                      {"alias", OPT_STRING, &B.alias},
+                      {"conns", OPT_INT, &B.conns},
+                      {"seconds", OPT_DOUBLE, &B.seconds},
+                      {"warmup", OPT_DOUBLE, &B.warmup},
+                      {"pid", OPT_INT, &B.pid},
+                      {NULL, OPT_INT, NULL}};
   B.alias = "bench";
   B.conns = 32;
   B.seconds = 10;
   B.warmup = 1;
-  int o;
-  while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    switch (o) {
-    case 'p':
-      B.port = atoi(optarg);
-      break;
-    case 'a':
-      B.alias = optarg;
-      break;
-    case 'c':
-      B.conns = atoi(optarg);
-      break;
-    case 's':
-      B.seconds = atof(optarg);
-      break;
-    case 'w':
-      B.warmup = atof(optarg);
-      break;
-    case 'P':
-      B.pid = atoi(optarg);
-      break;
-    default:
-      usage();
-    }
-  }
-  if (B.port <= 0 || B.conns <= 0 || B.seconds <= 0)
-    usage();
+  if (!opts_parse(argc, argv, opts) || B.port <= 0 || B.conns <= 0 || B.seconds <= 0)
+    opts_usage(usage);
 }
 
 static void report(void) {
