@@ -4,24 +4,10 @@
 // is cut while a reader that keeps up gets everything.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { startDaemon, T, waitUntil, sleep, API, IS_SANITIZED } from './helpers.mjs';
+import { startDaemon, T, waitUntil, sleep, API, IS_SANITIZED, stalledStream } from './helpers.mjs';
 
 let daemons = [];
 after(async () => { for (const d of daemons) await d.stop(); });
-
-/** Opens an SSE request on a raw socket and never reads from it. */
-function stalledStream(port, alias, token) {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host: '127.0.0.1' }, () => {
-      s.write(`GET ${API}/${alias}/events?token=${token} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
-      s.pause();
-      resolve(s);
-    });
-    s.on('error', () => {});
-    s.once('error', reject);
-  });
-}
 
 /** n participants with long names (~1 KB each in the snapshot), joined a few at a time. */
 async function crowd(d, alias, n) {

@@ -3,8 +3,7 @@
 // (including another stream of the same participant) keeps receiving everything.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { startDaemon, T, IS_SANITIZED, waitUntil, API } from './helpers.mjs';
+import { startDaemon, T, IS_SANITIZED, waitUntil, API, stalledStream } from './helpers.mjs';
 
 const QUEUE = 512 * 1024; // comfortably above one batch (8 x 32 KiB), far below the flood
 const PAYLOAD = 32 * 1024;
@@ -18,18 +17,6 @@ before(async () => {
   d = await startDaemon({ rooms: ['bp'], args: ['--sse-queue-bytes', String(QUEUE), '--keepalive', '2', '--chat-rate', '0', '--max-streams', '32'] });
 });
 after(async () => { await d?.stop(); });
-
-/** Opens an SSE request on a raw socket and never reads from it. */
-function stalledStream(port, alias, token) {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host: '127.0.0.1' }, () => {
-      s.write(`GET ${API}/${alias}/events?token=${token} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
-      s.pause();
-      resolve(s);
-    });
-    s.on('error', reject);
-  });
-}
 
 describe('SSE back-pressure', () => {
   test('healthy readers survive bursts of max-size chat messages with the default queue size', T(60000), async () => {

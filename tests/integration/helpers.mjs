@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { spawn, execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -908,4 +909,18 @@ export function assertFailed(r, status, result, ctx = '') {
   assert.equal(r.body?.status, 'failed', `${ctx}expected envelope status "failed": ${r.text?.slice(0, 300)}`);
   assert.equal(typeof r.body.result, 'string', `${ctx}error result must be a string: ${r.text?.slice(0, 300)}`);
   if (result !== undefined) assert.equal(r.body.result, result, `${ctx}error string`);
+}
+
+/** Opens an event stream on a raw socket and never reads from it (a stalled reader);
+ * an error after it opened (the server cutting it) is expected and ignored. */
+export function stalledStream(port, alias, token) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port, host: '127.0.0.1' }, () => {
+      s.write(`GET ${API}/${alias}/events?token=${token} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
+      s.pause();
+      resolve(s);
+    });
+    s.on('error', () => {});
+    s.once('error', reject);
+  });
 }
