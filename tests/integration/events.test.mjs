@@ -139,6 +139,10 @@ describe('SSE events', () => {
     const a = await d.join('ev-ka', { name: 'K' });
     const s = await a.events();
     await s.synced();
+    // The snapshot ends with conference_update, layout and stage after participant_sync_end;
+    // the roster part is written separately (shared between streams), so they may come in a
+    // later read: count from the last of them.
+    await s.waitFor('stage');
     const before = s.comments.length;
     const evBefore = s.events.length;
     await sleep(3500);
