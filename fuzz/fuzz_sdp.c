@@ -14,13 +14,15 @@
 static sdp_session offer; /* large: static, and sdp_parse clears it each time */
 static sdp_agreement agreed;
 
+static const host_addr_list announced = {.addr = {"192.0.2.10", "2001:db8::10"}, .n = 2};
+
 static const sdp_local local = {
     .ice_ufrag = "pRlY",
     .ice_pwd = "0123456789abcdefghijklmn",
     .fingerprint = "sha-256 "
                    "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:"
                    "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89",
-    .address = "192.0.2.10",
+    .addresses = &announced,
     .port = 40000,
     .cname = "parley",
     .audio_ssrc = 1001,

@@ -4,6 +4,7 @@
 #include "conf/call.h"
 #include "conf/conf.h"
 #include "core/config.h"
+#include "core/host_addr.h"
 #include "core/log.h"
 #include "delivery/outbox.h"
 #include "http/server.h"
@@ -29,6 +30,7 @@ static rtm_core *rtm;
 static outbox *deliveries;
 static store_sync *db_sync;
 static char recordings_dir[600];
+static char media_bind[HOST_ADDR_LEN];
 static uv_signal_t sigint_watch, sigterm_watch;
 static uv_timer_t drain_timer;
 static uint64_t drain_deadline;
@@ -117,19 +119,51 @@ static int start_rtm(uv_loop_t *loop, char *err, size_t errlen) {
   return 0;
 }
 
-static const char *media_bind_address(void) {
-  return cfg.media_bind[0] ? cfg.media_bind : cfg.http_host;
+/* Where media listens: --media-bind, or else the --http address. A wildcard --http
+ * ("0.0.0.0" or "[::]") binds "::" when the host has IPv6, one dual-stack port per
+ * loop, so IPv6 browsers reach media even when the operator only thought of IPv4. */
+static void choose_media_bind(void) {
+  bool explicit_bind = cfg.media_bind[0] != '\0';
+  host_addr_unbracket(explicit_bind ? cfg.media_bind : cfg.http_host, media_bind);
+  if (!explicit_bind && host_addr_is_wildcard(media_bind) && host_addr_ipv6_available())
+    snprintf(media_bind, sizeof media_bind, "::");
+}
+
+/* What the candidates announce: --media-ip's list (NAT), or a specific bind address
+ * itself, or for a wildcard every interface address but loopback and link-local (a
+ * remote browser reaches none of those); 127.0.0.1 only when the host has no other. */
+static int choose_announced(host_addr_list *announce, char *err, size_t errlen) {
+  char why[200];
+  if (cfg.media_ip[0]) {
+    if (host_addr_parse_list(cfg.media_ip, announce, why, sizeof why) == 0)
+      return 0;
+    snprintf(err, errlen, "--media-ip: %s", why);
+    return -1;
+  }
+  announce->n = 0;
+  if (!host_addr_is_wildcard(media_bind)) {
+    snprintf(announce->addr[0], HOST_ADDR_LEN, "%s", media_bind);
+    announce->n = 1;
+    return 0;
+  }
+  host_addr_of_host(host_addr_is_ipv6(media_bind), announce);
+  if (announce->n == 0) {
+    log_warn("parleyd", "no address but loopback to announce for media; browsers on "
+                        "other machines will not reach it (see --media-ip)");
+    snprintf(announce->addr[0], HOST_ADDR_LEN, "127.0.0.1");
+    announce->n = 1;
+  }
+  return 0;
 }
 
 static int start_media(uv_loop_t *loop, char *err, size_t errlen) {
-  const char *bind = media_bind_address();
-  const char *any = strchr(bind, ':') ? "::" : "0.0.0.0";
-  const char *announce = cfg.media_ip[0]          ? cfg.media_ip
-                         : strcmp(bind, any) != 0 ? bind
-                                                  : "127.0.0.1";
-  media_config mc = {.bind_address = bind,
+  host_addr_list announce;
+  choose_media_bind();
+  if (choose_announced(&announce, err, errlen) != 0)
+    return -1;
+  media_config mc = {.bind_address = media_bind,
                      .port = cfg.media_port,
-                     .announce_address = announce,
+                     .announce = &announce,
                      .srtp_profiles = cfg.srtp_profiles,
                      .consent_timeout_s = cfg.consent_timeout_s,
                      .loops = cfg.media_loops};
@@ -220,10 +254,17 @@ int main(int argc, char **argv) {
   uv_signal_start(&sigterm_watch, on_signal, SIGTERM);
   /* The one line shown at every log level: callers of --http ADDR:0 and
    * --media-port 0 learn the ports from it. */
-  log_always("parleyd",
-             "listening on http://%s:%d media udp %s:%d data-dir=%s media-loops=%d",
-             cfg.http_host, http_server_port(front.srv), media_bind_address(),
-             media_engine_port(media), cfg.data_dir, media_engine_loops(media));
+  /* It names the announced addresses too: what remote browsers must reach. */
+  bool v6 = host_addr_is_ipv6(media_bind);
+  char announced[HOST_ADDR_MAX * (HOST_ADDR_LEN + 2)];
+  host_addr_join(media_engine_announce(media), announced, sizeof announced);
+  log_always(
+      "parleyd",
+      "listening on http://%s:%d media udp %s%s%s:%d (announced as %s) data-dir=%s "
+      "media-loops=%d",
+      cfg.http_host, http_server_port(front.srv), v6 ? "[" : "", media_bind,
+      v6 ? "]" : "", media_engine_port(media), announced, cfg.data_dir,
+      media_engine_loops(media));
   uv_run(loop, UV_RUN_DEFAULT);
   front.ob = NULL;
   outbox_free(deliveries);

@@ -88,9 +88,12 @@ static const option options[] = {
      "media loops, each a thread with its own UDP port; a room's calls share one "
      "(default 1; up to one per core)"},
     {"media-bind", STR_EMPTY(media_bind), "ADDR",
-     "address the media port binds (default: the --http address)"},
-    {"media-ip", STR_EMPTY(media_ip), "ADDR",
-     "address announced in SDP candidates, for NAT (default: the bind address)"},
+     "address the media ports bind (default: the --http address; for 0.0.0.0 or [::], "
+     "\"::\" for IPv4 and IPv6 both when the host has IPv6)"},
+    {"media-ip", STR_EMPTY(media_ip), "ADDR[,ADDR...]",
+     "addresses announced in SDP candidates, e.g. a NAT's public one (default: the bind "
+     "address; for a wildcard bind, every interface address but loopback and "
+     "link-local)"},
     {"srtp-profiles", STR(srtp_profiles), "LIST",
      "DTLS-SRTP profiles in order of preference (default "
      "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80)"},

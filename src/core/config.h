@@ -3,6 +3,8 @@
 #ifndef PARLEY_CONFIG_H
 #define PARLEY_CONFIG_H
 
+#include "core/host_addr.h"
+
 #include <stdio.h>
 
 typedef struct {
@@ -27,7 +29,9 @@ typedef struct {
   char log_level[16];
   char cors_origin[256];
   char media_bind[64]; /* "" = the HTTP address */
-  char media_ip[64];   /* announced; "" = the bind address (127.0.0.1 for any) */
+  /* Announced, "A[,B...]"; "" = the bind address, or for a wildcard bind this host's
+   * interface addresses (parleyd.c choose_announced). */
+  char media_ip[HOST_ADDR_MAX * HOST_ADDR_LEN];
   int media_port;
   int media_loops;
   char srtp_profiles[128];

@@ -2,6 +2,7 @@
 #include "http/server.h"
 
 #include "core/hmap.h"
+#include "core/host_addr.h"
 #include "core/log.h"
 #include "core/mem.h"
 
@@ -261,8 +262,10 @@ static void on_accept(uv_stream_t *listener, int status) {
 static int bind_listener(http_server *srv, const char *host, int port, char *err,
                          size_t errlen) {
   struct sockaddr_storage addr;
-  if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
-      uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr) != 0) {
+  char bare[HOST_ADDR_LEN];
+  host_addr_unbracket(host, bare); /* "[::]:8080" names "::" */
+  if (uv_ip4_addr(bare, port, (struct sockaddr_in *)&addr) != 0 &&
+      uv_ip6_addr(bare, port, (struct sockaddr_in6 *)&addr) != 0) {
     snprintf(err, errlen, "bad listen address \"%s\"", host);
     return -1;
   }

@@ -15,7 +15,7 @@ struct media_engine {
   int n;
   media_loop *loops[MAX_LOOPS];
   dtls_context *dtls; /* one certificate for every loop: one fingerprint in every SDP */
-  char announce_address[64];
+  host_addr_list announce;
 };
 
 /* FNV-1a: a spread of uuids over the loops, stable for the call's whole life. */
@@ -38,7 +38,7 @@ media_engine *media_engine_start(uv_loop_t *control_loop, const media_config *cf
   if (cfg->loops < 1 || cfg->loops > MAX_LOOPS)
     return snprintf(err, errlen, "media loops must be 1 to %d", MAX_LOOPS), NULL;
   media_engine *e = xcalloc(1, sizeof *e);
-  snprintf(e->announce_address, sizeof e->announce_address, "%s", cfg->announce_address);
+  e->announce = *cfg->announce;
   if (!(e->dtls = dtls_context_new(cfg->srtp_profiles, err, errlen))) {
     free(e);
     return NULL;
@@ -52,7 +52,9 @@ media_engine *media_engine_start(uv_loop_t *control_loop, const media_config *cf
     }
     e->n = i + 1;
   }
-  log_info("media", "%d media loop(s), announced as %s", e->n, e->announce_address);
+  char list[HOST_ADDR_MAX * (HOST_ADDR_LEN + 2)];
+  host_addr_join(&e->announce, list, sizeof list);
+  log_info("media", "%d media loop(s); candidates announce %s", e->n, list);
   return e;
 }
 
@@ -71,8 +73,8 @@ int media_engine_port_for(const media_engine *e, const media_call *call) {
 
 int media_engine_port(const media_engine *e) { return media_loop_port(e->loops[0]); }
 int media_engine_loops(const media_engine *e) { return e->n; }
-const char *media_engine_announce_address(const media_engine *e) {
-  return e->announce_address;
+const host_addr_list *media_engine_announce(const media_engine *e) {
+  return &e->announce;
 }
 const char *media_engine_fingerprint(const media_engine *e) {
   return dtls_context_fingerprint(e->dtls);

@@ -3,6 +3,7 @@
 #ifndef PARLEY_ENGINE_H
 #define PARLEY_ENGINE_H
 
+#include "core/host_addr.h"
 #include "rtc/ice_lite.h"
 #include "rtc/sdp_answer.h"
 
@@ -11,10 +12,10 @@
 typedef struct media_engine media_engine;
 
 typedef struct {
-  const char *bind_address;     /* where the UDP port listens */
-  int port;                     /* 0 picks a free one */
-  const char *announce_address; /* what the SDP candidates say (NAT) */
-  const char *srtp_profiles;    /* OpenSSL use_srtp list, our preference first */
+  const char *bind_address;       /* where the UDP port listens */
+  int port;                       /* 0 picks a free one */
+  const host_addr_list *announce; /* the SDP candidates' addresses, in order (NAT) */
+  const char *srtp_profiles;      /* OpenSSL use_srtp list, our preference first */
   int consent_timeout_s;
   int loops; /* media loops (threads), each with its own port: port, port + 1, ... */
 } media_config;
@@ -96,7 +97,7 @@ int media_engine_port_for(const media_engine *e, const media_call *call);
  */
 int media_engine_port(const media_engine *e);
 int media_engine_loops(const media_engine *e);
-const char *media_engine_announce_address(const media_engine *e);
+const host_addr_list *media_engine_announce(const media_engine *e);
 const char *media_engine_fingerprint(const media_engine *e);
 
 /* Commands (control loop side). The call is copied. */

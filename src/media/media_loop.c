@@ -348,7 +348,9 @@ media_loop *media_loop_start(uv_loop_t *control_loop, const media_config *cfg, i
   pthread_create(&e->thread, NULL, run, e);
   uv_barrier_wait(&e->started);
   uv_barrier_destroy(&e->started);
-  log_info("media", "media loop on udp %s:%d", e->bind_address, e->port_number);
+  bool v6 = strchr(e->bind_address, ':') != NULL;
+  log_info("media", "media loop on udp %s%s%s:%d", v6 ? "[" : "", e->bind_address,
+           v6 ? "]" : "", e->port_number);
   return e;
 }
 

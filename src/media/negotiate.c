@@ -29,7 +29,7 @@ static void fill_local(media_engine *media, const media_call *m, sdp_local *l) {
   *l = (sdp_local){.ice_ufrag = m->local_ufrag,
                    .ice_pwd = m->local_pwd,
                    .fingerprint = media_engine_fingerprint(media),
-                   .address = media_engine_announce_address(media),
+                   .addresses = media_engine_announce(media),
                    .port = (uint16_t)media_engine_port_for(media, m),
                    .cname = "parley",
                    .audio_ssrc = m->audio_ssrc,

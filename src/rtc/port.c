@@ -26,6 +26,12 @@ int port_bind_socket(const char *addr, int port, int *bound_port, char *err,
   }
   int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int size = SOCKET_BUFFER;
+  if (fd >= 0 && ss.ss_family == AF_INET6) {
+    /* "::" serves IPv4 peers too (as ::ffff:a.b.c.d), whatever the system default
+     * (net.ipv6.bindv6only): one port per loop for both families. */
+    int v6only = 0;
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+  }
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
   socklen_t len =

@@ -172,18 +172,29 @@ static void write_ssrcs(buf *out, const sdp_local *l, const sdp_choice *ch) {
                 l->cname, rtx, track, ch->mid);
 }
 
+/* One host candidate per announced address (RFC 8445 §5.1.2.1): type preference 126,
+ * the local preference falling with the list's order, component 1 (rtcp-mux). */
+static void write_candidates(buf *out, const sdp_local *l) {
+  for (int i = 0; i < l->addresses->n; i++) {
+    uint32_t priority = (126u << 24) | ((uint32_t)(65535 - i) << 8) | 255u;
+    buf_appendf(out, "a=candidate:%d 1 udp %u %s %u typ host\r\n", i + 1, priority,
+                l->addresses->addr[i], l->port);
+  }
+  buf_appendf(out, "a=end-of-candidates\r\n");
+}
+
 /* transport: this m-line describes the transport, ICE, DTLS role and candidate (RFC
  * 9143 §7.1.3: only the tagged one of a BUNDLE group does; the others share it). */
 static void write_accepted(buf *out, const sdp_media *m, const sdp_choice *ch,
                            const sdp_local *l, bool transport) {
-  bool v6 = strchr(l->address, ':') != NULL;
+  const char *first = l->addresses->addr[0];
+  bool v6 = strchr(first, ':') != NULL;
   buf_appendf(out, "m=%s %u %s %d", m->kind_name, l->port, m->proto, ch->pt);
   if (ch->rtx_pt >= 0)
     buf_appendf(out, " %d", ch->rtx_pt);
   if (ch->dtmf_pt >= 0)
     buf_appendf(out, " %d", ch->dtmf_pt);
-  buf_appendf(out, "\r\nc=IN %s %s\r\na=mid:%s\r\n", v6 ? "IP6" : "IP4", l->address,
-              m->mid);
+  buf_appendf(out, "\r\nc=IN %s %s\r\na=mid:%s\r\n", v6 ? "IP6" : "IP4", first, m->mid);
   if (transport)
     buf_appendf(out, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=setup:passive\r\n",
                 l->ice_ufrag, l->ice_pwd);
@@ -208,9 +219,7 @@ static void write_accepted(buf *out, const sdp_media *m, const sdp_choice *ch,
   if (ch->direction == SDP_SENDRECV || ch->direction == SDP_SENDONLY)
     write_ssrcs(out, l, ch);
   if (transport)
-    buf_appendf(
-        out, "a=candidate:1 1 udp 2130706431 %s %u typ host\r\na=end-of-candidates\r\n",
-        l->address, l->port);
+    write_candidates(out, l);
 }
 
 /* RFC 9143 §7.3.1: the tagged m-line is the first mid of the offer's BUNDLE group

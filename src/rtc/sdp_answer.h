@@ -5,13 +5,14 @@
 #define PARLEY_SDP_ANSWER_H
 
 #include "core/buf.h"
+#include "core/host_addr.h"
 #include "rtc/sdp.h"
 
 /* What the answer needs to know about our side of the transport. */
 typedef struct {
   const char *ice_ufrag, *ice_pwd;
-  const char *fingerprint; /* "sha-256 AB:CD:..." of our DTLS certificate */
-  const char *address;     /* announced media address */
+  const char *fingerprint;         /* "sha-256 AB:CD:..." of our DTLS certificate */
+  const host_addr_list *addresses; /* announced media addresses, at least one */
   uint16_t port;
   const char *cname;
   uint32_t audio_ssrc, video_ssrc, video_rtx_ssrc, slides_ssrc, slides_rtx_ssrc;

@@ -179,8 +179,16 @@ static size_t put_header(uint8_t *out, uint16_t type, const uint8_t *tid) {
 static size_t put_xor_address(uint8_t *p, const struct sockaddr *sa, const uint8_t *tid) {
   wr16(p, STUN_ATTR_XOR_MAPPED_ADDRESS);
   p[4] = 0;
+  const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+  struct sockaddr_in mapped;
+  if (sa->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+    /* A dual-stack port sees IPv4 peers as ::ffff:a.b.c.d; the peer sent from an IPv4
+     * candidate and must learn an IPv4 address, or its pair never matches. */
+    mapped = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = sin6->sin6_port};
+    memcpy(&mapped.sin_addr, sin6->sin6_addr.s6_addr + 12, 4);
+    sa = (const struct sockaddr *)&mapped;
+  }
   if (sa->sa_family == AF_INET6) {
-    const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
     uint8_t mask[16];
     wr32(mask, STUN_MAGIC_COOKIE);
     memcpy(mask + 4, tid, STUN_TID_LEN);

@@ -24,13 +24,14 @@ export function canMakeNamespaces() {
 }
 
 /* Two namespaces "<tag>a" (the server side) and "<tag>b" (the client side), linked by a
- * veth pair on 10.<k>.<j>.0/24 and fd00:<k>:<j>::/64; k and j differ per process and
- * call so parallel test files never share a subnet. */
+ * veth pair on 10.<k>.<j>.0/24 and fd00:<k>:<j+1>::/64 (never a zero group, so the text
+ * is canonical as parleyd prints it); k and j differ per process and call so parallel
+ * test files never share a subnet. */
 export function makeNet() {
   const k = 100 + (process.pid % 100), j = made++ % 250;
   const tag = `pl${process.pid % 100000}n${j}`;
   const side = (s, host) => ({ ns: `${tag}${s}`, dev: `${tag}${s}v`.slice(-15),
-    addr: `10.${k}.${j}.${host}`, addr6: `fd00:${k}:${j}::${host}` });
+    addr: `10.${k}.${j}.${host}`, addr6: `fd00:${k}:${j + 1}::${host}` });
   const a = side('a', 1), b = side('b', 2);
   const net = { a, b, closed: false };
   net.close = () => {

@@ -20,12 +20,14 @@ static size_t load(const char *name) {
   return n;
 }
 
+static const host_addr_list loopback = {.addr = {"127.0.0.1"}, .n = 1};
+
 static const sdp_local local = {
     .ice_ufrag = "abcd1234",
     .ice_pwd = "0123456789abcdefghijklmn",
     .fingerprint = "sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:"
                    "44:55:66:77:88:99:AA:BB:CC:DD:EE:FF",
-    .address = "127.0.0.1",
+    .addresses = &loopback,
     .port = 40000,
     .cname = "parley",
     .audio_ssrc = 1001,
@@ -34,10 +36,15 @@ static const sdp_local local = {
     .slides_ssrc = 1004,
     .slides_rtx_ssrc = 1005};
 
-static int answer_for(size_t len, sdp_agreement *agreed, buf *out, char *err) {
+static int answer_with(const sdp_local *l, size_t len, sdp_agreement *agreed, buf *out,
+                       char *err) {
   if (sdp_parse(text, len, &offer, err, 200) != 0)
     return -2;
-  return sdp_answer_write(&offer, &local, out, agreed, err, 200);
+  return sdp_answer_write(&offer, l, out, agreed, err, 200);
+}
+
+static int answer_for(size_t len, sdp_agreement *agreed, buf *out, char *err) {
+  return answer_with(&local, len, agreed, out, err);
 }
 
 static void test_chrome(void) {
@@ -207,6 +214,26 @@ static void test_video_preference(void) {
   CHECK_STR(video_codec_with("AV1", false), "VP8"); /* not ours: our order */
 }
 
+/* A dual-stack host: one candidate per address in the tagged m-line, priorities
+ * falling with the order, the c= line naming the first address's family. */
+static void test_several_addresses(void) {
+  static const host_addr_list two = {.addr = {"2001:db8::7", "192.0.2.7"}, .n = 2};
+  sdp_local l = local;
+  l.addresses = &two;
+  sdp_agreement ag;
+  buf out = {0};
+  char err[200];
+  CHECK(answer_with(&l, load("chrome156_offer.sdp"), &ag, &out, err) == 0);
+  const char *m0 = strstr(out.data, "m=audio"), *m1 = strstr(out.data, "m=video");
+  CHECK(m0 && m1 && count_in_section(m0, "a=candidate:") == 2 &&
+        count_in_section(m1, "a=candidate:") == 0);
+  CHECK(strstr(m0, "c=IN IP6 2001:db8::7\r\n") != NULL);
+  CHECK(strstr(m0, "a=candidate:1 1 udp 2130706431 2001:db8::7 40000 typ host\r\n"));
+  CHECK(strstr(m0, "a=candidate:2 1 udp 2130706175 192.0.2.7 40000 typ host\r\n"));
+  CHECK(strstr(m0, "a=end-of-candidates\r\n") > strstr(m0, "a=candidate:2"));
+  buf_free(&out);
+}
+
 int main(void) {
   test_chrome();
   test_firefox_bundle_only();
@@ -214,5 +241,6 @@ int main(void) {
   test_video_preference();
   test_h264_profile();
   test_refusals();
+  test_several_addresses();
   CHECK_DONE();
 }

@@ -59,10 +59,18 @@ static void test_round_trips(void) {
   inet_pton(AF_INET6, "2001:db8:1234:5678:11:2233:4455:6677", &v6.sin6_addr);
   round_trip((struct sockaddr *)&v6, sizeof v6);
 
+  /* A dual-stack port's IPv4 peer, ::ffff:192.0.2.1, learns 192.0.2.1 (family 1). */
+  struct sockaddr_in6 mapped = {.sin6_family = AF_INET6, .sin6_port = htons(32853)};
+  inet_pton(AF_INET6, "::ffff:192.0.2.1", &mapped.sin6_addr);
   uint8_t tid[STUN_TID_LEN] = {0};
   uint8_t out[256];
-  size_t n = stun_build_binding_error(out, sizeof out, tid, 401, "Unauthorized");
   stun_msg m;
+  size_t n = stun_build_binding_success(out, sizeof out, tid, (struct sockaddr *)&mapped,
+                                        "secret", 6);
+  CHECK(n > 0 && stun_parse(out, n, &m) == 0 && m.has_xor_mapped);
+  CHECK(memcmp(&m.xor_mapped, &v4, sizeof v4) == 0);
+
+  n = stun_build_binding_error(out, sizeof out, tid, 401, "Unauthorized");
   CHECK(n > 0 && stun_parse(out, n, &m) == 0);
   CHECK(m.type == STUN_BINDING_ERROR && m.error_code == 401);
   CHECK(stun_fingerprint_ok(out, &m));
