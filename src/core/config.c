@@ -4,6 +4,7 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,8 @@ typedef enum {
   OPT_STR_EMPTY,
   OPT_HOSTPORT,
   OPT_LOGLEVEL,
-  OPT_ADDRESS_EMPTY /* "ADDR:PORT" kept as text, or "" */
+  OPT_ADDRESS_EMPTY, /* "ADDR:PORT" kept as text, or "" */
+  OPT_URL_LIST       /* comma-separated ICE server URLs; each use adds to the list */
 } opt_kind;
 
 typedef struct {
@@ -31,6 +33,7 @@ typedef struct {
 #define INT(f, lo, hi) OPT_INT, offsetof(config, f), 0, lo, hi
 /* A string option that may be set to "" (off, or "use the default place"). */
 #define STR_EMPTY(f) OPT_STR_EMPTY, offsetof(config, f), sizeof(((config *)0)->f), 0, 0
+#define URL_LIST(f) OPT_URL_LIST, offsetof(config, f), sizeof(((config *)0)->f), 0, 0
 
 static const option options[] = {
     {"http", OPT_HOSTPORT, 0, 0, 0, 0, "ADDR:PORT",
@@ -108,6 +111,24 @@ static const option options[] = {
     {"max-calls", INT(max_calls, 1, 64), "N",
      "calls a participant may hold at once (main, presentation send and receive, "
      "one spare); more are refused with 403 (default 4)"},
+    {"turn-url", URL_LIST(turn_urls), "URL",
+     "TURN server given to clients, e.g. turn:turn.example.com:3478?transport=udp or "
+     "turns:turn.example.com:443?transport=tcp; repeat it or give a comma-separated "
+     "list (flags replace the config file's list; \"\" for none); needs --turn-secret "
+     "(default none)"},
+    {"turn-secret", STR_EMPTY(turn_secret), "SECRET",
+     "coturn's static-auth-secret (use-auth-secret): each participant gets the user "
+     "\"EXPIRY:UUID\" with an HMAC-SHA1 password; a flag shows in ps, so prefer the "
+     "config file or --turn-secret-file"},
+    {"turn-secret-file", STR_EMPTY(turn_secret_file), "FILE",
+     "read --turn-secret from the first line of FILE at start"},
+    {"turn-ttl", INT(turn_ttl_s, 60, 7 * 86400), "SECONDS",
+     "lifetime of TURN credentials: coturn refuses an allocation's refreshes once "
+     "they expire and clients keep them for the whole call, so it must outlast the "
+     "longest call (default 86400, the TURN REST API's advice)"},
+    {"stun-url", URL_LIST(stun_urls), "URL",
+     "STUN server given to clients, stun:host[:port]; repeatable or comma-separated; "
+     "\"\" for none (default none)"},
     {"rtm-ping-timeout", INT(rtm_ping_timeout_s, 2, 3600), "SECONDS",
      "RTM: a session whose client sends no ping this long ends with CONN_ERROR "
      "(default 30)"},
@@ -192,6 +213,7 @@ void config_defaults(config *cfg) {
   cfg->rtm_max_reservations_account = 1000;
   cfg->upload_retry_s = 86400;
   cfg->webhook_retry_s = 86400;
+  cfg->turn_ttl_s = 86400;
 }
 
 static const option *find_option(const char *name) {
@@ -226,6 +248,113 @@ static int set_hostport(config *cfg, const char *v, char *err, size_t errlen) {
   return 0;
 }
 
+static char *trim(char *s) {
+  while (*s == ' ' || *s == '\t')
+    s++;
+  char *e = s + strlen(s);
+  while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+    *--e = '\0';
+  return s;
+}
+
+static bool host_char(char c, bool bracketed) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+    return true;
+  return bracketed ? c == ':' || c == '.' : c == '.' || c == '-' || c == '_';
+}
+
+/* Past "host[:port]" in p, or NULL with why. */
+static const char *skip_host_port(const char *p, char *why, size_t whylen) {
+  const char *host = p;
+  bool bracketed = *p == '[';
+  if (bracketed)
+    p++;
+  while (host_char(*p, bracketed))
+    p++;
+  if (bracketed && *p++ != ']') {
+    snprintf(why, whylen, "an IPv6 address needs its closing ']'");
+    return NULL;
+  }
+  if (p == host || (bracketed && p == host + 2)) {
+    snprintf(why, whylen, "no host after the scheme");
+    return NULL;
+  }
+  if (*p != ':')
+    return p;
+  char *end;
+  errno = 0;
+  long port = strtol(p + 1, &end, 10);
+  if (errno || end == p + 1 || port < 1 || port > 65535 || p[1] == '+' || p[1] == '-') {
+    snprintf(why, whylen, "the port must be 1 to 65535");
+    return NULL;
+  }
+  return end;
+}
+
+int config_check_ice_url(const char *url, const char *family, char *why, size_t whylen) {
+  size_t fl = strlen(family);
+  const char *p = url + fl;
+  if (strncmp(url, family, fl) != 0 || (*p == 's' ? *++p : *p) != ':') {
+    snprintf(why, whylen, "the scheme must be %s: or %ss:", family, family);
+    return -1;
+  }
+  p++;
+  if (p[0] == '/' && p[1] == '/') {
+    snprintf(why, whylen, "no \"//\" after the scheme (RFC 7065: %s:host:port)", family);
+    return -1;
+  }
+  if (!(p = skip_host_port(p, why, whylen)))
+    return -1;
+  bool turn = strcmp(family, "turn") == 0;
+  if (turn && (strcmp(p, "?transport=udp") == 0 || strcmp(p, "?transport=tcp") == 0))
+    return 0;
+  if (*p) {
+    snprintf(why, whylen, "unexpected \"%s\" after the host%s", p,
+             turn ? " (only ?transport=udp or ?transport=tcp may follow)" : "");
+    return -1;
+  }
+  return 0;
+}
+
+/* Adds the comma-separated URLs in v to the list in field, each checked. */
+static int add_urls(const option *o, char *field, const char *v, char *err,
+                    size_t errlen) {
+  const char *family = strncmp(o->name, "turn", 4) == 0 ? "turn" : "stun";
+  char list[2048];
+  if (!*v) { /* "" empties the list, as for the other string options */
+    *field = '\0';
+    return 0;
+  }
+  if (strlen(v) >= sizeof list) {
+    snprintf(err, errlen, "--%s: value too long", o->name);
+    return -1;
+  }
+  strcpy(list, v);
+  char *save = NULL;
+  for (char *u = strtok_r(list, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
+    u = trim(u);
+    char why[160];
+    if (config_check_ice_url(u, family, why, sizeof why) != 0) {
+      snprintf(err, errlen, "--%s: \"%s\" is not a %s URL: %s", o->name, u, family, why);
+      return -1;
+    }
+    size_t have = strlen(field);
+    if (have + (have ? 1 : 0) + strlen(u) >= o->size) {
+      snprintf(err, errlen, "--%s: too many URLs (at most %zu characters in all)",
+               o->name, o->size - 1);
+      return -1;
+    }
+    if (have)
+      strcat(field, ",");
+    strcat(field, u);
+  }
+  if (!*field) {
+    snprintf(err, errlen, "--%s wants at least one %s: URL", o->name, family);
+    return -1;
+  }
+  return 0;
+}
+
 static int set_option(config *cfg, const option *o, const char *v, char *err,
                       size_t errlen) {
   char *field = (char *)cfg + o->offset;
@@ -237,6 +366,8 @@ static int set_option(config *cfg, const option *o, const char *v, char *err,
     return -1;
   }
   switch (o->kind) {
+  case OPT_URL_LIST:
+    return add_urls(o, field, v, err, errlen);
   case OPT_HOSTPORT:
     return set_hostport(cfg, v, err, errlen);
   case OPT_LOGLEVEL: {
@@ -276,15 +407,6 @@ static int set_option(config *cfg, const option *o, const char *v, char *err,
   }
   }
   return -1;
-}
-
-static char *trim(char *s) {
-  while (*s == ' ' || *s == '\t')
-    s++;
-  char *e = s + strlen(s);
-  while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-    *--e = '\0';
-  return s;
 }
 
 int config_load_file(config *cfg, const char *path, char *err, size_t errlen) {
@@ -342,7 +464,58 @@ static const option *arg_option(int argc, char **argv, int *i, const char **valu
   return o;
 }
 
+/* Reads the secret from the first line of path into cfg->turn_secret. */
+static int read_turn_secret(config *cfg, const char *path, char *err, size_t errlen) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    snprintf(err, errlen, "--turn-secret-file: cannot open %s: %s", path,
+             strerror(errno));
+    return -1;
+  }
+  char line[sizeof cfg->turn_secret + 2];
+  bool got = fgets(line, sizeof line, f) != NULL;
+  fclose(f);
+  char *secret = got ? trim(line) : line;
+  if (!got || !*secret) {
+    snprintf(err, errlen, "--turn-secret-file: %s has no secret on its first line", path);
+    return -1;
+  }
+  if (strlen(secret) >= sizeof cfg->turn_secret) {
+    snprintf(err, errlen, "--turn-secret-file: the secret in %s is longer than %zu", path,
+             sizeof cfg->turn_secret - 1);
+    return -1;
+  }
+  strcpy(cfg->turn_secret, secret);
+  return 0;
+}
+
+/* TURN URLs and a secret come together: coturn with use-auth-secret refuses every
+ * client without credentials, and a secret without servers would do nothing. */
+static int check_turn(config *cfg, char *err, size_t errlen) {
+  if (cfg->turn_secret_file[0]) {
+    if (cfg->turn_secret[0]) {
+      snprintf(err, errlen, "give --turn-secret or --turn-secret-file, not both");
+      return -1;
+    }
+    if (read_turn_secret(cfg, cfg->turn_secret_file, err, errlen) != 0)
+      return -1;
+    cfg->turn_secret_file[0] = '\0'; /* read once, even if parsed again */
+  }
+  if (cfg->turn_urls[0] && !cfg->turn_secret[0]) {
+    snprintf(err, errlen,
+             "--turn-url needs --turn-secret or --turn-secret-file (coturn's "
+             "static-auth-secret)");
+    return -1;
+  }
+  if (cfg->turn_secret[0] && !cfg->turn_urls[0]) {
+    snprintf(err, errlen, "--turn-secret is set but no --turn-url");
+    return -1;
+  }
+  return 0;
+}
+
 int config_parse_args(config *cfg, int argc, char **argv, char *err, size_t errlen) {
+  bool flagged[N_OPTIONS] = {false};
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       config_print_help(stdout);
@@ -380,10 +553,15 @@ int config_parse_args(config *cfg, int argc, char **argv, char *err, size_t errl
       snprintf(err, errlen, "--%s wants a value %s", o->name, o->arg);
       return -1;
     }
+    /* The first flag of a list replaces what the config file listed; more add. */
+    if (o->kind == OPT_URL_LIST && !flagged[o - options]) {
+      flagged[o - options] = true;
+      *((char *)cfg + o->offset) = '\0';
+    }
     if (set_option(cfg, o, value, err, errlen) != 0)
       return -1;
   }
-  return 0;
+  return check_turn(cfg, err, errlen);
 }
 
 void config_print_help(FILE *out) {

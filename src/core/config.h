@@ -54,16 +54,26 @@ typedef struct {
   int webhook_retry_s;            /* webhooks likewise */
   char metrics_listen[96];        /* "ADDR:PORT" for /metrics alone; "" = on --http */
   char metrics_token[256];        /* bearer token /metrics wants; "" = none */
+  char turn_urls[2048];           /* comma-separated turn:/turns: URLs; "" = no TURN */
+  char turn_secret[256];          /* coturn's static-auth-secret (never logged) */
+  char turn_secret_file[512];     /* ... read from this file at start instead */
+  int turn_ttl_s;                 /* lifetime of the TURN credentials handed out */
+  char stun_urls[1024];           /* comma-separated stun:/stuns: URLs; "" = none */
 } config;
 
 void config_defaults(config *cfg);
 /* Loads a "key = value" file; returns 0, or -1 with a message in err. */
 int config_load_file(config *cfg, const char *path, char *err, size_t errlen);
 /* Applies argv. Returns 0 to run, 1 if --help was printed, -1 with err on bad input.
- * --config FILE is applied first so that flags override the file. */
+ * --config FILE is applied first so that flags override the file (a list option such
+ * as --turn-url given as a flag replaces the file's list). On success the settings
+ * that depend on each other are checked and --turn-secret-file is read. */
 int config_parse_args(config *cfg, int argc, char **argv, char *err, size_t errlen);
 void config_print_help(FILE *out);
 /* Splits "ADDR:PORT" (port 0 to 65535; the last colon splits). Returns 0, or -1. */
 int config_split_hostport(const char *v, char *host, size_t host_cap, int *port);
+/* Checks one ICE server URL (RFC 7064/7065: "turn:host[:port][?transport=udp|tcp]",
+ * "turns:", "stun:", "stuns:"); family is "turn" or "stun". Returns 0, or -1 with why. */
+int config_check_ice_url(const char *url, const char *family, char *why, size_t whylen);
 
 #endif
