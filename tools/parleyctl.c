@@ -17,7 +17,8 @@ static const char usage[] =
     "\n"
     "  room add ALIAS [--alias OTHER]... [--name NAME] [--pin P] [--guest-pin P]\n"
     "           [--allow-guests] [--lecture] [--locked] [--reception] [--test-call]\n"
-    "           [--guests-can-present | --no-guests-can-present]\n"
+    "           [--guests-can-present | --no-guests-can-present] [--relay-only]\n"
+    "  room set ALIAS --relay-only | --no-relay-only\n"
     "  room list [--json]\n"
     "  room show ALIAS\n"
     "  room remove ALIAS\n"
@@ -32,7 +33,8 @@ static const char usage[] =
     "--data-dir defaults to ./var, as for parleyd. PINs are 1 to 20 digits; guests\n"
     "need a host PIN; a reception room asks callers for the alias they want; a\n"
     "test-call room sends every participant its own audio and video back. Guests\n"
-    "may take the presentation floor unless --no-guests-can-present.\n"
+    "may take the presentation floor unless --no-guests-can-present. A --relay-only\n"
+    "room's clients reach media only through TURN (parleyd --turn-url).\n"
     "\n"
     "RTM (stream recording) clients authenticate with a JWT (HS256, signed with the\n"
     "account's jwt_secret, claims cid, client_id, exp and optionally rec:false) or,\n"
@@ -79,6 +81,8 @@ static int room_add(store *st, int argc, char **argv) {
       r.guests_cannot_present = false;
     else if (strcmp(a, "--no-guests-can-present") == 0)
       r.guests_cannot_present = true;
+    else if (strcmp(a, "--relay-only") == 0)
+      r.relay_only = true;
     else if (strcmp(a, "--alias") == 0 || strcmp(a, "--name") == 0 ||
              strcmp(a, "--pin") == 0 || strcmp(a, "--guest-pin") == 0) {
       if (!(v = need_value(argc, argv, &i)))
@@ -105,27 +109,52 @@ static int room_add(store *st, int argc, char **argv) {
   return 0;
 }
 
+/* room set ALIAS --relay-only | --no-relay-only */
+static int room_set(store *st, int argc, char **argv) {
+  if (argc < 1 || argv[0][0] == '-')
+    return die("room set needs an ALIAS%s", "");
+  if (argc == 1)
+    return die("room set needs --relay-only or --no-relay-only%s", "");
+  int relay_only = -1;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--relay-only") == 0)
+      relay_only = 1;
+    else if (strcmp(argv[i], "--no-relay-only") == 0)
+      relay_only = 0;
+    else
+      return die("unknown option \"%s\" for room set", argv[i]);
+  }
+  char err[300];
+  if (store_room_set_relay_only(st, argv[0], relay_only == 1, err, sizeof err) != 0)
+    return die("%s", err);
+  printf("room %s changed\n", argv[0]);
+  return 0;
+}
+
 static json_t *record_json(const room_record *r) {
   json_t *aliases = json_array();
   for (size_t i = 0; i < r->n_aliases; i++)
     json_array_append_new(aliases, json_string(r->aliases[i]));
-  /* One "s:x" pair per key below (eleven): a format with more pairs than arguments
+  /* One "s:x" pair per key below (twelve): a format with more pairs than arguments
    * makes json_pack read past them and return NULL. */
-  return json_pack("{s:I, s:s, s:o, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}", "id",
+  return json_pack("{s:I, s:s, s:o, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}", "id",
                    (json_int_t)r->id, "name", r->name, "aliases", aliases, "pin",
                    r->pin != NULL, "guest_pin", r->guest_pin != NULL, "allow_guests",
                    r->allow_guests, "lecture", r->lecture, "locked", r->locked,
                    "reception", r->reception, "test_call", r->test_call,
-                   "guests_can_present", !r->guests_cannot_present);
+                   "guests_can_present", !r->guests_cannot_present, "relay_only",
+                   r->relay_only);
 }
 
 static void print_line(const room_record *r, void *ud) {
   (void)ud;
-  printf("%-24s %-24s%s%s%s%s%s%s%s%s", r->aliases[0], r->name, r->pin ? " host-pin" : "",
-         r->guest_pin ? " guest-pin" : "", r->allow_guests ? " guests" : "",
-         r->lecture ? " lecture" : "", r->locked ? " locked" : "",
-         r->reception ? " reception" : "", r->test_call ? " test-call" : "",
-         r->guests_cannot_present ? " no-guest-presenting" : "");
+  printf("%-24s %-24s%s%s%s%s%s%s%s%s%s", r->aliases[0], r->name,
+         r->pin ? " host-pin" : "", r->guest_pin ? " guest-pin" : "",
+         r->allow_guests ? " guests" : "", r->lecture ? " lecture" : "",
+         r->locked ? " locked" : "", r->reception ? " reception" : "",
+         r->test_call ? " test-call" : "",
+         r->guests_cannot_present ? " no-guest-presenting" : "",
+         r->relay_only ? " relay-only" : "");
   for (size_t i = 1; i < r->n_aliases; i++)
     printf(" alias=%s", r->aliases[i]);
   putchar('\n');
@@ -168,10 +197,12 @@ static int print_json(json_t *v) {
 
 static int room_command(store *st, int argc, char **argv) {
   if (argc < 1)
-    return die("room needs add, list, show or remove%s", "");
+    return die("room needs add, set, list, show or remove%s", "");
   const char *verb = argv[0];
   if (strcmp(verb, "add") == 0)
     return room_add(st, argc - 1, argv + 1);
+  if (strcmp(verb, "set") == 0)
+    return room_set(st, argc - 1, argv + 1);
   if (strcmp(verb, "list") == 0) {
     bool as_json = argc == 2 && strcmp(argv[1], "--json") == 0;
     if (argc > (as_json ? 2 : 1))

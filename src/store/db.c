@@ -85,6 +85,8 @@ static const char *migrations[] = {
      * it may use must start with client_prefix ("" = any). */
     ("ALTER TABLE api_keys ADD COLUMN supervise INTEGER NOT NULL DEFAULT 0;"
      "ALTER TABLE api_keys ADD COLUMN client_prefix TEXT NOT NULL DEFAULT '';"),
+    /* 7: rooms whose clients may reach media only through TURN (relay candidates) */
+    "ALTER TABLE rooms ADD COLUMN relay_only INTEGER NOT NULL DEFAULT 0;",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 

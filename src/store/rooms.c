@@ -157,8 +157,8 @@ static int insert_room(store *st, const room_record *r, int64_t *id, char *err,
   sqlite3_stmt *s;
   if (sqlite3_prepare_v2(st->db,
                          "INSERT INTO rooms(name, pin, guest_pin, allow_guests, lecture, "
-                         "locked, reception, test_call, guests_can_present) "
-                         "VALUES(?,?,?,?,?,?,?,?,?)",
+                         "locked, reception, test_call, guests_can_present, "
+                         "relay_only) VALUES(?,?,?,?,?,?,?,?,?,?)",
                          -1, &s, NULL) != SQLITE_OK) {
     snprintf(err, errlen, "cannot store room: %s", sqlite3_errmsg(st->db));
     return -1;
@@ -172,6 +172,7 @@ static int insert_room(store *st, const room_record *r, int64_t *id, char *err,
   sqlite3_bind_int(s, 7, r->reception);
   sqlite3_bind_int(s, 8, r->test_call);
   sqlite3_bind_int(s, 9, !r->guests_cannot_present);
+  sqlite3_bind_int(s, 10, r->relay_only);
   int ok = sqlite3_step(s) == SQLITE_DONE;
   sqlite3_finalize(s);
   if (!ok) {
@@ -232,6 +233,32 @@ int store_room_remove(store *st, const char *alias, char *err, size_t errlen) {
   return 0;
 }
 
+int store_room_set_relay_only(store *st, const char *alias, bool relay_only, char *err,
+                              size_t errlen) {
+  sqlite3_stmt *s;
+  /* One statement in autocommit mode: its step reports a failed commit too. */
+  if (sqlite3_prepare_v2(st->db,
+                         "UPDATE rooms SET relay_only = ? WHERE id = (SELECT room_id "
+                         "FROM room_aliases WHERE alias = ?)",
+                         -1, &s, NULL) != SQLITE_OK) {
+    snprintf(err, errlen, "cannot change room: %s", sqlite3_errmsg(st->db));
+    return -1;
+  }
+  sqlite3_bind_int(s, 1, relay_only);
+  sqlite3_bind_text(s, 2, alias, -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
+  sqlite3_finalize(s);
+  if (rc != 0) {
+    snprintf(err, errlen, "cannot change room: %s", sqlite3_errmsg(st->db));
+    return -1;
+  }
+  if (sqlite3_changes(st->db) == 0) {
+    snprintf(err, errlen, "no room has the alias \"%s\"", alias);
+    return -1;
+  }
+  return 0;
+}
+
 static char *column_text(sqlite3_stmt *s, int i) {
   const unsigned char *t = sqlite3_column_text(s, i);
   return t ? xstrdup((const char *)t) : NULL;
@@ -242,7 +269,7 @@ int store_rooms_each(store *st, void (*cb)(const room_record *r, void *ud), void
   if (sqlite3_prepare_v2(st->db,
                          "SELECT r.id, r.name, r.pin, r.guest_pin, r.allow_guests, "
                          "r.lecture, r.locked, r.reception, r.test_call, a.alias, "
-                         "r.guests_can_present "
+                         "r.guests_can_present, r.relay_only "
                          "FROM rooms r "
                          "JOIN room_aliases a ON a.room_id = r.id "
                          "ORDER BY r.id, a.position",
@@ -267,6 +294,7 @@ int store_rooms_each(store *st, void (*cb)(const room_record *r, void *ud), void
       cur->reception = sqlite3_column_int(s, 7);
       cur->test_call = sqlite3_column_int(s, 8);
       cur->guests_cannot_present = !sqlite3_column_int(s, 10);
+      cur->relay_only = sqlite3_column_int(s, 11);
     }
     if (cur->n_aliases < ROOM_MAX_ALIASES)
       cur->aliases[cur->n_aliases++] = column_text(s, 9);

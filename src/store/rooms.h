@@ -21,6 +21,8 @@ typedef struct {
   /* Guests may not take the presentation floor (client API guests_can_present false).
    * Negative so that a zeroed record keeps Pexip's default, guests present. */
   bool guests_cannot_present;
+  /* Clients must reach media through TURN only (use_relay_candidates_only). */
+  bool relay_only;
   char *aliases[ROOM_MAX_ALIASES];
   size_t n_aliases;
 } room_record;
@@ -33,6 +35,9 @@ room_record *room_record_copy(const room_record *r);
 int store_room_add(store *st, const room_record *r, char *err, size_t errlen);
 /* Removes the room that owns alias (with all its aliases). */
 int store_room_remove(store *st, const char *alias, char *err, size_t errlen);
+/* Sets the relay-only flag of the room that owns alias. */
+int store_room_set_relay_only(store *st, const char *alias, bool relay_only, char *err,
+                              size_t errlen);
 /* Calls cb for every room, aliases in their given order. Returns 0 or -1. */
 int store_rooms_each(store *st, void (*cb)(const room_record *r, void *ud), void *ud);
 

@@ -333,6 +333,7 @@ export function roomArgs(room) {
   if (room.testCall) a.push('--test-call');
   if (room.guestsCanPresent === true) a.push('--guests-can-present');
   if (room.guestsCanPresent === false) a.push('--no-guests-can-present');
+  if (room.relayOnly) a.push('--relay-only');
   return a;
 }
 
@@ -576,7 +577,7 @@ export function parseMetrics(text) {
 
 /**
  * Starts a daemon. rooms: array of alias strings or {alias, aliases, name, pin, guestPin,
- * allowGuests, lecture, locked, reception, testCall, guestsCanPresent}. args: extra parleyd arguments.
+ * allowGuests, lecture, locked, reception, testCall, guestsCanPresent, relayOnly}. args: extra parleyd arguments.
  */
 export async function startDaemon({ rooms = [], args = [], dataDir, listenTimeout } = {}) {
   const dir = dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'parley-it-'));

@@ -25,7 +25,7 @@ describe('parleyctl views of existing records', () => {
   const meet = {
     name: 'Demo meeting', aliases: ['meet', 'meet-2'], pin: true, guest_pin: false, allow_guests: true,
     lecture: false, locked: false, reception: false, test_call: false,
-    guests_can_present: true,
+    guests_can_present: true, relay_only: false,
   };
 
   test('room show finds a room by any of its aliases', T(), async () => {

@@ -49,6 +49,7 @@ static void check_guests_can_present(const char *dir) {
                      "ALTER TABLE api_keys DROP COLUMN supervise;"
                      "ALTER TABLE api_keys DROP COLUMN client_prefix;"
                      "ALTER TABLE rooms DROP COLUMN guests_can_present;"
+                     "ALTER TABLE rooms DROP COLUMN relay_only;"
                      "INSERT INTO rooms(id, name) VALUES(77, 'Old');"
                      "INSERT INTO room_aliases(alias, room_id, position) "
                      "VALUES('old', 77, 0);"
@@ -81,6 +82,7 @@ static void check_key_scopes_migration(const char *dir) {
   CHECK(sqlite3_exec(st->db,
                      "ALTER TABLE api_keys DROP COLUMN supervise;"
                      "ALTER TABLE api_keys DROP COLUMN client_prefix;"
+                     "ALTER TABLE rooms DROP COLUMN relay_only;"
                      "PRAGMA user_version = 5;",
                      NULL, NULL, NULL) == SQLITE_OK);
   store_close(st);
@@ -88,6 +90,44 @@ static void check_key_scopes_migration(const char *dir) {
   CHECK(st != NULL);
   CHECK(api_keys_find(st, key, &k) == 0 && !k.scopes.supervise && k.scopes.recording);
   CHECK_STR(k.scopes.client_prefix, "");
+  store_close(st);
+}
+
+static int relay_only_rooms;
+static void count_relay_only(const room_record *r, void *ud) {
+  (void)ud;
+  relay_only_rooms += r->relay_only;
+}
+
+/* relay_only: stored by add, changed by set (on any alias), kept by migration 7 as
+ * off for rooms made before it. */
+static void check_relay_only(const char *dir) {
+  char err[300];
+  store *st = store_open(dir, err, sizeof err);
+  CHECK(st != NULL);
+  room_record r = {.name = "Strict", .relay_only = true};
+  r.aliases[0] = "strict";
+  r.aliases[1] = "strict-2";
+  r.n_aliases = 2;
+  CHECK(store_room_add(st, &r, err, sizeof err) == 0);
+  relay_only_rooms = 0;
+  CHECK(store_rooms_each(st, count_relay_only, NULL) == 0 && relay_only_rooms == 1);
+  CHECK(store_room_set_relay_only(st, "strict-2", false, err, sizeof err) == 0);
+  relay_only_rooms = 0;
+  CHECK(store_rooms_each(st, count_relay_only, NULL) == 0 && relay_only_rooms == 0);
+  CHECK(store_room_set_relay_only(st, "strict", true, err, sizeof err) == 0);
+  CHECK(store_room_set_relay_only(st, "nope", true, err, sizeof err) == -1);
+  CHECK(strstr(err, "no room has the alias \"nope\"") != NULL);
+  CHECK(sqlite3_exec(st->db,
+                     "ALTER TABLE rooms DROP COLUMN relay_only;"
+                     "PRAGMA user_version = 6;",
+                     NULL, NULL, NULL) == SQLITE_OK);
+  store_close(st);
+  st = store_open(dir, err, sizeof err);
+  CHECK(st != NULL);
+  relay_only_rooms = 0;
+  CHECK(store_rooms_each(st, count_relay_only, NULL) == 0 && relay_only_rooms == 0);
+  CHECK(store_room_remove(st, "strict", err, sizeof err) == 0);
   store_close(st);
 }
 
@@ -289,6 +329,7 @@ int main(void) {
   store_close(b);
   check_guests_can_present(dir);
   check_key_scopes_migration(dir);
+  check_relay_only(dir);
   char cmd[400];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   CHECK(system(cmd) == 0);
