@@ -1,14 +1,39 @@
 /* request_token — joining through the client API (§A.1): reads the body and the pin
  * header, asks the core, and answers with a token or the prompt clients expect. */
 #include "api/api.h"
+#include "api/ice_servers.h"
+#include "core/log.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define PIN_HEADER_MAX 64
 
 static json_t *version_json(void) {
   return json_pack("{s:s, s:s}", "version_id", "36", "pseudo_version", "parley-0.1.0");
+}
+
+/* turn and stun (only when configured: absent, not empty, as Infinity does), and
+ * use_relay_candidates_only for the room. The TURN user is the participant's uuid, so
+ * coturn's log names who used the relay; the password is minted per request. */
+static void add_ice(api_call *c, json_t *r, const participant *p) {
+  static bool warned;
+  json_t *turn = ice_turn_json(c->api->cfg, p->uuid, (int64_t)time(NULL));
+  json_t *stun = ice_stun_json(c->api->cfg);
+  if (turn)
+    json_object_set_new(r, "turn", turn);
+  if (stun)
+    json_object_set_new(r, "stun", stun);
+  json_object_set_new(r, "use_relay_candidates_only",
+                      json_boolean(p->room->cfg->relay_only));
+  if (p->room->cfg->relay_only && !turn && !warned) {
+    warned = true;
+    log_warn("api",
+             "room %s is relay-only but parleyd has no --turn-url: its clients "
+             "cannot connect media",
+             p->room->cfg->aliases[0]);
+  }
 }
 
 static json_t *token_result(api_call *c, const join_result *res) {
@@ -43,7 +68,7 @@ static json_t *token_result(api_call *c, const join_result *res) {
   json_object_set_new(r, "analytics_enabled", json_false());
   json_object_set_new(r, "route_via_registrar", json_false());
   json_object_set_new(r, "idp_uuid", json_string(""));
-  json_object_set_new(r, "use_relay_candidates_only", json_false());
+  add_ice(c, r, p);
   json_object_set_new(r, "direct_media", json_false());
   json_object_set_new(r, "breakout_rooms", json_false());
   return r;

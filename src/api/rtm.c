@@ -3,6 +3,7 @@
  */
 #include "rtm/rtm.h"
 #include "api/api.h"
+#include "api/ice_servers.h"
 #include "api/rtm_message.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -267,9 +268,12 @@ static void reserve_session(api *a, h2o_req_t *req) {
   size_t hl = req->authority.len < 400 ? req->authority.len : 0;
   snprintf(endpoint, sizeof endpoint, "ws://%.*s%s", (int)hl, req->authority.base,
            RTM_IO_PATH);
+  /* RTCIceServer[] for the client's RTCPeerConnection: --stun-url and --turn-url, the
+   * TURN user named after the session. Empty when neither is configured. */
+  json_t *ice = ice_servers_json(a->cfg, session_id, (int64_t)time(NULL));
   http_respond_json(req, 201,
-                    json_pack("{s:s, s:[], s:s}", "session_id", session_id, "ice_servers",
-                              "ws_endpoint", endpoint));
+                    json_pack("{s:s, s:o, s:s}", "session_id", session_id, "ice_servers",
+                              ice, "ws_endpoint", endpoint));
 }
 
 bool rtm_api_handle(api *a, h2o_req_t *req) {
