@@ -9,8 +9,9 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev clang-form
   libavformat-dev
   curl procps)
 # The test suite drives Debian's Chromium and Firefox ESR as the WebRTC peers.
-# ffprobe (ffmpeg) checks recorded files in test_recorder; strace watches fsyncs (rtm.test).
-[ "${1:-}" = "--test" ] && build_pkgs+=(chromium firefox-esr ffmpeg strace)
+# ffprobe (ffmpeg) checks recorded files in test_recorder; strace watches fsyncs (rtm.test);
+# coturn's turnserver relays a relay-only room's call (tests/browser/turn.test).
+[ "${1:-}" = "--test" ] && build_pkgs+=(chromium firefox-esr ffmpeg strace coturn)
 # Node.js may come from Debian (nodejs + npm) or from a repack that ships npm inside nodejs.
 command -v node >/dev/null 2>&1 || build_pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || build_pkgs+=(npm)
