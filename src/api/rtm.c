@@ -7,6 +7,7 @@
 #include "api/rtm_message.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "http/server.h"
 #include "http/url.h"
 #include "http/websocket.h"
 
@@ -266,7 +267,8 @@ static void reserve_session(api *a, h2o_req_t *req) {
   /* The host the client reached us by: h2o keeps the Host header as the authority. */
   char endpoint[600];
   size_t hl = req->authority.len < 400 ? req->authority.len : 0;
-  snprintf(endpoint, sizeof endpoint, "ws://%.*s%s", (int)hl, req->authority.base,
+  snprintf(endpoint, sizeof endpoint, "%s://%.*s%s",
+           http_request_is_tls(req) ? "wss" : "ws", (int)hl, req->authority.base,
            RTM_IO_PATH);
   /* RTCIceServer[] for the client's RTCPeerConnection: --stun-url and --turn-url, the
    * TURN user named after the session. Empty when neither is configured. */

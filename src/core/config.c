@@ -170,6 +170,11 @@ static const option options[] = {
     {"metrics-token", STR_EMPTY(metrics_token), "TOKEN",
      "/metrics answers only requests with \"Authorization: Bearer TOKEN\"; \"\" "
      "for anyone (default \"\")"},
+    {"tls-cert", STR_EMPTY(tls_cert), "FILE",
+     "PEM certificate, followed by its chain, for HTTPS (and HTTP/2) on --http; "
+     "with --tls-key; SIGHUP reloads both; \"\" for plain HTTP (default \"\")"},
+    {"tls-key", STR_EMPTY(tls_key), "FILE",
+     "PEM private key of --tls-cert (default \"\")"},
     {"log-level", OPT_LOGLEVEL, offsetof(config, log_level),
      sizeof(((config *)0)->log_level), 0, 0, "LEVEL",
      "debug, info, warn or error (default info)"},

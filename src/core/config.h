@@ -59,6 +59,8 @@ typedef struct {
   char turn_secret_file[512];     /* ... read from this file at start instead */
   int turn_ttl_s;                 /* lifetime of the TURN credentials handed out */
   char stun_urls[1024];           /* comma-separated stun:/stuns: URLs; "" = none */
+  char tls_cert[512];             /* PEM certificate (and chain) for HTTPS; "" = HTTP */
+  char tls_key[512];              /* its PEM private key */
 } config;
 
 void config_defaults(config *cfg);

@@ -1,4 +1,5 @@
-/* server — libh2o HTTP/1.1 server on the control loop. */
+/* server — libh2o HTTP/1.1 server on the control loop, HTTPS with HTTP/2 when given a
+ * TLS context. */
 #include "http/server.h"
 
 #include "core/hmap.h"
@@ -45,6 +46,7 @@ typedef struct {
   uv_tcp_t tcp;
   http_server *srv;
   address_tally *tally; /* NULL when not counted */
+  SSL_CTX *ssl_ctx;     /* a reference to the context it was accepted with, or NULL */
 } connection;
 
 static const char *cors_origin;
@@ -187,6 +189,7 @@ static void release_tally(http_server *srv, address_tally *t) {
 static void on_conn_closed(uv_handle_t *handle) {
   connection *c = (connection *)handle;
   c->srv->connections--;
+  SSL_CTX_free(c->ssl_ctx); /* h2o freed the connection's SSL before this callback */
   release_tally(c->srv, c->tally);
   free(c);
 }
@@ -227,8 +230,13 @@ static bool count_address(http_server *srv, connection *c) {
   return true;
 }
 
-/* An answer without reading the request: the connection closes right after. */
+/* An answer without reading the request: the connection closes right after (at once
+ * on TLS, where plain text means nothing to the client). */
 static void refuse_connection(connection *c) {
+  if (c->srv->accept_ctx.ssl_ctx) {
+    uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
+    return;
+  }
   static const char msg[] =
       "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n"
       "Connection: close\r\nContent-Length: 69\r\n\r\n"
@@ -255,6 +263,12 @@ static void on_accept(uv_stream_t *listener, int status) {
   }
   uv_tcp_nodelay(&c->tcp, 1);
   srv->connections++;
+  /* h2o keeps a bare pointer to the context until the client's hello arrives (then
+   * its SSL takes a reference): the connection holds one, so a reload can let go of
+   * the old context at once. */
+  c->ssl_ctx = srv->accept_ctx.ssl_ctx;
+  if (c->ssl_ctx)
+    SSL_CTX_up_ref(c->ssl_ctx);
   h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)&c->tcp, on_conn_closed);
   h2o_accept(&srv->accept_ctx, sock);
 }
@@ -326,6 +340,23 @@ http_server *http_server_start(uv_loop_t *loop, const char *host, int port,
 }
 
 int http_server_port(const http_server *srv) { return srv->port; }
+
+void http_server_set_tls(http_server *srv, SSL_CTX *ctx) {
+  SSL_CTX *old = srv->accept_ctx.ssl_ctx;
+  srv->accept_ctx.ssl_ctx = ctx; /* only new connections see it */
+  SSL_CTX_free(old);             /* open connections hold their own references */
+}
+
+bool http_server_is_tls(const http_server *srv) {
+  return srv->accept_ctx.ssl_ctx != NULL;
+}
+
+bool http_request_is_tls(h2o_req_t *req) {
+  h2o_socket_t *sock = req->conn->callbacks->get_socket
+                           ? req->conn->callbacks->get_socket(req->conn)
+                           : NULL;
+  return sock && sock->ssl;
+}
 
 size_t http_server_connections(const http_server *srv) { return srv->connections; }
 

@@ -1,5 +1,6 @@
-/* server — the HTTP/1.1 server on the control loop (libh2o, libuv build): listening,
- * accepting, handing each request to one callback, and helpers to read and answer it. */
+/* server — the HTTP/1.1 server on the control loop (libh2o, libuv build), or HTTPS
+ * with HTTP/2 by ALPN: listening, accepting, handing each request to one callback, and
+ * helpers to read and answer it. */
 #ifndef PARLEY_HTTP_SERVER_H
 #define PARLEY_HTTP_SERVER_H
 
@@ -17,6 +18,13 @@ http_server *http_server_start(uv_loop_t *loop, const char *host, int port,
                                size_t max_entity, const char *web_dir, http_request_cb cb,
                                void *ud, char *err, size_t errlen);
 int http_server_port(const http_server *srv);
+/* From now on new connections speak TLS with ctx (the server takes over the caller's
+ * reference; http/tls.h makes one); open ones keep the context they started with.
+ * Called again with a new context, e.g. a reloaded certificate, it replaces the old. */
+void http_server_set_tls(http_server *srv, SSL_CTX *ctx);
+bool http_server_is_tls(const http_server *srv);
+/* Whether req came over TLS (https, wss). */
+bool http_request_is_tls(h2o_req_t *req);
 /* Stops accepting and asks idle keep-alive connections to close. */
 void http_server_stop_accepting(http_server *srv);
 size_t http_server_connections(const http_server *srv);

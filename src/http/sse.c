@@ -1,4 +1,4 @@
-/* sse — Server-Sent Event streams over libh2o. */
+/* sse — Server-Sent Event streams over libh2o (HTTP/1.1 and HTTP/2). */
 #include "http/sse.h"
 
 #include "core/list.h"
@@ -179,7 +179,11 @@ sse_stream *sse_start(h2o_req_t *req, size_t queue_limit, sse_closed_cb on_close
 }
 
 /* Cuts the connection under h2o, then ends the response: h2o's next write or
- * read on the dead socket fails and it disposes the request the usual way. */
+ * read on the dead socket fails and it disposes the request the usual way. Over
+ * HTTP/2 that takes the connection's other requests along: h2o 2.2.5 resets a
+ * stream only through http2_internal.h, which Debian ships without the khash.h it
+ * includes. A reader stalls a stream alone only by not reading it while reading the
+ * rest (its flow-control window); one that stops reading stalls them all anyway. */
 static void abort_stream(sse_stream *s, size_t queued) {
   n_overflows++;
   log_warn("sse", "stream closed: reader fell %zu bytes behind", queued);

@@ -399,7 +399,7 @@ export class Daemon {
       const timer = setTimeout(() => reject(new Error(`parleyd did not print "listening on http://127.0.0.1:PORT" on stderr within ${ms} ms; stderr:\n${this.stderr}`)), ms);
       child.stderr.on('data', (d) => {
         this.stderr += d;
-        const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(this.stderr);
+        const m = /listening on https?:\/\/127\.0\.0\.1:(\d+)/.exec(this.stderr); // https: --tls-cert
         if (m && this.port === undefined) {
           clearTimeout(timer);
           resolve(Number(m[1]));
