@@ -1,7 +1,9 @@
 /* parleyctl — manages what parleyd serves, directly in its SQLite store: rooms (aliases,
- * PINs, flags) and RTM accounts, API keys and JWTs. A running parleyd notices changes. */
+ * PINs, flags) and RTM accounts, API keys and JWTs. A running parleyd notices changes.
+ * It also makes self-signed certificates for trying HTTPS. */
 #include "auth/credentials.h"
 #include "auth/jwt.h"
+#include "http/tls.h"
 #include "store/accounts.h"
 #include "store/db.h"
 #include "store/rooms.h"
@@ -29,6 +31,7 @@ static const char usage[] =
     "          [--supervise | --no-supervise] [--client-prefix PREFIX]\n"
     "  key list [--account CID]\n"
     "  jwt --account CID --client-id ID [--ttl SECONDS] [--no-recording]\n"
+    "  tls self-signed --name HOST [--out-cert FILE] [--out-key FILE] [--days N]\n"
     "\n"
     "--data-dir defaults to ./var, as for parleyd. PINs are 1 to 20 digits; guests\n"
     "need a host PIN; a reception room asks callers for the alias they want; a\n"
@@ -44,7 +47,14 @@ static const char usage[] =
     "its hash is kept. A key may supervise the account's sessions only with\n"
     "--supervise, and with --client-prefix use only client ids starting with PREFIX:\n"
     "the Origin binding stops other web pages, not a script that forges Origin.\n"
-    "jwt mints a token (default --ttl 3600) for testing.\n";
+    "jwt mints a token (default --ttl 3600) for testing.\n"
+    "\n"
+    "tls self-signed makes an ECDSA P-256 key and a certificate for it naming HOST\n"
+    "(subjectAltName DNS:HOST, and IP:HOST for an address), valid --days (default\n"
+    "365), written to --out-cert (default cert.pem) and --out-key (default key.pem,\n"
+    "mode 0600), for parleyd --tls-cert/--tls-key. It prints the key's SPKI SHA-256\n"
+    "pin: Chromium trusts the certificate with\n"
+    "--ignore-certificate-errors-spki-list=PIN.\n";
 
 static int die(const char *fmt, const char *arg) {
   fprintf(stderr, "parleyctl: ");
@@ -436,6 +446,38 @@ static int jwt_command(store *st, int argc, char **argv) {
   return 0;
 }
 
+/* tls self-signed: needs no store. */
+static int tls_command(int argc, char **argv) {
+  if (argc < 1 || strcmp(argv[0], "self-signed") != 0)
+    return die("tls wants: self-signed --name HOST%s", "");
+  const char *name = NULL, *cert = "cert.pem", *key = "key.pem", *v;
+  long days = 365;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!(v = need_value(argc, argv, &i)))
+      return die("%s wants a value", a);
+    char *end;
+    if (strcmp(a, "--name") == 0)
+      name = v;
+    else if (strcmp(a, "--out-cert") == 0)
+      cert = v;
+    else if (strcmp(a, "--out-key") == 0)
+      key = v;
+    else if (strcmp(a, "--days") == 0 &&
+             ((days = strtol(v, &end, 10)) < 1 || days > 36500 || *end))
+      return die("--days wants a whole number from 1 to 36500, got \"%s\"", v);
+    else if (strcmp(a, "--days") != 0)
+      return die("tls self-signed: unknown option \"%s\"", a);
+  }
+  if (!name)
+    return die("tls self-signed needs --name HOST%s", "");
+  char pin[TLS_PIN_LEN], err[600];
+  if (tls_self_signed(name, (int)days, cert, key, pin, err, sizeof err) != 0)
+    return die("%s", err);
+  printf("certificate: %s\nkey: %s\nspki-sha256: %s\n", cert, key, pin);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *data_dir = "./var";
   int i = 1;
@@ -452,6 +494,10 @@ int main(int argc, char **argv) {
   if (i >= argc) {
     fputs(usage, stderr);
     return 2;
+  }
+  if (strcmp(argv[i], "tls") == 0) {
+    int rc = tls_command(argc - i - 1, argv + i + 1);
+    return fflush(stdout) != 0 ? die("cannot write to standard output%s", "") : rc;
   }
   static const struct {
     const char *name;
