@@ -31,13 +31,13 @@ export async function startDaemon(rooms, extra = [], { dir } = {}) {
     ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr.on('data', (d) => { log += d; });
-  const ready = /listening on http:\/\/127\.0\.0\.1:(\d+) media udp 127\.0\.0\.1:(\d+)/;
+  const ready = /listening on (https?):\/\/127\.0\.0\.1:(\d+) media udp 127\.0\.0\.1:(\d+)/;
   const deadline = Date.now() + 10000;
   while (!ready.test(log) && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 50));
   const m = log.match(ready);
   assert.ok(m, `parleyd did not start:\n${log}`);
-  return { proc, dir, base: `http://127.0.0.1:${m[1]}`, udp: Number(m[2]), log: () => log };
+  return { proc, dir, base: `${m[1]}://127.0.0.1:${m[2]}`, udp: Number(m[3]), log: () => log };
 }
 
 /* SIGTERM: it must exit 0 and without a sanitizer report. */
