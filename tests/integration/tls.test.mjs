@@ -312,3 +312,57 @@ describe('bad TLS files at start', () => {
     assert.ok(x.checkHost('parley.test'));
   });
 });
+
+describe('event streams over HTTP/2 under back-pressure', () => {
+  let d, a, room;
+  before(async () => {
+    a = await selfSigned('bp');
+    room = uniq('h2bp');
+    // The default --sse-queue-bytes (256 KiB; a stream is cut at once past 8 times that).
+    d = await startDaemon({ rooms: [room], args: ['--tls-cert', a.cert, '--tls-key', a.key, '--chat-rate', '0'] });
+  });
+  after(async () => { await d?.stop(); });
+
+  // Flow-control windows as Chromium's (6 MB a stream, 15 MB the connection); node's
+  // default of 64 KiB makes a reader wait a round trip for every 64 KiB.
+  const connect = async () => {
+    const session = http2.connect(`https://127.0.0.1:${d.port}`, { ca: a.pem, settings: { initialWindowSize: 6 << 20 } });
+    await new Promise((resolve, reject) => { session.once('connect', resolve); session.once('error', reject); });
+    session.setLocalWindowSize(15 << 20);
+    session.on('error', () => {});
+    return session;
+  };
+  const metric = async (name) => {
+    const r = await request11(d.port, a.pem, 'GET', '/metrics');
+    return Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(r.text)?.[1]);
+  };
+
+  test('a stream its reader stops reading is cut; a reader that keeps up gets every message', T(60000), async () => {
+    const s1 = await connect(), s2 = await connect(), s3 = await connect();
+    try {
+      const join = async (s, name) => tokenOf(await request2(s, 'POST', `${API}/${room}/request_token`, joinBody(name)));
+      const victim = await join(s1, 'Stalled'), watcher = await join(s2, 'Watcher'), sender = await join(s3, 'Flooder');
+      const stalled = s1.request({ ':method': 'GET', ':path': `${API}/${room}/events?token=${victim}` });
+      const sLog = eventLog(stalled);
+      const watch = s2.request({ ':method': 'GET', ':path': `${API}/${room}/events?token=${watcher}` });
+      const wLog = eventLog(watch);
+      await waitUntil(() => sLog.names.includes('participant_sync_end') && wLog.names.includes('participant_sync_end'),
+        { what: 'both snapshots' });
+      stalled.pause(); // no more reading: its HTTP/2 window closes, then parleyd's queue fills
+      const overflows = await metric('parley_sse_overflows_total');
+      const N = 320, payload = 'x'.repeat(32 * 1024); // 10 MB: past the stalled stream's window and bound
+      for (let i = 0; i < N; i += 8) {
+        await Promise.all(Array.from({ length: 8 }, (_, j) => request2(s3, 'POST',
+          `${API}/${room}/message?token=${sender}`, { type: 'text/plain', payload: `${i + j}:${payload}` })));
+      }
+      await waitUntil(() => sLog.ended, { what: 'the stalled stream to be cut', timeout: 15000 });
+      assert.equal(await metric('parley_sse_overflows_total'), overflows + 1);
+      await waitUntil(() => (wLog.names.filter((n) => n === 'message_received').length === N),
+        { what: `all ${N} messages on the watcher's stream`, timeout: 20000 });
+      assert.equal(wLog.ended, false, 'the reader that keeps up stays');
+      watch.close();
+    } finally {
+      for (const s of [s1, s2, s3]) s.destroy();
+    }
+  });
+});
