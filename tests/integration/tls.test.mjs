@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, test } from 'node:test';
+import WebSocket from 'ws';
 
 import { API, Daemon, SLOW, T, parleyctl, sleep, startDaemon, uniq, waitUntil, withTimeout } from './helpers.mjs';
 
@@ -189,7 +190,16 @@ describe('HTTPS listener', () => {
       req.end('{}');
     });
     assert.equal(r.status, 201, r.text);
-    assert.equal(JSON.parse(r.text).ws_endpoint, `wss://127.0.0.1:${d.port}/api/rtm/v1/io`);
+    const endpoint = JSON.parse(r.text).ws_endpoint;
+    assert.equal(endpoint, `wss://127.0.0.1:${d.port}/api/rtm/v1/io`);
+    // The socket itself over TLS (h2o's HTTP/1.1 upgrade on a TLS connection): ping, pong.
+    const ws = new WebSocket(`${endpoint}?access_token=${jwt}`, { ca: a.pem, ALPNProtocols: ['http/1.1'] }); // as browsers
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    assert.equal(ws._socket.alpnProtocol, 'http/1.1');
+    const reply = new Promise((resolve) => ws.once('message', (m) => resolve(JSON.parse(m.toString()))));
+    ws.send(JSON.stringify({ type: 'ping' }));
+    assert.equal((await withTimeout(reply, 5000 * SLOW))?.type, 'pong');
+    ws.close();
   });
 
   test('SIGHUP loads a new certificate for new connections; an open event stream keeps going', T(), async () => {
