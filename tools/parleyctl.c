@@ -450,24 +450,22 @@ static int jwt_command(store *st, int argc, char **argv) {
 static int tls_command(int argc, char **argv) {
   if (argc < 1 || strcmp(argv[0], "self-signed") != 0)
     return die("tls wants: self-signed --name HOST%s", "");
-  const char *name = NULL, *cert = "cert.pem", *key = "key.pem", *v;
+  const char *name = NULL, *cert = "cert.pem", *key = "key.pem", *v = NULL;
   long days = 365;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (!(v = need_value(argc, argv, &i)))
+    const char **dst = strcmp(a, "--name") == 0       ? &name
+                       : strcmp(a, "--out-cert") == 0 ? &cert
+                       : strcmp(a, "--out-key") == 0  ? &key
+                       : strcmp(a, "--days") == 0     ? &v
+                                                      : NULL;
+    if (!dst)
+      return die("tls self-signed: unknown option \"%s\"", a);
+    if (!(*dst = need_value(argc, argv, &i)))
       return die("%s wants a value", a);
     char *end;
-    if (strcmp(a, "--name") == 0)
-      name = v;
-    else if (strcmp(a, "--out-cert") == 0)
-      cert = v;
-    else if (strcmp(a, "--out-key") == 0)
-      key = v;
-    else if (strcmp(a, "--days") == 0 &&
-             ((days = strtol(v, &end, 10)) < 1 || days > 36500 || *end))
+    if (dst == &v && ((days = strtol(v, &end, 10)) < 1 || days > 36500 || *end))
       return die("--days wants a whole number from 1 to 36500, got \"%s\"", v);
-    else if (strcmp(a, "--days") != 0)
-      return die("tls self-signed: unknown option \"%s\"", a);
   }
   if (!name)
     return die("tls self-signed needs --name HOST%s", "");

@@ -148,7 +148,7 @@ int tls_ctx_pin(SSL_CTX *ctx, char pin[TLS_PIN_LEN]) {
  * would split the subjectAltName list OpenSSL parses. */
 static bool valid_name(const char *name) {
   size_t n = strlen(name);
-  if (n == 0 || n > 253)
+  if (n == 0 || n > 253 || name[0] == '-') /* "--name --days": an option, not a name */
     return false;
   for (const char *p = name; *p; p++)
     if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
