@@ -263,9 +263,12 @@ describe('HTTPS listener', () => {
     // context it was accepted with by a bare pointer until then. Nothing else holds B's
     // (the handshakes above are closed): ASan sees a use after free if parleyd let go of it.
     await sleep(200 * SLOW);
+    const connections = async () => Number(/^parley_http_connections (\d+)$/m
+      .exec((await request11(d.port, b.pem, 'GET', '/metrics')).text)[1]);
+    const before = await connections(); // this request's own connection included
     const early = net.connect(d.port, '127.0.0.1');
     await new Promise((resolve, reject) => { early.once('connect', resolve); early.once('error', reject); });
-    await sleep(100 * SLOW); // accepted by parleyd, not only by the kernel
+    await waitUntil(async () => (await connections()) >= before + 1, { what: 'parleyd to accept it, not only the kernel' });
     const e = await selfSigned('e');
     writeFileSync(a.key, readFileSync(e.key));
     writeFileSync(a.cert, e.pem);
