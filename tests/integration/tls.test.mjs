@@ -96,11 +96,12 @@ const joinBody = (name) => ({ display_name: name });
 const tokenOf = (r) => JSON.parse(r.text).result.token;
 
 describe('HTTPS listener', () => {
-  let d, a, room;
+  let d, a, room, metricsPort;
   before(async () => {
     a = await selfSigned('a');
     room = uniq('tls');
-    d = await startDaemon({ rooms: [room], args: ['--tls-cert', a.cert, '--tls-key', a.key] });
+    d = await startDaemon({ rooms: [room], args: ['--tls-cert', a.cert, '--tls-key', a.key,
+      '--metrics-listen', '127.0.0.1:0'] });
   });
   after(async () => { await d?.stop(); });
 
@@ -111,6 +112,12 @@ describe('HTTPS listener', () => {
     assert.equal(h.version, 'TLSv1.3', 'TLS 1.3 preferred');
     assert.equal(h.alpn, 'h2', 'h2 preferred by ALPN');
     assert.ok(d.stderr.includes(`spki-sha256 ${a.pin}`), 'the log names the pin');
+    // --metrics-listen stays plain HTTP.
+    metricsPort = /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(d.stderr)?.[1];
+    assert.ok(metricsPort, 'metrics on http://');
+    const m = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    assert.equal(m.status, 200);
+    assert.match(await m.text(), /^parley_http_connections \d+$/m);
   });
 
   test('TLS 1.0/1.1 and non-AEAD TLS 1.2 ciphers are refused; ECDHE-AEAD 1.2 is served', T(), async () => {
@@ -264,8 +271,8 @@ describe('HTTPS listener', () => {
     // (the handshakes above are closed): ASan sees a use after free if parleyd let go of it.
     await sleep(200 * SLOW);
     const connections = async () => Number(/^parley_http_connections (\d+)$/m
-      .exec((await request11(d.port, b.pem, 'GET', '/metrics')).text)[1]);
-    const before = await connections(); // this request's own connection included
+      .exec(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text())[1]);
+    const before = await connections();
     const early = net.connect(d.port, '127.0.0.1');
     await new Promise((resolve, reject) => { early.once('connect', resolve); early.once('error', reject); });
     await waitUntil(async () => (await connections()) >= before + 1, { what: 'parleyd to accept it, not only the kernel' });
