@@ -102,6 +102,7 @@ describe('HTTPS listener', () => {
     room = uniq('tls');
     d = await startDaemon({ rooms: [room], args: ['--tls-cert', a.cert, '--tls-key', a.key,
       '--metrics-listen', '127.0.0.1:0'] });
+    metricsPort = /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(d.stderr)?.[1];
   });
   after(async () => { await d?.stop(); });
 
@@ -113,7 +114,6 @@ describe('HTTPS listener', () => {
     assert.equal(h.alpn, 'h2', 'h2 preferred by ALPN');
     assert.ok(d.stderr.includes(`spki-sha256 ${a.pin}`), 'the log names the pin');
     // --metrics-listen stays plain HTTP.
-    metricsPort = /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(d.stderr)?.[1];
     assert.ok(metricsPort, 'metrics on http://');
     const m = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
     assert.equal(m.status, 200);
