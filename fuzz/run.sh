@@ -23,6 +23,7 @@ max_len() {
   fuzz_retry_after) echo 256 ;;
   fuzz_depacketize) echo 16384 ;;
   fuzz_recover) echo 65536 ;;
+  fuzz_tcp_framing) echo 16384 ;; # several frames and a split one
   *) echo 4096 ;;
   esac
 }
