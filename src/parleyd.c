@@ -217,7 +217,8 @@ static int start_media(uv_loop_t *loop, char *err, size_t errlen) {
                      .announce = &announce,
                      .srtp_profiles = cfg.srtp_profiles,
                      .consent_timeout_s = cfg.consent_timeout_s,
-                     .loops = cfg.media_loops};
+                     .loops = cfg.media_loops,
+                     .ice_tcp = cfg.ice_tcp != 0};
   media = media_engine_start(loop, &mc, on_media_event, NULL, err, errlen);
   if (!media)
     return -1;

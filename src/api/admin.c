@@ -19,6 +19,34 @@ static void metric(buf *b, const char *name, const char *type, const char *help,
               value);
 }
 
+static void tcp_metrics(buf *b, const media_stats *st) {
+  metric(b, "parley_tcp_connections", "gauge", "ICE-TCP connections open.", st->tcp_open);
+  metric(b, "parley_tcp_accepted_total", "counter", "ICE-TCP connections accepted.",
+         st->tcp_accepted);
+  metric(b, "parley_tcp_closed_total", "counter", "ICE-TCP connections closed.",
+         st->tcp_closed);
+  metric(b, "parley_tcp_frames_in_total", "counter", "RFC 4571 frames received.",
+         st->tcp_frames_in);
+  metric(b, "parley_tcp_frames_out_total", "counter", "RFC 4571 frames queued to send.",
+         st->tcp_frames_out);
+  metric(b, "parley_tcp_bytes_in_total", "counter", "ICE-TCP bytes received (framed).",
+         st->tcp_bytes_in);
+  metric(b, "parley_tcp_bytes_out_total", "counter", "ICE-TCP bytes queued (framed).",
+         st->tcp_bytes_out);
+  metric(b, "parley_tcp_dropped_backpressure_total", "counter",
+         "Packets dropped: the connection had 256 KiB unsent already.",
+         st->tcp_dropped_backpressure);
+  buf_appendf(b,
+              "# HELP parley_tcp_refused_total ICE-TCP connections closed unbound or "
+              "for a bad frame.\n# TYPE parley_tcp_refused_total counter\n"
+              "parley_tcp_refused_total{reason=\"first_frame\"} %llu\n"
+              "parley_tcp_refused_total{reason=\"timeout\"} %llu\n"
+              "parley_tcp_refused_total{reason=\"oversize\"} %llu\n",
+              (unsigned long long)st->tcp_refused_first_frame,
+              (unsigned long long)st->tcp_refused_timeout,
+              (unsigned long long)st->tcp_refused_oversize);
+}
+
 static void media_metrics(buf *b, media_engine *m) {
   media_stats st;
   media_engine_stats(m, &st);
@@ -51,6 +79,7 @@ static void media_metrics(buf *b, media_engine *m) {
          st.send_errors);
   metric(b, "parley_media_queue_dropped_total", "counter",
          "Commands lost to a full media queue.", st.queue_dropped);
+  tcp_metrics(b, &st);
   buf_appendf(b, "# HELP parley_media_loop_calls Calls on each media loop.\n"
                  "# TYPE parley_media_loop_calls gauge\n");
   for (int i = 0; i < media_engine_loops(m); i++) {

@@ -90,6 +90,9 @@ static const option options[] = {
     {"media-loops", INT(media_loops, 1, 64), "N",
      "media loops, each a thread with its own UDP port; a room's calls share one "
      "(default 1; up to one per core)"},
+    {"ice-tcp", INT(ice_tcp, 0, 1), "0|1",
+     "each media loop also accepts ICE over TCP (RFC 6544) on its UDP port's number, "
+     "for clients whose UDP is blocked (default 1)"},
     {"media-bind", STR_EMPTY(media_bind), "ADDR",
      "address the media ports bind (default: the --http address; for 0.0.0.0 or [::], "
      "\"::\" for IPv4 and IPv6 both when the host has IPv6)"},
@@ -207,6 +210,7 @@ void config_defaults(config *cfg) {
   strcpy(cfg->srtp_profiles, "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80");
   cfg->consent_timeout_s = 30;
   cfg->media_loops = 1;
+  cfg->ice_tcp = 1;
   strcpy(cfg->web_dir, "./web");
   cfg->call_setup_timeout_s = 30;
   cfg->max_calls = 4;

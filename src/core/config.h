@@ -34,6 +34,7 @@ typedef struct {
   char media_ip[HOST_ADDR_MAX * HOST_ADDR_LEN];
   int media_port;
   int media_loops;
+  int ice_tcp; /* 1: each media port also accepts ICE-TCP (RFC 6544) */
   char srtp_profiles[128];
   int consent_timeout_s;
   char web_dir[512];        /* "" = no static pages */

@@ -16,6 +16,7 @@ struct media_engine {
   media_loop *loops[MAX_LOOPS];
   dtls_context *dtls; /* one certificate for every loop: one fingerprint in every SDP */
   host_addr_list announce;
+  bool ice_tcp;
 };
 
 /* FNV-1a: a spread of uuids over the loops, stable for the call's whole life. */
@@ -39,6 +40,7 @@ media_engine *media_engine_start(uv_loop_t *control_loop, const media_config *cf
     return snprintf(err, errlen, "media loops must be 1 to %d", MAX_LOOPS), NULL;
   media_engine *e = xcalloc(1, sizeof *e);
   e->announce = *cfg->announce;
+  e->ice_tcp = cfg->ice_tcp;
   if (!(e->dtls = dtls_context_new(cfg->srtp_profiles, err, errlen))) {
     free(e);
     return NULL;
@@ -76,6 +78,7 @@ int media_engine_loops(const media_engine *e) { return e->n; }
 const host_addr_list *media_engine_announce(const media_engine *e) {
   return &e->announce;
 }
+bool media_engine_ice_tcp(const media_engine *e) { return e->ice_tcp; }
 const char *media_engine_fingerprint(const media_engine *e) {
   return dtls_context_fingerprint(e->dtls);
 }

@@ -17,7 +17,8 @@ typedef struct {
   const host_addr_list *announce; /* the SDP candidates' addresses, in order (NAT) */
   const char *srtp_profiles;      /* OpenSSL use_srtp list, our preference first */
   int consent_timeout_s;
-  int loops; /* media loops (threads), each with its own port: port, port + 1, ... */
+  int loops;    /* media loops (threads), each with its own port: port, port + 1, ... */
+  bool ice_tcp; /* each loop also accepts ICE-TCP on its port's number (RFC 6544) */
 } media_config;
 
 typedef enum {
@@ -80,6 +81,10 @@ typedef struct {
   uint64_t calls, datagrams_in, datagrams_out, dropped_garbage, dropped_unknown,
       stun_refused, srtp_failures, rtp_in, rtp_out, rtcp_in, rtcp_out, bytes_in,
       bytes_out, nacks_answered, keyframe_requests, queue_dropped, send_errors;
+  /* ICE-TCP (rtc/ice_tcp.h); tcp_open is a gauge. */
+  uint64_t tcp_open, tcp_accepted, tcp_closed, tcp_frames_in, tcp_frames_out,
+      tcp_bytes_in, tcp_bytes_out, tcp_dropped_backpressure, tcp_refused_first_frame,
+      tcp_refused_timeout, tcp_refused_oversize;
 } media_stats;
 
 /* Binds the ports (errors are reported here, not later) and starts the loops' threads;
@@ -98,6 +103,8 @@ int media_engine_port_for(const media_engine *e, const media_call *call);
 int media_engine_port(const media_engine *e);
 int media_engine_loops(const media_engine *e);
 const host_addr_list *media_engine_announce(const media_engine *e);
+/* Whether the loops accept ICE-TCP (on the same port numbers as UDP). */
+bool media_engine_ice_tcp(const media_engine *e);
 const char *media_engine_fingerprint(const media_engine *e);
 
 /* Commands (control loop side). The call is copied. */

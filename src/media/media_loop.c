@@ -46,6 +46,7 @@ struct media_loop {
   media_config cfg;
   char bind_address[64];
   int fd, port_number;
+  int tcp_fd;             /* the ICE-TCP listener on port_number, -1 without --ice-tcp */
   dtls_context *dtls_ctx; /* the engine's, shared */
   pthread_t thread;
   uv_loop_t loop; /* the media loop, run by thread */
@@ -237,6 +238,18 @@ static void snapshot_stats(media_loop *e) {
   st.stun_refused = pc->stun_refused;
   st.send_errors = pc->send_errors;
   st.queue_dropped = e->commands.dropped;
+  const ice_tcp_counters *tc = &e->port.tcp.counters;
+  st.tcp_open = ice_tcp_open_count(&e->port.tcp);
+  st.tcp_accepted = tc->accepted;
+  st.tcp_closed = tc->closed;
+  st.tcp_frames_in = tc->frames_in;
+  st.tcp_frames_out = tc->frames_out;
+  st.tcp_bytes_in = tc->bytes_in;
+  st.tcp_bytes_out = tc->bytes_out;
+  st.tcp_dropped_backpressure = tc->dropped_backpressure;
+  st.tcp_refused_first_frame = tc->refused_first_frame;
+  st.tcp_refused_timeout = tc->refused_timeout;
+  st.tcp_refused_oversize = tc->refused_oversize;
   size_t pos = 0;
   media_session *s;
   while ((s = hmap_next(e->sessions, &pos)))
@@ -301,6 +314,8 @@ static void *run(void *arg) {
   e->port.dtls_ctx = e->dtls_ctx;
   if (port_start(&e->port, &e->loop, e->fd) != 0)
     log_error("media", "udp port %d: cannot receive", e->port_number);
+  if (e->tcp_fd >= 0 && ice_tcp_start(&e->port.tcp, &e->port, e->tcp_fd) != 0)
+    log_error("media", "tcp port %d: cannot accept", e->port_number);
   queue_init(&e->commands, &e->loop, sizeof(command), QUEUE_CAPACITY, on_command, e);
   uv_timer_init(&e->loop, &e->tick);
   e->tick.data = e;
@@ -322,6 +337,27 @@ static void on_event(void *msg, void *ud) {
   e->on_event(msg, e->ud);
 }
 
+/* Tries to pick a free UDP port whose number is free for TCP too. */
+#define TCP_PORT_TRIES 20
+
+/* The UDP port, and with ICE-TCP a TCP listener on the same number: with port 0 the
+ * kernel picks the UDP one, and a number TCP cannot have is given back for another. */
+static void bind_ports(media_loop *e, int port, char *err, size_t errlen) {
+  e->tcp_fd = -1;
+  for (int i = 0; i < TCP_PORT_TRIES; i++) {
+    e->fd = port_bind_socket(e->bind_address, port, &e->port_number, err, errlen);
+    if (e->fd < 0 || !e->cfg.ice_tcp)
+      return;
+    e->tcp_fd = ice_tcp_bind(e->bind_address, e->port_number, err, errlen);
+    if (e->tcp_fd >= 0)
+      return;
+    close(e->fd);
+    e->fd = -1;
+    if (port != 0)
+      return;
+  }
+}
+
 media_loop *media_loop_start(uv_loop_t *control_loop, const media_config *cfg, int port,
                              dtls_context *shared_dtls, media_event_cb cb, void *ud,
                              char *err, size_t errlen) {
@@ -332,10 +368,12 @@ media_loop *media_loop_start(uv_loop_t *control_loop, const media_config *cfg, i
   e->dtls_ctx = shared_dtls;
   e->on_event = cb;
   e->ud = ud;
-  e->fd = port_bind_socket(e->bind_address, port, &e->port_number, err, errlen);
+  bind_ports(e, port, err, errlen);
   if (e->fd >= 0 && srtp_session_global_init() != 0) {
     snprintf(err, errlen, "libsrtp could not be initialised");
     close(e->fd);
+    if (e->tcp_fd >= 0)
+      close(e->tcp_fd);
     e->fd = -1;
   }
   if (e->fd < 0) {
@@ -349,8 +387,8 @@ media_loop *media_loop_start(uv_loop_t *control_loop, const media_config *cfg, i
   uv_barrier_wait(&e->started);
   uv_barrier_destroy(&e->started);
   bool v6 = strchr(e->bind_address, ':') != NULL;
-  log_info("media", "media loop on udp %s%s%s:%d", v6 ? "[" : "", e->bind_address,
-           v6 ? "]" : "", e->port_number);
+  log_info("media", "media loop on udp%s %s%s%s:%d", e->tcp_fd >= 0 ? " and tcp" : "",
+           v6 ? "[" : "", e->bind_address, v6 ? "]" : "", e->port_number);
   return e;
 }
 

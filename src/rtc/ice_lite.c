@@ -65,6 +65,14 @@ static bool same_address(const struct sockaddr_storage *a, const struct sockaddr
 ice_outcome ice_lite_on_request(ice_lite *ice, const uint8_t *pkt, const stun_msg *msg,
                                 const struct sockaddr *from, uint64_t now_ms,
                                 uint8_t *reply, size_t cap, size_t *reply_len) {
+  return ice_lite_on_request_via(ice, pkt, msg, from, NULL, now_ms, reply, cap,
+                                 reply_len);
+}
+
+ice_outcome ice_lite_on_request_via(ice_lite *ice, const uint8_t *pkt,
+                                    const stun_msg *msg, const struct sockaddr *from,
+                                    const void *via, uint64_t now_ms, uint8_t *reply,
+                                    size_t cap, size_t *reply_len) {
   *reply_len = 0;
   /* FINGERPRINT tells STUN from other traffic on the shared port (RFC 8445 §7.3). */
   if (msg->type != STUN_BINDING_REQUEST ||
@@ -86,7 +94,8 @@ ice_outcome ice_lite_on_request(ice_lite *ice, const uint8_t *pkt, const stun_ms
   *reply_len = stun_build_binding_success(reply, cap, msg->tid, from, ice->local_pwd,
                                           strlen(ice->local_pwd));
   ice->requests_ok++;
-  bool on_selected = ice->has_selected && same_address(&ice->selected, from);
+  bool on_selected =
+      ice->has_selected && ice->selected_via == via && same_address(&ice->selected, from);
   if (on_selected)
     ice->last_consent_ms = now_ms;
   if (msg->use_candidate && !on_selected) {
@@ -94,6 +103,7 @@ ice_outcome ice_lite_on_request(ice_lite *ice, const uint8_t *pkt, const stun_ms
                                            : sizeof(struct sockaddr_in);
     memset(&ice->selected, 0, sizeof ice->selected);
     memcpy(&ice->selected, from, n);
+    ice->selected_via = via;
     ice->has_selected = true;
     ice->last_consent_ms = now_ms;
     return ICE_NOMINATED;

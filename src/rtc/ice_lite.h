@@ -17,6 +17,7 @@ typedef struct {
   char remote_ufrag[ICE_REMOTE_MAX + 1];
   bool has_selected;
   struct sockaddr_storage selected; /* where media goes: the nominated path */
+  const void *selected_via;         /* and over what: a TCP connection, NULL for UDP */
   uint64_t last_consent_ms;         /* last authenticated request on that path */
   uint64_t requests_ok, requests_refused;
 } ice_lite;
@@ -40,6 +41,12 @@ typedef enum {
 ice_outcome ice_lite_on_request(ice_lite *ice, const uint8_t *pkt, const stun_msg *msg,
                                 const struct sockaddr *from, uint64_t now_ms,
                                 uint8_t *reply, size_t cap, size_t *reply_len);
+/* The same for a request that came over a connection (via; NULL is UDP): a path is
+ * its address and what carried it, so UDP and TCP from one address stay apart. */
+ice_outcome ice_lite_on_request_via(ice_lite *ice, const uint8_t *pkt,
+                                    const stun_msg *msg, const struct sockaddr *from,
+                                    const void *via, uint64_t now_ms, uint8_t *reply,
+                                    size_t cap, size_t *reply_len);
 /* True once the selected path has been silent for timeout_ms (RFC 7675). */
 bool ice_lite_consent_expired(const ice_lite *ice, uint64_t now_ms, uint64_t timeout_ms);
 

@@ -71,21 +71,50 @@ typedef struct {
   transport *t;
 } address_entry;
 
-static void on_stun(rtc_port *p, uint8_t *pkt, size_t len, const struct sockaddr *from) {
+static transport *on_stun(rtc_port *p, uint8_t *pkt, size_t len,
+                          const struct sockaddr *from, ice_tcp_conn *via) {
   stun_msg msg;
   size_t ulen;
   const char *ufrag;
   if (stun_parse(pkt, len, &msg) != 0 ||
       !(ufrag = ice_lite_addressed_ufrag(&msg, &ulen))) {
     p->counters.dropped_garbage++;
-    return;
+    return NULL;
   }
   transport *t = hmap_get(p->by_ufrag, ufrag, ulen);
+  /* A TCP connection carries one call: checks for another one are not its. */
+  transport *owner = via ? ice_tcp_conn_transport(via) : NULL;
+  if (!t || (owner && owner != t)) {
+    p->counters.dropped_unknown++;
+    return NULL;
+  }
+  return transport_on_stun(t, pkt, len, &msg, from, via) ? t : NULL;
+}
+
+transport *port_receive(rtc_port *p, uint8_t *pkt, size_t len,
+                        const struct sockaddr *from, ice_tcp_conn *via) {
+  uint8_t first = pkt[0];
+  if (first < 4)
+    return on_stun(p, pkt, len, from, via);
+  /* RFC 7983: 20-63 DTLS, 128-191 RTP/RTCP; anything else is nobody's. */
+  if (!((first >= 20 && first <= 63) || (first >= 128 && first <= 191))) {
+    p->counters.dropped_garbage++;
+    return NULL;
+  }
+  transport *t = NULL;
+  if (via) {
+    t = ice_tcp_conn_transport(via);
+  } else {
+    uint8_t key[20];
+    address_entry *e = hmap_get(p->by_address, key, address_key(from, key));
+    t = e ? e->t : NULL;
+  }
   if (!t) {
     p->counters.dropped_unknown++;
-    return;
+    return NULL;
   }
-  transport_on_stun(t, pkt, len, &msg, from);
+  transport_on_packet(t, pkt, len, from, via);
+  return NULL;
 }
 
 static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf,
@@ -95,30 +124,17 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf,
   if (nread <= 0 || !from)
     return;
   p->counters.datagrams_in++;
-  uint8_t *pkt = (uint8_t *)buf->base;
-  size_t len = (size_t)nread;
-  uint8_t first = pkt[0];
-  if (first < 4) {
-    on_stun(p, pkt, len, from);
-    return;
-  }
-  /* RFC 7983: 20-63 DTLS, 128-191 RTP/RTCP; anything else is nobody's. */
-  if (!((first >= 20 && first <= 63) || (first >= 128 && first <= 191))) {
-    p->counters.dropped_garbage++;
-    return;
-  }
-  uint8_t key[20];
-  address_entry *e = hmap_get(p->by_address, key, address_key(from, key));
-  if (!e) {
-    p->counters.dropped_unknown++;
-    return;
-  }
-  transport_on_packet(e->t, pkt, len, from);
+  port_receive(p, (uint8_t *)buf->base, (size_t)nread, from, NULL);
 }
 
 /* Once per turn of the loop, after its I/O and timers and before it polls: what they
  * queued leaves here, in batches of up to PORT_SEND_BATCH per sendmmsg. */
-static void on_before_sleep(uv_prepare_t *h) { port_flush(h->data); }
+static void on_before_sleep(uv_prepare_t *h) {
+  rtc_port *p = h->data;
+  port_flush(p);
+  if (p->tcp.running)
+    ice_tcp_flush(&p->tcp);
+}
 
 /* The port's own buffer: each media loop receives into its own (a process-wide one was
  * written by every loop's thread at once). */
@@ -160,6 +176,7 @@ static void free_maps(uv_handle_t *h) {
 
 void port_close(rtc_port *p) {
   port_flush(p);
+  ice_tcp_close(&p->tcp);
   uv_prepare_stop(&p->before_sleep);
   uv_close((uv_handle_t *)&p->before_sleep, NULL);
   uv_udp_recv_stop(&p->udp);
@@ -185,6 +202,11 @@ void port_flush(rtc_port *p) {
     }
   }
   p->queued = 0;
+}
+
+int port_send_via(rtc_port *p, ice_tcp_conn *via, const struct sockaddr *to,
+                  const uint8_t *data, size_t len) {
+  return via ? ice_tcp_send(via, data, len) : port_send(p, to, data, len);
 }
 
 uint8_t *port_slot(rtc_port *p) {
@@ -249,4 +271,5 @@ static void free_entry(void *value, void *ud) {
 
 void port_forget_transport(rtc_port *p, transport *t) {
   hmap_remove_if(p->by_address, owned_by, free_entry, t);
+  ice_tcp_forget(&p->tcp, t);
 }

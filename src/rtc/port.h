@@ -1,9 +1,12 @@
 /* port — the one UDP port a media loop serves every peer on: receives in batches,
- * demultiplexes STUN by USERNAME and the rest by 5-tuple, counts and drops garbage. */
+ * demultiplexes STUN by USERNAME and the rest by 5-tuple, counts and drops garbage; and
+ * its ICE-TCP twin (ice_tcp.h) on the same port number, whose frames take the same way.
+ */
 #ifndef PARLEY_PORT_H
 #define PARLEY_PORT_H
 
 #include "core/hmap.h"
+#include "rtc/ice_tcp.h"
 #include "rtc/rtp.h"
 #include "rtc/srtp_session.h"
 #include "rtc/transport.h"
@@ -43,6 +46,7 @@ struct rtc_port {
   struct iovec out_iov[PORT_SEND_BATCH];
   struct sockaddr_storage out_addr[PORT_SEND_BATCH];
   uint8_t out_buf[PORT_SEND_BATCH][PORT_SLOT_BYTES];
+  ice_tcp tcp; /* running only with --ice-tcp 1 */
 };
 
 /* Opens a UDP socket bound to addr:port on the calling thread (so errors are
@@ -65,6 +69,16 @@ uint8_t *port_slot(rtc_port *p);
 void port_queue_slot(rtc_port *p, const struct sockaddr *to, size_t len);
 /* Sends what is queued now (the prepare handle and a full batch call it). */
 void port_flush(rtc_port *p);
+/* Sends on a path: the TCP connection via as one frame, or a datagram to `to` when via
+ * is NULL. */
+int port_send_via(rtc_port *p, ice_tcp_conn *via, const struct sockaddr *to,
+                  const uint8_t *data, size_t len);
+/* One packet from `from`, a datagram (via NULL) or a frame of the TCP connection via:
+ * STUN to the transport its USERNAME names, the rest to the transport of the 5-tuple
+ * (UDP) or of the connection (TCP). Returns the transport that authenticated a binding
+ * request in it, else NULL (what binds a new TCP connection). */
+transport *port_receive(rtc_port *p, uint8_t *pkt, size_t len,
+                        const struct sockaddr *from, ice_tcp_conn *via);
 void port_register_ufrag(rtc_port *p, const char *ufrag, transport *t);
 void port_unregister_ufrag(rtc_port *p, const char *ufrag);
 /* Remembers that datagrams from addr belong to t (after an authenticated check). */

@@ -6,6 +6,7 @@
 #include "rtc/port.h"
 
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,12 +50,20 @@ static void check_transport(transport *t) {
     fail(t, TRANSPORT_CONSENT_EXPIRED);
 }
 
+/* The selected path's TCP connection, NULL for UDP (check path_lost first). */
+static ice_tcp_conn *selected_via(const transport *t) {
+  return (ice_tcp_conn *)(uintptr_t)t->ice.selected_via;
+}
+
 static void dtls_send(void *ud, const uint8_t *data, size_t len) {
   transport *t = ud;
-  const struct sockaddr *to = t->ice.has_selected ? (struct sockaddr *)&t->ice.selected
-                                                  : (struct sockaddr *)&t->dtls_peer;
-  if (to->sa_family)
-    port_send(t->port, to, data, len);
+  if (t->ice.has_selected) {
+    if (!t->path_lost)
+      port_send_via(t->port, selected_via(t), (struct sockaddr *)&t->ice.selected, data,
+                    len);
+  } else if (t->dtls_peer.ss_family) {
+    port_send_via(t->port, t->dtls_via, (struct sockaddr *)&t->dtls_peer, data, len);
+  }
 }
 
 transport *transport_new(rtc_port *port, const char *id, const char *local_ufrag,
@@ -106,29 +115,47 @@ void transport_free(transport *t) {
   uv_close((uv_handle_t *)&t->timer, free_after_close);
 }
 
-void transport_on_stun(transport *t, const uint8_t *pkt, size_t len, const stun_msg *msg,
-                       const struct sockaddr *from) {
+bool transport_on_stun(transport *t, const uint8_t *pkt, size_t len, const stun_msg *msg,
+                       const struct sockaddr *from, ice_tcp_conn *via) {
   (void)len;
   uint8_t reply[256];
   size_t reply_len;
   uint64_t ok_before = t->ice.requests_ok;
-  ice_outcome o = ice_lite_on_request(&t->ice, pkt, msg, from, now_ms(t), reply,
-                                      sizeof reply, &reply_len);
+  ice_outcome o = ice_lite_on_request_via(&t->ice, pkt, msg, from, via, now_ms(t), reply,
+                                          sizeof reply, &reply_len);
   if (reply_len)
-    port_send(t->port, from, reply, reply_len);
-  if (t->ice.requests_ok > ok_before)
-    port_register_address(t->port, from, t);
-  else
+    port_send_via(t->port, via, from, reply, reply_len);
+  bool ok = t->ice.requests_ok > ok_before;
+  if (!ok)
     t->port->counters.stun_refused++;
-  if (o == ICE_NOMINATED)
-    log_debug("rtc", "transport %s nominated a path", t->id);
+  else if (!via) /* a TCP connection is its own path: the port knows it already */
+    port_register_address(t->port, from, t);
+  if (o == ICE_NOMINATED) {
+    t->path_lost = false;
+    log_debug("rtc", "transport %s nominated a %s path", t->id, via ? "tcp" : "udp");
+  }
+  return ok;
+}
+
+void transport_tcp_closed(transport *t, ice_tcp_conn *c) {
+  if (t->dtls_via == c) {
+    t->dtls_via = NULL;
+    memset(&t->dtls_peer, 0, sizeof t->dtls_peer);
+  }
+  if (t->ice.has_selected && selected_via(t) == c) {
+    /* Never a connection again: a new one at the same address is a new path. */
+    t->ice.selected_via = &t->path_lost;
+    t->path_lost = true;
+    log_info("rtc", "transport %s: its tcp path closed", t->id);
+  }
 }
 
 static void on_dtls(transport *t, const uint8_t *pkt, size_t len,
-                    const struct sockaddr *from) {
+                    const struct sockaddr *from, ice_tcp_conn *via) {
   size_t n = from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
                                          : sizeof(struct sockaddr_in);
   memcpy(&t->dtls_peer, from, n);
+  t->dtls_via = via;
   dtls_state before = dtls_get_state(t->dtls);
   dtls_state st = dtls_receive(t->dtls, pkt, len);
   if (st == DTLS_FAILED)
@@ -155,11 +182,11 @@ static void on_rtcp_item(const rtcp_item *item, void *ud) {
 }
 
 void transport_on_packet(transport *t, uint8_t *pkt, size_t len,
-                         const struct sockaddr *from) {
+                         const struct sockaddr *from, ice_tcp_conn *via) {
   if (t->failed)
     return;
   if (pkt[0] >= 20 && pkt[0] <= 63)
-    return on_dtls(t, pkt, len, from);
+    return on_dtls(t, pkt, len, from, via);
   if (!t->srtp_ready || len < 12)
     return;
   int n = (int)len;
@@ -185,7 +212,7 @@ void transport_on_packet(transport *t, uint8_t *pkt, size_t len,
 }
 
 static bool can_send(const transport *t) {
-  return t->srtp_ready && t->ice.has_selected && !t->failed;
+  return t->srtp_ready && t->ice.has_selected && !t->path_lost && !t->failed;
 }
 
 /* Protects pkt in place and counts it; returns the protected length, or -1. */
@@ -209,7 +236,8 @@ static int send_protected(transport *t, uint8_t *pkt, size_t len, bool rtcp) {
   int n = protect(t, pkt, len, rtcp);
   if (n < 0)
     return -1;
-  return port_send(t->port, (struct sockaddr *)&t->ice.selected, pkt, (size_t)n);
+  return port_send_via(t->port, selected_via(t), (struct sockaddr *)&t->ice.selected, pkt,
+                       (size_t)n);
 }
 
 uint8_t *transport_rtp_slot(transport *t) {
@@ -220,6 +248,8 @@ int transport_queue_rtp(transport *t, uint8_t *slot, size_t len) {
   int n = protect(t, slot, len, false);
   if (n < 0)
     return -1;
+  if (selected_via(t)) /* the slot was scratch: the frame is copied to the connection */
+    return ice_tcp_send(selected_via(t), slot, (size_t)n);
   port_queue_slot(t->port, (struct sockaddr *)&t->ice.selected, (size_t)n);
   return 0;
 }

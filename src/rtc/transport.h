@@ -17,6 +17,7 @@
 
 typedef struct rtc_port rtc_port;
 typedef struct transport transport;
+typedef struct ice_tcp_conn ice_tcp_conn;
 
 /* What sits behind a transport (a router); called on the media loop. */
 typedef struct {
@@ -43,7 +44,11 @@ struct transport {
   dtls_srtp_profile srtp_profile;
   uint64_t consent_timeout_ms, created_ms;
   struct sockaddr_storage dtls_peer; /* where DTLS came from before nomination */
-  uv_timer_t timer;                  /* DTLS retransmissions and consent checks */
+  ice_tcp_conn *dtls_via;            /* ... over this TCP connection, or UDP */
+  /* The selected path was a TCP connection that closed: nothing leaves until the peer
+   * nominates another, and consent freshness ends the call if it does not. */
+  bool path_lost;
+  uv_timer_t timer; /* DTLS retransmissions and consent checks */
   transport_sink sink;
   void *sink_ud;
   transport_counters counters;
@@ -70,10 +75,14 @@ int transport_send_rtcp(transport *t, uint8_t *pkt, size_t len);
 uint8_t *transport_rtp_slot(transport *t);
 int transport_queue_rtp(transport *t, uint8_t *slot, size_t len);
 
-/* Called by the port with a datagram that belongs to this transport. */
-void transport_on_stun(transport *t, const uint8_t *pkt, size_t len, const stun_msg *msg,
-                       const struct sockaddr *from);
+/* Called by the port with a packet that belongs to this transport: a datagram from
+ * `from`, or a frame of the TCP connection via. transport_on_stun is true when the
+ * request was authentic (its path is now a known one). */
+bool transport_on_stun(transport *t, const uint8_t *pkt, size_t len, const stun_msg *msg,
+                       const struct sockaddr *from, ice_tcp_conn *via);
 void transport_on_packet(transport *t, uint8_t *pkt, size_t len,
-                         const struct sockaddr *from);
+                         const struct sockaddr *from, ice_tcp_conn *via);
+/* The TCP connection c closed: it is no path any more. */
+void transport_tcp_closed(transport *t, ice_tcp_conn *c);
 
 #endif

@@ -78,6 +78,20 @@ int main(void) {
   CHECK(ice.has_selected && !ice_lite_consent_expired(&ice, 31000, 30000));
   CHECK(ice_lite_consent_expired(&ice, 32000, 30000));
 
+  /* The same address over a TCP connection is another path: nominating it moves media
+   * there, and back to UDP likewise. */
+  static int conn; /* any non-NULL pointer stands for a connection */
+  n = make_request(req, username, ice.local_pwd, true);
+  stun_parse(req, n, &m);
+  CHECK(ice_lite_on_request_via(&ice, req, &m, (struct sockaddr *)&from, &conn, 2500,
+                                reply, sizeof reply, &reply_len) == ICE_NOMINATED);
+  CHECK(ice.selected_via == &conn);
+  CHECK(ice_lite_on_request_via(&ice, req, &m, (struct sockaddr *)&from, &conn, 2600,
+                                reply, sizeof reply, &reply_len) == ICE_ANSWERED);
+  CHECK(ice_lite_on_request(&ice, req, &m, (struct sockaddr *)&from, 2700, reply,
+                            sizeof reply, &reply_len) == ICE_NOMINATED);
+  CHECK(ice.selected_via == NULL);
+
   n = make_request(req, username, "not-the-password-at-all", true);
   stun_parse(req, n, &m);
   CHECK(ice_lite_on_request(&ice, req, &m, (struct sockaddr *)&from, 3000, reply,
