@@ -26,11 +26,13 @@ static const sdp_media *transport_media(const sdp_session *offer,
 }
 
 static void fill_local(media_engine *media, const media_call *m, sdp_local *l) {
+  uint16_t port = (uint16_t)media_engine_port_for(media, m);
   *l = (sdp_local){.ice_ufrag = m->local_ufrag,
                    .ice_pwd = m->local_pwd,
                    .fingerprint = media_engine_fingerprint(media),
                    .addresses = media_engine_announce(media),
-                   .port = (uint16_t)media_engine_port_for(media, m),
+                   .port = port,
+                   .tcp_port = media_engine_ice_tcp(media) ? port : 0,
                    .cname = "parley",
                    .audio_ssrc = m->audio_ssrc,
                    .video_ssrc = m->video_ssrc,

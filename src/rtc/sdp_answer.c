@@ -172,14 +172,27 @@ static void write_ssrcs(buf *out, const sdp_local *l, const sdp_choice *ch) {
                 l->cname, rtx, track, ch->mid);
 }
 
-/* One host candidate per announced address (RFC 8445 §5.1.2.1): type preference 126,
- * the local preference falling with the list's order, component 1 (rtcp-mux). */
+uint32_t sdp_candidate_priority(uint32_t type_pref, uint32_t local_pref) {
+  return (type_pref << 24) + (local_pref << 8) + (256 - 1); /* component 1 */
+}
+
+/* Our host candidates, one per announced address: UDP, and with ICE-TCP a passive TCP
+ * one a client whose UDP is blocked can use. The local preference falls with the
+ * list's order (RFC 8445 §5.1.2.1); TCP's starts lower (RFC 6544 §4.2). Each address
+ * and protocol is its own foundation (§5.1.1.3): UDP 1..n, TCP n+1..2n. */
 static void write_candidates(buf *out, const sdp_local *l) {
-  for (int i = 0; i < l->addresses->n; i++) {
-    uint32_t priority = (126u << 24) | ((uint32_t)(65535 - i) << 8) | 255u;
-    buf_appendf(out, "a=candidate:%d 1 udp %u %s %u typ host\r\n", i + 1, priority,
-                l->addresses->addr[i], l->port);
-  }
+  int n = l->addresses->n;
+  for (int i = 0; i < n; i++)
+    buf_appendf(
+        out, "a=candidate:%d 1 udp %u %s %u typ host\r\n", i + 1,
+        sdp_candidate_priority(SDP_TYPE_PREF_HOST, SDP_LOCAL_PREF_UDP - (uint32_t)i),
+        l->addresses->addr[i], l->port);
+  for (int i = 0; l->tcp_port && i < n; i++)
+    buf_appendf(out, "a=candidate:%d 1 tcp %u %s %u typ host tcptype passive\r\n",
+                n + i + 1,
+                sdp_candidate_priority(SDP_TYPE_PREF_HOST,
+                                       SDP_LOCAL_PREF_TCP_PASSIVE - (uint32_t)i),
+                l->addresses->addr[i], l->tcp_port);
   buf_appendf(out, "a=end-of-candidates\r\n");
 }
 

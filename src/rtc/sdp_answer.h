@@ -14,6 +14,7 @@ typedef struct {
   const char *fingerprint;         /* "sha-256 AB:CD:..." of our DTLS certificate */
   const host_addr_list *addresses; /* announced media addresses, at least one */
   uint16_t port;
+  uint16_t tcp_port; /* a passive ICE-TCP candidate (RFC 6544) there; 0 = none */
   const char *cname;
   uint32_t audio_ssrc, video_ssrc, video_rtx_ssrc, slides_ssrc, slides_rtx_ssrc;
   /* NULL: our order (VP8 first: one codec a whole conference shares); "offer": the
@@ -41,6 +42,15 @@ typedef struct {
   sdp_choice media[SDP_MAX_MEDIA];
   size_t n_media;
 } sdp_agreement;
+
+/* A candidate's priority (RFC 8445 §5.1.2.1) for component 1. */
+uint32_t sdp_candidate_priority(uint32_t type_pref, uint32_t local_pref);
+/* Our host candidates' local preferences: UDP first; TCP below it as RFC 6544 §4.2
+ * builds it, (2^13 * direction-pref) + other-pref, with direction-pref 4 for a passive
+ * host candidate and other-pref 8191 (our only TCP candidate): 40959. */
+#define SDP_LOCAL_PREF_UDP 65535
+#define SDP_LOCAL_PREF_TCP_PASSIVE ((1u << 13) * 4 + 8191)
+#define SDP_TYPE_PREF_HOST 126
 
 /* Writes the answer into out. Returns 0, or -1 with a reason in err when nothing
  * in the offer is usable (no audio or video we can receive, no ICE or DTLS). */

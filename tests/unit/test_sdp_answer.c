@@ -234,8 +234,42 @@ static void test_several_addresses(void) {
   buf_free(&out);
 }
 
+/* With ICE-TCP on, the tagged m-line carries a passive TCP host candidate next to the
+ * UDP one, priced lower (RFC 8445 §5.1.2.1 with RFC 6544 §4.2's local preference), and
+ * the other bundled m-lines none. */
+static void test_tcp_candidate(void) {
+  CHECK(sdp_candidate_priority(126, 65535) == 2130706431u); /* the UDP one, as before */
+  uint32_t tcp = sdp_candidate_priority(SDP_TYPE_PREF_HOST, SDP_LOCAL_PREF_TCP_PASSIVE);
+  CHECK(SDP_LOCAL_PREF_TCP_PASSIVE == 40959 && tcp == 2124414975u);
+  size_t len = load("firefox153esr_offer.sdp");
+  sdp_local l = local;
+  l.tcp_port = 40001;
+  buf out = {0};
+  sdp_agreement ag;
+  char err[200];
+  CHECK(sdp_parse(text, len, &offer, err, sizeof err) == 0 &&
+        sdp_answer_write(&offer, &l, &out, &ag, err, sizeof err) == 0);
+  const char *m0 = strstr(out.data, "m=audio"), *m1 = strstr(out.data, "m=video");
+  CHECK(m0 && m1 && count_in_section(m0, "a=candidate:") == 2 &&
+        count_in_section(m1, "a=candidate:") == 0);
+  const char *udp =
+      strstr(m0, "a=candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host\r\n");
+  const char *tcp_line = strstr(
+      m0, "a=candidate:2 1 tcp 2124414975 127.0.0.1 40001 typ host tcptype passive\r\n");
+  const char *end = strstr(m0, "a=end-of-candidates\r\n");
+  CHECK(udp && tcp_line && end && udp < tcp_line && tcp_line < end && end < m1);
+  buf_free(&out);
+  /* tcp_port 0: the UDP candidate alone. */
+  out = (buf){0};
+  CHECK(answer_for(len, &ag, &out, err) == 0);
+  CHECK(!strstr(out.data, " tcp ") &&
+        count_in_section(strstr(out.data, "m=audio"), "a=candidate:") == 1);
+  buf_free(&out);
+}
+
 int main(void) {
   test_chrome();
+  test_tcp_candidate();
   test_firefox_bundle_only();
   test_port_zero_rejected();
   test_video_preference();
