@@ -1,6 +1,7 @@
 /* echo_load — packets per second through parleyd's echo path: N calls, each a real
  * ICE (controlling) + DTLS (client) + SRTP peer built from Parley's own rtc stack, send
- * 1,200-byte RTP at a set rate; we count what comes back and the server's CPU time. */
+ * 1,200-byte RTP at a set rate; we count what comes back and the server's CPU time.
+ * Over UDP, or over ICE-TCP (RFC 6544/4571) with "tcp" as the last argument. */
 #include "httpc.h"
 #include "rtc_peer.h"
 
@@ -13,7 +14,7 @@
 static void drain(peer *p) {
   uint8_t buf[2048];
   for (;;) {
-    ssize_t got = recv(p->fd, buf, sizeof buf, MSG_DONTWAIT);
+    ssize_t got = rtc_peer_recv(p, buf, sizeof buf, MSG_DONTWAIT);
     if (got <= 0)
       return;
     int len = (int)got;
@@ -28,16 +29,19 @@ static void drain(peer *p) {
 
 int main(int argc, char **argv) {
   if (argc < 6) {
-    fprintf(stderr,
-            "usage: echo_load HTTP_PORT CALLS SECONDS PPS_PER_CALL PARLEYD_PID\n");
+    fprintf(
+        stderr,
+        "usage: echo_load HTTP_PORT CALLS SECONDS PPS_PER_CALL PARLEYD_PID [udp|tcp]\n");
     return 2;
   }
+  rtc_peer_use_tcp = argc > 6 && strcmp(argv[6], "tcp") == 0;
   int http_port = atoi(argv[1]), calls = atoi(argv[2]), seconds = atoi(argv[3]);
   int pps = atoi(argv[4]), pid = atoi(argv[5]);
   peer *peers = rtc_peer_connect_all(http_port, "echo", calls, "sendrecv", "sendrecv");
   if (!peers)
     return 1;
-  printf("%d calls connected (ICE + DTLS + SRTP)\n", calls);
+  printf("%d calls connected (ICE%s + DTLS + SRTP)\n", calls,
+         rtc_peer_use_tcp ? "-TCP" : "");
   uint8_t pkt[PACKET + SRTP_SESSION_OVERHEAD];
   double cpu0 = proc_cpu_seconds(pid);
   uint64_t t0 = now_ns(), interval = 1000000000ULL / (uint64_t)pps, next = t0;
@@ -53,8 +57,7 @@ int main(int argc, char **argv) {
       size_t n = rtc_peer_make_packet(&peers[i], pkt, ts);
       int len = (int)n;
       srtp_session_protect_rtp(&peers[i].srtp, pkt, &len);
-      if (sendto(peers[i].fd, pkt, (size_t)len, 0, (struct sockaddr *)&peers[i].server,
-                 sizeof peers[i].server) > 0)
+      if (rtc_peer_send(&peers[i], pkt, (size_t)len) > 0)
         peers[i].sent++;
     }
   }
@@ -76,5 +79,10 @@ int main(int argc, char **argv) {
   printf("parleyd CPU: %.2f s over %.1f s = %.0f%% of a core; %.0f packets (in+out) per "
          "CPU-second\n",
          cpu, elapsed, 100 * cpu / elapsed, (double)(sent + received) / cpu);
+  printf("RESULT transport=%s calls=%d pps=%.0f echoed=%.1f cpu_s=%.2f window_s=%.1f "
+         "per_cpu_s=%.0f\n",
+         rtc_peer_use_tcp ? "tcp" : "udp", calls, (double)sent / elapsed,
+         100.0 * (double)received / (double)sent, cpu, elapsed,
+         (double)(sent + received) / cpu);
   return 0;
 }

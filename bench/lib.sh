@@ -12,11 +12,13 @@ bench_machine() {
 }
 
 # bench_listen_port PID LOG: prints the HTTP port parleyd PID (started with --http
-# 127.0.0.1:0) listens on; exits the script with LOG shown if it never does (5 s).
+# 127.0.0.1:0) listens on; exits the script with LOG shown if it never does (5 s). The
+# port comes from the start line in LOG: parleyd listens on TCP for ICE-TCP media too,
+# so its listening sockets alone do not say which port is HTTP.
 bench_listen_port() {
   local pid=$1 log=$2 port=
   for _ in $(seq 100); do
-    port=$(ss -Hltnp 2>/dev/null | grep "pid=$pid," | awk '{print $4}' | sed 's/.*://' |
+    port=$(sed -n 's|.*listening on https\{0,1\}://[^ ]*:\([0-9]*\) media.*|\1|p' "$log" |
       head -n 1 || true)
     [ -n "$port" ] && break
     sleep 0.05

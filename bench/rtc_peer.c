@@ -9,13 +9,56 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 static sdp_session answer;
+bool rtc_peer_use_tcp;
+
+#define TCP_IN_BYTES (256 * 1024)
+
+ssize_t rtc_peer_send(peer *p, const uint8_t *data, size_t len) {
+  if (!p->tcp)
+    return sendto(p->fd, data, len, 0, (struct sockaddr *)&p->server, sizeof p->server);
+  uint8_t frame[2 + 65535];
+  frame[0] = (uint8_t)(len >> 8);
+  frame[1] = (uint8_t)len;
+  memcpy(frame + 2, data, len);
+  ssize_t n = send(p->fd, frame, len + 2, MSG_NOSIGNAL);
+  return n == (ssize_t)(len + 2) ? (ssize_t)len : -1;
+}
+
+/* The next whole frame out of p->in (cut to cap), or -1 if none is there yet. */
+static ssize_t take_frame(peer *p, uint8_t *buf, size_t cap) {
+  if (p->in_len < 2)
+    return -1;
+  size_t n = (size_t)p->in[0] << 8 | p->in[1];
+  if (p->in_len < 2 + n)
+    return -1;
+  memcpy(buf, p->in + 2, n < cap ? n : cap);
+  memmove(p->in, p->in + 2 + n, p->in_len - 2 - n);
+  p->in_len -= 2 + n;
+  return (ssize_t)(n < cap ? n : cap);
+}
+
+ssize_t rtc_peer_recv(peer *p, uint8_t *buf, size_t cap, int flags) {
+  if (!p->tcp)
+    return recv(p->fd, buf, cap, flags);
+  for (;;) {
+    ssize_t n = take_frame(p, buf, cap);
+    if (n >= 0)
+      return n;
+    ssize_t got = recv(p->fd, p->in + p->in_len, TCP_IN_BYTES - p->in_len, flags);
+    if (got <= 0)
+      return got;
+    p->in_len += (size_t)got;
+  }
+}
 
 size_t bench_text_collect(char *p, size_t size, size_t n, void *ud) {
   bench_text *t = ud;
@@ -51,8 +94,7 @@ char *rtc_peer_post(int http_port, const char *path, const char *token,
 }
 
 static void send_dtls(void *ud, const uint8_t *data, size_t len) {
-  peer *p = ud;
-  sendto(p->fd, data, len, 0, (struct sockaddr *)&p->server, sizeof p->server);
+  rtc_peer_send(ud, data, len);
 }
 
 void rtc_peer_unescape_sdp(char *s) {
@@ -130,11 +172,17 @@ int rtc_peer_take_remote(peer *p, const char *sdp, const sdp_media **first) {
   snprintf(p->server_pwd, sizeof p->server_pwd, "%s", m->ice_pwd);
   snprintf(p->server_fp, sizeof p->server_fp, "%s %s", m->fingerprint_alg,
            m->fingerprint);
-  char ip[64];
+  char ip[64], proto[8] = "";
   unsigned port;
-  if (sscanf(m->candidates[0], "%*s %*s %*s %*s %63s %u", ip, &port) != 2 ||
+  size_t c = 0; /* the first candidate of our transport protocol */
+  while (c < m->n_candidates && (sscanf(m->candidates[c], "%*s %*s %7s", proto) != 1 ||
+                                 strcasecmp(proto, p->tcp ? "tcp" : "udp") != 0))
+    c++;
+  if (c == m->n_candidates)
+    return fprintf(stderr, "no %s candidate\n", p->tcp ? "tcp" : "udp"), -1;
+  if (sscanf(m->candidates[c], "%*s %*s %*s %*s %63s %u", ip, &port) != 2 ||
       inet_pton(AF_INET, ip, &p->server.sin_addr) != 1)
-    return fprintf(stderr, "unusable candidate: %s\n", m->candidates[0]), -1;
+    return fprintf(stderr, "unusable candidate: %s\n", m->candidates[c]), -1;
   p->server.sin_family = AF_INET;
   p->server.sin_port = htons((uint16_t)port);
   if (first)
@@ -143,7 +191,7 @@ int rtc_peer_take_remote(peer *p, const char *sdp, const sdp_media **first) {
 }
 
 int rtc_peer_open(peer *p, const char *local_ip) {
-  p->fd = socket(AF_INET, SOCK_DGRAM, 0);
+  p->fd = socket(AF_INET, p->tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
   struct sockaddr_in local = {.sin_family = AF_INET};
   socklen_t len = sizeof local;
   if (p->fd < 0 || inet_pton(AF_INET, local_ip, &local.sin_addr) != 1 ||
@@ -161,7 +209,13 @@ static ssize_t receive_answering_checks(peer *p, uint8_t *buf, size_t cap, int f
   for (;;) {
     struct sockaddr_storage from;
     socklen_t from_len = sizeof from;
-    ssize_t got = recvfrom(p->fd, buf, cap, flags, (struct sockaddr *)&from, &from_len);
+    ssize_t got =
+        p->tcp ? rtc_peer_recv(p, buf, cap, flags)
+               : recvfrom(p->fd, buf, cap, flags, (struct sockaddr *)&from, &from_len);
+    if (p->tcp) { /* a connection has one peer: the server */
+      memcpy(&from, &p->server, sizeof p->server);
+      from_len = sizeof p->server;
+    }
     if (got <= 0 ||
         !rtc_peer_answer_check(p, buf, (size_t)got, (struct sockaddr *)&from, from_len))
       return got;
@@ -178,7 +232,10 @@ bool rtc_peer_answer_check(peer *p, const uint8_t *buf, size_t len,
     uint8_t reply[256];
     size_t n = stun_build_binding_success(reply, sizeof reply, m.tid, from, p->pwd,
                                           strlen(p->pwd));
-    sendto(p->fd, reply, n, 0, from, from_len);
+    if (p->tcp)
+      rtc_peer_send(p, reply, n);
+    else
+      sendto(p->fd, reply, n, 0, from, from_len);
     p->checks_answered++;
   }
   return true;
@@ -191,7 +248,7 @@ static void send_check(peer *p, const uint8_t tid[STUN_TID_LEN]) {
   snprintf(username, sizeof username, "%s:%s", p->server_ufrag, p->ufrag);
   size_t n = stun_build_binding_request(buf, sizeof buf, tid, username, 0x6e0001ff, 42,
                                         true, p->server_pwd, strlen(p->server_pwd));
-  sendto(p->fd, buf, n, 0, (struct sockaddr *)&p->server, sizeof p->server);
+  rtc_peer_send(p, buf, n);
 }
 
 void rtc_peer_refresh_consent(peer *p) {
@@ -233,6 +290,13 @@ static int ice_check(peer *p) {
 int rtc_peer_connect(peer *p, dtls_context *ctx) {
   if (!p->bound && rtc_peer_open(p, "127.0.0.1") < 0)
     return -1;
+  if (p->tcp) {
+    p->in = malloc(TCP_IN_BYTES);
+    int one = 1;
+    setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(p->fd, (struct sockaddr *)&p->server, sizeof p->server) != 0)
+      return perror("ICE-TCP connect"), -1;
+  }
   struct timeval tv = {0, 200000};
   setsockopt(p->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   if (ice_check(p))
@@ -300,6 +364,7 @@ peer *rtc_peer_connect_all(int http_port, const char *alias, int n,
   for (int i = 0; i < n; i++) {
     rtc_peer_refresh_all(peers, i, &last_refresh);
     const char *direction = i == 0 ? first_direction : other_direction;
+    peers[i].tcp = rtc_peer_use_tcp;
     if (rtc_peer_negotiate(&peers[i], http_port, alias, ctx, i,
                            strstr(direction, "send") != NULL, direction) ||
         rtc_peer_connect(&peers[i], ctx))

@@ -31,7 +31,15 @@ typedef struct {
   bool await_server_check;
   unsigned checks_answered;
   char token[128], uuid[64]; /* the participant's, from request_token */
+  /* ICE-TCP (RFC 6544, we are the active side): fd is a TCP connection to the server's
+   * passive candidate and every packet is an RFC 4571 frame. Set before negotiating. */
+  bool tcp;
+  uint8_t *in; /* TCP: bytes read and not yet handed out as frames */
+  size_t in_len;
 } peer;
+
+/* Peers made by rtc_peer_connect_all use ICE-TCP when this is set. */
+extern bool rtc_peer_use_tcp;
 
 /* A response body growing as libcurl delivers it (NUL-terminated). */
 typedef struct {
@@ -83,6 +91,12 @@ bool rtc_peer_answer_check(peer *p, const uint8_t *buf, size_t len,
 /* When 5 s have passed since *last_ns: drains peers[0..n-1]'s sockets (answering the
  * server's checks; the rest, RTCP, is dropped) and refreshes their consent. */
 void rtc_peer_refresh_all(peer *peers, int n, uint64_t *last_ns);
+/* Sends one packet to the server: a datagram, or one frame on the TCP connection. */
+ssize_t rtc_peer_send(peer *p, const uint8_t *data, size_t len);
+/* Receives one packet (recv's flags, e.g. MSG_DONTWAIT): a datagram, or the next whole
+ * frame of the TCP connection. Its length, 0 when the server closed, or -1. */
+ssize_t rtc_peer_recv(peer *p, uint8_t *buf, size_t cap, int flags);
+
 /* A 1,200-byte VP8 key-frame start, so routers never ask this peer for a keyframe. */
 size_t rtc_peer_make_packet(peer *p, uint8_t *pkt, uint32_t ts);
 
