@@ -18,14 +18,17 @@ let d;
 before(async () => { d = await startDaemon({ rooms: ROOMS, args: ['--media-loops', '3'] }); });
 after(async () => { await d?.stop(); });
 
+/* The last room's peers connect over ICE-TCP: the same forwarding and NACKs, framed. */
 function probe(alias) {
+  const transport = alias === ROOMS[2] ? 'tcp' : 'udp';
   return new Promise((resolve) => {
-    execFile(PROBE, [String(d.port), alias], { timeout: 60000 }, (err, stdout, stderr) =>
-      resolve({ alias, code: err ? (err.code ?? 1) : 0, stdout, stderr }));
+    execFile(PROBE, [String(d.port), alias, transport], { timeout: 60000 },
+      (err, stdout, stderr) =>
+        resolve({ alias, code: err ? (err.code ?? 1) : 0, stdout, stderr }));
   });
 }
 
-test('NACKs are answered from the publisher\'s cache, in three rooms on three media loops', async () => {
+test('NACKs are answered from the publisher\'s cache, in three rooms on three media loops (one over ICE-TCP)', async () => {
   assert.ok(existsSync(PROBE), `${PROBE} is built with the benchmarks`);
   const results = await Promise.all(ROOMS.map(probe));
   for (const r of results) {
@@ -40,4 +43,10 @@ test('NACKs are answered from the publisher\'s cache, in three rooms on three me
   assert.equal(perLoop.reduce((a, b) => a + b, 0), 6, `calls per loop: ${perLoop}`);
   assert.ok(perLoop.every((n) => n % 2 === 0), `a room's calls were split: ${perLoop}`);
   assert.ok(perLoop.filter((n) => n > 0).length >= 2, `every room on one loop: ${perLoop}`);
+  // The TCP room's three peers each had a connection (closed when the probe exited; the
+  // calls wait for consent), and its media went through frames.
+  const tcp = (name) => Number(text.match(new RegExp(`^${name} (\\d+)$`, 'm'))?.[1]);
+  assert.equal(tcp('parley_tcp_accepted_total'), 3, text);
+  assert.ok(tcp('parley_tcp_frames_in_total') > 60, text);
+  assert.ok(tcp('parley_tcp_frames_out_total') > 2 * 60, text);
 });

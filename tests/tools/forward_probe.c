@@ -1,7 +1,8 @@
 /* forward_probe — checks the conference router's video forwarding and NACK answers with
  * real peers (ICE + DTLS + SRTP from Parley's rtc stack): one publisher, two receivers.
  *
- * usage: forward_probe HTTP_PORT ALIAS     (exit 0 when every check holds)
+ * usage: forward_probe HTTP_PORT ALIAS [udp|tcp]    (exit 0 when every check holds)
+ * With tcp every peer connects over ICE-TCP (RFC 6544) instead of UDP.
  *
  * The publisher sends numbered packets. Receiver B "loses" some (reads them but does not
  * decrypt them), then NACKs them and must get each back exactly as it would have been
@@ -108,13 +109,12 @@ static void pump(receiver **rs, int n, int ms) {
     for (int i = 0; i < n; i++) {
       if (!(fds[i].revents & POLLIN))
         continue;
+      /* Everything that is there: over TCP one read may bring many frames. */
       uint8_t buf[2048];
-      struct sockaddr_storage from;
-      socklen_t fl = sizeof from;
-      int got = (int)recvfrom(rs[i]->p->fd, buf, sizeof buf, MSG_DONTWAIT,
-                              (struct sockaddr *)&from, &fl);
-      if (got > 0)
-        take(rs[i], buf, got, (struct sockaddr *)&from, fl);
+      int got;
+      peer *p = rs[i]->p;
+      while ((got = (int)rtc_peer_recv(p, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+        take(rs[i], buf, got, (struct sockaddr *)&p->server, sizeof p->server);
     }
   }
 }
@@ -127,8 +127,7 @@ static void send_nack(receiver *r, const uint16_t *seqs, size_t n) {
   at += rtcp_write_nack(pkt + at, cap - at, r->p->ssrc, media, seqs, n);
   int len = (int)at;
   if (srtp_session_protect_rtcp(&r->p->srtp, pkt, &len) == 0)
-    sendto(r->p->fd, pkt, (size_t)len, 0, (struct sockaddr *)&r->p->server,
-           sizeof r->p->server);
+    rtc_peer_send(r->p, pkt, (size_t)len);
 }
 
 static void publish(peer *pub, receiver **rs, int n, int count) {
@@ -139,8 +138,7 @@ static void publish(peer *pub, receiver **rs, int n, int count) {
     pkt[MARK_AT] = (uint8_t)(mark >> 24), pkt[MARK_AT + 1] = (uint8_t)(mark >> 16);
     pkt[MARK_AT + 2] = (uint8_t)(mark >> 8), pkt[MARK_AT + 3] = (uint8_t)mark;
     if (srtp_session_protect_rtp(&pub->srtp, pkt, &len) == 0)
-      sendto(pub->fd, pkt, (size_t)len, 0, (struct sockaddr *)&pub->server,
-             sizeof pub->server);
+      rtc_peer_send(pub, pkt, (size_t)len);
     pump(rs, n, 10);
   }
 }
@@ -161,10 +159,11 @@ static void check_in_step(const receiver *r, uint16_t seq, const char *when) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: forward_probe HTTP_PORT ALIAS\n");
+    fprintf(stderr, "usage: forward_probe HTTP_PORT ALIAS [udp|tcp]\n");
     return 2;
   }
   int port = atoi(argv[1]);
+  rtc_peer_use_tcp = argc > 3 && strcmp(argv[3], "tcp") == 0;
   peer *peers = rtc_peer_connect_all(port, argv[2], 3, "sendonly", "recvonly");
   if (!peers)
     return 1;
