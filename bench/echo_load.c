@@ -1,10 +1,13 @@
 /* echo_load — packets per second through parleyd's echo path: N calls, each a real
  * ICE (controlling) + DTLS (client) + SRTP peer built from Parley's own rtc stack, send
  * 1,200-byte RTP at a set rate; we count what comes back and the server's CPU time.
- * Over UDP, or over ICE-TCP (RFC 6544/4571) with "tcp" as the last argument. */
+ * Over UDP, or over ICE-TCP (RFC 6544/4571) with "tcp" as the last argument;
+ * "tcp-stalled" never reads what comes back, so the server's per-connection cap on
+ * unsent bytes must drop (tests/integration/ice_tcp.test.mjs uses it). */
 #include "httpc.h"
 #include "rtc_peer.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +32,12 @@ static void drain(peer *p) {
 
 int main(int argc, char **argv) {
   if (argc < 6) {
-    fprintf(
-        stderr,
-        "usage: echo_load HTTP_PORT CALLS SECONDS PPS_PER_CALL PARLEYD_PID [udp|tcp]\n");
+    fprintf(stderr, "usage: echo_load HTTP_PORT CALLS SECONDS PPS_PER_CALL PARLEYD_PID "
+                    "[udp|tcp|tcp-stalled]\n");
     return 2;
   }
-  rtc_peer_use_tcp = argc > 6 && strcmp(argv[6], "tcp") == 0;
+  rtc_peer_use_tcp = argc > 6 && strncmp(argv[6], "tcp", 3) == 0;
+  bool stalled = argc > 6 && strcmp(argv[6], "tcp-stalled") == 0;
   int http_port = atoi(argv[1]), calls = atoi(argv[2]), seconds = atoi(argv[3]);
   int pps = atoi(argv[4]), pid = atoi(argv[5]);
   peer *peers = rtc_peer_connect_all(http_port, "echo", calls, "sendrecv", "sendrecv");
@@ -49,7 +52,7 @@ int main(int argc, char **argv) {
   uint32_t ts = 0;
   while (now_ns() < end) {
     while (now_ns() < next)
-      for (int i = 0; i < calls; i++)
+      for (int i = 0; i < calls && !stalled; i++)
         drain(&peers[i]);
     next += interval;
     ts += 3000;
@@ -64,7 +67,8 @@ int main(int argc, char **argv) {
   usleep(200000);
   uint64_t sent = 0, received = 0, bad = 0;
   for (int i = 0; i < calls; i++) {
-    drain(&peers[i]);
+    if (!stalled)
+      drain(&peers[i]);
     sent += peers[i].sent;
     received += peers[i].received;
     bad += peers[i].bad;
