@@ -37,14 +37,17 @@ static void tcp_metrics(buf *b, const media_stats *st) {
          "Packets dropped: the connection had 256 KiB unsent already.",
          st->tcp_dropped_backpressure);
   buf_appendf(b,
-              "# HELP parley_tcp_refused_total ICE-TCP connections closed unbound or "
-              "for a bad frame.\n# TYPE parley_tcp_refused_total counter\n"
+              "# HELP parley_tcp_refused_total ICE-TCP connections closed unbound, "
+              "for a bad frame, or over the unbound limit.\n# TYPE "
+              "parley_tcp_refused_total counter\n"
               "parley_tcp_refused_total{reason=\"first_frame\"} %llu\n"
               "parley_tcp_refused_total{reason=\"timeout\"} %llu\n"
-              "parley_tcp_refused_total{reason=\"oversize\"} %llu\n",
+              "parley_tcp_refused_total{reason=\"oversize\"} %llu\n"
+              "parley_tcp_refused_total{reason=\"limit\"} %llu\n",
               (unsigned long long)st->tcp_refused_first_frame,
               (unsigned long long)st->tcp_refused_timeout,
-              (unsigned long long)st->tcp_refused_oversize);
+              (unsigned long long)st->tcp_refused_oversize,
+              (unsigned long long)st->tcp_refused_limit);
 }
 
 static void media_metrics(buf *b, media_engine *m) {

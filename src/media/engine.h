@@ -84,7 +84,7 @@ typedef struct {
   /* ICE-TCP (rtc/ice_tcp.h); tcp_open is a gauge. */
   uint64_t tcp_open, tcp_accepted, tcp_closed, tcp_frames_in, tcp_frames_out,
       tcp_bytes_in, tcp_bytes_out, tcp_dropped_backpressure, tcp_refused_first_frame,
-      tcp_refused_timeout, tcp_refused_oversize;
+      tcp_refused_timeout, tcp_refused_oversize, tcp_refused_limit;
 } media_stats;
 
 /* Binds the ports (errors are reported here, not later) and starts the loops' threads;

@@ -250,6 +250,7 @@ static void snapshot_stats(media_loop *e) {
   st.tcp_refused_first_frame = tc->refused_first_frame;
   st.tcp_refused_timeout = tc->refused_timeout;
   st.tcp_refused_oversize = tc->refused_oversize;
+  st.tcp_refused_limit = tc->refused_limit;
   size_t pos = 0;
   media_session *s;
   while ((s = hmap_next(e->sessions, &pos)))

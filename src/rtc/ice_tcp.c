@@ -25,6 +25,7 @@ struct ice_tcp_conn {
   struct sockaddr_storage peer;
   uint64_t accepted_ms;
   bool closing, writing;
+  bool bound; /* its first frame bound it (transport may be NULL again since) */
   tcp_framer framer;
   uint8_t *out; /* frames queued this turn */
   size_t out_len, out_cap;
@@ -76,6 +77,8 @@ static void close_conn(ice_tcp_conn *c) {
     return;
   c->closing = true;
   c->owner->counters.closed++;
+  if (!c->bound)
+    c->owner->unbound--;
   list_unlink(&c->link);
   list_unlink(&c->pending);
   if (c->transport)
@@ -96,6 +99,8 @@ static bool bind_conn(ice_tcp_conn *c, uint8_t *frame, size_t len) {
     return false;
   }
   c->transport = t;
+  c->bound = true;
+  c->owner->unbound--;
   return true;
 }
 
@@ -150,7 +155,13 @@ static void on_connection(uv_stream_t *server, int status) {
     return;
   }
   t->counters.accepted++;
+  t->unbound++;
   list_push_back(&t->conns, &c->link);
+  if (t->unbound > ICE_TCP_MAX_UNBOUND) {
+    t->counters.refused_limit++;
+    close_conn(c);
+    return;
+  }
   int len = sizeof c->peer;
   uv_tcp_getpeername(&c->handle, (struct sockaddr *)&c->peer, &len);
   /* Frames leave once per loop turn already: Nagle would only hold them back. */
@@ -166,7 +177,7 @@ static void on_sweep(uv_timer_t *timer) {
   list_node *pos, *tmp;
   list_for_each_safe(pos, tmp, &t->conns) {
     ice_tcp_conn *c = list_entry(pos, ice_tcp_conn, link);
-    if (!c->transport && now - c->accepted_ms >= ICE_TCP_BIND_TIMEOUT_MS) {
+    if (!c->bound && now - c->accepted_ms >= ICE_TCP_BIND_TIMEOUT_MS) {
       t->counters.refused_timeout++;
       close_conn(c);
     }
@@ -208,6 +219,8 @@ void ice_tcp_close(ice_tcp *t) {
   uv_close((uv_handle_t *)&t->listener, free_read_buffer);
 }
 
+static void write_conn(ice_tcp_conn *c);
+
 void ice_tcp_forget(ice_tcp *t, transport *tr) {
   if (!t->running)
     return;
@@ -216,6 +229,7 @@ void ice_tcp_forget(ice_tcp *t, transport *tr) {
     ice_tcp_conn *c = list_entry(pos, ice_tcp_conn, link);
     if (c->transport == tr) {
       c->transport = NULL; /* it is going away: nothing to tell it */
+      write_conn(c); /* what it said last (DTLS close_notify), if the kernel takes it */
       close_conn(c);
     }
   }
@@ -235,8 +249,9 @@ static void reserve(uint8_t **b, size_t *cap, size_t need) {
 int ice_tcp_send(ice_tcp_conn *c, const uint8_t *data, size_t len) {
   ice_tcp_counters *k = &c->owner->counters;
   size_t frame = TCP_FRAMING_HEADER + len;
-  if (c->closing || len > 0xffff ||
-      c->out_len + c->in_flight_len + frame > ICE_TCP_MAX_UNSENT) {
+  if (c->closing)
+    return -1;
+  if (len > 0xffff || c->out_len + c->in_flight_len + frame > ICE_TCP_MAX_UNSENT) {
     k->dropped_backpressure++;
     return -1;
   }
@@ -250,8 +265,6 @@ int ice_tcp_send(ice_tcp_conn *c, const uint8_t *data, size_t len) {
     list_push_back(&c->owner->pending, &c->pending);
   return 0;
 }
-
-static void write_conn(ice_tcp_conn *c);
 
 static void on_written(uv_write_t *req, int status) {
   ice_tcp_conn *c = req->data;

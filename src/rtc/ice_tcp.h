@@ -26,6 +26,11 @@ typedef struct ice_tcp_conn ice_tcp_conn;
 /* A connection must bind to a call with its first frame within this long (RFC 6544
  * gives no figure; a browser sends its first check right after connecting). */
 #define ICE_TCP_BIND_TIMEOUT_MS 5000
+/* Connections not yet bound to a call, per media loop: more are closed at once. Each
+ * binds within milliseconds of connecting, so 256 is a burst of that many joiners at
+ * once; it keeps a scanner (each holds a socket for up to 5 s) from taking the
+ * process's file descriptors. */
+#define ICE_TCP_MAX_UNBOUND 256
 /* One read: a connection never has more than this in flight from one recv. */
 #define ICE_TCP_READ_BYTES 65536
 
@@ -36,6 +41,7 @@ typedef struct {
   uint64_t refused_first_frame;  /* not an authenticated binding request for a call */
   uint64_t refused_timeout;      /* no first frame within ICE_TCP_BIND_TIMEOUT_MS */
   uint64_t refused_oversize;     /* a frame length over TCP_FRAMING_MAX */
+  uint64_t refused_limit;        /* ICE_TCP_MAX_UNBOUND were waiting already */
 } ice_tcp_counters;
 
 typedef struct {
@@ -46,6 +52,7 @@ typedef struct {
   list_node conns;   /* every open connection */
   list_node pending; /* connections with frames to write this turn of the loop */
   uint8_t *read_buffer;
+  size_t unbound; /* open connections not yet bound to a call */
   ice_tcp_counters counters;
 } ice_tcp;
 

@@ -104,9 +104,9 @@ static void free_after_close(uv_handle_t *h) { free(h->data); }
 
 void transport_free(transport *t) {
   port_unregister_ufrag(t->port, t->ice.local_ufrag);
+  dtls_close(t->dtls); /* close_notify first: a TCP path is closed with the transport */
   port_forget_transport(t->port, t);
   t->port->transports--;
-  dtls_close(t->dtls);
   dtls_free(t->dtls);
   if (t->srtp_ready)
     srtp_session_free(&t->srtp);

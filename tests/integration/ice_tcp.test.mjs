@@ -2,7 +2,8 @@
 // is not a binding request for a known ufrag, a frame length over the limit, and silence
 // past the bind timeout each close the connection and are counted by reason; empty
 // frames bind nothing. With --ice-tcp 0 nothing listens on the media port's number. A
-// peer that stops reading gets whole packets dropped past the per-connection cap.
+// peer that stops reading gets whole packets dropped past the per-connection cap, and
+// connections past 256 waiting to bind are closed at once.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -76,6 +77,29 @@ test('connections that are no call\'s are closed and counted by reason', T(30000
     return m.closed === 5;
   }, { timeout: 5000, what: 'five closes counted' });
   assert.deepEqual(m, { open: 0, accepted: 5, closed: 5, firstFrame: 2, timeout: 2, oversize: 1 });
+});
+
+test('past 256 connections waiting to bind, more are closed at once', T(20000), async () => {
+  const d = await startDaemon({ rooms: ['tcp'] });
+  daemons.push(d);
+  const port = mediaPort(d);
+  const socks = [];
+  let closedEarly = 0;
+  await Promise.all(Array.from({ length: 300 }, () => new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', resolve);
+    s.on('error', () => {});
+    s.on('close', () => { closedEarly++; });
+    socks.push(s);
+  })));
+  await waitUntil(() => closedEarly >= 44, { timeout: 3000, what: '44 connections closed' });
+  let limit;
+  await waitUntil(async () => {
+    limit = Number(/^parley_tcp_refused_total\{reason="limit"\} (\d+)$/m
+      .exec((await d.get('/metrics')).text)?.[1]);
+    return limit === 44;
+  }, { timeout: 3000, what: `44 limit refusals counted (last ${limit})` });
+  assert.equal(closedEarly, 44, 'the 44 past the limit, and only those, closed at once');
+  for (const s of socks) s.destroy();
 });
 
 test('--ice-tcp 0: nothing listens on the media port number', T(15000), async () => {
