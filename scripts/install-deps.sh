@@ -10,8 +10,9 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev clang-form
   curl procps)
 # The test suite drives Debian's Chromium and Firefox ESR as the WebRTC peers.
 # ffprobe (ffmpeg) checks recorded files in test_recorder; strace watches fsyncs (rtm.test);
-# coturn's turnserver relays a relay-only room's call (tests/browser/turn.test).
-[ "${1:-}" = "--test" ] && build_pkgs+=(chromium firefox-esr ffmpeg strace coturn)
+# coturn's turnserver relays a relay-only room's call (tests/browser/turn.test);
+# ip (iproute2) and nft (nftables) build the network namespaces of tests/browser/netns.mjs.
+[ "${1:-}" = "--test" ] && build_pkgs+=(chromium firefox-esr ffmpeg strace coturn iproute2 nftables)
 # Node.js may come from Debian (nodejs + npm) or from a repack that ships npm inside nodejs.
 command -v node >/dev/null 2>&1 || build_pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || build_pkgs+=(npm)
