@@ -7,6 +7,7 @@
 #include "rtc/transport.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,9 +44,12 @@ int ice_tcp_bind(const char *addr, int port, char *err, size_t errlen) {
     return -1;
   }
   int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int one = 1;
+  int one = 1, zero = 0;
   if (fd >= 0)
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  /* "::" takes IPv4 clients too, whatever the system's bindv6only says. */
+  if (fd >= 0 && ss.ss_family == AF_INET6)
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
   socklen_t len =
       ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
   if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) != 0 ||
