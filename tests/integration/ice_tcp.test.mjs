@@ -139,3 +139,23 @@ test('a peer that stops reading: whole packets are dropped past the cap, the cal
   assert.ok(dropped > 1000, `packets dropped on backpressure: ${dropped}\n${r.stdout}`);
   assert.match(text, /^parley_calls 1$/m);
 });
+
+test('a closed connection is no path: consent freshness ends its call', T(30000), async () => {
+  const d = await startDaemon({ rooms: [{ alias: 'echo', testCall: true }],
+    args: ['--consent-timeout', '5'] });
+  daemons.push(d);
+  const r = await new Promise((resolve) => execFile(ECHO_LOAD,
+    [String(d.port), '1', '1', '200', String(d.child.pid), 'tcp'],
+    { timeout: 20000, env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0' } },
+    (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr })));
+  assert.equal(r.code, 0, `echo_load failed:\n${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /echoed back \d+ \(100\.0%\)/);
+  // echo_load has exited: its connection is closed, the call lingers without a path
+  // (its RTCP reports have nowhere to go) until consent runs out.
+  const t0 = Date.now();
+  await waitUntil(async () => (await d.metrics()).parley_tcp_connections === 0,
+    { timeout: 3000, what: 'the connection closed' });
+  await waitUntil(async () => (await d.metrics()).parley_calls === 0,
+    { timeout: 10000, what: 'the call ended by consent' });
+  assert.ok(Date.now() - t0 > 2000, 'the call outlived its connection until consent ran out');
+});
