@@ -114,7 +114,7 @@ static bool on_frame(uint8_t *frame, size_t len, void *ud) {
   c->owner->counters.bytes_in += TCP_FRAMING_HEADER + len;
   if (len == 0)
     return true; /* RFC 4571 allows empty frames: nothing in them */
-  if (!c->transport)
+  if (!c->bound)
     return bind_conn(c, frame, len);
   port_receive(c->owner->port, frame, len, (struct sockaddr *)&c->peer, c);
   return !c->closing; /* a frame may end the call, and with it the connection */
