@@ -3,6 +3,7 @@
  * It also makes self-signed certificates for trying HTTPS. */
 #include "auth/credentials.h"
 #include "auth/jwt.h"
+#include "core/version.h"
 #include "http/tls.h"
 #include "store/accounts.h"
 #include "store/db.h"
@@ -15,7 +16,7 @@
 #include <time.h>
 
 static const char usage[] =
-    "usage: parleyctl [--data-dir DIR] COMMAND\n"
+    "usage: parleyctl [--data-dir DIR] COMMAND      (or --version, --help)\n"
     "\n"
     "  room add ALIAS [--alias OTHER]... [--name NAME] [--pin P] [--guest-pin P]\n"
     "           [--allow-guests] [--lecture] [--locked] [--reception] [--test-call]\n"
@@ -482,6 +483,10 @@ int main(int argc, char **argv) {
   for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
     if (strcmp(argv[i], "--help") == 0) {
       fputs(usage, stdout);
+      return 0;
+    }
+    if (strcmp(argv[i], "--version") == 0) {
+      printf("parleyctl %s\n", parley_version());
       return 0;
     }
     if (strcmp(argv[i], "--data-dir") == 0 && i + 1 < argc)

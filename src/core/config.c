@@ -2,6 +2,7 @@
 #include "core/config.h"
 
 #include "core/log.h"
+#include "core/version.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -530,6 +531,10 @@ int config_parse_args(config *cfg, int argc, char **argv, char *err, size_t errl
       config_print_help(stdout);
       return 1;
     }
+    if (strcmp(argv[i], "--version") == 0) {
+      printf("parleyd %s\n", parley_version());
+      return 1;
+    }
     if (strcmp(argv[i], "--config") == 0 || strncmp(argv[i], "--config=", 9) == 0) {
       const char *path =
           argv[i][8] == '=' ? argv[i] + 9 : (i + 1 < argc ? argv[++i] : NULL);
@@ -584,5 +589,6 @@ void config_print_help(FILE *out) {
     snprintf(left, sizeof left, "--%s %s", options[i].name, options[i].arg);
     fprintf(out, "  %-30s%s\n", left, options[i].help);
   }
-  fprintf(out, "  --help                        show this text\n");
+  fprintf(out, "  --version                     print the version\n"
+               "  --help                        show this text\n");
 }

@@ -67,10 +67,10 @@ typedef struct {
 void config_defaults(config *cfg);
 /* Loads a "key = value" file; returns 0, or -1 with a message in err. */
 int config_load_file(config *cfg, const char *path, char *err, size_t errlen);
-/* Applies argv. Returns 0 to run, 1 if --help was printed, -1 with err on bad input.
- * --config FILE is applied first so that flags override the file (a list option such
- * as --turn-url given as a flag replaces the file's list). On success the settings
- * that depend on each other are checked and --turn-secret-file is read. */
+/* Applies argv. Returns 0 to run, 1 if --help or --version was printed, -1 with err on
+ * bad input. --config FILE is applied first so that flags override the file (a list
+ * option such as --turn-url given as a flag replaces the file's list). On success the
+ * settings that depend on each other are checked and --turn-secret-file is read. */
 int config_parse_args(config *cfg, int argc, char **argv, char *err, size_t errlen);
 void config_print_help(FILE *out);
 /* Splits "ADDR:PORT" (port 0 to 65535; the last colon splits). Returns 0, or -1. */
