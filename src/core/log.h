@@ -1,7 +1,10 @@
 /* log — leveled, structured log lines on stderr.
  * One line per record: "<ISO time> <level> <module>: <message>", key=value pairs in the
  * message. The message is escaped as a whole (log_escape): strings from clients (display
- * names, client ids, reasons) cannot break a line or forge another. */
+ * names, client ids, reasons) cannot break a line or forge another.
+ * When stderr is the systemd journal (JOURNAL_STREAM names its device and inode), a line
+ * is "<N><level> <module>: <message>" instead: the sd-daemon priority prefix, which
+ * journald stores as the line's priority (journalctl -p), and no time of our own. */
 #ifndef PARLEY_LOG_H
 #define PARLEY_LOG_H
 
@@ -16,6 +19,9 @@ void log_set_level(log_level level);
  * not fit. Returns the length written. */
 size_t log_escape(const char *in, size_t len, char *out, size_t cap);
 int log_enabled(log_level level);
+/* 1 if journal_stream (the JOURNAL_STREAM variable, "DEV:INODE") names the file open on
+ * fd, i.e. fd is a stream to journald; 0 otherwise (also for NULL). */
+int log_is_journal_stream(const char *journal_stream, int fd);
 /* Parses "debug", "info", "warn" or "error"; returns 0 on success. */
 int log_parse_level(const char *text, log_level *out);
 void log_msg(log_level level, const char *module, const char *fmt, ...)
