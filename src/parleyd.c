@@ -296,6 +296,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "parleyd: %s\n", err);
     return 1;
   }
+  if (http_server_trust_proxies(front.srv, cfg.trust_proxy, err, sizeof err) != 0) {
+    fprintf(stderr, "parleyd: --trust-proxy: %s\n", err);
+    return 2;
+  }
   if (start_metrics_listener(loop, err, sizeof err) != 0) {
     fprintf(stderr, "parleyd: %s\n", err);
     return 1;

@@ -1,6 +1,7 @@
 /* config — defaults, file and flags for parleyd, from one option table. */
 #include "core/config.h"
 
+#include "core/cidr.h"
 #include "core/log.h"
 #include "core/version.h"
 
@@ -17,7 +18,8 @@ typedef enum {
   OPT_HOSTPORT,
   OPT_LOGLEVEL,
   OPT_ADDRESS_EMPTY, /* "ADDR:PORT" kept as text, or "" */
-  OPT_URL_LIST       /* comma-separated ICE server URLs; each use adds to the list */
+  OPT_URL_LIST,      /* comma-separated ICE server URLs; each use adds to the list */
+  OPT_CIDRS          /* "ADDR[/BITS],..." kept as text, or "" */
 } opt_kind;
 
 typedef struct {
@@ -73,7 +75,14 @@ static const option options[] = {
      "them; more get 429 (default 4)"},
     {"max-connections-per-address", INT(max_conns_per_address, 0, 1000000), "N",
      "HTTP connections one peer address may hold open; more get 429 and are closed; "
-     "0 for no limit, e.g. behind a proxy (default 500)"},
+     "0 for no limit; behind a --trust-proxy proxy, per client it forwards "
+     "(default 500)"},
+    {"trust-proxy", OPT_CIDRS, offsetof(config, trust_proxy),
+     sizeof(((config *)0)->trust_proxy), 0, 0, "ADDR[,ADDR...]",
+     "reverse proxies (addresses or ADDR/BITS ranges) whose X-Forwarded-For is "
+     "believed: their requests count as from the rightmost untrusted address in it, "
+     "for PIN throttling and the per-address connection limit; \"\" for none "
+     "(default \"\")"},
     {"max-body", INT(max_body_bytes, 1024, 16 << 20), "BYTES",
      "largest JSON request body accepted (default 65536)"},
     {"shutdown-grace", INT(shutdown_grace_ms, 0, 60000), "MS",
@@ -375,6 +384,15 @@ static int set_option(config *cfg, const option *o, const char *v, char *err,
     snprintf(err, errlen, "--%s wants ADDR:PORT or \"\", got \"%s\"", o->name, v);
     return -1;
   }
+  if (o->kind == OPT_CIDRS) {
+    cidr_list list;
+    char why[160];
+    if (cidr_list_parse(v, &list, why, sizeof why) != 0) {
+      snprintf(err, errlen, "--%s: %s", o->name, why);
+      return -1;
+    }
+    cidr_list_free(&list);
+  }
   switch (o->kind) {
   case OPT_URL_LIST:
     return add_urls(o, field, v, err, errlen);
@@ -389,6 +407,7 @@ static int set_option(config *cfg, const option *o, const char *v, char *err,
   } /* fallthrough: stored as text */
   /* fall through */
   case OPT_ADDRESS_EMPTY:
+  case OPT_CIDRS:
   case OPT_STR_EMPTY:
     if (strlen(v) >= o->size) {
       snprintf(err, errlen, "--%s: value too long", o->name);

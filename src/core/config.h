@@ -62,6 +62,7 @@ typedef struct {
   char stun_urls[1024];           /* comma-separated stun:/stuns: URLs; "" = none */
   char tls_cert[512];             /* PEM certificate (and chain) for HTTPS; "" = HTTP */
   char tls_key[512];              /* its PEM private key */
+  char trust_proxy[1024];         /* reverse proxies whose X-Forwarded-For counts */
 } config;
 
 void config_defaults(config *cfg);

@@ -2,10 +2,12 @@
  * TLS context. */
 #include "http/server.h"
 
+#include "core/cidr.h"
 #include "core/hmap.h"
 #include "core/host_addr.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "http/forwarded.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -32,7 +34,9 @@ struct http_server {
   bool accepting;
   size_t max_per_address; /* 0: no limit */
   uint64_t refused_connections;
-  hmap *per_address; /* peer address bytes -> address_tally */
+  hmap *per_address;         /* peer address bytes -> address_tally */
+  cidr_list trusted_proxies; /* --trust-proxy */
+  hmap *proxied;             /* h2o socket pointer -> connection, from a trusted proxy */
 };
 
 /* Connections open from one peer address; freed when it falls to zero. */
@@ -47,7 +51,15 @@ typedef struct {
   http_server *srv;
   address_tally *tally; /* NULL when not counted */
   SSL_CTX *ssl_ctx;     /* a reference to the context it was accepted with, or NULL */
+  h2o_socket_t *sock;   /* set when the peer is a trusted proxy */
 } connection;
+
+static bool admit_forwarded(http_server *srv, h2o_req_t *req);
+
+/* The server a request came to: its context is the one inside http_server. */
+static http_server *server_of(h2o_req_t *req) {
+  return (http_server *)(void *)((char *)req->conn->ctx - offsetof(http_server, ctx));
+}
 
 static const char *cors_origin;
 
@@ -127,7 +139,7 @@ static bool refuse_smuggling(h2o_req_t *req) {
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req) {
   root_handler *h = (root_handler *)self;
-  if (!refuse_smuggling(req))
+  if (admit_forwarded(h->srv, req) && !refuse_smuggling(req))
     h->srv->cb(h->srv->ud, req);
   return 0;
 }
@@ -161,7 +173,7 @@ static bool inside_root(const char *root, const char *path, int depth) {
 
 static int on_web_req(h2o_handler_t *self, h2o_req_t *req) {
   web_guard *g = (web_guard *)self;
-  if (refuse_smuggling(req))
+  if (!admit_forwarded(server_of(req), req) || refuse_smuggling(req))
     return 0;
   h2o_iovec_t p = req->path_normalized; /* percent-decoded: "/web/..." */
   if (memchr(p.base, '\0', p.len)) {
@@ -191,31 +203,25 @@ static void on_conn_closed(uv_handle_t *handle) {
   c->srv->connections--;
   SSL_CTX_free(c->ssl_ctx); /* h2o freed the connection's SSL before this callback */
   release_tally(c->srv, c->tally);
+  if (c->sock)
+    hmap_remove(c->srv->proxied, &c->sock, sizeof c->sock);
   free(c);
 }
 
-static size_t address_key(uv_tcp_t *tcp, unsigned char key[17]) {
+static int peer_address(uv_tcp_t *tcp, net_addr *a) {
   struct sockaddr_storage ss;
   int n = sizeof ss;
   if (uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &n) != 0)
-    return 0;
-  key[0] = (unsigned char)ss.ss_family;
-  if (ss.ss_family == AF_INET6) {
-    memcpy(key + 1, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
-    return 17;
-  }
-  memcpy(key + 1, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-  return 5;
+    return -1;
+  return net_addr_from_sockaddr((struct sockaddr *)&ss, a);
 }
 
-/* Counts c against its peer address; false when that address is at the limit.
- * Each connection holds a socket and h2o's buffers (and an event stream a
- * snapshot): one address must not take the process's file descriptors. */
-static bool count_address(http_server *srv, connection *c) {
+/* Counts c against address a; false when a is at the limit. Each connection holds a
+ * socket and h2o's buffers (and an event stream a snapshot): one address must not
+ * take the process's file descriptors. */
+static bool count_address(http_server *srv, connection *c, const net_addr *a) {
   unsigned char key[17];
-  size_t len = srv->max_per_address ? address_key(&c->tcp, key) : 0;
-  if (len == 0)
-    return true;
+  size_t len = net_addr_key(a, key);
   address_tally *t = hmap_get(srv->per_address, key, len);
   if (t && t->n >= srv->max_per_address)
     return false;
@@ -228,6 +234,62 @@ static bool count_address(http_server *srv, connection *c) {
   t->n++;
   c->tally = t;
   return true;
+}
+
+/* The client a request is for: the TCP peer, or behind a trusted proxy the rightmost
+ * X-Forwarded-For entry that is not a trusted proxy. */
+static void request_client(http_server *srv, h2o_req_t *req, const net_addr *peer,
+                           net_addr *out) {
+  *out = *peer;
+  if (!cidr_list_contains(&srv->trusted_proxies, peer))
+    return;
+  const char *values[16];
+  size_t lens[16], n = 0;
+  for (size_t i = 0; i < req->headers.size && n < 16; i++) {
+    const h2o_header_t *h = &req->headers.entries[i];
+    if (h->name->len == 15 && strncasecmp(h->name->base, "x-forwarded-for", 15) == 0) {
+      values[n] = h->value.base;
+      lens[n++] = h->value.len;
+    }
+  }
+  net_addr client;
+  if (n && forwarded_client(values, lens, n, &srv->trusted_proxies, &client) == 0)
+    *out = client;
+}
+
+static int request_peer(h2o_req_t *req, net_addr *out) {
+  struct sockaddr_storage ss;
+  socklen_t n = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+  if (n == 0)
+    return -1;
+  return net_addr_from_sockaddr((struct sockaddr *)&ss, out);
+}
+
+/* A connection from a trusted proxy is counted against the client of the request it
+ * carries, not against the proxy (which would lump every client together): moved to
+ * each new request's client, so a kept-alive upstream connection counts once, for the
+ * client it last served. A client at the limit gets 429 and the connection closes. */
+static bool admit_forwarded(http_server *srv, h2o_req_t *req) {
+  if (!srv->proxied || !req->conn->callbacks->get_socket)
+    return true;
+  h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+  connection *c = sock ? hmap_get(srv->proxied, &sock, sizeof sock) : NULL;
+  net_addr peer, client;
+  if (!c || !srv->max_per_address || request_peer(req, &peer) != 0)
+    return true;
+  request_client(srv, req, &peer, &client);
+  unsigned char key[17];
+  size_t len = net_addr_key(&client, key);
+  if (c->tally && c->tally->len == len && memcmp(c->tally->key, key, len) == 0)
+    return true;
+  release_tally(srv, c->tally);
+  c->tally = NULL;
+  if (count_address(srv, c, &client))
+    return true;
+  srv->refused_connections++;
+  req->http1_is_persistent = 0; /* h2o closes after the answer */
+  respond_failed(req, 429, "Too many connections from this address");
+  return false;
 }
 
 /* An answer without reading the request: the connection closes right after (at once
@@ -257,7 +319,10 @@ static void on_accept(uv_stream_t *listener, int status) {
     uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
     return;
   }
-  if (!count_address(srv, c)) {
+  net_addr peer;
+  bool known = peer_address(&c->tcp, &peer) == 0;
+  bool proxy = known && srv->proxied && cidr_list_contains(&srv->trusted_proxies, &peer);
+  if (known && !proxy && srv->max_per_address && !count_address(srv, c, &peer)) {
     srv->refused_connections++;
     return refuse_connection(c);
   }
@@ -270,6 +335,10 @@ static void on_accept(uv_stream_t *listener, int status) {
   if (c->ssl_ctx)
     SSL_CTX_up_ref(c->ssl_ctx);
   h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)&c->tcp, on_conn_closed);
+  if (proxy) { /* counted per request, against its client (admit_forwarded) */
+    c->sock = sock;
+    hmap_put(srv->proxied, &c->sock, sizeof c->sock, c);
+  }
   h2o_accept(&srv->accept_ctx, sock);
 }
 
@@ -364,6 +433,16 @@ void http_server_limit_per_address(http_server *srv, size_t max) {
   srv->max_per_address = max;
 }
 
+int http_server_trust_proxies(http_server *srv, const char *list, char *err,
+                              size_t errlen) {
+  cidr_list_free(&srv->trusted_proxies);
+  if (cidr_list_parse(list, &srv->trusted_proxies, err, errlen) != 0)
+    return -1;
+  if (srv->trusted_proxies.n && !srv->proxied)
+    srv->proxied = hmap_new();
+  return 0;
+}
+
 uint64_t http_server_refused_connections(const http_server *srv) {
   return srv->refused_connections;
 }
@@ -406,15 +485,12 @@ void http_path(const h2o_req_t *req, const char **path, size_t *len) {
 }
 
 void http_peer_addr(h2o_req_t *req, char *out, size_t outlen) {
-  struct sockaddr_storage ss;
-  socklen_t n = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+  net_addr peer, client;
   out[0] = '\0';
-  if (n == 0)
+  if (request_peer(req, &peer) != 0)
     return;
-  if (ss.ss_family == AF_INET6)
-    uv_ip6_name((struct sockaddr_in6 *)&ss, out, outlen);
-  else
-    uv_ip4_name((struct sockaddr_in *)&ss, out, outlen);
+  request_client(server_of(req), req, &peer, &client);
+  net_addr_format(&client, out, outlen);
 }
 
 static const char *reason_phrase(int status) {

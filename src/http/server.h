@@ -32,6 +32,13 @@ size_t http_server_connections(const http_server *srv);
  * answered 429 and closed before their request is read. */
 void http_server_limit_per_address(http_server *srv, size_t max);
 uint64_t http_server_refused_connections(const http_server *srv);
+/* --trust-proxy: comma-separated addresses and ranges of reverse proxies. A request
+ * whose TCP peer is one of them is for the client its X-Forwarded-For names (the
+ * rightmost entry that is not a trusted proxy): http_peer_addr gives that client, and
+ * the per-address connection limit counts the connection against it, per request,
+ * instead of against the proxy. Returns 0, or -1 with err for a bad list. */
+int http_server_trust_proxies(http_server *srv, const char *list, char *err,
+                              size_t errlen);
 
 /* Cross-origin access for browser clients on other origins: "*" or one origin;
  * NULL or "" turns CORS headers off. */
@@ -49,6 +56,8 @@ const char *http_header(const h2o_req_t *req, const char *name, size_t *len);
 const char *http_query(const h2o_req_t *req, size_t *len);
 /* The path without the query. */
 void http_path(const h2o_req_t *req, const char **path, size_t *len);
+/* The client's address as text: the TCP peer's, or behind a trusted proxy the one
+ * X-Forwarded-For gives (http_server_trust_proxies). */
 void http_peer_addr(h2o_req_t *req, char *out, size_t outlen);
 
 void http_respond(h2o_req_t *req, int status, const char *content_type, const char *body,
