@@ -1,11 +1,13 @@
 # Parley — two commands on a fresh Debian 12 machine:
 #   make run    install what is missing, build, start parleyd on http://127.0.0.1:8080
 #   make test   the same set-up, then the whole suite (also under ASan+UBSan)
+# For a server: make install (PREFIX, DESTDIR).
 JOBS ?= 2
 DATA_DIR ?= var
 HTTP ?= 127.0.0.1:8080
+PREFIX ?= /usr/local
 
-.PHONY: all deps deps-test build build-asan build-fuzz run test unit integration fuzz format check-shape clean
+.PHONY: all deps deps-test build build-asan build-fuzz run test unit integration fuzz format check-shape clean install
 
 all: build
 
@@ -41,6 +43,15 @@ run: build
 
 test: deps-test build build-asan build-fuzz
 	@tests/run-all.sh
+
+# The programs, the web client, /etc/parley/parley.conf (kept if there), /var/lib/parley
+# and the systemd unit (docs/DEPLOYMENT.md "Install"). Reuses the release build dir,
+# configured for PREFIX: the paths written into the unit and the config are PREFIX's.
+INSTALL_BUILD ?= build
+install: deps
+	@cmake -S . -B $(INSTALL_BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build $(INSTALL_BUILD) -j$(JOBS) --target parleyd parleyctl
+	@DESTDIR=$(DESTDIR) cmake --install $(INSTALL_BUILD)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
