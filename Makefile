@@ -1,13 +1,14 @@
 # Parley — two commands on a fresh Debian 12 machine:
 #   make run    install what is missing, build, start parleyd on http://127.0.0.1:8080
 #   make test   the same set-up, then the whole suite (also under ASan+UBSan)
-# For a server: make install (PREFIX, DESTDIR).
+# For a server: make install (PREFIX, DESTDIR) or make deb (a Debian package in build-deb/).
 JOBS ?= 2
 DATA_DIR ?= var
 HTTP ?= 127.0.0.1:8080
 PREFIX ?= /usr/local
+DEB_DIR ?= build-deb
 
-.PHONY: all deps deps-test build build-asan build-fuzz run test unit integration fuzz format check-shape clean install
+.PHONY: all deps deps-test build build-asan build-fuzz run test unit integration fuzz format check-shape clean install deb
 
 all: build
 
@@ -53,6 +54,11 @@ install: deps
 	@cmake --build $(INSTALL_BUILD) -j$(JOBS) --target parleyd parleyctl
 	@DESTDIR=$(DESTDIR) cmake --install $(INSTALL_BUILD)
 
+# A Debian package (dpkg-buildpackage + debhelper) in $(DEB_DIR)/.
+deb:
+	@scripts/install-deps.sh --deb
+	@JOBS=$(JOBS) scripts/make-deb.sh $(DEB_DIR)
+
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
@@ -64,4 +70,4 @@ check-shape:
 	@clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz $(DEB_DIR)

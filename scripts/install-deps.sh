@@ -12,7 +12,14 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev clang-form
 # ffprobe (ffmpeg) checks recorded files in test_recorder; strace watches fsyncs (rtm.test);
 # coturn's turnserver relays a relay-only room's call (tests/browser/turn.test);
 # ip (iproute2) and nft (nftables) build the network namespaces of tests/browser/netns.mjs.
-[ "${1:-}" = "--test" ] && build_pkgs+=(chromium firefox-esr ffmpeg strace coturn iproute2 nftables)
+# make deb (--deb, and the package test under --test) needs dpkg-buildpackage, debhelper
+# and fakeroot; the package test checks the unit with systemd-analyze (systemd) and
+# deploy.test runs a real nginx in front of parleyd on a port of its own (an nginx that
+# the package may start on :80 does not disturb it).
+deb_pkgs=(dpkg-dev debhelper fakeroot)
+[ "${1:-}" = "--deb" ] && build_pkgs+=("${deb_pkgs[@]}")
+[ "${1:-}" = "--test" ] && build_pkgs+=(chromium firefox-esr ffmpeg strace coturn iproute2
+  nftables "${deb_pkgs[@]}" systemd nginx)
 # Node.js may come from Debian (nodejs + npm) or from a repack that ships npm inside nodejs.
 command -v node >/dev/null 2>&1 || build_pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || build_pkgs+=(npm)
