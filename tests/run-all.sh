@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole suite: the code-shape checks (include layers, clang-format), unit tests
 # (ctest) on the release and the ASan+UBSan builds, the integration tests (node) against
-# both daemons, the browser tests, and a short run of each fuzzer.
+# both daemons, the Debian package and make install, the browser tests, and a short run
+# of each fuzzer.
 # Ends with one line "N passed, N failed" counting the stages.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +41,11 @@ if [ -d tests/integration ] && ls tests/integration/*.test.mjs >/dev/null 2>&1; 
     node --test --test-concurrency=2 tests/integration/
   stage "integration tests (asan+ubsan)" env PARLEY_BIN_DIR="$PWD/build-asan" \
     node --test --test-concurrency=2 tests/integration/
+fi
+# make deb and make install DESTDIR=...: once, they do not depend on the build type.
+if ls tests/package/*.test.mjs >/dev/null 2>&1; then
+  stage "Debian package and make install" env PARLEY_BIN_DIR="$PWD/build" \
+    node --test --test-concurrency=1 tests/package/
 fi
 if ls tests/browser/*.test.mjs >/dev/null 2>&1; then
   stage "browser (Chromium, Firefox WebRTC) tests (release)" env PARLEY_BIN_DIR="$PWD/build" \
