@@ -203,7 +203,8 @@ static void on_conn_closed(uv_handle_t *handle) {
   c->srv->connections--;
   SSL_CTX_free(c->ssl_ctx); /* h2o freed the connection's SSL before this callback */
   release_tally(c->srv, c->tally);
-  if (c->sock)
+  /* Only if still ours: a new socket at the same address would have replaced it. */
+  if (c->sock && hmap_get(c->srv->proxied, &c->sock, sizeof c->sock) == c)
     hmap_remove(c->srv->proxied, &c->sock, sizeof c->sock);
   free(c);
 }
