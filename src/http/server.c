@@ -421,11 +421,30 @@ bool http_server_is_tls(const http_server *srv) {
   return srv->accept_ctx.ssl_ctx != NULL;
 }
 
+/* The last X-Forwarded-Proto says "https": the scheme the client used with the proxy. */
+static bool forwarded_https(h2o_req_t *req) {
+  const h2o_iovec_t *last = NULL;
+  for (size_t i = 0; i < req->headers.size; i++) {
+    const h2o_header_t *h = &req->headers.entries[i];
+    if (h->name->len == 17 && strncasecmp(h->name->base, "x-forwarded-proto", 17) == 0)
+      last = &h->value;
+  }
+  return last && last->len == 5 && strncasecmp(last->base, "https", 5) == 0;
+}
+
 bool http_request_is_tls(h2o_req_t *req) {
   h2o_socket_t *sock = req->conn->callbacks->get_socket
                            ? req->conn->callbacks->get_socket(req->conn)
                            : NULL;
-  return sock && sock->ssl;
+  if (!sock)
+    return false;
+  if (sock->ssl)
+    return true;
+  /* Behind a trusted proxy that ended TLS, the client still spoke https: URLs we hand
+   * it (RTM's ws_endpoint) must say wss, or a page on https may not open them. */
+  http_server *srv = server_of(req);
+  return srv->proxied && hmap_get(srv->proxied, &sock, sizeof sock) &&
+         forwarded_https(req);
 }
 
 size_t http_server_connections(const http_server *srv) { return srv->connections; }

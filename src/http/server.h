@@ -23,7 +23,8 @@ int http_server_port(const http_server *srv);
  * Called again with a new context, e.g. a reloaded certificate, it replaces the old. */
 void http_server_set_tls(http_server *srv, SSL_CTX *ctx);
 bool http_server_is_tls(const http_server *srv);
-/* Whether req came over TLS (https, wss). */
+/* Whether req came over TLS (https, wss), to us or, from a trusted proxy that says so
+ * in X-Forwarded-Proto, to the proxy. */
 bool http_request_is_tls(h2o_req_t *req);
 /* Stops accepting and asks idle keep-alive connections to close. */
 void http_server_stop_accepting(http_server *srv);

@@ -187,6 +187,20 @@ describe('behind nginx (dist/nginx/parley.conf)', { skip: !NGINX && 'nginx is no
     ws.close();
   });
 
+  test('RTM\'s ws_endpoint says wss:// behind a TLS proxy; a direct X-Forwarded-Proto is ignored', T(), async () => {
+    const jwt = (await d.ctl('jwt', '--account', 'acme', '--client-id', 'agent-2')).stdout.trim();
+    const headers = { authorization: `Bearer ${jwt}` };
+    const r = await viaProxy(proxy.port, 'POST', '/api/rtm/v1/session', { headers, body: { client_id: 'agent-2' } });
+    assert.equal(r.status, 201, r.text);
+    // The Host nginx passes on ($http_host) keeps the port the client used.
+    assert.equal(r.json.ws_endpoint, `wss://127.0.0.1:${proxy.port}/api/rtm/v1/io`);
+    const direct = await rawRequest(d.port, 'POST', '/api/rtm/v1/session', {
+      localAddress: '127.0.0.4', headers: { ...headers, 'content-type': 'application/json', 'x-forwarded-proto': 'https' },
+      body: JSON.stringify({ client_id: 'agent-2' }) });
+    assert.equal(direct.status, 201, direct.text);
+    assert.match(JSON.parse(direct.text).ws_endpoint, /^ws:\/\//, 'not from a trusted proxy: plain ws');
+  });
+
   test('wrong PINs count per X-Forwarded-For client; a forged entry is ignored', T(), async () => {
     for (let i = 0; i < 2; i++) {
       const r = await join(proxy.port, 'px', 'Mallory', '127.0.0.2', '0000');
