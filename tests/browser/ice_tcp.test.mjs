@@ -86,7 +86,9 @@ test('with UDP blocked, a call connects over ICE-TCP and media flows', { skip },
     const a = await until(async () => {
       const s = await page.evaluate(() => parley.stats());
       return s.ice === 'connected' && s.dtls === 'connected' && s.framesDecoded > 5 ? s : null;
-    }, 'connected media over TCP');
+      // Chromium tries TCP only after its UDP checks go unanswered: seconds, more on a
+      // loaded machine under ASan.
+    }, 'connected media over TCP', 45000);
     const pair = await selectedPair(page);
     assert.deepEqual(pair, { local: 'tcp', remote: 'tcp', tcpType: 'passive', remotePort: d.udp });
     await page.waitForTimeout(1000);
