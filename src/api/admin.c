@@ -22,20 +22,20 @@ static void metric(buf *b, const char *name, const char *type, const char *help,
 static void tcp_metrics(buf *b, const media_stats *st) {
   metric(b, "parley_tcp_connections", "gauge", "ICE-TCP connections open.", st->tcp_open);
   metric(b, "parley_tcp_accepted_total", "counter", "ICE-TCP connections accepted.",
-         st->tcp_accepted);
+         st->tcp.accepted);
   metric(b, "parley_tcp_closed_total", "counter", "ICE-TCP connections closed.",
-         st->tcp_closed);
+         st->tcp.closed);
   metric(b, "parley_tcp_frames_in_total", "counter", "RFC 4571 frames received.",
-         st->tcp_frames_in);
+         st->tcp.frames_in);
   metric(b, "parley_tcp_frames_out_total", "counter", "RFC 4571 frames queued to send.",
-         st->tcp_frames_out);
+         st->tcp.frames_out);
   metric(b, "parley_tcp_bytes_in_total", "counter", "ICE-TCP bytes received (framed).",
-         st->tcp_bytes_in);
+         st->tcp.bytes_in);
   metric(b, "parley_tcp_bytes_out_total", "counter", "ICE-TCP bytes queued (framed).",
-         st->tcp_bytes_out);
+         st->tcp.bytes_out);
   metric(b, "parley_tcp_dropped_backpressure_total", "counter",
          "Packets dropped: the connection had 256 KiB unsent already.",
-         st->tcp_dropped_backpressure);
+         st->tcp.dropped_backpressure);
   buf_appendf(b,
               "# HELP parley_tcp_refused_total ICE-TCP connections closed unbound, "
               "for a bad frame, or over the unbound limit.\n# TYPE "
@@ -44,10 +44,10 @@ static void tcp_metrics(buf *b, const media_stats *st) {
               "parley_tcp_refused_total{reason=\"timeout\"} %llu\n"
               "parley_tcp_refused_total{reason=\"oversize\"} %llu\n"
               "parley_tcp_refused_total{reason=\"limit\"} %llu\n",
-              (unsigned long long)st->tcp_refused_first_frame,
-              (unsigned long long)st->tcp_refused_timeout,
-              (unsigned long long)st->tcp_refused_oversize,
-              (unsigned long long)st->tcp_refused_limit);
+              (unsigned long long)st->tcp.refused_first_frame,
+              (unsigned long long)st->tcp.refused_timeout,
+              (unsigned long long)st->tcp.refused_oversize,
+              (unsigned long long)st->tcp.refused_limit);
 }
 
 static void media_metrics(buf *b, media_engine *m) {

@@ -5,6 +5,7 @@
 
 #include "core/host_addr.h"
 #include "rtc/ice_lite.h"
+#include "rtc/ice_tcp.h"
 #include "rtc/sdp_answer.h"
 
 #include <uv.h>
@@ -81,10 +82,8 @@ typedef struct {
   uint64_t calls, datagrams_in, datagrams_out, dropped_garbage, dropped_unknown,
       stun_refused, srtp_failures, rtp_in, rtp_out, rtcp_in, rtcp_out, bytes_in,
       bytes_out, nacks_answered, keyframe_requests, queue_dropped, send_errors;
-  /* ICE-TCP (rtc/ice_tcp.h); tcp_open is a gauge. */
-  uint64_t tcp_open, tcp_accepted, tcp_closed, tcp_frames_in, tcp_frames_out,
-      tcp_bytes_in, tcp_bytes_out, tcp_dropped_backpressure, tcp_refused_first_frame,
-      tcp_refused_timeout, tcp_refused_oversize, tcp_refused_limit;
+  ice_tcp_counters tcp; /* the port's own, copied whole */
+  uint64_t tcp_open;    /* ICE-TCP connections open: a gauge */
 } media_stats;
 
 /* Binds the ports (errors are reported here, not later) and starts the loops' threads;

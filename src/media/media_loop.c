@@ -238,19 +238,8 @@ static void snapshot_stats(media_loop *e) {
   st.stun_refused = pc->stun_refused;
   st.send_errors = pc->send_errors;
   st.queue_dropped = e->commands.dropped;
-  const ice_tcp_counters *tc = &e->port.tcp.counters;
+  st.tcp = e->port.tcp.counters;
   st.tcp_open = ice_tcp_open_count(&e->port.tcp);
-  st.tcp_accepted = tc->accepted;
-  st.tcp_closed = tc->closed;
-  st.tcp_frames_in = tc->frames_in;
-  st.tcp_frames_out = tc->frames_out;
-  st.tcp_bytes_in = tc->bytes_in;
-  st.tcp_bytes_out = tc->bytes_out;
-  st.tcp_dropped_backpressure = tc->dropped_backpressure;
-  st.tcp_refused_first_frame = tc->refused_first_frame;
-  st.tcp_refused_timeout = tc->refused_timeout;
-  st.tcp_refused_oversize = tc->refused_oversize;
-  st.tcp_refused_limit = tc->refused_limit;
   size_t pos = 0;
   media_session *s;
   while ((s = hmap_next(e->sessions, &pos)))

@@ -37,27 +37,16 @@ struct ice_tcp_conn {
 
 int ice_tcp_bind(const char *addr, int port, char *err, size_t errlen) {
   struct sockaddr_storage ss;
-  memset(&ss, 0, sizeof ss);
-  if (uv_ip4_addr(addr, port, (struct sockaddr_in *)&ss) != 0 &&
-      uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&ss) != 0) {
-    snprintf(err, errlen, "bad media address \"%s\"", addr);
+  socklen_t len;
+  int fd = port_open_socket(addr, port, SOCK_STREAM, &ss, &len, err, errlen);
+  if (fd < 0)
     return -1;
-  }
-  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int one = 1, zero = 0;
-  if (fd >= 0)
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  /* "::" takes IPv4 clients too, whatever the system's bindv6only says. */
-  if (fd >= 0 && ss.ss_family == AF_INET6)
-    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-  socklen_t len =
-      ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-  if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) != 0 ||
-      listen(fd, LISTEN_BACKLOG) != 0) {
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
     snprintf(err, errlen, "cannot listen on media tcp port %s:%d: %s", addr, port,
              strerror(errno));
-    if (fd >= 0)
-      close(fd);
+    close(fd);
     return -1;
   }
   return fd;

@@ -15,32 +15,42 @@
 
 #define SOCKET_BUFFER (4 << 20)
 
-int port_bind_socket(const char *addr, int port, int *bound_port, char *err,
-                     size_t errlen) {
-  struct sockaddr_storage ss;
-  memset(&ss, 0, sizeof ss);
-  if (uv_ip4_addr(addr, port, (struct sockaddr_in *)&ss) != 0 &&
-      uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&ss) != 0) {
+int port_open_socket(const char *addr, int port, int type, struct sockaddr_storage *ss,
+                     socklen_t *len, char *err, size_t errlen) {
+  memset(ss, 0, sizeof *ss);
+  if (uv_ip4_addr(addr, port, (struct sockaddr_in *)ss) != 0 &&
+      uv_ip6_addr(addr, port, (struct sockaddr_in6 *)ss) != 0) {
     snprintf(err, errlen, "bad media address \"%s\"", addr);
     return -1;
   }
-  int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int size = SOCKET_BUFFER;
-  if (fd >= 0 && ss.ss_family == AF_INET6) {
+  *len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                   : sizeof(struct sockaddr_in);
+  int fd = socket(ss->ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && ss->ss_family == AF_INET6) {
     /* "::" serves IPv4 peers too (as ::ffff:a.b.c.d), whatever the system default
      * (net.ipv6.bindv6only): one port per loop for both families. */
     int v6only = 0;
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
   }
+  if (fd < 0)
+    snprintf(err, errlen, "cannot open a media socket: %s", strerror(errno));
+  return fd;
+}
+
+int port_bind_socket(const char *addr, int port, int *bound_port, char *err,
+                     size_t errlen) {
+  struct sockaddr_storage ss;
+  socklen_t len;
+  int fd = port_open_socket(addr, port, SOCK_DGRAM, &ss, &len, err, errlen);
+  if (fd < 0)
+    return -1;
+  int size = SOCKET_BUFFER;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  socklen_t len =
-      ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-  if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) != 0) {
+  if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
     snprintf(err, errlen, "cannot bind media port %s:%d: %s", addr, port,
              strerror(errno));
-    if (fd >= 0)
-      close(fd);
+    close(fd);
     return -1;
   }
   getsockname(fd, (struct sockaddr *)&ss, &len);

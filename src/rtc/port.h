@@ -49,6 +49,10 @@ struct rtc_port {
   ice_tcp tcp; /* running only with --ice-tcp 1 */
 };
 
+/* A non-blocking socket of type (SOCK_DGRAM, SOCK_STREAM) for addr:port, not bound
+ * yet: ss and len are what to bind. An IPv6 one takes IPv4 peers too. -1 with err. */
+int port_open_socket(const char *addr, int port, int type, struct sockaddr_storage *ss,
+                     socklen_t *len, char *err, size_t errlen);
 /* Opens a UDP socket bound to addr:port on the calling thread (so errors are
  * reported at start); returns the fd, or -1 with err. port 0 picks a free one. */
 int port_bind_socket(const char *addr, int port, int *bound_port, char *err,
