@@ -68,6 +68,21 @@ export async function until(fn, what, ms = 20000) {
   assert.fail(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
 }
 
+/* Media flows when bytes grow between two samples and frames keep decoding; ms is how
+ * long connecting may take. Returns the second sample (parley.stats()). */
+export async function assertFlowing(page, { ms = 20000, what = 'connected media' } = {}) {
+  const a = await until(async () => {
+    const s = await page.evaluate(() => parley.stats());
+    return s.ice === 'connected' && s.dtls === 'connected' && s.framesDecoded > 5 ? s : null;
+  }, what, ms);
+  await page.waitForTimeout(1000);
+  const b = await page.evaluate(() => parley.stats());
+  assert.ok(b.audioBytes > a.audioBytes, `audio bytes grow: ${a.audioBytes} -> ${b.audioBytes}`);
+  assert.ok(b.videoBytes > a.videoBytes, `video bytes grow: ${a.videoBytes} -> ${b.videoBytes}`);
+  assert.ok(b.framesDecoded > a.framesDecoded, 'frames keep decoding');
+  return b;
+}
+
 /* Firefox ESR (Debian's firefox-esr), headless over WebDriver BiDi with puppeteer-core:
  * fake camera and microphone without a prompt. Firefox gathers only its default-route
  * address unless the page may capture (the camera and microphone permissions, not just

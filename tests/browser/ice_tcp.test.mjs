@@ -4,9 +4,9 @@
 // call cannot connect, which proves the UDP drop is real.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
-import { CHROMIUM_FLAGS, until } from './helpers.mjs';
-import { canMakeNamespaces, makeNet, nft, chromiumIn, startDaemonIn } from './netns.mjs';
+import { until, assertFlowing } from './helpers.mjs';
+import { canMakeNamespaces, makeNet, nft, chromiumIn, startDaemonIn, stopDaemonIn,
+  launchChromiumIn } from './netns.mjs';
 
 const skip = canMakeNamespaces() ? false : 'needs root for network namespaces';
 let net, launcher;
@@ -34,18 +34,13 @@ table inet parley_udp_block {
 }
 `);
   d.base = `http://${net.a.addr}:${d.httpPort}`;
-  // getUserMedia wants a secure context: plain http on a namespace address is not one.
-  d.browser = await chromium.launch({ executablePath: launcher.path,
-    args: [...CHROMIUM_FLAGS, `--unsafely-treat-insecure-origin-as-secure=${d.base}`] });
+  d.browser = await launchChromiumIn(launcher, d.base);
   return d;
 }
 
 async function stop(d) {
   await d.browser.close();
-  const exited = new Promise((r) => d.proc.on('exit', (code) => r(code)));
-  d.proc.kill('SIGTERM');
-  assert.equal(await exited, 0, `parleyd exited badly\n${d.log().slice(-2000)}`);
-  assert.doesNotMatch(d.log(), /AddressSanitizer|runtime error:|LeakSanitizer/);
+  await stopDaemonIn(d);
 }
 
 async function openCall(d) {
@@ -83,19 +78,11 @@ test('with UDP blocked, a call connects over ICE-TCP and media flows', { skip },
     const page = await openCall(d);
     const sdp = await page.evaluate(() => parley.pc.remoteDescription.sdp);
     assert.match(sdp, new RegExp(`a=candidate:2 1 tcp \\d+ ${net.a.addr.replace(/\./g, '\\.')} ${d.udp} typ host tcptype passive`));
-    const a = await until(async () => {
-      const s = await page.evaluate(() => parley.stats());
-      return s.ice === 'connected' && s.dtls === 'connected' && s.framesDecoded > 5 ? s : null;
-      // Chromium tries TCP only after its UDP checks go unanswered: seconds, more on a
-      // loaded machine under ASan.
-    }, 'connected media over TCP', 45000);
+    // Chromium tries TCP only after its UDP checks go unanswered: seconds, more on a
+    // loaded machine under ASan.
+    await assertFlowing(page, { ms: 45000, what: 'connected media over TCP' });
     const pair = await selectedPair(page);
     assert.deepEqual(pair, { local: 'tcp', remote: 'tcp', tcpType: 'passive', remotePort: d.udp });
-    await page.waitForTimeout(1000);
-    const b = await page.evaluate(() => parley.stats());
-    assert.ok(b.audioBytes > a.audioBytes, `audio bytes grow: ${a.audioBytes} -> ${b.audioBytes}`);
-    assert.ok(b.videoBytes > a.videoBytes, `video bytes grow: ${a.videoBytes} -> ${b.videoBytes}`);
-    assert.ok(b.framesDecoded > a.framesDecoded, 'frames keep decoding');
     // A second of echoed audio and video is ~100 frames each way: wait for more rather
     // than count on how long connecting took.
     const m = await until(async () => {

@@ -6,7 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './helpers.mjs';
+import { ROOT, CHROMIUM_FLAGS } from './helpers.mjs';
 
 const BIN = process.env.PARLEY_BIN_DIR || join(ROOT, 'build');
 let made = 0;
@@ -71,6 +71,24 @@ export function chromiumIn(ns) {
   writeFileSync(path, `#!/bin/sh\nexec ip netns exec ${ns} /usr/bin/chromium "$@"\n`);
   chmodSync(path, 0o755);
   return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/* Chromium in the launcher's namespace, treating base (plain http on a namespace
+ * address) as a secure origin: a page from another host over http gets no camera
+ * otherwise. These tests are about the network path; https.test.mjs covers TLS. */
+export async function launchChromiumIn(launcher, base) {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({ executablePath: launcher.path,
+    args: [...CHROMIUM_FLAGS, `--unsafely-treat-insecure-origin-as-secure=${base}`] });
+}
+
+/* SIGTERM: parleyd must exit 0 and without a sanitizer report. */
+export async function stopDaemonIn(d) {
+  const exited = new Promise((r) => d.proc.on('exit', (code) => r(code)));
+  d.proc.kill('SIGTERM');
+  assert.equal(await exited, 0, `parleyd exited badly\n${d.log().slice(-2000)}`);
+  assert.doesNotMatch(d.log(), /AddressSanitizer|runtime error:|LeakSanitizer/);
+  rmSync(d.dir, { recursive: true, force: true });
 }
 
 /* parleyd inside ns with --http http (e.g. "0.0.0.0:0"): returns what the start line

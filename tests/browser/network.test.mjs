@@ -4,9 +4,9 @@
 // 127.0.0.1, and media must flow over each family.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
-import { CHROMIUM_FLAGS, until } from './helpers.mjs';
-import { canMakeNamespaces, makeNet, nft, chromiumIn, startDaemonIn } from './netns.mjs';
+import { assertFlowing } from './helpers.mjs';
+import { canMakeNamespaces, makeNet, nft, chromiumIn, startDaemonIn, stopDaemonIn,
+  launchChromiumIn } from './netns.mjs';
 
 const skip = canMakeNamespaces() ? false : 'needs root for network namespaces';
 let net, launcher;
@@ -21,20 +21,11 @@ after(() => {
   net?.close();
 });
 
-async function stop(d) {
-  const exited = new Promise((r) => d.proc.on('exit', (code) => r(code)));
-  d.proc.kill('SIGTERM');
-  assert.equal(await exited, 0, d.log().slice(-2000));
-  assert.doesNotMatch(d.log(), /AddressSanitizer|runtime error:|LeakSanitizer/);
-}
+const stop = stopDaemonIn;
 
-/* Joins the echo room at base, calls, and waits for media in both directions. A page
- * from plain http:// on another host gets no camera (not a secure context): this test
- * is about the network path, so Chromium is told to treat this one origin as secure;
- * https.test.mjs covers TLS. */
+/* Joins the echo room at base, calls, and waits for media in both directions. */
 async function echoCall(base) {
-  const browser = await chromium.launch({ executablePath: launcher.path,
-    args: [...CHROMIUM_FLAGS, `--unsafely-treat-insecure-origin-as-secure=${base}`] });
+  const browser = await launchChromiumIn(launcher, base);
   try {
     return await callFrom(browser, base);
   } finally {
@@ -47,13 +38,7 @@ async function callFrom(browser, base) {
   await page.goto(`${base}/web/test/call.html`);
   await page.evaluate(() => parley.join('echo', 'Chromium'));
   await page.evaluate(() => parley.call());
-  const a = await until(async () => {
-    const s = await page.evaluate(() => parley.stats());
-    return s.ice === 'connected' && s.framesDecoded > 5 && s.pair ? s : null;
-  }, 'connected media', 30000);
-  await page.waitForTimeout(1000);
-  const b = await page.evaluate(() => parley.stats());
-  assert.ok(b.audioBytes > a.audioBytes && b.videoBytes > a.videoBytes, 'media flows');
+  const b = await assertFlowing(page, { ms: 30000 });
   const answer = await page.evaluate(() => parley.pc.remoteDescription.sdp);
   await page.close();
   return { stats: b, answer };

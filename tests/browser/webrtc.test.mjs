@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_FLAGS, startDaemon, stopDaemon, metric, until, dtmfRoundTrip } from './helpers.mjs';
+import { CHROMIUM_FLAGS, startDaemon, stopDaemon, metric, until, dtmfRoundTrip, assertFlowing } from './helpers.mjs';
 
 let browser;
 before(async () => {
@@ -21,20 +21,6 @@ async function openCall(d) {
   assert.equal(token.service_type, 'test_call');
   await page.evaluate(() => parley.call());
   return page;
-}
-
-/* Media flows when bytes grow between two samples and frames keep decoding. */
-async function assertFlowing(page) {
-  const a = await until(async () => {
-    const s = await page.evaluate(() => parley.stats());
-    return s.ice === 'connected' && s.dtls === 'connected' && s.framesDecoded > 5 ? s : null;
-  }, 'connected media');
-  await page.waitForTimeout(1000);
-  const b = await page.evaluate(() => parley.stats());
-  assert.ok(b.audioBytes > a.audioBytes, `audio bytes grow: ${a.audioBytes} -> ${b.audioBytes}`);
-  assert.ok(b.videoBytes > a.videoBytes, `video bytes grow: ${a.videoBytes} -> ${b.videoBytes}`);
-  assert.ok(b.framesDecoded > a.framesDecoded, 'frames keep decoding');
-  return b;
 }
 
 for (const [label, profiles, cipher] of [
