@@ -83,6 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_extensions(pkt, &h);
     for (int c = RTP_CODEC_OPUS; c <= RTP_CODEC_H264; c++)
       (void)rtp_is_keyframe_start(pkt, &h, (rtp_codec)c);
+    int d = rtp_vp8_descriptor_len(pkt + h.payload_offset, h.payload_len);
+    CHECK(d == -1 || (d >= 1 && (size_t)d < h.payload_len));
     check_cache(pkt, size, h.seq);
     check_rewrite(pkt, size, &h);
   }

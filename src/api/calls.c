@@ -1,5 +1,6 @@
 /* calls — client API v2 call endpoints (§B.3, §D.1): participants/<uuid>/calls and
- * calls/<uuid>/{ack, new_candidate, update, disconnect, dtmf, statistics}. */
+ * calls/<uuid>/{ack, new_candidate, update, disconnect, dtmf, statistics} and Parley's
+ * calls/<uuid>/streams (tile size hints of a multistream call). */
 #include "api/api.h"
 
 #include "conf/call.h"
@@ -81,6 +82,44 @@ static void dtmf(api_call *c, conf_call *call) {
   reply_status(c, conf_call_dtmf(call, digits));
 }
 
+/* Tile size hints (issue 13 §1): {"streams":[{"mid":"1","width":640,"height":360}]}. */
+static void streams(api_call *c, conf_call *call) {
+  json_t *list = c->body ? json_object_get(c->body, "streams") : NULL;
+  char msg[160];
+  if (!json_is_array(list))
+    return reply_failed(c, 400, "streams must be an array of {mid, width, height}");
+  size_t n = json_array_size(list);
+  if (n > SDP_MAX_SLOTS) {
+    snprintf(msg, sizeof msg, "streams: at most %d entries", SDP_MAX_SLOTS);
+    return reply_failed(c, 400, msg);
+  }
+  conf_stream_hint hints[SDP_MAX_SLOTS];
+  for (size_t i = 0; i < n; i++) {
+    json_t *e = json_array_get(list, i);
+    json_t *mid = json_object_get(e, "mid"), *w = json_object_get(e, "width"),
+           *h = json_object_get(e, "height");
+    json_int_t wv = json_integer_value(w), hv = json_integer_value(h);
+    if (!json_is_object(e) || !json_is_string(mid) || !json_is_integer(w) ||
+        !json_is_integer(h))
+      snprintf(msg, sizeof msg,
+               "streams[%zu] must be {\"mid\": string, \"width\": integer, "
+               "\"height\": integer}",
+               i);
+    else if (wv < 0 || hv < 0 || wv > 16384 || hv > 16384)
+      snprintf(msg, sizeof msg, "streams[%zu]: width and height must be 0 to 16384", i);
+    else
+      msg[0] = '\0';
+    for (size_t j = 0; j < i && !msg[0]; j++)
+      if (strcmp(hints[j].mid, json_string_value(mid)) == 0)
+        snprintf(msg, sizeof msg, "streams: mid \"%.32s\" is given twice",
+                 json_string_value(mid));
+    if (msg[0])
+      return reply_failed(c, 400, msg);
+    hints[i] = (conf_stream_hint){json_string_value(mid), (uint16_t)wv, (uint16_t)hv};
+  }
+  reply_status(c, conf_call_hints(call, hints, n));
+}
+
 static void statistics(api_call *c, conf_call *call) {
   (void)call;
   reply_result(c, NULL); /* accepted; server-side statistics come from RTCP */
@@ -90,9 +129,10 @@ static const struct {
   const char *name;
   void (*fn)(api_call *c, conf_call *call);
 } call_actions[] = {
-    {"ack", ack},       {"new_candidate", new_candidate},
-    {"update", update}, {"disconnect", disconnect},
-    {"dtmf", dtmf},     {"statistics", statistics},
+    {"ack", ack},         {"new_candidate", new_candidate},
+    {"update", update},   {"disconnect", disconnect},
+    {"dtmf", dtmf},       {"statistics", statistics},
+    {"streams", streams},
 };
 
 void client_v2_call_action(api_call *c) {

@@ -249,6 +249,60 @@ void conf_calls_sweep(conf_core *core) {
   free(late);
 }
 
+/* The mid of a call's tile slot i, or NULL. */
+static const char *slot_mid(const conf_call *c, int i) {
+  for (size_t m = 0; m < c->media.agreed.n_media; m++)
+    if (c->media.agreed.media[m].accepted && c->media.agreed.media[m].slot == i)
+      return c->media.agreed.media[m].mid;
+  return NULL;
+}
+
+/* parley_streams (issue 13 §1): what each tile slot of a multistream call shows, to
+ * the call's own participant only. Source calls become their participants. */
+static void emit_streams(conf_core *core, conf_call *c, const media_streams *ms) {
+  json_t *list = json_array();
+  for (int i = 0; i < ms->n && i < SDP_MAX_SLOTS; i++) {
+    const char *mid = slot_mid(c, i);
+    if (!mid)
+      continue;
+    char uuid[sizeof ms->slot[i].call_uuid];
+    memcpy(uuid, ms->slot[i].call_uuid, sizeof uuid);
+    uuid[sizeof uuid - 1] = '\0';
+    conf_call *src = uuid[0] ? hmap_get(core->calls, uuid, strlen(uuid)) : NULL;
+    char layer[2] = {ms->slot[i].layer, 0};
+    json_array_append_new(
+        list, json_pack("{s:s, s:o, s:o}", "mid", mid, "participant_uuid",
+                        src ? json_string(src->owner->uuid) : json_null(), "layer",
+                        src && layer[0] ? json_string(layer) : json_null()));
+  }
+  room_emit(c->owner->room, "parley_streams",
+            json_pack("{s:s, s:o}", "call_uuid", c->uuid, "streams", list), c->owner,
+            NULL);
+}
+
+refusal conf_call_hints(conf_call *c, const conf_stream_hint *hints, size_t n) {
+  uint16_t w[SDP_MAX_SLOTS] = {0}, h[SDP_MAX_SLOTS] = {0};
+  for (size_t k = 0; k < n; k++) {
+    int slot = -1;
+    for (int i = 0; i < SDP_MAX_SLOTS && slot < 0; i++) {
+      const char *mid = slot_mid(c, i);
+      if (mid && strcmp(mid, hints[k].mid) == 0)
+        slot = i;
+    }
+    if (slot < 0)
+      return refusal_of(400, "streams: mid \"%s\" is not a video tile of this call",
+                        hints[k].mid);
+    w[slot] = hints[k].width;
+    h[slot] = hints[k].height;
+  }
+  if (c->media.agreed.n_slots < 2 && n == 0)
+    w[0] = 1280, h[0] = 720; /* a single-video call's tile is never "not shown" */
+  memcpy(c->media.hint_width, w, sizeof w);
+  memcpy(c->media.hint_height, h, sizeof h);
+  media_engine_set_hints(c->owner->room->core->media, &c->media);
+  return REFUSAL_NONE;
+}
+
 void conf_on_media_event(const media_event *ev, void *ud) {
   conf_core *core = ud;
   conf_call *c = hmap_get(core->calls, ev->call_uuid, strlen(ev->call_uuid));
@@ -264,6 +318,9 @@ void conf_on_media_event(const media_event *ev, void *ud) {
     break;
   case MEDIA_EVENT_SPEAKER:
     conf_on_speaker(c->owner);
+    break;
+  case MEDIA_EVENT_STREAMS:
+    emit_streams(core, c, &ev->streams);
     break;
   case MEDIA_EVENT_DTMF:
     c->dtmf_received++;

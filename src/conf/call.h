@@ -35,6 +35,14 @@ conf_call *conf_call_find(participant *p, const char *uuid);
 /* Ends a call. server_side: the client did not ask, so it hears call_disconnected. */
 void conf_call_end(conf_call *c, const char *reason, bool server_side);
 refusal conf_call_dtmf(conf_call *c, const char *digits);
+/* A tile size hint (issue 13 §1): the size a client draws the slot on mid at. */
+typedef struct {
+  const char *mid;
+  uint16_t width, height;
+} conf_stream_hint;
+/* The client's tile sizes for its call's video slots; a slot not named is not shown
+ * (width 0). 400 for a mid that is not one of the call's tile slots. */
+refusal conf_call_hints(conf_call *c, const conf_stream_hint *hints, size_t n);
 /* Ends p's presentation-sending calls: someone else took the floor. */
 void conf_calls_end_presenting(participant *p, const char *reason);
 /* Every call of a leaving participant. */

@@ -4,8 +4,13 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "media/bwe_estimate.h"
+#include "media/media_loop.h"
 #include "media/mixer.h"
+#include "media/tiles.h"
+#include "media/video_info.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -15,6 +20,15 @@
 #define REPORT_INTERVAL_MS 1000
 /* The rate REMB lets a participant send: one camera plus slides at conference quality. */
 #define PUBLISHER_MAX_BITRATE 2000000
+/* A simulcast publisher's three layers (720p, 360p, 180p) need about 2.5 Mbit/s. */
+#define SIMULCAST_MAX_BITRATE 3500000
+#define LAYER_INTERVAL_MS 500 /* bitrates measured and layers chosen again */
+#define LAYER_UP_HOLD_MS 1000 /* a higher layer must fit this long before we go up */
+#define LAYER_IDLE_MS 1000    /* a layer silent this long is not chosen */
+#define DEFAULT_ESTIMATE_BPS 2500000 /* before the downlink has an estimate */
+
+typedef struct video_slot video_slot;
+typedef struct video_watch video_watch;
 
 struct media_room {
   int64_t key;
@@ -25,6 +39,10 @@ struct media_room {
   media_session *candidate;
   int candidate_ticks;
   uint64_t now;
+  uint64_t joins; /* join order */
+  uint64_t last_layers_ms;
+  bool dirty;        /* a new publisher: sources are chosen again */
+  bool dirty_layers; /* a layer's size changed: layers are chosen again */
 };
 
 media_room *media_room_new(int64_t key) {
@@ -43,9 +61,17 @@ void media_room_free(media_room *r) {
 size_t media_room_size(const media_room *r) { return r->n; }
 const int64_t *media_room_key(const media_room *r) { return &r->key; }
 
+/* Its camera's SSRC is known (signalled, or learned from a packet, per layer). */
+static bool video_known(const session_stream *st) {
+  for (int l = 0; l < st->n_layers; l++)
+    if (session_layer((session_stream *)st, l)->ssrc)
+      return true;
+  return false;
+}
+
 static bool publishes_video(const media_session *s) {
   return s->params.present == 0 && s->streams[STREAM_VIDEO].choice >= 0 &&
-         s->streams[STREAM_VIDEO].pub.ssrc && !s->params.video_muted;
+         video_known(&s->streams[STREAM_VIDEO]) && !s->params.video_muted;
 }
 
 /* In a lecture a guest sees hosts only; everyone else may be seen by anyone. */
@@ -86,29 +112,264 @@ static media_session *video_target(media_room *r, media_session *receiver) {
   return NULL;
 }
 
-/* Receivers move to their new source at its next keyframe, which we ask for. */
-static void retarget(media_room *r) {
+/* A subscriber's tile slot: whose video it shows (from), whose it is to show (want),
+ * switched on want's keyframe at want_layer; sequence numbers and timestamps run on
+ * across switches (rw). A single-video call has one slot, a multistream call one per
+ * video m-line. */
+struct video_slot {
+  media_session *from, *want;
+  int8_t layer, want_layer; /* simulcast layer of from / of want; -1 none yet */
+  bool paused;              /* not shown, or no room in the budget: nothing sent */
+  uint64_t up_since_ms;     /* a higher layer has been wanted since then */
+  session_rewrite rw;
+  media_session *told_from; /* what the last parley_streams mapping said */
+  char told_layer;
+};
+
+/* An entry of a publisher's watch list: a receiver slot that shows it, or will. */
+struct video_watch {
+  media_session *rx;
+  uint8_t slot;
+};
+
+static bool multistream(const media_session *s) { return s->n_slots >= 2; }
+
+static session_stream *slot_out(media_session *rx, int i) {
+  return i == 0 ? &rx->streams[STREAM_VIDEO] : &rx->slot_out[i - 1];
+}
+
+static bool codec_matches(media_session *rx, int i, const media_session *src) {
+  const session_stream *out = slot_out(rx, i), *in = &src->streams[STREAM_VIDEO];
+  if (out->choice < 0 || in->choice < 0)
+    return false;
+  return strcasecmp(rx->params.agreed.media[out->choice].codec,
+                    src->params.agreed.media[in->choice].codec) == 0;
+}
+
+/* The name a layer is reported by: its size's rank among the publisher's layers
+ * ("l", "m", "h"); a publisher without simulcast is "h". */
+static char layer_name(session_stream *st, int l) {
+  if (st->n_layers < 2)
+    return 'h';
+  const session_pub *p = session_layer(st, l);
+  if (!p->height)
+    return p->rid[0] == 'l' || p->rid[0] == 'm' ? p->rid[0] : 'h';
+  int smaller = 0;
+  for (int i = 0; i < st->n_layers; i++) {
+    const session_pub *q = session_layer(st, i);
+    smaller += q->height && q->height < p->height;
+  }
+  if (st->n_layers == 2)
+    return "lh"[smaller > 1 ? 1 : smaller];
+  return "lmh"[smaller > 2 ? 2 : smaller];
+}
+
+/* parley_streams: a multistream receiver hears what each slot shows whenever that
+ * changes (force: always, as when its call connects). A new source is told once it is
+ * forwarded; a paused slot keeps its source with no layer. */
+static void report(media_session *rx, bool force) {
+  if (!multistream(rx))
+    return;
+  media_event ev = {.kind = MEDIA_EVENT_STREAMS};
+  bool changed = force;
+  ev.streams.n = rx->n_slots;
+  for (int i = 0; i < rx->n_slots; i++) {
+    video_slot *sl = &rx->slots[i];
+    media_session *src = sl->paused ? sl->want : sl->from;
+    char layer = src && !sl->paused && sl->layer >= 0
+                     ? layer_name(&src->streams[STREAM_VIDEO], sl->layer)
+                     : 0;
+    changed |= src != sl->told_from || layer != sl->told_layer;
+    sl->told_from = src;
+    sl->told_layer = layer;
+    if (src)
+      memcpy(ev.streams.slot[i].call_uuid, src->params.call_uuid,
+             sizeof ev.streams.slot[i].call_uuid - 1); /* a uuid: 36 characters */
+    ev.streams.slot[i].layer = layer;
+  }
+  if (!changed || !rx->engine)
+    return;
+  snprintf(ev.call_uuid, sizeof ev.call_uuid, "%s", rx->params.call_uuid);
+  media_loop_post(rx->engine, &ev);
+}
+
+/* Last-N: the room's other visible video publishers in tiles_order, the first k
+ * assigned to the k slots, stickily. A slot whose source is dropped stops at once. */
+static void assign_multi(media_room *r, media_session *rx) {
+  tile_candidate *c = xcalloc(r->n ? r->n : 1, sizeof *c);
+  size_t n = 0;
   for (size_t i = 0; i < r->n; i++) {
-    media_session *rx = r->sessions[i];
-    if (rx->params.present)
-      continue; /* presentation calls carry no speaker video */
-    media_session *t = video_target(r, rx);
-    if (t == rx->video_from) {
-      rx->video_pending = NULL; /* back to what it already sees */
+    media_session *s = r->sessions[i];
+    if (s != rx && publishes_video(s) && visible_to(s, rx))
+      c[n++] = (tile_candidate){s, s->params.spotlight, s->last_spoke_ms, s->join_seq};
+  }
+  tiles_order(c, n);
+  const void *selected[SDP_MAX_SLOTS], *slots[SDP_MAX_SLOTS];
+  size_t m = n < rx->n_slots ? n : rx->n_slots;
+  for (size_t i = 0; i < m; i++)
+    selected[i] = c[i].id;
+  free(c);
+  for (int i = 0; i < rx->n_slots; i++)
+    slots[i] = rx->slots[i].want;
+  tiles_assign(slots, rx->n_slots, selected, m);
+  for (int i = 0; i < rx->n_slots; i++) {
+    video_slot *sl = &rx->slots[i];
+    if (slots[i] == sl->want)
       continue;
-    }
-    if (t == rx->video_pending)
-      continue;
-    rx->video_pending = t;
-    if (t)
-      session_request_keyframe(t, &t->streams[STREAM_VIDEO], r->now);
+    sl->want = (media_session *)slots[i];
+    sl->want_layer = -1;
+    sl->up_since_ms = 0;
+    if (sl->from && sl->from != sl->want)
+      sl->from = NULL; /* deselected: gone from the slot at once */
   }
 }
 
-static bool same_codec(const media_session *a, const media_session *b) {
-  const sdp_choice *ca = &a->params.agreed.media[a->streams[STREAM_VIDEO].choice];
-  const sdp_choice *cb = &b->params.agreed.media[b->streams[STREAM_VIDEO].choice];
-  return strcasecmp(ca->codec, cb->codec) == 0;
+static bool layer_live(const session_pub *p, uint64_t now) {
+  return p->ssrc && p->started && now - p->last_ms <= LAYER_IDLE_MS;
+}
+
+/* Each slot's layer of its source: tiles_fit over the live layers (by keyframe
+ * size), within the downlink estimate. Down at once, up after LAYER_UP_HOLD_MS. */
+static void choose_layers(media_session *rx, uint64_t now) {
+  tile_layers t[SDP_MAX_SLOTS];
+  int8_t index[SDP_MAX_SLOTS][SDP_MAX_LAYERS];
+  int k = rx->n_slots;
+  for (int i = 0; i < k; i++) {
+    video_slot *sl = &rx->slots[i];
+    memset(&t[i], 0, sizeof t[i]);
+    t[i].hint_w = rx->params.hint_width[i];
+    t[i].hint_h = rx->params.hint_height[i];
+    t[i].pausable = i > 0;
+    if (!sl->want)
+      continue;
+    session_stream *st = &sl->want->streams[STREAM_VIDEO];
+    if (st->n_layers < 2) {
+      index[i][0] = 0;
+      t[i].n = 1;
+      t[i].height[0] = st->pub.height;
+      t[i].bps[0] = st->pub.bps;
+      continue;
+    }
+    for (int l = 0; l < st->n_layers; l++) {
+      const session_pub *p = session_layer(st, l);
+      if (!layer_live(p, now) || !p->height)
+        continue;
+      int at = t[i].n++; /* insertion by height, smallest first */
+      while (at > 0 && t[i].height[at - 1] > p->height) {
+        t[i].height[at] = t[i].height[at - 1];
+        t[i].bps[at] = t[i].bps[at - 1];
+        index[i][at] = index[i][at - 1];
+        at--;
+      }
+      t[i].height[at] = p->height;
+      t[i].bps[at] = p->bps;
+      index[i][at] = (int8_t)l;
+    }
+    for (int l = 0; !t[i].n && l < st->n_layers; l++)
+      if (layer_live(session_layer(st, l), now)) { /* no size known yet: any live one */
+        index[i][0] = (int8_t)l;
+        t[i].n = 1;
+      }
+  }
+  uint64_t budget = session_send_estimate_bps(rx);
+  tiles_fit(t, (size_t)k, budget ? budget : DEFAULT_ESTIMATE_BPS);
+  for (int i = 0; i < k; i++) {
+    video_slot *sl = &rx->slots[i];
+    if (!sl->want)
+      continue;
+    bool paused = t[i].n && t[i].choice < 0;
+    if (paused != sl->paused) {
+      sl->paused = paused;
+      if (paused && sl->from == sl->want)
+        sl->from = NULL; /* resumes on a keyframe */
+    }
+    if (t[i].choice < 0)
+      continue;
+    int8_t target = index[i][t[i].choice];
+    bool current_live = false;
+    for (int l = 0; l < t[i].n; l++)
+      current_live |= index[i][l] == sl->want_layer;
+    if (target == sl->want_layer) {
+      sl->up_since_ms = 0;
+      continue;
+    }
+    session_stream *st = &sl->want->streams[STREAM_VIDEO];
+    bool up = current_live && session_layer(st, target)->height >
+                                  session_layer(st, sl->want_layer)->height;
+    if (up && !sl->up_since_ms)
+      sl->up_since_ms = now ? now : 1;
+    if (up && now - sl->up_since_ms < LAYER_UP_HOLD_MS)
+      continue;
+    sl->want_layer = target;
+    sl->up_since_ms = 0;
+  }
+}
+
+/* Who watches whom: each publisher's list of receiver slots showing it or about to,
+ * so a packet is a walk over its own watchers. Rebuilt on every decision. */
+static void rebuild_watch(media_room *r) {
+  for (size_t i = 0; i < r->n; i++)
+    r->sessions[i]->n_watch = 0;
+  for (size_t i = 0; i < r->n; i++) {
+    media_session *rx = r->sessions[i];
+    for (int k = 0; k < rx->n_slots; k++) {
+      video_slot *sl = &rx->slots[k];
+      media_session *who[2] = {sl->from, sl->want != sl->from ? sl->want : NULL};
+      for (int j = 0; j < 2; j++) {
+        media_session *s = who[j];
+        if (!s || s == rx)
+          continue;
+        if (s->n_watch == s->cap_watch) {
+          s->cap_watch = s->cap_watch ? s->cap_watch * 2 : 4;
+          s->watch = xrealloc(s->watch, s->cap_watch * sizeof *s->watch);
+        }
+        s->watch[s->n_watch++] = (video_watch){rx, (uint8_t)k};
+      }
+    }
+  }
+}
+
+/* A slot waiting for a source or layer asks it for a keyframe. */
+static void request_pending(media_session *rx, uint64_t now) {
+  for (int i = 0; i < rx->n_slots; i++) {
+    video_slot *sl = &rx->slots[i];
+    if (sl->want && !sl->paused && sl->want_layer >= 0 &&
+        (sl->from != sl->want || sl->layer != sl->want_layer))
+      session_request_layer_keyframe(
+          sl->want, session_layer(&sl->want->streams[STREAM_VIDEO], sl->want_layer), now);
+  }
+}
+
+/* Layers, watch lists, keyframe requests and mappings after a decision. */
+static void settle(media_room *r) {
+  for (size_t i = 0; i < r->n; i++)
+    choose_layers(r->sessions[i], r->now);
+  rebuild_watch(r);
+  for (size_t i = 0; i < r->n; i++) {
+    request_pending(r->sessions[i], r->now);
+    report(r->sessions[i], false);
+  }
+}
+
+/* Receivers move to their new source at its next keyframe, which we ask for: a
+ * single-video call follows video_target, a multistream call last-N. */
+static void retarget(media_room *r) {
+  r->dirty = false;
+  for (size_t i = 0; i < r->n; i++) {
+    media_session *rx = r->sessions[i];
+    if (multistream(rx))
+      assign_multi(r, rx);
+    else if (rx->n_slots == 1) {
+      media_session *t = video_target(r, rx);
+      video_slot *sl = &rx->slots[0];
+      if (t != sl->want) {
+        sl->want = t;
+        sl->want_layer = t && t == sl->from ? sl->layer : -1;
+        sl->up_since_ms = 0;
+      }
+    }
+  }
+  settle(r);
 }
 
 /* Where a session's presentation comes from: a presentation call's video, else the
@@ -157,24 +418,44 @@ static void on_slides(media_session *s, const uint8_t *pkt, size_t len,
   }
 }
 
-static void on_video(media_session *s, const uint8_t *pkt, size_t len,
-                     const rtp_header *h, uint64_t now) {
-  media_room *r = s->room;
-  bool keyframe = rtp_is_keyframe_start(pkt, h, s->streams[STREAM_VIDEO].codec);
-  for (size_t i = 0; i < r->n; i++) {
-    media_session *rx = r->sessions[i];
-    if (rx->video_pending == s && same_codec(rx, s)) {
+/* A keyframe tells its layer's size (VP8), which orders simulcast layers. */
+static void learn_size(media_room *r, session_stream *st, session_pub *p,
+                       const uint8_t *pkt, const rtp_header *h) {
+  if (st->codec != RTP_CODEC_VP8)
+    return;
+  const uint8_t *payload = pkt + h->payload_offset;
+  int d = rtp_vp8_descriptor_len(payload, h->payload_len), w, ht;
+  if (d < 0 || vp8_keyframe_size(payload + d, h->payload_len - (size_t)d, &w, &ht) != 0)
+    return;
+  if (p->height != ht || p->width != w) {
+    p->width = (uint16_t)w;
+    p->height = (uint16_t)ht;
+    r->dirty_layers = true;
+  }
+}
+
+/* A publisher's video packet on one layer goes to the slots that watch it: forwarded
+ * where it is shown, or switched to on its keyframe where it is wanted. */
+static void on_video(media_session *s, int layer, const uint8_t *pkt, size_t len,
+                     const rtp_header *h, bool keyframe, uint64_t now) {
+  session_pub *p = session_layer(&s->streams[STREAM_VIDEO], layer);
+  for (size_t w = 0; w < s->n_watch; w++) {
+    media_session *rx = s->watch[w].rx;
+    int i = s->watch[w].slot;
+    video_slot *sl = &rx->slots[i];
+    if (sl->want == s && sl->want_layer == layer && !sl->paused &&
+        (sl->from != s || sl->layer != layer) && codec_matches(rx, i, s)) {
       if (!keyframe) {
-        session_request_keyframe(s, &s->streams[STREAM_VIDEO], now);
+        session_request_layer_keyframe(s, p, now);
         continue;
       }
-      rx->video_from = s;
-      rx->video_pending = NULL;
-      rx->video_out.started = false;
+      sl->from = s;
+      sl->layer = (int8_t)layer;
+      sl->rw.started = false;
+      report(rx, false);
     }
-    if (rx->video_from == s && rx != s)
-      session_forward(rx, &rx->streams[STREAM_VIDEO], &rx->video_out,
-                      &s->streams[STREAM_VIDEO], pkt, len, h, now);
+    if (sl->from == s && sl->layer == layer && !sl->paused)
+      session_forward_layer(rx, slot_out(rx, i), &sl->rw, p, pkt, len, h, now);
   }
 }
 
@@ -196,11 +477,14 @@ static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
                    void *ud) {
   media_session *s = ud;
   bool repair;
-  session_stream *st = session_stream_for(s, pkt, h, &repair);
+  int layer;
+  session_stream *st = session_stream_for_layer(s, pkt, h, &repair, &layer);
   if (!st || repair)
     return;
-  session_count_received(st, h, len, st == &s->streams[STREAM_AUDIO] ? 48000 : 90000,
-                         uv_now(t->loop));
+  uint64_t now = uv_now(t->loop);
+  session_pub *p = session_layer(st, layer);
+  bool first = !p->started;
+  session_count_layer(p, h, len, st == &s->streams[STREAM_AUDIO] ? 48000 : 90000, now);
   if (st == &s->streams[STREAM_AUDIO]) {
     if (s->mix)
       on_audio(s, pkt, h);
@@ -208,13 +492,18 @@ static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
   }
   if (h->payload_type != s->params.agreed.media[st->choice].pt)
     return;
-  uint64_t now = uv_now(t->loop);
   /* Kept once here, not per receiver: all receivers' NACKs are answered from it. */
-  session_keep_received(st, pkt, len, h, now);
-  if (st == presentation_in(s))
+  session_keep_layer(p, pkt, len, h, now);
+  if (st == presentation_in(s)) {
     on_slides(s, pkt, len, h, now);
-  else if (st == &s->streams[STREAM_VIDEO])
-    on_video(s, pkt, len, h, now);
+  } else if (st == &s->streams[STREAM_VIDEO]) {
+    if (first)
+      s->room->dirty = true; /* a new publisher (or layer) to place */
+    bool keyframe = rtp_is_keyframe_start(pkt, h, st->codec);
+    if (keyframe)
+      learn_size(s->room, st, p, pkt, h);
+    on_video(s, layer, pkt, len, h, keyframe, now);
+  }
 }
 
 static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {
@@ -225,21 +514,55 @@ static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {
   session_stream *ours = session_stream_by_local_ssrc(rx, item->media_ssrc);
   if (!ours || ours == &rx->streams[STREAM_AUDIO])
     return;
+  if (item->kind == RTCP_NACK)
+    return session_answer_nack(rx, ours, item, now);
+  if (item->kind != RTCP_PLI && item->kind != RTCP_FIR)
+    return;
   /* A presentation reaches a receiver on its slides m-line, or on the video of a
    * present:"receive" call; it comes from the presenter's slides m-line, or from the
    * video of a present:"send" call (presentation_in). */
-  bool slides = ours == &rx->streams[STREAM_SLIDES] || rx->params.present == 2;
-  media_session *from = slides ? rx->slides_from : rx->video_from;
-  if ((item->kind == RTCP_PLI || item->kind == RTCP_FIR) && from)
-    session_request_keyframe(
-        from, slides ? presentation_in(from) : &from->streams[STREAM_VIDEO], now);
-  else if (item->kind == RTCP_NACK)
-    session_answer_nack(rx, ours, item, now);
+  if (ours == &rx->streams[STREAM_SLIDES] || rx->params.present == 2) {
+    if (rx->slides_from)
+      session_request_keyframe(rx->slides_from, presentation_in(rx->slides_from), now);
+    return;
+  }
+  int i = ours == &rx->streams[STREAM_VIDEO] ? 0 : (int)(ours - rx->slot_out) + 1;
+  if (i >= rx->n_slots)
+    return;
+  video_slot *sl = &rx->slots[i];
+  if (sl->from)
+    session_request_layer_keyframe(
+        sl->from, session_layer(&sl->from->streams[STREAM_VIDEO], sl->layer), now);
+}
+
+/* A main call's slots: one per tile of a multistream call, else one. */
+static void make_slots(media_session *s) {
+  free(s->slots);
+  s->n_slots = 0;
+  s->slots = NULL;
+  if (s->params.present != 0)
+    return;
+  uint8_t n = s->params.agreed.n_slots >= 2 ? s->params.agreed.n_slots : 1;
+  s->slots = xcalloc(n, sizeof *s->slots);
+  s->n_slots = n;
+  for (int i = 0; i < n; i++) {
+    video_slot *sl = &s->slots[i];
+    ids_random(&sl->rw, sizeof sl->rw); /* random starting numbers */
+    sl->rw.started = false;
+    sl->layer = sl->want_layer = -1;
+  }
+}
+
+static void on_connected(transport *t, void *ud) {
+  session_on_connected(t, ud);
+  report(ud, true);
 }
 
 transport_sink conference_join(media_room *r, media_session *s) {
   session_init(s);
   s->room = r;
+  s->join_seq = ++r->joins;
+  make_slots(s);
   if (s->params.present == 0) { /* presentation calls are not in the audio mix */
     s->mix = mixer_add(r->mixer, s);
     mixer_set_muted(s->mix, s->params.muted);
@@ -250,16 +573,15 @@ transport_sink conference_join(media_room *r, media_session *s) {
   ids_random(&s->streams[STREAM_AUDIO].sub.next_seq,
              sizeof s->streams[STREAM_AUDIO].sub.next_seq);
   ids_random(&s->audio_ts, sizeof s->audio_ts);
-  ids_random(&s->video_out, sizeof s->video_out); /* random starting numbers */
   ids_random(&s->slides_out, sizeof s->slides_out);
-  s->video_out.started = s->slides_out.started = false;
+  s->slides_out.started = false;
   if (r->n == r->cap) {
     r->cap = r->cap ? r->cap * 2 : 8;
     r->sessions = xrealloc(r->sessions, r->cap * sizeof *r->sessions);
   }
   r->sessions[r->n++] = s;
   retarget(r);
-  return (transport_sink){session_on_connected, on_rtp, on_rtcp, session_on_failed};
+  return (transport_sink){on_connected, on_rtp, on_rtcp, session_on_failed};
 }
 
 void conference_leave(media_room *r, media_session *s) {
@@ -271,10 +593,15 @@ void conference_leave(media_room *r, media_session *s) {
       r->sessions[i] = r->sessions[--r->n];
   for (size_t i = 0; i < r->n; i++) {
     media_session *rx = r->sessions[i];
-    if (rx->video_from == s)
-      rx->video_from = NULL;
-    if (rx->video_pending == s)
-      rx->video_pending = NULL;
+    for (int k = 0; k < rx->n_slots; k++) {
+      video_slot *sl = &rx->slots[k];
+      if (sl->from == s)
+        sl->from = NULL;
+      if (sl->want == s) {
+        sl->want = NULL;
+        sl->want_layer = -1;
+      }
+    }
     if (rx->slides_from == s)
       rx->slides_from = NULL;
   }
@@ -284,7 +611,30 @@ void conference_leave(media_room *r, media_session *s) {
     r->previous = NULL;
   if (r->candidate == s)
     r->candidate = NULL;
+  free(s->slots);
+  s->slots = NULL;
+  s->n_slots = 0;
+  free(s->watch);
+  s->watch = NULL;
+  s->n_watch = s->cap_watch = 0;
   retarget(r);
+}
+
+void conference_update(media_session *s) {
+  media_room *r = s->room;
+  uint8_t n = s->params.present != 0          ? 0
+              : s->params.agreed.n_slots >= 2 ? s->params.agreed.n_slots
+                                              : 1;
+  if (n != s->n_slots)
+    make_slots(s);
+  retarget(r);
+}
+
+void conference_set_hints(media_session *s, const media_call *call) {
+  memcpy(s->params.hint_width, call->hint_width, sizeof s->params.hint_width);
+  memcpy(s->params.hint_height, call->hint_height, sizeof s->params.hint_height);
+  if (s->room)
+    settle(s->room);
 }
 
 void conference_set_prefs(media_session *s, const media_call *prefs) {
@@ -341,15 +691,39 @@ static void follow_speaker(media_room *r) {
     return;
   r->previous = r->speaker;
   r->speaker = loudest;
+  loudest->last_spoke_ms = r->now ? r->now : 1;
   r->candidate = NULL;
   loudest->post(loudest, MEDIA_EVENT_SPEAKER, "");
   retarget(r);
+}
+
+/* Each video layer's bitrate over the last interval. */
+static void read_meters(media_room *r, uint64_t elapsed_ms) {
+  for (size_t i = 0; i < r->n; i++) {
+    session_stream *st = &r->sessions[i]->streams[STREAM_VIDEO];
+    for (int l = 0; l < st->n_layers; l++) {
+      session_pub *p = session_layer(st, l);
+      p->bps = (uint32_t)((uint64_t)p->meter_bytes * 8 * 1000 / elapsed_ms);
+      p->meter_bytes = 0;
+    }
+  }
 }
 
 void media_room_tick(media_room *r, uint64_t now) {
   r->now = now;
   mixer_tick(r->mixer, send_audio, &now);
   follow_speaker(r);
+  if (now - r->last_layers_ms >= LAYER_INTERVAL_MS) {
+    if (r->last_layers_ms)
+      read_meters(r, now - r->last_layers_ms);
+    r->last_layers_ms = now;
+    r->dirty_layers = true;
+  }
+  if (r->dirty)
+    retarget(r);
+  else if (r->dirty_layers)
+    settle(r);
+  r->dirty_layers = false;
   for (size_t i = 0; i < r->n; i++) {
     media_session *s = r->sessions[i];
     if (!s->transport->srtp_ready)
@@ -357,7 +731,10 @@ void media_room_tick(media_room *r, uint64_t now) {
     session_dtmf_tick(s, now);
     if (now - s->last_rtcp_ms >= REPORT_INTERVAL_MS) {
       s->last_rtcp_ms = now;
-      session_send_receiver_report(s, now, PUBLISHER_MAX_BITRATE);
+      session_send_receiver_report(s, now,
+                                   s->streams[STREAM_VIDEO].n_layers > 1
+                                       ? SIMULCAST_MAX_BITRATE
+                                       : PUBLISHER_MAX_BITRATE);
     }
   }
 }

@@ -112,6 +112,10 @@ void media_engine_set_prefs(media_engine *e, const media_call *call) {
   media_loop_set_prefs(loop_for(e, call), call);
 }
 
+void media_engine_set_hints(media_engine *e, const media_call *call) {
+  media_loop_set_hints(loop_for(e, call), call);
+}
+
 _Static_assert(sizeof(media_stats) % sizeof(uint64_t) == 0, "counters only");
 
 static void add_stats(media_stats *sum, const media_stats *s) {

@@ -46,6 +46,11 @@ typedef struct {
   char remote_fingerprint[224]; /* "sha-256 AB:..." */
   sdp_agreement agreed;
   uint32_t audio_ssrc, video_ssrc, video_rtx_ssrc, slides_ssrc, slides_rtx_ssrc;
+  /* Multistream calls: our SSRCs on tile slots 1.. (slot 0 is video_ssrc). */
+  uint32_t slot_ssrc[SDP_MAX_SLOTS - 1], slot_rtx_ssrc[SDP_MAX_SLOTS - 1];
+  /* Tile size hints per slot (CSS pixels times devicePixelRatio); width 0 = not shown.
+   * Before any hint: slot 0 1280x720, the others 640x360. */
+  uint16_t hint_width[SDP_MAX_SLOTS], hint_height[SDP_MAX_SLOTS];
   char monitor_of[40];    /* MEDIA_MONITOR: the agent's call */
   int no_media_timeout_s; /* MEDIA_RECORD: report NO_MEDIA after this long without RTP */
 } media_call;
@@ -58,7 +63,19 @@ typedef enum {
   MEDIA_EVENT_NO_MEDIA,          /* an RTM agent sent no RTP for its no_media_timeout_s */
   MEDIA_EVENT_RECORDING_STARTED, /* rec_id's first frame is written (at num[0] ms) */
   MEDIA_EVENT_RECORDING_CLOSED,  /* rec_id's file is closed; see media_recording */
+  MEDIA_EVENT_STREAMS,           /* a multistream call's slots changed: see streams */
 } media_event_kind;
+
+/* What a multistream call's tile slots show (MEDIA_EVENT_STREAMS), in slot order: the
+ * source call forwarded there ("" = none) and its layer ('h', 'm', 'l'; 0 = paused or
+ * none). The control loop maps slots to mids and calls to participants. */
+typedef struct {
+  uint8_t n;
+  struct {
+    char call_uuid[37];
+    char layer;
+  } slot[SDP_MAX_SLOTS];
+} media_streams;
 
 /* A closed recording: ok, or why not in text. */
 typedef struct {
@@ -70,10 +87,15 @@ typedef struct {
 typedef struct {
   media_event_kind kind;
   char call_uuid[40];
-  char text[160];
-  char rec_id[40];           /* recording events */
-  int64_t first_frame_ms;    /* RECORDING_STARTED: wall clock of the first frame */
-  media_recording recording; /* RECORDING_CLOSED */
+  union {
+    struct {
+      char text[160];
+      char rec_id[40];           /* recording events */
+      int64_t first_frame_ms;    /* RECORDING_STARTED: wall clock of the first frame */
+      media_recording recording; /* RECORDING_CLOSED */
+    };
+    media_streams streams; /* STREAMS: no text */
+  };
 } media_event;
 
 typedef void (*media_event_cb)(const media_event *ev, void *ud);
@@ -119,6 +141,8 @@ void media_engine_start_recording(media_engine *e, const media_call *call,
 void media_engine_stop_recording(media_engine *e, const media_call *call);
 /* Server mute, video mute, spotlight and role of the call's participant changed. */
 void media_engine_set_prefs(media_engine *e, const media_call *call);
+/* New tile size hints (call->hint_width/height) of a multistream or simulcast call. */
+void media_engine_set_hints(media_engine *e, const media_call *call);
 /* Every loop's counters added up; a snapshot, at most a second old. */
 void media_engine_stats(media_engine *e, media_stats *out);
 /* One loop's (0 to media_engine_loops - 1). */

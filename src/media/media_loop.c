@@ -28,6 +28,7 @@ typedef enum {
   CMD_REMOVE,
   CMD_DTMF,
   CMD_PREFS,
+  CMD_HINTS,
   CMD_RECORD_START,
   CMD_RECORD_STOP,
   CMD_STOP
@@ -167,6 +168,8 @@ static void update_session(media_loop *e, media_call *call) {
   bool restart = strcmp(s->params.local_ufrag, call->local_ufrag) != 0;
   s->params.agreed = call->agreed;
   session_update(s);
+  if (s->room)
+    conference_update(s);
   if (restart) {
     memcpy(s->params.local_ufrag, call->local_ufrag, sizeof call->local_ufrag);
     memcpy(s->params.local_pwd, call->local_pwd, sizeof call->local_pwd);
@@ -208,6 +211,10 @@ static void on_command(void *msg, void *ud) {
   case CMD_PREFS:
     if (s)
       conference_set_prefs(s, c->call);
+    break;
+  case CMD_HINTS:
+    if (s && s->room)
+      conference_set_hints(s, c->call);
     break;
   case CMD_RECORD_START:
     if (s && s->params.mode == MEDIA_RECORD)
@@ -445,6 +452,10 @@ void media_loop_stop_recording(media_loop *e, const char *call_uuid) {
 
 void media_loop_set_prefs(media_loop *e, const media_call *call) {
   push_call(e, CMD_PREFS, call);
+}
+
+void media_loop_set_hints(media_loop *e, const media_call *call) {
+  push_call(e, CMD_HINTS, call);
 }
 
 void media_loop_stats(media_loop *e, media_stats *out) {

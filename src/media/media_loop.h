@@ -27,6 +27,7 @@ void media_loop_start_recording(media_loop *l, const char *call_uuid, const char
                                 const char *path);
 void media_loop_stop_recording(media_loop *l, const char *call_uuid);
 void media_loop_set_prefs(media_loop *l, const media_call *call);
+void media_loop_set_hints(media_loop *l, const media_call *call);
 /* Media loop side: hands an event to the control loop (routers use it for events that
  * outlive their session, such as a recording closing); `loop` is a session's engine. */
 void media_loop_post(void *loop, const media_event *ev);

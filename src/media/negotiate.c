@@ -39,6 +39,11 @@ static void fill_local(media_engine *media, const media_call *m, sdp_local *l) {
                    .video_rtx_ssrc = m->video_rtx_ssrc,
                    .slides_ssrc = m->slides_ssrc,
                    .slides_rtx_ssrc = m->slides_rtx_ssrc};
+  /* Tile slots and simulcast are for a conference's main call only. */
+  bool main_call = m->mode == MEDIA_CONFERENCE && m->present == 0;
+  l->multistream = l->simulcast = main_call;
+  memcpy(l->slot_ssrc, m->slot_ssrc, sizeof l->slot_ssrc);
+  memcpy(l->slot_rtx_ssrc, m->slot_rtx_ssrc, sizeof l->slot_rtx_ssrc);
 }
 
 static void new_credentials(media_call *m) {
@@ -95,4 +100,11 @@ void negotiate_pick_ssrcs(media_call *m) {
   m->video_rtx_ssrc = random_ssrc();
   m->slides_ssrc = random_ssrc();
   m->slides_rtx_ssrc = random_ssrc();
+  for (int i = 0; i < SDP_MAX_SLOTS - 1; i++) {
+    m->slot_ssrc[i] = random_ssrc();
+    m->slot_rtx_ssrc[i] = random_ssrc();
+  }
+  m->hint_width[0] = 1280, m->hint_height[0] = 720;
+  for (int i = 1; i < SDP_MAX_SLOTS; i++)
+    m->hint_width[i] = 640, m->hint_height[i] = 360;
 }

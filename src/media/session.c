@@ -3,8 +3,10 @@
 #include "media/session.h"
 
 #include "core/ids.h"
+#include "core/mem.h"
 #include "rtc/dtmf.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -26,13 +28,52 @@ static rtp_codec codec_of(const char *name) {
   return RTP_CODEC_OPUS;
 }
 
+/* A simulcast publisher's layers, one per rid (allocated only then). */
+static void bind_layers(session_stream *st, const sdp_choice *ch) {
+  uint8_t n = ch->n_rids >= 2 ? ch->n_rids : 1;
+  if (st->n_layers != n) {
+    for (int i = 1; i < st->n_layers; i++)
+      rtp_cache_release(st->more_layers[i - 1].cache);
+    free(st->more_layers);
+    st->more_layers = n > 1 ? xcalloc(n - 1u, sizeof *st->more_layers) : NULL;
+    st->n_layers = n;
+  }
+  for (int i = 0; i < n && n > 1; i++)
+    snprintf(session_layer(st, i)->rid, sizeof st->pub.rid, "%s", ch->rids[i]);
+}
+
+/* A multistream call's slots 1..: what we send on each (slot 0 is STREAM_VIDEO). */
+static void bind_slot_streams(media_session *s) {
+  const media_call *c = &s->params;
+  uint8_t n = c->agreed.n_slots >= 2 ? (uint8_t)(c->agreed.n_slots - 1) : 0;
+  if (s->n_slot_out != n) {
+    for (int i = 0; i < s->n_slot_out; i++)
+      rtp_sent_free(s->slot_out[i].sub.sent);
+    free(s->slot_out);
+    s->slot_out = n ? xcalloc(n, sizeof *s->slot_out) : NULL;
+    s->n_slot_out = n;
+  }
+  for (int i = 0; i < n; i++)
+    s->slot_out[i].choice = -1;
+  for (size_t i = 0; i < c->agreed.n_media; i++) {
+    const sdp_choice *ch = &c->agreed.media[i];
+    if (!ch->accepted || ch->slot < 1 || ch->slot > n)
+      continue;
+    session_stream *st = &s->slot_out[ch->slot - 1];
+    st->choice = (int)i;
+    st->codec = codec_of(ch->codec);
+    st->n_layers = 1;
+    st->sub.ssrc = c->slot_ssrc[ch->slot - 1];
+  }
+}
+
 static void bind_streams(media_session *s) {
   const media_call *c = &s->params;
   for (int i = 0; i < STREAM_COUNT; i++)
     s->streams[i].choice = -1;
   for (size_t i = 0; i < c->agreed.n_media; i++) {
     const sdp_choice *ch = &c->agreed.media[i];
-    if (!ch->accepted)
+    if (!ch->accepted || ch->slot > 0)
       continue;
     int k = ch->kind == SDP_AUDIO ? STREAM_AUDIO
             : ch->slides          ? STREAM_SLIDES
@@ -48,7 +89,12 @@ static void bind_streams(media_session *s) {
     if (ch->remote_ssrc)
       st->pub.ssrc = ch->remote_ssrc;
     st->pub.rtx_ssrc = ch->remote_rtx_ssrc;
+    bind_layers(st, ch);
   }
+  for (int i = 0; i < STREAM_COUNT; i++)
+    if (!s->streams[i].n_layers)
+      s->streams[i].n_layers = 1;
+  bind_slot_streams(s);
 }
 
 void session_init(media_session *s) {
@@ -60,32 +106,82 @@ void session_update(media_session *s) { bind_streams(s); }
 
 void session_free(media_session *s) {
   for (int i = 0; i < STREAM_COUNT; i++) {
-    rtp_cache_release(s->streams[i].pub.cache);
-    rtp_sent_free(s->streams[i].sub.sent);
+    session_stream *st = &s->streams[i];
+    for (int l = 0; l < st->n_layers; l++)
+      rtp_cache_release(session_layer(st, l)->cache);
+    free(st->more_layers);
+    rtp_sent_free(st->sub.sent);
   }
+  for (int i = 0; i < s->n_slot_out; i++)
+    rtp_sent_free(s->slot_out[i].sub.sent);
+  free(s->slot_out);
 }
 
 static const sdp_choice *choice_of(const media_session *s, const session_stream *st) {
   return &s->params.agreed.media[st->choice];
 }
 
+/* A simulcast packet's layer by its rid (or repaired rid, for RTX), learned once. */
+static session_stream *learn_layer(media_session *s, session_stream *st,
+                                   const uint8_t *pkt, const rtp_header *h, bool *repair,
+                                   int *layer) {
+  const sdp_choice *ch = &s->params.agreed.media[st->choice];
+  const uint8_t *v;
+  size_t n;
+  bool rtx =
+      ch->ext_repaired_rid && rtp_ext_find(pkt, h, ch->ext_repaired_rid, &v, &n) == 0;
+  if (!rtx && rtp_ext_find(pkt, h, ch->ext_rid, &v, &n) != 0)
+    return NULL;
+  for (int i = 0; i < st->n_layers; i++) {
+    session_pub *p = session_layer(st, i);
+    if (n != strlen(p->rid) || memcmp(v, p->rid, n) != 0)
+      continue;
+    if (rtx) {
+      p->rtx_ssrc = h->ssrc;
+      *repair = true;
+    } else if (h->payload_type == ch->pt) {
+      p->ssrc = h->ssrc;
+    } else {
+      return NULL;
+    }
+    *layer = i;
+    return st;
+  }
+  return NULL;
+}
+
 /* Which of our streams a packet belongs to: signalled SSRCs first, then the mid
- * header extension for unsignalled ones (learned once). */
-session_stream *session_stream_for(media_session *s, const uint8_t *pkt,
-                                   const rtp_header *h, bool *repair) {
+ * header extension for unsignalled ones (learned once); a simulcast stream's layers
+ * are learned by rid. */
+session_stream *session_stream_for_layer(media_session *s, const uint8_t *pkt,
+                                         const rtp_header *h, bool *repair, int *layer) {
   *repair = false;
+  *layer = 0;
   for (int i = 0; i < STREAM_COUNT; i++) {
     session_stream *st = &s->streams[i];
     if (st->choice < 0)
       continue;
-    if (st->pub.ssrc == h->ssrc)
-      return st;
-    if (st->pub.rtx_ssrc && st->pub.rtx_ssrc == h->ssrc)
-      return *repair = true, st;
+    for (int l = 0; l < st->n_layers; l++) {
+      session_pub *p = session_layer(st, l);
+      *layer = l;
+      if (p->ssrc == h->ssrc)
+        return st;
+      if (p->rtx_ssrc && p->rtx_ssrc == h->ssrc)
+        return *repair = true, st;
+    }
   }
+  *layer = 0;
   for (int i = 0; i < STREAM_COUNT; i++) {
     session_stream *st = &s->streams[i];
-    if (st->choice < 0 || st->pub.ssrc)
+    if (st->choice < 0)
+      continue;
+    if (st->n_layers > 1) {
+      session_stream *hit = learn_layer(s, st, pkt, h, repair, layer);
+      if (hit)
+        return hit;
+      continue;
+    }
+    if (st->pub.ssrc)
       continue;
     const sdp_choice *ch = choice_of(s, st);
     const uint8_t *mid;
@@ -100,10 +196,19 @@ session_stream *session_stream_for(media_session *s, const uint8_t *pkt,
   return NULL;
 }
 
+session_stream *session_stream_for(media_session *s, const uint8_t *pkt,
+                                   const rtp_header *h, bool *repair) {
+  int layer;
+  return session_stream_for_layer(s, pkt, h, repair, &layer);
+}
+
 session_stream *session_stream_by_local_ssrc(media_session *s, uint32_t ssrc) {
   for (int i = 0; i < STREAM_COUNT; i++)
     if (s->streams[i].choice >= 0 && s->streams[i].sub.ssrc == ssrc)
       return &s->streams[i];
+  for (int i = 0; i < s->n_slot_out; i++)
+    if (s->slot_out[i].choice >= 0 && s->slot_out[i].sub.ssrc == ssrc)
+      return &s->slot_out[i];
   return NULL;
 }
 
@@ -126,18 +231,24 @@ static uint8_t payload_type_of(const media_session *s, const session_stream *st)
 }
 
 /* Logs what `out` sent as seq, for its subscriber's NACKs: audio is not resent. */
-static void note_sent(session_stream *out, const session_stream *from,
-                      uint16_t source_seq, uint16_t seq, uint32_t ts, uint64_t now) {
-  if (out->codec == RTP_CODEC_OPUS || !from->pub.cache)
+static void note_sent(session_stream *out, const session_pub *from, uint16_t source_seq,
+                      uint16_t seq, uint32_t ts, uint64_t now) {
+  if (out->codec == RTP_CODEC_OPUS || !from->cache)
     return;
   if (!out->sub.sent)
     out->sub.sent = rtp_sent_new();
-  rtp_sent_note(out->sub.sent, from->pub.cache, source_seq, seq, ts, now);
+  rtp_sent_note(out->sub.sent, from->cache, source_seq, seq, ts, now);
 }
 
 bool session_forward(media_session *rx, session_stream *out, session_rewrite *rw,
                      const session_stream *from, const uint8_t *pkt, size_t len,
                      const rtp_header *h, uint64_t now) {
+  return session_forward_layer(rx, out, rw, &from->pub, pkt, len, h, now);
+}
+
+bool session_forward_layer(media_session *rx, session_stream *out, session_rewrite *rw,
+                           const session_pub *from, const uint8_t *pkt, size_t len,
+                           const rtp_header *h, uint64_t now) {
   if (out->choice < 0 || len > RTP_MAX_PACKET)
     return false;
   uint8_t *slot = transport_rtp_slot(rx->transport);
@@ -161,7 +272,7 @@ bool session_forward(media_session *rx, session_stream *out, session_rewrite *rw
 /* The echo router's in-place path: pkt goes back out on the stream it came in on. */
 void session_note_echoed(session_stream *st, uint16_t source_seq, uint16_t seq,
                          uint32_t ts, uint64_t now) {
-  note_sent(st, st, source_seq, seq, ts, now);
+  note_sent(st, &st->pub, source_seq, seq, ts, now);
 }
 
 static void send_feedback(media_session *s, uint8_t *fb, size_t n) {
@@ -174,21 +285,30 @@ static void send_feedback(media_session *s, uint8_t *fb, size_t n) {
 }
 
 void session_request_keyframe(media_session *s, session_stream *st, uint64_t now) {
-  if (!st->pub.ssrc || now - st->pub.last_keyframe_request_ms < KEYFRAME_REQUEST_GAP_MS)
+  session_request_layer_keyframe(s, &st->pub, now);
+}
+
+void session_request_layer_keyframe(media_session *s, session_pub *p, uint64_t now) {
+  if (!p->ssrc || now - p->last_keyframe_request_ms < KEYFRAME_REQUEST_GAP_MS)
     return;
-  st->pub.last_keyframe_request_ms = now;
+  p->last_keyframe_request_ms = now;
   uint8_t fb[16];
-  size_t n = rtcp_write_pli(fb, sizeof fb, s->rtcp_ssrc, st->pub.ssrc);
+  size_t n = rtcp_write_pli(fb, sizeof fb, s->rtcp_ssrc, p->ssrc);
   send_feedback(s, fb, n);
   s->keyframe_requests++;
 }
 
 void session_keep_received(session_stream *st, const uint8_t *pkt, size_t len,
                            const rtp_header *h, uint64_t now) {
+  session_keep_layer(&st->pub, pkt, len, h, now);
+}
+
+void session_keep_layer(session_pub *p, const uint8_t *pkt, size_t len,
+                        const rtp_header *h, uint64_t now) {
   /* On first use: a stream that never carries video costs nothing. */
-  if (!st->pub.cache)
-    st->pub.cache = rtp_cache_new();
-  rtp_cache_put(st->pub.cache, pkt, len, h->seq, now);
+  if (!p->cache)
+    p->cache = rtp_cache_new();
+  rtp_cache_put(p->cache, pkt, len, h->seq, now);
 }
 
 /* One NACKed packet, rebuilt from its publisher's cache as it was sent (header
@@ -287,29 +407,44 @@ void session_dtmf_tick(media_session *s, uint64_t now) {
 
 void session_count_received(session_stream *st, const rtp_header *h, size_t len,
                             uint32_t clock, uint64_t now) {
-  if (!st->pub.started) {
-    st->pub.started = true;
-    rtp_stats_init(&st->pub.stats, h->ssrc, clock);
+  session_count_layer(&st->pub, h, len, clock, now);
+}
+
+void session_count_layer(session_pub *p, const rtp_header *h, size_t len, uint32_t clock,
+                         uint64_t now) {
+  if (!p->started) {
+    p->started = true;
+    rtp_stats_init(&p->stats, h->ssrc, clock);
   }
-  rtp_stats_packet(&st->pub.stats, h->seq, h->timestamp, len, now);
+  rtp_stats_packet(&p->stats, h->seq, h->timestamp, len, now);
+  p->meter_bytes += (uint32_t)len;
+  p->last_ms = now;
 }
 
 void session_note_sender_report(media_session *s, const rtcp_item *item, uint64_t now) {
   for (int i = 0; i < STREAM_COUNT; i++) {
     session_stream *st = &s->streams[i];
-    if (st->pub.started && st->pub.ssrc == item->sender_ssrc)
-      rtp_stats_sender_report(&st->pub.stats, item->ntp_sec, item->ntp_frac, now);
+    for (int l = 0; l < st->n_layers; l++) {
+      session_pub *p = session_layer(st, l);
+      if (p->started && p->ssrc == item->sender_ssrc)
+        rtp_stats_sender_report(&p->stats, item->ntp_sec, item->ntp_frac, now);
+    }
   }
 }
 
+#define MAX_REPORTED (STREAM_COUNT + SDP_MAX_LAYERS - 1)
+
 void session_send_receiver_report(media_session *s, uint64_t now, uint64_t remb_bps) {
-  rtcp_report_block blocks[STREAM_COUNT];
-  uint32_t ssrcs[STREAM_COUNT];
+  rtcp_report_block blocks[MAX_REPORTED];
+  uint32_t ssrcs[MAX_REPORTED];
   size_t n = 0;
   for (int i = 0; i < STREAM_COUNT; i++)
-    if (s->streams[i].pub.started) {
-      rtp_stats_report_block(&s->streams[i].pub.stats, now, &blocks[n]);
-      ssrcs[n++] = s->streams[i].pub.ssrc;
+    for (int l = 0; l < s->streams[i].n_layers && n < MAX_REPORTED; l++) {
+      session_pub *p = session_layer(&s->streams[i], l);
+      if (!p->started)
+        continue;
+      rtp_stats_report_block(&p->stats, now, &blocks[n]);
+      ssrcs[n++] = p->ssrc;
     }
   if (!n || !s->transport->srtp_ready)
     return;

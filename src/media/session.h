@@ -12,20 +12,31 @@
 
 enum { STREAM_AUDIO, STREAM_VIDEO, STREAM_SLIDES, STREAM_COUNT };
 
+/* What the participant sends us on one m-line, or on one simulcast layer of it. */
+typedef struct {
+  uint32_t ssrc, rtx_ssrc; /* signalled, or learned by mid (or rid for a layer) */
+  bool started;            /* something was received: stats are live */
+  bool keyframe_seen;
+  uint64_t last_keyframe_request_ms;
+  rtp_stats stats;
+  rtp_cache *cache; /* video: what it sent us, shared with every subscriber's NACKs */
+  char rid[16];     /* simulcast: the layer's rid */
+  uint16_t width, height; /* video: its last keyframe's size, 0 before one */
+  uint32_t meter_bytes;   /* since the last bitrate reading */
+  uint32_t bps;           /* bits per second over the last reading (~500 ms) */
+  uint64_t last_ms;       /* its last packet */
+} session_pub;
+
 /* One media kind of a call, both ways (mediasoup's Producer and Consumer): what the
  * participant sends on it is its publisher stream, what we send it there is its
  * subscriber stream. */
 typedef struct {
   int choice; /* index into the agreement, -1 if the call has no such stream */
   rtp_codec codec;
-  struct {
-    uint32_t ssrc, rtx_ssrc; /* signalled, or learned by mid */
-    bool started;            /* something was received: stats are live */
-    bool keyframe_seen;
-    uint64_t last_keyframe_request_ms;
-    rtp_stats stats;
-    rtp_cache *cache; /* video: what it sent us, shared with every subscriber's NACKs */
-  } pub;
+  session_pub pub; /* simulcast: its first rid's layer */
+  /* Simulcast: layers 1.. (allocated only for a simulcast publisher); n_layers 1 else. */
+  session_pub *more_layers;
+  uint8_t n_layers;
   struct {
     uint32_t ssrc;
     bool started;       /* echo: something was sent, so sender reports are due */
@@ -74,9 +85,16 @@ struct media_session {
   struct media_room *room;
   struct mixer_source *mix;
   uint32_t audio_ts;
-  media_session *video_from, *video_pending; /* whose video this subscriber gets */
-  media_session *slides_from;                /* whose presentation it gets */
+  struct video_slot *slots; /* tile slots: 1 for a single-video call, else n_slots */
+  uint8_t n_slots;          /* slots allocated (conference.c) */
+  session_stream *slot_out; /* multistream: what we send on slots 1.. (n_slots - 1) */
+  uint8_t n_slot_out;
+  media_session *slides_from; /* whose presentation it gets */
   session_rewrite video_out, slides_out;
+  uint64_t last_spoke_ms;    /* when it last became the speaker (0: never) */
+  uint64_t join_seq;         /* join order in its room */
+  struct video_watch *watch; /* who forwards its video: (receiver, slot), conference.c */
+  size_t n_watch, cap_watch;
   /* recording router state (MEDIA_RECORD agent, MEDIA_MONITOR supervisor) */
   struct recording_slot *recording; /* the agent's open recording */
   media_session *agent;             /* a supervisor's agent */
@@ -98,15 +116,26 @@ void session_free(media_session *s);
  * *repair is set for its RTX stream. */
 session_stream *session_stream_for(media_session *s, const uint8_t *pkt,
                                    const rtp_header *h, bool *repair);
+/* The same, with the simulcast layer it came on (0 without simulcast). */
+session_stream *session_stream_for_layer(media_session *s, const uint8_t *pkt,
+                                         const rtp_header *h, bool *repair, int *layer);
+/* Layer i of a publisher stream (0 is st->pub). */
+static inline session_pub *session_layer(session_stream *st, int i) {
+  return i == 0 ? &st->pub : &st->more_layers[i - 1];
+}
 /* The stream whose subscriber side sends ssrc (what RTCP feedback names). */
 session_stream *session_stream_by_local_ssrc(media_session *s, uint32_t ssrc);
 
 /* A PLI to the publisher of st, at most every 500 ms. */
 void session_request_keyframe(media_session *s, session_stream *st, uint64_t now);
+/* The same for one layer (its own SSRC and gap). */
+void session_request_layer_keyframe(media_session *s, session_pub *p, uint64_t now);
 /* Keeps a received video packet, once, for the NACKs of whoever it is forwarded to; the
  * cache is allocated on first use. */
 void session_keep_received(session_stream *st, const uint8_t *pkt, size_t len,
                            const rtp_header *h, uint64_t now);
+void session_keep_layer(session_pub *p, const uint8_t *pkt, size_t len,
+                        const rtp_header *h, uint64_t now);
 /* Resends what a subscriber's NACK names: rebuilt from the publisher's cache as st
  * sent it. */
 void session_answer_nack(media_session *s, session_stream *st, const rtcp_item *item,
@@ -120,6 +149,10 @@ void session_answer_nack(media_session *s, session_stream *st, const rtcp_item *
 bool session_forward(media_session *rx, session_stream *out, session_rewrite *rw,
                      const session_stream *from, const uint8_t *pkt, size_t len,
                      const rtp_header *h, uint64_t now);
+/* The same from one layer of a publisher stream (its own NACK cache). */
+bool session_forward_layer(media_session *rx, session_stream *out, session_rewrite *rw,
+                           const session_pub *from, const uint8_t *pkt, size_t len,
+                           const rtp_header *h, uint64_t now);
 /* The echo router sent a video packet back on the stream it came in on, as seq and ts:
  * logged for its NACKs against the stream's own cache. */
 void session_note_echoed(session_stream *st, uint16_t source_seq, uint16_t seq,
@@ -136,6 +169,8 @@ void session_dtmf_tick(media_session *s, uint64_t now);
 /* A received packet is counted for our receiver reports (pub.started then holds). */
 void session_count_received(session_stream *st, const rtp_header *h, size_t len,
                             uint32_t clock, uint64_t now);
+void session_count_layer(session_pub *p, const rtp_header *h, size_t len, uint32_t clock,
+                         uint64_t now);
 void session_note_sender_report(media_session *s, const rtcp_item *item, uint64_t now);
 /* A receiver report for every stream received, and REMB allowing remb_bps: without
  * them Chrome's estimator stays at its ~300 kbit/s start. */

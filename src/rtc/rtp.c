@@ -135,13 +135,13 @@ int rtp_audio_level(const uint8_t *pkt, const rtp_header *h, uint8_t ext_id, int
 
 /* RFC 7741 §4.2: the payload descriptor, then the VP8 frame tag whose P bit (the
  * lowest bit of its first byte) is 0 on key frames. Only S=1, PID=0 starts a frame. */
-static bool vp8_keyframe(const uint8_t *p, size_t n) {
-  if (n < 1 || !(p[0] & 0x10) || (p[0] & 0x07) != 0)
-    return false;
+int rtp_vp8_descriptor_len(const uint8_t *p, size_t n) {
+  if (n < 1)
+    return -1;
   size_t i = 1;
   if (p[0] & 0x80) { /* X: extension control byte I L T K */
     if (n < 2)
-      return false;
+      return -1;
     uint8_t x = p[1];
     i = 2;
     if (x & 0x80) /* I: picture ID, 15 bits when its M bit is set */
@@ -151,7 +151,14 @@ static bool vp8_keyframe(const uint8_t *p, size_t n) {
     if (x & 0x30) /* T or K: TID/Y/KEYIDX share one byte */
       i++;
   }
-  return i < n && (p[i] & 0x01) == 0;
+  return i < n ? (int)i : -1;
+}
+
+static bool vp8_keyframe(const uint8_t *p, size_t n) {
+  if (n < 1 || !(p[0] & 0x10) || (p[0] & 0x07) != 0)
+    return false;
+  int i = rtp_vp8_descriptor_len(p, n);
+  return i > 0 && (p[i] & 0x01) == 0;
 }
 
 /* RFC 9628 §4.2: descriptor byte I P L F B E V Z. A keyframe starts where B is set

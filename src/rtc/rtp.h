@@ -37,6 +37,9 @@ int rtp_audio_level(const uint8_t *pkt, const rtp_header *h, uint8_t ext_id, int
                     bool *voice);
 
 typedef enum { RTP_CODEC_OPUS, RTP_CODEC_VP8, RTP_CODEC_VP9, RTP_CODEC_H264 } rtp_codec;
+/* RFC 7741 §4.2: the VP8 payload descriptor's length (where the VP8 frame data starts),
+ * or -1 when the payload ends inside it. */
+int rtp_vp8_descriptor_len(const uint8_t *payload, size_t len);
 /* True if the packet starts a keyframe (VP8 key frame, VP9 non-inter-predicted start
  * of a frame, H.264 IDR or SPS, including inside STAP-A and FU-A start). */
 bool rtp_is_keyframe_start(const uint8_t *pkt, const rtp_header *h, rtp_codec codec);

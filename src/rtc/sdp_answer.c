@@ -8,6 +8,8 @@
 #define URI_AUDIO_LEVEL "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 #define URI_ABS_SEND_TIME "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 #define URI_MID "urn:ietf:params:rtp-hdrext:sdes:mid"
+#define URI_RID "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+#define URI_REPAIRED_RID "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
 /* We answer only the feedback we act on; transport-cc waits for our TWCC sender. */
 #define FEEDBACK_WE_HONOUR                                                               \
   (SDP_FB_NACK | SDP_FB_NACK_PLI | SDP_FB_CCM_FIR | SDP_FB_GOOG_REMB)
@@ -84,6 +86,7 @@ static void choose(const sdp_media *m, const char *prefer_video, sdp_choice *ch)
   memset(ch, 0, sizeof *ch);
   ch->kind = m->kind;
   ch->pt = ch->rtx_pt = ch->dtmf_pt = -1;
+  ch->slot = -1;
   snprintf(ch->mid, sizeof ch->mid, "%s", m->mid);
   ch->slides = strcmp(m->content, "slides") == 0;
   ch->direction = answer_direction(m->direction);
@@ -117,6 +120,63 @@ static void choose(const sdp_media *m, const char *prefer_video, sdp_choice *ch)
   ch->ext_mid = sdp_extmap_id(m, URI_MID);
   ch->remote_ssrc = m->fid_primary ? m->fid_primary : (m->n_ssrcs ? m->ssrcs[0].ssrc : 0);
   ch->remote_rtx_ssrc = m->fid_repair;
+}
+
+/* Multistream (Parley's extension): in a conference's main call, the first video m-line
+ * (not slides) and every later one the offerer receives on are tile slots, answered
+ * sendonly (the first keeps its direction: the camera comes in there); two or more make
+ * the call multistream. Slots past SDP_MAX_SLOTS are rejected. */
+static void assign_slots(const sdp_session *offer, const sdp_local *l, sdp_agreement *a) {
+  if (!l->multistream)
+    return;
+  size_t idx[SDP_MAX_MEDIA], n = 0;
+  for (size_t i = 0; i < a->n_media; i++) {
+    const sdp_choice *ch = &a->media[i];
+    sdp_direction d = offer->media[i].direction;
+    if (!ch->accepted || ch->kind != SDP_VIDEO || ch->slides)
+      continue;
+    if (n == 0 || d == SDP_RECVONLY || d == SDP_SENDRECV)
+      idx[n++] = i;
+  }
+  if (n < 2)
+    return;
+  for (size_t k = 0; k < n; k++) {
+    sdp_choice *ch = &a->media[idx[k]];
+    if (k >= SDP_MAX_SLOTS) {
+      ch->accepted = false;
+      continue;
+    }
+    ch->slot = (int8_t)k;
+    if (k > 0)
+      ch->direction = SDP_SENDONLY;
+  }
+  a->n_slots = (uint8_t)(n < SDP_MAX_SLOTS ? n : SDP_MAX_SLOTS);
+}
+
+/* Simulcast (RFC 8853) on the main video m-line: rids it sends, a=simulcast:send, the
+ * rtp-stream-id extension, and VP8 (its keyframes tell the layers' sizes). */
+static void accept_simulcast(const sdp_session *offer, const sdp_local *l,
+                             sdp_agreement *a) {
+  if (!l->simulcast)
+    return;
+  for (size_t i = 0; i < a->n_media; i++) {
+    sdp_choice *ch = &a->media[i];
+    const sdp_media *m = &offer->media[i];
+    if (!ch->accepted || ch->kind != SDP_VIDEO || ch->slides)
+      continue;
+    /* Only the first main video m-line publishes. */
+    uint8_t ext = sdp_extmap_id(m, URI_RID);
+    if (m->n_rids >= 2 && strncmp(m->simulcast, "send ", 5) == 0 && ext &&
+        strcasecmp(ch->codec, "VP8") == 0 &&
+        (m->direction == SDP_SENDRECV || m->direction == SDP_SENDONLY)) {
+      ch->ext_rid = ext;
+      ch->ext_repaired_rid = sdp_extmap_id(m, URI_REPAIRED_RID);
+      for (size_t r = 0; r < m->n_rids && r < SDP_MAX_LAYERS; r++)
+        snprintf(ch->rids[ch->n_rids++], sizeof ch->rids[0], "%s", m->rids[r]);
+      ch->remote_ssrc = ch->remote_rtx_ssrc = 0; /* layers are learned by rid */
+    }
+    return;
+  }
 }
 
 static const char *direction_text(sdp_direction d) {
@@ -156,7 +216,24 @@ static void write_codec(buf *out, const sdp_media *m, int pt, unsigned feedback)
       buf_appendf(out, "a=rtcp-fb:%d %s\r\n", pt, fbs[i].text);
 }
 
+static void write_slot_ssrcs(buf *out, const sdp_local *l, const sdp_choice *ch) {
+  uint32_t ssrc = l->slot_ssrc[ch->slot - 1];
+  uint32_t rtx = ch->rtx_pt < 0 ? 0 : l->slot_rtx_ssrc[ch->slot - 1];
+  /* One stream and track per m-line, named by its mid: the browser makes one track each.
+   */
+  buf_appendf(out, "a=msid:parley-%s parley-%s\r\n", ch->mid, ch->mid);
+  if (rtx)
+    buf_appendf(out, "a=ssrc-group:FID %u %u\r\n", ssrc, rtx);
+  buf_appendf(out, "a=ssrc:%u cname:%s\r\na=ssrc:%u msid:parley-%s parley-%s\r\n", ssrc,
+              l->cname, ssrc, ch->mid, ch->mid);
+  if (rtx)
+    buf_appendf(out, "a=ssrc:%u cname:%s\r\na=ssrc:%u msid:parley-%s parley-%s\r\n", rtx,
+                l->cname, rtx, ch->mid, ch->mid);
+}
+
 static void write_ssrcs(buf *out, const sdp_local *l, const sdp_choice *ch) {
+  if (ch->slot > 0)
+    return write_slot_ssrcs(out, l, ch);
   uint32_t ssrc = ch->kind == SDP_AUDIO ? l->audio_ssrc
                   : ch->slides          ? l->slides_ssrc
                                         : l->video_ssrc;
@@ -229,8 +306,20 @@ static void write_accepted(buf *out, const sdp_media *m, const sdp_choice *ch,
     buf_appendf(out, "a=extmap:%u %s\r\n", ch->ext_abs_send_time, URI_ABS_SEND_TIME);
   if (ch->ext_mid)
     buf_appendf(out, "a=extmap:%u %s\r\n", ch->ext_mid, URI_MID);
+  if (ch->ext_rid)
+    buf_appendf(out, "a=extmap:%u %s\r\n", ch->ext_rid, URI_RID);
+  if (ch->ext_repaired_rid)
+    buf_appendf(out, "a=extmap:%u %s\r\n", ch->ext_repaired_rid, URI_REPAIRED_RID);
   if (ch->direction == SDP_SENDRECV || ch->direction == SDP_SENDONLY)
     write_ssrcs(out, l, ch);
+  if (ch->n_rids) {
+    for (size_t r = 0; r < ch->n_rids; r++)
+      buf_appendf(out, "a=rid:%s recv\r\n", ch->rids[r]);
+    buf_appendf(out, "a=simulcast:recv ");
+    for (size_t r = 0; r < ch->n_rids; r++)
+      buf_appendf(out, "%s%s", r ? ";" : "", ch->rids[r]);
+    buf_appendf(out, "\r\n");
+  }
   if (transport)
     write_candidates(out, l);
 }
@@ -285,6 +374,8 @@ int sdp_answer_write(const sdp_session *offer, const sdp_local *local, buf *out,
   for (size_t i = 0; i < offer->n_media; i++)
     choose(&offer->media[i], local->prefer_video, &agreed->media[i]);
   agreed->n_media = offer->n_media;
+  assign_slots(offer, local, agreed);
+  accept_simulcast(offer, local, agreed);
   int tag = choose_tag(offer, agreed);
   if (tag < 0) {
     snprintf(err, errlen,

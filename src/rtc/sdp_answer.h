@@ -8,6 +8,11 @@
 #include "core/host_addr.h"
 #include "rtc/sdp.h"
 
+/* A multistream call's tile slots: its main video m-line and up to 8 more. */
+#define SDP_MAX_SLOTS 9
+/* Simulcast layers we receive from one publisher (RFC 8853 rids). */
+#define SDP_MAX_LAYERS 3
+
 /* What the answer needs to know about our side of the transport. */
 typedef struct {
   const char *ice_ufrag, *ice_pwd;
@@ -17,6 +22,12 @@ typedef struct {
   uint16_t tcp_port; /* a passive ICE-TCP candidate (RFC 6544) there; 0 = none */
   const char *cname;
   uint32_t audio_ssrc, video_ssrc, video_rtx_ssrc, slides_ssrc, slides_rtx_ssrc;
+  /* Multistream (a conference's main call): more than one receiving video m-line
+   * makes each a tile slot we send on, with these SSRCs for slots 1..8. */
+  bool multistream;
+  uint32_t slot_ssrc[SDP_MAX_SLOTS - 1], slot_rtx_ssrc[SDP_MAX_SLOTS - 1];
+  /* Accept the main video m-line's simulcast (a=rid send + a=simulcast:send, VP8). */
+  bool simulcast;
   /* NULL: our order (VP8 first: one codec a whole conference shares); "offer": the
    * offerer's first usable codec (a recording keeps what its client chose); a codec
    * name: that one if offered (a supervisor receives its agent's codec unchanged). */
@@ -36,11 +47,16 @@ typedef struct {
   uint8_t ext_audio_level, ext_abs_send_time, ext_mid, ext_transport_cc;
   unsigned feedback;
   uint32_t remote_ssrc, remote_rtx_ssrc; /* from the offer, 0 if not signalled */
+  int8_t slot; /* multistream: its tile slot (0 = the main video m-line), else -1 */
+  /* Simulcast received: the rids in the offer's order, and their header extensions. */
+  uint8_t n_rids, ext_rid, ext_repaired_rid;
+  char rids[SDP_MAX_LAYERS][16];
 } sdp_choice;
 
 typedef struct {
   sdp_choice media[SDP_MAX_MEDIA];
   size_t n_media;
+  uint8_t n_slots; /* >= 2: a multistream call with that many tile slots, else 0 */
 } sdp_agreement;
 
 /* A candidate's priority (RFC 8445 §5.1.2.1) for component 1. */
