@@ -267,7 +267,134 @@ static void test_tcp_candidate(void) {
   buf_free(&out);
 }
 
+static sdp_local multistream_local(void) {
+  sdp_local l = local;
+  l.multistream = l.simulcast = true;
+  for (int i = 0; i < SDP_MAX_SLOTS - 1; i++) {
+    l.slot_ssrc[i] = 2001 + (uint32_t)i;
+    l.slot_rtx_ssrc[i] = 3001 + (uint32_t)i;
+  }
+  return l;
+}
+
+/* The m-line section of mid in an answer text. */
+static const char *section_of(const char *sdp, const char *mid) {
+  char needle[48];
+  snprintf(needle, sizeof needle, "a=mid:%s\r\n", mid);
+  const char *at = strstr(sdp, needle);
+  while (at && at > sdp && !(at[0] == 'm' && at[1] == '=' && at[-1] == '\n'))
+    at--;
+  return at;
+}
+
+/* A real Chromium 156 offer: audio, simulcast video (rids l, m, h) and three recvonly
+ * video m-lines. */
+static void test_multistream_simulcast(void) {
+  buf out = {0};
+  sdp_agreement ag;
+  char err[200];
+  sdp_local l = multistream_local();
+  CHECK(answer_with(&l, load("chrome156_multistream_offer.sdp"), &ag, &out, err) == 0);
+  CHECK(ag.n_slots == 4);
+  CHECK(ag.media[0].slot == -1);
+  for (int i = 1; i <= 4; i++)
+    CHECK(ag.media[i].accepted && ag.media[i].slot == i - 1);
+  CHECK(sdp_parse(out.data, out.len, &answer, err, sizeof err) == 0);
+  CHECK(answer.media[1].direction == SDP_SENDRECV);
+  for (int i = 2; i <= 4; i++) {
+    const sdp_media *m = &answer.media[i];
+    CHECK(m->port && m->direction == SDP_SENDONLY);
+    CHECK(m->n_ssrcs == 2 && m->fid_primary == 2001 + (uint32_t)(i - 2) &&
+          m->fid_repair == 3001 + (uint32_t)(i - 2));
+    char msid[64];
+    snprintf(msid, sizeof msid, "parley-%s parley-%s", m->mid, m->mid);
+    CHECK_STR(m->msid, msid);
+  }
+  /* Simulcast received on the camera's m-line, by rid, in the offer's order. */
+  const sdp_choice *v = &ag.media[1];
+  CHECK(v->n_rids == 3 && strcmp(v->rids[0], "l") == 0 && strcmp(v->rids[2], "h") == 0);
+  CHECK(v->ext_rid == sdp_extmap_id(&offer.media[1],
+                                    "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id") &&
+        v->ext_rid);
+  CHECK(v->ext_repaired_rid && v->remote_ssrc == 0 && v->remote_rtx_ssrc == 0);
+  const char *video = section_of(out.data, "1");
+  CHECK(video && count_in_section(video, "a=rid:l recv\r\n") == 1);
+  CHECK(count_in_section(video, "a=rid:h recv\r\n") == 1);
+  CHECK(count_in_section(video, "a=simulcast:recv l;m;h\r\n") == 1);
+  CHECK(count_in_section(video, "sdes:rtp-stream-id\r\n") == 1);
+  CHECK(count_in_section(video, "sdes:repaired-rtp-stream-id\r\n") == 1);
+  /* The receive-only tiles carry no rids. */
+  CHECK(count_in_section(section_of(out.data, "2"), "a=rid:") == 0);
+  /* Without multistream (echo, RTM, presentation calls): one video stream, no rids. */
+  CHECK(answer_for(load("chrome156_multistream_offer.sdp"), &ag, &out, err) == 0);
+  CHECK(ag.n_slots == 0 && ag.media[2].slot == -1 && ag.media[1].n_rids == 0);
+  CHECK(strstr(out.data, "a=simulcast") == NULL && strstr(out.data, "a=rid") == NULL);
+  buf_free(&out);
+}
+
+/* Chrome's simulcast offer with an inactive second video m-line: simulcast, but one
+ * slot only, so not a multistream call. */
+static void test_simulcast_single(void) {
+  buf out = {0};
+  sdp_agreement ag;
+  char err[200];
+  sdp_local l = multistream_local();
+  CHECK(answer_with(&l, load("chrome156_simulcast_offer.sdp"), &ag, &out, err) == 0);
+  CHECK(ag.n_slots == 0 && ag.media[1].slot == -1 && ag.media[2].slot == -1);
+  CHECK(ag.media[1].n_rids == 3 && strcmp(ag.media[1].rids[0], "h") == 0);
+  CHECK(strstr(out.data, "a=simulcast:recv h;m;l\r\n") != NULL);
+  buf_free(&out);
+}
+
+/* Eleven receiving video m-lines: nine slots, the last two rejected. */
+static void test_slot_limit(void) {
+  size_t len = load("chrome156_multistream_offer.sdp");
+  const char *last = strstr(text, "a=mid:4\r\n");
+  while (last > text && !(last[0] == 'm' && last[1] == '=' && last[-1] == '\n'))
+    last--;
+  char section[8192];
+  size_t n = len - (size_t)(last - text);
+  CHECK(n < sizeof section);
+  memcpy(section, last, n);
+  section[n] = '\0';
+  char *more = malloc(SDP_MAX_TEXT);
+  snprintf(more, SDP_MAX_TEXT, "%s", text);
+  char *bundle = strstr(more, "a=group:BUNDLE 0 1 2 3 4");
+  CHECK(bundle != NULL);
+  char group[128] = "a=group:BUNDLE 0 1 2 3 4 5 6 7 8 9 10 11";
+  char *eol = strstr(bundle, "\r\n");
+  char rest[SDP_MAX_TEXT / 2];
+  snprintf(rest, sizeof rest, "%s", eol);
+  snprintf(bundle, SDP_MAX_TEXT - (size_t)(bundle - more), "%s%s", group, rest);
+  for (int mid = 5; mid <= 11; mid++) {
+    char copy[8192], *at;
+    snprintf(copy, sizeof copy, "%s", section);
+    at = strstr(copy, "a=mid:4\r\n");
+    char tail[8192];
+    snprintf(tail, sizeof tail, "%s", at + strlen("a=mid:4\r\n"));
+    snprintf(at, sizeof copy - (size_t)(at - copy), "a=mid:%d\r\n%s", mid, tail);
+    strncat(more, copy, SDP_MAX_TEXT - strlen(more) - 1);
+  }
+  snprintf(text, sizeof text, "%s", more);
+  free(more);
+  buf out = {0};
+  sdp_agreement ag;
+  char err[200];
+  sdp_local l = multistream_local();
+  CHECK(answer_with(&l, strlen(text), &ag, &out, err) == 0);
+  CHECK(ag.n_media == 12 && ag.n_slots == 9);
+  CHECK(ag.media[9].slot == 8 && ag.media[9].accepted);
+  CHECK(!ag.media[10].accepted && !ag.media[11].accepted);
+  CHECK(sdp_parse(out.data, out.len, &answer, err, sizeof err) == 0);
+  CHECK(answer.media[10].port == 0 && answer.media[11].port == 0);
+  CHECK(answer.media[9].fid_primary == 2008);
+  buf_free(&out);
+}
+
 int main(void) {
+  test_multistream_simulcast();
+  test_simulcast_single();
+  test_slot_limit();
   test_chrome();
   test_tcp_candidate();
   test_firefox_bundle_only();
