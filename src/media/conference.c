@@ -147,18 +147,21 @@ static bool codec_matches(media_session *rx, int i, const media_session *src) {
 }
 
 /* The name a layer is reported by: its size's rank among the publisher's layers
- * ("l", "m", "h"); a publisher without simulcast is "h". */
+ * ("l", "m", "h") once every layer it sends has shown its size (until then its rid,
+ * when that is one of those letters); a publisher without simulcast is "h". */
 static char layer_name(session_stream *st, int l) {
   if (st->n_layers < 2)
     return 'h';
   const session_pub *p = session_layer(st, l);
-  if (!p->height)
-    return p->rid[0] == 'l' || p->rid[0] == 'm' ? p->rid[0] : 'h';
   int smaller = 0;
-  for (int i = 0; i < st->n_layers; i++) {
+  bool all_known = p->height != 0;
+  for (int i = 0; i < st->n_layers && all_known; i++) {
     const session_pub *q = session_layer(st, i);
+    all_known = q->height || !q->started;
     smaller += q->height && q->height < p->height;
   }
+  if (!all_known)
+    return strchr("lmh", p->rid[0]) && p->rid[0] ? p->rid[0] : "lmh"[l > 2 ? 2 : l];
   if (st->n_layers == 2)
     return "lh"[smaller > 1 ? 1 : smaller];
   return "lmh"[smaller > 2 ? 2 : smaller];

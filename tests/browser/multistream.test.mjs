@@ -1,0 +1,158 @@
+// multistream.test.mjs — four headless Chromium participants, each with its own colour
+// as a fake camera, on multistream calls (issue 13 §1, §2: a simulcast camera plus three
+// receive-only video m-lines): each sees the other three, each colour on the mid the
+// parley_streams mapping names for its participant; a participant who leaves is gone
+// from the mapping and its tile stops within 2 s; a small tile hint gets a lower
+// simulcast layer and a large one the top layer.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { CHROMIUM_FLAGS, startDaemon, stopDaemon, until } from './helpers.mjs';
+
+const work = mkdtempSync(join(tmpdir(), 'parley-multi-'));
+
+/* A Y4M clip of one solid colour (Y, U, V). 960x540: Chrome sends all three simulcast
+ * layers (240x135, 480x270, 960x540) from that size up. */
+const W = 960, H = 540;
+function y4m(path, [y, u, v]) {
+  const frames = 3;
+  const parts = [Buffer.from(`YUV4MPEG2 W${W} H${H} F30:1 Ip A1:1 C420jpeg\n`)];
+  for (let f = 0; f < frames; f++) {
+    parts.push(Buffer.from('FRAME\n'));
+    parts.push(Buffer.alloc(W * H, y), Buffer.alloc(W * H / 4, u), Buffer.alloc(W * H / 4, v));
+  }
+  writeFileSync(path, Buffer.concat(parts));
+}
+
+const PEOPLE = [
+  { name: 'Red', colour: 'red', yuv: [76, 85, 255] },
+  { name: 'Green', colour: 'green', yuv: [150, 44, 21] },
+  { name: 'Blue', colour: 'blue', yuv: [29, 255, 107] },
+  { name: 'Yellow', colour: 'yellow', yuv: [226, 1, 149] },
+];
+
+let daemon, base;
+const browsers = [];
+
+before(async () => {
+  daemon = await startDaemon([['grid']]);
+  base = daemon.base;
+  for (const p of PEOPLE) y4m(join(work, `${p.name}.y4m`), p.yuv);
+});
+
+after(async () => {
+  for (const b of browsers) await b.close().catch(() => {});
+  if (daemon) await stopDaemon(daemon);
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function joinAll(alias) {
+  const pages = [];
+  for (const [i, p] of PEOPLE.entries()) {
+    browsers[i] = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_FLAGS,
+      `--use-file-for-fake-video-capture=${join(work, `${p.name}.y4m`)}`] });
+    const page = await browsers[i].newPage();
+    await page.goto(`${base}/web/test/multistream.html`);
+    p.uuid = (await page.evaluate(([a, n]) => parley.join(a, n), [alias, p.name])).participant_uuid;
+    await page.evaluate(() => parley.call({ tiles: 3 }));
+    pages.push(page);
+  }
+  return pages;
+}
+
+const colourOf = (uuid) => PEOPLE.find((p) => p.uuid === uuid)?.colour;
+
+/* The page's mapping once every other participant in `present` is on a tile showing
+ * its colour: {mid: uuid}. */
+function seesOthers(page, i, present) {
+  const others = present.filter((j) => j !== i).map((j) => PEOPLE[j].uuid).sort();
+  return until(async () => {
+    const m = await page.evaluate(() => parley.mapping());
+    if (!m) return null;
+    const shown = Object.values(m).filter(Boolean).sort();
+    if (JSON.stringify(shown) !== JSON.stringify(others)) return null;
+    for (const [mid, uuid] of Object.entries(m)) {
+      if (!uuid) continue;
+      const c = await page.evaluate((x) => parley.colour(x), mid);
+      if (c !== colourOf(uuid)) return null;
+    }
+    return m;
+  }, `${PEOPLE[i].name} to see ${others.length} others in their colours`, 30000);
+}
+
+test('four multistream participants: last-N tiles, mapping, leave, layers by tile size', async () => {
+  const pages = await joinAll('grid');
+
+  // The answer made the extra m-lines tiles we send on.
+  const answer = await pages[0].evaluate(() => parley.answer);
+  assert.equal((answer.match(/a=msid:parley-(\d+) parley-\1/g) || []).length, 3);
+  assert.match(answer, /a=simulcast:recv l;m;h/);
+
+  // Every page sees the other three, each colour under the participant the mapping names.
+  const maps = [];
+  for (let i = 0; i < 4; i++) maps[i] = await seesOthers(pages[i], i, [0, 1, 2, 3]);
+  const ev = await pages[0].evaluate(() => parley.streams);
+  assert.equal(ev.streams.length, 4); // the camera's m-line is the first slot
+  assert.deepEqual(ev.streams.map((s) => s.mid), ['1', '2', '3', '4']);
+  for (const s of ev.streams) if (s.participant_uuid) assert.match(s.layer, /^[lmh]$/);
+
+  // Bad hints are refused with a reason.
+  let r = await pages[0].evaluate(() => parley.raw(`/participants/${parley.self}/calls/${parley.callUuid}/streams`, { streams: 'x' }));
+  assert.equal(r.status, 400);
+  r = await pages[0].evaluate(() => parley.raw(`/participants/${parley.self}/calls/${parley.callUuid}/streams`,
+    { streams: [{ mid: '0', width: 10, height: 10 }] }));
+  assert.equal(r.status, 400);
+  assert.match(r.body.result, /mid "0"/);
+
+  // Layers: Red hints Green's tile small, then large. Green's own top layer is the size
+  // a large tile must get.
+  const greenMid = Object.entries(maps[0]).find(([, u]) => u === PEOPLE[1].uuid)[0];
+  const top = await until(async () => {
+    const o = await pages[1].evaluate(() => parley.outbound());
+    return o.h && o.h.height === H && o.l && o.l.height ? o : null;
+  }, 'Green to send all three layers', 30000);
+  const all = (size) => Object.keys(maps[0]).map((mid) => ({ mid, width: 640, height: 360, ...(mid === greenMid ? size : {}) }));
+  await pages[0].evaluate((h) => parley.hint(h), all({ width: 160, height: 90 }));
+  await until(async () => {
+    const s = (await pages[0].evaluate(() => parley.inbound()))[greenMid];
+    return s && s.height && s.height <= top.l.height ? s : null;
+  }, `Red to decode Green's lowest layer (${top.l.height} tall)`, 15000);
+  await until(async () => {
+    const m = await pages[0].evaluate(() => parley.streams.streams);
+    return m.find((s) => s.mid === greenMid).layer === 'l';
+  }, 'the mapping to say layer l');
+  assert.equal(await pages[0].evaluate((x) => parley.colour(x), greenMid), 'green');
+  await pages[0].evaluate((h) => parley.hint(h), all({ width: 1280, height: 720 }));
+  await until(async () => {
+    const s = (await pages[0].evaluate(() => parley.inbound()))[greenMid];
+    return s && s.height === H ? s : null;
+  }, `Red to decode Green's top layer (${H} tall)`, 15000);
+  assert.equal((await pages[0].evaluate(() => parley.streams.streams)).find((s) => s.mid === greenMid).layer, 'h');
+
+  // Yellow leaves: within 2 s it is gone from every mapping and its tile stops.
+  const yellowMids = maps.slice(0, 3).map((m) => Object.entries(m).find(([, u]) => u === PEOPLE[3].uuid)[0]);
+  const left = Date.now();
+  await pages[3].evaluate(() => parley.leave());
+  for (let i = 0; i < 3; i++) {
+    await until(async () => {
+      const m = await pages[i].evaluate(() => parley.mapping());
+      return !Object.values(m).includes(PEOPLE[3].uuid);
+    }, `${PEOPLE[i].name}'s mapping to drop Yellow`, 2000);
+  }
+  const gone = Date.now() - left;
+  assert.ok(gone < 2000, `mapping updated after ${gone} ms`);
+  // What was sent before the leave may still be in a busy receiver's buffers: the tile
+  // must be still from 2 s after the leave on.
+  await new Promise((res) => setTimeout(res, Math.max(0, left + 2000 - Date.now())));
+  const before = await Promise.all(pages.slice(0, 3).map((p, i) => p.evaluate((x) => parley.inbound().then((s) => s[x]?.frames), yellowMids[i])));
+  await new Promise((res) => setTimeout(res, 1000));
+  for (let i = 0; i < 3; i++) {
+    const after = await pages[i].evaluate((x) => parley.inbound().then((s) => s[x]?.frames), yellowMids[i]);
+    assert.equal(after, before[i], `${PEOPLE[i].name}'s Yellow tile (mid ${yellowMids[i]}) stopped`);
+    await seesOthers(pages[i], i, [0, 1, 2]);
+  }
+  for (const page of pages) await page.close();
+});
