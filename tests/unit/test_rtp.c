@@ -2,6 +2,7 @@
  * keyframe detection for VP8, VP9 and H.264, demultiplexing, and malformed input. */
 #include "check.h"
 #include "rtc/rtp.h"
+#include "rtc/rtp_cache.h"
 
 #include <stdint.h>
 
@@ -270,7 +271,49 @@ static void test_strip_extensions(void) {
   CHECK(rtp_strip_extensions(pkt, n, &h) == n);
 }
 
+/* The VP8 payload descriptor's length: 1 byte, or X with I (7 or 15 bits), L, T/K. */
+static void test_vp8_descriptor(void) {
+  const uint8_t plain[] = {0x10, 0x9d};
+  CHECK(rtp_vp8_descriptor_len(plain, 2) == 1);
+  const uint8_t ext[] = {0x90, 0xc0, 0x80, 0x01, 0x05, 0x9d};
+  CHECK(rtp_vp8_descriptor_len(ext, sizeof ext) == 5); /* I (15 bits), L */
+  const uint8_t short_pid[] = {0x90, 0x80, 0x01, 0x9d};
+  CHECK(rtp_vp8_descriptor_len(short_pid, sizeof short_pid) == 3);
+  CHECK(rtp_vp8_descriptor_len(ext, 5) == -1); /* ends inside it */
+  CHECK(rtp_vp8_descriptor_len(plain, 0) == -1);
+}
+
+/* The cache starts small and doubles only while it would overwrite a packet younger
+ * than RTP_CACHE_KEEP_MS; every packet of that second stays retrievable. */
+static void test_cache_grows(void) {
+  rtp_cache *c = rtp_cache_new();
+  uint8_t pkt[100] = {0x80};
+  CHECK(c->n_slots == RTP_CACHE_MIN_SLOTS);
+  /* 20 packets a second: never more than the minimum. */
+  for (uint16_t i = 0; i < 200; i++)
+    rtp_cache_put(c, pkt, sizeof pkt, i, (uint64_t)i * 50);
+  CHECK(c->n_slots == RTP_CACHE_MIN_SLOTS);
+  CHECK(rtp_cache_get(c, 199) && !rtp_cache_get(c, 199 - RTP_CACHE_MIN_SLOTS));
+  /* 200 a second: 256 slots hold the last second. */
+  for (uint16_t i = 200; i < 1200; i++) {
+    pkt[1] = (uint8_t)i;
+    rtp_cache_put(c, pkt, sizeof pkt, i, 10000 + (uint64_t)(i - 200) * 5);
+  }
+  CHECK(c->n_slots == 256);
+  for (uint16_t i = 1000; i < 1200; i++) {
+    const rtp_cache_slot *s = rtp_cache_get(c, i);
+    CHECK(s && s->data[1] == (uint8_t)i);
+  }
+  /* 2,000 a second: capped at RTP_CACHE_SLOTS. */
+  for (uint16_t i = 1200; i < 4000; i++)
+    rtp_cache_put(c, pkt, sizeof pkt, i, 20000 + (uint64_t)(i - 1200) / 2);
+  CHECK(c->n_slots == RTP_CACHE_SLOTS);
+  rtp_cache_release(c);
+}
+
 int main(void) {
+  test_vp8_descriptor();
+  test_cache_grows();
   test_strip_extensions();
   test_fixed_header();
   test_csrcs();
