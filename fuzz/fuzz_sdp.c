@@ -68,6 +68,36 @@ static void check_preferences(int rc_default) {
   }
 }
 
+/* Multistream and simulcast (a conference's main call): slots are numbered 0.. in
+ * order, never more than SDP_MAX_SLOTS; rids only on an accepted video m-line, each
+ * a NUL-terminated name. */
+static void check_multistream(void) {
+  static sdp_agreement ms;
+  sdp_local l = local;
+  l.multistream = l.simulcast = true;
+  for (int i = 0; i < SDP_MAX_SLOTS - 1; i++)
+    l.slot_ssrc[i] = 5001 + (uint32_t)i, l.slot_rtx_ssrc[i] = 6001 + (uint32_t)i;
+  buf out = {0};
+  char err[256];
+  if (sdp_answer_write(&offer, &l, &out, &ms, err, sizeof err) == 0) {
+    CHECK(ms.n_slots <= SDP_MAX_SLOTS && ms.n_slots != 1);
+    int next = 0;
+    for (size_t i = 0; i < ms.n_media; i++) {
+      const sdp_choice *ch = &ms.media[i];
+      if (ch->slot >= 0) {
+        CHECK(ms.n_slots >= 2 && ch->accepted && ch->slot == next++);
+        CHECK(ch->kind == SDP_VIDEO && !ch->slides);
+      }
+      CHECK(ch->n_rids <= SDP_MAX_LAYERS);
+      CHECK(!ch->n_rids || (ch->accepted && ch->kind == SDP_VIDEO && ch->ext_rid));
+      for (size_t r = 0; r < ch->n_rids; r++)
+        check_text(ch->rids[r], sizeof ch->rids[r]);
+    }
+    CHECK(next == ms.n_slots);
+  }
+  buf_free(&out);
+}
+
 static void check_answer(void) {
   buf out = {0};
   char err[256];
@@ -83,6 +113,7 @@ static void check_answer(void) {
   }
   buf_free(&out);
   check_preferences(rc);
+  check_multistream();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -306,7 +306,7 @@ static void test_multistream_simulcast(void) {
     CHECK(m->port && m->direction == SDP_SENDONLY);
     CHECK(m->n_ssrcs == 2 && m->fid_primary == 2001 + (uint32_t)(i - 2) &&
           m->fid_repair == 3001 + (uint32_t)(i - 2));
-    char msid[64];
+    char msid[96];
     snprintf(msid, sizeof msid, "parley-%s parley-%s", m->mid, m->mid);
     CHECK_STR(m->msid, msid);
   }
