@@ -24,7 +24,7 @@
 #define SIMULCAST_MAX_BITRATE 3500000
 #define LAYER_INTERVAL_MS 500 /* bitrates measured and layers chosen again */
 #define LAYER_UP_HOLD_MS 1000 /* a higher layer must fit this long before we go up */
-#define LAYER_IDLE_MS 1000    /* a layer silent this long is not chosen */
+#define LAYER_IDLE_MS 600 /* a layer silent this long (paused by Chrome) is not used */
 #define DEFAULT_ESTIMATE_BPS 2500000 /* before the downlink has an estimate */
 
 typedef struct video_slot video_slot;
