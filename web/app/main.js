@@ -243,7 +243,7 @@ export async function reconnect(why) {
   setState('reconnecting');
   say('Connection lost. Reconnecting…');
   for (let attempt = 0; ; attempt++) {
-    await sleep(Math.min(500 * 2 ** attempt, 5000) * (0.8 + Math.random() * 0.4));
+    await sleep(Math.min(500 * 2 ** attempt, 3000) * (0.8 + Math.random() * 0.4));
     if (app.leaving || app.state !== 'reconnecting') return;
     try {
       await connect({ rejoin: true });
@@ -503,9 +503,10 @@ export function render() {
   $('button#camera').setAttribute('aria-pressed', String(app.camOn));
   $('button#camera .label').textContent = app.camOn ? 'Stop video' : 'Start video';
   $('button#share').setAttribute('aria-pressed', String(Boolean(app.sharing)));
-  $('button#share .label').textContent = app.sharing ? 'Stop sharing' : 'Share screen';
+  $('button#share .label').textContent = app.sharing ? 'Stop sharing' : 'Share';
   $('button#hand').setAttribute('aria-pressed', String(app.hand));
   $('button#hand .label').textContent = app.hand ? 'Lower hand' : 'Raise hand';
+  $('button#share').setAttribute('aria-label', app.sharing ? 'Stop sharing your screen' : 'Share your screen');
   scheduleHints();
 }
 
