@@ -225,10 +225,23 @@ function confirmRemove(name) {
 
 /* ---------- wiring ---------- */
 
+/* A listener whose failure is shown to the user, never left as an unhandled rejection. */
+const safe = (fn) => (...args) => {
+  try {
+    const r = fn(...args);
+    if (r && r.catch) r.catch(showError);
+  } catch (e) {
+    showError(e);
+  }
+};
+
+const on = (target, type, fn) => target.addEventListener(type, safe(fn));
+
 export function wireControls({ join, leave, startPreview, refreshDevices }) {
-  $('#prejoin-form').addEventListener('submit', (e) => { e.preventDefault(); join(); });
-  $('#audio-only').addEventListener('change', () => startPreview());
-  $('select#camera').addEventListener('change', async (e) => {
+  on($('#waiting-leave'), 'click', leave);
+  on($('#prejoin-form'), 'submit', (e) => { e.preventDefault(); join(); });
+  on($('#audio-only'), 'change', () => startPreview());
+  on($('select#camera'), 'change', async (e) => {
     app.local.cameraId = e.target.value;
     if ($('#audio-only').checked) return;
     try {
@@ -237,7 +250,7 @@ export function wireControls({ join, leave, startPreview, refreshDevices }) {
       if (app.call && app.camOn) await app.call.replaceVideo(app.local.video);
     } catch (err) { showError(err); }
   });
-  $('select#microphone').addEventListener('change', async (e) => {
+  on($('select#microphone'), 'change', async (e) => {
     app.local.micId = e.target.value;
     try {
       await app.local.openMic();
@@ -247,38 +260,38 @@ export function wireControls({ join, leave, startPreview, refreshDevices }) {
       await refreshDevices();
     } catch (err) { showError(err); }
   });
-  $('#pin-form').addEventListener('submit', (e) => {
+  on($('#pin-form'), 'submit', (e) => {
     e.preventDefault();
     answerPrompt(() => { app.pin = $('#pin').value.trim() || 'none'; });
   });
-  $('#pin-cancel').addEventListener('click', () => { teardown(); setState('prejoin'); });
-  $('#reception-form').addEventListener('submit', (e) => {
+  on($('#pin-cancel'), 'click', () => { teardown(); setState('prejoin'); });
+  on($('#reception-form'), 'submit', (e) => {
     e.preventDefault();
     const target = $('#room-alias').value.trim();
     if (!target) { showError(new Error('Type the meeting you want to join.')); return; }
     answerPrompt(() => { app.extension = target; });
   });
-  $('#reception-cancel').addEventListener('click', () => { teardown(); setState('prejoin'); });
-  $('button#mic').addEventListener('click', toggleMic);
-  $('button#camera').addEventListener('click', toggleCamera);
-  $('#share').addEventListener('click', () => (app.sharing ? stopShare(true) : startShare()));
-  $('#hand').addEventListener('click', () => quietly(app.api.post(self(app.hand ? 'clearbuzz' : 'buzz'))));
-  $('#layout').addEventListener('change', (e) => {
+  on($('#reception-cancel'), 'click', () => { teardown(); setState('prejoin'); });
+  on($('button#mic'), 'click', toggleMic);
+  on($('button#camera'), 'click', toggleCamera);
+  on($('#share'), 'click', () => (app.sharing ? stopShare(true) : startShare()));
+  on($('#hand'), 'click', () => quietly(app.api.post(self(app.hand ? 'clearbuzz' : 'buzz'))));
+  on($('#layout'), 'change', (e) => {
     app.layout = e.target.value;
     try { localStorage.setItem('parley.layout', app.layout); } catch { /* private mode */ }
     render();
   });
-  $('#roster-toggle').addEventListener('click', () => togglePanel('roster'));
-  $('#chat-toggle').addEventListener('click', () => togglePanel('chat'));
-  $('#roster').addEventListener('click', rosterClick);
-  $('#lock').addEventListener('click', () => quietly(app.api.post(app.conference.locked ? '/unlock' : '/lock')));
-  $('#mute-guests').addEventListener('click', () => quietly(app.api.post(app.conference.guests_muted ? '/unmuteguests' : '/muteguests')));
-  $('#chat-form').addEventListener('submit', (e) => { e.preventDefault(); sendChat(); });
-  $('#chat-input').addEventListener('keydown', (e) => {
+  on($('#roster-toggle'), 'click', () => togglePanel('roster'));
+  on($('#chat-toggle'), 'click', () => togglePanel('chat'));
+  on($('#roster'), 'click', rosterClick);
+  on($('#lock'), 'click', () => quietly(app.api.post(app.conference.locked ? '/unlock' : '/lock')));
+  on($('#mute-guests'), 'click', () => quietly(app.api.post(app.conference.guests_muted ? '/unmuteguests' : '/muteguests')));
+  on($('#chat-form'), 'submit', (e) => { e.preventDefault(); sendChat(); });
+  on($('#chat-input'), 'keydown', (e) => {
     if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); sendChat(); }
   });
-  $('#leave').addEventListener('click', leave);
-  $('#rejoin').addEventListener('click', () => {
+  on($('#leave'), 'click', leave);
+  on($('#rejoin'), 'click', () => {
     app.leaving = false;
     app.selfUuid = '';
     $('#chat-log').replaceChildren();
@@ -286,7 +299,7 @@ export function wireControls({ join, leave, startPreview, refreshDevices }) {
     startPreview();
     $('#join').focus();
   });
-  document.addEventListener('keydown', (e) => {
+  on(document, 'keydown', (e) => {
     if (e.key === 'Escape') {
       for (const w of ['chat', 'roster']) if (!$(`#${w}-panel`).hidden) togglePanel(w);
     }

@@ -30,7 +30,7 @@ window.parleyApp = {
 
 export const say = (text) => { $('#status').textContent = text; };
 export function showError(err) {
-  const text = err ? plainWords(err, app.alias) : '';
+  const text = err ? plainWords(err, app.extension || app.alias) : '';
   $('#error').textContent = text;
   if (err) console.warn('parley:', err);
 }
@@ -43,6 +43,9 @@ export function setState(s) {
   const focus = { pin: '#pin', reception: '#room-alias', ended: '#rejoin' }[s];
   if (focus) setTimeout(() => $(focus).focus(), 0);
   if (s === 'prejoin') { $('#join').disabled = false; app.joinInFlight = false; }
+  if (s === 'in-call' && (!document.activeElement || document.activeElement === document.body ||
+      document.activeElement.closest('.view:not(#call-view)'))) $('button#mic').focus();
+  renderSoon();
 }
 
 export const isHost = () => app.role === 'HOST' || app.role === 'chair';
@@ -357,9 +360,8 @@ function applySelf(p) {
   if (app.state === 'waiting' && p.service_type !== 'waiting_room') {
     const gen = app.generation;
     say('You were let in. Connecting…');
-    startCall(gen).then(() => { setState('in-call'); say('You joined the meeting.'); })
+    startCall(gen).then(() => { if (gen === app.generation) { setState('in-call'); say('You joined the meeting.'); } })
       .catch((e) => { if (gen === app.generation) { showError(e); reconnect('call'); } });
-    setState('joining');
   }
 }
 
@@ -429,7 +431,7 @@ function tiles() {
   const out = [];
   const shown = new Set([app.selfUuid]);
   const call = app.call;
-  if (call && ['in-call', 'joining'].includes(app.state)) {
+  if (call && ['in-call', 'joining', 'waiting'].includes(app.state)) {
     if (app.streams) {
       for (const s of app.streams) {
         const u = s.participant_uuid;

@@ -128,15 +128,17 @@ export class Call {
     const stream = new MediaStream([audio, video].filter(Boolean));
     this.audioTx = pc.addTransceiver(audio || 'audio', { direction: audio ? 'sendrecv' : 'recvonly', streams: [stream] });
     let main;
-    /* The camera m-line can send (later) even when we join without a camera. */
+    /* The camera m-line is sendrecv even without a camera (audio-only join): a camera
+     * turned on later is sent without renegotiating, still with its simulcast layers
+     * (Chrome would not offer rid extensions again after an answer left them out). */
     try {
       /* A server without multistream gets a Pexip client's offer: one signalled SSRC. */
       if (!multistream) throw new Error('no simulcast');
-      main = pc.addTransceiver(video || 'video', { direction: video ? 'sendrecv' : 'recvonly',
+      main = pc.addTransceiver(video || 'video', { direction: 'sendrecv',
         streams: [stream], sendEncodings: SIMULCAST.map((e) => ({ ...e })) });
       this.simulcast = true;
     } catch {
-      main = pc.addTransceiver(video || 'video', { direction: video ? 'sendrecv' : 'recvonly', streams: [stream] });
+      main = pc.addTransceiver(video || 'video', { direction: 'sendrecv', streams: [stream] });
       this.simulcast = false;
     }
     this.slots = [main];
@@ -188,7 +190,7 @@ export class Call {
       const s = section(sdp, t.mid);
       return Boolean(s) && !/^m=video 0 /.test(s);
     });
-    if (!this.simulcast || !this.opts.video && !main.sender.track) return;
+    if (!this.simulcast) return;
     if (/a=simulcast:/.test(section(sdp, main.mid))) return;
     try {
       const p = main.sender.getParameters();
