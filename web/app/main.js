@@ -525,7 +525,7 @@ async function sendHints() {
   if (!call || !call.uuid || !app.streams || app.hintsOff || app.state !== 'in-call') return;
   const dpr = window.devicePixelRatio || 1;
   const grid = $('#grid');
-  const fallback = grid.querySelector('.tile:not(.self)') || grid;
+  const fallback = grid.querySelector('.tile:not(.featured)') || grid;
   const streams = call.slotMids().filter((m) => m != null).map((mid) => {
     const tile = grid.querySelector(`.tile[data-mid="${CSS.escape(mid)}"]:not(.self)`);
     /* An empty slot: the size a new tile would get, so a newcomer is not held paused. */

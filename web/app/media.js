@@ -176,11 +176,26 @@ export class Call {
     if (this.closed) throw new Error('closed');
     this.uuid = r.call_uuid;
     await this.pc.setRemoteDescription({ type: 'answer', sdp: r.sdp });
+    if (!this.understood(r.sdp)) throw new Error('The server does not offer multistream calls');
     await this.afterAnswer(r.sdp);
     await this.api.post(this.path('ack'), {});
     for (const body of this.pending) this.api.post(this.path('new_candidate'), body).catch(() => {});
     this.pending = [];
     return r;
+  }
+
+  /* Whether the server took the multistream offer as the extension means it: simulcast on
+   * the camera's m-line, and each accepted slot with its own stream (msid parley-<mid>). A
+   * server without the extension may answer the extra m-lines with the main video's SSRC
+   * (Chrome refuses that answer, Firefox takes it and shows nothing) and forwards nothing
+   * from a rid-only camera stream. */
+  understood(sdp) {
+    if (this.slots.length < 2) return true;
+    if (this.simulcast && !/\r\na=simulcast:/.test(section(sdp, this.slots[0].mid))) return false;
+    return this.slots.slice(1).every((t) => {
+      const s = section(sdp, t.mid);
+      return !s || /^m=video 0 /.test(s) || s.includes(`msid:parley-${t.mid}`);
+    });
   }
 
   /* A server that did not agree to simulcast gets one full-size layer, not the 1/4 one. */
