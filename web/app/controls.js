@@ -108,6 +108,7 @@ async function startShare() {
     await app.api.post(self('take_floor'));
     if (!app.call) throw new Error('Not in a call');
     app.sharing = track;
+    app.presentation = null; // the floor is ours now: whoever had it stopped
     track.onended = () => stopShare(true);
     const v = $('#presentation video');
     v.srcObject = new MediaStream([track]);

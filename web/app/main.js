@@ -43,6 +43,7 @@ export function setState(s) {
   const focus = { pin: '#pin', reception: '#room-alias', ended: '#rejoin' }[s];
   if (focus) setTimeout(() => $(focus).focus(), 0);
   if (s === 'prejoin') { $('#join').disabled = false; app.joinInFlight = false; }
+  if (s === 'in-call') app.local.stopMeter();
   if (s === 'in-call' && (!document.activeElement || document.activeElement === document.body ||
       document.activeElement.closest('.view:not(#call-view)'))) $('button#mic').focus();
   renderSoon();
@@ -150,6 +151,7 @@ export async function connect({ rejoin = false } = {}) {
     return 'waiting';
   }
   await startCall(gen);
+  showError(null);
   setState('in-call');
   say(rejoin ? 'Reconnected.' : `You joined ${r.conference_name || app.alias}.`);
   return 'in-call';
@@ -266,6 +268,8 @@ export async function reconnect(why) {
 export function end(reason) {
   teardown();
   app.leaving = true;
+  app.local.stopAll(); // the camera light goes out; Join again opens them anew
+  $('#preview').srcObject = null;
   $('#ended-reason').textContent = reason || '';
   $('#ended-title').textContent = /left the meeting/.test(reason || '') ? 'You left the meeting' : 'The meeting ended for you';
   setState('ended');
