@@ -361,8 +361,8 @@ function applySelf(p) {
     cameraOff(false);
     say('Your camera was turned off by a host.');
   }
-  if (app.state === 'waiting' && p.service_type !== 'waiting_room') {
-    const gen = app.generation;
+  if (app.state === 'waiting' && p.service_type !== 'waiting_room' && app.admittedGen !== app.generation) {
+    const gen = app.admittedGen = app.generation; // once: more updates come while the call starts
     say('You were let in. Connecting…');
     startCall(gen).then(() => { if (gen === app.generation) { setState('in-call'); say('You joined the meeting.'); } })
       .catch((e) => { if (gen === app.generation) { showError(e); reconnect('call'); } });
