@@ -59,7 +59,8 @@ export class Api {
 
   base() { return `/api/client/v2/conferences/${encodeURIComponent(this.alias)}`; }
 
-  async request(method, path, body, headers = {}, { timeout = 15000 } = {}) {
+  /* keepalive: the request outlives the page (leaving, then closing the tab). */
+  async request(method, path, body, headers = {}, { timeout = 15000, keepalive = false } = {}) {
     const h = { ...headers };
     if (body !== undefined) h['content-type'] = 'application/json';
     if (this.token) h.token = this.token;
@@ -67,7 +68,7 @@ export class Api {
     const timer = setTimeout(() => ctl.abort(), timeout);
     let res;
     try {
-      res = await fetch(this.base() + path, { method, headers: h, signal: ctl.signal,
+      res = await fetch(this.base() + path, { method, headers: h, signal: ctl.signal, keepalive,
         body: body === undefined ? undefined : JSON.stringify(body) });
     } catch (e) {
       throw new TypeError(`Failed to fetch ${path}: ${e.message}`);

@@ -276,14 +276,22 @@ export function end(reason) {
   say(reason || 'You left the meeting.');
 }
 
+/* Leaving shows at once; the call's disconnect and release_token go together (either
+ * takes us out of everyone's grid) and outlive the page if it is closed right after. */
 export async function leave() {
   if (app.leaving) return;
   app.leaving = true;
   const api = app.api, call = app.call;
   app.call = null;
-  if (call) await call.hangup().catch(() => {});
-  if (api && api.token) await api.post('/release_token', { reason: 'User initiated disconnect' }).catch(() => {});
+  const jobs = [];
+  if (call) {
+    call.close();
+    if (call.uuid) jobs.push(api.request('POST', call.path('disconnect'), undefined, {}, { keepalive: true }));
+  }
+  if (api && api.token)
+    jobs.push(api.request('POST', '/release_token', { reason: 'User initiated disconnect' }, {}, { keepalive: true }));
   end('You left the meeting.');
+  await Promise.allSettled(jobs);
 }
 
 /* ---------- events ---------- */
