@@ -192,6 +192,7 @@ const ROSTER_ACTIONS = {
   remove: (u) => app.api.post(`/participants/${u}/disconnect`),
   deny: (u) => app.api.post(`/participants/${u}/disconnect`),
   admit: (u) => app.api.post(`/participants/${u}/unlock`),
+  'lower-hand': (u) => app.api.post(`/participants/${u}/clearbuzz`),
   spotlight: (u) => app.api.post(`/participants/${u}/${app.participants.get(u)?.spotlight > 0 ? 'spotlightoff' : 'spotlighton'}`),
   'make-host': (u) => app.api.post(`/participants/${u}/role`, { role: 'chair' }),
 };
@@ -210,11 +211,11 @@ async function rosterClick(ev) {
     await fn(uuid);
     say({ mute: `${name} is muted.`, unmute: `${name} can speak again.`, remove: `${name} was removed.`,
           deny: `${name} was turned away.`, admit: `${name} was let in.`, spotlight: `Spotlight changed for ${name}.`,
-          'make-host': `${name} is now a host.` }[b.dataset.action]);
+          'make-host': `${name} is now a host.`, 'lower-hand': `${name}'s hand is lowered.` }[b.dataset.action]);
   } catch (e) {
     showError(e);
   } finally {
-    b.disabled = false;
+    if (b.isConnected) b.disabled = false;
   }
 }
 

@@ -154,6 +154,7 @@ export async function connect({ rejoin = false } = {}) {
   showError(null);
   setState('in-call');
   say(rejoin ? 'Reconnected.' : `You joined ${r.conference_name || app.alias}.`);
+  if (!app.es || app.es.readyState === EventSource.CLOSED) reconnect('events'); // lost while the call started
   return 'in-call';
 }
 
@@ -484,7 +485,7 @@ function tiles() {
   return out;
 }
 
-let renderQueued = false;
+let renderQueued = false, lastRoster = '', lastChatTo = '';
 export function renderSoon() {
   if (renderQueued) return;
   renderQueued = true;
@@ -498,7 +499,21 @@ export function render() {
   const people = [...app.participants.values()].sort((a, b) =>
     (a.service_type === 'waiting_room' ? 0 : 1) - (b.service_type === 'waiting_room' ? 0 : 1) ||
     (a.start_time || 0) - (b.start_time || 0));
-  renderRoster($('#roster'), people.map((p) => ({ p })), { isHost: isHost(), selfUuid: app.selfUuid });
+  /* Redrawn only when it changes: a keyboard user's focus stays on its button while
+   * stage and other events come and go. */
+  const rosterKey = JSON.stringify([isHost(), app.selfUuid, people.map((p) => [p.uuid, p.display_name, p.role,
+    p.service_type, p.is_muted, p.is_client_muted, p.buzz_time, p.spotlight, p.is_presenting])]);
+  if (rosterKey !== lastRoster) {
+    lastRoster = rosterKey;
+    const focused = document.activeElement && document.activeElement.closest('#roster li[data-participant-uuid]');
+    const again = focused && [focused.dataset.participantUuid, document.activeElement.dataset.action];
+    renderRoster($('#roster'), people.map((p) => ({ p })), { isHost: isHost(), selfUuid: app.selfUuid });
+    if (again) {
+      const li = $('#roster').querySelector(`li[data-participant-uuid="${CSS.escape(again[0])}"]`);
+      const b = li && (li.querySelector(`button[data-action="${again[1]}"]`) || li.querySelector('button'));
+      if (b) b.focus();
+    }
+  }
   const waiting = people.filter((p) => p.service_type === 'waiting_room').length;
   $('#roster-badge').textContent = waiting && isHost() ? String(waiting) : '';
   document.body.classList.toggle('is-host', isHost());
@@ -510,7 +525,12 @@ export function render() {
   const to = $('#chat-to');
   const current = to.value;
   const others = people.filter((p) => p.uuid !== app.selfUuid && p.service_type !== 'waiting_room');
-  fillSelect(to, [{ value: '', label: 'Everyone' }, ...others.map((p) => ({ value: p.uuid, label: p.display_name }))], current);
+  const toKey = JSON.stringify(others.map((p) => [p.uuid, p.display_name]));
+  if (toKey !== lastChatTo) {
+    lastChatTo = toKey;
+    fillSelect(to, [{ value: '', label: 'Everyone' }, ...others.map((p) => ({ value: p.uuid, label: p.display_name }))], current);
+    if (current && to.value !== current) say('The person you were writing to has left; messages go to everyone.');
+  }
   const micOn = app.micOn && !app.serverMuted && Boolean(app.local.audio);
   $('button#mic').setAttribute('aria-pressed', String(micOn));
   $('button#mic .label').textContent = micOn ? 'Mute' : 'Unmute';

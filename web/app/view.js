@@ -112,6 +112,7 @@ export function renderRoster(list, people, { isHost, selfUuid }) {
       const actions = waiting
         ? [['admit', 'Let in'], ['deny', 'Deny']]
         : [[muted ? 'unmute' : 'mute', muted ? 'Unmute' : 'Mute'],
+           ...(p.buzz_time > 0 ? [['lower-hand', 'Lower hand']] : []),
            ['spotlight', p.spotlight > 0 ? 'Remove spotlight' : 'Spotlight'],
            ...(p.role === 'chair' ? [] : [['make-host', 'Make host']]),
            ['remove', 'Remove']];
@@ -123,8 +124,6 @@ export function renderRoster(list, people, { isHost, selfUuid }) {
         box.append(b);
       }
       li.append(box);
-    } else if (isHost && self && p.buzz_time > 0) {
-      /* nothing: own hand is lowered with the hand button */
     }
     return li;
   }));
