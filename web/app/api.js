@@ -107,7 +107,9 @@ export class Api {
 
   startRefresh() {
     this.stopRefresh();
-    this.refresher = setInterval(() => this.refresh().catch(() => {}), this.expires * 1000 / 3);
+    /* expires/3 as the Pexip clients do, but at least every 15 s: a failed refresh is also
+     * how a page without media (the waiting room) notices that the network is gone. */
+    this.refresher = setInterval(() => this.refresh().catch(() => {}), Math.min(this.expires / 3, 15) * 1000);
   }
 
   stopRefresh() {

@@ -247,6 +247,7 @@ export async function reconnect(why) {
   teardown();
   releaseQuietly(old); // a blip leaves no ghost of us behind
   setState('reconnecting');
+  const stale = [old];
   say('Connection lost. Reconnecting…');
   for (let attempt = 0; ; attempt++) {
     await sleep(Math.min(500 * 2 ** attempt, 3000) * (0.8 + Math.random() * 0.4));
@@ -254,11 +255,13 @@ export async function reconnect(why) {
     try {
       await connect({ rejoin: true });
       showError(null);
+      stale.forEach(releaseQuietly); // sent again: offline, the first tries never arrived
       return;
     } catch (e) {
       const api = app.api;
       teardown();
       releaseQuietly(api);
+      stale.push(api);
       if (app.leaving || app.state !== 'reconnecting') return;
       if (isPermanent(e)) { end(plainWords(e, app.alias)); return; }
       say(`Still reconnecting (attempt ${attempt + 2})…`);
