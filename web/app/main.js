@@ -148,6 +148,8 @@ export async function connect({ rejoin = false } = {}) {
   if (r.current_service_type === 'waiting_room') {
     setState('waiting');
     say('You are in the waiting room. The host will let you in.');
+    const me = app.participants.get(app.selfUuid);
+    if (me) applySelf(me); // let in while the stream was opening
     return 'waiting';
   }
   await startCall(gen);
