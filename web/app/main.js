@@ -450,7 +450,11 @@ function tiles() {
   const shown = new Set([app.selfUuid]);
   const call = app.call;
   if (call && ['in-call', 'joining', 'waiting'].includes(app.state)) {
-    if (app.streams) {
+    if (app.token && app.token.service_type === 'test_call') {
+      /* A test call: what comes back is our own audio and video, through the server. */
+      const mid = call.slots[0] && call.slots[0].mid;
+      out.push({ uuid: 'test-call', name: 'You, through the server', track: call.trackOfMid(mid), mid });
+    } else if (app.streams) {
       for (const s of app.streams) {
         const u = s.participant_uuid;
         if (!u || shown.has(u) || !app.participants.has(u)) continue;
