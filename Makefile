@@ -37,7 +37,7 @@ run: build
 	  build/parleyctl --data-dir $(DATA_DIR) room add echo --name "Echo test" --test-call
 	@build/parleyctl --data-dir $(DATA_DIR) account show demo >/dev/null 2>&1 || \
 	  build/parleyctl --data-dir $(DATA_DIR) account add --cid demo --name "Demo account" >/dev/null
-	@echo "Open http://$(HTTP)/web/ — room 'meet' (host PIN 1234, guests without a PIN), room 'echo' (test call)."
+	@echo "Open http://$(HTTP)/web/?room=meet (host PIN 1234, guests without a PIN) or /web/?room=echo (test call)."
 	@echo "RTM: account 'demo'; a token: build/parleyctl --data-dir $(DATA_DIR) jwt --account demo --client-id me"
 	@echo "Uploads and webhooks may go to loopback and private addresses (a local sink): --allow-private-destinations 1."
 	exec build/parleyd --data-dir $(DATA_DIR) --http $(HTTP) --allow-private-destinations 1

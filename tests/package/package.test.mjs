@@ -82,6 +82,7 @@ describe('make deb', () => {
     const list = sh('dpkg', ['--contents', deb]);
     const paths = list.split('\n').map((l) => l.split(/\s+/).slice(5).join(' ').replace(/^\./, '').replace(/ -> .*/, ''));
     for (const p of ['/usr/bin/parleyd', '/usr/bin/parleyctl', '/usr/share/parley/web/index.html',
+      '/usr/share/parley/web/app/main.js', '/usr/share/parley/web/app/app.css',
       '/etc/parley/parley.conf', '/usr/share/parley/parley.conf.example', '/var/lib/parley/',
       '/lib/systemd/system/parley.service', '/usr/lib/sysusers.d/parley.conf',
       '/usr/share/doc/parley/DEPLOYMENT.md']) {
@@ -171,6 +172,7 @@ describe('make install DESTDIR=...', () => {
   test('lays out the files under PREFIX, /etc/parley and /var/lib/parley', async () => {
     await install();
     for (const p of ['usr/local/bin/parleyd', 'usr/local/bin/parleyctl', 'usr/local/share/parley/web/index.html',
+      'usr/local/share/parley/web/app/main.js',
       'usr/local/share/parley/parley.conf.example', 'etc/parley/parley.conf', 'var/lib/parley',
       'usr/local/lib/systemd/system/parley.service', 'usr/local/lib/sysusers.d/parley.conf']) {
       assert.ok(existsSync(path.join(dest, p)), `${p} was not installed`);
