@@ -8,6 +8,7 @@
 #include "media/echo.h"
 #include "media/recording_router.h"
 #include "media/session.h"
+#include "media/session_bwe.h"
 #include "rtc/port.h"
 
 #include <pthread.h>
@@ -113,6 +114,7 @@ static void free_session(media_loop *e, media_session *s) {
     recording_router_leave(s);
   if (s->transport)
     transport_free(s->transport);
+  session_bwe_free(s);
   session_free(s);
   free(s);
 }
@@ -157,6 +159,7 @@ static void add_session(media_loop *e, media_call *call) {
     sink = echo_router_join(s);
   }
   s->transport->sink = sink;
+  session_bwe_attach(s);
   hmap_put(e->sessions, s->params.call_uuid, strlen(s->params.call_uuid), s);
 }
 
@@ -167,6 +170,7 @@ static void update_session(media_loop *e, media_call *call) {
   bool restart = strcmp(s->params.local_ufrag, call->local_ufrag) != 0;
   s->params.agreed = call->agreed;
   session_update(s);
+  session_bwe_attach(s);
   if (restart) {
     memcpy(s->params.local_ufrag, call->local_ufrag, sizeof call->local_ufrag);
     memcpy(s->params.local_pwd, call->local_pwd, sizeof call->local_pwd);
@@ -269,6 +273,9 @@ static void on_tick(uv_timer_t *t) {
   uint64_t now = uv_now(&e->loop);
   size_t pos = 0;
   media_session *s;
+  while ((s = hmap_next(e->sessions, &pos)))
+    session_bwe_tick(s, now);
+  pos = 0;
   while ((s = hmap_next(e->sessions, &pos)))
     if (s->params.mode == MEDIA_RECORD || s->params.mode == MEDIA_MONITOR)
       recording_router_tick(s, now);

@@ -248,7 +248,7 @@ static void send_dtmf_packet(media_session *s, bool start, bool end, uint16_t du
   int code = dtmf_event_code(s->dtmf_queue[0]);
   if (code < 0)
     return;
-  uint8_t pkt[64];
+  uint8_t pkt[64 + TRANSPORT_RTP_ROOM];
   size_t n = rtp_write_header(pkt, (uint8_t)ch->dtmf_pt, start, st->sub.next_seq++,
                               s->dtmf_ts, st->sub.ssrc);
   dtmf_event ev = {
@@ -316,7 +316,8 @@ void session_send_receiver_report(media_session *s, uint64_t now, uint64_t remb_
   uint8_t pkt[256];
   size_t cap = sizeof pkt - SRTP_SESSION_OVERHEAD;
   size_t at = rtcp_write_rr(pkt, cap, s->rtcp_ssrc, blocks, n);
-  at += rtcp_write_remb(pkt + at, cap - at, s->rtcp_ssrc, remb_bps, ssrcs, n);
+  if (!s->transport->twcc) /* with transport-cc the sender estimates by itself */
+    at += rtcp_write_remb(pkt + at, cap - at, s->rtcp_ssrc, remb_bps, ssrcs, n);
   transport_send_rtcp(s->transport, pkt, at);
 }
 
