@@ -107,13 +107,14 @@ session_stream *session_stream_by_local_ssrc(media_session *s, uint32_t ssrc) {
   return NULL;
 }
 
-/* pkt as stream `out` sends it, written into dst: its SSRC, payload type, numbers, and
- * no header extensions. Returns the new length. */
-static size_t write_as_sent(uint8_t *dst, const uint8_t *pkt, size_t len,
-                            const rtp_header *h, const session_stream *out, uint8_t pt,
-                            uint16_t seq, uint32_t ts) {
-  memcpy(dst, pkt, len);
-  len = rtp_strip_extensions(dst, len, h);
+/* pkt as stream `out` of s sends it, written into dst: its SSRC, payload type, numbers,
+ * and none of the sender's header extensions, only room for our transport-wide
+ * sequence number when transport-cc is agreed. Returns the new length. */
+static size_t write_as_sent(const media_session *s, uint8_t *dst, const uint8_t *pkt,
+                            size_t len, const rtp_header *h, const session_stream *out,
+                            uint8_t pt, uint16_t seq, uint32_t ts) {
+  const transport_twcc *tw = s->transport->twcc;
+  len = twcc_copy_stripped(dst, pkt, len, h, tw ? tw->ext_id : 0);
   rtp_set_ssrc(dst, out->sub.ssrc);
   rtp_set_seq(dst, seq);
   rtp_set_timestamp(dst, ts);
@@ -150,7 +151,7 @@ bool session_forward(media_session *rx, session_stream *out, session_rewrite *rw
   }
   uint16_t seq = (uint16_t)(h->seq + rw->seq_delta);
   uint32_t ts = h->timestamp + rw->ts_delta;
-  len = write_as_sent(slot, pkt, len, h, out, payload_type_of(rx, out), seq, ts);
+  len = write_as_sent(rx, slot, pkt, len, h, out, payload_type_of(rx, out), seq, ts);
   rw->last_seq = seq;
   rw->last_ts = ts;
   out->sub.packets++;
@@ -206,8 +207,8 @@ static void resend(media_session *s, session_stream *st, uint16_t seq, uint64_t 
   uint8_t *slot = transport_rtp_slot(s->transport);
   if (!slot)
     return;
-  size_t len = write_as_sent(slot, kept->data, kept->len, &h, st, payload_type_of(s, st),
-                             seq, e->timestamp);
+  size_t len = write_as_sent(s, slot, kept->data, kept->len, &h, st,
+                             payload_type_of(s, st), seq, e->timestamp);
   if (transport_queue_rtp(s->transport, slot, len) == 0)
     s->nacks_answered++;
 }

@@ -283,6 +283,21 @@ int twcc_send_on_feedback(twcc_send *s, const uint8_t *fci, size_t len,
 
 /* ---- stamping ---- */
 
+size_t twcc_copy_stripped(uint8_t *dst, const uint8_t *pkt, size_t len,
+                          const rtp_header *h, uint8_t id) {
+  size_t head = 12 + 4 * (size_t)h->csrc_count, rest = len - h->header_len;
+  memcpy(dst, pkt, head);
+  dst[0] &= (uint8_t)~0x10;
+  if (id >= 1 && id <= 14) {
+    const uint8_t block[8] = {0xBE, 0xDE, 0x00, 0x01, (uint8_t)(id << 4 | 1), 0, 0, 0};
+    memcpy(dst + head, block, sizeof block);
+    dst[0] |= 0x10;
+    head += sizeof block;
+  }
+  memcpy(dst + head, pkt + h->header_len, rest);
+  return head + rest;
+}
+
 size_t twcc_stamp(uint8_t *pkt, size_t len, uint8_t id, uint16_t seq) {
   rtp_header h;
   if (id == 0 || id > 14 || rtp_parse(pkt, len, &h) != 0)

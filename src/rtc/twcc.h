@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rtc/rtp.h"
+
 #define TWCC_URI                                                                         \
   "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 /* Bytes stamping may add to an RTP packet without header extensions (a one-byte block:
@@ -87,6 +89,13 @@ void twcc_send_note(twcc_send *s, uint16_t seq, int64_t send_us, size_t size);
 typedef void (*twcc_results_cb)(const twcc_result *r, size_t n, void *ud);
 int twcc_send_on_feedback(twcc_send *s, const uint8_t *fci, size_t len,
                           twcc_results_cb cb, void *ud);
+
+/* A copy of an RTP packet (parsed as h) into dst without its header extensions (their
+ * ids are its sender's), in one pass; with id (1..14) it carries instead a one-byte block
+ * holding only our transport-wide sequence number element, 0 until twcc_stamp writes
+ * it. dst needs len + TWCC_EXT_ROOM bytes. Returns the copy's length. */
+size_t twcc_copy_stripped(uint8_t *dst, const uint8_t *pkt, size_t len,
+                          const rtp_header *h, uint8_t id);
 
 /* Writes seq as transport-wide sequence number (extension id, one-byte form) into an RTP
  * packet of len bytes with at least len + TWCC_EXT_ROOM bytes of room: overwritten

@@ -257,6 +257,20 @@ static void test_stamp(void) {
   n = twcc_stamp(pkt, len, 2, 99);
   CHECK(n == len + 8 && rtp_parse(pkt, n, &h) == 0 && h.payload_len == 0);
   check_stamped(pkt, n, 2, 99, payload, 0);
+  /* A copy without the sender's extensions, with ours reserved, then stamped. */
+  len = rtp_write_header(pkt, 111, false, 1, 2, 3);
+  pkt[0] |= 0x10;
+  memcpy(pkt + len, block, 8);
+  memcpy(pkt + len + 8, payload, 5);
+  len += 13;
+  CHECK(rtp_parse(pkt, len, &h) == 0);
+  uint8_t copy[64];
+  n = twcc_copy_stripped(copy, pkt, len, &h, 4);
+  CHECK(n == len && twcc_stamp(copy, n, 4, 0x0102) == n);
+  check_stamped(copy, n, 4, 0x0102, payload, 5);
+  CHECK(rtp_parse(copy, n, &h) == 0 && rtp_audio_level(copy, &h, 1, &level, &voice) != 0);
+  n = twcc_copy_stripped(copy, pkt, len, &h, 0); /* no transport-cc: no extension */
+  CHECK(n == len - 8 && !(copy[0] & 0x10) && memcmp(copy + 12, payload, 5) == 0);
   /* Refused: id out of range, garbage. */
   CHECK(twcc_stamp(pkt, n, 15, 1) == 0 && twcc_stamp(pkt, 5, 3, 1) == 0);
 }
