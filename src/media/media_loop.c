@@ -487,7 +487,8 @@ void media_loop_stats(media_loop *e, media_stats *out) {
 size_t media_loop_estimates(media_loop *e, media_estimate *out, size_t max) {
   pthread_mutex_lock(&e->stats_lock);
   size_t n = e->n_estimates < max ? e->n_estimates : max;
-  memcpy(out, e->estimates, n * sizeof *out);
+  if (n) /* none: estimates may be NULL */
+    memcpy(out, e->estimates, n * sizeof *out);
   pthread_mutex_unlock(&e->stats_lock);
   return n;
 }
