@@ -6,6 +6,7 @@
 #include "rtc/ice_lite.h"
 #include "rtc/sdp.h"
 #include "rtc/stun.h"
+#include "rtc/twcc.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -146,6 +147,10 @@ int rtc_peer_negotiate(peer *p, int http_port, const char *alias, dtls_context *
   if (rtc_peer_join(p, http_port, alias, name) != 0)
     return -1;
   char offer[2048], ssrc_line[64] = "";
+  /* PARLEY_BENCH_TWCC=1: offer transport-cc as browsers do, so every forwarded copy
+   * carries our transport-wide sequence number and is logged (its cost measured). */
+  static const char twcc_lines[] =
+      "a=extmap:3 " TWCC_URI "\\r\\na=rtcp-fb:96 transport-cc\\r\\n";
   if (publisher)
     snprintf(ssrc_line, sizeof ssrc_line, "a=ssrc:%u cname:load\\r\\n", p->ssrc);
   /* Only a publisher signals an SSRC: a receive-only peer has nothing to show. */
@@ -155,8 +160,9 @@ int rtc_peer_negotiate(peer *p, int http_port, const char *alias, dtls_context *
       "m=video 9 UDP/TLS/RTP/SAVPF 96\\r\\nc=IN IP4 127.0.0.1\\r\\na=mid:0\\r\\n"
       "a=ice-ufrag:%s\\r\\na=ice-pwd:%s\\r\\na=fingerprint:%s\\r\\na=setup:actpass\\r\\n"
       "a=%s\\r\\na=rtcp-mux\\r\\na=rtpmap:96 VP8/90000\\r\\n"
-      "a=rtcp-fb:96 nack\\r\\na=rtcp-fb:96 nack pli\\r\\n%s",
-      p->ufrag, p->pwd, dtls_context_fingerprint(ctx), direction, ssrc_line);
+      "a=rtcp-fb:96 nack\\r\\na=rtcp-fb:96 nack pli\\r\\n%s%s",
+      p->ufrag, p->pwd, dtls_context_fingerprint(ctx), direction, ssrc_line,
+      getenv("PARLEY_BENCH_TWCC") ? twcc_lines : "");
   char *sdp = rtc_peer_call(p, http_port, alias, offer);
   return sdp ? rtc_peer_take_remote(p, sdp, NULL) : -1;
 }

@@ -16,7 +16,7 @@ max_len() {
   fuzz_route) echo 1024 ;;
   fuzz_body) echo 4096 ;;
   fuzz_request) echo 4096 ;;
-  fuzz_stun | fuzz_rtp | fuzz_rtcp) echo 1500 ;;
+  fuzz_stun | fuzz_rtp | fuzz_rtcp | fuzz_twcc) echo 1500 ;;
   fuzz_sdp) echo 16384 ;;
   fuzz_jwt) echo 9000 ;; # just over JWT_MAX_LEN
   fuzz_origin) echo 600 ;;

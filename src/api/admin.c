@@ -6,10 +6,12 @@
 
 #include "core/buf.h"
 #include "core/ids.h"
+#include "core/mem.h"
 #include "http/sse.h"
 #include "media/engine.h"
 #include "store/sync.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -50,6 +52,27 @@ static void tcp_metrics(buf *b, const media_stats *st) {
               (unsigned long long)st->tcp.refused_limit);
 }
 
+/* Per call, for calls with a transport-cc estimate: at most MAX_ESTIMATES of them. */
+#define MAX_ESTIMATES 1000
+static void estimate_metrics(buf *b, media_engine *m) {
+  media_estimate *est = xcalloc(MAX_ESTIMATES, sizeof *est);
+  size_t n = media_engine_estimates(m, est, MAX_ESTIMATES);
+  buf_appendf(b, "# HELP parley_call_send_estimate_bps What a call's peer can receive "
+                 "from us (transport-cc estimate), bit/s.\n"
+                 "# TYPE parley_call_send_estimate_bps gauge\n");
+  for (size_t i = 0; i < n; i++)
+    buf_appendf(b, "parley_call_send_estimate_bps{call=\"%s\"} %llu\n", est[i].call_uuid,
+                (unsigned long long)est[i].send_bps);
+  buf_appendf(b,
+              "# HELP parley_call_received_bps What a call's peer received from us over "
+              "the last half second (its transport-cc feedback), bit/s.\n"
+              "# TYPE parley_call_received_bps gauge\n");
+  for (size_t i = 0; i < n; i++)
+    buf_appendf(b, "parley_call_received_bps{call=\"%s\"} %llu\n", est[i].call_uuid,
+                (unsigned long long)est[i].received_bps);
+  free(est);
+}
+
 static void media_metrics(buf *b, media_engine *m) {
   media_stats st;
   media_engine_stats(m, &st);
@@ -82,6 +105,13 @@ static void media_metrics(buf *b, media_engine *m) {
          st.send_errors);
   metric(b, "parley_media_queue_dropped_total", "counter",
          "Commands lost to a full media queue.", st.queue_dropped);
+  metric(b, "parley_twcc_feedback_in_total", "counter",
+         "Transport-cc feedback packets received from peers.", st.twcc_feedback_in);
+  metric(b, "parley_twcc_feedback_out_total", "counter",
+         "Transport-cc feedback packets sent to peers.", st.twcc_feedback_out);
+  metric(b, "parley_bwe_padding_packets_total", "counter",
+         "Padding packets sent to probe for bandwidth.", st.padding_packets);
+  estimate_metrics(b, m);
   tcp_metrics(b, &st);
   buf_appendf(b, "# HELP parley_media_loop_calls Calls on each media loop.\n"
                  "# TYPE parley_media_loop_calls gauge\n");

@@ -4,7 +4,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "media/bwe_estimate.h"
+#include "media/session_bwe.h"
 #include "media/media_loop.h"
 #include "media/mixer.h"
 #include "media/tiles.h"
@@ -666,7 +666,7 @@ static void send_audio(void *owner, const uint8_t *opus, size_t len, bool shared
   rx->audio_ts += AUDIO_FRAME_TICKS; /* advances even when nothing can be sent */
   if (st->choice < 0 || !rx->transport->srtp_ready)
     return;
-  uint8_t pkt[12 + MIXER_MAX_PACKET + SRTP_SESSION_OVERHEAD];
+  uint8_t pkt[12 + MIXER_MAX_PACKET + TRANSPORT_RTP_ROOM];
   size_t n = rtp_write_header(pkt, (uint8_t)rx->params.agreed.media[st->choice].pt, false,
                               st->sub.next_seq++, rx->audio_ts, st->sub.ssrc);
   memcpy(pkt + n, opus, len);

@@ -130,6 +130,13 @@ void media_engine_loop_stats(media_engine *e, int loop, media_stats *out) {
   media_loop_stats(e->loops[loop], out);
 }
 
+size_t media_engine_estimates(media_engine *e, media_estimate *out, size_t max) {
+  size_t n = 0;
+  for (int i = 0; i < e->n && n < max; i++)
+    n += media_loop_estimates(e->loops[i], out + n, max - n);
+  return n;
+}
+
 void media_engine_stats(media_engine *e, media_stats *out) {
   memset(out, 0, sizeof *out);
   for (int i = 0; i < e->n; i++) {

@@ -104,8 +104,10 @@ typedef struct {
   uint64_t calls, datagrams_in, datagrams_out, dropped_garbage, dropped_unknown,
       stun_refused, srtp_failures, rtp_in, rtp_out, rtcp_in, rtcp_out, bytes_in,
       bytes_out, nacks_answered, keyframe_requests, queue_dropped, send_errors;
-  ice_tcp_counters tcp; /* the port's own, copied whole */
-  uint64_t tcp_open;    /* ICE-TCP connections open: a gauge */
+  uint64_t twcc_feedback_in, twcc_feedback_out; /* transport-cc feedback packets */
+  uint64_t padding_packets;                     /* bandwidth probes sent */
+  ice_tcp_counters tcp;                         /* the port's own, copied whole */
+  uint64_t tcp_open;                            /* ICE-TCP connections open: a gauge */
 } media_stats;
 
 /* Binds the ports (errors are reported here, not later) and starts the loops' threads;
@@ -143,6 +145,16 @@ void media_engine_stop_recording(media_engine *e, const media_call *call);
 void media_engine_set_prefs(media_engine *e, const media_call *call);
 /* New tile size hints (call->hint_width/height) of a multistream or simulcast call. */
 void media_engine_set_hints(media_engine *e, const media_call *call);
+/* A call's transport-cc estimate of what we can send it (media/bwe.c), and what its
+ * peer said it received over the last half second. */
+typedef struct {
+  char call_uuid[40];
+  uint64_t send_bps, received_bps;
+} media_estimate;
+
+/* Up to max calls' estimates from every loop's last snapshot (calls with none are not
+ * listed); returns how many were written. */
+size_t media_engine_estimates(media_engine *e, media_estimate *out, size_t max);
 /* Every loop's counters added up; a snapshot, at most a second old. */
 void media_engine_stats(media_engine *e, media_stats *out);
 /* One loop's (0 to media_engine_loops - 1). */

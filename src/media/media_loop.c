@@ -8,6 +8,7 @@
 #include "media/echo.h"
 #include "media/recording_router.h"
 #include "media/session.h"
+#include "media/session_bwe.h"
 #include "rtc/port.h"
 
 #include <pthread.h>
@@ -64,7 +65,9 @@ struct media_loop {
   uint64_t last_snapshot_ms;
   media_stats ended; /* counters of calls that are gone (media loop only) */
   pthread_mutex_t stats_lock;
-  media_stats stats; /* the snapshot the control loop reads */
+  media_stats stats;         /* the snapshot the control loop reads */
+  media_estimate *estimates; /* ... with each call's estimate (under stats_lock) */
+  size_t n_estimates;
 };
 
 static void post(media_session *s, media_event_kind kind, const char *text) {
@@ -93,6 +96,12 @@ static void add_session_counters(media_stats *st, const media_session *s) {
   st->bytes_out += tc->bytes_out;
   st->nacks_answered += s->nacks_answered;
   st->keyframe_requests += s->keyframe_requests;
+  if (s->transport->twcc) {
+    st->twcc_feedback_in += s->transport->twcc->feedback_in;
+    st->twcc_feedback_out += s->transport->twcc->feedback_out;
+  }
+  if (s->bwe)
+    st->padding_packets += s->bwe->padding_packets;
 }
 
 static void leave_room(media_loop *e, media_session *s) {
@@ -114,6 +123,7 @@ static void free_session(media_loop *e, media_session *s) {
     recording_router_leave(s);
   if (s->transport)
     transport_free(s->transport);
+  session_bwe_free(s);
   session_free(s);
   free(s);
 }
@@ -158,6 +168,7 @@ static void add_session(media_loop *e, media_call *call) {
     sink = echo_router_join(s);
   }
   s->transport->sink = sink;
+  session_bwe_attach(s);
   hmap_put(e->sessions, s->params.call_uuid, strlen(s->params.call_uuid), s);
 }
 
@@ -170,6 +181,7 @@ static void update_session(media_loop *e, media_call *call) {
   session_update(s);
   if (s->room)
     conference_update(s);
+  session_bwe_attach(s);
   if (restart) {
     memcpy(s->params.local_ufrag, call->local_ufrag, sizeof call->local_ufrag);
     memcpy(s->params.local_pwd, call->local_pwd, sizeof call->local_pwd);
@@ -247,13 +259,26 @@ static void snapshot_stats(media_loop *e) {
   st.queue_dropped = e->commands.dropped;
   st.tcp = e->port.tcp.counters;
   st.tcp_open = ice_tcp_open_count(&e->port.tcp);
-  size_t pos = 0;
+  size_t pos = 0, n = 0;
   media_session *s;
-  while ((s = hmap_next(e->sessions, &pos)))
+  media_estimate *est = NULL;
+  while ((s = hmap_next(e->sessions, &pos))) {
     add_session_counters(&st, s);
+    if (!session_send_estimate_bps(s))
+      continue;
+    if (!est) /* one allocation a snapshot, only while estimates exist */
+      est = xcalloc(hmap_count(e->sessions), sizeof *est);
+    snprintf(est[n].call_uuid, sizeof est[n].call_uuid, "%s", s->params.call_uuid);
+    est[n].send_bps = session_send_estimate_bps(s);
+    est[n++].received_bps = bwe_received_bps(&s->bwe->est);
+  }
   pthread_mutex_lock(&e->stats_lock);
   e->stats = st;
+  media_estimate *old = e->estimates;
+  e->estimates = est;
+  e->n_estimates = n;
   pthread_mutex_unlock(&e->stats_lock);
+  free(old);
 }
 
 static void on_tick(uv_timer_t *t);
@@ -276,6 +301,9 @@ static void on_tick(uv_timer_t *t) {
   uint64_t now = uv_now(&e->loop);
   size_t pos = 0;
   media_session *s;
+  while ((s = hmap_next(e->sessions, &pos)))
+    session_bwe_tick(s, now);
+  pos = 0;
   while ((s = hmap_next(e->sessions, &pos)))
     if (s->params.mode == MEDIA_RECORD || s->params.mode == MEDIA_MONITOR)
       recording_router_tick(s, now);
@@ -403,6 +431,9 @@ void media_loop_stop(media_loop *e) {
   pthread_join(e->thread, NULL);
   queue_close(&e->events);
   pthread_mutex_destroy(&e->stats_lock);
+  free(e->estimates);
+  e->estimates = NULL;
+  e->n_estimates = 0;
   /* e stays allocated: the events queue closes on the control loop after this. */
 }
 
@@ -462,4 +493,13 @@ void media_loop_stats(media_loop *e, media_stats *out) {
   pthread_mutex_lock(&e->stats_lock);
   *out = e->stats;
   pthread_mutex_unlock(&e->stats_lock);
+}
+
+size_t media_loop_estimates(media_loop *e, media_estimate *out, size_t max) {
+  pthread_mutex_lock(&e->stats_lock);
+  size_t n = e->n_estimates < max ? e->n_estimates : max;
+  if (n) /* none: estimates may be NULL */
+    memcpy(out, e->estimates, n * sizeof *out);
+  pthread_mutex_unlock(&e->stats_lock);
+  return n;
 }

@@ -33,5 +33,7 @@ void media_loop_set_hints(media_loop *l, const media_call *call);
 void media_loop_post(void *loop, const media_event *ev);
 /* A snapshot, at most a second old. */
 void media_loop_stats(media_loop *l, media_stats *out);
+/* The calls' estimates in the same snapshot; up to max, returns how many. */
+size_t media_loop_estimates(media_loop *l, media_estimate *out, size_t max);
 
 #endif

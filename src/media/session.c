@@ -212,13 +212,14 @@ session_stream *session_stream_by_local_ssrc(media_session *s, uint32_t ssrc) {
   return NULL;
 }
 
-/* pkt as stream `out` sends it, written into dst: its SSRC, payload type, numbers, and
- * no header extensions. Returns the new length. */
-static size_t write_as_sent(uint8_t *dst, const uint8_t *pkt, size_t len,
-                            const rtp_header *h, const session_stream *out, uint8_t pt,
-                            uint16_t seq, uint32_t ts) {
-  memcpy(dst, pkt, len);
-  len = rtp_strip_extensions(dst, len, h);
+/* pkt as stream `out` of s sends it, written into dst: its SSRC, payload type, numbers,
+ * and none of the sender's header extensions, only room for our transport-wide
+ * sequence number when transport-cc is agreed. Returns the new length. */
+static size_t write_as_sent(const media_session *s, uint8_t *dst, const uint8_t *pkt,
+                            size_t len, const rtp_header *h, const session_stream *out,
+                            uint8_t pt, uint16_t seq, uint32_t ts) {
+  const transport_twcc *tw = s->transport->twcc;
+  len = twcc_copy_stripped(dst, pkt, len, h, tw ? tw->ext_id : 0);
   rtp_set_ssrc(dst, out->sub.ssrc);
   rtp_set_seq(dst, seq);
   rtp_set_timestamp(dst, ts);
@@ -261,7 +262,7 @@ bool session_forward_layer(media_session *rx, session_stream *out, session_rewri
   }
   uint16_t seq = (uint16_t)(h->seq + rw->seq_delta);
   uint32_t ts = h->timestamp + rw->ts_delta;
-  len = write_as_sent(slot, pkt, len, h, out, payload_type_of(rx, out), seq, ts);
+  len = write_as_sent(rx, slot, pkt, len, h, out, payload_type_of(rx, out), seq, ts);
   rw->last_seq = seq;
   rw->last_ts = ts;
   out->sub.packets++;
@@ -326,8 +327,8 @@ static void resend(media_session *s, session_stream *st, uint16_t seq, uint64_t 
   uint8_t *slot = transport_rtp_slot(s->transport);
   if (!slot)
     return;
-  size_t len = write_as_sent(slot, kept->data, kept->len, &h, st, payload_type_of(s, st),
-                             seq, e->timestamp);
+  size_t len = write_as_sent(s, slot, kept->data, kept->len, &h, st,
+                             payload_type_of(s, st), seq, e->timestamp);
   if (transport_queue_rtp(s->transport, slot, len) == 0)
     s->nacks_answered++;
 }
@@ -368,7 +369,7 @@ static void send_dtmf_packet(media_session *s, bool start, bool end, uint16_t du
   int code = dtmf_event_code(s->dtmf_queue[0]);
   if (code < 0)
     return;
-  uint8_t pkt[64];
+  uint8_t pkt[64 + TRANSPORT_RTP_ROOM];
   size_t n = rtp_write_header(pkt, (uint8_t)ch->dtmf_pt, start, st->sub.next_seq++,
                               s->dtmf_ts, st->sub.ssrc);
   dtmf_event ev = {
@@ -451,7 +452,8 @@ void session_send_receiver_report(media_session *s, uint64_t now, uint64_t remb_
   uint8_t pkt[256];
   size_t cap = sizeof pkt - SRTP_SESSION_OVERHEAD;
   size_t at = rtcp_write_rr(pkt, cap, s->rtcp_ssrc, blocks, n);
-  at += rtcp_write_remb(pkt + at, cap - at, s->rtcp_ssrc, remb_bps, ssrcs, n);
+  if (!s->transport->twcc) /* with transport-cc the sender estimates by itself */
+    at += rtcp_write_remb(pkt + at, cap - at, s->rtcp_ssrc, remb_bps, ssrcs, n);
   transport_send_rtcp(s->transport, pkt, at);
 }
 

@@ -79,6 +79,7 @@ struct media_session {
   uint64_t dtmf_next_ms;    /* earliest start of the next digit */
   uint64_t last_rtcp_ms;
   uint64_t nacks_answered, keyframe_requests;
+  struct session_bwe *bwe; /* transport-cc: feedback and estimate (session_bwe.h) */
   session_post_cb post;
   void *engine;
   /* conference router state (MEDIA_CONFERENCE) */
@@ -172,8 +173,9 @@ void session_count_received(session_stream *st, const rtp_header *h, size_t len,
 void session_count_layer(session_pub *p, const rtp_header *h, size_t len, uint32_t clock,
                          uint64_t now);
 void session_note_sender_report(media_session *s, const rtcp_item *item, uint64_t now);
-/* A receiver report for every stream received, and REMB allowing remb_bps: without
- * them Chrome's estimator stays at its ~300 kbit/s start. */
+/* A receiver report for every stream received, and REMB allowing remb_bps unless
+ * transport-cc is agreed: without either Chrome's estimator stays at its ~300 kbit/s
+ * start. */
 void session_send_receiver_report(media_session *s, uint64_t now, uint64_t remb_bps);
 /* One compound: a sender report per stream sent (the receiver report blocks in the
  * first), or a receiver report when nothing is sent yet, then our CNAME. */

@@ -18,8 +18,9 @@
 #define PORT_SEND_BATCH 64
 /* libuv hands recvmmsg 64 KiB per message slot: 32 datagrams per batch need 2 MiB. */
 #define PORT_RECV_BYTES (32 * 65536)
-/* A slot holds the largest RTP packet we forward plus what SRTP may append. */
-#define PORT_SLOT_BYTES (RTP_MAX_PACKET + SRTP_SESSION_OVERHEAD)
+/* A slot holds the largest RTP packet we forward plus our transport-wide sequence
+ * number's extension and what SRTP may append. */
+#define PORT_SLOT_BYTES (RTP_MAX_PACKET + TRANSPORT_RTP_ROOM)
 
 typedef struct {
   uint64_t datagrams_in, datagrams_out, send_errors;

@@ -146,8 +146,12 @@ static int parse_rtpfb(emitter *e, const uint8_t *p, size_t n, uint8_t fmt) {
     return -1;
   if (fmt == FMT_NACK)
     return parse_nack(e, p, n);
-  start_item(e, fmt == FMT_TWCC ? RTCP_TWCC : RTCP_OTHER, rd32(p))->media_ssrc =
-      rd32(p + 4);
+  rtcp_item *it = start_item(e, fmt == FMT_TWCC ? RTCP_TWCC : RTCP_OTHER, rd32(p));
+  it->media_ssrc = rd32(p + 4);
+  if (fmt == FMT_TWCC) {
+    it->fci = p + FB_COMMON_LEN;
+    it->fci_len = n - FB_COMMON_LEN;
+  }
   emit(e);
   return 0;
 }

@@ -20,7 +20,7 @@ typedef enum {
   RTCP_PLI,  /* PSFB fmt 1 */
   RTCP_FIR,  /* PSFB fmt 4, one item per FCI entry */
   RTCP_REMB, /* PSFB fmt 15 "REMB" */
-  RTCP_TWCC, /* RTPFB fmt 15: recognised, not decoded */
+  RTCP_TWCC, /* RTPFB fmt 15: transport-wide feedback, its FCI in fci (rtc/twcc.h) */
   RTCP_OTHER,
 } rtcp_kind;
 
@@ -49,6 +49,9 @@ typedef struct {
   uint64_t remb_bps;
   uint32_t remb_ssrcs[RTCP_MAX_REMB_SSRCS];
   size_t n_remb_ssrcs;
+  /* TWCC: the FCI (after the SSRCs, padding excluded), valid during the callback */
+  const uint8_t *fci;
+  size_t fci_len;
 } rtcp_item;
 
 typedef void (*rtcp_item_cb)(const rtcp_item *item, void *ud);

@@ -1,6 +1,8 @@
 /* sdp_answer — codec and extension choice per m-line, and the answer's text. */
 #include "rtc/sdp_answer.h"
 
+#include "rtc/twcc.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -10,9 +12,11 @@
 #define URI_MID "urn:ietf:params:rtp-hdrext:sdes:mid"
 #define URI_RID "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
 #define URI_REPAIRED_RID "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
-/* We answer only the feedback we act on; transport-cc waits for our TWCC sender. */
+/* We answer only the feedback we act on. transport-cc comes with its header extension
+ * and replaces goog-remb (REMB only for peers without it). */
 #define FEEDBACK_WE_HONOUR                                                               \
-  (SDP_FB_NACK | SDP_FB_NACK_PLI | SDP_FB_CCM_FIR | SDP_FB_GOOG_REMB)
+  (SDP_FB_NACK | SDP_FB_NACK_PLI | SDP_FB_CCM_FIR | SDP_FB_GOOG_REMB |                   \
+   SDP_FB_TRANSPORT_CC)
 
 static bool named(const sdp_codec *c, const char *name, uint32_t rate) {
   return strcasecmp(c->name, name) == 0 && c->clock_rate == rate;
@@ -116,6 +120,15 @@ static void choose(const sdp_media *m, const char *prefer_video, sdp_choice *ch)
   ch->pt = c->pt;
   snprintf(ch->codec, sizeof ch->codec, "%s", c->name);
   ch->feedback = c->feedback & FEEDBACK_WE_HONOUR;
+  ch->ext_transport_cc = sdp_extmap_id(m, TWCC_URI);
+  if (ch->ext_transport_cc > 14)
+    ch->ext_transport_cc = 0; /* we write one-byte elements only */
+  if (ch->ext_transport_cc && (ch->feedback & SDP_FB_TRANSPORT_CC))
+    ch->feedback &= ~(unsigned)SDP_FB_GOOG_REMB;
+  else {
+    ch->feedback &= ~(unsigned)SDP_FB_TRANSPORT_CC;
+    ch->ext_transport_cc = 0;
+  }
   ch->ext_abs_send_time = sdp_extmap_id(m, URI_ABS_SEND_TIME);
   ch->ext_mid = sdp_extmap_id(m, URI_MID);
   ch->remote_ssrc = m->fid_primary ? m->fid_primary : (m->n_ssrcs ? m->ssrcs[0].ssrc : 0);
@@ -210,7 +223,8 @@ static void write_codec(buf *out, const sdp_media *m, int pt, unsigned feedback)
   } fbs[] = {{SDP_FB_NACK, "nack"},
              {SDP_FB_NACK_PLI, "nack pli"},
              {SDP_FB_CCM_FIR, "ccm fir"},
-             {SDP_FB_GOOG_REMB, "goog-remb"}};
+             {SDP_FB_GOOG_REMB, "goog-remb"},
+             {SDP_FB_TRANSPORT_CC, "transport-cc"}};
   for (size_t i = 0; i < sizeof fbs / sizeof *fbs; i++)
     if (feedback & fbs[i].flag)
       buf_appendf(out, "a=rtcp-fb:%d %s\r\n", pt, fbs[i].text);
@@ -310,6 +324,8 @@ static void write_accepted(buf *out, const sdp_media *m, const sdp_choice *ch,
     buf_appendf(out, "a=extmap:%u %s\r\n", ch->ext_rid, URI_RID);
   if (ch->ext_repaired_rid)
     buf_appendf(out, "a=extmap:%u %s\r\n", ch->ext_repaired_rid, URI_REPAIRED_RID);
+  if (ch->ext_transport_cc)
+    buf_appendf(out, "a=extmap:%u %s\r\n", ch->ext_transport_cc, TWCC_URI);
   if (ch->direction == SDP_SENDRECV || ch->direction == SDP_SENDONLY)
     write_ssrcs(out, l, ch);
   if (ch->n_rids) {

@@ -102,7 +102,26 @@ void transport_restart_ice(transport *t, const char *local_ufrag, const char *lo
 
 static void free_after_close(uv_handle_t *h) { free(h->data); }
 
+void transport_set_twcc(transport *t, uint8_t ext_id, transport_twcc_cb cb, void *ud) {
+  if (!ext_id || ext_id > 14) {
+    free(t->twcc);
+    t->twcc = NULL;
+    return;
+  }
+  if (!t->twcc) {
+    t->twcc = xcalloc(1, sizeof *t->twcc);
+    twcc_recv_init(&t->twcc->recv);
+  }
+  t->twcc->ext_id = ext_id; /* a renegotiation may move it; our numbering runs on */
+  t->twcc->on_results = cb;
+  t->twcc->ud = ud;
+}
+
+static int64_t now_us(void) { return (int64_t)(uv_hrtime() / 1000); }
+
 void transport_free(transport *t) {
+  free(t->twcc);
+  t->twcc = NULL;
   port_unregister_ufrag(t->port, t->ice.local_ufrag);
   dtls_close(t->dtls); /* close_notify first: a TCP path is closed with the transport */
   port_forget_transport(t->port, t);
@@ -176,8 +195,19 @@ static void on_dtls(transport *t, const uint8_t *pkt, size_t len,
   t->sink.on_connected(t, t->sink_ud);
 }
 
+static void on_twcc_results(const twcc_result *r, size_t n, void *ud) {
+  transport_twcc *tw = ud;
+  if (tw->on_results)
+    tw->on_results(r, n, tw->ud);
+}
+
 static void on_rtcp_item(const rtcp_item *item, void *ud) {
   transport *t = ud;
+  if (item->kind == RTCP_TWCC && t->twcc && item->fci) {
+    t->twcc->feedback_in++;
+    twcc_send_on_feedback(&t->twcc->send, item->fci, item->fci_len, on_twcc_results,
+                          t->twcc);
+  }
   t->sink.on_rtcp(t, item, t->sink_ud);
 }
 
@@ -208,6 +238,10 @@ void transport_on_packet(transport *t, uint8_t *pkt, size_t len,
   if (rtp_parse(pkt, (size_t)n, &h) != 0)
     return;
   t->counters.rtp_in++;
+  const uint8_t *tw;
+  size_t tw_len;
+  if (t->twcc && rtp_ext_find(pkt, &h, t->twcc->ext_id, &tw, &tw_len) == 0 && tw_len == 2)
+    twcc_recv_packet(&t->twcc->recv, (uint16_t)(tw[0] << 8 | tw[1]), h.ssrc, now_us());
   t->sink.on_rtp(t, pkt, (size_t)n, &h, t->sink_ud);
 }
 
@@ -230,12 +264,36 @@ static int protect(transport *t, uint8_t *pkt, size_t len, bool rtcp) {
   return n;
 }
 
+/* Our transport-wide sequence number into an RTP packet about to be protected; *seq is
+ * set when it was written. */
+static size_t stamp(transport *t, uint8_t *pkt, size_t len, int32_t *seq) {
+  *seq = -1;
+  if (!t->twcc)
+    return len;
+  uint16_t next = t->twcc->send.next_seq;
+  size_t n = twcc_stamp(pkt, len, t->twcc->ext_id, next);
+  if (!n)
+    return len;
+  t->twcc->send.next_seq++;
+  *seq = next;
+  return n;
+}
+
+static void log_sent(transport *t, int32_t seq, int n) {
+  if (seq >= 0 && n > 0)
+    twcc_send_note(&t->twcc->send, (uint16_t)seq, now_us(), (size_t)n);
+}
+
 static int send_protected(transport *t, uint8_t *pkt, size_t len, bool rtcp) {
   if (!can_send(t))
     return -1;
+  int32_t seq = -1;
+  if (!rtcp)
+    len = stamp(t, pkt, len, &seq);
   int n = protect(t, pkt, len, rtcp);
   if (n < 0)
     return -1;
+  log_sent(t, seq, n);
   return port_send_via(t->port, selected_via(t), (struct sockaddr *)&t->ice.selected, pkt,
                        (size_t)n);
 }
@@ -245,9 +303,12 @@ uint8_t *transport_rtp_slot(transport *t) {
 }
 
 int transport_queue_rtp(transport *t, uint8_t *slot, size_t len) {
+  int32_t seq;
+  len = stamp(t, slot, len, &seq);
   int n = protect(t, slot, len, false);
   if (n < 0)
     return -1;
+  log_sent(t, seq, n);
   if (selected_via(t)) /* the slot was scratch: the frame is copied to the connection */
     return ice_tcp_send(selected_via(t), slot, (size_t)n);
   port_queue_slot(t->port, (struct sockaddr *)&t->ice.selected, (size_t)n);

@@ -8,6 +8,7 @@
 #include "rtc/rtcp.h"
 #include "rtc/rtp.h"
 #include "rtc/srtp_session.h"
+#include "rtc/twcc.h"
 
 #include <uv.h>
 
@@ -27,6 +28,24 @@ typedef struct {
   /* The transport is dead (consent lost, DTLS failed or closed by the peer). */
   void (*on_failed)(transport *t, const char *reason, void *ud);
 } transport_sink;
+
+/* Room an RTP packet handed to the transport needs after its length: our transport-wide
+ * sequence number may be added (twcc_stamp), then SRTP's tag. */
+#define TRANSPORT_RTP_ROOM (TWCC_EXT_ROOM + SRTP_SESSION_OVERHEAD)
+
+/* The peer's transport-wide feedback on what we sent, matched with our send log. */
+typedef void (*transport_twcc_cb)(const twcc_result *r, size_t n, void *ud);
+
+/* Transport-wide congestion control state, there once transport-cc is agreed: what we
+ * receive is recorded for our feedback, what we send is numbered and logged. */
+typedef struct {
+  uint8_t ext_id; /* the header extension id agreed for this call */
+  twcc_recv recv;
+  twcc_send send;
+  transport_twcc_cb on_results;
+  void *ud;
+  uint64_t feedback_in, feedback_out;
+} transport_twcc;
 
 typedef struct {
   uint64_t rtp_in, rtcp_in, rtp_out, rtcp_out, bytes_in, bytes_out;
@@ -52,6 +71,7 @@ struct transport {
   transport_sink sink;
   void *sink_ud;
   transport_counters counters;
+  transport_twcc *twcc; /* NULL: transport-cc not agreed */
 };
 
 /* Creates and registers the transport with its port; credentials and the peer's
@@ -66,12 +86,18 @@ void transport_restart_ice(transport *t, const char *local_ufrag, const char *lo
 /* Unregisters, sends close_notify, and frees once libuv has let go. */
 void transport_free(transport *t);
 
-/* Protect and send; pkt needs SRTP_SESSION_OVERHEAD bytes of room after len. */
+/* transport-cc agreed with extension id ext_id (0: not, or no longer): every RTP packet
+ * sent from now on carries our transport-wide sequence number, every one received with
+ * the peer's is recorded, and the peer's feedback goes to cb. */
+void transport_set_twcc(transport *t, uint8_t ext_id, transport_twcc_cb cb, void *ud);
+
+/* Protect and send; pkt needs TRANSPORT_RTP_ROOM bytes of room after len. */
 int transport_send_rtp(transport *t, uint8_t *pkt, size_t len);
 int transport_send_rtcp(transport *t, uint8_t *pkt, size_t len);
 /* The same for RTP without a copy: a buffer in the port's send batch with room for
- * RTP_MAX_PACKET + SRTP_SESSION_OVERHEAD bytes, or NULL when the transport cannot send
- * yet; build the packet there, then transport_queue_rtp protects and queues it. */
+ * PORT_SLOT_BYTES (RTP_MAX_PACKET + TRANSPORT_RTP_ROOM) bytes, or NULL when the transport
+ * cannot send yet; build the packet there, then transport_queue_rtp protects and queues
+ * it. */
 uint8_t *transport_rtp_slot(transport *t);
 int transport_queue_rtp(transport *t, uint8_t *slot, size_t len);
 

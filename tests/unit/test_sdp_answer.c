@@ -3,6 +3,7 @@
  * offers with no usable media or the wrong DTLS role. */
 #include "check.h"
 #include "rtc/sdp_answer.h"
+#include "rtc/twcc.h"
 
 #include <stdlib.h>
 
@@ -66,8 +67,34 @@ static void test_chrome(void) {
   CHECK(strcmp(answer.media[0].setup, "passive") == 0);
   CHECK(answer.media[1].n_codecs == 2 && answer.media[1].n_ssrcs == 2);
   CHECK(answer.media[2].direction == SDP_INACTIVE && answer.media[2].n_ssrcs == 0);
+  /* transport-cc replaces goog-remb, with its header extension, on audio and video. */
+  for (int i = 0; i < 2; i++) {
+    CHECK((ag.media[i].feedback & SDP_FB_TRANSPORT_CC) &&
+          !(ag.media[i].feedback & SDP_FB_GOOG_REMB) &&
+          ag.media[i].ext_transport_cc == 3);
+    CHECK(answer.media[i].codecs[0].feedback & SDP_FB_TRANSPORT_CC);
+    CHECK(sdp_extmap_id(&answer.media[i], TWCC_URI) == 3);
+  }
+  CHECK(ag.media[1].feedback & SDP_FB_NACK_PLI);
+  CHECK(strstr(out.data, "a=rtcp-fb:96 transport-cc\r\n") &&
+        !strstr(out.data, "goog-remb"));
+  buf_free(&out);
+}
+
+/* Without the transport-wide extension there is no transport-cc: REMB stays. */
+static void test_no_transport_cc(void) {
+  buf out = {0};
+  sdp_agreement ag;
+  char err[200];
+  size_t len = load("chrome156_offer.sdp");
+  for (char *at = strstr(text, "transport-wide-cc"); at;
+       at = strstr(at, "transport-wide-cc"))
+    *at = 'x';
+  CHECK(answer_for(len, &ag, &out, err) == 0);
   CHECK(!(ag.media[1].feedback & SDP_FB_TRANSPORT_CC) &&
-        (ag.media[1].feedback & SDP_FB_NACK_PLI));
+        (ag.media[1].feedback & SDP_FB_GOOG_REMB) && ag.media[1].ext_transport_cc == 0);
+  CHECK(strstr(out.data, "a=rtcp-fb:96 goog-remb\r\n") &&
+        !strstr(out.data, "transport-cc"));
   buf_free(&out);
 }
 
@@ -396,6 +423,7 @@ int main(void) {
   test_simulcast_single();
   test_slot_limit();
   test_chrome();
+  test_no_transport_cc();
   test_tcp_candidate();
   test_firefox_bundle_only();
   test_port_zero_rejected();
