@@ -166,6 +166,26 @@ static void assign_slots(const sdp_session *offer, const sdp_local *l, sdp_agree
   a->n_slots = (uint8_t)(n < SDP_MAX_SLOTS ? n : SDP_MAX_SLOTS);
 }
 
+/* One m-line per role: the first audio, the first main video (or the tile slots of a
+ * multistream call) and the first slides m-line. Any further one would be answered with
+ * the same SSRC as its first (when we send on it), which Chromium refuses outright and
+ * Firefox accepts and then shows nothing on (seen with the web app's multistream offer in
+ * a test-call room), so it is rejected instead: the offerer sees port 0 and keeps its
+ * other m-lines. */
+static void reject_extra_media(sdp_agreement *a) {
+  bool audio = false, video = false, slides = false;
+  for (size_t i = 0; i < a->n_media; i++) {
+    sdp_choice *ch = &a->media[i];
+    if (!ch->accepted || ch->slot > 0)
+      continue;
+    bool *seen = ch->kind == SDP_AUDIO ? &audio : ch->slides ? &slides : &video;
+    bool sends = ch->direction == SDP_SENDRECV || ch->direction == SDP_SENDONLY;
+    if (*seen && sends)
+      ch->accepted = false; /* an inactive or receive-only one carries no SSRC of ours */
+    *seen = true;
+  }
+}
+
 /* Simulcast (RFC 8853) on the main video m-line: rids it sends, a=simulcast:send, the
  * rtp-stream-id extension, and VP8 (its keyframes tell the layers' sizes). */
 static void accept_simulcast(const sdp_session *offer, const sdp_local *l,
@@ -391,6 +411,7 @@ int sdp_answer_write(const sdp_session *offer, const sdp_local *local, buf *out,
     choose(&offer->media[i], local->prefer_video, &agreed->media[i]);
   agreed->n_media = offer->n_media;
   assign_slots(offer, local, agreed);
+  reject_extra_media(agreed);
   accept_simulcast(offer, local, agreed);
   int tag = choose_tag(offer, agreed);
   if (tag < 0) {

@@ -356,6 +356,13 @@ static void test_multistream_simulcast(void) {
   CHECK(answer_for(load("chrome156_multistream_offer.sdp"), &ag, &out, err) == 0);
   CHECK(ag.n_slots == 0 && ag.media[2].slot == -1 && ag.media[1].n_rids == 0);
   CHECK(strstr(out.data, "a=simulcast") == NULL && strstr(out.data, "a=rid") == NULL);
+  /* ...and the extra video m-lines rejected: answered, they would all carry the first
+   * one's SSRC, which Chromium refuses. */
+  CHECK(ag.media[1].accepted && !ag.media[2].accepted && !ag.media[3].accepted &&
+        !ag.media[4].accepted);
+  CHECK(sdp_parse(out.data, out.len, &answer, err, sizeof err) == 0);
+  CHECK(answer.media[1].port != 0 && answer.media[2].port == 0 &&
+        answer.media[4].port == 0);
   buf_free(&out);
 }
 
