@@ -13,6 +13,7 @@
 #define SPEAKER_HOLD_TICKS 25 /* 500 ms as the loudest before the stage changes */
 #define AUDIO_FRAME_TICKS 960 /* 20 ms at 48 kHz */
 #define REPORT_INTERVAL_MS 1000
+#define RECEIVE_WAIT_MS 200 /* see ready */
 /* The rate REMB lets a participant send: one camera plus slides at conference quality. */
 #define PUBLISHER_MAX_BITRATE 2000000
 
@@ -86,6 +87,21 @@ static media_session *video_target(media_room *r, media_session *receiver) {
   return NULL;
 }
 
+/* Whether rx will get what we send it now. Our DTLS completes half a round trip before
+ * the browser's, and Chromium drops SRTP that comes at once (before it has its keys, or
+ * can demultiplex it); with no ICE pair selected yet nothing is sent at all. A keyframe
+ * asked for and sent then was lost, and the next came only after the keyframe request
+ * gap: the first frame took ~700 ms (bench/join_time.mjs). So rx receives once a pair is
+ * selected and it has sent us SRTP or SRTCP itself, which a browser does once it has its
+ * keys, or RECEIVE_WAIT_MS after our DTLS completed, for peers that only listen. */
+static bool ready(media_session *rx, uint64_t now) {
+  const transport *t = rx->transport;
+  if (!rx->receiving && t && t->srtp_ready && t->ice.has_selected)
+    rx->receiving = t->counters.rtp_in + t->counters.rtcp_in > 0 ||
+                    now - rx->connected_ms >= RECEIVE_WAIT_MS;
+  return rx->receiving;
+}
+
 /* Receivers move to their new source at its next keyframe, which we ask for. */
 static void retarget(media_room *r) {
   for (size_t i = 0; i < r->n; i++) {
@@ -100,7 +116,7 @@ static void retarget(media_room *r) {
     if (t == rx->video_pending)
       continue;
     rx->video_pending = t;
-    if (t)
+    if (t && ready(rx, r->now)) /* else on_first_ready or on_video asks */
       session_request_keyframe(t, &t->streams[STREAM_VIDEO], r->now);
   }
 }
@@ -146,6 +162,8 @@ static void on_slides(media_session *s, const uint8_t *pkt, size_t len,
     if (!out)
       continue;
     if (rx->slides_from != s) {
+      if (!ready(rx, now))
+        continue;
       if (!keyframe) {
         session_request_keyframe(s, in, now);
         continue;
@@ -163,7 +181,7 @@ static void on_video(media_session *s, const uint8_t *pkt, size_t len,
   bool keyframe = rtp_is_keyframe_start(pkt, h, s->streams[STREAM_VIDEO].codec);
   for (size_t i = 0; i < r->n; i++) {
     media_session *rx = r->sessions[i];
-    if (rx->video_pending == s && same_codec(rx, s)) {
+    if (rx->video_pending == s && same_codec(rx, s) && ready(rx, now)) {
       if (!keyframe) {
         session_request_keyframe(s, &s->streams[STREAM_VIDEO], now);
         continue;
@@ -192,9 +210,24 @@ static void on_audio(media_session *s, const uint8_t *pkt, const rtp_header *h) 
   mixer_push(s->mix, pkt + h->payload_offset, h->payload_len, h->seq, level);
 }
 
+/* Asks for rx's first keyframes once it can receive them (see ready). */
+static void on_first_ready(media_session *rx, uint64_t now) {
+  media_session *from = rx->video_pending;
+  if (from)
+    session_request_keyframe(from, &from->streams[STREAM_VIDEO], now);
+  if (rx->room && slides_out(rx))
+    for (size_t i = 0; i < rx->room->n; i++) {
+      media_session *p = rx->room->sessions[i];
+      if (p != rx && p->params.presenting)
+        session_request_keyframe(p, presentation_in(p), now);
+    }
+}
+
 static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
                    void *ud) {
   media_session *s = ud;
+  if (!s->receiving && ready(s, uv_now(t->loop)))
+    on_first_ready(s, uv_now(t->loop));
   bool repair;
   session_stream *st = session_stream_for(s, pkt, h, &repair);
   if (!st || repair)
@@ -220,6 +253,8 @@ static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
 static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {
   media_session *rx = ud;
   uint64_t now = uv_now(t->loop);
+  if (!rx->receiving && ready(rx, now))
+    on_first_ready(rx, now);
   if (item->kind == RTCP_SR)
     return session_note_sender_report(rx, item, now);
   session_stream *ours = session_stream_by_local_ssrc(rx, item->media_ssrc);
@@ -235,6 +270,12 @@ static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {
         from, slides ? presentation_in(from) : &from->streams[STREAM_VIDEO], now);
   else if (item->kind == RTCP_NACK)
     session_answer_nack(rx, ours, item, now);
+}
+
+static void on_connected(transport *t, void *ud) {
+  media_session *s = ud;
+  s->connected_ms = uv_now(t->loop);
+  session_on_connected(t, ud);
 }
 
 transport_sink conference_join(media_room *r, media_session *s) {
@@ -259,7 +300,7 @@ transport_sink conference_join(media_room *r, media_session *s) {
   }
   r->sessions[r->n++] = s;
   retarget(r);
-  return (transport_sink){session_on_connected, on_rtp, on_rtcp, session_on_failed};
+  return (transport_sink){on_connected, on_rtp, on_rtcp, session_on_failed};
 }
 
 void conference_leave(media_room *r, media_session *s) {

@@ -75,7 +75,9 @@ struct media_session {
   struct mixer_source *mix;
   uint32_t audio_ts;
   media_session *video_from, *video_pending; /* whose video this subscriber gets */
-  media_session *slides_from;                /* whose presentation it gets */
+  bool receiving;             /* it can be sent media (conference.c: ready) */
+  uint64_t connected_ms;      /* when its DTLS completed (ours) */
+  media_session *slides_from; /* whose presentation it gets */
   session_rewrite video_out, slides_out;
   /* recording router state (MEDIA_RECORD agent, MEDIA_MONITOR supervisor) */
   struct recording_slot *recording; /* the agent's open recording */
