@@ -18,6 +18,7 @@ const work = mkdtempSync(join(tmpdir(), 'parley-webapp-'));
 const browsers = new Map(); // person -> Chromium
 const pages = new Map(); // person -> the page it is in the room with
 const pageErrors = [];
+const consoles = new Map(); // person -> the page's last console lines, shown on failures
 let daemon;
 
 before(async () => {
@@ -42,6 +43,9 @@ async function open(p, { pin } = {}) {
   if (!browsers.has(p)) browsers.set(p, await launchAs(work, p));
   const page = await browsers.get(p).newPage();
   page.on('pageerror', (e) => pageErrors.push(`${p.name}: ${e.message}`));
+  const lines = [];
+  consoles.set(page, lines);
+  page.on('console', (m) => { lines.push(`${(Date.now() % 100000).toString().padStart(5, '0')} ${m.type()} ${m.text()}`); lines.splice(0, lines.length - 15); });
   const q = new URLSearchParams({ room: 'meet', name: p.name, autojoin: '1' });
   if (pin) q.set('pin', pin);
   await page.goto(`${daemon.base}/web/?${q}`);
@@ -61,7 +65,10 @@ async function reach(page, want, ms = 20000) {
       await page.click('button#pin-submit');
     }
     return s === want ? s : null;
-  }, `state ${want}`, ms);
+  }, `state ${want}`, ms).catch(async (e) => {
+    const said = await page.evaluate(() => ['#status', '#error'].map((s) => document.querySelector(s)?.textContent.trim()).join(' | ')).catch(() => '');
+    throw new Error(`${e.message}\n#status | #error: ${said}\nconsole:\n${(consoles.get(page) || []).join('\n')}`);
+  });
 }
 
 /* The remote tiles a page shows: name, uuid, label and classes. */
@@ -71,7 +78,7 @@ const tiles = (page) => page.evaluate(() => [...document.querySelectorAll('#grid
 
 /* Until page's grid shows exactly `others`, each labelled with its name and drawing its
  * colour; then that its videos keep moving. */
-async function seesExactly(page, others, what, ms = 20000) {
+async function seesExactly(page, others, what, { ms = 20000, moving = true } = {}) {
   const want = others.map((p) => p.name).sort();
   await until(async () => {
     const t = await tiles(page);
@@ -86,10 +93,12 @@ async function seesExactly(page, others, what, ms = 20000) {
     for (const p of others) detail[p.name] = await meanColour(page, `${remoteTile(p)} video`);
     throw new Error(`${e.message}\n${JSON.stringify(detail)}`);
   });
+  if (!moving) return;
   const before = await Promise.all(others.map((p) => framesShown(page, `${remoteTile(p)} video`)));
-  await page.waitForTimeout(700);
-  const later = await Promise.all(others.map((p) => framesShown(page, `${remoteTile(p)} video`)));
-  others.forEach((p, i) => assert.ok(later[i] > before[i], `${what}: ${p.name}'s video moves (${before[i]} -> ${later[i]})`));
+  await until(async () => {
+    const now = await Promise.all(others.map((p) => framesShown(page, `${remoteTile(p)} video`)));
+    return now.every((n, i) => n >= before[i] + 3) ? now : null;
+  }, `${what}: the videos of ${want.join(', ')} to keep moving (frames shown were ${before})`, 5000);
 }
 
 /* Resolves with how long (ms from `since`) until no page of `watchers` shows p's tile. */
@@ -121,24 +130,29 @@ test('four people: each grid shows the other three, right colour under the right
   }
 });
 
-test('who leaves is gone from the other grids within 2 s: button#leave, then a closed browser', async () => {
+test('who leaves is gone from the other grids within 2 s: button#leave, then a closed browser', async (t) => {
   const others = [RED, GREEN, BLUE];
   const t0 = Date.now();
   await pages.get(YELLOW).click('button#leave');
   const left = await tileGone(others, YELLOW, t0);
-  assert.ok(left <= 2000, `Yellow's tile went ${left} ms after Leave`);
   await until(async () => (await state(pages.get(YELLOW))) !== 'in-call', 'Yellow out of the call');
   await pages.get(YELLOW).close();
 
   // Yellow comes back (everyone sees it again), then its browser is closed.
-  await reach(await open(YELLOW), 'in-call');
-  for (const p of others) await seesExactly(pages.get(p), PEOPLE.filter((o) => o !== p), `${p.name} after Yellow's return`);
-  const t1 = Date.now();
-  await browsers.get(YELLOW).close();
-  browsers.delete(YELLOW);
-  pages.delete(YELLOW);
-  const closed = await tileGone(others, YELLOW, t1);
-  assert.ok(closed <= 2000, `Yellow's tile went ${closed} ms after its browser closed`);
+  let closed;
+  try {
+    await reach(await open(YELLOW), 'in-call');
+    for (const p of others) await seesExactly(pages.get(p), PEOPLE.filter((o) => o !== p), `${p.name} after Yellow's return`);
+  } finally {
+    const t1 = Date.now();
+    await browsers.get(YELLOW).close();
+    browsers.delete(YELLOW);
+    pages.delete(YELLOW);
+    closed = await tileGone(others, YELLOW, t1);
+  }
+  t.diagnostic(`Yellow's tile went ${left} ms after Leave, ${closed} ms after its browser closed`);
+  assert.ok(left <= 2000 && closed <= 2000,
+    `Yellow's tile went ${left} ms after Leave, ${closed} ms after its browser closed`);
 });
 
 test('screen share from Blue reaches the others in #presentation', async () => {
@@ -161,7 +175,7 @@ test('screen share from Blue reaches the others in #presentation', async () => {
       blueUuid, { timeout: 10000 });
 });
 
-test('the host locks, admits from the waiting room, mutes and removes', async () => {
+test('the host locks, admits from the waiting room, mutes and removes', async (t) => {
   const host = pages.get(RED);
   if (!(await host.locator('#roster').isVisible())) await host.click('button#roster-toggle');
   await host.click('button#lock');
@@ -170,7 +184,8 @@ test('the host locks, admits from the waiting room, mutes and removes', async ()
   // A new guest waits until the host admits it, then sees everyone.
   const yellow = await open(YELLOW);
   await reach(yellow, 'waiting');
-  assert.equal(await host.locator(remoteTile(YELLOW)).count(), 0, 'no tile for a waiting guest');
+  const waitingUuid = await selfUuid(yellow);
+  assert.equal(await host.locator(`#grid .tile[data-participant-uuid="${waitingUuid}"]`).count(), 0, 'no tile for a waiting guest');
   await hostAction(host, YELLOW, 'admit');
   await reach(yellow, 'in-call');
   await seesExactly(yellow, [RED, GREEN, BLUE], 'Yellow once admitted');
@@ -194,6 +209,7 @@ test('the host locks, admits from the waiting room, mutes and removes', async ()
   assert.match(said, /[a-z]{3,} [a-z]{3,}/i, `Blue is told in words: "${said}"`);
   assert.doesNotMatch(said, /[{}]|undefined|null|Error:|\b[45]\d\d\b/, `plain words, not internals: "${said}"`);
   const gone = await tileGone([RED, GREEN, YELLOW], BLUE, t0);
+  t.diagnostic(`Blue's tile went ${gone} ms after the removal`);
   assert.ok(gone <= 2000, `Blue's tile went ${gone} ms after the removal`);
 
   await host.click('button#lock'); // unlocked again for what follows
@@ -201,7 +217,10 @@ test('the host locks, admits from the waiting room, mutes and removes', async ()
 });
 
 test('a page that loses the server for 10 s shows reconnecting and comes back by itself', async () => {
-  const inCall = [RED, GREEN, YELLOW];
+  const inCall = [];
+  for (const p of PEOPLE) if (pages.has(p) && (await state(pages.get(p))) === 'in-call') inCall.push(p);
+  assert.ok(inCall.length >= 2, `people in the call: ${inCall.map((p) => p.name)}`);
+  const blueEnded = pages.has(BLUE) && (await state(pages.get(BLUE))) === 'ended';
   const port = new URL(daemon.base).port;
   const down = Date.now();
   await stopDaemon(daemon, { keep: true });
@@ -217,7 +236,7 @@ test('a page that loses the server for 10 s shows reconnecting and comes back by
     assert.ok(!(await pages.get(p).locator('#reconnecting').isVisible()), `${p.name}'s banner hidden again`);
     await seesExactly(pages.get(p), inCall.filter((o) => o !== p), `${p.name} after the restart`);
   }
-  assert.equal(await state(pages.get(BLUE)), 'ended', 'the removed page does not come back');
+  if (blueEnded) assert.equal(await state(pages.get(BLUE)), 'ended', 'the removed page does not come back');
 });
 
 test('no uncaught errors in any page', () => {
