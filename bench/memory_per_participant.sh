@@ -8,6 +8,7 @@
 # Per participant = (RSS after - RSS empty) / N; the slope between the two sizes leaves
 # out what the first participant costs once (threads' arenas, the room, the mixer).
 # Usage: bench/memory_per_participant.sh [N ...]   (default 20 40; settings below via env)
+# e.g. KINDS=video PARLEYD=../other/build/parleyd bench/memory_per_participant.sh 20 40
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/bench/lib.sh"
@@ -17,6 +18,7 @@ SECONDS_PER_RUN=${SECONDS_PER_RUN:-8}
 PPS=${PPS:-100} # 1,200-byte packets: ~1 Mbit/s of video per publisher
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
+PARLEYD=${PARLEYD:-$BUILD_DIR/parleyd} # another tree's daemon, measured with these clients
 SIZES=${*:-20 40}
 
 if [ ! -x "$BUILD_DIR/parleyd" ] || [ ! -x "$BUILD_DIR/bench/mix_load" ] ||
@@ -33,7 +35,7 @@ for kind in $KINDS; do
     dir=$WORK/data-$kind-$n
     "$BUILD_DIR/parleyctl" --data-dir "$dir" room add mem >/dev/null
     : >"$dir.log"
-    taskset -c "$SERVER_CPU" "$BUILD_DIR/parleyd" --data-dir "$dir" --http 127.0.0.1:0 \
+    taskset -c "$SERVER_CPU" "$PARLEYD" --data-dir "$dir" --http 127.0.0.1:0 \
       --media-port 0 --log-level warn --max-connections-per-address 0 2>"$dir.log" &
     DAEMON=$!
     port=$(bench_listen_port "$DAEMON" "$dir.log") || exit 1
