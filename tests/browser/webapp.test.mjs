@@ -101,10 +101,14 @@ async function seesExactly(page, others, what, { ms = 20000, moving = true } = {
   }, `${what}: the videos of ${want.join(', ')} to keep moving (frames shown were ${before})`, 5000);
 }
 
-/* Resolves with how long (ms from `since`) until no page of `watchers` shows p's tile. */
+/* Resolves with how long (ms from `since`) until no page of `watchers` shows p's tile;
+ * each page's own time is in tileGone.last. */
 async function tileGone(watchers, p, since, ms = 5000) {
-  await Promise.all(watchers.map((w) => pages.get(w).waitForFunction(
-    (sel) => !document.querySelector(sel), remoteTile(p), { timeout: ms, polling: 50 })));
+  const each = await Promise.all(watchers.map(async (w) => {
+    await pages.get(w).waitForFunction((sel) => !document.querySelector(sel), remoteTile(p), { timeout: ms, polling: 50 });
+    return `${w.name} ${Date.now() - since}`;
+  }));
+  tileGone.last = each.join(', ');
   return Date.now() - since;
 }
 
@@ -117,9 +121,8 @@ async function hostAction(host, p, action) {
 }
 
 test('four people: each grid shows the other three, right colour under the right name', async () => {
-  await open(RED, { pin: HOST_PIN });
-  for (const p of [GREEN, BLUE, YELLOW]) await open(p);
-  for (const p of PEOPLE) await reach(pages.get(p), 'in-call');
+  await Promise.all([open(RED, { pin: HOST_PIN }), ...[GREEN, BLUE, YELLOW].map((p) => open(p))]);
+  await Promise.all(PEOPLE.map((p) => reach(pages.get(p), 'in-call')));
   for (const p of PEOPLE) {
     const page = pages.get(p);
     await seesExactly(page, PEOPLE.filter((o) => o !== p), p.name);
@@ -135,7 +138,7 @@ test('who leaves is gone from the other grids within 2 s: button#leave, then a c
   const t0 = Date.now();
   await pages.get(YELLOW).click('button#leave');
   const left = await tileGone(others, YELLOW, t0);
-  t.diagnostic(`Yellow's tile went ${left} ms after Leave`);
+  t.diagnostic(`Yellow's tile went ${left} ms after Leave (${tileGone.last})`);
   await until(async () => (await state(pages.get(YELLOW))) !== 'in-call', 'Yellow out of the call');
   await pages.get(YELLOW).close();
 
@@ -155,7 +158,7 @@ test('who leaves is gone from the other grids within 2 s: button#leave, then a c
     pages.delete(YELLOW);
     closed = await tileGone(others, YELLOW, t1);
   }
-  t.diagnostic(`Yellow's tile went ${closed} ms after its window closed`);
+  t.diagnostic(`Yellow's tile went ${closed} ms after its window closed (${tileGone.last})`);
   assert.ok(left <= 2000 && closed <= 2000,
     `Yellow's tile went ${left} ms after Leave, ${closed} ms after its window closed`);
 });
@@ -214,7 +217,7 @@ test('the host locks, admits from the waiting room, mutes and removes', async (t
   assert.match(said, /[a-z]{3,} [a-z]{3,}/i, `Blue is told in words: "${said}"`);
   assert.doesNotMatch(said, /[{}]|undefined|null|Error:|\b[45]\d\d\b/, `plain words, not internals: "${said}"`);
   const gone = await tileGone([RED, GREEN, YELLOW], BLUE, t0);
-  t.diagnostic(`Blue's tile went ${gone} ms after the removal`);
+  t.diagnostic(`Blue's tile went ${gone} ms after the removal (${tileGone.last})`);
   assert.ok(gone <= 2000, `Blue's tile went ${gone} ms after the removal`);
 
   await host.click('button#lock'); // unlocked again for what follows
