@@ -288,6 +288,7 @@ int main(int argc, char **argv) {
          tone.len[1], quiet.len[1]);
   double idle = idle_cores(pid, 3);
   printf("parleyd idle (empty): %.2f%% of a core\n", 100 * idle);
+  long rss_empty = proc_rss_kib(pid);
   peers = calloc((size_t)n_peers, sizeof *peers);
   uint64_t j0 = now_ns();
   if (join_all(argv[2]))
@@ -300,5 +301,8 @@ int main(int argc, char **argv) {
     s.speakers = atoi(tok) < n_peers ? atoi(tok) : n_peers;
     measure(&s, seconds, pid, idle);
   }
+  long rss = proc_rss_kib(pid);
+  printf("parleyd VmRSS: empty %ld KiB, with %d participants %ld KiB: %.1f KiB each\n",
+         rss_empty, n_peers, rss, (double)(rss - rss_empty) / n_peers);
   return 0;
 }

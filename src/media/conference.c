@@ -4,9 +4,9 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "media/session_bwe.h"
 #include "media/media_loop.h"
 #include "media/mixer.h"
+#include "media/session_bwe.h"
 #include "media/tiles.h"
 #include "media/video_info.h"
 
@@ -18,6 +18,7 @@
 #define SPEAKER_HOLD_TICKS 25 /* 500 ms as the loudest before the stage changes */
 #define AUDIO_FRAME_TICKS 960 /* 20 ms at 48 kHz */
 #define REPORT_INTERVAL_MS 1000
+#define RECEIVE_WAIT_MS 200 /* see ready */
 /* The rate REMB lets a participant send: one camera plus slides at conference quality. */
 #define PUBLISHER_MAX_BITRATE 2000000
 /* A simulcast publisher's three layers (720p, 360p, 180p) need about 2.5 Mbit/s. */
@@ -332,8 +333,25 @@ static void rebuild_watch(media_room *r) {
   }
 }
 
-/* A slot waiting for a source or layer asks it for a keyframe. */
+/* Whether rx will get what we send it now. Our DTLS completes half a round trip before
+ * the browser's, and Chromium drops SRTP that comes at once (before it has its keys, or
+ * can demultiplex it); with no ICE pair selected yet nothing is sent at all. A keyframe
+ * asked for and sent then was lost, and the next came only after the keyframe request
+ * gap: the first frame took ~700 ms (bench/join_time.mjs). So rx receives once a pair is
+ * selected and it has sent us SRTP or SRTCP itself, which a browser does once it has its
+ * keys, or RECEIVE_WAIT_MS after our DTLS completed, for peers that only listen. */
+static bool ready(media_session *rx, uint64_t now) {
+  const transport *t = rx->transport;
+  if (!rx->receiving && t && t->srtp_ready && t->ice.has_selected)
+    rx->receiving = t->counters.rtp_in + t->counters.rtcp_in > 0 ||
+                    now - rx->connected_ms >= RECEIVE_WAIT_MS;
+  return rx->receiving;
+}
+
+/* A slot waiting for a source or layer asks it for a keyframe, once rx can get it. */
 static void request_pending(media_session *rx, uint64_t now) {
+  if (!ready(rx, now))
+    return; /* on_first_ready asks */
   for (int i = 0; i < rx->n_slots; i++) {
     video_slot *sl = &rx->slots[i];
     if (sl->want && !sl->paused && sl->want_layer >= 0 &&
@@ -410,6 +428,8 @@ static void on_slides(media_session *s, const uint8_t *pkt, size_t len,
     if (!out)
       continue;
     if (rx->slides_from != s) {
+      if (!ready(rx, now))
+        continue;
       if (!keyframe) {
         session_request_keyframe(s, in, now);
         continue;
@@ -447,7 +467,8 @@ static void on_video(media_session *s, int layer, const uint8_t *pkt, size_t len
     int i = s->watch[w].slot;
     video_slot *sl = &rx->slots[i];
     if (sl->want == s && sl->want_layer == layer && !sl->paused &&
-        (sl->from != s || sl->layer != layer) && codec_matches(rx, i, s)) {
+        (sl->from != s || sl->layer != layer) && codec_matches(rx, i, s) &&
+        ready(rx, now)) {
       if (!keyframe) {
         session_request_layer_keyframe(s, p, now);
         continue;
@@ -476,9 +497,22 @@ static void on_audio(media_session *s, const uint8_t *pkt, const rtp_header *h) 
   mixer_push(s->mix, pkt + h->payload_offset, h->payload_len, h->seq, level);
 }
 
+/* Asks for rx's first keyframes once it can receive them (see ready). */
+static void on_first_ready(media_session *rx, uint64_t now) {
+  request_pending(rx, now);
+  if (rx->room && slides_out(rx))
+    for (size_t i = 0; i < rx->room->n; i++) {
+      media_session *p = rx->room->sessions[i];
+      if (p != rx && p->params.presenting)
+        session_request_keyframe(p, presentation_in(p), now);
+    }
+}
+
 static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
                    void *ud) {
   media_session *s = ud;
+  if (!s->receiving && ready(s, uv_now(t->loop)))
+    on_first_ready(s, uv_now(t->loop));
   bool repair;
   int layer;
   session_stream *st = session_stream_for_layer(s, pkt, h, &repair, &layer);
@@ -512,6 +546,8 @@ static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
 static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {
   media_session *rx = ud;
   uint64_t now = uv_now(t->loop);
+  if (!rx->receiving && ready(rx, now))
+    on_first_ready(rx, now);
   if (item->kind == RTCP_SR)
     return session_note_sender_report(rx, item, now);
   session_stream *ours = session_stream_by_local_ssrc(rx, item->media_ssrc);
@@ -557,6 +593,8 @@ static void make_slots(media_session *s) {
 }
 
 static void on_connected(transport *t, void *ud) {
+  media_session *s = ud;
+  s->connected_ms = uv_now(t->loop);
   session_on_connected(t, ud);
   report(ud, true);
 }

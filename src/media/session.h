@@ -90,6 +90,8 @@ struct media_session {
   uint8_t n_slots;          /* slots allocated (conference.c) */
   session_stream *slot_out; /* multistream: what we send on slots 1.. (n_slots - 1) */
   uint8_t n_slot_out;
+  bool receiving;             /* it can be sent media (conference.c: ready) */
+  uint64_t connected_ms;      /* when its DTLS completed (ours) */
   media_session *slides_from; /* whose presentation it gets */
   session_rewrite video_out, slides_out;
   uint64_t last_spoke_ms;    /* when it last became the speaker (0: never) */

@@ -4,43 +4,16 @@
 // tone leaves every mix; the stage events name the speaker.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { CHROMIUM_FLAGS, startDaemon, stopDaemon, until } from './helpers.mjs';
+import { startDaemon, stopDaemon, until } from './helpers.mjs';
+import { PEOPLE as FOUR, writeDevices, launchAs } from './fixtures.mjs';
 
 const work = mkdtempSync(join(tmpdir(), 'parley-conf-'));
 
-/* A 48 kHz mono 16-bit WAV of a sine tone (Chrome loops it). */
-function wav(path, freq, amplitude) {
-  const rate = 48000, seconds = 2, n = rate * seconds;
-  const b = Buffer.alloc(44 + n * 2);
-  b.write('RIFF', 0); b.writeUInt32LE(36 + n * 2, 4); b.write('WAVEfmt ', 8);
-  b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22);
-  b.writeUInt32LE(rate, 24); b.writeUInt32LE(rate * 2, 28); b.writeUInt16LE(2, 32);
-  b.writeUInt16LE(16, 34); b.write('data', 36); b.writeUInt32LE(n * 2, 40);
-  for (let i = 0; i < n; i++)
-    b.writeInt16LE(Math.round(amplitude * 32767 * Math.sin(2 * Math.PI * freq * i / rate)), 44 + i * 2);
-  writeFileSync(path, b);
-}
-
-/* A Y4M clip of one solid colour (Y, U, V), 160x120, 10 frames. */
-function y4m(path, [y, u, v]) {
-  const w = 160, h = 120, frames = 10;
-  const parts = [Buffer.from(`YUV4MPEG2 W${w} H${h} F30:1 Ip A1:1 C420jpeg\n`)];
-  for (let f = 0; f < frames; f++) {
-    parts.push(Buffer.from('FRAME\n'));
-    parts.push(Buffer.alloc(w * h, y), Buffer.alloc(w * h / 4, u), Buffer.alloc(w * h / 4, v));
-  }
-  writeFileSync(path, Buffer.concat(parts));
-}
-
-const PEOPLE = [
-  { name: 'Red', freq: 440, amp: 0.7, colour: 'red', yuv: [76, 85, 255] },
-  { name: 'Green', freq: 880, amp: 0.25, colour: 'green', yuv: [150, 44, 21] },
-  { name: 'Blue', freq: 1320, amp: 0.1, colour: 'blue', yuv: [29, 255, 107] },
-];
+// Red, Green and Blue of the shared four: 440, 880 and 1320 Hz, loudest first.
+const PEOPLE = FOUR.slice(0, 3).map((p) => ({ ...p, colour: p.name.toLowerCase() }));
 
 let daemon, base;
 const browsers = [];
@@ -51,10 +24,7 @@ before(async () => {
   daemon = await startDaemon([['conf'], ['present'], ['present2'],
     ['talk', '--lecture', '--pin', '1234', '--allow-guests']], ['--media-loops', '3']);
   base = daemon.base;
-  for (const p of PEOPLE) {
-    wav(join(work, `${p.name}.wav`), p.freq, p.amp);
-    y4m(join(work, `${p.name}.y4m`), p.yuv);
-  }
+  writeDevices(work, PEOPLE);
 });
 
 after(async () => {
@@ -71,9 +41,7 @@ async function joinAll(alias, pins = [], callOptions = {}) {
   const pages = [];
   for (const [i, p] of PEOPLE.entries()) {
     if (!browsers[i])
-      browsers[i] = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_FLAGS,
-        `--use-file-for-fake-audio-capture=${join(work, `${p.name}.wav`)}`,
-        `--use-file-for-fake-video-capture=${join(work, `${p.name}.y4m`)}`] });
+      browsers[i] = await launchAs(work, p);
     const page = await browsers[i].newPage();
     await page.goto(`${base}/web/test/call.html`);
     p.uuid = (await page.evaluate(([a, n, pin]) => parley.join(a, n, pin), [alias, p.name, pins[i]])).participant_uuid;

@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = process.env.PARLEY_BIN_DIR || join(ROOT, 'build');
+// The web app parleyd serves under /web/ (PARLEY_WEB_DIR: another tree's, to try it).
+const WEB = process.env.PARLEY_WEB_DIR || join(ROOT, 'web');
 
 // The flags DEVELOPERS.md names, plus autoplay so pages can play remote audio.
 export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu',
@@ -20,14 +22,15 @@ export const parleyctl = (dir, ...args) =>
   execFileSync(join(BIN, 'parleyctl'), ['--data-dir', dir, ...args], { encoding: 'utf8' });
 
 /* rooms: parleyctl "room add" argument lists, e.g. [['echo', '--test-call']]. dir: the
- * data directory of an earlier daemon to start again on. */
-export async function startDaemon(rooms, extra = [], { dir } = {}) {
+ * data directory of an earlier daemon to start again on; port: the HTTP port to listen on
+ * (an earlier daemon's, so that its pages find the new one), else a free one. */
+export async function startDaemon(rooms, extra = [], { dir, port = 0 } = {}) {
   dir = dir || mkdtempSync(join(tmpdir(), 'parley-browser-'));
   for (const room of rooms)
     execFileSync(join(BIN, 'parleyctl'), ['--data-dir', dir, 'room', 'add', ...room]);
   // --allow-private-destinations: uploads and webhooks go to a sink on loopback.
-  const proc = spawn(join(BIN, 'parleyd'), ['--data-dir', dir, '--http', '127.0.0.1:0',
-    '--media-port', '0', '--web-dir', join(ROOT, 'web'), '--allow-private-destinations', '1',
+  const proc = spawn(join(BIN, 'parleyd'), ['--data-dir', dir, '--http', `127.0.0.1:${port}`,
+    '--media-port', '0', '--web-dir', WEB, '--allow-private-destinations', '1',
     ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr.on('data', (d) => { log += d; });
@@ -40,12 +43,13 @@ export async function startDaemon(rooms, extra = [], { dir } = {}) {
   return { proc, dir, base: `${m[1]}://127.0.0.1:${m[2]}`, udp: Number(m[3]), log: () => log };
 }
 
-/* SIGTERM: it must exit 0 and without a sanitizer report. */
-export async function stopDaemon(d) {
+/* SIGTERM: it must exit 0 and without a sanitizer report. keep: leave its data directory
+ * for a daemon started again on it. */
+export async function stopDaemon(d, { keep = false } = {}) {
   const exited = new Promise((r) => d.proc.on('exit', (code) => r(code)));
   d.proc.kill('SIGTERM');
   const code = await exited;
-  rmSync(d.dir, { recursive: true, force: true });
+  if (!keep) rmSync(d.dir, { recursive: true, force: true });
   assert.equal(code, 0, `parleyd exited ${code}\n${d.log().slice(-2000)}`);
   assert.doesNotMatch(d.log(), /AddressSanitizer|runtime error:|LeakSanitizer/);
 }
