@@ -17,6 +17,10 @@
 #define LOSS_DECREASE_GAP_MS 300 /* the loss rule acts at most this often */
 #define BUCKET_US 50000          /* received-rate buckets */
 #define RATE_WINDOW_BUCKETS 10   /* the received rate is over 500 ms */
+/* A decrease starts from what arrived over the last 200 ms: over 500 ms the rate still
+ * held what came before a link narrowed, so a 1.5 Mbit/s stream cut to 400 kbit/s took
+ * three decreases (~1.5 s) to get under it and the video froze meanwhile. */
+#define RECENT_WINDOW_BUCKETS 4
 #define PROBE_MS 500             /* a probe lasts this long */
 #define PROBE_GAP_MIN_MS 1500    /* after a probe that raised the estimate */
 #define PROBE_GAP_MAX_MS 5000    /* backing off after ones that did not */
@@ -50,15 +54,17 @@ static void add_received(bwe *b, int64_t recv_us, uint16_t size) {
   b->bucket_bytes[(uint64_t)idx % BWE_RATE_BUCKETS] += size;
 }
 
-uint64_t bwe_received_bps(const bwe *b) {
+static uint64_t received_over(const bwe *b, int64_t buckets) {
   if (b->bucket_now < 0)
     return 0;
-  /* The newest bucket is still filling: the ten before it. */
+  /* The newest bucket is still filling: the ones before it. */
   uint64_t bytes = 0;
-  for (int64_t i = 1; i <= RATE_WINDOW_BUCKETS; i++)
+  for (int64_t i = 1; i <= buckets; i++)
     bytes += b->bucket_bytes[(uint64_t)(b->bucket_now - i) % BWE_RATE_BUCKETS];
-  return bytes * 8 * 1000000 / (RATE_WINDOW_BUCKETS * BUCKET_US);
+  return bytes * 8 * 1000000 / (uint64_t)(buckets * BUCKET_US);
 }
+
+uint64_t bwe_received_bps(const bwe *b) { return received_over(b, RATE_WINDOW_BUCKETS); }
 
 /* ---- trendline filter and over-use detector ---- */
 
@@ -198,7 +204,8 @@ static void aimd(bwe *b, uint64_t now_ms) {
     b->increasing = false;
     if (now_ms - b->last_decrease_ms < DECREASE_GAP_MS && b->last_decrease_ms)
       return;
-    double target = BETA * (received > 0 ? received : est);
+    double recent = (double)received_over(b, RECENT_WINDOW_BUCKETS);
+    double target = BETA * (recent > 0 ? recent : est);
     if (target < est)
       b->estimate_bps = clamp_rate(target);
     b->avg_max_bps =
@@ -247,7 +254,7 @@ static void loss_rule(bwe *b, uint64_t now_ms) {
   b->window_start_ms = now_ms;
   if (b->loss_ratio <= 0.1 || now_ms - b->last_loss_decrease_ms < LOSS_DECREASE_GAP_MS)
     return;
-  double received = (double)bwe_received_bps(b);
+  double received = (double)received_over(b, RECENT_WINDOW_BUCKETS);
   double base = received > 0 && received < (double)b->estimate_bps
                     ? received
                     : (double)b->estimate_bps;
