@@ -86,9 +86,10 @@ struct media_session {
   struct media_room *room;
   struct mixer_source *mix;
   uint32_t audio_ts;
-  struct video_slot *slots; /* tile slots: 1 for a single-video call, else n_slots */
-  uint8_t n_slots;          /* slots allocated (conference.c) */
-  session_stream *slot_out; /* multistream: what we send on slots 1.. (n_slots - 1) */
+  struct video_slot *slots;  /* tile slots: 1 for a single-video call, else n_slots */
+  uint8_t n_slots;           /* slots allocated (conference.c) */
+  uint64_t layer_budget_bps; /* the estimate its layers were last chosen for */
+  session_stream *slot_out;  /* multistream: what we send on slots 1.. (n_slots - 1) */
   uint8_t n_slot_out;
   bool receiving;             /* it can be sent media (conference.c: ready) */
   uint64_t connected_ms;      /* when its DTLS completed (ours) */
