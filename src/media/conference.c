@@ -19,6 +19,7 @@
 #define AUDIO_FRAME_TICKS 960 /* 20 ms at 48 kHz */
 #define REPORT_INTERVAL_MS 1000
 #define RECEIVE_WAIT_MS 200 /* see ready */
+#define VIDEO_STALL_MS 1000 /* no video this long: not shown (video_flowing) */
 /* The rate REMB lets a participant send: one camera plus slides at conference quality. */
 #define PUBLISHER_MAX_BITRATE 2000000
 /* A simulcast publisher's three layers (720p, 360p, 180p) need about 2.5 Mbit/s. */
@@ -72,7 +73,35 @@ static bool video_known(const session_stream *st) {
 
 static bool publishes_video(const media_session *s) {
   return s->params.present == 0 && s->streams[STREAM_VIDEO].choice >= 0 &&
-         video_known(&s->streams[STREAM_VIDEO]) && !s->params.video_muted;
+         video_known(&s->streams[STREAM_VIDEO]) && !s->params.video_muted &&
+         !s->video_stalled;
+}
+
+/* Whether its camera still sends: some layer had a packet within VIDEO_STALL_MS, or none
+ * has started yet (a newcomer). A browser that was killed, or lost its network, leaves
+ * only when consent expires (30 s); until then its tile would show its last frame. */
+static bool video_flowing(session_stream *st, uint64_t now) {
+  bool started = false;
+  for (int l = 0; l < st->n_layers; l++) {
+    const session_pub *p = session_layer(st, l);
+    if (p->started && now - p->last_ms <= VIDEO_STALL_MS)
+      return true;
+    started |= p->started;
+  }
+  return !started;
+}
+
+/* Sources whose video stopped (or came back) are placed again. */
+static void note_stalls(media_room *r, uint64_t now) {
+  for (size_t i = 0; i < r->n; i++) {
+    media_session *s = r->sessions[i];
+    bool stalled = s->streams[STREAM_VIDEO].choice >= 0 &&
+                   !video_flowing(&s->streams[STREAM_VIDEO], now);
+    if (stalled != s->video_stalled) {
+      s->video_stalled = stalled;
+      r->dirty = true;
+    }
+  }
 }
 
 /* In a lecture a guest sees hosts only; everyone else may be seen by anyone. */
@@ -784,6 +813,7 @@ void media_room_tick(media_room *r, uint64_t now) {
       read_meters(r, now - r->last_layers_ms);
     r->last_layers_ms = now;
     r->dirty_layers = true;
+    note_stalls(r, now);
   }
   for (size_t i = 0; i < r->n && !r->dirty_layers; i++) {
     /* An estimate that fell (congestion) is acted on at once, not at the next interval.

@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_FLAGS, startDaemon, stopDaemon, until } from './helpers.mjs';
@@ -17,12 +18,20 @@ const work = mkdtempSync(join(tmpdir(), 'parley-multi-'));
 /* A Y4M clip of one solid colour (Y, U, V). 960x540: Chrome sends all three simulcast
  * layers (240x135, 480x270, 960x540) from that size up. */
 const W = 960, H = 540;
-function y4m(path, [y, u, v]) {
-  const frames = 3;
-  const parts = [Buffer.from(`YUV4MPEG2 W${W} H${H} F30:1 Ip A1:1 C420jpeg\n`)];
+/* noisy: a 320x180 block of changing noise in the middle of the picture. A flat picture
+ * compresses to almost nothing, so Chromium's own estimate (transport-cc, fed by us)
+ * stays near 1 Mbit/s, application-limited, and it leaves its top layer off; a camera
+ * that fills what it is given lets it climb, as a real one in a real room does. */
+function y4m(path, [y, u, v], noisy = false) {
+  const frames = noisy ? 8 : 3;
+  const parts = [Buffer.from(`YUV4MPEG2 W${W} H${H} F${noisy ? 15 : 30}:1 Ip A1:1 C420jpeg\n`)];
   for (let f = 0; f < frames; f++) {
+    const luma = Buffer.alloc(W * H, y);
+    if (noisy)
+      for (let row = 0; row < 180; row++)
+        randomBytes(320).copy(luma, (180 + row) * W + 320);
     parts.push(Buffer.from('FRAME\n'));
-    parts.push(Buffer.alloc(W * H, y), Buffer.alloc(W * H / 4, u), Buffer.alloc(W * H / 4, v));
+    parts.push(luma, Buffer.alloc(W * H / 4, u), Buffer.alloc(W * H / 4, v));
   }
   writeFileSync(path, Buffer.concat(parts));
 }
@@ -40,7 +49,8 @@ const browsers = [];
 before(async () => {
   daemon = await startDaemon([['grid']]);
   base = daemon.base;
-  for (const p of PEOPLE) y4m(join(work, `${p.name}.y4m`), p.yuv);
+  // Green's layers are the ones checked: its camera has noise (see y4m).
+  for (const p of PEOPLE) y4m(join(work, `${p.name}.y4m`), p.yuv, p.name === 'Green');
 });
 
 after(async () => {
@@ -197,6 +207,24 @@ test('four multistream participants: last-N tiles, mapping, leave, layers by til
     return [s && o && o.h && s.height === o.h.height && s.height > o.l.height, { c, s, o }];
   }, 'single-video Yellow to see a participant at its top layer', 20000);
   assert.equal(await single.evaluate(() => parley.events.length), 0);
+
+  // Yellow's camera stops without a leave (a killed browser, a lost network: it stays a
+  // participant until consent expires, 30 s): within 2 s no one shows it; it comes back
+  // when its video does.
+  const stopped = Date.now();
+  await single.evaluate(() => Promise.all(parley.pc.getSenders()
+    .filter((s) => s.track?.kind === 'video').map((s) => s.replaceTrack(null))));
+  for (let i = 0; i < 3; i++) {
+    const at = await until(() => pages[i].evaluate(([uuid, since]) => parley.events.find((e) =>
+      e.wall >= since && e.data.call_uuid === parley.callUuid &&
+      !e.data.streams.some((s) => s.participant_uuid === uuid))?.wall, [PEOPLE[3].uuid, stopped]),
+    `${PEOPLE[i].name}'s mapping to drop Yellow's stopped camera`, 5000);
+    assert.ok(at - stopped < 2000, `${PEOPLE[i].name} dropped the stopped camera after ${at - stopped} ms`);
+  }
+  await single.evaluate(() => Promise.all(parley.pc.getTransceivers()
+    .filter((t) => t.receiver.track.kind === 'video' && t.direction === 'sendrecv')
+    .map((t) => t.sender.replaceTrack(parley.stream.getVideoTracks()[0]))));
+  for (let i = 0; i < 3; i++) await seesOthers(pages[i], i, [0, 1, 2, 3]);
   await single.close();
   for (const page of pages) await page.close();
 });
