@@ -121,7 +121,9 @@ test('four multistream participants: last-N tiles, mapping, leave, layers by til
   const ev = await pages[0].evaluate(() => parley.streams);
   assert.equal(ev.streams.length, 4); // the camera's m-line is the first slot
   assert.deepEqual(ev.streams.map((s) => s.mid), ['1', '2', '3', '4']);
-  for (const s of ev.streams) if (s.participant_uuid) assert.match(s.layer, /^[lmh]$/);
+  // A slot's layer is l, m or h, or null while it is paused (no room in the estimate:
+  // a busy machine's delays can dip it for a moment).
+  for (const s of ev.streams) if (s.participant_uuid && s.layer !== null) assert.match(s.layer, /^[lmh]$/);
 
   // A renegotiation keeps the tiles and their sources.
   const again = await pages[2].evaluate(() => parley.renegotiate());
