@@ -21,10 +21,10 @@
  * held what came before a link narrowed, so a 1.5 Mbit/s stream cut to 400 kbit/s took
  * three decreases (~1.5 s) to get under it and the video froze meanwhile. */
 #define RECENT_WINDOW_BUCKETS 4
-#define PROBE_MS 500             /* a probe lasts this long */
-#define PROBE_GAP_MIN_MS 1500    /* after a probe that raised the estimate */
-#define PROBE_GAP_MAX_MS 5000    /* backing off after ones that did not */
-#define MAX_DELTA_US 3000000     /* a larger jump is a clock step, not a queue */
+#define PROBE_MS 500          /* a probe lasts this long */
+#define PROBE_GAP_MIN_MS 1500 /* after a probe that raised the estimate */
+#define PROBE_GAP_MAX_MS 5000 /* backing off after ones that did not */
+#define MAX_DELTA_US 3000000  /* a larger jump is a clock step, not a queue */
 
 void bwe_init(bwe *b) {
   memset(b, 0, sizeof *b);
