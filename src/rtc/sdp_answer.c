@@ -360,23 +360,34 @@ static void write_accepted(buf *out, const sdp_media *m, const sdp_choice *ch,
     write_candidates(out, l);
 }
 
-/* RFC 9143 §7.3.1: the tagged m-line is the first mid of the offer's BUNDLE group
- * that we accept and that has a port (a bundle-only one cannot be tagged). Without
- * one there is no BUNDLE group, so bundle-only m-lines are rejected; an offer with no
- * group at all is tagged at its first accepted m-line. Returns its index, or -1. */
-static int choose_tag(const sdp_session *offer, sdp_agreement *agreed) {
+/* RFC 9143 §7.3.1: the tagged m-line is the first mid of the offer's BUNDLE group that
+ * we accept and that has a port (a bundle-only one cannot be tagged). */
+static int bundle_tag(const sdp_session *offer, const sdp_agreement *agreed) {
   for (size_t b = 0; b < offer->n_bundle; b++)
     for (size_t i = 0; i < offer->n_media; i++)
       if (agreed->media[i].accepted && offer->media[i].port &&
           strcmp(offer->media[i].mid, offer->bundle[b]) == 0)
         return (int)i;
+  return -1;
+}
+
+/* Without such a tag there is no BUNDLE group, so bundle-only m-lines are rejected.
+ * Decided before tile slots are numbered, which must count accepted m-lines only. */
+static void reject_unbundled(const sdp_session *offer, sdp_agreement *agreed) {
+  if (bundle_tag(offer, agreed) >= 0)
+    return;
   for (size_t i = 0; i < offer->n_media; i++)
     if (offer->media[i].port == 0)
       agreed->media[i].accepted = false;
-  for (size_t i = 0; i < offer->n_media; i++)
-    if (agreed->media[i].accepted)
-      return (int)i;
-  return -1;
+}
+
+/* The tag, else (no group at all) the first accepted m-line with a port; -1 if none. */
+static int choose_tag(const sdp_session *offer, const sdp_agreement *agreed) {
+  int tag = bundle_tag(offer, agreed);
+  for (size_t i = 0; tag < 0 && i < offer->n_media; i++)
+    if (agreed->media[i].accepted && offer->media[i].port)
+      tag = (int)i;
+  return tag;
 }
 
 static int check_transport(const sdp_session *offer, const sdp_agreement *agreed,
@@ -410,6 +421,7 @@ int sdp_answer_write(const sdp_session *offer, const sdp_local *local, buf *out,
   for (size_t i = 0; i < offer->n_media; i++)
     choose(&offer->media[i], local->prefer_video, &agreed->media[i]);
   agreed->n_media = offer->n_media;
+  reject_unbundled(offer, agreed);
   assign_slots(offer, local, agreed);
   reject_extra_media(agreed);
   accept_simulcast(offer, local, agreed);
