@@ -353,10 +353,11 @@ static void choose_layers(media_session *rx, uint64_t now) {
       sl->up_since_ms = now ? now : 1;
     if (up && now - sl->up_since_ms < LAYER_UP_HOLD_MS)
       continue;
-    /* Down because what is sent exceeds the estimate: the old layer stops at once, so
-     * the queue it built drains before the lower layer's keyframe comes (sent on, it
-     * kept the link full and the keyframe was lost: frozen 2-3 s, bwe.test.mjs). */
-    sl->draining = !up && sl->from == sl->want && sending > budget;
+    /* Down because what is sent is over twice the estimate (a link cut, not a dip of a
+     * busy machine's estimate): the old layer stops at once, so the queue it built
+     * drains before the lower layer's keyframe comes (sent on, it kept the link full and
+     * the keyframe was lost: frozen 2-3 s, bwe.test.mjs). */
+    sl->draining = !up && sl->from == sl->want && sending > 2 * budget;
     sl->want_layer = target;
     sl->up_since_ms = 0;
   }
