@@ -25,6 +25,8 @@
 /* A simulcast publisher's three layers (720p, 360p, 180p) need about 2.5 Mbit/s. */
 #define SIMULCAST_MAX_BITRATE 3500000
 #define LAYER_INTERVAL_MS 500 /* bitrates measured and layers chosen again */
+#define PAUSE_HOLD_MS                                                                    \
+  2000 /* a tile pauses only when the estimate stays short this long */
 #define LAYER_UP_HOLD_MS 1000 /* a higher layer must fit this long before we go up */
 #define LAYER_IDLE_MS 600 /* a layer silent this long (paused by Chrome) is not used */
 #define DEFAULT_ESTIMATE_BPS 2500000 /* before the downlink has an estimate */
@@ -152,6 +154,7 @@ struct video_slot {
   bool paused;              /* not shown, or no room in the budget: nothing sent */
   uint64_t up_since_ms;     /* a higher layer has been wanted since then */
   bool draining; /* going down for lack of bandwidth: the old layer is no longer sent */
+  uint64_t short_since_ms; /* the estimate has not carried even its lowest layer since */
   session_rewrite rw;
   media_session *told_from; /* what the last parley_streams mapping said */
   char told_layer;
@@ -323,6 +326,18 @@ static void choose_layers(media_session *rx, uint64_t now) {
     if (!sl->want)
       continue;
     bool paused = t[i].n && t[i].choice < 0;
+    /* A dip (a busy machine's delays) must not blank a tile: it takes its lowest layer
+     * until the estimate has been short for PAUSE_HOLD_MS. */
+    if (paused && !sl->paused) {
+      if (!sl->short_since_ms)
+        sl->short_since_ms = now ? now : 1;
+      if (now - sl->short_since_ms < PAUSE_HOLD_MS) {
+        paused = false;
+        t[i].choice = 0;
+      }
+    } else if (!paused) {
+      sl->short_since_ms = 0;
+    }
     if (paused != sl->paused) {
       sl->paused = paused;
       if (paused && sl->from == sl->want)
