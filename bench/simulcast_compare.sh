@@ -2,7 +2,7 @@
 # simulcast_compare.sh — conf_load (one VP8 stream) and simulcast_load (three layers,
 # subscribers on the top one) at the same N and the same egress rate, alternating, each
 # run on a fresh parleyd; prints every RESULT line and the medians.
-# Usage: bench/simulcast_compare.sh N [N...]   (env: ROUNDS 3, SECONDS_ 10, TOP_PPS 200,
+# Usage: bench/simulcast_compare.sh N [N...]   (env: ROUNDS 3, SECONDS_ 10, TOP_PPS 150,
 #        BUILD_DIR build, SERVER_CPU 0, CLIENT_CPU 1, SIMULCAST_ARGS extra options)
 # The simulcast publisher sends TOP_PPS * 7 / 4 packets/s (l:m:h = 1:2:4), conf_load's
 # TOP_PPS, so every subscriber receives TOP_PPS either way. TOP_PPS above ~220 makes the
@@ -13,7 +13,7 @@ source "$ROOT/bench/lib.sh"
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 ROUNDS=${ROUNDS:-3}
 SECS=${SECONDS_:-10}
-TOP_PPS=${TOP_PPS:-200}
+TOP_PPS=${TOP_PPS:-150}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 [ $# -gt 0 ] || set -- 100 500

@@ -150,11 +150,11 @@ static const char usage[] =
     "    calls, shown at parleyd's default for a first slot, 1280x720: the h layer).\n"
     "  --key-every: every K-th packet of a layer is a keyframe (default 1: all, as\n"
     "    conf_load sends; the others are interframes).\n"
-    "  --warmup: sending before the window so layer choice settles (default 3000).\n";
+    "  --warmup: sending before the window so layer choice settles (default 6000).\n";
 
 int main(int argc, char **argv) {
   const char *hints = NULL;
-  int key_every = 1, warmup_ms = 3000;
+  int key_every = 1, warmup_ms = 6000;
   const opt opts[] = {{"hints", OPT_STRING, &hints},
                       {"key-every", OPT_INT, &key_every},
                       {"warmup", OPT_INT, &warmup_ms},
