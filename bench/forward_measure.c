@@ -69,12 +69,13 @@ static udp_drops read_udp_drops(void) {
   return d;
 }
 
-/* Sends one packet per interval from peers[0], reading subscribers in between. */
-static void send_window(peer *peers, int calls, int ep, int seconds, int pps,
-                        uint8_t video_pt) {
+/* Sends one packet per interval from peers[0] for ms, reading subscribers in between;
+ * src (or NULL) builds them. */
+static void send_window(peer *peers, int calls, int ep, uint64_t ms, int pps,
+                        uint8_t video_pt, forward_source *src) {
   uint8_t pkt[PACKET + SRTP_SESSION_OVERHEAD];
   uint64_t t0 = now_ns(), interval = 1000000000ULL / (uint64_t)pps, next = t0;
-  uint64_t end = t0 + (uint64_t)seconds * 1000000000ULL;
+  uint64_t end = t0 + ms * 1000000ULL;
   uint32_t ts = 0;
   /* Consent is refreshed inside the window too, as a browser would (every 5 s). */
   uint64_t last_refresh = 0;
@@ -89,21 +90,37 @@ static void send_window(peer *peers, int calls, int ep, int seconds, int pps,
     }
     next += interval;
     ts += 3000;
-    int len = (int)rtc_peer_make_packet(&peers[0], pkt, ts);
+    int stream = 0;
+    int len = src ? (int)src->next(src, &peers[0], pkt, &stream)
+                  : (int)rtc_peer_make_packet(&peers[0], pkt, ts);
     srtp_session_protect_rtp(&peers[0].srtp, pkt, &len);
     if (sendto(peers[0].fd, pkt, (size_t)len, 0, (struct sockaddr *)&peers[0].server,
-               sizeof peers[0].server) > 0)
+               sizeof peers[0].server) > 0) {
       peers[0].sent++;
+      if (src)
+        src->sent[stream]++;
+    }
   }
 }
 
 int forward_measure(peer *peers, int calls, int seconds, int pps, int server_pid,
                     const char *server_name, uint8_t video_pt) {
+  return forward_measure_source(peers, calls, seconds, pps, server_pid, server_name,
+                                video_pt, NULL);
+}
+
+int forward_measure_source(peer *peers, int calls, int seconds, int pps, int server_pid,
+                           const char *server_name, uint8_t video_pt,
+                           forward_source *src) {
   int ep = epoll_create1(0), subscribers = calls - 1;
   for (int i = 1; i < calls; i++) {
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &peers[i]};
     epoll_ctl(ep, EPOLL_CTL_ADD, peers[i].fd, &ev);
   }
+  if (src && src->warmup_ms > 0)
+    send_window(peers, calls, ep, (uint64_t)src->warmup_ms, pps, video_pt, src);
+  if (src)
+    memset(src->sent, 0, sizeof src->sent);
   /* What arrived during set-up (RTCP, check answers) is not part of the window. */
   for (int i = 1; i < calls; i++) {
     receive_ready(&peers[i], video_pt);
@@ -113,7 +130,7 @@ int forward_measure(peer *peers, int calls, int seconds, int pps, int server_pid
   udp_drops drops0 = read_udp_drops();
   double cpu0 = proc_cpu_seconds(server_pid);
   uint64_t t0 = now_ns();
-  send_window(peers, calls, ep, seconds, pps, video_pt);
+  send_window(peers, calls, ep, (uint64_t)seconds * 1000, pps, video_pt, src);
   double elapsed = (double)(now_ns() - t0) / 1e9;
   double cpu = proc_cpu_seconds(server_pid) - cpu0;
   usleep(200000); /* what is still in flight was sent inside the window */
@@ -132,6 +149,12 @@ int forward_measure(peer *peers, int calls, int seconds, int pps, int server_pid
     starved += peers[i].received == 0;
   }
   double expected = (double)peers[0].sent * subscribers, egress = (double)(video + other);
+  if (src) { /* each subscriber against the stream it is to receive */
+    expected = 0;
+    for (int i = 1; i < calls; i++)
+      expected +=
+          (double)src->sent[src->stream_of ? src->stream_of[i] : src->n_streams - 1];
+  }
   double mbit = (double)video * PACKET * 8 / elapsed / 1e6;
   printf(
       "publisher sent %lu video packets (%.0f/s); subscribers got %lu (%.1f%% of %.0f) "
@@ -152,9 +175,12 @@ int forward_measure(peer *peers, int calls, int seconds, int pps, int server_pid
                          : "AES-128-CM-SHA1-80";
   printf("SRTP (as the server chose for the publisher): %s\n", srtp);
   printf("RESULT server=%s n=%d pps=%.0f delivered=%.1f egress_pps=%.0f mbit=%.1f "
-         "cpu_s=%.2f window_s=%.1f per_cpu_s=%.0f srtp=%s\n",
+         "cpu_s=%.2f window_s=%.1f per_cpu_s=%.0f srtp=%s",
          server_name, subscribers, peers[0].sent / elapsed,
          100.0 * (double)video / expected, egress / elapsed, mbit, cpu, elapsed,
          egress / cpu, srtp);
+  for (int k = 0; src && k < src->n_streams; k++)
+    printf("%s%lu", k ? ":" : " streams=", (unsigned long)src->sent[k]);
+  printf("\n");
   return 0;
 }

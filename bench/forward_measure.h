@@ -15,4 +15,28 @@
 int forward_measure(peer *peers, int calls, int seconds, int pps, int server_pid,
                     const char *server_name, uint8_t video_pt);
 
+#define FORWARD_MAX_STREAMS 4
+
+/* A publisher of several streams (simulcast layers), for forward_measure_source. */
+typedef struct forward_source {
+  int n_streams;
+  /* Builds the publisher's next packet (unprotected) into pkt, at most PACKET bytes,
+   * returning its length and setting *stream. */
+  size_t (*next)(struct forward_source *src, peer *publisher, uint8_t *pkt, int *stream);
+  void *ud;
+  /* The stream each subscriber is to receive (stream_of[i] for peers[i], i >= 1); NULL:
+   * all receive the last one. The delivered share is counted against it. */
+  const int *stream_of;
+  /* Sent for this long before the window (layer choice settles), not measured. */
+  int warmup_ms;
+  uint64_t sent[FORWARD_MAX_STREAMS]; /* in the window, per stream */
+} forward_source;
+
+/* forward_measure with the packets, their streams and a warm-up given by src (which
+ * forward_measure leaves NULL: rtc_peer_make_packet, one stream, no warm-up). The
+ * RESULT line then ends with " streams=<sent per stream, ':'-separated>". */
+int forward_measure_source(peer *peers, int calls, int seconds, int pps, int server_pid,
+                           const char *server_name, uint8_t video_pt,
+                           forward_source *src);
+
 #endif

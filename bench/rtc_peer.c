@@ -135,6 +135,8 @@ char *rtc_peer_call(peer *p, int http_port, const char *alias, const char *offer
   char *r = rtc_peer_post(http_port, path, p->token, req);
   if (!r || json_string_field(r, strlen(r), "sdp", sdp, sizeof sdp))
     return fprintf(stderr, "calls failed: %s\n", r ? r : "?"), free(r), NULL;
+  if (json_string_field(r, strlen(r), "call_uuid", p->call, sizeof p->call))
+    p->call[0] = '\0';
   free(r);
   rtc_peer_unescape_sdp(sdp);
   return sdp;

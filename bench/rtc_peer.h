@@ -31,6 +31,7 @@ typedef struct {
   bool await_server_check;
   unsigned checks_answered;
   char token[128], uuid[64]; /* the participant's, from request_token */
+  char call[64];             /* the call's uuid, from rtc_peer_call */
   /* ICE-TCP (RFC 6544, we are the active side): fd is a TCP connection to the server's
    * passive candidate and every packet is an RFC 4571 frame. Set before negotiating. */
   bool tcp;
@@ -54,8 +55,9 @@ char *rtc_peer_post(int http_port, const char *path, const char *token, const ch
 /* request_token as display_name (keeping the token and uuid in p), then fresh ICE
  * credentials and a random SSRC for the offer to come. 0 or -1 (message on stderr). */
 int rtc_peer_join(peer *p, int http_port, const char *alias, const char *display_name);
-/* POSTs offer (an SDP with \r\n escaped for JSON) as p's WEBRTC call; the answer's SDP
- * with real line ends (a static buffer, valid until the next call), or NULL. */
+/* POSTs offer (an SDP with \r\n escaped for JSON) as p's WEBRTC call, keeping the
+ * call's uuid in p->call; the answer's SDP with real line ends (a static buffer, valid
+ * until the next call), or NULL. */
 char *rtc_peer_call(peer *p, int http_port, const char *alias, const char *offer);
 /* Joins alias, offers VP8 with the given direction (publishers signal an SSRC), and
  * reads the answer's ICE, DTLS and candidate. 0 or -1 (with a message on stderr). */

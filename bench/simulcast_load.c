@@ -1,0 +1,240 @@
+/* simulcast_load — forwarding a simulcast publisher through parleyd's conference router:
+ * one publisher sends three VP8 layers (rids l, m, h at 320x180, 640x360, 1280x720;
+ * 1:2:4 of the packet rate, each its own SSRC with the mid and rid header extensions)
+ * to N single-video subscribers (real ICE + DTLS + SRTP peers from Parley's own rtc
+ * stack), which each get one layer; we count egress packets and server CPU exactly as
+ * conf_load does, so the two compare at the same N and egress rate. */
+#include "forward_measure.h"
+#include "opts.h"
+
+#include "core/ids.h"
+#include "httpc.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LAYERS 3
+#define EXT_MID 4
+#define EXT_RID 10
+
+static const char *const rids[LAYERS] = {"l", "m", "h"};
+static const int widths[LAYERS] = {320, 640, 1280}, heights[LAYERS] = {180, 360, 720};
+/* Which layer each of 7 consecutive packets is on: 1:2:4. */
+static const int pattern[7] = {2, 1, 2, 0, 2, 1, 2};
+
+typedef struct {
+  uint32_t ssrc[LAYERS], ts[LAYERS], ts_step[LAYERS];
+  uint16_t seq[LAYERS];
+  uint64_t count[LAYERS];
+  int key_every; /* every how many of a layer's packets is a keyframe */
+  unsigned turn;
+} layers;
+
+/* The next packet of the 1:2:4 pattern: RTP with the one-byte header extensions mid "0"
+ * and the layer's rid, then a VP8 frame start; a keyframe (frame tag, start code, the
+ * layer's size: what parleyd ranks layers by) or an interframe. */
+static size_t next_packet(forward_source *src, peer *pub, uint8_t *pkt, int *stream) {
+  (void)pub;
+  layers *L = src->ud;
+  int l = pattern[L->turn++ % 7];
+  *stream = l;
+  memset(pkt, 0x5a, PACKET);
+  size_t n = 0;
+  pkt[n++] = 0x90; /* V=2, X=1 */
+  pkt[n++] = 0x80 | 96;
+  pkt[n++] = (uint8_t)(L->seq[l] >> 8);
+  pkt[n++] = (uint8_t)L->seq[l];
+  L->seq[l]++;
+  L->ts[l] += L->ts_step[l];
+  for (int k = 3; k >= 0; k--)
+    pkt[n++] = (uint8_t)(L->ts[l] >> (8 * k));
+  for (int k = 3; k >= 0; k--)
+    pkt[n++] = (uint8_t)(L->ssrc[l] >> (8 * k));
+  static const uint8_t profile[4] = {0xbe, 0xde, 0x00, 0x01}; /* one word follows */
+  memcpy(pkt + n, profile, 4);
+  n += 4;
+  pkt[n++] = EXT_MID << 4; /* one byte: "0" */
+  pkt[n++] = '0';
+  pkt[n++] = EXT_RID << 4;
+  pkt[n++] = (uint8_t)rids[l][0];
+  pkt[n++] = 0x10; /* VP8 descriptor: S=1, PID 0 */
+  bool key = L->count[l]++ % (uint64_t)L->key_every == 0;
+  if (key) {
+    /* Frame tag: key frame, version 0, shown; start code; 14-bit width and height. */
+    const uint8_t tag[10] = {0x10,
+                             0x00,
+                             0x00,
+                             0x9d,
+                             0x01,
+                             0x2a,
+                             (uint8_t)widths[l],
+                             (uint8_t)(widths[l] >> 8),
+                             (uint8_t)heights[l],
+                             (uint8_t)(heights[l] >> 8)};
+    memcpy(pkt + n, tag, sizeof tag);
+  } else {
+    pkt[n] = 0x11; /* frame tag: interframe, shown */
+  }
+  return PACKET;
+}
+
+static int publish(peer *p, int http_port, const char *alias, dtls_context *ctx) {
+  if (rtc_peer_join(p, http_port, alias, "simulcast") != 0)
+    return -1;
+  char offer[2048];
+  snprintf(offer, sizeof offer,
+           "v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\\r\\ns=-\\r\\nt=0 0\\r\\na=group:BUNDLE "
+           "0\\r\\nm=video 9 UDP/TLS/RTP/SAVPF 96\\r\\nc=IN IP4 127.0.0.1\\r\\n"
+           "a=mid:0\\r\\na=ice-ufrag:%s\\r\\na=ice-pwd:%s\\r\\na=fingerprint:%s\\r\\n"
+           "a=setup:actpass\\r\\na=sendonly\\r\\na=rtcp-mux\\r\\n"
+           "a=extmap:%d urn:ietf:params:rtp-hdrext:sdes:mid\\r\\n"
+           "a=extmap:%d urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\\r\\n"
+           "a=rtpmap:96 VP8/90000\\r\\na=rtcp-fb:96 nack\\r\\na=rtcp-fb:96 nack pli\\r\\n"
+           "a=rid:l send\\r\\na=rid:m send\\r\\na=rid:h send\\r\\n"
+           "a=simulcast:send l;m;h\\r\\n",
+           p->ufrag, p->pwd, dtls_context_fingerprint(ctx), EXT_MID, EXT_RID);
+  char *sdp = rtc_peer_call(p, http_port, alias, offer);
+  if (!sdp)
+    return -1;
+  if (!strstr(sdp, "a=simulcast:recv"))
+    return fprintf(stderr, "the answer does not accept simulcast:\n%s", sdp), -1;
+  return rtc_peer_take_remote(p, sdp, NULL);
+}
+
+/* A receive-only subscriber. A single-video call (one m-line) shows its first slot at
+ * parleyd's default hint, 1280x720; tile hints are for multistream calls only, so with
+ * hints a subscriber offers two video m-lines (its second slot stays empty: the room has
+ * one publisher). */
+static int subscribe(peer *p, int http_port, const char *alias, dtls_context *ctx, int i,
+                     bool multistream) {
+  char name[32];
+  snprintf(name, sizeof name, "load%d", i);
+  if (rtc_peer_join(p, http_port, alias, name) != 0)
+    return -1;
+  char offer[2048], second[256] = "";
+  if (multistream)
+    snprintf(second, sizeof second,
+             "m=video 9 UDP/TLS/RTP/SAVPF 96\\r\\nc=IN IP4 127.0.0.1\\r\\na=mid:1\\r\\n"
+             "a=recvonly\\r\\na=rtcp-mux\\r\\na=rtpmap:96 VP8/90000\\r\\n"
+             "a=rtcp-fb:96 nack\\r\\na=rtcp-fb:96 nack pli\\r\\n");
+  snprintf(
+      offer, sizeof offer,
+      "v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\\r\\ns=-\\r\\nt=0 0\\r\\na=group:BUNDLE "
+      "0%s\\r\\nm=video 9 UDP/TLS/RTP/SAVPF 96\\r\\nc=IN IP4 127.0.0.1\\r\\n"
+      "a=mid:0\\r\\na=ice-ufrag:%s\\r\\na=ice-pwd:%s\\r\\na=fingerprint:%s\\r\\n"
+      "a=setup:actpass\\r\\na=recvonly\\r\\na=rtcp-mux\\r\\n"
+      "a=rtpmap:96 VP8/90000\\r\\na=rtcp-fb:96 nack\\r\\na=rtcp-fb:96 nack pli\\r\\n%s",
+      multistream ? " 1" : "", p->ufrag, p->pwd, dtls_context_fingerprint(ctx), second);
+  char *sdp = rtc_peer_call(p, http_port, alias, offer);
+  return sdp ? rtc_peer_take_remote(p, sdp, NULL) : -1;
+}
+
+/* The smallest layer at least as tall as the hint (the top one if none is), as parleyd
+ * chooses within its budget. */
+static int layer_for(int height) {
+  for (int l = 0; l < LAYERS; l++)
+    if (heights[l] >= height)
+      return l;
+  return LAYERS - 1;
+}
+
+static const char usage[] =
+    "usage: simulcast_load HTTP_PORT ALIAS SUBSCRIBERS SECONDS PPS PARLEYD_PID\n"
+    "         [--hints WxH[,WxH...]] [--key-every K] [--warmup MS]\n"
+    "  PPS is the publisher's total over its three layers (l:m:h = 1:2:4).\n"
+    "  --hints: tile sizes the subscribers post in turn for their first slot; they\n"
+    "    are then multistream calls of two video m-lines (default: single-video\n"
+    "    calls, shown at parleyd's default for a first slot, 1280x720: the h layer).\n"
+    "  --key-every: every K-th packet of a layer is a keyframe (default 1: all, as\n"
+    "    conf_load sends; the others are interframes).\n"
+    "  --warmup: sending before the window so layer choice settles (default 6000).\n";
+
+int main(int argc, char **argv) {
+  const char *hints = NULL;
+  int key_every = 1, warmup_ms = 6000;
+  const opt opts[] = {{"hints", OPT_STRING, &hints},
+                      {"key-every", OPT_INT, &key_every},
+                      {"warmup", OPT_INT, &warmup_ms},
+                      {NULL, 0, NULL}};
+  if (!opts_parse(argc, argv, opts) || argc - optind < 6 || key_every < 1)
+    opts_usage(usage);
+  char **a = argv + optind;
+  int http_port = atoi(a[0]), subscribers = atoi(a[2]), seconds = atoi(a[3]);
+  const char *alias = a[1];
+  int pps = atoi(a[4]), pid = atoi(a[5]), calls = subscribers + 1;
+  if (subscribers < 1 || pps < 7)
+    opts_usage(usage);
+
+  /* The top layer must fit parleyd's budget for a downlink it has no estimate of
+   * (2.5 Mbit/s, 85 % of it for video), or every subscriber is moved down. */
+  double top_mbit = pps * 4.0 / 7 * (PACKET + 16) * 8 / 1e6;
+  if (top_mbit > 2.5 * 0.85)
+    fprintf(stderr,
+            "simulcast_load: the h layer is %.2f Mbit/s, over the 2.1 Mbit/s parleyd "
+            "gives a subscriber without an estimate: it will send lower layers\n",
+            top_mbit);
+
+  int *stream_of = calloc((size_t)calls, sizeof *stream_of);
+  int n_hints = 0, hint_w[16], hint_h[16];
+  for (const char *h = hints; h && *h && n_hints < 16;) {
+    if (sscanf(h, "%dx%d", &hint_w[n_hints], &hint_h[n_hints]) != 2)
+      opts_usage(usage);
+    n_hints++;
+    h = strchr(h, ',');
+    h = h ? h + 1 : NULL;
+  }
+
+  dtls_context *ctx = rtc_peer_setup();
+  if (!ctx)
+    return 1;
+  peer *peers = calloc((size_t)calls, sizeof *peers);
+  if (publish(&peers[0], http_port, alias, ctx) || rtc_peer_connect(&peers[0], ctx))
+    return 1;
+  uint64_t last_refresh = now_ns();
+  for (int i = 1; i < calls; i++) {
+    rtc_peer_refresh_all(peers, i, &last_refresh);
+    if (subscribe(&peers[i], http_port, alias, ctx, i, n_hints > 0) ||
+        rtc_peer_connect(&peers[i], ctx))
+      return 1;
+    stream_of[i] = LAYERS - 1;
+    if (!n_hints)
+      continue;
+    char path[320], body[128];
+    int k = (i - 1) % n_hints;
+    snprintf(path, sizeof path, "%s/participants/%s/calls/%s/streams", alias,
+             peers[i].uuid, peers[i].call);
+    snprintf(body, sizeof body,
+             "{\"streams\":[{\"mid\":\"0\",\"width\":%d,\"height\":%d}]}", hint_w[k],
+             hint_h[k]);
+    char *r = rtc_peer_post(http_port, path, peers[i].token, body);
+    if (!r || !strstr(r, "\"success\""))
+      return fprintf(stderr, "streams hint failed: %s\n", r ? r : "?"), 1;
+    free(r);
+    stream_of[i] = layer_for(hint_h[k]);
+  }
+  printf("1 simulcast publisher (l/m/h = 320x180/640x360/1280x720) and %d subscribers "
+         "connected (ICE + DTLS + SRTP)\n",
+         subscribers);
+  int on[LAYERS] = {0};
+  for (int i = 1; i < calls; i++)
+    on[stream_of[i]]++;
+  printf("subscribers expected on l/m/h: %d/%d/%d; layer packets/s %.0f/%.0f/%.0f, "
+         "keyframe every %d\n",
+         on[0], on[1], on[2], pps / 7.0, pps * 2 / 7.0, pps * 4 / 7.0, key_every);
+
+  layers L = {.key_every = key_every};
+  for (int l = 0; l < LAYERS; l++) {
+    ids_random(&L.ssrc[l], sizeof L.ssrc[l]);
+    /* 90 kHz over the layer's packet rate: one packet per frame. */
+    L.ts_step[l] = (uint32_t)(90000.0 * 7 / (pps * (l == 0 ? 1 : l == 1 ? 2 : 4)));
+  }
+  forward_source src = {.n_streams = LAYERS,
+                        .next = next_packet,
+                        .ud = &L,
+                        .stream_of = stream_of,
+                        .warmup_ms = warmup_ms};
+  return forward_measure_source(peers, calls, seconds, pps, pid, "parleyd", 96, &src);
+}
