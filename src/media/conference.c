@@ -623,9 +623,11 @@ static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {
   session_stream *ours = session_stream_by_local_ssrc(rx, item->media_ssrc);
   if (!ours || ours == &rx->streams[STREAM_AUDIO])
     return;
-  if (item->kind == RTCP_NACK)
-    return session_answer_nack(rx, ours, item, now);
-  if (item->kind != RTCP_PLI && item->kind != RTCP_FIR)
+  /* A hole we cannot fill is mended by a keyframe now: Chromium asks for one only
+   * after 3 s without a decodable frame. */
+  if (item->kind == RTCP_NACK && session_answer_nack(rx, ours, item, now) == 0)
+    return;
+  if (item->kind != RTCP_NACK && item->kind != RTCP_PLI && item->kind != RTCP_FIR)
     return;
   /* A presentation reaches a receiver on its slides m-line, or on the video of a
    * present:"receive" call; it comes from the presenter's slides m-line, or from the

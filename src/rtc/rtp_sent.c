@@ -28,10 +28,11 @@ void rtp_sent_note(rtp_sent *s, rtp_cache *source, uint16_t source_seq, uint16_t
   e->source_seq = source_seq;
   e->seq = seq;
   e->timestamp = timestamp;
-  e->sent_ms = now_ms;
+  e->sent_ms = now_ms & 0xffffffffffffffu; /* 56 bits */
+  e->resends = 0;
 }
 
-const rtp_sent_entry *rtp_sent_find(const rtp_sent *s, uint16_t seq) {
-  const rtp_sent_entry *e = &s->entries[seq % RTP_SENT_SLOTS];
+rtp_sent_entry *rtp_sent_find(rtp_sent *s, uint16_t seq) {
+  rtp_sent_entry *e = &s->entries[seq % RTP_SENT_SLOTS];
   return e->source && e->seq == seq ? e : NULL;
 }

@@ -11,7 +11,8 @@ typedef struct {
   rtp_cache *source; /* held while this entry points into it */
   uint16_t source_seq, seq;
   uint32_t timestamp;
-  uint64_t sent_ms;
+  uint64_t sent_ms : 56; /* a loop's ms clock: 2 million years */
+  uint64_t resends : 8;  /* answers to NACKs for it so far */
 } rtp_sent_entry;
 
 /* ~12 KiB per receiving stream, where a copy of each packet per receiver took 770 KiB:
@@ -26,6 +27,6 @@ void rtp_sent_free(rtp_sent *s);
 void rtp_sent_note(rtp_sent *s, rtp_cache *source, uint16_t source_seq, uint16_t seq,
                    uint32_t timestamp, uint64_t now_ms);
 /* The entry for seq if it is still the newest one in its slot, else NULL. */
-const rtp_sent_entry *rtp_sent_find(const rtp_sent *s, uint16_t seq);
+rtp_sent_entry *rtp_sent_find(rtp_sent *s, uint16_t seq);
 
 #endif

@@ -1,0 +1,48 @@
+/* test_rtp_sent — the log of what a stream sent: entries found by sequence number until
+ * a newer one takes their slot, the source cache held while pointed into, and the
+ * resend count a NACK's answer raises starting again at each new packet. */
+#include "check.h"
+#include "rtc/rtp_sent.h"
+
+static void test_find(void) {
+  rtp_cache *c = rtp_cache_new();
+  rtp_sent *s = rtp_sent_new();
+  rtp_sent_note(s, c, 100, 7, 9000, 1000);
+  CHECK(c->holders == 2);
+  rtp_sent_entry *e = rtp_sent_find(s, 7);
+  CHECK(e && e->source == c && e->source_seq == 100 && e->timestamp == 9000);
+  CHECK(e && e->sent_ms == 1000 && e->resends == 0);
+  CHECK(rtp_sent_find(s, 8) == NULL);
+  /* A wrap later, the same slot holds another number: the old one is gone. */
+  rtp_sent_note(s, c, 101, (uint16_t)(7 + RTP_SENT_SLOTS), 9100, 1020);
+  CHECK(rtp_sent_find(s, 7) == NULL);
+  CHECK(rtp_sent_find(s, (uint16_t)(7 + RTP_SENT_SLOTS)) != NULL);
+  CHECK(c->holders == 2); /* one source, one hold per entry */
+  rtp_sent_free(s);
+  CHECK(c->holders == 1);
+  rtp_cache_release(c);
+}
+
+static void test_resends(void) {
+  rtp_cache *c = rtp_cache_new();
+  rtp_sent *s = rtp_sent_new();
+  rtp_sent_note(s, c, 1, 40, 0, 5);
+  rtp_sent_entry *e = rtp_sent_find(s, 40);
+  for (int i = 0; i < 3; i++)
+    e->resends++;
+  CHECK(rtp_sent_find(s, 40)->resends == 3);
+  /* A new packet in the slot starts at none. */
+  rtp_sent_note(s, c, 2, (uint16_t)(40 + RTP_SENT_SLOTS), 0, 6);
+  CHECK(rtp_sent_find(s, (uint16_t)(40 + RTP_SENT_SLOTS))->resends == 0);
+  /* sent_ms keeps a loop clock's values whole (56 bits). */
+  rtp_sent_note(s, c, 3, 41, 0, 1ull << 40);
+  CHECK(rtp_sent_find(s, 41)->sent_ms == 1ull << 40);
+  rtp_sent_free(s);
+  rtp_cache_release(c);
+}
+
+int main(void) {
+  test_find();
+  test_resends();
+  CHECK_DONE();
+}
