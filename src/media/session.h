@@ -142,8 +142,8 @@ void session_keep_received(session_stream *st, const uint8_t *pkt, size_t len,
 void session_keep_layer(session_pub *p, const uint8_t *pkt, size_t len,
                         const rtp_header *h, uint64_t now);
 /* Resends what a subscriber's NACK names: rebuilt from the publisher's cache as st
- * sent it. Returns how many of them are gone (too old, or never sent): a hole only a
- * keyframe mends. */
+ * sent it. Returns how many of them are gone (too old, never sent, or resent three
+ * times already): a hole only a keyframe mends. */
 size_t session_answer_nack(media_session *s, session_stream *st, const rtcp_item *item,
                            uint64_t now);
 
