@@ -25,8 +25,8 @@
 /* A simulcast publisher's three layers (720p, 360p, 180p) need about 2.5 Mbit/s. */
 #define SIMULCAST_MAX_BITRATE 3500000
 #define LAYER_INTERVAL_MS 500 /* bitrates measured and layers chosen again */
-#define PAUSE_HOLD_MS                                                                    \
-  2000 /* a tile pauses only when the estimate stays short this long */
+/* A tile pauses only when the estimate stays short this long. */
+#define PAUSE_HOLD_MS 2000
 #define LAYER_UP_HOLD_MS 1000 /* a higher layer must fit this long before we go up */
 #define LAYER_IDLE_MS 600 /* a layer silent this long (paused by Chrome) is not used */
 #define DEFAULT_ESTIMATE_BPS 2500000 /* before the downlink has an estimate */

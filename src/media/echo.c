@@ -59,23 +59,29 @@ static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
   forward(s, st, pkt, len, h, now);
 }
 
+/* What is echoed on st waits for a keyframe, which is asked for. */
+static void want_keyframe(media_session *s, session_stream *st, uint64_t now) {
+  st->pub.keyframe_seen = false;
+  session_request_keyframe(s, st, now);
+}
+
 static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {
   media_session *s = ud;
   uint64_t now = uv_now(t->loop);
   session_stream *ours = session_stream_by_local_ssrc(s, item->media_ssrc);
+  bool video = ours && ours != &s->streams[STREAM_AUDIO];
   switch (item->kind) {
   case RTCP_PLI:
   case RTCP_FIR:
     /* The subscriber (the same browser) wants a keyframe of what we send it: ask
      * the publisher (that browser again) for one. */
-    if (ours && ours != &s->streams[STREAM_AUDIO]) {
-      ours->pub.keyframe_seen = false;
-      session_request_keyframe(s, ours, now);
-    }
+    if (video)
+      want_keyframe(s, ours, now);
     break;
   case RTCP_NACK:
-    if (ours)
-      session_answer_nack(s, ours, item, now);
+    /* A hole we cannot fill is mended by a keyframe, as in conference.c. */
+    if (ours && session_answer_nack(s, ours, item, now) > 0 && video)
+      want_keyframe(s, ours, now);
     break;
   case RTCP_SR:
     session_note_sender_report(s, item, now);

@@ -163,17 +163,16 @@ static void on_agent_rtcp(transport *t, const rtcp_item *item, void *ud) {
 }
 
 /* A supervisor's feedback: keyframe requests go up to the agent, NACKs are answered
- * from what we sent it. */
+ * from what we sent it, and one we cannot answer asks the agent for a keyframe. */
 static void on_supervisor_rtcp(transport *t, const rtcp_item *item, void *ud) {
   media_session *sup = ud;
   uint64_t now = uv_now(t->loop);
   session_stream *ours = session_stream_by_local_ssrc(sup, item->media_ssrc);
   if (!ours || ours == &sup->streams[STREAM_AUDIO])
     return;
-  if ((item->kind == RTCP_PLI || item->kind == RTCP_FIR) && sup->agent)
+  bool hole = item->kind == RTCP_NACK && session_answer_nack(sup, ours, item, now) > 0;
+  if ((hole || item->kind == RTCP_PLI || item->kind == RTCP_FIR) && sup->agent)
     session_request_keyframe(sup->agent, &sup->agent->streams[STREAM_VIDEO], now);
-  else if (item->kind == RTCP_NACK)
-    session_answer_nack(sup, ours, item, now);
 }
 
 static void on_supervisor_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,

@@ -323,10 +323,10 @@ void session_keep_layer(session_pub *p, const uint8_t *pkt, size_t len,
  * checked. False if it is gone, was never sent, or was resent NACK_MAX_RESENDS times
  * already. */
 static bool resend(media_session *s, session_stream *st, uint16_t seq, uint64_t now) {
-  rtp_sent_entry *e = rtp_sent_find(st->sub.sent, seq);
-  if (!e || now - e->sent_ms > NACK_MAX_AGE_MS || e->resends >= NACK_MAX_RESENDS)
+  const rtp_sent_entry *e =
+      rtp_sent_take_resend(st->sub.sent, seq, now, NACK_MAX_AGE_MS, NACK_MAX_RESENDS);
+  if (!e)
     return false;
-  e->resends++;
   const rtp_cache_slot *kept = rtp_cache_get(e->source, e->source_seq);
   rtp_header h;
   if (!kept || now - kept->kept_ms > NACK_MAX_AGE_MS ||

@@ -32,7 +32,17 @@ void rtp_sent_note(rtp_sent *s, rtp_cache *source, uint16_t source_seq, uint16_t
   e->resends = 0;
 }
 
-rtp_sent_entry *rtp_sent_find(rtp_sent *s, uint16_t seq) {
-  rtp_sent_entry *e = &s->entries[seq % RTP_SENT_SLOTS];
+const rtp_sent_entry *rtp_sent_find(const rtp_sent *s, uint16_t seq) {
+  const rtp_sent_entry *e = &s->entries[seq % RTP_SENT_SLOTS];
   return e->source && e->seq == seq ? e : NULL;
+}
+
+const rtp_sent_entry *rtp_sent_take_resend(rtp_sent *s, uint16_t seq, uint64_t now_ms,
+                                           uint64_t max_age_ms, unsigned max_resends) {
+  rtp_sent_entry *e = &s->entries[seq % RTP_SENT_SLOTS];
+  if (!e->source || e->seq != seq || now_ms - e->sent_ms > max_age_ms ||
+      e->resends >= max_resends)
+    return NULL;
+  e->resends++;
+  return e;
 }

@@ -27,6 +27,10 @@ void rtp_sent_free(rtp_sent *s);
 void rtp_sent_note(rtp_sent *s, rtp_cache *source, uint16_t source_seq, uint16_t seq,
                    uint32_t timestamp, uint64_t now_ms);
 /* The entry for seq if it is still the newest one in its slot, else NULL. */
-rtp_sent_entry *rtp_sent_find(rtp_sent *s, uint16_t seq);
+const rtp_sent_entry *rtp_sent_find(const rtp_sent *s, uint16_t seq);
+/* The entry for seq if a NACK may have it resent now: sent at most max_age_ms ago and
+ * resent fewer than max_resends times, this resend counted. NULL otherwise. */
+const rtp_sent_entry *rtp_sent_take_resend(rtp_sent *s, uint16_t seq, uint64_t now_ms,
+                                           uint64_t max_age_ms, unsigned max_resends);
 
 #endif

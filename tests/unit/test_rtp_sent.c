@@ -1,6 +1,6 @@
 /* test_rtp_sent — the log of what a stream sent: entries found by sequence number until
  * a newer one takes their slot, the source cache held while pointed into, and the
- * resend count a NACK's answer raises starting again at each new packet. */
+ * resends a NACK may take: three at most, within the age, again for each new packet. */
 #include "check.h"
 #include "rtc/rtp_sent.h"
 
@@ -9,7 +9,7 @@ static void test_find(void) {
   rtp_sent *s = rtp_sent_new();
   rtp_sent_note(s, c, 100, 7, 9000, 1000);
   CHECK(c->holders == 2);
-  rtp_sent_entry *e = rtp_sent_find(s, 7);
+  const rtp_sent_entry *e = rtp_sent_find(s, 7);
   CHECK(e && e->source == c && e->source_seq == 100 && e->timestamp == 9000);
   CHECK(e && e->sent_ms == 1000 && e->resends == 0);
   CHECK(rtp_sent_find(s, 8) == NULL);
@@ -27,16 +27,22 @@ static void test_resends(void) {
   rtp_cache *c = rtp_cache_new();
   rtp_sent *s = rtp_sent_new();
   rtp_sent_note(s, c, 1, 40, 0, 5);
-  rtp_sent_entry *e = rtp_sent_find(s, 40);
+  /* Three resends, then the hole is one only a keyframe mends. */
   for (int i = 0; i < 3; i++)
-    e->resends++;
+    CHECK(rtp_sent_take_resend(s, 40, 100, 1000, 3) != NULL);
+  CHECK(rtp_sent_take_resend(s, 40, 100, 1000, 3) == NULL);
   CHECK(rtp_sent_find(s, 40)->resends == 3);
+  CHECK(rtp_sent_take_resend(s, 41, 100, 1000, 3) == NULL); /* never sent */
+  rtp_sent_note(s, c, 2, 42, 0, 10);
+  CHECK(rtp_sent_take_resend(s, 42, 1011, 1000, 3) == NULL); /* too old */
+  CHECK(rtp_sent_take_resend(s, 42, 1010, 1000, 3) != NULL);
   /* A new packet in the slot starts at none. */
-  rtp_sent_note(s, c, 2, (uint16_t)(40 + RTP_SENT_SLOTS), 0, 6);
-  CHECK(rtp_sent_find(s, (uint16_t)(40 + RTP_SENT_SLOTS))->resends == 0);
+  rtp_sent_note(s, c, 3, (uint16_t)(40 + RTP_SENT_SLOTS), 0, 6);
+  CHECK(rtp_sent_take_resend(s, 40, 100, 1000, 3) == NULL);
+  CHECK(rtp_sent_take_resend(s, (uint16_t)(40 + RTP_SENT_SLOTS), 100, 1000, 3) != NULL);
   /* sent_ms keeps a loop clock's values whole (56 bits). */
-  rtp_sent_note(s, c, 3, 41, 0, 1ull << 40);
-  CHECK(rtp_sent_find(s, 41)->sent_ms == 1ull << 40);
+  rtp_sent_note(s, c, 4, 43, 0, 1ull << 40);
+  CHECK(rtp_sent_find(s, 43)->sent_ms == 1ull << 40);
   rtp_sent_free(s);
   rtp_cache_release(c);
 }
