@@ -260,11 +260,13 @@ static unsigned cluster_participants(void *ud) {
   return front.core ? conf_participant_count(front.core) : 0;
 }
 
-/* Another node holds the room now: its participants here rejoin through it. */
+/* Another node holds the room now: its participants here rejoin through it. The reason
+ * is Pexip's own for a lost conferencing node, which its clients (and ours) answer by
+ * joining again rather than by ending the call. */
 static void cluster_lease_lost(const char *room_key, void *ud) {
   (void)ud;
   if (front.core)
-    conf_end_room(front.core, room_key, "Conference moved to another node");
+    conf_end_room(front.core, room_key, "Media node disconnected");
 }
 
 static int start_cluster(uv_loop_t *loop, char *err, size_t errlen) {
