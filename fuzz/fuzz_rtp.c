@@ -60,13 +60,15 @@ static void check_cache(const uint8_t *pkt, size_t size, uint16_t seq) {
   if (!cache)
     cache = rtp_cache_new();
   rtp_cache_put(cache, pkt, size, seq, 1);
-  const rtp_cache_slot *s = rtp_cache_get(cache, seq);
+  size_t len;
+  uint64_t kept;
+  const uint8_t *got = rtp_cache_get(cache, seq, &len, &kept);
   if (size == 0 || size > RTP_MAX_PACKET) {
-    CHECK(s == NULL);
+    CHECK(got == NULL);
     return;
   }
-  CHECK(s && s->len == size && memcmp(s->data, pkt, size) == 0);
-  CHECK(rtp_cache_get(cache, (uint16_t)(seq + RTP_CACHE_SLOTS)) == NULL);
+  CHECK(got && len == size && kept == 1 && memcmp(got, pkt, size) == 0);
+  CHECK(rtp_cache_get(cache, (uint16_t)(seq + RTP_CACHE_SLOTS), &len, &kept) == NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

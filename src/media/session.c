@@ -327,16 +327,17 @@ static bool resend(media_session *s, session_stream *st, uint16_t seq, uint64_t 
       rtp_sent_take_resend(st->sub.sent, seq, now, NACK_MAX_AGE_MS, NACK_MAX_RESENDS);
   if (!e)
     return false;
-  const rtp_cache_slot *kept = rtp_cache_get(e->source, e->source_seq);
+  size_t kept_len;
+  uint64_t kept_ms;
+  const uint8_t *kept = rtp_cache_get(e->source, e->source_seq, &kept_len, &kept_ms);
   rtp_header h;
-  if (!kept || now - kept->kept_ms > NACK_MAX_AGE_MS ||
-      rtp_parse(kept->data, kept->len, &h))
+  if (!kept || now - kept_ms > NACK_MAX_AGE_MS || rtp_parse(kept, kept_len, &h))
     return false;
   uint8_t *slot = transport_rtp_slot(s->transport);
   if (!slot)
     return true; /* not connected: nothing to repair */
-  size_t len = write_as_sent(s, slot, kept->data, kept->len, &h, st,
-                             payload_type_of(s, st), seq, e->timestamp);
+  size_t len = write_as_sent(s, slot, kept, kept_len, &h, st, payload_type_of(s, st), seq,
+                             e->timestamp);
   if (transport_queue_rtp(s->transport, slot, len) == 0)
     s->nacks_answered++;
   return true;

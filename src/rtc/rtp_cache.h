@@ -1,26 +1,37 @@
 /* rtp_cache — the last packets a stream received, by sequence number, shared by every
- * receiver it is forwarded to so their NACKs (RFC 4585) can be answered; fixed slots. */
+ * receiver it is forwarded to so their NACKs (RFC 4585) can be answered; a byte ring
+ * sized to the stream's own rate. */
 #ifndef PARLEY_RTP_CACHE_H
 #define PARLEY_RTP_CACHE_H
 
 #include "rtc/rtp.h"
 
-#define RTP_CACHE_SLOTS 512    /* at most: ~2 s of video at 250 packets/s */
+#define RTP_CACHE_SLOTS 512    /* index entries at most: ~2 s of video at 250 packets/s */
 #define RTP_CACHE_MIN_SLOTS 32 /* to start with: ~1 s of a small simulcast layer */
-/* A packet kept less than this ago is still worth a NACK's answer: the cache doubles
- * (up to RTP_CACHE_SLOTS) rather than overwrite it. */
+#define RTP_CACHE_MIN_BYTES (32 * 1024)   /* ring to start with: ~1.7 s at 150 kbit/s */
+#define RTP_CACHE_MAX_BYTES (1024 * 1024) /* ring at most: ~1 s at 8 Mbit/s */
+#define RTP_CACHE_SEGMENTS 32             /* the ring's age is tracked per 1/32nd of it */
+/* A packet kept less than this ago is still worth a NACK's answer: the index and the
+ * ring grow (up to their maximum) rather than overwrite it. */
 #define RTP_CACHE_KEEP_MS 1000
 
 typedef struct {
   uint16_t seq;
   uint16_t len;     /* 0 = empty */
   uint64_t kept_ms; /* when it was received and kept */
-  uint8_t data[RTP_MAX_PACKET];
-} rtp_cache_slot;
+  uint64_t pos;     /* where its bytes start in the ring's running byte count */
+} rtp_cache_entry;
 
 typedef struct {
-  rtp_cache_slot *slots; /* n_slots of them, a power of two */
+  rtp_cache_entry *index; /* n_slots of them, a power of two, by seq modulo n_slots */
   size_t n_slots;
+  /* The packets' bytes, one after another: a packet at running position pos lives at
+   * ring[pos % cap] (never split over the end) until the writes pass pos + cap. */
+  uint8_t *ring;
+  size_t cap;
+  uint64_t head;                       /* running position of the next write */
+  uint64_t seg_ms[RTP_CACHE_SEGMENTS]; /* newest kept_ms in each 1/32nd; ~0 = none */
+  unsigned cur_seg;                    /* the segment the last write ended in */
   int holders; /* its stream, and each rtp_sent entry that points into it */
 } rtp_cache;
 /* Reference counted, on one media loop only (no atomics): new starts with one holder;
@@ -30,11 +41,13 @@ rtp_cache *rtp_cache_new(void);
 void rtp_cache_hold(rtp_cache *c);
 void rtp_cache_release(rtp_cache *c);
 /* Stores a plain (unprotected) RTP packet, as received, under its sequence number. The
- * cache grows with the stream's packet rate: a 150 kbit/s layer keeps 32 slots (48 KiB),
- * a 2 Mbit/s camera 256 or 512. */
+ * ring grows with the stream's byte rate so that it holds RTP_CACHE_KEEP_MS of it: 32
+ * KiB for a 150 kbit/s layer, ~128 KiB at 1 Mbit/s; the index with its packet rate. */
 void rtp_cache_put(rtp_cache *c, const uint8_t *pkt, size_t len, uint16_t seq,
                    uint64_t now_ms);
-/* The packet with seq if still cached (not overwritten by a newer one), else NULL. */
-const rtp_cache_slot *rtp_cache_get(const rtp_cache *c, uint16_t seq);
+/* The packet with seq if still cached (not overwritten by a newer one): its bytes, with
+ * *len and *kept_ms set; else NULL. Valid until the next put. */
+const uint8_t *rtp_cache_get(const rtp_cache *c, uint16_t seq, size_t *len,
+                             uint64_t *kept_ms);
 
 #endif

@@ -5,7 +5,8 @@
 
 #include "rtc/rtp_cache.h"
 
-#define RTP_SENT_SLOTS RTP_CACHE_SLOTS
+#define RTP_SENT_SLOTS RTP_CACHE_SLOTS /* at most */
+#define RTP_SENT_MIN_SLOTS 32          /* to start with; doubles like the cache's index */
 
 typedef struct {
   rtp_cache *source; /* held while this entry points into it */
@@ -15,15 +16,19 @@ typedef struct {
   uint64_t resends : 8;  /* answers to NACKs for it so far */
 } rtp_sent_entry;
 
-/* ~12 KiB per receiving stream, where a copy of each packet per receiver took 770 KiB:
- * the bytes live once, in the source's cache. */
+/* 24 bytes a packet of the last RTP_CACHE_KEEP_MS (3 KiB at 100 packets/s, 12 KiB at
+ * most), where a copy of each packet per receiver took 770 KiB: the bytes live once, in
+ * the source's cache. */
 typedef struct {
-  rtp_sent_entry entries[RTP_SENT_SLOTS];
+  rtp_sent_entry *entries; /* n_slots, a power of two, by seq modulo n_slots */
+  size_t n_slots;
 } rtp_sent;
 
 rtp_sent *rtp_sent_new(void);
 /* Releases every source still pointed to. */
 void rtp_sent_free(rtp_sent *s);
+/* Doubles the slots (up to RTP_SENT_SLOTS) rather than overwrite an entry sent less
+ * than RTP_CACHE_KEEP_MS ago. */
 void rtp_sent_note(rtp_sent *s, rtp_cache *source, uint16_t source_seq, uint16_t seq,
                    uint32_t timestamp, uint64_t now_ms);
 /* The entry for seq if it is still the newest one in its slot, else NULL. */

@@ -293,7 +293,10 @@ static void test_cache_grows(void) {
   for (uint16_t i = 0; i < 200; i++)
     rtp_cache_put(c, pkt, sizeof pkt, i, (uint64_t)i * 50);
   CHECK(c->n_slots == RTP_CACHE_MIN_SLOTS);
-  CHECK(rtp_cache_get(c, 199) && !rtp_cache_get(c, 199 - RTP_CACHE_MIN_SLOTS));
+  size_t len;
+  uint64_t kept;
+  CHECK(rtp_cache_get(c, 199, &len, &kept) &&
+        !rtp_cache_get(c, 199 - RTP_CACHE_MIN_SLOTS, &len, &kept));
   /* 200 a second: 256 slots hold the last second. */
   for (uint16_t i = 200; i < 1200; i++) {
     pkt[1] = (uint8_t)i;
@@ -301,9 +304,10 @@ static void test_cache_grows(void) {
   }
   CHECK(c->n_slots == 256);
   for (uint16_t i = 1000; i < 1200; i++) {
-    const rtp_cache_slot *s = rtp_cache_get(c, i);
-    CHECK(s && s->data[1] == (uint8_t)i);
+    const uint8_t *got = rtp_cache_get(c, i, &len, &kept);
+    CHECK(got && len == sizeof pkt && got[1] == (uint8_t)i);
   }
+  CHECK(c->cap == RTP_CACHE_MIN_BYTES); /* 20 KB/s: 32 KiB hold more than a second */
   /* 2,000 a second: capped at RTP_CACHE_SLOTS. */
   for (uint16_t i = 1200; i < 4000; i++)
     rtp_cache_put(c, pkt, sizeof pkt, i, 20000 + (uint64_t)(i - 1200) / 2);
@@ -311,9 +315,78 @@ static void test_cache_grows(void) {
   rtp_cache_release(c);
 }
 
+/* Bytes a packet of seq carries, so a wrong packet (or a torn one) is seen. */
+static uint8_t fill_byte(uint16_t seq, size_t i) { return (uint8_t)(seq * 7 + i * 13); }
+
+/* Puts n packets of the given sizes at pps; then every packet of the last second is
+ * retrievable whole, and nothing ever comes back that is not what was put. */
+static void run_cache(rtp_cache *c, uint16_t *seq, uint64_t *now_us, unsigned n,
+                      unsigned pps, size_t min_len, size_t max_len, uint32_t *rng) {
+  static uint8_t pkt[RTP_MAX_PACKET];
+  static size_t lens[65536];
+  static uint64_t when[65536];
+  for (unsigned k = 0; k < n; k++, (*seq)++) {
+    *rng = *rng * 1103515245u + 12345u;
+    size_t len = min_len + (*rng >> 8) % (max_len - min_len + 1);
+    for (size_t i = 0; i < len; i++)
+      pkt[i] = fill_byte(*seq, i);
+    *now_us += 1000000 / pps;
+    rtp_cache_put(c, pkt, len, *seq, *now_us / 1000);
+    lens[*seq] = len;
+    when[*seq] = *now_us / 1000;
+  }
+  /* The last second (below RTP_CACHE_SLOTS packets, the index's bound): all there. */
+  uint64_t now = *now_us / 1000;
+  for (uint16_t back = 1; back < 4096 && back <= n; back++) {
+    uint16_t q = (uint16_t)(*seq - back);
+    size_t len;
+    uint64_t kept;
+    const uint8_t *got = rtp_cache_get(c, q, &len, &kept);
+    if (now - when[q] < RTP_CACHE_KEEP_MS && back < RTP_CACHE_SLOTS &&
+        c->cap < RTP_CACHE_MAX_BYTES)
+      CHECK(got != NULL);
+    if (!got)
+      continue;
+    CHECK(len == lens[q] && kept == when[q]);
+    bool same = true;
+    for (size_t i = 0; i < len; i++)
+      same = same && got[i] == fill_byte(q, i);
+    CHECK(same);
+  }
+}
+
+/* The byte ring grows to the stream's byte rate, not to slots of RTP_MAX_PACKET: 1 Mbit/s
+ * of 1,200-byte packets keeps ~120 KB, not 128 slots of 1.5 KB; a 150 kbit/s layer
+ * stays at the minimum; a 20 Mbit/s flood stops at the maximum. */
+static void test_cache_ring(void) {
+  uint32_t rng = 1;
+  uint16_t seq = 65000; /* wraps on the way */
+  uint64_t now_us = 5000000;
+  rtp_cache *c = rtp_cache_new();
+  run_cache(c, &seq, &now_us, 400, 15, 900, 1300, &rng); /* ~130 kbit/s */
+  CHECK(c->cap == RTP_CACHE_MIN_BYTES);
+  run_cache(c, &seq, &now_us, 1000, 100, 1200, 1200, &rng); /* ~1 Mbit/s */
+  CHECK(c->cap >= 120000 && c->cap <= 150 * 1024);
+  run_cache(c, &seq, &now_us, 3000, 100, 1, RTP_MAX_PACKET,
+            &rng); /* same rate, odd sizes */
+  CHECK(c->cap <= 150 * 1024);
+  run_cache(c, &seq, &now_us, 3000, 250, 1100, 1300, &rng); /* ~2.4 Mbit/s */
+  CHECK(c->cap >= 300000 && c->cap <= 420 * 1024);
+  run_cache(c, &seq, &now_us, 6000, 2000, 1200, 1300, &rng); /* ~20 Mbit/s */
+  CHECK(c->cap == RTP_CACHE_MAX_BYTES && c->n_slots == RTP_CACHE_SLOTS);
+  rtp_cache_release(c);
+  /* A keyframe burst into a fresh cache: 60 packets at once, then a trickle. */
+  c = rtp_cache_new();
+  run_cache(c, &seq, &now_us, 60, 100000, 1200, 1200, &rng);
+  run_cache(c, &seq, &now_us, 300, 30, 300, 1200, &rng);
+  CHECK(c->cap <= 256 * 1024);
+  rtp_cache_release(c);
+}
+
 int main(void) {
   test_vp8_descriptor();
   test_cache_grows();
+  test_cache_ring();
   test_strip_extensions();
   test_fixed_header();
   test_csrcs();

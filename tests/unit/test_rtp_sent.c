@@ -47,7 +47,30 @@ static void test_resends(void) {
   rtp_cache_release(c);
 }
 
+/* The slots follow the packet rate: 100 packets/s for 3 s needs 128 (the last second),
+ * and every packet of that second is found with its own numbers. */
+static void test_grows(void) {
+  rtp_cache *c = rtp_cache_new();
+  rtp_sent *s = rtp_sent_new();
+  CHECK(s->n_slots == RTP_SENT_MIN_SLOTS);
+  for (unsigned i = 0; i < 300; i++)
+    rtp_sent_note(s, c, (uint16_t)(65500 + i), (uint16_t)(65400 + i), i * 900,
+                  10000 + i * 10);
+  CHECK(s->n_slots == 128);
+  bool all = true;
+  for (unsigned i = 200; i < 300; i++) {
+    const rtp_sent_entry *e = rtp_sent_find(s, (uint16_t)(65400 + i));
+    all = all && e && e->source_seq == (uint16_t)(65500 + i) && e->timestamp == i * 900;
+  }
+  CHECK(all);
+  CHECK(c->holders == 1 + 128); /* a hold per entry, moved with it */
+  rtp_sent_free(s);
+  CHECK(c->holders == 1);
+  rtp_cache_release(c);
+}
+
 int main(void) {
+  test_grows();
   test_find();
   test_resends();
   CHECK_DONE();
