@@ -21,6 +21,7 @@ max_len() {
   fuzz_jwt) echo 9000 ;; # just over JWT_MAX_LEN
   fuzz_origin) echo 600 ;;
   fuzz_retry_after) echo 256 ;;
+  fuzz_cluster_auth) echo 512 ;;
   fuzz_depacketize) echo 16384 ;;
   fuzz_recover) echo 65536 ;;
   fuzz_tcp_framing) echo 16384 ;; # several frames and a split one

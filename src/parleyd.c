@@ -287,6 +287,9 @@ static int start_cluster(uv_loop_t *loop, char *err, size_t errlen) {
   cluster_set_media_addr(clu, media_addr);
   cluster_set_rooms(clu, cluster_room_active, cluster_participants, cluster_lease_lost,
                     NULL);
+  size_t key_len; /* tokens any node can check (src/api/relay.c) */
+  const uint8_t *key = cluster_secret(clu, &key_len);
+  conf_set_token_key(front.core, key, key_len);
   front.cluster = clu;
   return 0;
 }
@@ -379,6 +382,7 @@ int main(int argc, char **argv) {
   /* A clean stop: the leases are released and the node key deleted now, so the other
    * nodes place this node's rooms elsewhere at once. */
   front.cluster = NULL;
+  relay_shutdown();
   cluster_free(clu);
   clu = NULL;
   front.ob = NULL;

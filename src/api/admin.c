@@ -193,6 +193,8 @@ static void metrics(api *a, h2o_req_t *req) {
   store_metrics(&b, a);
   if (a->cluster)
     cluster_metrics(a->cluster, &b);
+  if (a->cluster)
+    relay_metrics(&b);
   if (a->media)
     media_metrics(&b, a->media);
   http_respond(req, 200, "text/plain; version=0.0.4", b.data, b.len);

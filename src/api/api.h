@@ -6,6 +6,7 @@
 #include "api/body.h"
 #include "api/route.h"
 #include "conf/conf.h"
+#include "core/buf.h"
 #include "http/server.h"
 #include "store/db.h"
 
@@ -30,10 +31,27 @@ typedef struct {
   json_t *body;        /* parsed JSON object, or NULL for an empty body */
   participant *self;   /* whose token came with the request */
   participant *target; /* the participant named in the path */
+  const char
+      *client_addr; /* relayed: the client's address (X-Forwarded-For), else NULL */
 } api_call;
 
 /* The http_request_cb for http_server_start. */
 void api_handle(void *ud, h2o_req_t *req);
+/* Answers a client API request on this node (the route parsed, its alias known).
+ * client_addr: the client's address for a relayed request, else NULL (the peer's). */
+void client_v2_answer_here(api *a, h2o_req_t *req, const api_route *route,
+                           const char *client_addr);
+/* The request's token: the "token" header or ?token= (client API §A.4). */
+bool api_read_token(h2o_req_t *req, char *out, size_t outlen);
+
+/* relay.c, cluster mode: answers the request here, relays it to the room's home node,
+ * or answers 503 (docs/ARCHITECTURE.md, "### Relay"). room_key: the room's first
+ * alias. */
+void relay_handle(api *a, h2o_req_t *req, const api_route *route, const char *room_key);
+/* parley_cluster_relayed_requests_total, _relay_errors_total, _relayed_streams. */
+void relay_metrics(buf *out);
+/* Abandons relays in flight and frees the relay client (after the loop stopped). */
+void relay_shutdown(void);
 
 /* Replies with the client API's envelopes (client API §A, §B). */
 void reply_result(api_call *c, json_t *result);

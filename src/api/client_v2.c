@@ -17,7 +17,7 @@ typedef struct {
 } action;
 
 static void refresh_token(api_call *c) {
-  char token[IDS_TOKEN_LEN + 1];
+  char token[CONF_TOKEN_MAX];
   conf_refresh_token(c->self, token);
   char expires[16];
   snprintf(expires, sizeof expires, "%d", conf_token_lifetime(c->api->core));
@@ -193,7 +193,7 @@ bool client_v2_conference(api_call *c) {
 
 /* The token comes in the "token" header or, for EventSource, beacons and
  * images, as ?token= (client API §A.4). */
-static bool read_token(h2o_req_t *req, char *out, size_t outlen) {
+bool api_read_token(h2o_req_t *req, char *out, size_t outlen) {
   size_t len;
   const char *h = http_header(req, "token", &len);
   if (h) {
@@ -214,8 +214,8 @@ static void dispatch(api_call *c) {
       return reply_failed(c, 405, "Method not allowed: use POST");
     return client_v2_request_token(c);
   }
-  char token[128];
-  if (!read_token(c->req, token, sizeof token) ||
+  char token[CONF_TOKEN_MAX];
+  if (!api_read_token(c->req, token, sizeof token) ||
       !(c->self = conf_authenticate(c->api->core, c->route.alias, token)))
     return reply_failed(c, 403, "Invalid token");
   if (c->route.kind != ROUTE_CONFERENCE) {
@@ -247,6 +247,21 @@ void api_handle(void *ud, h2o_req_t *req) {
     return reply_failed(&c, 404, "Not found"); /* served on --metrics-listen only */
   if (c.route.kind == ROUTE_HEALTHZ || c.route.kind == ROUTE_METRICS)
     return admin_handle(c.api, req, c.route.kind);
+  if (!c.api->core)
+    return reply_failed(&c, 503, "Service is shutting down");
+  if (c.api->cluster) { /* the room may live on another node */
+    const room_record *rec = conf_find_alias(c.api->core, c.route.alias);
+    if (!rec)
+      return reply_failed(&c, 404, "Neither conference nor gateway found");
+    return relay_handle(c.api, req, &c.route,
+                        rec->n_aliases ? rec->aliases[0] : c.route.alias);
+  }
+  client_v2_answer_here(c.api, req, &c.route, NULL);
+}
+
+void client_v2_answer_here(api *a, h2o_req_t *req, const api_route *route,
+                           const char *client_addr) {
+  api_call c = {.api = a, .req = req, .route = *route, .client_addr = client_addr};
   if (!c.api->core)
     return reply_failed(&c, 503, "Service is shutting down");
   refusal err;

@@ -147,7 +147,10 @@ void client_v2_request_token(api_call *c) {
   if (pin_too_long)
     jr.pin = "x"; /* cannot match any PIN; counts as a wrong attempt */
   jr.vendor = copy_header(c->req, "user-agent", vendor, sizeof vendor, &vendor_too_long);
-  http_peer_addr(c->req, addr, sizeof addr);
+  if (c->client_addr)
+    snprintf(addr, sizeof addr, "%s", c->client_addr);
+  else
+    http_peer_addr(c->req, addr, sizeof addr);
   jr.remote_addr = addr;
   join_result res;
   conf_join(c->api->core, &jr, &res);

@@ -26,6 +26,12 @@ unsigned conf_participant_count(const conf_core *core);
 /* Every participant of the room gets a disconnect event with reason and leaves. */
 void conf_end_room(conf_core *core, const char *room_key, const char *reason);
 
+/* Cluster mode: tokens issued from now on carry a MAC over (room key, participant
+ * uuid, expiry) with key (auth/cluster_auth.h), so any node can check them. */
+void conf_set_token_key(conf_core *core, const uint8_t *key, size_t len);
+/* Longest token conf hands out, NUL included (a single node's are IDS_TOKEN_LEN). */
+#define CONF_TOKEN_MAX 192
+
 typedef enum {
   JOIN_OK,
   JOIN_PIN_PROMPT,
@@ -51,7 +57,7 @@ typedef struct {
 typedef struct {
   join_outcome outcome;
   participant *p;
-  char token[IDS_TOKEN_LEN + 1];
+  char token[CONF_TOKEN_MAX];
   bool host_pin_required, guest_pin_required; /* for JOIN_PIN_PROMPT */
   uint32_t retry_after_s;                     /* for JOIN_PIN_WAIT */
 } join_result;
@@ -62,7 +68,7 @@ void conf_join(conf_core *core, const join_request *req, join_result *res);
  * participant's room (or the reception it came through); else NULL. */
 participant *conf_authenticate(conf_core *core, const char *alias, const char *token);
 /* Issues a new token; the old ones stay valid until their own expiry. */
-void conf_refresh_token(participant *p, char out[IDS_TOKEN_LEN + 1]);
+void conf_refresh_token(participant *p, char out[CONF_TOKEN_MAX]);
 participant *conf_find_participant(room *r, const char *uuid);
 /* Removes p from its room, telling its own streams why and everyone else
  * participant_delete. */

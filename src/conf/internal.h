@@ -41,7 +41,7 @@ bool participant_may_control(const participant *actor, const participant *target
 void participant_arm_lapse(participant *p, uint64_t delay_ms);
 
 /* token.c */
-void token_issue(conf_core *core, participant *p, char out[IDS_TOKEN_LEN + 1]);
+void token_issue(conf_core *core, participant *p, char out[CONF_TOKEN_MAX]);
 participant *token_resolve(conf_core *core, const char *token);
 void token_revoke_all(conf_core *core, participant *p);
 void token_sweep(conf_core *core);

@@ -126,6 +126,9 @@ struct conf_core {
   conf_counters counters;
   size_t n_sinks;
   bool shutting_down;
+  /* Cluster mode: tokens carry a MAC with this key (conf_set_token_key). */
+  uint8_t token_key[1024];
+  size_t token_key_len;
   /* The last key a test call's private room got in rooms: -1, -2, ... */
   int64_t last_private_key;
 };

@@ -34,8 +34,19 @@ struct http_call {
   bool addr_passed;       /* addr_ok let an address through */
   char addr_refused[256]; /* why addr_ok refused the last address it refused */
   char errbuf[CURL_ERROR_SIZE];
+  /* Streaming (http_client_stream): the callbacks, the header block being read, and
+   * whether we are inside a callback (a cancel there is deferred to its return). */
+  const http_stream_cbs *stream;
+  char *head;      /* header lines of the current response, NUL-separated */
+  size_t head_len; /* bytes in head */
+  size_t n_lines;
+  int head_status;
+  bool head_done, paused, in_cb, cancelled;
   http_call *prev, *next;
 };
+
+#define HEAD_MAX 16384 /* a response's header block, at most */
+#define HEAD_LINES 64
 
 struct http_client {
   uv_loop_t *loop;
@@ -83,6 +94,7 @@ static void drop_call(http_call *call) {
   if (call->fd >= 0)
     close(call->fd);
   free(call->resp);
+  free(call->head);
   free(call);
 }
 
@@ -98,7 +110,8 @@ static void report(http_call *call, int status, const char *error) {
   void *ud = call->ud;
   if (call->easy) /* out of curl before the callback, which may start new requests */
     curl_multi_remove_handle(call->client->multi, call->easy);
-  cb(&res, ud);
+  if (!call->cancelled)
+    cb(&res, ud);
   drop_call(call);
 }
 
@@ -248,11 +261,61 @@ void http_client_free(http_client *c) {
 size_t http_client_in_flight(const http_client *c) { return c->n_calls; }
 
 void http_call_cancel(http_call *call) {
-  if (call)
-    drop_call(call);
+  if (!call)
+    return;
+  if (call->in_cb) { /* curl is on the stack: stop when the callback returns */
+    call->cancelled = true;
+    return;
+  }
+  drop_call(call);
+}
+
+void http_call_resume(http_call *call) {
+  if (!call || !call->paused || !call->easy || call->cancelled)
+    return;
+  call->paused = false;
+  /* curl may hand the held bytes to on_data right here, and arms its timer to go on. */
+  curl_easy_pause(call->easy, CURLPAUSE_CONT);
 }
 
 /* ---- one request ---- */
+
+/* Streaming: collects one response's header lines and hands them over at its blank
+ * line, unless it was a 1xx (then the next response starts afresh). */
+static size_t stream_header(http_call *call, const char *line, size_t len) {
+  if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+    call->head_len = call->n_lines = 0;
+    const char *sp = memchr(line, ' ', len);
+    call->head_status = sp && (size_t)(sp - line) + 4 <= len ? atoi(sp + 1) : 0;
+    return len;
+  }
+  size_t l = len;
+  while (l && (line[l - 1] == '\r' || line[l - 1] == '\n'))
+    l--;
+  if (l == 0) { /* the end of the header block */
+    if (call->head_status < 200 || call->head_done)
+      return len;
+    call->head_done = true;
+    const char *lines[HEAD_LINES];
+    size_t k = 0;
+    for (size_t off = 0; off < call->head_len && k < HEAD_LINES; k++) {
+      lines[k] = call->head + off;
+      off += strlen(call->head + off) + 1;
+    }
+    call->in_cb = true;
+    call->stream->on_head(call->head_status, lines, k, call->ud);
+    call->in_cb = false;
+    return call->cancelled ? 0 : len;
+  }
+  if (call->n_lines >= HEAD_LINES || call->head_len + l + 1 > HEAD_MAX ||
+      memchr(line, '\0', l))
+    return len; /* past the bounds, or not text: left out */
+  memcpy(call->head + call->head_len, line, l);
+  call->head_len += l;
+  call->head[call->head_len++] = '\0';
+  call->n_lines++;
+  return len;
+}
 
 static size_t on_header(char *line, size_t size, size_t n, void *ud) {
   http_call *call = ud;
@@ -261,11 +324,29 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud) {
     call->retry_after_s = -1; /* a new response (after a 100 Continue) starts afresh */
   else
     retry_after_header(line, len, time(NULL), &call->retry_after_s);
+  if (call->stream)
+    return stream_header(call, line, len);
   return len;
+}
+
+static size_t stream_body(http_call *call, const char *data, size_t len) {
+  if (call->cancelled)
+    return 0;
+  call->in_cb = true;
+  bool taken = call->stream->on_data(data, len, call->ud);
+  call->in_cb = false;
+  if (call->cancelled)
+    return 0; /* curl stops the transfer; report() drops the call without a callback */
+  if (taken)
+    return len;
+  call->paused = true;
+  return CURL_WRITEFUNC_PAUSE;
 }
 
 static size_t on_body(char *data, size_t size, size_t n, void *ud) {
   http_call *call = ud;
+  if (call->stream)
+    return stream_body(call, data, size * n);
   size_t len = size * n, room = call->resp_max - call->resp_len;
   size_t take = len < room ? len : room;
   if (take) {
@@ -387,16 +468,18 @@ static void set_common(http_call *call, const http_request *req) {
   curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, call);
-  long connect_ms = 10000;
+  long connect_ms = req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 10000;
   if (req->timeout_ms > 0) {
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
     if (req->timeout_ms < connect_ms)
       connect_ms = req->timeout_ms;
   }
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
-                   (long)(req->stall_timeout_s > 0 ? req->stall_timeout_s : 60));
+  if (req->stall_timeout_s >= 0) {
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
+                     (long)(req->stall_timeout_s > 0 ? req->stall_timeout_s : 60));
+  }
   for (const char *const *h = req->headers; h && *h; h++)
     call->headers = curl_slist_append(call->headers, *h);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
@@ -407,15 +490,18 @@ static void fail_early(http_call *call) {
   uv_timer_start(&call->client->defer, on_defer, 0, 0);
 }
 
-http_call *http_client_send(http_client *c, const http_request *req, http_done_cb cb,
-                            void *ud) {
+static http_call *start(http_client *c, const http_request *req,
+                        const http_stream_cbs *stream, http_done_cb cb, void *ud) {
   http_call *call = xcalloc(1, sizeof *call);
+  call->stream = stream;
+  if (stream)
+    call->head = xmalloc(HEAD_MAX);
   call->client = c;
   call->cb = cb;
   call->ud = ud;
   call->fd = -1;
   call->retry_after_s = -1;
-  call->resp_max = req->max_response_bytes;
+  call->resp_max = stream ? 0 : req->max_response_bytes;
   call->addr_ok = req->addr_ok;
   call->addr_ud = req->addr_ud;
   if (call->resp_max)
@@ -445,4 +531,14 @@ http_call *http_client_send(http_client *c, const http_request *req, http_done_c
     fail_early(call);
   }
   return call;
+}
+
+http_call *http_client_send(http_client *c, const http_request *req, http_done_cb cb,
+                            void *ud) {
+  return start(c, req, NULL, cb, ud);
+}
+
+http_call *http_client_stream(http_client *c, const http_request *req,
+                              const http_stream_cbs *cbs, http_done_cb done, void *ud) {
+  return start(c, req, cbs, done, ud);
 }

@@ -19,9 +19,10 @@ typedef struct {
   const char *const *headers; /* NULL-terminated "Name: value" lines, or NULL */
   const void *body;           /* body from memory (copied), or NULL */
   size_t body_len;
-  const char *body_path; /* or a file streamed in small chunks with Content-Length */
-  int timeout_ms;        /* whole request; 0 = none (then stall_timeout_s guards it) */
-  int stall_timeout_s;   /* fails if under 1 byte/s for this long; 0 = 60 */
+  const char *body_path;  /* or a file streamed in small chunks with Content-Length */
+  int timeout_ms;         /* whole request; 0 = none (then stall_timeout_s guards it) */
+  int stall_timeout_s;    /* fails if under 1 byte/s for this long; 0 = 60, -1 = never */
+  int connect_timeout_ms; /* 0 = 10 s (or timeout_ms if shorter) */
   size_t max_response_bytes; /* response body kept for the callback; 0 = discarded */
   /* Asked about each address curl is about to connect to, after curl resolved the name
    * (so what is checked is what is connected to); false, with a reason in why[n], stops
@@ -53,8 +54,29 @@ void http_client_free(http_client *c);
  * valid until cb runs or http_call_cancel is called. */
 http_call *http_client_send(http_client *c, const http_request *req, http_done_cb cb,
                             void *ud);
-/* Stops a call; its callback is not called. */
+/* Stops a call; its callback is not called. Safe from inside the call's own stream
+ * callbacks (the transfer is then stopped as soon as they return). */
 void http_call_cancel(http_call *call);
+
+/* Streaming: the response as it arrives, for relaying (src/api/relay.c). */
+typedef struct {
+  /* Once, before any body: the final status (1xx skipped) and the header lines
+   * ("Name: value", no CRLF), n of them. */
+  void (*on_head)(int status, const char *const *lines, size_t n, void *ud);
+  /* A piece of the body. Return false to pause the transfer: curl keeps these bytes and
+   * offers them again after http_call_resume (so a slow reader slows the sender down
+   * through TCP, nothing piles up here). */
+  bool (*on_data)(const char *data, size_t len, void *ud);
+} http_stream_cbs;
+
+/* Like http_client_send, but the response goes to cbs as it arrives (max_response_bytes
+ * is ignored). done runs once at the end: status is the final status if the whole
+ * response arrived, 0 with error if the transfer failed (also after on_head, e.g. the
+ * server died mid-stream). */
+http_call *http_client_stream(http_client *c, const http_request *req,
+                              const http_stream_cbs *cbs, http_done_cb done, void *ud);
+/* Resumes a transfer paused by on_data; on_data may run before this returns. */
+void http_call_resume(http_call *call);
 /* Requests started and not yet completed or cancelled. */
 size_t http_client_in_flight(const http_client *c);
 

@@ -131,7 +131,7 @@ static void test_tokens_and_chat(void) {
   CHECK_STR(ra->names[1], "participant_create");
   CHECK_STR(ra->names[3], "participant_sync_end");
   CHECK_STR(ra->names[4], "conference_update");
-  char fresh[IDS_TOKEN_LEN + 1];
+  char fresh[CONF_TOKEN_MAX];
   conf_refresh_token(a.p, fresh);
   CHECK(conf_authenticate(core, "chat", fresh) == a.p);
   CHECK(conf_authenticate(core, "chat", a.token) == a.p); /* old stays valid */
