@@ -23,6 +23,7 @@ declare -A ALLOWED=(
   [conf]="core store rtc media"
   [rtm]="core store auth rtc media delivery"
   [delivery]="core store http"
+  [cluster]="core store http auth"
   [api]="core store http auth rtc media conf rtm delivery"
 )
 
