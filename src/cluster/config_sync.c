@@ -31,7 +31,8 @@ struct csync {
   char *body;      /* management: the body being published */
   size_t body_len;
   char body_digest[CBODY_DIGEST_HEX + 1];
-  int64_t publishing; /* its version */
+  int64_t publishing;    /* its version */
+  uint64_t serialise_ns; /* how long reading the store took */
   uint64_t started_ms;
   uint64_t applied_total, published_total, refused_total;
 };
@@ -108,8 +109,9 @@ static void on_stored(redisReply *rep, void *ud) {
   s->published_total++;
   if (cbody_state_set(s->st, "published", s->version, s->digest, err, sizeof err) != 0)
     log_error("cluster", "config: cannot record the published version: %s", err);
-  log_info("cluster", "config version %" PRId64 " published (%zu bytes)", s->version,
-           s->body_len);
+  log_info("cluster",
+           "config version %" PRId64 " published (%zu bytes, serialised in %.1f ms)",
+           s->version, s->body_len, (double)s->serialise_ns / 1e6);
   char v[24];
   snprintf(v, sizeof v, "%" PRId64, s->version);
   const char *argv[] = {"PUBLISH", CSYNC_KEY, v};
@@ -150,7 +152,9 @@ static void publish(csync *s, bool force) {
   s->again_force = false;
   char err[300];
   size_t len = 0;
+  uint64_t t0 = uv_hrtime();
   char *body = cbody_serialise(s->st, &len, err, sizeof err);
+  s->serialise_ns = uv_hrtime() - t0;
   if (!body) {
     log_error("cluster", "config: cannot serialise the store: %s", err);
     s->owed = true;
