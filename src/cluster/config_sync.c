@@ -207,6 +207,8 @@ static void after_serialise(uv_work_t *w, int status) {
 /* force: publish even when the body is what we published last (Redis may have restarted
  * empty). */
 static void publish(csync *s, bool force) {
+  if (s->closing)
+    return;
   if (s->busy) {
     s->again = true;
     s->again_force |= force;
@@ -344,6 +346,8 @@ static void on_version(redisReply *rep, void *ud) {
 
 /* Reads the published version and, when it is newer than ours, the body. */
 static void fetch(csync *s) {
+  if (s->closing)
+    return;
   if (s->busy) {
     s->again = true;
     return;
@@ -360,6 +364,8 @@ static void on_message(const char *data, size_t len, void *ud) {
   csync *s = ud;
   redisReply r = {.type = REDIS_REPLY_STRING, .str = (char *)data, .len = len};
   int64_t v = reply_int(&r);
+  if (s->closing)
+    return;
   if (v >= 0 && (v <= s->version || v == s->refused))
     return; /* an announcement of what we have */
   if (s->busy) {
@@ -441,6 +447,11 @@ csync *csync_new(uv_loop_t *loop, credis *r, const char *data_dir, bool manageme
 }
 
 static void on_timer_closed(uv_handle_t *h) { free(h->data); }
+
+void csync_stop(csync *s) {
+  if (s)
+    s->closing = true;
+}
 
 void csync_free(csync *s) {
   if (!s)
