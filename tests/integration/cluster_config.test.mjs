@@ -195,4 +195,19 @@ describe('cluster configuration sync', () => {
       { timeout: 8000, interval: 50, what: 'while-down on both nodes after Redis returned' });
     console.log(`# change made while Redis was down: on both nodes ${Date.now() - t0} ms after Redis restarted`);
   });
+
+  test('a restarted management node publishes a higher version; the others do not rewrite the same body', T(), async () => {
+    const before = (await mgmt.metrics()).parley_cluster_config_version;
+    const appliedB = (await b.metrics()).parley_cluster_config_applied_total;
+    await mgmt.stop({ keepData: true });
+    mgmt = await new Daemon(mgmt.dataDir, mgmt.args).start();
+    const after = await waitUntil(async () => {
+      const v = (await mgmt.metrics()).parley_cluster_config_version;
+      return v > before && v;
+    }, { timeout: 5000, what: 'a publish after the restart' });
+    await waitUntil(async () => (await b.metrics()).parley_cluster_config_version === after,
+      { timeout: 6000, what: 'B at the new version' });
+    assert.equal((await b.metrics()).parley_cluster_config_applied_total, appliedB, 'same body: only the version moved');
+    assert.equal(await tokenStatus(b, 'while-down'), 200);
+  });
 });
