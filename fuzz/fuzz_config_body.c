@@ -12,13 +12,22 @@
 #include <unistd.h>
 
 static store *st;
+static char dir[] = "/tmp/parley-fuzz-cbody-XXXXXX";
 static char *baseline; /* the store's serialisation before each input */
 static size_t baseline_len;
 
+/* libFuzzer leaves through exit(): the store's directory goes with it. */
+static void remove_dir(void) {
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  if (system(cmd) != 0)
+    fprintf(stderr, "cannot remove %s\n", dir);
+}
+
 static void setup(void) {
-  char dir[] = "/tmp/parley-fuzz-cbody-XXXXXX";
   char err[300];
   CHECK(mkdtemp(dir) != NULL);
+  atexit(remove_dir);
   st = store_open(dir, err, sizeof err);
   CHECK(st != NULL);
   sqlite3_exec(st->db, "PRAGMA synchronous=OFF", NULL, NULL, NULL);
