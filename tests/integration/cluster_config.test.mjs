@@ -5,56 +5,20 @@
 // and a change made while Redis was down arrives once it is back.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import http from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { Daemon, parleyctl, waitUntil, sleep, T, SLOW } from './helpers.mjs';
+import { startRedis, startNode } from './cluster_helpers.mjs';
 
 const IO = '/api/rtm/v1/io';
 const ORIGIN = 'https://app.example.com';
 
-function freePort() {
+/** redis-cli against the test's Redis. */
+function cli(redis, ...args) {
   return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-    s.on('error', reject);
+    execFile('redis-cli', ['-p', String(redis.port), ...args], (err, stdout) => (err ? reject(err) : resolve(stdout.trim())));
   });
-}
-
-/** A redis-server of the test's own, on a fixed port so that it can be restarted there. */
-class Redis {
-  constructor(port) { this.port = port; this.child = undefined; }
-  get url() { return `redis://127.0.0.1:${this.port}`; }
-  async start() {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1',
-      '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    this.exited = new Promise((r) => child.on('exit', r));
-    let out = '';
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 5000);
-      child.stdout.on('data', (d) => {
-        out += d;
-        if (out.includes('Ready to accept connections')) { clearTimeout(timer); resolve(); }
-      });
-      child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited ${code}: ${out}`)); });
-    });
-    child.stdout.resume();
-  }
-  async stop() {
-    if (!this.child || this.child.exitCode !== null) return;
-    this.child.kill('SIGKILL');
-    await this.exited;
-  }
-  cli(...args) {
-    return new Promise((resolve, reject) => {
-      execFile('redis-cli', ['-p', String(this.port), ...args], (err, stdout) => (err ? reject(err) : resolve(stdout.trim())));
-    });
-  }
 }
 
 async function ctl(dir, ...args) {
@@ -87,29 +51,19 @@ function upgrade(d, query, headers = {}) {
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
 
 describe('cluster configuration sync', () => {
-  let redis, secretDir, secret, mgmt, a, b;
-  const nodeArgs = (id, extra = []) => ['--cluster', redis.url, '--cluster-secret-file', secret,
-    '--node-id', id, ...extra];
-  const tmp = (p) => mkdtempSync(path.join(os.tmpdir(), `parley-it-csync-${p}-`));
+  let redis, mgmt, a, b;
 
   before(async () => {
-    redis = new Redis(await freePort());
-    await redis.start();
-    secretDir = tmp('secret');
-    secret = path.join(secretDir, 'secret');
-    writeFileSync(secret, crypto.randomBytes(32).toString('hex'), { mode: 0o600 });
-    const mdir = tmp('m');
-    await ctl(mdir, 'room', 'add', 'seed-room');
-    mgmt = await new Daemon(mdir, nodeArgs('mgmt', ['--management'])).start();
-    a = await new Daemon(tmp('a'), nodeArgs('node-a')).start();
-    b = await new Daemon(tmp('b'), nodeArgs('node-b')).start();
+    redis = await startRedis();
+    mgmt = await startNode(redis, { id: 'mgmt', management: true, rooms: ['seed-room'] });
+    a = await startNode(redis, { id: 'node-a' });
+    b = await startNode(redis, { id: 'node-b' });
     await waitUntil(async () => (await tokenStatus(a, 'seed-room')) === 200 && (await tokenStatus(b, 'seed-room')) === 200,
       { timeout: 5000, what: 'the seed room on both nodes' });
   });
   after(async () => {
     for (const d of [a, b, mgmt]) await d?.stop().catch((e) => console.error(e.message));
     await redis?.stop();
-    if (secretDir) rmSync(secretDir, { recursive: true, force: true });
   });
 
   test('a room added or removed on the management node is there, or gone, everywhere within 1 s', T(60000), async () => {
@@ -164,10 +118,10 @@ describe('cluster configuration sync', () => {
   });
 
   test('a malformed body in Redis is refused with a log line and changes nothing', T(), async () => {
-    const before = Number(await redis.cli('HGET', 'pl:config', 'version'));
+    const before = Number(await cli(redis, 'HGET', 'pl:config', 'version'));
     const bad = String(before + 1);
-    await redis.cli('HSET', 'pl:config', 'version', bad, 'body', '{"format":1,"rooms":[{"id":1');
-    await redis.cli('PUBLISH', 'pl:config', bad);
+    await cli(redis, 'HSET', 'pl:config', 'version', bad, 'body', '{"format":1,"rooms":[{"id":1');
+    await cli(redis, 'PUBLISH', 'pl:config', bad);
     await waitUntil(async () => (await a.metrics()).parley_cluster_config_refused_total >= 1,
       { timeout: 2000, what: 'the refusal on A' });
     assert.match(a.stderr, new RegExp(`config version ${bad} refused \\(\\d+ bytes\\): not JSON`));
