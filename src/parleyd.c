@@ -3,6 +3,7 @@
  * the TLS certificate. */
 #include "api/api.h"
 #include "cluster/cluster.h"
+#include "cluster/config_sync.h"
 #include "conf/call.h"
 #include "conf/conf.h"
 #include "core/config.h"
@@ -33,6 +34,7 @@ static rtm_core *rtm;
 static outbox *deliveries;
 static store_sync *db_sync;
 static cluster *clu;
+static csync *config_sync; /* --cluster: configuration from the management node */
 static char recordings_dir[600];
 static char media_bind[HOST_ADDR_LEN];
 static uv_signal_t sigint_watch, sigterm_watch, sighup_watch;
@@ -359,6 +361,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "parleyd: %s\n", err);
     return 2;
   }
+  if (clu &&
+      !(config_sync = front.csync = csync_new(loop, cluster_redis(clu), cfg.data_dir,
+                                              cfg.management != 0, err, sizeof err))) {
+    fprintf(stderr, "parleyd: %s\n", err);
+    return 1;
+  }
   uv_signal_init(loop, &sigint_watch);
   uv_signal_init(loop, &sigterm_watch);
   uv_signal_start(&sigint_watch, on_signal, SIGINT);
@@ -383,7 +391,10 @@ int main(int argc, char **argv) {
    * nodes place this node's rooms elsewhere at once. */
   front.cluster = NULL;
   relay_shutdown();
+  front.csync = NULL;
+  csync_stop(config_sync); /* no new commands: the cluster's Redis goes next */
   cluster_free(clu);
+  csync_free(config_sync); /* after its Redis: no callback of it can come later */
   clu = NULL;
   front.ob = NULL;
   outbox_free(deliveries);

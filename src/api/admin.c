@@ -2,6 +2,7 @@
  * Prometheus text format (participants, rooms, tokens, streams, counters). */
 #include "api/api.h"
 #include "cluster/cluster.h"
+#include "cluster/config_sync.h"
 #include "delivery/outbox.h"
 #include "rtm/rtm.h"
 
@@ -195,6 +196,7 @@ static void metrics(api *a, h2o_req_t *req) {
     cluster_metrics(a->cluster, &b);
   if (a->cluster)
     relay_metrics(&b);
+  csync_metrics(a->csync, &b);
   if (a->media)
     media_metrics(&b, a->media);
   http_respond(req, 200, "text/plain; version=0.0.4", b.data, b.len);
