@@ -412,13 +412,14 @@ export class Cluster {
  * every node's store (a node that knew them before Redis). args: extra flags for every node;
  * nodeArgs(i): extra flags for node i (0-based). web: serve the web app (--web-dir).
  * Waits until every node is a member and (when rooms were given and wait !== false) on the
- * management node's configuration version.
+ * management node's configuration version. clustered: false starts the same nodes without
+ * the cluster flags (and no Redis): the single-node baseline benches compare against.
  */
 export async function startCluster({ nodes = 3, rooms = [], seedAll = false, args = [], nodeArgs = () => [],
-  web = false, region = 'default', redis, wait = true } = {}) {
+  web = false, region = 'default', redis, wait = true, clustered = true } = {}) {
   const c = new Cluster();
   try {
-    c.redis = redis ?? await RedisServer.start();
+    if (clustered) c.redis = redis ?? await RedisServer.start();
     const ports = await freePorts(nodes);
     for (let i = 0; i < nodes; i++) {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-node-'));
@@ -430,15 +431,15 @@ export async function startCluster({ nodes = 3, rooms = [], seedAll = false, arg
         }
       }
       const nodeId = `n${i + 1}`;
-      const a = ['--cluster', c.redis.url, '--node-id', nodeId, '--region', region,
+      const a = [...(clustered ? ['--cluster', c.redis.url, '--node-id', nodeId, '--region', region,
         '--node-url', `http://127.0.0.1:${ports[i]}`, '--cluster-secret-file', c.secretFile,
-        ...(i === 0 ? ['--management'] : []), ...(web ? ['--web-dir', WEB_DIR] : []),
+        ...(i === 0 ? ['--management'] : [])] : []), ...(web ? ['--web-dir', WEB_DIR] : []),
         ...args, ...nodeArgs(i)];
       c.nodes.push(new ClusterNode(dir, a, { nodeId, httpPort: ports[i], management: i === 0 }));
     }
     await c.nodes[0].start();
     await Promise.all(c.nodes.slice(1).map((n) => n.start()));
-    if (wait) {
+    if (wait && clustered) {
       await c.waitMembers();
       if (rooms.length) await c.waitConfig();
     }
