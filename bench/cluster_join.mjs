@@ -9,7 +9,8 @@
 //      measured in an idle window and subtracted.
 //   3. Joins per second (request_token + release_token pairs) with CONC requests in flight
 //      for SECONDS: spread over three nodes and ROOMS rooms (2/3 of them relayed), against
-//      a one-node cluster with the same rooms.
+//      a one-node cluster with the same rooms, and a node without cluster mode (with its
+//      request_token latency as in 1., for reference).
 // Usage: PARLEY_BIN_DIR=/tmp/b node bench/cluster_join.mjs [JOINS=500] [CONC=16] [SECONDS=10]
 import http from 'node:http';
 import os from 'node:os';
@@ -187,6 +188,23 @@ try {
   const [n1] = cluster.nodes;
   const t1 = await throughput((k) => [n1.httpPort, `r${(k * 7) % ROOMS}`]);
   console.log(`   one node:  ${t1.perSec.toFixed(0)}/s, errors ${t1.errors} ${t1.firstError.join(' | ')}; cpu ${t1.cpuBusy}`);
+} finally {
+  await cluster.stop();
+}
+
+// --- one node without cluster mode (what a join cost before issue 14)
+cluster = await startCluster({ nodes: 1, rooms, args: ARGS, clustered: false });
+try {
+  const [n1] = cluster.nodes;
+  const t0 = await throughput((k) => [n1.httpPort, `r${(k * 7) % ROOMS}`]);
+  console.log(`   one node, no cluster mode: ${t0.perSec.toFixed(0)}/s, errors ${t0.errors} ${t0.firstError.join(' | ')}; cpu ${t0.cpuBusy}`);
+  const plain = [];
+  for (let i = 0; i < 50 + JOINS; i++) {
+    const j = await join(n1.httpPort, 'bench');
+    if (i >= 50) plain.push(j.ms);
+    await release(n1.httpPort, 'bench', j.token);
+  }
+  console.log(`   request_token latency on it, as in 1.: ${fmt(plain)}`);
 } finally {
   await cluster.stop();
 }
