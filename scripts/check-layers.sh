@@ -3,11 +3,14 @@
 # depend on. The folders follow the include graph (docs/ARCHITECTURE.md, "Layers"):
 #
 #   core <- store, http, auth <- rtc <- media <- conf, rtm, delivery <- api <- parleyd.c, tools
+#   core, store, http, auth <- cluster <- api
 #
 # An arrow points from what is used to its user. Beside the chain: auth reads accounts
 # from the store; rtm hands recordings and webhooks to delivery; delivery uses http's
 # client and the store's job table. conf never reaches http (the API layer translates),
-# rtm never reaches conf, and nothing below api knows about api.
+# rtm never reaches conf, and nothing below api knows about api. cluster (membership,
+# leases, configuration on Redis) sits beside conf: it never reaches media, conf or api;
+# parleyd.c hands it the conference's callbacks.
 # Usage: scripts/check-layers.sh [ROOT]   (prints each offending line; exit 1 if any)
 set -euo pipefail
 ROOT=${1:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -23,7 +26,8 @@ declare -A ALLOWED=(
   [conf]="core store rtc media"
   [rtm]="core store auth rtc media delivery"
   [delivery]="core store http"
-  [api]="core store http auth rtc media conf rtm delivery"
+  [cluster]="core store http auth"
+  [api]="core store http auth rtc media conf rtm delivery cluster"
 )
 
 bad=0

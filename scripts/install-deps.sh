@@ -6,10 +6,12 @@ cd "$(dirname "$0")/.."
 
 build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
   libh2o-dev libwslay-dev libuv1-dev libssl-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libsrtp2-dev libopus-dev
+  libhiredis-dev
   libavformat-dev
   curl procps)
 # The test suite drives Debian's Chromium and Firefox ESR as the WebRTC peers.
 # ffprobe (ffmpeg) checks recorded files in test_recorder; strace watches fsyncs (rtm.test);
+# redis-server: the cluster tests start their own on a free port (tests/integration/cluster_*);
 # coturn's turnserver relays a relay-only room's call (tests/browser/turn.test);
 # ip (iproute2) and nft (nftables) build the network namespaces of tests/browser/netns.mjs.
 # make deb (--deb, and the package test under --test) needs dpkg-buildpackage, debhelper
@@ -19,7 +21,8 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev clang-form
 deb_pkgs=(dpkg-dev debhelper fakeroot)
 [ "${1:-}" = "--deb" ] && build_pkgs+=("${deb_pkgs[@]}")
 [ "${1:-}" = "--test" ] && build_pkgs+=(chromium firefox-esr ffmpeg strace coturn iproute2
-  nftables "${deb_pkgs[@]}" systemd nginx)
+  nftables "${deb_pkgs[@]}" systemd nginx
+  redis-server)
 # Node.js may come from Debian (nodejs + npm) or from a repack that ships npm inside nodejs.
 command -v node >/dev/null 2>&1 || build_pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || build_pkgs+=(npm)

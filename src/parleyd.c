@@ -2,6 +2,8 @@
  * control loop (HTTP, SSE, conference core) until SIGINT or SIGTERM; SIGHUP reloads
  * the TLS certificate. */
 #include "api/api.h"
+#include "cluster/config_sync.h"
+#include "cluster/redis.h"
 #include "conf/call.h"
 #include "conf/conf.h"
 #include "core/config.h"
@@ -31,6 +33,8 @@ static media_engine *media;
 static rtm_core *rtm;
 static outbox *deliveries;
 static store_sync *db_sync;
+static credis *redis; /* --cluster (until the cluster facade owns it) */
+static csync *config_sync;
 static char recordings_dir[600];
 static char media_bind[HOST_ADDR_LEN];
 static uv_signal_t sigint_watch, sigterm_watch, sighup_watch;
@@ -308,6 +312,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "parleyd: %s\n", err);
     return 1;
   }
+  if (cfg.cluster_url[0]) {
+    if (!(redis = credis_new(loop, cfg.cluster_url, err, sizeof err)) ||
+        !(config_sync = front.csync = csync_new(loop, redis, cfg.data_dir,
+                                                cfg.management != 0, err, sizeof err))) {
+      fprintf(stderr, "parleyd: --cluster: %s\n", err);
+      return 1;
+    }
+  }
   uv_signal_init(loop, &sigint_watch);
   uv_signal_init(loop, &sigterm_watch);
   uv_signal_start(&sigint_watch, on_signal, SIGINT);
@@ -333,6 +345,9 @@ int main(int argc, char **argv) {
   rtm_core_free(rtm);
   rtm = NULL;
   front.sync = NULL;
+  front.csync = NULL;
+  credis_free(redis); /* answers its pending commands: config sync goes after it */
+  csync_free(config_sync);
   store_sync_stop(db_sync);    /* waits for a checkpoint under way */
   uv_run(loop, UV_RUN_NOWAIT); /* their close callbacks */
   store_close(db);             /* the last connection's close checkpoints what is left */

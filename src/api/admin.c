@@ -1,6 +1,7 @@
 /* admin — operational endpoints: /healthz for liveness and /metrics in the
  * Prometheus text format (participants, rooms, tokens, streams, counters). */
 #include "api/api.h"
+#include "cluster/config_sync.h"
 #include "delivery/outbox.h"
 #include "rtm/rtm.h"
 
@@ -190,6 +191,7 @@ static void metrics(api *a, h2o_req_t *req) {
   if (a->rtm)
     rtm_metrics(&b, a);
   store_metrics(&b, a);
+  csync_metrics(a->csync, &b);
   if (a->media)
     media_metrics(&b, a->media);
   http_respond(req, 200, "text/plain; version=0.0.4", b.data, b.len);

@@ -19,6 +19,7 @@ typedef struct {
   struct outbox *ob;
   store *st;
   struct store_sync *sync; /* --store-sync, or NULL */
+  struct csync *csync;     /* cluster configuration sync (--cluster), or NULL */
 } api;
 
 /* One request on its way through the client API. */

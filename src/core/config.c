@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef enum {
   OPT_INT,
@@ -19,7 +20,8 @@ typedef enum {
   OPT_LOGLEVEL,
   OPT_ADDRESS_EMPTY, /* "ADDR:PORT" kept as text, or "" */
   OPT_URL_LIST,      /* comma-separated ICE server URLs; each use adds to the list */
-  OPT_CIDRS          /* "ADDR[/BITS],..." kept as text, or "" */
+  OPT_CIDRS,         /* "ADDR[/BITS],..." kept as text, or "" */
+  OPT_FLAG           /* 0|1; a bare --flag means 1 */
 } opt_kind;
 
 typedef struct {
@@ -188,6 +190,25 @@ static const option options[] = {
      "with --tls-key; SIGHUP reloads both; \"\" for plain HTTP (default \"\")"},
     {"tls-key", STR_EMPTY(tls_key), "FILE",
      "PEM private key of --tls-cert (default \"\")"},
+    {"cluster", STR_EMPTY(cluster_url), "URL",
+     "cluster mode: redis://[:PASSWORD@]HOST[:PORT][/DB] of the Redis that holds "
+     "membership, room leases and configuration (rediss:// is not supported: put "
+     "Redis on a private network or a TLS tunnel); needs --cluster-secret-file; "
+     "\"\" for a single node (default \"\")"},
+    {"node-id", STR_EMPTY(node_id), "ID",
+     "this node's name in the cluster, unique (default: the host name)"},
+    {"region", STR(region), "R",
+     "the node's region: new rooms go to the least-loaded node of the region whose "
+     "node the caller reached (default default)"},
+    {"node-url", STR_EMPTY(node_url), "URL",
+     "how the other nodes reach this node's HTTP API, e.g. http://10.0.0.5:8080 "
+     "(default: http(s)://ADDR:PORT of --http; required when --http is a wildcard)"},
+    {"cluster-secret-file", STR_EMPTY(cluster_secret_file), "FILE",
+     "at least 32 bytes, the same on every node: signs tokens and relayed requests; "
+     "required with --cluster"},
+    {"management", OPT_FLAG, offsetof(config, management), 0, 0, 1, "[0|1]",
+     "this node publishes its store's rooms, accounts and API keys to the cluster "
+     "(one node, the one parleyctl writes to; default 0)"},
     {"log-level", OPT_LOGLEVEL, offsetof(config, log_level),
      sizeof(((config *)0)->log_level), 0, 0, "LEVEL",
      "debug, info, warn or error (default info)"},
@@ -233,6 +254,7 @@ void config_defaults(config *cfg) {
   cfg->upload_retry_s = 86400;
   cfg->webhook_retry_s = 86400;
   cfg->turn_ttl_s = 86400;
+  strcpy(cfg->region, "default");
 }
 
 static const option *find_option(const char *name) {
@@ -422,6 +444,7 @@ static int set_option(config *cfg, const option *o, const char *v, char *err,
     }
     strcpy(field, v);
     return 0;
+  case OPT_FLAG:
   case OPT_INT: {
     char *end;
     errno = 0;
@@ -486,6 +509,8 @@ static const option *arg_option(int argc, char **argv, int *i, const char **valu
     return NULL;
   if (eq)
     *value = eq + 1;
+  else if (o->kind == OPT_FLAG)
+    *value = "1"; /* --management alone; --management=0 turns it off */
   else if (*i + 1 < argc)
     *value = argv[++*i];
   else
@@ -543,6 +568,109 @@ static int check_turn(config *cfg, char *err, size_t errlen) {
   return 0;
 }
 
+int config_read_secret(const char *path, uint8_t *out, size_t cap, size_t min_len,
+                       char *why, size_t whylen) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(why, whylen, "cannot open %s: %s", path, strerror(errno));
+    return -1;
+  }
+  size_t n = fread(out, 1, cap, f);
+  bool more = n == cap && fgetc(f) != EOF;
+  fclose(f);
+  while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' ' ||
+                   out[n - 1] == '\t'))
+    n--;
+  if (more) {
+    snprintf(why, whylen, "%s is longer than %zu bytes", path, cap);
+    return -1;
+  }
+  if (n < min_len) {
+    snprintf(why, whylen, "%s holds %zu bytes, at least %zu are needed", path, n,
+             min_len);
+    return -1;
+  }
+  return (int)n;
+}
+
+/* --cluster and its companions: what can be checked before anything starts (the URL's
+ * full parse is src/cluster/redis.c's, at start). */
+static int check_cluster(config *cfg, char *err, size_t errlen) {
+  if (!cfg->cluster_url[0]) {
+    if (cfg->management) {
+      snprintf(err, errlen, "--management needs --cluster");
+      return -1;
+    }
+    return 0;
+  }
+  if (strncmp(cfg->cluster_url, "rediss://", 9) == 0) {
+    snprintf(err, errlen,
+             "--cluster: rediss:// (TLS) is not supported by hiredis 0.14; reach Redis "
+             "over a private network or a TLS tunnel (docs/CLUSTER.md)");
+    return -1;
+  }
+  if (strncmp(cfg->cluster_url, "redis://", 8) != 0 || !cfg->cluster_url[8]) {
+    snprintf(err, errlen,
+             "--cluster wants redis://[:PASSWORD@]HOST[:PORT][/DB], got \"%s\"",
+             cfg->cluster_url);
+    return -1;
+  }
+  if (!cfg->cluster_secret_file[0]) {
+    snprintf(err, errlen,
+             "--cluster needs --cluster-secret-file (at least 32 bytes, the "
+             "same on every node)");
+    return -1;
+  }
+  uint8_t secret[1024];
+  char why[600];
+  if (config_read_secret(cfg->cluster_secret_file, secret, sizeof secret, 32, why,
+                         sizeof why) < 0) {
+    snprintf(err, errlen, "--cluster-secret-file: %s", why);
+    return -1;
+  }
+  if (!cfg->node_id[0]) {
+    char host[256];
+    if (gethostname(host, sizeof host) != 0 || !host[0]) {
+      snprintf(err, errlen, "--node-id: no host name to default to; give one");
+      return -1;
+    }
+    host[sizeof host - 1] = '\0';
+    snprintf(cfg->node_id, sizeof cfg->node_id, "%.*s", (int)sizeof cfg->node_id - 1,
+             host);
+  }
+  for (const char *p = cfg->node_id; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+          (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')) {
+      snprintf(err, errlen,
+               "--node-id: only letters, digits, '-', '_' and '.', got \"%s\"",
+               cfg->node_id);
+      return -1;
+    }
+  for (const char *p = cfg->region; *p; p++)
+    if (*p <= ' ' || *p == 0x7f) {
+      snprintf(err, errlen, "--region: no spaces or control characters");
+      return -1;
+    }
+  if (cfg->node_url[0]) {
+    if (strncmp(cfg->node_url, "http://", 7) != 0 &&
+        strncmp(cfg->node_url, "https://", 8) != 0) {
+      snprintf(err, errlen, "--node-url wants http://HOST:PORT or https://HOST:PORT");
+      return -1;
+    }
+  } else {
+    char h[64];
+    snprintf(h, sizeof h, "%s", cfg->http_host);
+    if (strcmp(h, "0.0.0.0") == 0 || strcmp(h, "[::]") == 0 || strcmp(h, "::") == 0 ||
+        !h[0]) {
+      snprintf(err, errlen,
+               "--node-url is required when --http listens on a wildcard "
+               "address (the other nodes need an address they can reach)");
+      return -1;
+    }
+  }
+  return 0;
+}
+
 int config_parse_args(config *cfg, int argc, char **argv, char *err, size_t errlen) {
   bool flagged[N_OPTIONS] = {false};
   for (int i = 1; i < argc; i++) {
@@ -594,7 +722,9 @@ int config_parse_args(config *cfg, int argc, char **argv, char *err, size_t errl
     if (set_option(cfg, o, value, err, errlen) != 0)
       return -1;
   }
-  return check_turn(cfg, err, errlen);
+  if (check_turn(cfg, err, errlen) != 0)
+    return -1;
+  return check_cluster(cfg, err, errlen);
 }
 
 void config_print_help(FILE *out) {

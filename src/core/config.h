@@ -5,6 +5,7 @@
 
 #include "core/host_addr.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
 typedef struct {
@@ -63,6 +64,13 @@ typedef struct {
   char tls_cert[512];             /* PEM certificate (and chain) for HTTPS; "" = HTTP */
   char tls_key[512];              /* its PEM private key */
   char trust_proxy[1024];         /* reverse proxies whose X-Forwarded-For counts */
+  /* Cluster mode (src/cluster/, docs/CLUSTER.md); cluster_url "" = one node alone. */
+  char cluster_url[512];         /* redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] */
+  char node_id[64];              /* "" until parsed: then the host name */
+  char region[64];               /* "default" */
+  char node_url[256];            /* how other nodes reach this one; "" = from --http */
+  char cluster_secret_file[512]; /* >= 32 bytes, the same on every node */
+  int management;                /* 1: publishes the store's configuration */
 } config;
 
 void config_defaults(config *cfg);
@@ -79,5 +87,9 @@ int config_split_hostport(const char *v, char *host, size_t host_cap, int *port)
 /* Checks one ICE server URL (RFC 7064/7065: "turn:host[:port][?transport=udp|tcp]",
  * "turns:", "stun:", "stuns:"); family is "turn" or "stun". Returns 0, or -1 with why. */
 int config_check_ice_url(const char *url, const char *family, char *why, size_t whylen);
+/* Reads a secret file (at most cap bytes; trailing white space dropped) into out.
+ * Returns its length, or -1 with why (missing, empty, shorter than min_len). */
+int config_read_secret(const char *path, uint8_t *out, size_t cap, size_t min_len,
+                       char *why, size_t whylen);
 
 #endif
