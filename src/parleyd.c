@@ -2,8 +2,8 @@
  * control loop (HTTP, SSE, conference core) until SIGINT or SIGTERM; SIGHUP reloads
  * the TLS certificate. */
 #include "api/api.h"
+#include "cluster/cluster.h"
 #include "cluster/config_sync.h"
-#include "cluster/redis.h"
 #include "conf/call.h"
 #include "conf/conf.h"
 #include "core/config.h"
@@ -33,7 +33,7 @@ static media_engine *media;
 static rtm_core *rtm;
 static outbox *deliveries;
 static store_sync *db_sync;
-static credis *redis; /* --cluster (until the cluster facade owns it) */
+static cluster *clu;
 static csync *config_sync;
 static char recordings_dir[600];
 static char media_bind[HOST_ADDR_LEN];
@@ -251,6 +251,50 @@ static int start_metrics_listener(uv_loop_t *loop, char *err, size_t errlen) {
   return 0;
 }
 
+/* --- cluster mode: the conference's side of the cluster's questions --- */
+static bool cluster_room_active(const char *room_key, void *ud) {
+  (void)ud;
+  return front.core && conf_room_active(front.core, room_key);
+}
+
+static unsigned cluster_participants(void *ud) {
+  (void)ud;
+  return front.core ? conf_participant_count(front.core) : 0;
+}
+
+/* Another node holds the room now: its participants here rejoin through it. */
+static void cluster_lease_lost(const char *room_key, void *ud) {
+  (void)ud;
+  if (front.core)
+    conf_end_room(front.core, room_key, "Conference moved to another node");
+}
+
+static int start_cluster(uv_loop_t *loop, char *err, size_t errlen) {
+  if (!cfg.cluster_url[0])
+    return 0;
+  if (!cfg.node_url[0]) /* the real port, also when --http asked for port 0 */
+    snprintf(cfg.node_url, sizeof cfg.node_url, "%s://%s:%d",
+             http_server_is_tls(front.srv) ? "https" : "http", cfg.http_host,
+             http_server_port(front.srv));
+  clu = cluster_new(loop, &cfg, db, err, errlen);
+  if (!clu)
+    return -1;
+  const host_addr_list *ann = media_engine_announce(media);
+  char media_addr[HOST_ADDR_LEN + 16];
+  bool v6 = ann->n && host_addr_is_ipv6(ann->addr[0]);
+  snprintf(media_addr, sizeof media_addr, "%s%s%s:%d", v6 ? "[" : "",
+           ann->n ? ann->addr[0] : "", v6 ? "]" : "", media_engine_port(media));
+  cluster_set_media_addr(clu, media_addr);
+  cluster_set_rooms(clu, cluster_room_active, cluster_participants, cluster_lease_lost,
+                    NULL);
+  front.cluster = clu;
+  config_sync = front.csync =
+      csync_new(loop, cluster_redis(clu), cfg.data_dir, cfg.management != 0, err, errlen);
+  if (!config_sync)
+    return -1;
+  return 0;
+}
+
 int main(int argc, char **argv) {
   char err[1024];
   config_defaults(&cfg);
@@ -312,13 +356,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "parleyd: %s\n", err);
     return 1;
   }
-  if (cfg.cluster_url[0]) {
-    if (!(redis = credis_new(loop, cfg.cluster_url, err, sizeof err)) ||
-        !(config_sync = front.csync = csync_new(loop, redis, cfg.data_dir,
-                                                cfg.management != 0, err, sizeof err))) {
-      fprintf(stderr, "parleyd: --cluster: %s\n", err);
-      return 1;
-    }
+  if (start_cluster(loop, err, sizeof err) != 0) {
+    fprintf(stderr, "parleyd: %s\n", err);
+    return 2;
   }
   uv_signal_init(loop, &sigint_watch);
   uv_signal_init(loop, &sigterm_watch);
@@ -340,14 +380,19 @@ int main(int argc, char **argv) {
              media_engine_port(media), announced, cfg.data_dir,
              media_engine_loops(media));
   uv_run(loop, UV_RUN_DEFAULT);
+  /* A clean stop: the leases are released and the node key deleted now, so the other
+   * nodes place this node's rooms elsewhere at once. */
+  front.cluster = NULL;
+  front.csync = NULL;
+  cluster_free(clu); /* answers its pending Redis commands: config sync goes after it */
+  clu = NULL;
+  csync_free(config_sync);
+  config_sync = NULL;
   front.ob = NULL;
   outbox_free(deliveries);
   rtm_core_free(rtm);
   rtm = NULL;
   front.sync = NULL;
-  front.csync = NULL;
-  credis_free(redis); /* answers its pending commands: config sync goes after it */
-  csync_free(config_sync);
   store_sync_stop(db_sync);    /* waits for a checkpoint under way */
   uv_run(loop, UV_RUN_NOWAIT); /* their close callbacks */
   store_close(db);             /* the last connection's close checkpoints what is left */

@@ -5,6 +5,7 @@
 #include "auth/jwt.h"
 #include "core/version.h"
 #include "http/tls.h"
+#include "parleyctl_cluster.h"
 #include "store/accounts.h"
 #include "store/db.h"
 #include "store/rooms.h"
@@ -16,7 +17,7 @@
 #include <time.h>
 
 static const char usage[] =
-    "usage: parleyctl [--data-dir DIR] COMMAND      (or --version, --help)\n"
+    "usage: parleyctl [--data-dir DIR] [--cluster URL] COMMAND  (or --version, --help)\n"
     "\n"
     "  room add ALIAS [--alias OTHER]... [--name NAME] [--pin P] [--guest-pin P]\n"
     "           [--allow-guests] [--lecture] [--locked] [--reception] [--test-call]\n"
@@ -33,6 +34,14 @@ static const char usage[] =
     "  key list [--account CID]\n"
     "  jwt --account CID --client-id ID [--ttl SECONDS] [--no-recording]\n"
     "  tls self-signed --name HOST [--out-cert FILE] [--out-key FILE] [--days N]\n"
+    "  cluster status [--json]                 (with --cluster)\n"
+    "  node drain ID | node serve ID           (with --cluster)\n"
+    "\n"
+    "--cluster redis://[:PASSWORD@]HOST[:PORT][/DB] names the cluster's Redis (as for\n"
+    "parleyd --cluster). cluster status lists the live nodes (id, region, state, load,\n"
+    "rooms, url, age of their last refresh in ms) and the leased rooms with their home\n"
+    "node and epoch; node drain makes a node take no new rooms (it keeps its own),\n"
+    "node serve undoes it.\n"
     "\n"
     "--data-dir defaults to ./var, as for parleyd. PINs are 1 to 20 digits; guests\n"
     "need a host PIN; a reception room asks callers for the alias they want; a\n"
@@ -478,7 +487,7 @@ static int tls_command(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-  const char *data_dir = "./var";
+  const char *data_dir = "./var", *cluster_url = NULL;
   int i = 1;
   for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
     if (strcmp(argv[i], "--help") == 0) {
@@ -491,12 +500,18 @@ int main(int argc, char **argv) {
     }
     if (strcmp(argv[i], "--data-dir") == 0 && i + 1 < argc)
       data_dir = argv[++i];
+    else if (strcmp(argv[i], "--cluster") == 0 && i + 1 < argc)
+      cluster_url = argv[++i];
     else
       return die("unknown option \"%s\" (see --help)", argv[i]);
   }
   if (i >= argc) {
     fputs(usage, stderr);
     return 2;
+  }
+  if (strcmp(argv[i], "cluster") == 0 || strcmp(argv[i], "node") == 0) {
+    int rc = parleyctl_cluster(cluster_url, argc - i, argv + i);
+    return fflush(stdout) != 0 ? die("cannot write to standard output%s", "") : rc;
   }
   if (strcmp(argv[i], "tls") == 0) {
     int rc = tls_command(argc - i - 1, argv + i + 1);

@@ -2,6 +2,7 @@
  * Prometheus text format (participants, rooms, tokens, streams, counters). */
 #include "api/api.h"
 #include "cluster/config_sync.h"
+#include "cluster/cluster.h"
 #include "delivery/outbox.h"
 #include "rtm/rtm.h"
 
@@ -192,6 +193,8 @@ static void metrics(api *a, h2o_req_t *req) {
     rtm_metrics(&b, a);
   store_metrics(&b, a);
   csync_metrics(a->csync, &b);
+  if (a->cluster)
+    cluster_metrics(a->cluster, &b);
   if (a->media)
     media_metrics(&b, a->media);
   http_respond(req, 200, "text/plain; version=0.0.4", b.data, b.len);

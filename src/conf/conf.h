@@ -20,6 +20,12 @@ void conf_destroy(conf_core *core);
 /* The room record for an alias, re-read from the store if it changed. */
 const room_record *conf_find_alias(conf_core *core, const char *alias);
 
+/* For cluster mode (src/cluster via parleyd.c); room_key is a room's first alias. */
+bool conf_room_active(conf_core *core, const char *room_key); /* has participants */
+unsigned conf_participant_count(const conf_core *core);
+/* Every participant of the room gets a disconnect event with reason and leaves. */
+void conf_end_room(conf_core *core, const char *room_key, const char *reason);
+
 typedef enum {
   JOIN_OK,
   JOIN_PIN_PROMPT,

@@ -47,6 +47,36 @@ void conf_shutdown(conf_core *core, const char *reason) {
     conf_leave(p, reason);
 }
 
+static room *room_of_key(conf_core *core, const char *room_key) {
+  const room_record *rec = conf_find_alias(core, room_key);
+  if (!rec || rec->test_call)
+    return NULL;
+  return hmap_get(core->rooms, &rec->id, sizeof rec->id);
+}
+
+bool conf_room_active(conf_core *core, const char *room_key) {
+  const room *r = room_of_key(core, room_key);
+  return r && r->n_participants > 0;
+}
+
+unsigned conf_participant_count(const conf_core *core) {
+  return (unsigned)hmap_count(core->participants);
+}
+
+void conf_end_room(conf_core *core, const char *room_key, const char *reason) {
+  room *r = room_of_key(core, room_key);
+  if (!r)
+    return;
+  log_info("conf", "room %s ended here: %s", room_key, reason);
+  /* conf_leave of the last participant may free the room: stop at the count. */
+  for (size_t n = r->n_participants; n > 0; n--) {
+    room *again = room_of_key(core, room_key);
+    if (!again || list_empty(&again->participants))
+      break;
+    conf_leave(list_entry(again->participants.next, participant, link), reason);
+  }
+}
+
 static void free_core(uv_handle_t *h) {
   conf_core *core = h->data;
   pin_guard_sweep(core, true);

@@ -6,6 +6,7 @@
 // same ports, the cluster's view through `parleyctl --cluster URL cluster status --json`, and
 // nginx as a load balancer in front of the nodes (a primary server per front, the others as
 // backups). Nodes are helpers.mjs Daemons: api(), join(), sse(), metrics() work on them.
+// At the end, core's node-at-a-time helpers (startRedis, startNode, kill9, clusterStatus).
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,7 +14,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Daemon, PARLEYCTL, REPO, SANITIZER_ENV, SLOW, parleyctl, roomArgs, sleep, waitUntil, withTimeout } from './helpers.mjs';
+import { Daemon, PARLEYCTL, REPO, SANITIZER_ENV, SLOW, parleyctl, roomArgs, sleep, startDaemon, waitUntil, withTimeout } from './helpers.mjs';
 
 export const REDIS_SERVER = '/usr/bin/redis-server';
 export const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
@@ -520,4 +521,81 @@ ${blocks}
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Node-at-a-time helpers (written by helper "core" for cluster_membership.test.mjs): a
+// redis-server as a plain object, one shared secret per test process, startNode/kill9.
+
+/** A redis-server of the test's own: {port, url, stop(), kill9(), start()}. */
+export async function startRedis({ port, password } = {}) {
+  const r = { port: port ?? await freePort(), child: undefined };
+  r.url = `redis://${password ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${r.port}`;
+  r.start = async () => {
+    const args = ['--port', String(r.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--daemonize', 'no'];
+    if (password) args.push('--requirepass', password);
+    const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    child.unref();
+    child.stdout.unref?.();
+    child.stderr.unref?.();
+    r.child = child;
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    r.exited = new Promise((resolve) => child.on('exit', () => { children.delete(child); resolve(); }));
+    await waitUntil(() => out.includes('Ready to accept connections'), { timeout: 5000, what: `redis-server on ${r.port}: ${out}` });
+  };
+  r.kill9 = async () => {
+    r.child.kill('SIGKILL');
+    await withTimeout(r.exited, 5000);
+  };
+  r.stop = async () => {
+    if (r.child && r.child.exitCode === null && r.child.signalCode === null) await r.kill9();
+  };
+  await r.start();
+  return r;
+}
+
+let secretFile;
+/** One cluster secret file for every node of this test process. */
+export function clusterSecretFile() {
+  if (!secretFile) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-secret-'));
+    secretFile = path.join(dir, 'cluster.secret');
+    writeFileSync(secretFile, 'cluster-test-secret-0123456789abcdef0123456789\n', { mode: 0o600 });
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return secretFile;
+}
+
+/** Starts a parleyd node in cluster mode on redis; extra: more parleyd flags. */
+export function startNode(redis, { id, region = 'default', management = false, rooms = [], args = [] } = {}) {
+  const a = ['--cluster', redis.url, '--node-id', id, '--region', region,
+    '--cluster-secret-file', clusterSecretFile(), ...args];
+  if (management) a.push('--management');
+  return startDaemon({ rooms, args: a });
+}
+
+/** kill -9 of a node (no clean exit: its key lapses in Redis). */
+export async function kill9(daemon) {
+  daemon.child.kill('SIGKILL');
+  await withTimeout(daemon.exited, 5000);
+  daemon.saveLog();
+  rmSync(daemon.dataDir, { recursive: true, force: true });
+}
+
+/** Runs parleyctl --cluster URL ARGS...; resolves {code, stdout, stderr}. */
+export function clusterCtl(redis, args) {
+  return new Promise((resolve) => {
+    execFile(PARLEYCTL, ['--cluster', redis.url, ...args], { env: { ...process.env, ...SANITIZER_ENV } },
+      (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }));
+  });
+}
+
+/** `cluster status --json`, parsed: {nodes: [...], rooms: [...]}. */
+export async function clusterStatus(redis) {
+  const r = await clusterCtl(redis, ['cluster', 'status', '--json']);
+  assert.equal(r.code, 0, `parleyctl cluster status failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
 }

@@ -1,0 +1,394 @@
+/* cluster — ties redis, node and lease together: placement of new rooms, the answer
+ * to "where is this room served", a cache of last known homes for when Redis is down,
+ * and the metrics. */
+#include "cluster/cluster.h"
+
+#include "cluster/lease.h"
+#include "cluster/node.h"
+#include "core/hmap.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/version.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+typedef struct {
+  char *key;
+  char node_id[64];
+  char http_url[256];
+  uint64_t epoch;
+} known_home;
+
+struct cluster {
+  uv_loop_t *loop;
+  credis *r;
+  cnode *node;
+  lease_table *leases;
+  hmap *homes; /* room_key -> known_home: the last location seen in Redis */
+  char node_id[64];
+  char region[64];
+  uint8_t secret[1024];
+  size_t secret_len;
+  uv_timer_t load_timer;
+  bool (*active)(const char *room_key, void *ud);
+  unsigned (*participants)(void *ud);
+  void (*lease_lost)(const char *room_key, void *ud);
+  void *ud;
+  unsigned rnd;
+  unsigned long placed_here, placed_there, unavailable;
+};
+
+struct cluster_locate_call {
+  cluster *c;
+  bool canceled;
+  bool join, relayed;
+  void (*cb)(const cluster_location *, void *);
+  void *ud;
+  char key[];
+};
+
+static uint64_t unix_ms(void) {
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+}
+
+static void on_redis_up(void *ud) {
+  cluster *c = ud;
+  cnode_reconnected(c->node);
+  lease_reassert(c->leases);
+}
+
+static void update_load(cluster *c) {
+  unsigned load = c->participants ? c->participants(c->ud) : 0;
+  cnode_set_load(c->node, load, lease_count(c->leases));
+}
+
+static void on_load_tick(uv_timer_t *t) { update_load(t->data); }
+
+cluster *cluster_new(uv_loop_t *loop, const config *cfg, store *st, char *err, size_t n) {
+  (void)st;
+  uint8_t secret[1024];
+  char why[600];
+  int len = config_read_secret(cfg->cluster_secret_file, secret, sizeof secret, 32, why,
+                               sizeof why);
+  if (len < 0) {
+    snprintf(err, n, "--cluster-secret-file: %s", why);
+    return NULL;
+  }
+  char rerr[300];
+  credis *r = credis_new(loop, cfg->cluster_url, rerr, sizeof rerr);
+  if (!r) {
+    snprintf(err, n, "--cluster: %s", rerr);
+    return NULL;
+  }
+  cluster *c = xcalloc(1, sizeof *c);
+  c->loop = loop;
+  c->r = r;
+  memcpy(c->secret, secret, (size_t)len);
+  c->secret_len = (size_t)len;
+  snprintf(c->node_id, sizeof c->node_id, "%s", cfg->node_id);
+  snprintf(c->region, sizeof c->region, "%s", cfg->region);
+  c->rnd = (unsigned)unix_ms() ^ (unsigned)(uintptr_t)c;
+  c->homes = hmap_new();
+  cnode_info self = {0};
+  snprintf(self.id, sizeof self.id, "%s", cfg->node_id);
+  snprintf(self.region, sizeof self.region, "%s", cfg->region);
+  if (cfg->node_url[0])
+    snprintf(self.http_url, sizeof self.http_url, "%s", cfg->node_url);
+  else
+    snprintf(self.http_url, sizeof self.http_url, "%s://%s:%d",
+             cfg->tls_cert[0] ? "https" : "http", cfg->http_host, cfg->http_port);
+  snprintf(self.version, sizeof self.version, "%s", parley_version());
+  self.started_ms = unix_ms();
+  c->node = cnode_new(loop, r, &self);
+  c->leases = lease_new(loop, r, cfg->node_id);
+  credis_on_up(r, on_redis_up, c);
+  uv_timer_init(loop, &c->load_timer);
+  c->load_timer.data = c;
+  uv_timer_start(&c->load_timer, on_load_tick, 1000, 1000);
+  log_info("cluster", "node %s (region %s, %s) joining the cluster at %s", self.id,
+           self.region, self.http_url, cfg->cluster_url[0] ? "redis" : "");
+  return c;
+}
+
+void cluster_set_media_addr(cluster *c, const char *media_addr) {
+  cnode_set_media_addr(c->node, media_addr);
+}
+
+static bool all_homes(void *v, void *ud) {
+  (void)v;
+  (void)ud;
+  return true;
+}
+static void free_home(void *v, void *ud) {
+  (void)ud;
+  known_home *h = v;
+  free(h->key);
+  free(h);
+}
+
+static void on_guard(uv_timer_t *t) { (void)t; }
+
+static void free_cluster(uv_handle_t *h) { free(h->data); }
+
+void cluster_free(cluster *c) {
+  if (!c)
+    return;
+  uv_timer_stop(&c->load_timer);
+  lease_release_all(c->leases);
+  cnode_leave(c->node);
+  /* Wait (at most 1 s) for Redis to confirm: the others then see this node go now,
+   * not when its key expires. */
+  uv_timer_t guard;
+  uv_timer_init(c->loop, &guard);
+  uv_timer_start(&guard, on_guard, 50, 50);
+  uint64_t until = uv_now(c->loop) + 1000;
+  while ((lease_pending(c->leases) || cnode_pending(c->node)) && uv_now(c->loop) < until)
+    uv_run(c->loop, UV_RUN_ONCE);
+  uv_close((uv_handle_t *)&guard, NULL);
+  credis_free(c->r); /* whatever is still pending is answered NULL here */
+  cnode_free(c->node);
+  lease_free(c->leases);
+  hmap_remove_if(c->homes, all_homes, free_home, NULL);
+  hmap_free(c->homes);
+  uv_close((uv_handle_t *)&c->load_timer, free_cluster);
+  uv_run(c->loop, UV_RUN_NOWAIT);
+}
+
+void cluster_set_rooms(cluster *c, bool (*active)(const char *room_key, void *ud),
+                       unsigned (*participants)(void *ud),
+                       void (*lease_lost)(const char *room_key, void *ud), void *ud) {
+  c->active = active;
+  c->participants = participants;
+  c->lease_lost = lease_lost;
+  c->ud = ud;
+  lease_set_rooms(c->leases, active, lease_lost, ud);
+}
+
+bool cluster_draining(const cluster *c) { return cnode_draining(c->node); }
+
+const char *cluster_node_id(const cluster *c) { return c->node_id; }
+
+const uint8_t *cluster_secret(const cluster *c, size_t *len) {
+  *len = c->secret_len;
+  return c->secret;
+}
+
+credis *cluster_redis(cluster *c) { return c->r; }
+
+/* --- locate --- */
+
+static void remember(cluster *c, const char *key, const char *node_id, const char *url,
+                     uint64_t epoch) {
+  known_home *h = hmap_get(c->homes, key, strlen(key));
+  if (!h) {
+    h = xcalloc(1, sizeof *h);
+    h->key = xstrdup(key);
+    hmap_put(c->homes, h->key, strlen(h->key), h);
+  }
+  snprintf(h->node_id, sizeof h->node_id, "%s", node_id);
+  snprintf(h->http_url, sizeof h->http_url, "%s", url);
+  h->epoch = epoch;
+}
+
+static void forget(cluster *c, const char *key) {
+  known_home *h = hmap_remove(c->homes, key, strlen(key));
+  if (h)
+    free_home(h, NULL);
+}
+
+static void answer(cluster_locate_call *call, cluster_where where, const char *node_id,
+                   const char *url, uint64_t epoch, const char *reason) {
+  cluster *c = call->c;
+  cluster_location loc = {.where = where, .epoch = epoch};
+  snprintf(loc.node_id, sizeof loc.node_id, "%s", node_id ? node_id : "");
+  snprintf(loc.http_url, sizeof loc.http_url, "%s", url ? url : "");
+  snprintf(loc.reason, sizeof loc.reason, "%s", reason ? reason : "");
+  if (where == CLUSTER_HERE)
+    c->placed_here++;
+  else if (where == CLUSTER_THERE)
+    c->placed_there++;
+  else
+    c->unavailable++;
+  if (!call->canceled)
+    call->cb(&loc, call->ud);
+  free(call);
+}
+
+/* Redis down, or it did not answer. */
+static void answer_offline(cluster_locate_call *call) {
+  cluster *c = call->c;
+  known_home *h = hmap_get(c->homes, call->key, strlen(call->key));
+  if (h && !call->relayed && strcmp(h->node_id, c->node_id) != 0)
+    answer(call, CLUSTER_THERE, h->node_id, h->http_url, h->epoch, NULL);
+  else
+    answer(call, CLUSTER_UNAVAILABLE, NULL, NULL, 0, CLUSTER_REASON_REDIS_DOWN);
+}
+
+static void on_acquired(bool ok, const char *holder, uint64_t epoch, void *ud) {
+  cluster_locate_call *call = ud;
+  cluster *c = call->c;
+  if (ok) {
+    forget(c, call->key);
+    update_load(c);
+    answer(call, CLUSTER_HERE, c->node_id, NULL, epoch, NULL);
+    return;
+  }
+  if (!holder) {
+    answer_offline(call);
+    return;
+  }
+  /* Another node won the room meanwhile. */
+  char node[64];
+  uint64_t e = 0;
+  const cnode_info *ni = NULL;
+  if (lease_parse_holder(holder, node, sizeof node, &e) == 0)
+    ni = cnode_find(c->node, node);
+  if (ni && !call->relayed) {
+    remember(c, call->key, ni->id, ni->http_url, e);
+    answer(call, CLUSTER_THERE, ni->id, ni->http_url, e, NULL);
+  } else {
+    answer(call, CLUSTER_UNAVAILABLE, NULL, NULL, 0, CLUSTER_REASON_HOME_GONE);
+  }
+}
+
+static void place(cluster_locate_call *call) {
+  cluster *c = call->c;
+  if (call->relayed) { /* the relaying node chose this one */
+    if (cnode_draining(c->node)) {
+      answer(call, CLUSTER_UNAVAILABLE, NULL, NULL, 0, CLUSTER_REASON_NO_NODE);
+      return;
+    }
+    lease_acquire(c->leases, call->key, on_acquired, call);
+    return;
+  }
+  size_t n;
+  const cnode_info *nodes = cnode_list(c->node, &n);
+  c->rnd = c->rnd * 1103515245u + 12345u;
+  int i = cnode_pick(nodes, n, c->region, c->rnd >> 8);
+  bool self = i >= 0 ? strcmp(nodes[i].id, c->node_id) == 0
+                     : n == 0 && !cnode_draining(c->node); /* list not read yet */
+  if (self) {
+    lease_acquire(c->leases, call->key, on_acquired, call);
+    return;
+  }
+  if (i < 0) {
+    answer(call, CLUSTER_UNAVAILABLE, NULL, NULL, 0, CLUSTER_REASON_NO_NODE);
+    return;
+  }
+  answer(call, CLUSTER_THERE, nodes[i].id, nodes[i].http_url, 0, NULL);
+}
+
+static void on_room(redisReply *rep, void *ud) {
+  cluster_locate_call *call = ud;
+  cluster *c = call->c;
+  if (call->canceled) {
+    free(call);
+    return;
+  }
+  if (!rep || rep->type == REDIS_REPLY_ERROR) {
+    answer_offline(call);
+    return;
+  }
+  char node[64];
+  uint64_t epoch = 0;
+  if (rep->type != REDIS_REPLY_STRING ||
+      lease_parse_holder(rep->str, node, sizeof node, &epoch) != 0) {
+    forget(c, call->key);
+    if (call->join)
+      place(call);
+    else /* no home: today's answers (unknown token, ...) are given here */
+      answer(call, CLUSTER_HERE, c->node_id, NULL, 0, NULL);
+    return;
+  }
+  if (strcmp(node, c->node_id) == 0) {
+    /* Homed here in Redis but not in this process (it restarted): take it back. */
+    if (call->join)
+      lease_acquire(c->leases, call->key, on_acquired, call);
+    else
+      answer(call, CLUSTER_HERE, c->node_id, NULL, epoch, NULL);
+    return;
+  }
+  const cnode_info *ni = cnode_find(c->node, node);
+  if (call->relayed || !ni) {
+    /* A relayed request for a room another node holds, or a home whose node key is
+     * gone (it died; its lease lapses within 8 s). */
+    answer(call, CLUSTER_UNAVAILABLE, NULL, NULL, 0, CLUSTER_REASON_HOME_GONE);
+    return;
+  }
+  remember(c, call->key, ni->id, ni->http_url, epoch);
+  answer(call, CLUSTER_THERE, ni->id, ni->http_url, epoch, NULL);
+}
+
+cluster_locate_call *cluster_locate(cluster *c, const char *room_key, bool join,
+                                    bool relayed,
+                                    void (*cb)(const cluster_location *, void *),
+                                    void *ud) {
+  size_t klen = strlen(room_key);
+  cluster_locate_call *call = xcalloc(1, sizeof *call + klen + 1);
+  call->c = c;
+  call->join = join;
+  call->relayed = relayed;
+  call->cb = cb;
+  call->ud = ud;
+  memcpy(call->key, room_key, klen + 1);
+  uint64_t epoch;
+  if (lease_held(c->leases, room_key, &epoch)) {
+    answer(call, CLUSTER_HERE, c->node_id, NULL, epoch, NULL);
+    return NULL;
+  }
+  if (!credis_up(c->r)) {
+    answer_offline(call);
+    return NULL;
+  }
+  char key[600];
+  snprintf(key, sizeof key, "pl:room:%s", room_key);
+  const char *argv[] = {"GET", key};
+  credis_command(c->r, on_room, call, 2, argv, NULL);
+  return call;
+}
+
+void cluster_locate_cancel(cluster_locate_call *call) {
+  if (call)
+    call->canceled = true;
+}
+
+void cluster_metrics(const cluster *c, buf *b) {
+  size_t n;
+  cnode_list(c->node, &n);
+  buf_appendf(
+      b,
+      "# HELP parley_cluster_redis_up 1 while the Redis command connection is ready.\n"
+      "# TYPE parley_cluster_redis_up gauge\nparley_cluster_redis_up %d\n"
+      "# HELP parley_cluster_nodes Live nodes seen at the last refresh.\n"
+      "# TYPE parley_cluster_nodes gauge\nparley_cluster_nodes %zu\n"
+      "# HELP parley_cluster_rooms_homed Rooms whose lease this node holds.\n"
+      "# TYPE parley_cluster_rooms_homed gauge\nparley_cluster_rooms_homed %u\n"
+      "# HELP parley_cluster_draining 1 while this node is draining.\n"
+      "# TYPE parley_cluster_draining gauge\nparley_cluster_draining %d\n"
+      "# HELP parley_cluster_lease_lost_total Leases found held by another node.\n"
+      "# TYPE parley_cluster_lease_lost_total counter\n"
+      "parley_cluster_lease_lost_total %lu\n"
+      "# HELP parley_cluster_redis_reconnects_total Redis reconnections.\n"
+      "# TYPE parley_cluster_redis_reconnects_total counter\n"
+      "parley_cluster_redis_reconnects_total %lu\n"
+      "# HELP parley_cluster_redis_commands_total Redis commands sent.\n"
+      "# TYPE parley_cluster_redis_commands_total counter\n"
+      "parley_cluster_redis_commands_total %lu\n"
+      "# HELP parley_cluster_redis_failed_total Redis commands failed or refused.\n"
+      "# TYPE parley_cluster_redis_failed_total counter\n"
+      "parley_cluster_redis_failed_total %lu\n"
+      "# HELP parley_cluster_locate_total Room locations answered, by answer.\n"
+      "# TYPE parley_cluster_locate_total counter\n"
+      "parley_cluster_locate_total{where=\"here\"} %lu\n"
+      "parley_cluster_locate_total{where=\"there\"} %lu\n"
+      "parley_cluster_locate_total{where=\"unavailable\"} %lu\n",
+      credis_up(c->r) ? 1 : 0, n, lease_count(c->leases), cnode_draining(c->node) ? 1 : 0,
+      lease_lost_total(c->leases), credis_reconnects(c->r), credis_commands_total(c->r),
+      credis_failed_total(c->r), c->placed_here, c->placed_there, c->unavailable);
+}

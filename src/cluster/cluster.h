@@ -1,0 +1,67 @@
+/* cluster — the facade api and parleyd use in cluster mode (--cluster): where a room
+ * is answered (here, on another node to relay to, or nowhere for now), membership,
+ * leases, the cluster secret and the parley_cluster_* metrics. docs/CLUSTER.md. */
+#ifndef PARLEY_CLUSTER_H
+#define PARLEY_CLUSTER_H
+
+#include "cluster/redis.h"
+#include "core/buf.h"
+#include "core/config.h"
+#include "store/db.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct cluster cluster;
+typedef enum { CLUSTER_HERE, CLUSTER_THERE, CLUSTER_UNAVAILABLE } cluster_where;
+typedef struct {
+  cluster_where where;
+  char node_id[64];
+  char http_url[256]; /* THERE: where to relay */
+  uint64_t epoch;
+  char reason[200]; /* UNAVAILABLE: a sentence for the client */
+} cluster_location;
+typedef struct cluster_locate_call cluster_locate_call;
+
+cluster *cluster_new(uv_loop_t *loop, const config *cfg, store *st, char *err, size_t n);
+/* A clean exit: releases this node's leases and deletes its node key (waiting up to
+ * 1 s for Redis to confirm, so the other nodes see it go at once), then frees. Call
+ * it after uv_run has returned; it runs the loop itself for that wait. */
+void cluster_free(cluster *c);
+/* What the node announces as its media address ("" until set). */
+void cluster_set_media_addr(cluster *c, const char *media_addr);
+/* Where a request for room_key is answered. join: a request_token (may place the room
+ * here or elsewhere); relayed: the request came from another node (answer HERE or
+ * UNAVAILABLE, never THERE, so there are no relay loops; a relayed join places the
+ * room here). Redis down: HERE for rooms homed here, THERE from the last known
+ * location, else UNAVAILABLE with a clear reason. cb may run before cluster_locate
+ * returns, and then NULL is returned. */
+cluster_locate_call *cluster_locate(cluster *c, const char *room_key, bool join,
+                                    bool relayed,
+                                    void (*cb)(const cluster_location *, void *),
+                                    void *ud);
+/* cb will not run; NULL is ignored. */
+void cluster_locate_cancel(cluster_locate_call *call);
+/* The conference side: is room_key active here (leases of inactive rooms are released
+ * after 5 s), how many participants here (load), and what to do when a lease is lost
+ * (end the room: its participants get `disconnect` and rejoin through the new home). */
+void cluster_set_rooms(cluster *c, bool (*active)(const char *room_key, void *ud),
+                       unsigned (*participants)(void *ud),
+                       void (*lease_lost)(const char *room_key, void *ud), void *ud);
+bool cluster_draining(const cluster *c);
+const char *cluster_node_id(const cluster *c);
+const uint8_t *cluster_secret(const cluster *c, size_t *len);
+void cluster_metrics(const cluster *c, buf *out); /* Prometheus text, parley_cluster_* */
+credis *cluster_redis(cluster *c);                /* for config_sync */
+
+/* Redis-down answers, reasons for the client (the 503's "result"). */
+#define CLUSTER_REASON_REDIS_DOWN                                                        \
+  "The conference service is temporarily unavailable (the cluster's directory cannot "   \
+  "be reached); please try again in a few seconds"
+#define CLUSTER_REASON_NO_NODE                                                           \
+  "No conferencing node is accepting new conferences right now; please try again later"
+#define CLUSTER_REASON_HOME_GONE                                                         \
+  "The conference is moving to another node; please try again in a few seconds"
+
+#endif
