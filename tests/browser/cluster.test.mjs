@@ -155,7 +155,8 @@ async function allBackInRoom(t0, ms) {
     await until(() => inRoom(p), `${p.name} back in the room with everyone`, ms).catch(async (e) => {
       const page = pages.get(p);
       const said = await page.evaluate(() => ['#status', '#error'].map((s) => document.querySelector(s)?.textContent.trim()).join(' | ')).catch(() => '');
-      throw new Error(`${e.message}\nstates: ${JSON.stringify(await statesSince(p, t0))}\n#status | #error: ${said}\nconsole:\n${consoles.get(p).join('\n')}`);
+      const roster = await rosterNames(page).catch(() => null);
+      throw new Error(`${e.message}\nstates: ${JSON.stringify(await statesSince(p, t0))}\nroster: ${JSON.stringify(roster)}\n#status | #error: ${said}\nconsole:\n${consoles.get(p).join('\n')}`);
     });
     times[p.name] = Date.now() - t0;
   }));
