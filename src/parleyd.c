@@ -34,7 +34,7 @@ static rtm_core *rtm;
 static outbox *deliveries;
 static store_sync *db_sync;
 static cluster *clu;
-static csync *config_sync;
+static csync *config_sync; /* --cluster: configuration from the management node */
 static char recordings_dir[600];
 static char media_bind[HOST_ADDR_LEN];
 static uv_signal_t sigint_watch, sigterm_watch, sighup_watch;
@@ -288,10 +288,6 @@ static int start_cluster(uv_loop_t *loop, char *err, size_t errlen) {
   cluster_set_rooms(clu, cluster_room_active, cluster_participants, cluster_lease_lost,
                     NULL);
   front.cluster = clu;
-  config_sync = front.csync =
-      csync_new(loop, cluster_redis(clu), cfg.data_dir, cfg.management != 0, err, errlen);
-  if (!config_sync)
-    return -1;
   return 0;
 }
 
@@ -360,6 +356,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "parleyd: %s\n", err);
     return 2;
   }
+  if (clu &&
+      !(config_sync = front.csync = csync_new(loop, cluster_redis(clu), cfg.data_dir,
+                                              cfg.management != 0, err, sizeof err))) {
+    fprintf(stderr, "parleyd: %s\n", err);
+    return 1;
+  }
   uv_signal_init(loop, &sigint_watch);
   uv_signal_init(loop, &sigterm_watch);
   uv_signal_start(&sigint_watch, on_signal, SIGINT);
@@ -384,10 +386,10 @@ int main(int argc, char **argv) {
    * nodes place this node's rooms elsewhere at once. */
   front.cluster = NULL;
   front.csync = NULL;
-  cluster_free(clu); /* answers its pending Redis commands: config sync goes after it */
+  csync_stop(config_sync); /* no new commands: the cluster's Redis goes next */
+  cluster_free(clu);
+  csync_free(config_sync); /* after its Redis: no callback of it can come later */
   clu = NULL;
-  csync_free(config_sync);
-  config_sync = NULL;
   front.ob = NULL;
   outbox_free(deliveries);
   rtm_core_free(rtm);

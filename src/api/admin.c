@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "cluster/config_sync.h"
 #include "cluster/cluster.h"
+#include "cluster/config_sync.h"
 #include "delivery/outbox.h"
 #include "rtm/rtm.h"
 
@@ -195,6 +196,7 @@ static void metrics(api *a, h2o_req_t *req) {
   csync_metrics(a->csync, &b);
   if (a->cluster)
     cluster_metrics(a->cluster, &b);
+  csync_metrics(a->csync, &b);
   if (a->media)
     media_metrics(&b, a->media);
   http_respond(req, 200, "text/plain; version=0.0.4", b.data, b.len);

@@ -21,6 +21,7 @@ typedef struct {
   struct store_sync *sync; /* --store-sync, or NULL */
   struct csync *csync;     /* cluster configuration sync (--cluster), or NULL */
   struct cluster *cluster; /* --cluster, or NULL */
+  struct csync *csync;     /* cluster configuration sync (--cluster), or NULL */
 } api;
 
 /* One request on its way through the client API. */

@@ -1,6 +1,7 @@
 /* config_sync — publishing the management node's configuration and applying it on the
- * other nodes, on the loop: commands are asynchronous (credis), the store work is short
- * SQLite reads and one write transaction through a connection of our own. */
+ * other nodes. Redis commands are asynchronous on the loop (credis); the store work
+ * (serialising, applying: tens of ms for a thousand rooms) runs on libuv's threadpool
+ * through a connection of our own, which the loop does not touch while it runs. */
 #include "cluster/config_sync.h"
 
 #include "cluster/config_body.h"
@@ -33,7 +34,21 @@ struct csync {
   char body_digest[CBODY_DIGEST_HEX + 1];
   int64_t publishing;    /* its version */
   uint64_t serialise_ns; /* how long reading the store took */
-  uint64_t started_ms;
+  /* The store work on the threadpool: while working, only the worker uses st. */
+  uv_work_t work;
+  bool working, closing, force;
+  struct {
+    char *body; /* management: out (serialised); others: in (from Redis) */
+    size_t len;
+    int64_t version;
+    char digest[CBODY_DIGEST_HEX + 1];
+    char err[300];
+    int rc;         /* 0 done; -1 failed */
+    bool same;      /* others: the body is the one applied already */
+    bool malformed; /* others: refused by the parser or the store (not a lock) */
+    cbody_counts counts;
+    uint64_t ns;
+  } w;
   uint64_t applied_total, published_total, refused_total;
 };
 
@@ -141,44 +156,70 @@ static void on_previous(redisReply *rep, void *ud) {
   credis_command(s->r, on_stored, s, 6, argv, lens);
 }
 
+/* On the threadpool: the store as a body, and its digest. */
+static void serialise_work(uv_work_t *w) {
+  csync *s = w->data;
+  uint64_t t0 = uv_hrtime();
+  s->w.body = cbody_serialise(s->st, &s->w.len, s->w.err, sizeof s->w.err);
+  s->w.rc = s->w.body ? 0 : -1;
+  if (s->w.body)
+    cbody_digest(s->w.body, s->w.len, s->w.digest);
+  s->w.ns = uv_hrtime() - t0;
+}
+
+static void after_serialise(uv_work_t *w, int status) {
+  csync *s = w->data;
+  s->working = false;
+  char *body = s->w.body;
+  s->w.body = NULL;
+  if (s->closing || status != 0) {
+    free(body);
+    s->busy = false;
+    return;
+  }
+  if (!body) {
+    log_error("cluster", "config: cannot serialise the store: %s", s->w.err);
+    s->busy = false;
+    s->owed = true;
+    return;
+  }
+  if (!s->force && strcmp(s->w.digest, s->digest) == 0) {
+    free(body); /* a commit that changed nothing we publish */
+    s->owed = false;
+    publish_done(s, true);
+    return;
+  }
+  if (!credis_up(s->r)) {
+    free(body);
+    s->busy = false;
+    s->owed = true; /* on_up publishes */
+    return;
+  }
+  s->body = body;
+  s->body_len = s->w.len;
+  s->serialise_ns = s->w.ns;
+  snprintf(s->body_digest, sizeof s->body_digest, "%s", s->w.digest);
+  const char *argv[] = {"HGET", CSYNC_KEY, "version"};
+  size_t lens[] = {4, strlen(CSYNC_KEY), 7};
+  credis_command(s->r, on_previous, s, 3, argv, lens);
+}
+
 /* force: publish even when the body is what we published last (Redis may have restarted
  * empty). */
 static void publish(csync *s, bool force) {
+  if (s->closing)
+    return;
   if (s->busy) {
     s->again = true;
     s->again_force |= force;
     return;
   }
   s->again_force = false;
-  char err[300];
-  size_t len = 0;
-  uint64_t t0 = uv_hrtime();
-  char *body = cbody_serialise(s->st, &len, err, sizeof err);
-  s->serialise_ns = uv_hrtime() - t0;
-  if (!body) {
-    log_error("cluster", "config: cannot serialise the store: %s", err);
-    s->owed = true;
-    return;
-  }
-  char digest[CBODY_DIGEST_HEX + 1];
-  cbody_digest(body, len, digest);
-  if (!force && strcmp(digest, s->digest) == 0) {
-    free(body); /* a commit that changed nothing we publish */
-    s->owed = false;
-    return;
-  }
-  if (!credis_up(s->r)) {
-    free(body);
-    s->owed = true; /* on_up publishes */
-    return;
-  }
   s->busy = true;
-  s->body = body;
-  s->body_len = len;
-  snprintf(s->body_digest, sizeof s->body_digest, "%s", digest);
-  const char *argv[] = {"HGET", CSYNC_KEY, "version"};
-  size_t lens[] = {4, strlen(CSYNC_KEY), 7};
-  credis_command(s->r, on_previous, s, 3, argv, lens);
+  s->working = true;
+  s->force = force;
+  s->work.data = s;
+  uv_queue_work(s->loop, &s->work, serialise_work, after_serialise);
 }
 
 /* ---- other nodes: apply -------------------------------------------------------------
@@ -194,50 +235,67 @@ static void fetch_done(csync *s) {
   }
 }
 
-static void apply_body(csync *s, int64_t v, const char *text, size_t len) {
-  char err[300], digest[CBODY_DIGEST_HEX + 1];
-  cbody_digest(text, len, digest);
-  if (strcmp(digest, s->digest) == 0) { /* republished as is (a reconnect): no rewrite */
-    if (cbody_state_set(s->st, "applied", v, digest, err, sizeof err) != 0)
-      log_error("cluster", "config: cannot record version %" PRId64 ": %s", v, err);
-    else
-      s->version = v;
-    return;
-  }
+/* On the threadpool: the body checked and written, or only its version recorded when it
+ * is the body applied already (the management node republished it after a reconnect). */
+static void apply_work(uv_work_t *w) {
+  csync *s = w->data;
   uint64_t t0 = uv_hrtime();
-  cbody *b = cbody_parse(text, len, err, sizeof err);
-  if (!b) {
-    s->refused = v;
-    s->refused_total++;
-    log_error("cluster",
-              "config version %" PRId64
-              " refused (%zu bytes): %s; keeping version %" PRId64,
-              v, len, err, s->version);
+  cbody_digest(s->w.body, s->w.len, s->w.digest);
+  s->w.same = strcmp(s->w.digest, s->digest) == 0;
+  s->w.malformed = false;
+  memset(&s->w.counts, 0, sizeof s->w.counts);
+  if (s->w.same) {
+    s->w.rc = cbody_state_set(s->st, "applied", s->w.version, s->w.digest, s->w.err,
+                              sizeof s->w.err);
     return;
   }
-  cbody_counts c;
-  cbody_count(b, &c);
-  int rc = cbody_apply(s->st, b, v, digest, err, sizeof err);
+  cbody *b = cbody_parse(s->w.body, s->w.len, s->w.err, sizeof s->w.err);
+  if (!b) {
+    s->w.rc = -1;
+    s->w.malformed = true;
+    return;
+  }
+  cbody_count(b, &s->w.counts);
+  s->w.rc = cbody_apply(s->st, b, s->w.version, s->w.digest, s->w.err, sizeof s->w.err);
+  /* A lock held by another writer passes; a body the store refuses does not. */
+  if (s->w.rc != 0 && sqlite3_errcode(s->st->db) != SQLITE_BUSY)
+    s->w.malformed = true;
   cbody_free(b);
-  if (rc != 0) {
-    /* A lock held by another writer passes; a body the store refuses does not. */
+  s->w.ns = uv_hrtime() - t0;
+}
+
+static void after_apply(uv_work_t *w, int status) {
+  csync *s = w->data;
+  s->working = false;
+  free(s->w.body);
+  s->w.body = NULL;
+  if (s->closing || status != 0) {
+    s->busy = false;
+    return;
+  }
+  int64_t v = s->w.version;
+  if (s->w.rc != 0) {
     s->refused_total++;
-    if (sqlite3_errcode(s->st->db) != SQLITE_BUSY)
+    if (s->w.malformed)
       s->refused = v;
     log_error("cluster",
-              "config version %" PRId64 " not applied: %s; keeping version %" PRId64, v,
-              err, s->version);
-    return;
+              "config version %" PRId64 " %s (%zu bytes): %s; keeping version %" PRId64,
+              v, s->w.malformed ? "refused" : "not applied", s->w.len, s->w.err,
+              s->version);
+  } else if (s->w.same) {
+    s->version = v;
+  } else {
+    const cbody_counts *c = &s->w.counts;
+    s->version = v;
+    snprintf(s->digest, sizeof s->digest, "%s", s->w.digest);
+    s->applied_total++;
+    log_info("cluster",
+             "config version %" PRId64 " applied: %zu rooms, %zu aliases, %zu accounts, "
+             "%zu API keys (%zu bytes, %.1f ms off the loop)",
+             v, c->rooms, c->aliases, c->accounts, c->api_keys, s->w.len,
+             (double)s->w.ns / 1e6);
   }
-  s->version = v;
-  snprintf(s->digest, sizeof s->digest, "%s", digest);
-  s->applied_total++;
-  log_info("cluster",
-           "config version %" PRId64
-           " applied: %zu rooms, %zu aliases, %zu accounts, %zu "
-           "API keys (%zu bytes, %.1f ms)",
-           v, c.rooms, c.aliases, c.accounts, c.api_keys, len,
-           (double)(uv_hrtime() - t0) / 1e6);
+  fetch_done(s);
 }
 
 static void on_body(redisReply *rep, void *ud) {
@@ -247,14 +305,21 @@ static void on_body(redisReply *rep, void *ud) {
     int64_t v = reply_int(rep->element[0]);
     const redisReply *body = rep->element[1];
     if (v > s->version && v != s->refused) {
-      if (body->type == REDIS_REPLY_STRING)
-        apply_body(s, v, body->str, body->len);
-      else {
-        s->refused = v;
-        s->refused_total++;
-        log_error("cluster", "config version %" PRId64 " has no body; keeping %" PRId64,
-                  v, s->version);
+      if (body->type == REDIS_REPLY_STRING && !s->closing) {
+        s->w.body = xmalloc(body->len + 1);
+        memcpy(s->w.body, body->str, body->len);
+        s->w.body[body->len] = '\0';
+        s->w.len = body->len;
+        s->w.version = v;
+        s->working = true;
+        s->work.data = s;
+        uv_queue_work(s->loop, &s->work, apply_work, after_apply); /* stays busy */
+        return;
       }
+      s->refused = v;
+      s->refused_total++;
+      log_error("cluster", "config version %" PRId64 " has no body; keeping %" PRId64, v,
+                s->version);
     }
   }
   fetch_done(s);
@@ -281,6 +346,8 @@ static void on_version(redisReply *rep, void *ud) {
 
 /* Reads the published version and, when it is newer than ours, the body. */
 static void fetch(csync *s) {
+  if (s->closing)
+    return;
   if (s->busy) {
     s->again = true;
     return;
@@ -297,6 +364,8 @@ static void on_message(const char *data, size_t len, void *ud) {
   csync *s = ud;
   redisReply r = {.type = REDIS_REPLY_STRING, .str = (char *)data, .len = len};
   int64_t v = reply_int(&r);
+  if (s->closing)
+    return;
   if (v >= 0 && (v <= s->version || v == s->refused))
     return; /* an announcement of what we have */
   if (s->busy) {
@@ -324,6 +393,8 @@ static void on_tick(uv_timer_t *t) {
     fetch(s);
     return;
   }
+  if (s->busy)
+    return; /* the worker may be using the connection; the next tick looks */
   int64_t v = store_data_version(s->st);
   if (v != s->data_version) {
     s->data_version = v;
@@ -377,9 +448,17 @@ csync *csync_new(uv_loop_t *loop, credis *r, const char *data_dir, bool manageme
 
 static void on_timer_closed(uv_handle_t *h) { free(h->data); }
 
+void csync_stop(csync *s) {
+  if (s)
+    s->closing = true;
+}
+
 void csync_free(csync *s) {
   if (!s)
     return;
+  s->closing = true;
+  while (s->working) /* the worker owns the connection until it is back */
+    uv_run(s->loop, UV_RUN_ONCE);
   free(s->body);
   s->body = NULL;
   store_close(s->st);

@@ -26,9 +26,13 @@ typedef struct csync csync;
  */
 csync *csync_new(uv_loop_t *loop, credis *r, const char *data_dir, bool management,
                  char *err, size_t n);
-/* Call after the credis it was given is freed (credis_free answers pending commands and
- * no callback of it can come later); closes the timer and frees sync once the loop has
- * run its close callback. NULL is ignored. */
+/* Shutdown is two steps around freeing the credis (cluster_free), which has no way to
+ * forget our callbacks: csync_stop before it (no command is sent from then on, also when
+ * store work comes back meanwhile), csync_free after it (credis_free has answered every
+ * pending command, and no callback can come later). csync_free waits for store work under
+ * way by running the loop, so call it outside uv_run; the loop must run once more after
+ * it for the timer's close callback. NULL is ignored by both. */
+void csync_stop(csync *sync);
 void csync_free(csync *sync);
 
 /* Prometheus text: parley_cluster_config_version (published on the management node,
