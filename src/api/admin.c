@@ -1,7 +1,6 @@
 /* admin — operational endpoints: /healthz for liveness and /metrics in the
  * Prometheus text format (participants, rooms, tokens, streams, counters). */
 #include "api/api.h"
-#include "cluster/config_sync.h"
 #include "cluster/cluster.h"
 #include "cluster/config_sync.h"
 #include "delivery/outbox.h"
@@ -193,7 +192,6 @@ static void metrics(api *a, h2o_req_t *req) {
   if (a->rtm)
     rtm_metrics(&b, a);
   store_metrics(&b, a);
-  csync_metrics(a->csync, &b);
   if (a->cluster)
     cluster_metrics(a->cluster, &b);
   csync_metrics(a->csync, &b);

@@ -19,7 +19,6 @@ typedef struct {
   struct outbox *ob;
   store *st;
   struct store_sync *sync; /* --store-sync, or NULL */
-  struct csync *csync;     /* cluster configuration sync (--cluster), or NULL */
   struct cluster *cluster; /* --cluster, or NULL */
   struct csync *csync;     /* cluster configuration sync (--cluster), or NULL */
 } api;
