@@ -50,7 +50,9 @@ static struct {
   uint64_t streams;
 } R;
 
-#define DISCONNECT_REASON "The conference's node is gone; please rejoin"
+/* Pexip's own reason when the node running the conference goes: its clients, and ours,
+ * answer it by joining again (through any node), which re-places the room. */
+#define DISCONNECT_REASON "Media node disconnected"
 
 static void unlink_req(relay_req *st) {
   if (st->prev)

@@ -317,8 +317,12 @@ static void on_room(redisReply *rep, void *ud) {
   const cnode_info *ni = cnode_find(c->node, node);
   if (call->relayed || !ni) {
     /* A relayed request for a room another node holds, or a home whose node key is
-     * gone (it died; its lease lapses within 8 s). */
-    answer(call, CLUSTER_UNAVAILABLE, NULL, NULL, 0, CLUSTER_REASON_HOME_GONE);
+     * gone. A join tries to take the room over (the script does only when the holder's
+     * node key has lapsed); anything else waits for the rejoin. */
+    if (call->join && !cnode_draining(c->node))
+      lease_acquire(c->leases, call->key, on_acquired, call);
+    else
+      answer(call, CLUSTER_UNAVAILABLE, NULL, NULL, 0, CLUSTER_REASON_HOME_GONE);
     return;
   }
   remember(c, call->key, ni->id, ni->http_url, epoch);

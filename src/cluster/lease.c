@@ -13,14 +13,20 @@
 #include <string.h>
 
 /* KEYS: pl:room:<k>, pl:epoch:<k>; ARGV: node, px. Returns {1|0, "node epoch"}: the
- * lease stays with a holder, ours included (same epoch); a free room gets a new epoch. */
+ * lease stays with a holder, ours included (same epoch); a free room gets a new epoch.
+ * A holder whose node key is gone (it has not refreshed for 6 s: dead, or cut off from
+ * Redis, where its next renewal finds the new epoch) is taken over at once rather than
+ * after the lease's 8 s: that is 2 s sooner back in the room for everyone in it. */
 static const char ACQUIRE_LUA[] =
     "local v = redis.call('GET', KEYS[1])\n"
     "if v then\n"
     "  if string.sub(v, 1, #ARGV[1] + 1) == ARGV[1] .. ' ' then\n"
     "    redis.call('PEXPIRE', KEYS[1], ARGV[2]); return {1, v}\n"
     "  end\n"
-    "  return {0, v}\n"
+    "  local holder = string.match(v, '^(%S+) ')\n"
+    "  if not holder or redis.call('EXISTS', 'pl:node:' .. holder) == 1 then\n"
+    "    return {0, v}\n"
+    "  end\n"
     "end\n"
     "local e = redis.call('INCR', KEYS[2])\n"
     "v = ARGV[1] .. ' ' .. e\n"

@@ -156,7 +156,8 @@ async function allBackInRoom(t0, ms) {
       const page = pages.get(p);
       const said = await page.evaluate(() => ['#status', '#error'].map((s) => document.querySelector(s)?.textContent.trim()).join(' | ')).catch(() => '');
       const roster = await rosterNames(page).catch(() => null);
-      throw new Error(`${e.message}\nstates: ${JSON.stringify(await statesSince(p, t0))}\nroster: ${JSON.stringify(roster)}\n#status | #error: ${said}\nconsole:\n${consoles.get(p).join('\n')}`);
+      const nodeLogs = cluster.nodes.map((n) => `--- ${n.nodeId}\n` + `${n.oldLogs ?? ''}${n.stderr ?? ''}`.split('\n').filter((l) => /cluster|room|lease/.test(l)).slice(-25).join('\n')).join('\n');
+      throw new Error(`${e.message}\nstates: ${JSON.stringify(await statesSince(p, t0))}\nroster: ${JSON.stringify(roster)}\n#status | #error: ${said}\nconsole:\n${consoles.get(p).join('\n')}\nnode logs:\n${nodeLogs}`);
     });
     times[p.name] = Date.now() - t0;
   }));
