@@ -220,14 +220,28 @@ static void answer(cluster_locate_call *call, cluster_where where, const char *n
   free(call);
 }
 
-/* Redis down, or it did not answer. */
+/* Redis down, or it did not answer. A room whose home we know stays there (existing
+ * calls go on through the relay; if that home is unreachable too, the relay fails fast
+ * with 502). Any other room is served here, as one node would (a node started while
+ * Redis is down serves the rooms its store has), holding it offline: when Redis is back
+ * the room is acquired, or ended here if another node got it meanwhile, and its people
+ * rejoin there. That trades a brief split during an outage for rooms that stay
+ * joinable; the split heals within one renewal (2 s) of Redis returning. */
 static void answer_offline(cluster_locate_call *call) {
   cluster *c = call->c;
   known_home *h = hmap_get(c->homes, call->key, strlen(call->key));
-  if (h && !call->relayed && strcmp(h->node_id, c->node_id) != 0)
+  if (h && !call->relayed && strcmp(h->node_id, c->node_id) != 0) {
     answer(call, CLUSTER_THERE, h->node_id, h->http_url, h->epoch, NULL);
-  else
-    answer(call, CLUSTER_UNAVAILABLE, NULL, NULL, 0, CLUSTER_REASON_REDIS_DOWN);
+    return;
+  }
+  if (call->join) {
+    if (cnode_draining(c->node)) {
+      answer(call, CLUSTER_UNAVAILABLE, NULL, NULL, 0, CLUSTER_REASON_REDIS_DOWN);
+      return;
+    }
+    lease_hold_offline(c->leases, call->key);
+  }
+  answer(call, CLUSTER_HERE, c->node_id, NULL, 0, NULL);
 }
 
 static void on_acquired(bool ok, const char *holder, uint64_t epoch, void *ud) {

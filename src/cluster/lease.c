@@ -239,13 +239,50 @@ static void on_tick(uv_timer_t *timer) {
   lease_reassert(t);
 }
 
+/* The first answer for a room served while Redis was down: ours now, or another node's,
+ * which ends the room here so its people rejoin where the others are. */
+static void on_claimed(bool ok, const char *holder, uint64_t epoch, void *ud) {
+  op *o = ud;
+  lease_table *t = o->t;
+  t->pending--;
+  lease *l = hmap_get(t->leases, o->key, strlen(o->key));
+  if (l && l->epoch == 0 && holder) {
+    t->lost_total++;
+    log_warn("cluster",
+             "room %s: served here while Redis was down, but %s holds it: ending "
+             "it here",
+             o->key, holder);
+    drop_lease(t, o->key);
+    if (t->lost)
+      t->lost(o->key, t->ud);
+  }
+  (void)ok;
+  (void)epoch;
+  free(o);
+}
+
 void lease_reassert(lease_table *t) {
   if (!credis_up(t->r))
     return; /* Redis down: nobody can take a room; renewed when it is back */
   size_t pos = 0;
   lease *l;
-  while ((l = hmap_next(t->leases, &pos)))
-    renew(t, l);
+  while ((l = hmap_next(t->leases, &pos))) {
+    if (l->epoch)
+      renew(t, l);
+    else /* held offline: acquired now (on_acquired stores the epoch) */
+      lease_acquire(t, l->key, on_claimed, op_new(t, l->key, NULL, NULL));
+  }
+}
+
+void lease_hold_offline(lease_table *t, const char *room_key) {
+  if (hmap_get(t->leases, room_key, strlen(room_key)))
+    return;
+  lease *l = xcalloc(1, sizeof *l);
+  l->key = xstrdup(room_key);
+  l->idle_since = uv_now(t->loop) ? uv_now(t->loop) : 1;
+  hmap_put(t->leases, l->key, strlen(l->key), l);
+  log_warn("cluster", "room %s served here without a lease: Redis is unreachable",
+           room_key);
 }
 
 lease_table *lease_new(uv_loop_t *loop, credis *r, const char *node_id) {

@@ -29,6 +29,9 @@ bool lease_held(const lease_table *t, const char *room_key, uint64_t *epoch);
 /* Renews every lease now: after a Redis reconnect (an empty Redis gets them back with
  * their epochs, unless another node took the room meanwhile). */
 void lease_reassert(lease_table *t);
+/* Redis down and nobody known to hold room_key: it is served here with epoch 0 until
+ * Redis is back; then it is acquired, or lost (lost(room_key)) if another node has it. */
+void lease_hold_offline(lease_table *t, const char *room_key);
 /* A clean exit: releases every lease (queued; run the loop until lease_pending is 0). */
 void lease_release_all(lease_table *t);
 unsigned lease_count(const lease_table *t);

@@ -99,7 +99,9 @@ describe('cluster configuration sync', () => {
     assert.equal(await tokenStatus(a, 'sync-room-4'), 200, 'the others stay');
 
     const [ma, mm] = [await a.metrics(), await mgmt.metrics()];
-    assert.ok(ma.parley_cluster_config_applied_total >= 25, JSON.stringify(ma));
+    // Not one apply per change: a version that arrives while the previous apply is still on
+    // the threadpool is superseded by the newest, so only the final version is exact.
+    assert.ok(ma.parley_cluster_config_applied_total >= 1, JSON.stringify(ma));
     assert.equal(ma.parley_cluster_config_version, mm.parley_cluster_config_version, 'A applied what was published');
     assert.ok(mm.parley_cluster_config_published_total >= 25);
   });
