@@ -55,6 +55,8 @@ bool rtmc_ws_url(const char *http_url, char *out, size_t n) {
 
 bool rtmc_parse_value(const char *v, size_t len, rtmc_where *w) {
   memset(w, 0, sizeof *w);
+  if (memchr(v, '\0', len)) /* none of its three parts may hold one */
+    return false;
   const char *end = v + len;
   const char *nl1 = memchr(v, '\n', len);
   if (!nl1)
