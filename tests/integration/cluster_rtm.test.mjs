@@ -139,8 +139,6 @@ test('an account, JWT and API key made on the management node start sessions on 
   const k = await connectUrl(`${wsUrl(n3)}?api_key=${supKey}`, { origin: ORIGIN });
   await k.start({ client_id: 'agent-key' });
   await k.pong();
-  // The same client on another node while its first session lives: a second session of its own.
-  // (TWO_TIMER is per node; docs/ARCHITECTURE.md "#### RTM".)
 
   // Real media: an agent reaches ACTIVE on n3 and a supervisor on the same node gets its
   // keyframe, both with JWTs minted on the management node.
