@@ -2,6 +2,7 @@
  * control loop (HTTP, SSE, conference core) until SIGINT or SIGTERM; SIGHUP reloads
  * the TLS certificate. */
 #include "api/api.h"
+#include "api/rtm_cluster.h"
 #include "cluster/cluster.h"
 #include "cluster/config_sync.h"
 #include "conf/call.h"
@@ -293,6 +294,7 @@ static int start_cluster(uv_loop_t *loop, char *err, size_t errlen) {
   const uint8_t *key = cluster_secret(clu, &key_len);
   conf_set_token_key(front.core, key, key_len);
   front.cluster = clu;
+  front.rtmc = rtmc_new(loop, clu, rtm, cfg.node_url); /* where RTM sessions live */
   return 0;
 }
 
@@ -390,6 +392,8 @@ int main(int argc, char **argv) {
   /* A clean stop: the leases are released and the node key deleted now, so the other
    * nodes place this node's rooms elsewhere at once. */
   front.cluster = NULL;
+  rtmc_free(front.rtmc); /* before its Redis goes */
+  front.rtmc = NULL;
   relay_shutdown();
   front.csync = NULL;
   csync_stop(config_sync); /* no new commands: the cluster's Redis goes next */

@@ -22,6 +22,7 @@ typedef struct {
   struct store_sync *sync; /* --store-sync, or NULL */
   struct cluster *cluster; /* --cluster, or NULL */
   struct csync *csync;     /* cluster configuration sync (--cluster), or NULL */
+  struct rtmc *rtmc;       /* RTM sessions in the cluster (--cluster), or NULL */
 } api;
 
 /* One request on its way through the client API. */

@@ -4,7 +4,9 @@
 #include "rtm/rtm.h"
 #include "api/api.h"
 #include "api/ice_servers.h"
+#include "api/rtm_cluster.h"
 #include "api/rtm_message.h"
+#include "core/ids.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "http/server.h"
@@ -20,6 +22,16 @@
 #define RTM_IO_PATH "/api/rtm/v1/io"
 #define RTM_SESSION_PATH "/api/rtm/v1/session"
 
+/* Cluster mode: frames that came while a session_start or supervisor_join_session
+ * waited for Redis to say where its session lives; they are handled, in order, after. */
+#define MAX_HELD_FRAMES 64
+#define MAX_HELD_BYTES (1u << 20)
+typedef struct held_frame {
+  struct held_frame *next;
+  size_t len;
+  char data[];
+} held_frame;
+
 /* One client's WebSocket and the session it carries (at most one at a time). */
 typedef struct {
   api *api;
@@ -27,6 +39,10 @@ typedef struct {
   rtm_identity who;
   char client_id[128]; /* fixed by the JWT, or by the first message naming one */
   rtm_session *session;
+  rtmc_lookup *lookup; /* cluster mode: where is the session `waiting` names? */
+  rtm_message waiting; /* its start message, handled when the answer comes */
+  held_frame *held, **held_tail;
+  size_t n_held, held_bytes;
 } rtm_socket;
 
 static void send_frame(rtm_socket *so, const char *type, const char *session_id,
@@ -50,6 +66,8 @@ static void link_send(void *ud, const char *type, const char *session_id, json_t
 
 static void link_detached(void *ud, const char *cause) {
   rtm_socket *so = ud;
+  if (so->session && so->api->rtmc && !rtm_session_is_supervisor(so->session))
+    rtmc_unregister(so->api->rtmc, rtm_session_id(so->session));
   so->session = NULL;
   /* A session that ended because its client went quiet has no live socket left; one
    * whose JWT expired leaves a socket whose credentials are no good any more. */
@@ -120,8 +138,12 @@ static int dispatch(rtm_socket *so, const rtm_message *m, refusal *why) {
   rtm_session *s = so->session;
   switch (m->type) {
   case RTM_SESSION_START:
-  case RTM_SUPERVISOR_JOIN:
-    return start(so, m, why);
+  case RTM_SUPERVISOR_JOIN: {
+    int rc = start(so, m, why);
+    if (rc == 0 && so->session && so->api->rtmc && m->type == RTM_SESSION_START)
+      rtmc_register(so->api->rtmc, rtm_session_id(so->session), so->who.cid, NULL, NULL);
+    return rc;
+  }
   case RTM_PING:
     if (s)
       return rtm_session_ping(s);
@@ -154,23 +176,123 @@ static int dispatch(rtm_socket *so, const rtm_message *m, refusal *why) {
   }
 }
 
-static void on_message(ws_conn *ws, bool text, const char *data, size_t len, void *ud) {
-  rtm_socket *so = ud;
+/* Cluster mode: the session a start message names is neither here nor new to this
+ * socket, so Redis is asked where it lives (src/api/rtm_cluster.c) before it starts. */
+static const char *elsewhere_id(const rtm_socket *so, const rtm_message *m) {
+  if (!so->api->rtmc || so->session)
+    return NULL;
+  const char *id = m->type == RTM_SESSION_START     ? m->session_id
+                   : m->type == RTM_SUPERVISOR_JOIN ? m->monitor_session_id
+                                                    : NULL;
+  if (!id || !ids_is_uuid(id, strlen(id)) || rtm_session_known(so->api->rtm, id))
+    return NULL;
+  return id;
+}
+
+static void on_located(const rtmc_where *w, void *ud);
+
+static void handle_frame(rtm_socket *so, const char *data, size_t len) {
   if (!so->api->rtm)
     return send_error(so, RTM_E_STATE, "the server is shutting down", NULL);
-  if (!text)
-    return send_error(so, RTM_E_BAD_MESSAGE, "only text frames carry messages", NULL);
   rtm_message m;
   rtm_error err;
   if (rtm_message_parse(data, len, &m, &err) != 0)
     return send_error(so, err.why.code, err.why.message, err.ref_type);
   const char *type = rtm_type_name(m.type);
   refusal why = {0};
-  if (!check_ids(so, &m, &why))
+  const char *far;
+  if (!check_ids(so, &m, &why)) {
     send_error(so, why.code, why.message, type);
-  else if (dispatch(so, &m, &why) != 0)
+  } else if ((far = elsewhere_id(so, &m))) {
+    so->waiting = m; /* kept until the answer */
+    so->lookup = rtmc_find(so->api->rtmc, far, on_located, so);
+    return;
+  } else if (dispatch(so, &m, &why) != 0) {
     send_error(so, why.code, why.message, type);
+  }
   rtm_message_free(&m);
+}
+
+static void drop_held(rtm_socket *so) {
+  while (so->held) {
+    held_frame *f = so->held;
+    so->held = f->next;
+    free(f);
+  }
+  so->held_tail = &so->held;
+  so->n_held = so->held_bytes = 0;
+}
+
+/* The session lives on another node: the client is told where (the error names the
+ * node's WebSocket URL) and nothing starts here. */
+static void send_elsewhere(rtm_socket *so, const rtm_message *m, const rtmc_where *w) {
+  const char *id = m->type == RTM_SESSION_START ? m->session_id : m->monitor_session_id;
+  char msg[600];
+  snprintf(msg, sizeof msg,
+           "session %s is held by cluster node %s: open a WebSocket at %s and send %s "
+           "there",
+           id, w->node_id, w->ws_endpoint, rtm_type_name(m->type));
+  json_t *data = json_pack("{s:s, s:s, s:s, s:s, s:s}", "code", RTM_E_OTHER_NODE,
+                           "message", msg, "ref_type", rtm_type_name(m->type),
+                           "ws_endpoint", w->ws_endpoint, "node_id", w->node_id);
+  send_frame(so, "error", NULL, data);
+}
+
+static void on_located(const rtmc_where *w, void *ud) {
+  rtm_socket *so = ud;
+  so->lookup = NULL;
+  rtm_message m = so->waiting;
+  memset(&so->waiting, 0, sizeof so->waiting);
+  api *a = so->api;
+  if (!a->rtm || !a->rtmc) { /* shutting down: nothing more starts */
+    rtm_message_free(&m);
+    drop_held(so);
+    return;
+  }
+  bool ours = w->found && strcmp(w->cid, so->who.cid) == 0;
+  refusal why = {0};
+  if (ours && strcmp(w->node_id, rtmc_node_id(a->rtmc)) != 0) {
+    send_elsewhere(so, &m, w);
+  } else if (w->found && !ours && m.type == RTM_SESSION_START) {
+    /* Another account's session: its id is taken, and says nothing more. */
+    send_error(so, RTM_E_STATE, "that session_id is already in use", "session_start");
+  } else if (dispatch(so, &m, &why) != 0) { /* nowhere else: here, as alone */
+    send_error(so, why.code, why.message, rtm_type_name(m.type));
+  }
+  rtm_message_free(&m);
+  while (so->held && !so->lookup) { /* in order, until one waits again */
+    held_frame *f = so->held;
+    so->held = f->next;
+    if (!so->held)
+      so->held_tail = &so->held;
+    so->n_held--;
+    so->held_bytes -= f->len;
+    handle_frame(so, f->data, f->len);
+    free(f);
+  }
+}
+
+static void on_message(ws_conn *ws, bool text, const char *data, size_t len, void *ud) {
+  rtm_socket *so = ud;
+  if (!so->api->rtm)
+    return send_error(so, RTM_E_STATE, "the server is shutting down", NULL);
+  if (!text)
+    return send_error(so, RTM_E_BAD_MESSAGE, "only text frames carry messages", NULL);
+  if (so->lookup) {
+    if (so->n_held >= MAX_HELD_FRAMES || so->held_bytes + len > MAX_HELD_BYTES)
+      return send_error(so, RTM_E_STATE,
+                        "too many messages while the session is being located", NULL);
+    held_frame *f = xmalloc(sizeof *f + len);
+    f->next = NULL;
+    f->len = len;
+    memcpy(f->data, data, len);
+    *so->held_tail = f;
+    so->held_tail = &f->next;
+    so->n_held++;
+    so->held_bytes += len;
+    return;
+  }
+  handle_frame(so, data, len);
 }
 
 static void on_too_large(ws_conn *ws, bool text, uint64_t len, void *ud) {
@@ -182,6 +304,13 @@ static void on_too_large(ws_conn *ws, bool text, uint64_t len, void *ud) {
 
 static void on_close(ws_conn *ws, int code, void *ud) {
   rtm_socket *so = ud;
+  if (so->lookup) {
+    rtmc_find_cancel(so->lookup);
+    rtm_message_free(&so->waiting);
+  }
+  drop_held(so);
+  if (so->session && so->api->rtmc && !rtm_session_is_supervisor(so->session))
+    rtmc_unregister(so->api->rtmc, rtm_session_id(so->session)); /* it ends now */
   if (so->session)
     rtm_session_link_lost(so->session, code == 1000 || code == 1001);
   free(so);
@@ -228,10 +357,36 @@ static void open_socket(api *a, h2o_req_t *req) {
   rtm_socket *so = xcalloc(1, sizeof *so);
   so->api = a;
   so->who = who;
+  so->held_tail = &so->held;
   snprintf(so->client_id, sizeof so->client_id, "%s", who.client_id);
   so->ws = ws_accept(req, (ws_handlers){on_message, on_too_large, on_close}, so);
   if (!so->ws)
     free(so);
+}
+
+/* Cluster mode: a POST /session whose answer waits for Redis to store the reservation.
+ * h2o may dispose of the request first (the client went away): stub then says so. */
+typedef struct reserving {
+  h2o_req_t *req; /* NULL once disposed */
+  json_t *res;
+  struct reserving **stub; /* in req's pool */
+} reserving;
+
+static void on_reserve_disposed(void *p) {
+  reserving *r = *(reserving **)p;
+  if (r)
+    r->req = NULL;
+}
+
+static void on_reserve_registered(void *ud) {
+  reserving *r = ud;
+  if (r->req) {
+    *r->stub = NULL;
+    http_respond_json(r->req, 201, r->res); /* Redis down: the reservation still holds */
+  } else {
+    json_decref(r->res);
+  }
+  free(r);
 }
 
 static void reserve_session(api *a, h2o_req_t *req) {
@@ -264,18 +419,30 @@ static void reserve_session(api *a, h2o_req_t *req) {
     return refuse(req, why.status, why.message); /* 403 for a key's prefix, else 503 */
   }
   json_decref(body);
-  /* The host the client reached us by: h2o keeps the Host header as the authority. */
   char endpoint[600];
-  size_t hl = req->authority.len < 400 ? req->authority.len : 0;
-  snprintf(endpoint, sizeof endpoint, "%s://%.*s%s",
-           http_request_is_tls(req) ? "wss" : "ws", (int)hl, req->authority.base,
-           RTM_IO_PATH);
+  if (a->rtmc) { /* cluster mode: the node holding the reservation, whoever asked */
+    snprintf(endpoint, sizeof endpoint, "%s", rtmc_endpoint(a->rtmc));
+  } else { /* the host the client reached us by: h2o keeps Host as the authority */
+    size_t hl = req->authority.len < 400 ? req->authority.len : 0;
+    snprintf(endpoint, sizeof endpoint, "%s://%.*s%s",
+             http_request_is_tls(req) ? "wss" : "ws", (int)hl, req->authority.base,
+             RTM_IO_PATH);
+  }
   /* RTCIceServer[] for the client's RTCPeerConnection: --stun-url and --turn-url, the
    * TURN user named after the session. Empty when neither is configured. */
   json_t *ice = ice_servers_json(a->cfg, session_id, (int64_t)time(NULL));
-  http_respond_json(req, 201,
-                    json_pack("{s:s, s:o, s:s}", "session_id", session_id, "ice_servers",
-                              ice, "ws_endpoint", endpoint));
+  json_t *res = json_pack("{s:s, s:o, s:s}", "session_id", session_id, "ice_servers", ice,
+                          "ws_endpoint", endpoint);
+  if (!a->rtmc)
+    return http_respond_json(req, 201, res);
+  /* The answer waits until Redis has the reservation: a socket the client opens on
+   * another node right after it then finds where the session is. */
+  reserving *r = xcalloc(1, sizeof *r);
+  r->req = req;
+  r->res = res;
+  r->stub = h2o_mem_alloc_shared(&req->pool, sizeof *r->stub, on_reserve_disposed);
+  *r->stub = r;
+  rtmc_register(a->rtmc, session_id, who.cid, on_reserve_registered, r);
 }
 
 bool rtm_api_handle(api *a, h2o_req_t *req) {

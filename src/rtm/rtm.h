@@ -78,6 +78,14 @@ int rtm_supervisor_join(rtm_core *core, const rtm_identity *who, const char *cli
 const char *rtm_session_id(const rtm_session *s);
 const char *rtm_session_client_id(const rtm_session *s);
 rtm_state rtm_session_state(const rtm_session *s);
+bool rtm_session_is_supervisor(const rtm_session *s);
+/* Whether a session of that id (any state, a reservation too) is held here. */
+bool rtm_session_known(const rtm_core *core, const char *session_id);
+/* Each agent session here that is reserved or live (INIT, SETUP, ACTIVE): its id and
+ * its account (cluster mode registers them in Redis, src/api/rtm_cluster.c). */
+void rtm_core_each_agent(rtm_core *core,
+                         void (*cb)(const char *session_id, const char *cid, void *ud),
+                         void *ud);
 
 int rtm_session_offer(rtm_session *s, const char *sdp, refusal *why);
 /* Trickled candidates: ICE-lite learns the peer's addresses from its checks, so they

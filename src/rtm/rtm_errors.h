@@ -15,5 +15,7 @@
 #define RTM_E_INTERNAL "INTERNAL_ERROR" /* ours, not the client's: e.g. the journal */
 #define RTM_E_SHUTDOWN "SERVICE_SHUTDOWN"
 #define RTM_E_TOO_MANY "TOO_MANY_RESERVATIONS"
+/* Cluster mode: the session named lives on another node; data.ws_endpoint says where. */
+#define RTM_E_OTHER_NODE "SESSION_ON_OTHER_NODE"
 
 #endif

@@ -25,6 +25,19 @@ const char *rtm_state_name(rtm_state st) { return state_names[st]; }
 const char *rtm_session_id(const rtm_session *s) { return s->id; }
 const char *rtm_session_client_id(const rtm_session *s) { return s->client_id; }
 rtm_state rtm_session_state(const rtm_session *s) { return s->state; }
+bool rtm_session_is_supervisor(const rtm_session *s) { return s->supervisor; }
+bool rtm_session_known(const rtm_core *core, const char *session_id) {
+  return hmap_get(core->sessions, session_id, strlen(session_id)) != NULL;
+}
+void rtm_core_each_agent(rtm_core *core,
+                         void (*cb)(const char *session_id, const char *cid, void *ud),
+                         void *ud) {
+  size_t pos = 0;
+  rtm_session *s;
+  while ((s = hmap_next(core->sessions, &pos)))
+    if (!s->supervisor && s->state <= RTM_ACTIVE)
+      cb(s->id, s->who.cid, ud);
+}
 void rtm_core_counters(const rtm_core *core, rtm_counters *out) {
   *out = core->counters;
   out->sessions = hmap_count(core->sessions);
