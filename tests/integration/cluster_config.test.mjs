@@ -83,7 +83,7 @@ describe('cluster configuration sync', () => {
       }, { timeout: 3000, interval: 50, what: `${alias} on both nodes` });
       times.push(seen - t0);
     }
-    console.log(`# room add -> joinable on 2 other nodes: p50 ${pct(times, 0.5)} ms, max ${Math.max(...times)} ms over ${times.length} (poll 50 ms)`);
+    console.log(`# room add -> joinable on 2 other nodes: p50 ${pct(times, 0.5)} ms, max ${Math.max(...times)} ms over ${times.length} (poll 50 ms): ${times.join(" ")}`);
     assert.ok(Math.max(...times) < 1000 * SLOW, `propagation ${Math.max(...times)} ms`);
 
     const gone = [];
