@@ -266,4 +266,9 @@ const cnode_info *cnode_find(const cnode *n, const char *id) {
   return NULL;
 }
 
+void cnode_add_load(cnode *n, size_t i, unsigned add) {
+  if (i < n->n_list)
+    n->list[i].load += add;
+}
+
 unsigned cnode_pending(const cnode *n) { return n->pending; }

@@ -46,6 +46,9 @@ bool cnode_draining(const cnode *n);
 /* The live nodes as of the last refresh, self included once registered. */
 const cnode_info *cnode_list(const cnode *n, size_t *count);
 const cnode_info *cnode_find(const cnode *n, const char *id);
+/* Adds to the load of entry i of the list (a placement not yet in Redis); the next read
+ * of the list replaces it. */
+void cnode_add_load(cnode *n, size_t i, unsigned add);
 /* Commands in flight (the shutdown waits for them). */
 unsigned cnode_pending(const cnode *n);
 
