@@ -30,7 +30,12 @@ const char CNODE_LIST_LUA[] = "local out = {}\n"
                               "for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
                               "  local h = redis.call('HGETALL', 'pl:node:' .. id)\n"
                               "  if #h == 0 then redis.call('SREM', KEYS[1], id)\n"
-                              "  else out[#out + 1] = id; out[#out + 1] = h end\n"
+                              "  else\n"
+                              "    if redis.call('EXISTS', 'pl:drain:' .. id) == 1 then\n"
+                              "      h[#h + 1] = 'state'; h[#h + 1] = 'draining'\n"
+                              "    end\n"
+                              "    out[#out + 1] = id; out[#out + 1] = h\n"
+                              "  end\n"
                               "end\n"
                               "return out\n";
 
@@ -43,6 +48,7 @@ struct cnode {
   size_t n_list;
   unsigned pending;
   bool freeing;
+  bool announced; /* "joined" published after the first registration */
 };
 
 static uint64_t unix_ms(void) {
@@ -132,6 +138,30 @@ static void on_list(redisReply *rep, void *ud) {
   n->n_list = k;
 }
 
+static void on_announced(redisReply *rep, void *ud) {
+  cnode *n = ud;
+  (void)rep;
+  n->pending--;
+}
+
+static void announce(cnode *n, const char *what) {
+  char msg[128];
+  snprintf(msg, sizeof msg, "%s %s", n->self.id, what);
+  const char *argv[] = {"PUBLISH", CNODE_CHANNEL, msg};
+  n->pending++;
+  credis_command(n->r, on_announced, n, 3, argv, NULL);
+}
+
+/* Another node joined or left, or parleyctl drained or served one: this node's state
+ * (a drain of its own) and its list are read now. */
+static void on_membership(const char *data, size_t len, void *ud) {
+  cnode *n = ud;
+  (void)data;
+  (void)len;
+  if (!n->freeing)
+    cnode_refresh(n);
+}
+
 static void on_registered(redisReply *rep, void *ud) {
   cnode *n = ud;
   n->pending--;
@@ -146,6 +176,10 @@ static void on_registered(redisReply *rep, void *ud) {
     log_info("cluster", "node %s is now %s", n->self.id,
              draining ? "draining" : "serving");
   n->self.draining = draining;
+  if (!n->announced) {
+    n->announced = true;
+    announce(n, "joined");
+  }
   const char *argv[] = {"EVAL", CNODE_LIST_LUA, "1", "pl:nodes"};
   n->pending++;
   credis_command(n->r, on_list, n, 4, argv, NULL);
@@ -192,6 +226,7 @@ void cnode_reconnected(cnode *n) {
     n->pending++;
     credis_command(n->r, on_drain_kept, n, 4, argv, NULL);
   }
+  n->announced = false; /* the others learn it is back at once */
   if (!n->freeing)
     cnode_refresh(n);
 }
@@ -206,6 +241,7 @@ cnode *cnode_new(uv_loop_t *loop, credis *r, const cnode_info *self) {
   uv_timer_init(loop, &n->timer);
   n->timer.data = n;
   uv_timer_start(&n->timer, on_tick, 0, CNODE_REFRESH_MS);
+  credis_subscribe(r, CNODE_CHANNEL, on_membership, n);
   return n;
 }
 
@@ -233,6 +269,7 @@ void cnode_leave(cnode *n) {
   n->pending += 2;
   credis_command(n->r, on_gone, n, 2, del, NULL);
   credis_command(n->r, on_gone, n, 3, srem, NULL);
+  announce(n, "left"); /* the others stop placing rooms here now, not in up to 2 s */
 }
 
 void cnode_free(cnode *n) {

@@ -11,6 +11,10 @@
 
 #define CNODE_TTL_MS 6000
 #define CNODE_REFRESH_MS 2000
+/* Channel on which a change of membership is announced ("<id> joined|left|drain|serve",
+ * by the nodes and by parleyctl node drain/serve): every node re-reads the list at once
+ * rather than at its next 2 s refresh. */
+#define CNODE_CHANNEL "pl:membership"
 
 typedef struct {
   char id[64];
