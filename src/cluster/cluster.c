@@ -46,6 +46,9 @@ struct cluster_locate_call {
   cluster *c;
   bool canceled;
   bool join, relayed;
+  bool acquiring; /* lease_acquire sent once: a refusal does not loop */
+  char holder[64];
+  uint64_t holder_epoch;
   void (*cb)(const cluster_location *, void *);
   void *ud;
   char key[];
@@ -230,6 +233,48 @@ static void answer_offline(cluster_locate_call *call) {
     answer(call, CLUSTER_UNAVAILABLE, NULL, NULL, 0, CLUSTER_REASON_REDIS_DOWN);
 }
 
+static void on_acquired(bool ok, const char *holder, uint64_t epoch, void *ud);
+
+static void acquire(cluster_locate_call *call) {
+  call->acquiring = true;
+  lease_acquire(call->c->leases, call->key, on_acquired, call);
+}
+
+static void on_holder_url(redisReply *rep, void *ud) {
+  cluster_locate_call *call = ud;
+  cluster *c = call->c;
+  if (call->canceled) {
+    free(call);
+    return;
+  }
+  if (!rep || rep->type == REDIS_REPLY_ERROR) {
+    answer_offline(call);
+    return;
+  }
+  if (rep->type == REDIS_REPLY_STRING && rep->len > 0 && rep->len < 256) {
+    remember(c, call->key, call->holder, rep->str, call->holder_epoch);
+    answer(call, CLUSTER_THERE, call->holder, rep->str, call->holder_epoch, NULL);
+    return;
+  }
+  /* Its node key is gone (dead, or cut off from Redis): a join takes the room over. */
+  if (call->join && !call->acquiring && !cnode_draining(c->node))
+    acquire(call);
+  else
+    answer(call, CLUSTER_UNAVAILABLE, NULL, NULL, 0, CLUSTER_REASON_HOME_GONE);
+}
+
+/* The room's holder is not in this node's list, which is re-read every 2 s: a node that
+ * registered since then (just started, or back after Redis restarted) is missing from
+ * it. Its URL is asked from Redis rather than answering 503 "moving" for up to 2 s. */
+static void lookup_holder(cluster_locate_call *call, const char *node, uint64_t epoch) {
+  snprintf(call->holder, sizeof call->holder, "%s", node);
+  call->holder_epoch = epoch;
+  char key[96];
+  snprintf(key, sizeof key, "pl:node:%s", node);
+  const char *argv[] = {"HGET", key, "http_url"};
+  credis_command(call->c->r, on_holder_url, call, 3, argv, NULL);
+}
+
 static void on_acquired(bool ok, const char *holder, uint64_t epoch, void *ud) {
   cluster_locate_call *call = ud;
   cluster *c = call->c;
@@ -244,7 +289,7 @@ static void on_acquired(bool ok, const char *holder, uint64_t epoch, void *ud) {
     return;
   }
   /* Another node won the room meanwhile. */
-  char node[64];
+  char node[64] = "";
   uint64_t e = 0;
   const cnode_info *ni = NULL;
   if (lease_parse_holder(holder, node, sizeof node, &e) == 0)
@@ -252,6 +297,8 @@ static void on_acquired(bool ok, const char *holder, uint64_t epoch, void *ud) {
   if (ni && !call->relayed) {
     remember(c, call->key, ni->id, ni->http_url, e);
     answer(call, CLUSTER_THERE, ni->id, ni->http_url, e, NULL);
+  } else if (!ni && !call->relayed && node[0]) {
+    lookup_holder(call, node, e);
   } else {
     answer(call, CLUSTER_UNAVAILABLE, NULL, NULL, 0, CLUSTER_REASON_HOME_GONE);
   }
@@ -264,7 +311,7 @@ static void place(cluster_locate_call *call) {
       answer(call, CLUSTER_UNAVAILABLE, NULL, NULL, 0, CLUSTER_REASON_NO_NODE);
       return;
     }
-    lease_acquire(c->leases, call->key, on_acquired, call);
+    acquire(call);
     return;
   }
   size_t n;
@@ -279,7 +326,7 @@ static void place(cluster_locate_call *call) {
   if (i >= 0)
     cnode_add_load(c->node, (size_t)i, 1);
   if (self) {
-    lease_acquire(c->leases, call->key, on_acquired, call);
+    acquire(call);
     return;
   }
   if (i < 0) {
@@ -314,18 +361,22 @@ static void on_room(redisReply *rep, void *ud) {
   if (strcmp(node, c->node_id) == 0) {
     /* Homed here in Redis but not in this process (it restarted): take it back. */
     if (call->join)
-      lease_acquire(c->leases, call->key, on_acquired, call);
+      acquire(call);
     else
       answer(call, CLUSTER_HERE, c->node_id, NULL, epoch, NULL);
     return;
   }
   const cnode_info *ni = cnode_find(c->node, node);
-  if (call->relayed || !ni) {
-    /* A relayed request for a room another node holds, or a home whose node key is
-     * gone. A join tries to take the room over (the script does only when the holder's
-     * node key has lapsed); anything else waits for the rejoin. */
+  if (!ni && !call->relayed) {
+    lookup_holder(call, node, epoch);
+    return;
+  }
+  if (call->relayed) {
+    /* A relayed request for a room another node holds. A join tries to take the room
+     * over (the script does only when the holder's node key has lapsed); anything else
+     * waits for the rejoin. */
     if (call->join && !cnode_draining(c->node))
-      lease_acquire(c->leases, call->key, on_acquired, call);
+      acquire(call);
     else
       answer(call, CLUSTER_UNAVAILABLE, NULL, NULL, 0, CLUSTER_REASON_HOME_GONE);
     return;
