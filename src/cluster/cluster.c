@@ -419,14 +419,19 @@ void cluster_locate_cancel(cluster_locate_call *call) {
 }
 
 void cluster_metrics(const cluster *c, buf *b) {
-  size_t n;
-  cnode_list(c->node, &n);
+  size_t n, serving = 0;
+  const cnode_info *list = cnode_list(c->node, &n);
+  for (size_t i = 0; i < n; i++)
+    serving += !list[i].draining;
   buf_appendf(
       b,
       "# HELP parley_cluster_redis_up 1 while the Redis command connection is ready.\n"
       "# TYPE parley_cluster_redis_up gauge\nparley_cluster_redis_up %d\n"
       "# HELP parley_cluster_nodes Live nodes seen at the last refresh.\n"
       "# TYPE parley_cluster_nodes gauge\nparley_cluster_nodes %zu\n"
+      "# HELP parley_cluster_nodes_serving Live nodes taking new rooms at the last "
+      "refresh.\n"
+      "# TYPE parley_cluster_nodes_serving gauge\nparley_cluster_nodes_serving %zu\n"
       "# HELP parley_cluster_rooms_homed Rooms whose lease this node holds.\n"
       "# TYPE parley_cluster_rooms_homed gauge\nparley_cluster_rooms_homed %u\n"
       "# HELP parley_cluster_draining 1 while this node is draining.\n"
@@ -448,7 +453,8 @@ void cluster_metrics(const cluster *c, buf *b) {
       "parley_cluster_locate_total{where=\"here\"} %lu\n"
       "parley_cluster_locate_total{where=\"there\"} %lu\n"
       "parley_cluster_locate_total{where=\"unavailable\"} %lu\n",
-      credis_up(c->r) ? 1 : 0, n, lease_count(c->leases), cnode_draining(c->node) ? 1 : 0,
-      lease_lost_total(c->leases), credis_reconnects(c->r), credis_commands_total(c->r),
-      credis_failed_total(c->r), c->placed_here, c->placed_there, c->unavailable);
+      credis_up(c->r) ? 1 : 0, n, serving, lease_count(c->leases),
+      cnode_draining(c->node) ? 1 : 0, lease_lost_total(c->leases),
+      credis_reconnects(c->r), credis_commands_total(c->r), credis_failed_total(c->r),
+      c->placed_here, c->placed_there, c->unavailable);
 }
