@@ -175,6 +175,10 @@ void cluster_set_rooms(cluster *c, bool (*active)(const char *room_key, void *ud
 
 bool cluster_draining(const cluster *c) { return cnode_draining(c->node); }
 
+void cluster_node_unreachable(cluster *c, const char *node_id) {
+  cnode_unreachable(c->node, node_id);
+}
+
 const char *cluster_node_id(const cluster *c) { return c->node_id; }
 
 const uint8_t *cluster_secret(const cluster *c, size_t *len) {

@@ -12,6 +12,7 @@
 #include <sys/time.h>
 
 #define MAX_NODES 256
+#define MAX_SUSPECTS 8
 
 /* KEYS: pl:node:<id>, pl:nodes, pl:drain:<id>; ARGV: id, ttl, field, value, ...
  * Returns 1 when the node is draining. */
@@ -49,6 +50,11 @@ struct cnode {
   unsigned pending;
   bool freeing;
   bool announced; /* "joined" published after the first registration */
+  struct {
+    char id[64];
+    uint64_t updated_ms; /* its refresh time when it could not be reached */
+  } suspects[MAX_SUSPECTS];
+  size_t n_suspects;
 };
 
 static uint64_t unix_ms(void) {
@@ -126,6 +132,42 @@ size_t cnode_parse_list(const redisReply *r, cnode_info *nodes, size_t cap) {
   return n;
 }
 
+static cnode_info *find_mut(cnode *n, const char *id) {
+  for (size_t i = 0; i < n->n_list; i++)
+    if (strcmp(n->list[i].id, id) == 0)
+      return &n->list[i];
+  return NULL;
+}
+
+/* Suspects stay draining here while Redis shows no refresh of theirs since. */
+static void apply_suspects(cnode *n) {
+  size_t k = 0;
+  for (size_t i = 0; i < n->n_suspects; i++) {
+    cnode_info *ni = find_mut(n, n->suspects[i].id);
+    if (!ni || ni->updated_ms > n->suspects[i].updated_ms)
+      continue; /* gone from Redis, or alive after all: forgotten */
+    ni->draining = true;
+    n->suspects[k++] = n->suspects[i];
+  }
+  n->n_suspects = k;
+}
+
+void cnode_unreachable(cnode *n, const char *id) {
+  cnode_info *ni = find_mut(n, id);
+  if (!ni || strcmp(id, n->self.id) == 0)
+    return;
+  ni->draining = true;
+  for (size_t i = 0; i < n->n_suspects; i++)
+    if (strcmp(n->suspects[i].id, id) == 0) {
+      n->suspects[i].updated_ms = ni->updated_ms;
+      return;
+    }
+  if (n->n_suspects == MAX_SUSPECTS)
+    return;
+  snprintf(n->suspects[n->n_suspects].id, sizeof n->suspects[0].id, "%s", id);
+  n->suspects[n->n_suspects++].updated_ms = ni->updated_ms;
+}
+
 static void on_list(redisReply *rep, void *ud) {
   cnode *n = ud;
   n->pending--;
@@ -136,6 +178,7 @@ static void on_list(redisReply *rep, void *ud) {
   free(n->list);
   n->list = tmp;
   n->n_list = k;
+  apply_suspects(n);
 }
 
 static void on_announced(redisReply *rep, void *ud) {

@@ -53,6 +53,9 @@ const cnode_info *cnode_find(const cnode *n, const char *id);
 /* Adds to the load of entry i of the list (a placement not yet in Redis); the next read
  * of the list replaces it. */
 void cnode_add_load(cnode *n, size_t i, unsigned add);
+/* Node id could not be reached: it counts as draining in this node's list until its
+ * updated_ms in Redis moves (it is alive after all) or its key lapses. */
+void cnode_unreachable(cnode *n, const char *id);
 /* Commands in flight (the shutdown waits for them). */
 unsigned cnode_pending(const cnode *n);
 

@@ -203,6 +203,27 @@ test('a home stopped with SIGTERM releases its leases at once: its room is re-pl
   await c.waitMembers();
 });
 
+test('kill -9 of a node: new rooms joined at once go to live nodes, none to the dead one', async () => {
+  const dead = n3;
+  const via = n2;
+  // Make the node about to die the least loaded, so placement would pick it.
+  const st = await c.status();
+  console.log(`loads before kill -9 of n3: ${st.nodes.map((n) => `${n.id}=${n.load}`).join(' ')}`);
+  await dead.kill9();
+  const t0 = Date.now();
+  const homes = [];
+  for (let i = 0; i < 6; i++) {
+    const t = Date.now();
+    const j = await joinFresh(via, `K${i}`);
+    homes.push(`${j.home} ${Date.now() - t} ms`);
+    assert.notEqual(j.home, dead.nodeId, `${j.room} placed on the dead ${dead.nodeId}`);
+  }
+  const replaced = (via.stderr.match(/refused the connection .*placing the room again/g) ?? []).length;
+  console.log(`6 rooms through ${via.nodeId} right after kill -9 of ${dead.nodeId} (${Date.now() - t0} ms): ${homes.join(', ')}; re-placed after a refused relay: ${replaced}`);
+  await dead.restart();
+  await c.waitMembers();
+});
+
 test('regions: a room goes to a node of the caller\'s region, or to another region when none serves', async () => {
   const rc = await startCluster({ nodes: 3, rooms: ROOMS.slice(0, 12), region: (i) => (i === 0 ? 'a' : 'b') });
   try {
