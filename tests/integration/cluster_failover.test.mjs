@@ -3,7 +3,8 @@
 // nodes; a drained node takes no new rooms but keeps its own; Redis down keeps existing
 // calls going through relays while a new room fails fast with 503, and everything recovers
 // when Redis returns (same home, same epoch); a home stopped cleanly releases its leases at
-// once; a room goes to a node of the caller's region, or another region when none serves.
+// once, and a room placed on a node just killed is placed again on a live one; a room goes
+// to a node of the caller's region, or another region when none serves.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { SLOW, sleep, waitUntil } from './helpers.mjs';
