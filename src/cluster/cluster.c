@@ -39,6 +39,8 @@ struct cluster {
   void (*lease_lost)(const char *room_key, void *ud);
   void *ud;
   unsigned rnd;
+  bool ever_up; /* Redis reached since start (else: serve what the store has,
+                   provisionally) */
   unsigned long placed_here, placed_there, unavailable;
 };
 
@@ -62,7 +64,9 @@ static uint64_t unix_ms(void) {
 
 static void on_redis_up(void *ud) {
   cluster *c = ud;
+  c->ever_up = true;
   cnode_reconnected(c->node);
+  lease_redis_up(c->leases);
   lease_reassert(c->leases);
 }
 
@@ -407,7 +411,16 @@ cluster_locate_call *cluster_locate(cluster *c, const char *room_key, bool join,
     return NULL;
   }
   if (!credis_up(c->r)) {
-    answer_offline(call);
+    if (!c->ever_up && !relayed) {
+      /* Started while Redis is down: this node knows nothing of the others and nobody
+       * can place anything, so it serves the rooms its store has, here (a join on a
+       * provisional lease, reconciled when Redis is back). */
+      if (join)
+        lease_provisional(c->leases, room_key);
+      answer(call, CLUSTER_HERE, c->node_id, NULL, 0, NULL);
+    } else {
+      answer_offline(call);
+    }
     return NULL;
   }
   char key[600];

@@ -4,7 +4,8 @@
 // calls going through relays while a new room fails fast with 503, and everything recovers
 // when Redis returns (same home, same epoch); a home stopped cleanly releases its leases at
 // once, and a room placed on a node just killed is placed again on a live one; a room goes
-// to a node of the caller's region, or another region when none serves.
+// to a node of the caller's region, or another region when none serves; a node started
+// while Redis is down serves its rooms, and gives way to the established home when it returns.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { SLOW, sleep, waitUntil } from './helpers.mjs';
@@ -205,11 +206,12 @@ test('a home stopped with SIGTERM releases its leases at once: its room is re-pl
 });
 
 test('kill -9 of a node: new rooms joined at once go to live nodes, none to the dead one', async () => {
-  const dead = n3;
-  const via = n2;
-  // Make the node about to die the least loaded, so placement would pick it.
+  // The least loaded of n2 and n3 dies (placement would pick it first); joins go through
+  // the other.
   const st = await c.status();
-  console.log(`loads before kill -9 of n3: ${st.nodes.map((n) => `${n.id}=${n.load}`).join(' ')}`);
+  const load = (id) => st.nodes.find((n) => n.id === id).load;
+  const [dead, via] = load('n2') <= load('n3') ? [n2, n3] : [n3, n2];
+  console.log(`loads before kill -9 of ${dead.nodeId}: ${st.nodes.map((n) => `${n.id}=${n.load}`).join(' ')}`);
   await dead.kill9();
   const t0 = Date.now();
   const homes = [];
@@ -221,8 +223,47 @@ test('kill -9 of a node: new rooms joined at once go to live nodes, none to the 
   }
   const replaced = (via.stderr.match(/refused the connection .*placing the room again/g) ?? []).length;
   console.log(`6 rooms through ${via.nodeId} right after kill -9 of ${dead.nodeId} (${Date.now() - t0} ms): ${homes.join(', ')}; re-placed after a refused relay: ${replaced}`);
+  const others = st.nodes.filter((n) => n.id !== dead.nodeId).map((n) => n.load);
+  if (load(dead.nodeId) < Math.min(...others)) assert.ok(replaced >= 1, 'the least loaded (dead) node was chosen and the join re-placed');
   await dead.restart();
   await c.waitMembers();
+});
+
+test('a node started while Redis is down serves the rooms it knew; Redis back: the established home wins', async () => {
+  const a = await joinFresh(n1, 'Established');
+  const home = c.node(a.home);
+  const x = [n3, n2].find((n) => n !== home); // not the management node
+  const homeEs = await a.p.events();
+  await homeEs.synced();
+  await c.redis.kill();
+  await x.restart();
+  // Blind: no Redis since it started. Rooms of its store are served here.
+  const blind = await x.join(a.room, { name: 'Blind' });
+  const blindEs = await blind.events();
+  await blindEs.synced();
+  assert.equal((await blind.participants()).length, 1, 'a copy of the room, alone');
+  const b = fresh();
+  const lone = await x.join(b, { name: 'Lone' });
+  const t0 = Date.now();
+  await c.redis.start();
+  // The established home puts its lease back; the blind copy finds it taken and ends.
+  await blindEs.waitFor('disconnect', () => true, { timeout: 10000 });
+  const endMs = Date.now() - t0;
+  assert.deepEqual(await c.leaseOf(a.room), { node: a.home, epoch: a.epoch }, 'the established room kept its home and epoch');
+  // The room nobody else had is homed on the node that served it.
+  const lb = await waitUntil(() => c.leaseOf(b), { timeout: 10000 * SLOW, interval: 100, what: `a lease for ${b}` });
+  console.log(`Redis back: the blind copy of ${a.room} on ${x.nodeId} ended after ${endMs} ms; ${b} homed on ${lb.node} epoch ${lb.epoch} after ${Date.now() - t0} ms`);
+  assert.equal(lb.node, x.nodeId);
+  assert.ok(lb.epoch >= 1);
+  assert.equal((await lone.participants()).length, 1);
+  assert.ok(!homeEs.events.some((e) => e.event === 'disconnect'), 'the established room was undisturbed');
+  // The blind participant rejoins through the same node: now relayed to the home.
+  const again = await x.join(a.room, { name: 'Blind again' });
+  const names = (await again.participants()).map((p) => p.display_name).sort();
+  assert.deepEqual(names, ['Blind again', 'Established']);
+  await c.waitMembers();
+  await c.waitConfig();
+  homeEs.close();
 });
 
 test('regions: a room goes to a node of the caller\'s region, or to another region when none serves', async () => {
