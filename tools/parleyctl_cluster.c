@@ -161,6 +161,9 @@ static int drain(redisContext *c, const char *id, bool on) {
     return rc;
   }
   freeReplyObject(r);
+  /* Every node re-reads the membership now (else at its next refresh, up to 2 s). */
+  r = redisCommand(c, "PUBLISH %s %s%s", CNODE_CHANNEL, id, on ? " drain" : " serve");
+  freeReplyObject(r);
   printf("node %s %s\n", id,
          on ? "draining: it takes no new rooms and keeps its own"
             : "serving: it takes new rooms again");

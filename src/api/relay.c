@@ -29,6 +29,9 @@ struct relay_req {
   char room_key[256];
   char client_addr[64]; /* relayed to us: the client behind the relaying node */
   bool relayed, stream;
+  bool placed;   /* THERE for a join of a room just placed (no lease yet) */
+  bool replaced; /* re-placed once after its chosen node could not be reached */
+  char node[64]; /* THERE: the node relayed to */
   cluster_locate_call *locate;
   http_call *call;
   char *out; /* the piece h2o is sending */
@@ -245,12 +248,25 @@ static bool on_data(const char *data, size_t len, void *ud) {
   return true; /* st may be gone now */
 }
 
+static void on_located(const cluster_location *loc, void *ud);
+
 static void on_done(const http_result *res, void *ud) {
   relay_req *st = ud;
   st->call = NULL;
   stream_over(st);
   if (!st->req || st->stopped)
     return;
+  if (!st->started && res->not_connected && st->placed && !st->replaced) {
+    /* A new room was placed on a node that does not answer: killed, its key not lapsed
+     * yet (up to 6 s). Nothing was sent: the join is placed again without it. */
+    st->replaced = true;
+    log_warn("relay", "%s: node %s refused the connection (%s); placing the room again",
+             st->room_key, st->node, res->error);
+    cluster_node_unreachable(st->api->cluster, st->node);
+    st->locate =
+        cluster_locate(st->api->cluster, st->room_key, true, false, on_located, st);
+    return;
+  }
   if (res->status == 0) {
     R.errors++;
     log_warn("relay", "%s %s: relaying to the home node failed: %s", st->room_key,
@@ -379,6 +395,9 @@ static void on_located(const cluster_location *loc, void *ud) {
   case CLUSTER_UNAVAILABLE:
     return failed(req, 503, loc->reason);
   case CLUSTER_THERE:
+    st->placed = loc->epoch == 0 && strcmp(st->route.action, "request_token") == 0 &&
+                 st->route.kind == ROUTE_CONFERENCE;
+    snprintf(st->node, sizeof st->node, "%s", loc->node_id);
     return start_relay(st, loc->http_url);
   }
 }

@@ -39,6 +39,8 @@ struct cluster {
   void (*lease_lost)(const char *room_key, void *ud);
   void *ud;
   unsigned rnd;
+  bool ever_up; /* Redis reached since start (else: serve what the store has,
+                   provisionally) */
   unsigned long placed_here, placed_there, unavailable;
 };
 
@@ -46,6 +48,9 @@ struct cluster_locate_call {
   cluster *c;
   bool canceled;
   bool join, relayed;
+  bool acquiring; /* lease_acquire sent once: a refusal does not loop */
+  char holder[64];
+  uint64_t holder_epoch;
   void (*cb)(const cluster_location *, void *);
   void *ud;
   char key[];
@@ -59,7 +64,9 @@ static uint64_t unix_ms(void) {
 
 static void on_redis_up(void *ud) {
   cluster *c = ud;
+  c->ever_up = true;
   cnode_reconnected(c->node);
+  lease_redis_up(c->leases);
   lease_reassert(c->leases);
 }
 
@@ -172,6 +179,10 @@ void cluster_set_rooms(cluster *c, bool (*active)(const char *room_key, void *ud
 
 bool cluster_draining(const cluster *c) { return cnode_draining(c->node); }
 
+void cluster_node_unreachable(cluster *c, const char *node_id) {
+  cnode_unreachable(c->node, node_id);
+}
+
 const char *cluster_node_id(const cluster *c) { return c->node_id; }
 
 const uint8_t *cluster_secret(const cluster *c, size_t *len) {
@@ -220,28 +231,56 @@ static void answer(cluster_locate_call *call, cluster_where where, const char *n
   free(call);
 }
 
-/* Redis down, or it did not answer. A room whose home we know stays there (existing
- * calls go on through the relay; if that home is unreachable too, the relay fails fast
- * with 502). Any other room is served here, as one node would (a node started while
- * Redis is down serves the rooms its store has), holding it offline: when Redis is back
- * the room is acquired, or ended here if another node got it meanwhile, and its people
- * rejoin there. That trades a brief split during an outage for rooms that stay
- * joinable; the split heals within one renewal (2 s) of Redis returning. */
+/* Redis down, or it did not answer. */
 static void answer_offline(cluster_locate_call *call) {
   cluster *c = call->c;
   known_home *h = hmap_get(c->homes, call->key, strlen(call->key));
-  if (h && !call->relayed && strcmp(h->node_id, c->node_id) != 0) {
+  if (h && !call->relayed && strcmp(h->node_id, c->node_id) != 0)
     answer(call, CLUSTER_THERE, h->node_id, h->http_url, h->epoch, NULL);
+  else
+    answer(call, CLUSTER_UNAVAILABLE, NULL, NULL, 0, CLUSTER_REASON_REDIS_DOWN);
+}
+
+static void on_acquired(bool ok, const char *holder, uint64_t epoch, void *ud);
+
+static void acquire(cluster_locate_call *call) {
+  call->acquiring = true;
+  lease_acquire(call->c->leases, call->key, on_acquired, call);
+}
+
+static void on_holder_url(redisReply *rep, void *ud) {
+  cluster_locate_call *call = ud;
+  cluster *c = call->c;
+  if (call->canceled) {
+    free(call);
     return;
   }
-  if (call->join) {
-    if (cnode_draining(c->node)) {
-      answer(call, CLUSTER_UNAVAILABLE, NULL, NULL, 0, CLUSTER_REASON_REDIS_DOWN);
-      return;
-    }
-    lease_hold_offline(c->leases, call->key);
+  if (!rep || rep->type == REDIS_REPLY_ERROR) {
+    answer_offline(call);
+    return;
   }
-  answer(call, CLUSTER_HERE, c->node_id, NULL, 0, NULL);
+  if (rep->type == REDIS_REPLY_STRING && rep->len > 0 && rep->len < 256) {
+    remember(c, call->key, call->holder, rep->str, call->holder_epoch);
+    answer(call, CLUSTER_THERE, call->holder, rep->str, call->holder_epoch, NULL);
+    return;
+  }
+  /* Its node key is gone (dead, or cut off from Redis): a join takes the room over. */
+  if (call->join && !call->acquiring && !cnode_draining(c->node))
+    acquire(call);
+  else
+    answer(call, CLUSTER_UNAVAILABLE, NULL, NULL, 0, CLUSTER_REASON_HOME_GONE);
+}
+
+/* The room's holder is not in this node's list, which is re-read every 2 s: a node that
+ * registered since then (just started, or back after Redis restarted) is missing from
+ * it. Its URL is asked from Redis rather than answering 503 "moving" for up to 2 s. */
+static void lookup_holder(cluster_locate_call *call, const char *node, uint64_t epoch) {
+  snprintf(call->holder, sizeof call->holder, "%s", node);
+  call->holder_epoch = epoch;
+  char key[96];
+  snprintf(key, sizeof key, "pl:node:%s", node);
+  const char *argv[] = {"HGET", key, "http_url"};
+  credis_command(call->c->r, on_holder_url, call, 3, argv, NULL);
 }
 
 static void on_acquired(bool ok, const char *holder, uint64_t epoch, void *ud) {
@@ -258,7 +297,7 @@ static void on_acquired(bool ok, const char *holder, uint64_t epoch, void *ud) {
     return;
   }
   /* Another node won the room meanwhile. */
-  char node[64];
+  char node[64] = "";
   uint64_t e = 0;
   const cnode_info *ni = NULL;
   if (lease_parse_holder(holder, node, sizeof node, &e) == 0)
@@ -266,6 +305,8 @@ static void on_acquired(bool ok, const char *holder, uint64_t epoch, void *ud) {
   if (ni && !call->relayed) {
     remember(c, call->key, ni->id, ni->http_url, e);
     answer(call, CLUSTER_THERE, ni->id, ni->http_url, e, NULL);
+  } else if (!ni && !call->relayed && node[0]) {
+    lookup_holder(call, node, e);
   } else {
     answer(call, CLUSTER_UNAVAILABLE, NULL, NULL, 0, CLUSTER_REASON_HOME_GONE);
   }
@@ -278,7 +319,7 @@ static void place(cluster_locate_call *call) {
       answer(call, CLUSTER_UNAVAILABLE, NULL, NULL, 0, CLUSTER_REASON_NO_NODE);
       return;
     }
-    lease_acquire(c->leases, call->key, on_acquired, call);
+    acquire(call);
     return;
   }
   size_t n;
@@ -287,8 +328,13 @@ static void place(cluster_locate_call *call) {
   int i = cnode_pick(nodes, n, c->region, c->rnd >> 8);
   bool self = i >= 0 ? strcmp(nodes[i].id, c->node_id) == 0
                      : n == 0 && !cnode_draining(c->node); /* list not read yet */
+  /* Count the joiner on the chosen node until the next read of the list: the loads there
+   * are up to a few seconds old, and without this every placement in between would go to
+   * the same "least-loaded" node (12 rooms joined in 50 ms all went to one of three). */
+  if (i >= 0)
+    cnode_add_load(c->node, (size_t)i, 1);
   if (self) {
-    lease_acquire(c->leases, call->key, on_acquired, call);
+    acquire(call);
     return;
   }
   if (i < 0) {
@@ -323,18 +369,22 @@ static void on_room(redisReply *rep, void *ud) {
   if (strcmp(node, c->node_id) == 0) {
     /* Homed here in Redis but not in this process (it restarted): take it back. */
     if (call->join)
-      lease_acquire(c->leases, call->key, on_acquired, call);
+      acquire(call);
     else
       answer(call, CLUSTER_HERE, c->node_id, NULL, epoch, NULL);
     return;
   }
   const cnode_info *ni = cnode_find(c->node, node);
-  if (call->relayed || !ni) {
-    /* A relayed request for a room another node holds, or a home whose node key is
-     * gone. A join tries to take the room over (the script does only when the holder's
-     * node key has lapsed); anything else waits for the rejoin. */
+  if (!ni && !call->relayed) {
+    lookup_holder(call, node, epoch);
+    return;
+  }
+  if (call->relayed) {
+    /* A relayed request for a room another node holds. A join tries to take the room
+     * over (the script does only when the holder's node key has lapsed); anything else
+     * waits for the rejoin. */
     if (call->join && !cnode_draining(c->node))
-      lease_acquire(c->leases, call->key, on_acquired, call);
+      acquire(call);
     else
       answer(call, CLUSTER_UNAVAILABLE, NULL, NULL, 0, CLUSTER_REASON_HOME_GONE);
     return;
@@ -361,7 +411,16 @@ cluster_locate_call *cluster_locate(cluster *c, const char *room_key, bool join,
     return NULL;
   }
   if (!credis_up(c->r)) {
-    answer_offline(call);
+    if (!c->ever_up && !relayed) {
+      /* Started while Redis is down: this node knows nothing of the others and nobody
+       * can place anything, so it serves the rooms its store has, here (a join on a
+       * provisional lease, reconciled when Redis is back). */
+      if (join)
+        lease_provisional(c->leases, room_key);
+      answer(call, CLUSTER_HERE, c->node_id, NULL, 0, NULL);
+    } else {
+      answer_offline(call);
+    }
     return NULL;
   }
   char key[600];
@@ -377,14 +436,19 @@ void cluster_locate_cancel(cluster_locate_call *call) {
 }
 
 void cluster_metrics(const cluster *c, buf *b) {
-  size_t n;
-  cnode_list(c->node, &n);
+  size_t n, serving = 0;
+  const cnode_info *list = cnode_list(c->node, &n);
+  for (size_t i = 0; i < n; i++)
+    serving += !list[i].draining;
   buf_appendf(
       b,
       "# HELP parley_cluster_redis_up 1 while the Redis command connection is ready.\n"
       "# TYPE parley_cluster_redis_up gauge\nparley_cluster_redis_up %d\n"
       "# HELP parley_cluster_nodes Live nodes seen at the last refresh.\n"
       "# TYPE parley_cluster_nodes gauge\nparley_cluster_nodes %zu\n"
+      "# HELP parley_cluster_nodes_serving Live nodes taking new rooms at the last "
+      "refresh.\n"
+      "# TYPE parley_cluster_nodes_serving gauge\nparley_cluster_nodes_serving %zu\n"
       "# HELP parley_cluster_rooms_homed Rooms whose lease this node holds.\n"
       "# TYPE parley_cluster_rooms_homed gauge\nparley_cluster_rooms_homed %u\n"
       "# HELP parley_cluster_draining 1 while this node is draining.\n"
@@ -406,7 +470,8 @@ void cluster_metrics(const cluster *c, buf *b) {
       "parley_cluster_locate_total{where=\"here\"} %lu\n"
       "parley_cluster_locate_total{where=\"there\"} %lu\n"
       "parley_cluster_locate_total{where=\"unavailable\"} %lu\n",
-      credis_up(c->r) ? 1 : 0, n, lease_count(c->leases), cnode_draining(c->node) ? 1 : 0,
-      lease_lost_total(c->leases), credis_reconnects(c->r), credis_commands_total(c->r),
-      credis_failed_total(c->r), c->placed_here, c->placed_there, c->unavailable);
+      credis_up(c->r) ? 1 : 0, n, serving, lease_count(c->leases),
+      cnode_draining(c->node) ? 1 : 0, lease_lost_total(c->leases),
+      credis_reconnects(c->r), credis_commands_total(c->r), credis_failed_total(c->r),
+      c->placed_here, c->placed_there, c->unavailable);
 }

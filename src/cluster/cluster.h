@@ -50,6 +50,9 @@ void cluster_set_rooms(cluster *c, bool (*active)(const char *room_key, void *ud
                        unsigned (*participants)(void *ud),
                        void (*lease_lost)(const char *room_key, void *ud), void *ud);
 bool cluster_draining(const cluster *c);
+/* A node this one could not connect to (a relay refused): no new room is placed on it
+ * until its entry in Redis is refreshed again (a node killed keeps its key for 6 s). */
+void cluster_node_unreachable(cluster *c, const char *node_id);
 const char *cluster_node_id(const cluster *c);
 const uint8_t *cluster_secret(const cluster *c, size_t *len);
 void cluster_metrics(const cluster *c, buf *out); /* Prometheus text, parley_cluster_* */

@@ -15,7 +15,7 @@
 
 typedef struct csync csync;
 
-#define CSYNC_KEY "pl:config"    /* the hash {version, body} and the channel */
+#define CSYNC_KEY "pl:config" /* the hash {version, body} and the channel */
 /* management: how often data_version is read. A read is one PRAGMA on an open
  * connection (microseconds); at 200 ms the poll was most of the propagation time and a
  * loaded 2-core machine went past the 1 s the issue allows (1.1-1.5 s). */

@@ -69,6 +69,7 @@ struct lease_table {
   void *ud;
   unsigned pending;
   unsigned long lost_total;
+  uint64_t up_since; /* loop ms Redis last came up */
 };
 
 typedef struct {
@@ -165,24 +166,61 @@ static void drop_lease(lease_table *t, const char *key) {
   }
 }
 
+static void lose(lease_table *t, const char *key, uint64_t epoch) {
+  t->lost_total++;
+  log_warn("cluster", "room %s: lease (epoch %" PRIu64 ") lost to another node", key,
+           epoch);
+  drop_lease(t, key);
+  if (t->lost)
+    t->lost(key, t->ud);
+}
+
 static void on_renewed(redisReply *rep, void *ud) {
   op *o = ud;
   lease_table *t = o->t;
   t->pending--;
   lease *l = hmap_get(t->leases, o->key, strlen(o->key));
   if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 0 && l &&
-      l->epoch == o->epoch) {
-    t->lost_total++;
-    log_warn("cluster", "room %s: lease (epoch %" PRIu64 ") lost to another node", o->key,
-             o->epoch);
-    drop_lease(t, o->key);
-    if (t->lost)
-      t->lost(o->key, t->ud);
+      l->epoch == o->epoch)
+    lose(t, o->key, o->epoch);
+  free(o);
+}
+
+/* The acquisition of a provisional lease, once Redis is up. */
+static void on_provisional(redisReply *rep, void *ud) {
+  op *o = ud;
+  lease_table *t = o->t;
+  t->pending--;
+  lease *l = hmap_get(t->leases, o->key, strlen(o->key));
+  if (l && l->epoch == 0 && rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+      rep->element[0]->type == REDIS_REPLY_INTEGER &&
+      rep->element[1]->type == REDIS_REPLY_STRING) {
+    char node[64];
+    uint64_t epoch = 0;
+    if (rep->element[0]->integer == 1 &&
+        lease_parse_holder(rep->element[1]->str, node, sizeof node, &epoch) == 0) {
+      l->epoch = epoch;
+      log_info("cluster",
+               "room %s (served while Redis was down) homed here, epoch %" PRIu64, o->key,
+               epoch);
+    } else if (rep->element[0]->integer == 0) {
+      lose(t, o->key, 0);
+    }
   }
   free(o);
 }
 
 static void renew(lease_table *t, lease *l) {
+  if (l->epoch == 0) { /* provisional: acquire it, once the former holders are back */
+    if (uv_now(t->loop) - t->up_since < LEASE_PROVISIONAL_WAIT_MS)
+      return;
+    char rk[512], ek[512], px[16];
+    keys_of(l->key, rk, ek, sizeof rk);
+    snprintf(px, sizeof px, "%d", LEASE_TTL_MS);
+    const char *argv[] = {"EVAL", ACQUIRE_LUA, "2", rk, ek, t->node, px};
+    credis_command(t->r, on_provisional, op_new(t, l->key, NULL, NULL), 7, argv, NULL);
+    return;
+  }
   char rk[512], ek[512], px[16], holder[128], epoch[24];
   keys_of(l->key, rk, ek, sizeof rk);
   snprintf(px, sizeof px, "%d", LEASE_TTL_MS);
@@ -239,50 +277,15 @@ static void on_tick(uv_timer_t *timer) {
   lease_reassert(t);
 }
 
-/* The first answer for a room served while Redis was down: ours now, or another node's,
- * which ends the room here so its people rejoin where the others are. */
-static void on_claimed(bool ok, const char *holder, uint64_t epoch, void *ud) {
-  op *o = ud;
-  lease_table *t = o->t;
-  t->pending--;
-  lease *l = hmap_get(t->leases, o->key, strlen(o->key));
-  if (l && l->epoch == 0 && holder) {
-    t->lost_total++;
-    log_warn("cluster",
-             "room %s: served here while Redis was down, but %s holds it: ending "
-             "it here",
-             o->key, holder);
-    drop_lease(t, o->key);
-    if (t->lost)
-      t->lost(o->key, t->ud);
-  }
-  (void)ok;
-  (void)epoch;
-  free(o);
-}
+void lease_redis_up(lease_table *t) { t->up_since = uv_now(t->loop); }
 
 void lease_reassert(lease_table *t) {
   if (!credis_up(t->r))
     return; /* Redis down: nobody can take a room; renewed when it is back */
   size_t pos = 0;
   lease *l;
-  while ((l = hmap_next(t->leases, &pos))) {
-    if (l->epoch)
-      renew(t, l);
-    else /* held offline: acquired now (on_acquired stores the epoch) */
-      lease_acquire(t, l->key, on_claimed, op_new(t, l->key, NULL, NULL));
-  }
-}
-
-void lease_hold_offline(lease_table *t, const char *room_key) {
-  if (hmap_get(t->leases, room_key, strlen(room_key)))
-    return;
-  lease *l = xcalloc(1, sizeof *l);
-  l->key = xstrdup(room_key);
-  l->idle_since = uv_now(t->loop) ? uv_now(t->loop) : 1;
-  hmap_put(t->leases, l->key, strlen(l->key), l);
-  log_warn("cluster", "room %s served here without a lease: Redis is unreachable",
-           room_key);
+  while ((l = hmap_next(t->leases, &pos)))
+    renew(t, l);
 }
 
 lease_table *lease_new(uv_loop_t *loop, credis *r, const char *node_id) {
@@ -302,6 +305,19 @@ void lease_set_rooms(lease_table *t, bool (*active)(const char *room_key, void *
   t->active = active;
   t->lost = lost;
   t->ud = ud;
+}
+
+void lease_provisional(lease_table *t, const char *room_key) {
+  if (hmap_get(t->leases, room_key, strlen(room_key)))
+    return;
+  lease *l = xcalloc(1, sizeof *l);
+  l->key = xstrdup(room_key);
+  l->idle_since = uv_now(t->loop) ? uv_now(t->loop) : 1;
+  hmap_put(t->leases, l->key, strlen(l->key), l);
+  log_info("cluster",
+           "room %s served here while Redis cannot be reached (never reached "
+           "since start); its lease is taken when Redis is back",
+           room_key);
 }
 
 bool lease_held(const lease_table *t, const char *room_key, uint64_t *epoch) {

@@ -26,12 +26,20 @@ void lease_set_rooms(lease_table *t, bool (*active)(const char *room_key, void *
                      void (*lost)(const char *room_key, void *ud), void *ud);
 void lease_acquire(lease_table *t, const char *room_key, lease_cb cb, void *ud);
 bool lease_held(const lease_table *t, const char *room_key, uint64_t *epoch);
+/* Redis never reached since this node started: room_key is served here on a provisional
+ * lease (epoch 0, nothing in Redis). The first renewal with Redis up acquires it for
+ * real, or finds it homed elsewhere: lost (the room ends here, its people rejoin its
+ * home). */
+void lease_provisional(lease_table *t, const char *room_key);
 /* Renews every lease now: after a Redis reconnect (an empty Redis gets them back with
  * their epochs, unless another node took the room meanwhile). */
 void lease_reassert(lease_table *t);
-/* Redis down and nobody known to hold room_key: it is served here with epoch 0 until
- * Redis is back; then it is acquired, or lost (lost(room_key)) if another node has it. */
-void lease_hold_offline(lease_table *t, const char *room_key);
+/* Redis came up (before lease_reassert): provisional leases wait
+ * LEASE_PROVISIONAL_WAIT_MS from here, so that the nodes that held rooms before put their
+ * leases back first (their reconnect backoff is at most 2 s) and an established room is
+ * not taken from its home by a node that served it blind. */
+void lease_redis_up(lease_table *t);
+#define LEASE_PROVISIONAL_WAIT_MS 3000
 /* A clean exit: releases every lease (queued; run the loop until lease_pending is 0). */
 void lease_release_all(lease_table *t);
 unsigned lease_count(const lease_table *t);

@@ -12,6 +12,7 @@
 #include <sys/time.h>
 
 #define MAX_NODES 256
+#define MAX_SUSPECTS 8
 
 /* KEYS: pl:node:<id>, pl:nodes, pl:drain:<id>; ARGV: id, ttl, field, value, ...
  * Returns 1 when the node is draining. */
@@ -30,7 +31,12 @@ const char CNODE_LIST_LUA[] = "local out = {}\n"
                               "for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
                               "  local h = redis.call('HGETALL', 'pl:node:' .. id)\n"
                               "  if #h == 0 then redis.call('SREM', KEYS[1], id)\n"
-                              "  else out[#out + 1] = id; out[#out + 1] = h end\n"
+                              "  else\n"
+                              "    if redis.call('EXISTS', 'pl:drain:' .. id) == 1 then\n"
+                              "      h[#h + 1] = 'state'; h[#h + 1] = 'draining'\n"
+                              "    end\n"
+                              "    out[#out + 1] = id; out[#out + 1] = h\n"
+                              "  end\n"
                               "end\n"
                               "return out\n";
 
@@ -43,6 +49,12 @@ struct cnode {
   size_t n_list;
   unsigned pending;
   bool freeing;
+  bool announced; /* "joined" published after the first registration */
+  struct {
+    char id[64];
+    uint64_t updated_ms; /* its refresh time when it could not be reached */
+  } suspects[MAX_SUSPECTS];
+  size_t n_suspects;
 };
 
 static uint64_t unix_ms(void) {
@@ -120,6 +132,42 @@ size_t cnode_parse_list(const redisReply *r, cnode_info *nodes, size_t cap) {
   return n;
 }
 
+static cnode_info *find_mut(cnode *n, const char *id) {
+  for (size_t i = 0; i < n->n_list; i++)
+    if (strcmp(n->list[i].id, id) == 0)
+      return &n->list[i];
+  return NULL;
+}
+
+/* Suspects stay draining here while Redis shows no refresh of theirs since. */
+static void apply_suspects(cnode *n) {
+  size_t k = 0;
+  for (size_t i = 0; i < n->n_suspects; i++) {
+    cnode_info *ni = find_mut(n, n->suspects[i].id);
+    if (!ni || ni->updated_ms > n->suspects[i].updated_ms)
+      continue; /* gone from Redis, or alive after all: forgotten */
+    ni->draining = true;
+    n->suspects[k++] = n->suspects[i];
+  }
+  n->n_suspects = k;
+}
+
+void cnode_unreachable(cnode *n, const char *id) {
+  cnode_info *ni = find_mut(n, id);
+  if (!ni || strcmp(id, n->self.id) == 0)
+    return;
+  ni->draining = true;
+  for (size_t i = 0; i < n->n_suspects; i++)
+    if (strcmp(n->suspects[i].id, id) == 0) {
+      n->suspects[i].updated_ms = ni->updated_ms;
+      return;
+    }
+  if (n->n_suspects == MAX_SUSPECTS)
+    return;
+  snprintf(n->suspects[n->n_suspects].id, sizeof n->suspects[0].id, "%s", id);
+  n->suspects[n->n_suspects++].updated_ms = ni->updated_ms;
+}
+
 static void on_list(redisReply *rep, void *ud) {
   cnode *n = ud;
   n->pending--;
@@ -130,6 +178,31 @@ static void on_list(redisReply *rep, void *ud) {
   free(n->list);
   n->list = tmp;
   n->n_list = k;
+  apply_suspects(n);
+}
+
+static void on_announced(redisReply *rep, void *ud) {
+  cnode *n = ud;
+  (void)rep;
+  n->pending--;
+}
+
+static void announce(cnode *n, const char *what) {
+  char msg[128];
+  snprintf(msg, sizeof msg, "%s %s", n->self.id, what);
+  const char *argv[] = {"PUBLISH", CNODE_CHANNEL, msg};
+  n->pending++;
+  credis_command(n->r, on_announced, n, 3, argv, NULL);
+}
+
+/* Another node joined or left, or parleyctl drained or served one: this node's state
+ * (a drain of its own) and its list are read now. */
+static void on_membership(const char *data, size_t len, void *ud) {
+  cnode *n = ud;
+  (void)data;
+  (void)len;
+  if (!n->freeing)
+    cnode_refresh(n);
 }
 
 static void on_registered(redisReply *rep, void *ud) {
@@ -146,6 +219,10 @@ static void on_registered(redisReply *rep, void *ud) {
     log_info("cluster", "node %s is now %s", n->self.id,
              draining ? "draining" : "serving");
   n->self.draining = draining;
+  if (!n->announced) {
+    n->announced = true;
+    announce(n, "joined");
+  }
   const char *argv[] = {"EVAL", CNODE_LIST_LUA, "1", "pl:nodes"};
   n->pending++;
   credis_command(n->r, on_list, n, 4, argv, NULL);
@@ -192,6 +269,7 @@ void cnode_reconnected(cnode *n) {
     n->pending++;
     credis_command(n->r, on_drain_kept, n, 4, argv, NULL);
   }
+  n->announced = false; /* the others learn it is back at once */
   if (!n->freeing)
     cnode_refresh(n);
 }
@@ -206,6 +284,7 @@ cnode *cnode_new(uv_loop_t *loop, credis *r, const cnode_info *self) {
   uv_timer_init(loop, &n->timer);
   n->timer.data = n;
   uv_timer_start(&n->timer, on_tick, 0, CNODE_REFRESH_MS);
+  credis_subscribe(r, CNODE_CHANNEL, on_membership, n);
   return n;
 }
 
@@ -233,6 +312,7 @@ void cnode_leave(cnode *n) {
   n->pending += 2;
   credis_command(n->r, on_gone, n, 2, del, NULL);
   credis_command(n->r, on_gone, n, 3, srem, NULL);
+  announce(n, "left"); /* the others stop placing rooms here now, not in up to 2 s */
 }
 
 void cnode_free(cnode *n) {
@@ -264,6 +344,11 @@ const cnode_info *cnode_find(const cnode *n, const char *id) {
     if (strcmp(n->list[i].id, id) == 0)
       return &n->list[i];
   return NULL;
+}
+
+void cnode_add_load(cnode *n, size_t i, unsigned add) {
+  if (i < n->n_list)
+    n->list[i].load += add;
 }
 
 unsigned cnode_pending(const cnode *n) { return n->pending; }

@@ -11,6 +11,10 @@
 
 #define CNODE_TTL_MS 6000
 #define CNODE_REFRESH_MS 2000
+/* Channel on which a change of membership is announced ("<id> joined|left|drain|serve",
+ * by the nodes and by parleyctl node drain/serve): every node re-reads the list at once
+ * rather than at its next 2 s refresh. */
+#define CNODE_CHANNEL "pl:membership"
 
 typedef struct {
   char id[64];
@@ -46,6 +50,12 @@ bool cnode_draining(const cnode *n);
 /* The live nodes as of the last refresh, self included once registered. */
 const cnode_info *cnode_list(const cnode *n, size_t *count);
 const cnode_info *cnode_find(const cnode *n, const char *id);
+/* Adds to the load of entry i of the list (a placement not yet in Redis); the next read
+ * of the list replaces it. */
+void cnode_add_load(cnode *n, size_t i, unsigned add);
+/* Node id could not be reached: it counts as draining in this node's list until its
+ * updated_ms in Redis moves (it is alive after all) or its key lapses. */
+void cnode_unreachable(cnode *n, const char *id);
 /* Commands in flight (the shutdown waits for them). */
 unsigned cnode_pending(const cnode *n);
 

@@ -98,9 +98,11 @@ static void drop_call(http_call *call) {
   free(call);
 }
 
-static void report(http_call *call, int status, const char *error) {
+static void report_as(http_call *call, int status, const char *error,
+                      bool not_connected) {
   bool refused = status == 0 && call->addr_refused[0] && !call->addr_passed;
   http_result res = {.status = status,
+                     .not_connected = status == 0 && not_connected,
                      .error = refused ? call->addr_refused : error,
                      .refused = refused,
                      .retry_after_s = call->retry_after_s,
@@ -115,6 +117,10 @@ static void report(http_call *call, int status, const char *error) {
   drop_call(call);
 }
 
+static void report(http_call *call, int status, const char *error) {
+  report_as(call, status, error, false);
+}
+
 static void finish(http_call *call, CURLcode result) {
   long code = 0;
   curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &code);
@@ -124,7 +130,7 @@ static void finish(http_call *call, CURLcode result) {
   const char *error = "";
   if (status == 0)
     error = call->errbuf[0] ? call->errbuf : curl_easy_strerror(result);
-  report(call, status, error);
+  report_as(call, status, error, result == CURLE_COULDNT_CONNECT);
 }
 
 static void read_completions(http_client *c) {

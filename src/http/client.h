@@ -37,7 +37,8 @@ typedef struct {
   int retry_after_s; /* Retry-After in seconds from now, or -1 if absent */
   const char *body;  /* up to max_response_bytes of the response body, NUL-ended */
   size_t body_len;
-  bool refused; /* addr_ok refused every address tried; error says why */
+  bool refused;       /* addr_ok refused every address tried; error says why */
+  bool not_connected; /* no connection was made: nothing of the request was sent */
 } http_result;
 
 /* Called on the loop once per request (never from inside http_client_send). */

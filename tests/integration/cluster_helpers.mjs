@@ -415,6 +415,7 @@ export class Cluster {
  * Waits until every node is a member and (when rooms were given and wait !== false) on the
  * management node's configuration version. clustered: false starts the same nodes without
  * the cluster flags (and no Redis): the single-node baseline benches compare against.
+ * region: a string for every node, or region(i) per node (0-based).
  */
 export async function startCluster({ nodes = 3, rooms = [], seedAll = false, args = [], nodeArgs = () => [],
   web = false, region = 'default', redis, wait = true, clustered = true } = {}) {
@@ -432,7 +433,8 @@ export async function startCluster({ nodes = 3, rooms = [], seedAll = false, arg
         }
       }
       const nodeId = `n${i + 1}`;
-      const a = [...(clustered ? ['--cluster', c.redis.url, '--node-id', nodeId, '--region', region,
+      const a = [...(clustered ? ['--cluster', c.redis.url, '--node-id', nodeId,
+        '--region', typeof region === 'function' ? region(i) : region,
         '--node-url', `http://127.0.0.1:${ports[i]}`, '--cluster-secret-file', c.secretFile,
         ...(i === 0 ? ['--management'] : [])] : []), ...(web ? ['--web-dir', WEB_DIR] : []),
         ...args, ...nodeArgs(i)];
