@@ -129,8 +129,10 @@ static void on_proceed(h2o_generator_t *gen, h2o_req_t *req) {
     s->iov = NULL;
     s->iov_cap = 0;
   }
+  /* Nothing after flush: a final send can complete at once (an HTTP/1.0 reader, whose
+   * connection closes), and then h2o disposes the request, s with it (fuzz_request
+   * found it). The emptied array trimmed above is the one flush swaps into pending. */
   flush(s);
-  queue_trim(&s->pending);
 }
 
 static void on_stop(h2o_generator_t *gen, h2o_req_t *req) {
