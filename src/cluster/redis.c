@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "http/url.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -79,36 +80,6 @@ typedef struct {
   void *ud;
 } pending;
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-/* Copies [s, s+n) percent-decoded into out; -1 if it does not fit or is malformed. */
-static int pct_decode(const char *s, size_t n, char *out, size_t cap) {
-  size_t o = 0;
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (c == '%') {
-      int h, l;
-      if (i + 2 >= n || (h = hexval(s[i + 1])) < 0 || (l = hexval(s[i + 2])) < 0)
-        return -1;
-      c = (char)(h * 16 + l);
-      i += 2;
-    }
-    if (o + 1 >= cap)
-      return -1;
-    out[o++] = c;
-  }
-  out[o] = '\0';
-  return 0;
-}
-
 int credis_parse_url(const char *url, credis_url *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   out->port = 6379;
@@ -134,9 +105,9 @@ int credis_parse_url(const char *url, credis_url *out, char *err, size_t errlen)
       snprintf(err, errlen, "credentials must be [USER]:PASSWORD@");
       return -1;
     }
-    if (pct_decode(p, (size_t)(colon - p), out->user, sizeof out->user) != 0 ||
-        pct_decode(colon + 1, (size_t)(at - colon - 1), out->password,
-                   sizeof out->password) != 0) {
+    if (url_decode(p, (size_t)(colon - p), out->user, sizeof out->user) < 0 ||
+        url_decode(colon + 1, (size_t)(at - colon - 1), out->password,
+                   sizeof out->password) < 0) {
       snprintf(err, errlen, "user or password too long or badly %%-encoded");
       return -1;
     }
