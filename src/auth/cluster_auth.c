@@ -48,6 +48,15 @@ static bool relay_mac(const uint8_t *key, size_t key_len, const char *id, size_t
   return mac_parts(key, key_len, parts, lens, 7, out);
 }
 
+static void mac_hex(const uint8_t mac[MAC_LEN], char out[2 * MAC_LEN + 1]) {
+  static const char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < MAC_LEN; i++) {
+    out[2 * i] = digits[mac[i] >> 4];
+    out[2 * i + 1] = digits[mac[i] & 15];
+  }
+  out[2 * MAC_LEN] = '\0';
+}
+
 int relay_header_sign(const uint8_t *key, size_t key_len, const char *node_id,
                       int64_t now_ms, const char *method, const char *path,
                       size_t path_len, char *out, size_t outlen) {
@@ -64,20 +73,9 @@ int relay_header_sign(const uint8_t *key, size_t key_len, const char *node_id,
                  path_len, mac))
     return -1;
   char hex[2 * MAC_LEN + 1];
-  for (size_t i = 0; i < MAC_LEN; i++)
-    snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+  mac_hex(mac, hex);
   int n = snprintf(out, outlen, "%s %s %s", node_id, ms, hex);
   return n > 0 && (size_t)n < outlen ? n : -1;
-}
-
-static int hexval(char ch) {
-  if (ch >= '0' && ch <= '9')
-    return ch - '0';
-  if (ch >= 'a' && ch <= 'f')
-    return ch - 'a' + 10;
-  if (ch >= 'A' && ch <= 'F')
-    return ch - 'A' + 10;
-  return -1;
 }
 
 relay_verdict relay_header_verify(const uint8_t *key, size_t key_len, const char *value,
@@ -109,15 +107,14 @@ relay_verdict relay_header_verify(const uint8_t *key, size_t key_len, const char
       return RELAY_MALFORMED;
     t = t * 10 + (ms[i] - '0');
   }
-  uint8_t given[MAC_LEN], want[MAC_LEN];
-  for (size_t i = 0; i < MAC_LEN; i++) {
-    int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0)
-      return RELAY_MALFORMED;
-    given[i] = (uint8_t)(hi << 4 | lo);
-  }
-  if (!relay_mac(key, key_len, value, id_len, ms, ms_len, method, path, path_len, want) ||
-      CRYPTO_memcmp(given, want, MAC_LEN) != 0)
+  /* Compared as the lowercase hex relay_header_sign writes: no hex parser to get wrong.
+   */
+  uint8_t want[MAC_LEN];
+  char want_hex[2 * MAC_LEN + 1];
+  if (!relay_mac(key, key_len, value, id_len, ms, ms_len, method, path, path_len, want))
+    return RELAY_BAD_MAC;
+  mac_hex(want, want_hex);
+  if (CRYPTO_memcmp(hex, want_hex, 2 * MAC_LEN) != 0)
     return RELAY_BAD_MAC;
   if (t < now_ms - RELAY_WINDOW_MS || t > now_ms + RELAY_WINDOW_MS)
     return RELAY_STALE;
