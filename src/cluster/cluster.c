@@ -248,17 +248,25 @@ static void acquire(cluster_locate_call *call) {
   lease_acquire(call->c->leases, call->key, on_acquired, call);
 }
 
-static void on_holder_url(redisReply *rep, void *ud) {
-  cluster_locate_call *call = ud;
-  cluster *c = call->c;
+/* The start of every Redis answer to a locate: a cancelled call just goes; no answer
+ * (Redis down, or an error) falls back to what this node knows. */
+static bool reply_usable(cluster_locate_call *call, const redisReply *rep) {
   if (call->canceled) {
     free(call);
-    return;
+    return false;
   }
   if (!rep || rep->type == REDIS_REPLY_ERROR) {
     answer_offline(call);
-    return;
+    return false;
   }
+  return true;
+}
+
+static void on_holder_url(redisReply *rep, void *ud) {
+  cluster_locate_call *call = ud;
+  cluster *c = call->c;
+  if (!reply_usable(call, rep))
+    return;
   if (rep->type == REDIS_REPLY_STRING && rep->len > 0 && rep->len < 256) {
     remember(c, call->key, call->holder, rep->str, call->holder_epoch);
     answer(call, CLUSTER_THERE, call->holder, rep->str, call->holder_epoch, NULL);
@@ -347,14 +355,8 @@ static void place(cluster_locate_call *call) {
 static void on_room(redisReply *rep, void *ud) {
   cluster_locate_call *call = ud;
   cluster *c = call->c;
-  if (call->canceled) {
-    free(call);
+  if (!reply_usable(call, rep))
     return;
-  }
-  if (!rep || rep->type == REDIS_REPLY_ERROR) {
-    answer_offline(call);
-    return;
-  }
   char node[64];
   uint64_t epoch = 0;
   if (rep->type != REDIS_REPLY_STRING ||
