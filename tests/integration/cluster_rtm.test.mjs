@@ -11,67 +11,14 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { BIN_DIR, TESTS_DIR, T, SLOW, rawRequest, sleep, waitUntil, withTimeout } from './helpers.mjs';
+import { BIN_DIR, T, SLOW, rawRequest, sleep, waitUntil } from './helpers.mjs';
 import { startCluster } from './cluster_helpers.mjs';
+import { Rtm, IO, UUID, offer } from './rtm_client.mjs';
 
-const OFFER = readFileSync(path.join(TESTS_DIR, 'fixtures/sdp/chrome156_offer.sdp'), 'utf8');
-const IO = '/api/rtm/v1/io';
 const ORIGIN = 'https://app.example.com';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const offer = () => ({ sdp: { type: 'offer', sdp: OFFER } });
-
-/** One RTM WebSocket (as in rtm.test.mjs): every server frame kept, next() reads in order. */
-class Rtm {
-  constructor(ws) {
-    this.ws = ws;
-    this.msgs = [];
-    this.cursor = 0;
-    this.wake = () => {};
-    ws.on('close', (code) => { this.closeCode = code; this.wake(); });
-    ws.on('message', (m) => { this.msgs.push(JSON.parse(String(m))); this.wake(); });
-  }
-
-  send(type, data, extra = {}) {
-    this.ws.send(JSON.stringify({ type, ...extra, ...(data === undefined ? {} : { data }) }));
-  }
-
-  async next(what = 'a frame', timeout = 5000) {
-    const deadline = Date.now() + timeout * SLOW;
-    while (this.cursor >= this.msgs.length) {
-      if (this.closeCode !== undefined) assert.fail(`socket closed (${this.closeCode}) before ${what}`);
-      const left = deadline - Date.now();
-      if (left <= 0) assert.fail(`no ${what} within ${timeout * SLOW} ms; got ${JSON.stringify(this.msgs)}`);
-      await withTimeout(new Promise((r) => { this.wake = r; }), left);
-    }
-    return this.msgs[this.cursor++];
-  }
-
-  /** session_start (or supervisor_join_session): SETUP then the SDP answer; the session id. */
-  async start(extra = {}, data = {}, type = 'session_start') {
-    this.send(type, { ...offer(), ...data }, extra);
-    const st = await this.next('session_state SETUP');
-    assert.deepEqual([st.type, st.data], ['session_state', { state: 'SETUP' }], JSON.stringify(st));
-    assert.match(st.session_id, UUID);
-    const ans = await this.next('sdp_update');
-    assert.equal(ans.type, 'sdp_update', JSON.stringify(ans));
-    assert.equal(ans.data.sdp.type, 'answer');
-    assert.match(ans.data.sdp.sdp, /^v=0\r\n/);
-    this.sid = st.session_id;
-    return this.sid;
-  }
-
-  async pong(sessionId = this.sid) {
-    this.send('ping');
-    const m = await this.next('pong');
-    assert.equal(m.type, 'pong', JSON.stringify(m));
-    assert.equal(m.session_id ?? null, sessionId ?? null);
-  }
-
-  close(code = 1000) { if (this.closeCode === undefined) this.ws.close(code); }
-}
 
 const live = new Set();
 /** A socket to url (ws://...), resolving with an Rtm or rejecting with the refused status. */
