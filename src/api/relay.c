@@ -10,6 +10,7 @@
 #include "core/mem.h"
 #include "http/client.h"
 #include "http/forwarded.h"
+#include "http/sse.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -38,10 +39,7 @@ struct relay_req {
   bool started, sending, ended, ok, stopped, counted_stream;
   bool in_cb, gone; /* gone: disposed while in a callback; freed on the way out */
   /* The event stream's last "id:" (the disconnect we may add must carry the next). */
-  char line[24];
-  size_t line_len;
-  bool line_long;
-  unsigned long long last_id;
+  sse_id_scan ids;
   char tail[200]; /* the disconnect event, when the home fails mid-stream */
   relay_req *prev, *next;
 };
@@ -142,7 +140,7 @@ static void send_end(relay_req *st) {
   } else if (st->stream) { /* the home failed mid-stream: tell the client to rejoin */
     int n = snprintf(st->tail, sizeof st->tail,
                      "event: disconnect\ndata: {\"reason\": \"%s\"}\nid: %llu\n\n",
-                     DISCONNECT_REASON, st->last_id + 1);
+                     DISCONNECT_REASON, st->ids.last_id + 1);
     h2o_iovec_t ev = h2o_iovec_init(st->tail, (size_t)n);
     h2o_send(req, &ev, 1, H2O_SEND_STATE_FINAL);
   } else {
@@ -214,26 +212,6 @@ static void on_head(int status, const char *const *lines, size_t n, void *ud) {
   send_piece(st, NULL, 0); /* the head goes out now */
 }
 
-/* Follows the event stream's "id: N" lines across pieces (only the start of each line
- * is kept). */
-static void scan_ids(relay_req *st, const char *data, size_t len) {
-  for (size_t i = 0; i < len; i++) {
-    char ch = data[i];
-    if (ch == '\n' || ch == '\r') {
-      if (!st->line_long && st->line_len > 4 && memcmp(st->line, "id: ", 4) == 0) {
-        st->line[st->line_len] = '\0';
-        st->last_id = strtoull(st->line + 4, NULL, 10);
-      }
-      st->line_len = 0;
-      st->line_long = false;
-    } else if (st->line_len < sizeof st->line - 1) {
-      st->line[st->line_len++] = ch;
-    } else {
-      st->line_long = true;
-    }
-  }
-}
-
 static bool on_data(const char *data, size_t len, void *ud) {
   relay_req *st = ud;
   if (!st->req || st->stopped || !st->started)
@@ -241,7 +219,7 @@ static bool on_data(const char *data, size_t len, void *ud) {
   if (st->sending)
     return false; /* the client has not taken the last piece: pause curl */
   if (st->stream)
-    scan_ids(st, data, len);
+    sse_id_scan_feed(&st->ids, data, len);
   st->out = xmalloc(len);
   memcpy(st->out, data, len);
   send_piece(st, st->out, len);

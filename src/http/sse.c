@@ -303,3 +303,21 @@ size_t sse_count(void) { return n_streams; }
 uint64_t sse_overflows(void) { return n_overflows; }
 
 size_t sse_queued_bytes(void) { return total_queued; }
+
+void sse_id_scan_feed(sse_id_scan *s, const char *data, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    char ch = data[i];
+    if (ch == '\n' || ch == '\r') {
+      if (!s->too_long && s->len > 4 && memcmp(s->line, "id: ", 4) == 0) {
+        s->line[s->len] = '\0';
+        s->last_id = strtoull(s->line + 4, NULL, 10);
+      }
+      s->len = 0;
+      s->too_long = false;
+    } else if (s->len < sizeof s->line - 1) {
+      s->line[s->len++] = ch;
+    } else {
+      s->too_long = true;
+    }
+  }
+}

@@ -38,4 +38,15 @@ uint64_t sse_overflows(void);
 /* Bytes all streams hold unsent, each shared run counted once. */
 size_t sse_queued_bytes(void);
 
+/* Follows the "id: N" lines of an event stream read piece by piece (a relay must know the
+ * last id it passed on, so that an event it adds carries the next). Lines longer than the
+ * buffer are skipped whole; ids are read as unsigned decimal, anything else ignored. */
+typedef struct {
+  char line[24];
+  size_t len;
+  bool too_long;
+  unsigned long long last_id;
+} sse_id_scan;
+void sse_id_scan_feed(sse_id_scan *s, const char *data, size_t len);
+
 #endif
