@@ -1,0 +1,82 @@
+// parley.d.ts — types of web/sdk/parley.js, Parley's publish/subscribe SDK (docs/PUBSUB.md "SDK").
+
+export type FeedType = 'video' | 'screen' | 'audio';
+
+export interface ConnectOptions {
+  /** The session to join (made by the first join). */
+  sid: string;
+  /** A WEB_ONLY API key bound to this page's origin (or a jwt). */
+  key?: string;
+  /** A JWT signed with the account's secret, or a function giving a fresh one (asked again at each fresh join). */
+  jwt?: string | (() => string | Promise<string>);
+  /** This participant's id; the server makes one when absent. */
+  uid?: string;
+  name?: string;
+  meta?: unknown;
+}
+
+export interface Participant { uid: string; name?: string; meta?: unknown }
+export interface Feed { feed_id: string; uid: string; type: FeedType }
+
+export interface EventMap {
+  participantJoined: Participant;
+  participantLeft: { uid: string };
+  /** replaces: after a fresh join, the feed id this one took over (rendered into the same element). */
+  publisher: Feed & { replaces?: string };
+  publisherLeft: { uid: string; feed_id: string };
+  speaker: { uid: string };
+  data: { from: string; payload: unknown };
+  /** timeout: ms until this attempt (0.25 s doubling to 5 s). */
+  reconnecting: { timeout: number; attempt: number };
+  /** resumed: the server kept the participant; feeds: own feed ids that changed, old to new. */
+  reconnected: { resumed: boolean; feeds: Record<string, string> };
+  /** reason: 'left' (leave()) or 'refused' (a fresh join was refused: error says why). */
+  disconnected: { reason: 'left' | 'refused'; error?: ParleyError };
+  error: ParleyError;
+}
+
+export type EventName = keyof EventMap;
+
+export declare const events: { readonly [K in EventName]: K };
+
+/** code: the server's (BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, NOT_JOINED, ALREADY_JOINED,
+ * LIMIT, INTERNAL) or the SDK's (NETWORK, TIMEOUT, CLOSED, MEDIA). */
+export declare class ParleyError extends Error {
+  constructor(code: string, message: string);
+  readonly code: string;
+}
+
+export declare class Session {
+  readonly cid: string;
+  readonly sid: string;
+  readonly uid: string;
+  /** 'connected' | 'reconnecting' | 'closed' */
+  readonly state: string;
+  /** The other participants. */
+  readonly participants: Participant[];
+  /** Feeds the others publish. */
+  readonly feeds: Feed[];
+  /** Publishes the stream's audio and/or video as one feed; a 'video' feed in three simulcast layers. */
+  publish(stream: MediaStream, opts?: { type?: FeedType; el?: HTMLMediaElement }): Promise<string>;
+  unpublish(feedId: string): Promise<void>;
+  /** Renders the feed into el; el's drawn size picks the simulcast layer. */
+  subscribe(feedId: string, el?: HTMLMediaElement): Promise<MediaStream>;
+  unsubscribe(feedId: string): Promise<void>;
+  /** Any JSON value to one participant (to) or to all others. */
+  send(data: unknown, opts?: { to?: string }): Promise<void>;
+  leave(): Promise<void>;
+  on<K extends EventName>(name: K, cb: (data: EventMap[K]) => void): this;
+  off<K extends EventName>(name: K, cb?: (data: EventMap[K]) => void): this;
+}
+
+/** Joins a session; url is the server (https://host) or its WebSocket URL (wss://host/api/rtc/v1). */
+export declare function connect(url: string, opts: ConnectOptions): Promise<Session>;
+
+declare const Parley: {
+  connect: typeof connect;
+  events: typeof events;
+  ParleyError: typeof ParleyError;
+  Session: typeof Session;
+};
+export { Parley };
+export default Parley;
