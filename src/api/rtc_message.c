@@ -27,19 +27,7 @@ static const char *const op_names[] = {
 
 const char *rtc_op_name(rtc_op op) { return op_names[op]; }
 
-int rtc_message_status(const char *code) {
-  static const struct {
-    const char *code;
-    int status;
-  } map[] = {{PS_E_BAD_REQUEST, 400}, {PS_E_UNAUTHORIZED, 401},
-             {PS_E_FORBIDDEN, 403},   {PS_E_NOT_FOUND, 404},
-             {PS_E_NOT_JOINED, 409},  {PS_E_ALREADY_JOINED, 409},
-             {PS_E_LIMIT, 429},       {PS_E_INTERNAL, 500}};
-  for (size_t i = 0; code && i < sizeof map / sizeof map[0]; i++)
-    if (strcmp(map[i].code, code) == 0)
-      return map[i].status;
-  return 400;
-}
+int rtc_message_status(const char *code) { return ps_error_status(code); }
 
 static int fail(rtc_error *err, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
