@@ -2,7 +2,7 @@
 # check-layers.sh — fails when a file in src/ includes a folder its own folder may not
 # depend on. The folders follow the include graph (docs/ARCHITECTURE.md, "Layers"):
 #
-#   core <- store, http, auth <- rtc <- media <- conf, rtm, delivery <- api <- parleyd.c, tools
+#   core <- store, http, auth <- rtc <- media <- conf, rtm, pubsub, delivery <- api <- parleyd.c, tools
 #   core, store, http, auth <- cluster <- api
 #
 # An arrow points from what is used to its user. Beside the chain: auth reads accounts
@@ -25,9 +25,10 @@ declare -A ALLOWED=(
   [media]="core rtc"
   [conf]="core store auth rtc media"
   [rtm]="core store auth rtc media delivery"
+  [pubsub]="core store auth rtc media"
   [delivery]="core store http"
   [cluster]="core store http auth"
-  [api]="core store http auth rtc media conf rtm delivery cluster"
+  [api]="core store http auth rtc media conf rtm pubsub delivery cluster"
 )
 
 bad=0

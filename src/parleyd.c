@@ -15,6 +15,7 @@
 #include "http/sse.h"
 #include "http/tls.h"
 #include "media/recorder.h"
+#include "pubsub/ps_session.h"
 #include "rtm/rtm.h"
 #include "store/db.h"
 #include "store/sync.h"
@@ -74,6 +75,9 @@ static void on_signal(uv_signal_t *w, int signum) {
   if (front.metrics_srv)
     http_server_stop_accepting(front.metrics_srv);
   front.rtm = NULL; /* RTM messages from here on are refused */
+  ps_core *ps = front.ps;
+  front.ps = NULL; /* pub/sub sockets are told to go (1001), new ones refused */
+  ps_core_free(ps);
   /* SERVICE_SHUTDOWN: open recordings are finalised and queued for upload first. */
   rtm_core_shutdown(rtm, 10000, after_rtm_shutdown, w->loop);
 }
@@ -171,6 +175,11 @@ static int start_rtm(uv_loop_t *loop, char *err, size_t errlen) {
                    .max_reservations_account = cfg.rtm_max_reservations_account,
                    .recordings_dir = recordings_dir};
   rtm = front.rtm = rtm_core_new(loop, db, media, deliveries, &rc);
+  ps_config pc = {.resume_s = cfg.rtc_resume_timeout_s,
+                  .max_participants = 100,
+                  .max_feeds = 8,
+                  .data_per_s = 50};
+  front.ps = ps_core_new(loop, &pc);
   front.ob = deliveries;
   return 0;
 }

@@ -4,6 +4,7 @@
 #include "cluster/cluster.h"
 #include "cluster/config_sync.h"
 #include "delivery/outbox.h"
+#include "pubsub/ps_session.h"
 #include "rtm/rtm.h"
 
 #include "core/buf.h"
@@ -124,6 +125,25 @@ static void media_metrics(buf *b, media_engine *m) {
   }
 }
 
+static void pubsub_metrics(buf *b, api *a) {
+  ps_counters c;
+  ps_core_counters(a->ps, &c);
+  metric(b, "parley_pubsub_sessions", "gauge", "Publish/subscribe sessions live.",
+         c.sessions);
+  metric(b, "parley_pubsub_participants", "gauge",
+         "Publish/subscribe participants, linked or kept for a resume.", c.participants);
+  metric(b, "parley_pubsub_feeds", "gauge", "Published feeds.", c.feeds);
+  metric(b, "parley_pubsub_sessions_started_total", "counter",
+         "Publish/subscribe sessions started (first joins).", c.sessions_started);
+  metric(b, "parley_pubsub_joins_total", "counter", "Participants that joined.", c.joins);
+  metric(b, "parley_pubsub_resumes_total", "counter", "Participants that resumed.",
+         c.resumes);
+  metric(b, "parley_pubsub_data_total", "counter", "Data messages delivered.",
+         c.data_sent);
+  metric(b, "parley_pubsub_data_limited_total", "counter",
+         "Data messages refused by the rate limit.", c.data_limited);
+}
+
 static void rtm_metrics(buf *b, api *a) {
   rtm_counters c;
   rtm_core_counters(a->rtm, &c);
@@ -191,6 +211,8 @@ static void metrics(api *a, h2o_req_t *req) {
   }
   if (a->rtm)
     rtm_metrics(&b, a);
+  if (a->ps)
+    pubsub_metrics(&b, a);
   store_metrics(&b, a);
   if (a->cluster)
     cluster_metrics(a->cluster, &b);

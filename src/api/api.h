@@ -23,6 +23,7 @@ typedef struct {
   struct cluster *cluster; /* --cluster, or NULL */
   struct csync *csync;     /* cluster configuration sync (--cluster), or NULL */
   struct rtmc *rtmc;       /* RTM sessions in the cluster (--cluster), or NULL */
+  struct ps_core *ps;      /* publish/subscribe sessions; NULL once shutting down */
 } api;
 
 /* One request on its way through the client API. */
@@ -74,5 +75,8 @@ void admin_listener_handle(void *ud, h2o_req_t *req);
 /* RTM: the WebSocket at /api/rtm/v1/io and POST /api/rtm/v1/session. False if the
  * path is not an RTM one. */
 bool rtm_api_handle(api *a, h2o_req_t *req);
+/* Publish/subscribe: the WebSocket at /api/rtc/v1 (docs/PUBSUB.md). False if the path
+ * is another. */
+bool rtc_ws_handle(api *a, h2o_req_t *req);
 
 #endif

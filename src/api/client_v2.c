@@ -233,7 +233,7 @@ void api_handle(void *ud, h2o_req_t *req) {
   api_call c = {.api = ud, .req = req};
   if (http_method_is(req, "OPTIONS"))
     return http_respond_preflight(req);
-  if (rtm_api_handle(c.api, req))
+  if (rtm_api_handle(c.api, req) || rtc_ws_handle(c.api, req))
     return;
   const char *path;
   size_t len;

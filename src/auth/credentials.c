@@ -1,5 +1,5 @@
-/* credentials — RTM authentication: picks the one credential given, verifies it
- * against the account in the store, and says what the session may do. */
+/* credentials — RTM and publish/subscribe authentication: picks the one credential
+ * given, verifies it against the account in the store, and says what it may do. */
 #include "auth/credentials.h"
 
 #include "auth/jwt.h"
@@ -139,6 +139,77 @@ int credentials_check(store *st, const credentials_in *in, int64_t now_s,
     snprintf(reason, n,
              "missing credentials: Authorization: Bearer <JWT>, "
              "?access_token=<JWT> or ?api_key=<key>");
+    status = 401;
+  }
+  if (status == 0)
+    *out = id;
+  return status;
+}
+
+/* An optional boolean claim: absent is dflt; anything but true/false is an error. */
+static bool bool_claim(const json_t *claims, const char *name, bool dflt, bool *out) {
+  json_t *v = json_object_get(claims, name);
+  *out = v ? json_is_true(v) : dflt;
+  return !v || json_is_boolean(v);
+}
+
+static int pubsub_jwt(store *st, const char *token, int64_t now_s, pubsub_identity *out,
+                      char *reason, size_t n) {
+  json_t *peeked = jwt_peek_claims(token, reason, n);
+  if (!peeked)
+    return 401;
+  bool has_cid = string_claim(peeked, "cid", out->cid, sizeof out->cid);
+  json_decref(peeked);
+  if (!has_cid) {
+    snprintf(reason, n, "JWT needs a cid (account) claim of 1 to %zu characters",
+             sizeof out->cid - 1);
+    return 401;
+  }
+  account a;
+  const char *secret =
+      accounts_get(st, out->cid, &a) == 0 ? a.jwt_secret : nobodys_secret();
+  json_t *claims = jwt_verify_hs256(token, secret, now_s, reason, n);
+  if (!claims)
+    return 401;
+  int status = 401;
+  json_t *uid = json_object_get(claims, "uid");
+  if (!string_claim(claims, "sid", out->sid, sizeof out->sid))
+    snprintf(reason, n, "JWT needs a sid claim: a session id or \"*\"");
+  else if (uid && !json_is_null(uid) &&
+           !string_claim(claims, "uid", out->uid, sizeof out->uid))
+    snprintf(reason, n, "JWT uid claim must be a participant id");
+  else if (!bool_claim(claims, "can_publish", true, &out->can_publish) ||
+           !bool_claim(claims, "can_subscribe", true, &out->can_subscribe) ||
+           !bool_claim(claims, "can_record", false, &out->can_record))
+    snprintf(reason, n, "JWT can_publish, can_subscribe and can_record must be booleans");
+  else
+    status = 0;
+  if (status == 0)
+    jwt_claim_time(claims, "exp", &out->expires_at);
+  json_decref(claims);
+  return status;
+}
+
+int credentials_pubsub(store *st, const char *key, const char *jwt, const char *origin,
+                       int64_t now_s, pubsub_identity *out, char *reason, size_t n) {
+  key = given(key);
+  jwt = given(jwt);
+  pubsub_identity id = {0};
+  int status;
+  if (key && jwt) {
+    snprintf(reason, n, "give a JWT or an API key, not both");
+    status = 401;
+  } else if (jwt) {
+    status = pubsub_jwt(st, jwt, now_s, &id, reason, n);
+  } else if (key) {
+    rtm_identity k = {0};
+    status = key_identity(st, key, given(origin), &k, reason, n);
+    memcpy(id.cid, k.cid, sizeof id.cid);
+    id.sid[0] = '*';
+    id.can_publish = id.can_subscribe = true;
+    id.can_record = k.can_record;
+  } else {
+    snprintf(reason, n, "missing credentials: a \"key\" or a \"jwt\"");
     status = 401;
   }
   if (status == 0)

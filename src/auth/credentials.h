@@ -1,5 +1,6 @@
-/* credentials — the check on an RTM WebSocket upgrade (and POST /api/rtm/v1/session):
- * a JWT signed with the account's secret, or an API key used from a bound origin. */
+/* credentials — the check on an RTM WebSocket upgrade (and POST /api/rtm/v1/session)
+ * and on a publish/subscribe join: a JWT signed with the account's secret, or an API
+ * key used from a bound origin. */
 #ifndef PARLEY_CREDENTIALS_H
 #define PARLEY_CREDENTIALS_H
 
@@ -52,6 +53,22 @@ int credentials_check(store *st, const credentials_in *in, int64_t now_s,
 int credentials_key_add(store *st, const char *cid, const char *const *origins,
                         int n_origins, const api_key_scopes *scopes, char *key_out,
                         size_t key_len, char *err, size_t n);
+
+/* What a publish/subscribe participant may do (docs/PUBSUB.md, "Authentication"). */
+typedef struct {
+  char cid[64];
+  char sid[65]; /* "*": any session; else the only one */
+  char uid[65]; /* "": any uid; else the one the participant must use */
+  bool can_publish, can_subscribe, can_record;
+  int64_t expires_at; /* JWT exp, 0 for keys */
+} pubsub_identity;
+
+/* A join's credential: exactly one of key (checked against origin, the upgrade's
+ * Origin header, as for RTM) and jwt (claims cid, sid, exp required; uid, can_publish,
+ * can_subscribe, can_record optional). 0 with out filled, else 401 or 403 and a
+ * reason, worded as credentials_check's. */
+int credentials_pubsub(store *st, const char *key, const char *jwt, const char *origin,
+                       int64_t now_s, pubsub_identity *out, char *reason, size_t n);
 
 /* Whether who may act as client_id: an API key only with a client id that starts with
  * its prefix. */

@@ -147,6 +147,12 @@ static const option options[] = {
     {"rtm-ping-timeout", INT(rtm_ping_timeout_s, 2, 3600), "SECONDS",
      "RTM: a session whose client sends no ping this long ends with CONN_ERROR "
      "(default 30)"},
+    {"rtc-idle-timeout", INT(rtc_idle_timeout_s, 2, 3600), "SECONDS",
+     "publish/subscribe API: a WebSocket that sends no frame this long is closed "
+     "(1001) (default 30)"},
+    {"rtc-resume-timeout", INT(rtc_resume_timeout_s, 1, 3600), "SECONDS",
+     "publish/subscribe API: a participant whose WebSocket dropped is kept this long "
+     "for a resume (default 20)"},
     {"rtm-no-packet-timeout", INT(rtm_no_packet_timeout_s, 1, 3600), "SECONDS",
      "RTM: an ACTIVE session without RTP this long ends with NO_PACKET_RECEIVED "
      "(default 10)"},
@@ -246,6 +252,8 @@ void config_defaults(config *cfg) {
   cfg->call_setup_timeout_s = 30;
   cfg->max_calls = 4;
   cfg->rtm_ping_timeout_s = 30;
+  cfg->rtc_idle_timeout_s = 30;
+  cfg->rtc_resume_timeout_s = 20;
   cfg->rtm_no_packet_timeout_s = 10;
   cfg->rtm_setup_timeout_s = 30;
   cfg->rtm_max_duration_s = 14400;

@@ -42,6 +42,8 @@ typedef struct {
   int call_setup_timeout_s; /* a client API call not connected by then ends */
   int max_calls;            /* calls one participant may hold at once */
   int rtm_ping_timeout_s;
+  int rtc_idle_timeout_s;   /* /api/rtc/v1: a silent WebSocket is closed */
+  int rtc_resume_timeout_s; /* ... and its participant kept for a resume */
   int rtm_no_packet_timeout_s;
   int rtm_setup_timeout_s;
   int rtm_max_duration_s;           /* 0 = no limit */

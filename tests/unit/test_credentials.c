@@ -314,6 +314,77 @@ static void origins(void) {
   CHECK(origin_normalise("https://a.example", 17, out, 10) == -1);
 }
 
+/* Publish/subscribe joins (docs/PUBSUB.md): a key from its origin, or a JWT with cid,
+ * sid, exp and optional uid and can_* claims. */
+static int ps_check(const char *key, const char *jwt, const char *origin,
+                    pubsub_identity *out) {
+  memset(out, 0x55, sizeof *out);
+  reason[0] = '\0';
+  int status = credentials_pubsub(st, key, jwt, origin, NOW, out, reason, sizeof reason);
+  CHECK(status == 0 || reason[0] != '\0');
+  return status;
+}
+
+static char *ps_mint(const account *a, json_t *claims) {
+  if (!json_object_get(claims, "exp"))
+    json_object_set_new(claims, "exp", json_integer(NOW + 600));
+  char *t = jwt_sign_hs256(claims, a->jwt_secret);
+  json_decref(claims);
+  return t;
+}
+
+static void pubsub(void) {
+  pubsub_identity p;
+  char key[API_KEY_LEN + 1], err[300];
+  api_key_scopes rec = {.recording = true};
+  const char *origins[] = {"https://ps.example"};
+  CHECK(credentials_key_add(st, "acme", origins, 1, &rec, key, sizeof key, err,
+                            sizeof err) == 0);
+  CHECK(ps_check(key, NULL, "https://ps.example", &p) == 0);
+  CHECK_STR(p.cid, "acme");
+  CHECK_STR(p.sid, "*");
+  CHECK(p.uid[0] == '\0' && p.can_publish && p.can_subscribe && p.can_record);
+  CHECK(ps_check(key, NULL, "https://PS.example:443", &p) == 0);
+  CHECK(ps_check(key, NULL, "https://evil.example", &p) == 403);
+  CHECK(ps_check(key, NULL, NULL, &p) == 403);
+  CHECK(ps_check("pk_nope", NULL, "https://ps.example", &p) == 401);
+  CHECK(ps_check(NULL, NULL, NULL, &p) == 401);
+
+  char *t = ps_mint(&acme, json_pack("{s:s, s:s}", "cid", "acme", "sid", "room"));
+  CHECK(ps_check(NULL, t, NULL, &p) == 0);
+  CHECK_STR(p.sid, "room");
+  CHECK(p.uid[0] == '\0' && p.can_publish && p.can_subscribe && !p.can_record);
+  CHECK(p.expires_at == NOW + 600);
+  CHECK(ps_check(key, t, "https://ps.example", &p) == 401); /* both */
+  free(t);
+  t = ps_mint(&acme, json_pack("{s:s, s:s, s:s, s:b, s:b, s:b}", "cid", "acme", "sid",
+                               "*", "uid", "ann", "can_publish", 0, "can_subscribe", 1,
+                               "can_record", 1));
+  CHECK(ps_check(NULL, t, NULL, &p) == 0);
+  CHECK_STR(p.uid, "ann");
+  CHECK(!p.can_publish && p.can_subscribe && p.can_record);
+  free(t);
+  /* Signed by another account's secret, expired, without sid, odd claims: 401. */
+  t = ps_mint(&other, json_pack("{s:s, s:s}", "cid", "acme", "sid", "room"));
+  CHECK(ps_check(NULL, t, NULL, &p) == 401);
+  free(t);
+  t = ps_mint(&acme, json_pack("{s:s, s:s, s:I}", "cid", "acme", "sid", "room", "exp",
+                               (json_int_t)(NOW - 100)));
+  CHECK(ps_check(NULL, t, NULL, &p) == 401);
+  free(t);
+  t = ps_mint(&acme, json_pack("{s:s}", "cid", "acme"));
+  CHECK(ps_check(NULL, t, NULL, &p) == 401);
+  CHECK(strstr(reason, "sid") != NULL);
+  free(t);
+  t = ps_mint(&acme, json_pack("{s:s, s:s, s:s}", "cid", "acme", "sid", "r", "can_record",
+                               "yes"));
+  CHECK(ps_check(NULL, t, NULL, &p) == 401);
+  free(t);
+  t = ps_mint(&acme, json_pack("{s:s, s:s, s:i}", "cid", "acme", "sid", "r", "uid", 5));
+  CHECK(ps_check(NULL, t, NULL, &p) == 401);
+  free(t);
+}
+
 static void timing(void) {
   /* What one check costs (two primary-key lookups plus an HMAC). */
   char *t = mint(&acme, "acme", "agent-7", NOW + 600, NULL);
@@ -350,6 +421,7 @@ int main(void) {
   key_scopes();
   CHECK(api_keys_list(st, other.cid, count_key, NULL) == 0 && n_keys == 0);
   origins();
+  pubsub();
   timing();
   /* Deleting an account deletes its keys (foreign key cascade). */
   sqlite3_exec(st->db, "DELETE FROM accounts WHERE cid = 'acme'", NULL, NULL, NULL);
