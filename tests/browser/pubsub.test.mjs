@@ -1,0 +1,158 @@
+// pubsub.test.mjs — publish/subscribe sessions through the SDK (issue 15), in Chromium pages
+// of the server's origin that load web/sdk/parley.js: data to one participant and to all
+// (and its limits); the server's side of the WebSockets torn down (ss -K) and each SDK
+// resuming by itself while the others see nothing; a key from a foreign origin refused, and a
+// JWT of one account seeing nothing of another's session of the same name.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { chromium } from 'playwright-core';
+import { CHROMIUM_FLAGS, startDaemon, stopDaemon, until, parleyctl } from './helpers.mjs';
+
+let d, acme, globex, key, foreignKey;
+const browsers = [];
+
+const b64u = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+function signJwt(secret, claims) {
+  const unsigned = `${b64u({ alg: 'HS256', typ: 'JWT' })}.${b64u(claims)}`;
+  return `${unsigned}.${crypto.createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
+}
+const jwtFor = (account, claims) =>
+  signJwt(account.jwt_secret, { cid: account.cid, exp: Math.floor(Date.now() / 1000) + 600, ...claims });
+
+before(async () => {
+  d = await startDaemon([]);
+  acme = JSON.parse(parleyctl(d.dir, 'account', 'add', '--cid', 'acme', '--json'));
+  globex = JSON.parse(parleyctl(d.dir, 'account', 'add', '--cid', 'globex', '--json'));
+  // The pages' origin is the daemon's own (http://127.0.0.1:<port>).
+  key = parleyctl(d.dir, 'key', 'add', '--account', 'acme', '--origin', d.base).trim();
+  foreignKey = parleyctl(d.dir, 'key', 'add', '--account', 'acme', '--origin', 'https://app.example.com').trim();
+});
+
+after(async () => {
+  for (const b of browsers) await b.close().catch(() => {});
+  if (d) await stopDaemon(d);
+});
+
+const examplePage = (sid, name, cred) =>
+  `${d.base}/web/examples/pubsub.html?sid=${sid}&name=${name}&key=${encodeURIComponent(cred)}&autojoin=1`;
+
+/* A page of the server's origin with the SDK loaded as window.P and a log of every event of
+ * the sessions it opens (window.log). */
+let plain;
+async function sdkPage() {
+  if (!plain) {
+    plain = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+    browsers.push(plain);
+  }
+  const page = await plain.newPage();
+  page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+  await page.goto(`${d.base}/web/examples/pubsub.html`);
+  await page.evaluate(async () => {
+    window.P = (await import('/web/sdk/parley.js')).default;
+    window.log = [];
+  });
+  return page;
+}
+
+/* Parley.connect in page; resolves to 'joined <uid>' (the session is window.s), or the
+ * error's code. */
+function tryConnect(page, opts) {
+  return page.evaluate(async (o) => {
+    try {
+      const s = await P.connect(location.origin, o);
+      window.s = s;
+      for (const ev of Object.values(P.events)) s.on(ev, (data) => log.push({ ev, data, at: Date.now() }));
+      return `joined ${s.uid}`;
+    } catch (e) {
+      return e instanceof P.ParleyError ? e.code : `not a ParleyError: ${e}`;
+    }
+  }, opts);
+}
+const logOf = (page, ev) => page.evaluate((e) => log.filter((x) => x.ev === e).map((x) => x.data), ev);
+
+test('data: to one participant, then to all; limits answer LIMIT', async () => {
+  const pages = [];
+  for (let i = 0; i < 4; i++) {
+    pages.push(await sdkPage());
+    assert.equal(await tryConnect(pages[i], { sid: 'chat', uid: `u${i}`, name: `N${i}`, key }), `joined u${i}`);
+  }
+  assert.deepEqual((await pages[0].evaluate(() => s.participants.map((p) => p.uid))).sort(), ['u1', 'u2', 'u3']);
+  await pages[1].evaluate(() => s.send({ text: 'one' }, { to: 'u2' }));
+  await until(async () => (await logOf(pages[2], 'data')).length === 1, 'u2 gets it');
+  assert.deepEqual(await logOf(pages[2], 'data'), [{ from: 'u1', payload: { text: 'one' } }]);
+  await pages[1].evaluate(() => s.send([1, 'all']));
+  for (const i of [0, 2, 3])
+    await until(async () => (await logOf(pages[i], 'data')).some((m) => m.payload[1] === 'all'), `u${i} gets the broadcast`);
+  for (const i of [0, 3]) assert.equal((await logOf(pages[i], 'data')).length, 1, `u${i} got only the broadcast`);
+  assert.equal((await logOf(pages[1], 'data')).length, 0, 'the sender gets nothing back');
+  const errs = await pages[1].evaluate(async () => {
+    const code = (p) => p.then(() => 'ok', (e) => e.code);
+    return [await code(s.send('x'.repeat(17 * 1024))), await code(s.send(1, { to: 'nobody' }))];
+  });
+  assert.deepEqual(errs, ['LIMIT', 'NOT_FOUND']);
+  for (const p of pages.slice(0, 3)) await p.evaluate(() => s.leave());
+  await until(async () => (await logOf(pages[3], 'participantLeft')).length === 3, 'the others left');
+  assert.deepEqual((await logOf(pages[3], 'participantLeft')).map((x) => x.uid), ['u0', 'u1', 'u2']);
+  assert.deepEqual(await pages[3].evaluate(() => s.participants), []);
+  await pages[3].evaluate(() => s.leave());
+  for (const p of pages) await p.close();
+});
+
+test('a dropped WebSocket resumes; others see nothing of it', async () => {
+  const [a, b] = [await sdkPage(), await sdkPage()];
+  assert.equal(await tryConnect(a, { sid: 'drop', uid: 'a', key }), 'joined a');
+  assert.equal(await tryConnect(b, { sid: 'drop', uid: 'b', key }), 'joined b');
+  const port = new URL(d.base).port;
+  execFileSync('ss', ['-K', 'src', '127.0.0.1', 'sport', '=', `:${port}`], { stdio: 'ignore' });
+  for (const p of [a, b]) await until(async () => (await logOf(p, 'reconnected')).length === 1, 'reconnected', 5000);
+  for (const p of [a, b]) {
+    assert.deepEqual(await logOf(p, 'reconnected'), [{ resumed: true, feeds: {} }]);
+    assert.equal((await logOf(p, 'reconnecting'))[0].timeout, 250, 'the first attempt after 0.25 s');
+    assert.deepEqual(await logOf(p, 'participantLeft'), [], 'nobody left');
+  }
+  // The resumed sessions work: a message goes through.
+  await a.evaluate(() => s.send('after', { to: 'b' }));
+  await until(async () => (await logOf(b, 'data')).length === 1, 'data after resume');
+  await a.evaluate(() => s.leave());
+  assert.deepEqual(await logOf(a, 'disconnected'), [{ reason: 'left' }]);
+  await until(async () => (await logOf(b, 'participantLeft')).length === 1, 'a left');
+  await b.evaluate(() => s.leave());
+  await a.close();
+  await b.close();
+});
+
+test('a key from a foreign origin is refused; a JWT of another account sees nothing of it', async () => {
+  const page = await sdkPage();
+  assert.equal(await tryConnect(page, { sid: 'k', key: foreignKey }), 'FORBIDDEN');
+  assert.match(await tryConnect(page, { sid: 'k', key }), /^joined /, 'the same page with its own key joins');
+  await page.evaluate(() => s.leave());
+  // The example app shows the refusal.
+  const ex = await sdkPage();
+  await ex.goto(examplePage('k', 'Mallory', foreignKey));
+  await until(async () => /FORBIDDEN/.test(await ex.textContent('#error')), 'the refusal shown');
+  assert.equal(await ex.getAttribute('body', 'data-state'), 'prejoin');
+  await ex.close();
+
+  // Globex has a session "shared" with g1 in it.
+  const g = await sdkPage();
+  assert.equal(await tryConnect(g, { sid: 'shared', uid: 'g1', name: 'G', jwt: jwtFor(globex, { sid: 'shared' }) }), 'joined g1');
+  // A token signed by acme claiming globex's cid is refused; acme's "shared" is another session.
+  assert.equal(await tryConnect(page, { sid: 'shared', jwt: signJwt(acme.jwt_secret, {
+    cid: 'globex', sid: 'shared', exp: Math.floor(Date.now() / 1000) + 600 }) }), 'UNAUTHORIZED');
+  assert.equal(await tryConnect(page, { sid: 'shared', uid: 'a1', jwt: jwtFor(acme, { sid: 'shared' }) }), 'joined a1');
+  assert.deepEqual(await page.evaluate(() => [s.cid, s.participants, s.feeds]), ['acme', [], []], 'acme sees nobody of globex');
+  assert.equal(await page.evaluate(() => s.send(1, { to: 'g1' }).then(() => 'ok', (e) => e.code)), 'NOT_FOUND');
+  // acme can take the uid g1 in its own "shared": it is another session.
+  const a2 = await sdkPage();
+  assert.equal(await tryConnect(a2, { sid: 'shared', uid: 'g1', jwt: jwtFor(acme, { sid: '*' }) }), 'joined g1');
+  // A JWT for another sid, or bound to another uid, is refused.
+  assert.equal(await tryConnect(page, { sid: 'other', jwt: jwtFor(acme, { sid: 'shared' }) }), 'FORBIDDEN');
+  assert.equal(await tryConnect(page, { sid: 'shared', uid: 'x', jwt: jwtFor(acme, { sid: 'shared', uid: 'y' }) }), 'FORBIDDEN');
+  // Globex's participant saw nothing of acme's.
+  await page.waitForTimeout(300);
+  assert.deepEqual(await g.evaluate(() => [s.participants, log]), [[], []]);
+  for (const p of [page, g, a2]) await p.evaluate(() => s.leave());
+  for (const p of [page, g, a2]) await p.close();
+});
