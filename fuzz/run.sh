@@ -17,7 +17,7 @@ max_len() {
   fuzz_body) echo 4096 ;;
   fuzz_request) echo 4096 ;;
   fuzz_stun | fuzz_rtp | fuzz_rtcp | fuzz_twcc) echo 1500 ;;
-  fuzz_sdp) echo 16384 ;;
+  fuzz_sdp | fuzz_sdp_offer) echo 16384 ;;
   fuzz_jwt) echo 9000 ;; # just over JWT_MAX_LEN
   fuzz_origin) echo 600 ;;
   fuzz_retry_after) echo 256 ;;

@@ -291,19 +291,20 @@ uint32_t sdp_candidate_priority(uint32_t type_pref, uint32_t local_pref) {
  * one a client whose UDP is blocked can use. The local preference falls with the
  * list's order (RFC 8445 §5.1.2.1); TCP's starts lower (RFC 6544 §4.2). Each address
  * and protocol is its own foundation (§5.1.1.3): UDP 1..n, TCP n+1..2n. */
-static void write_candidates(buf *out, const sdp_local *l) {
-  int n = l->addresses->n;
+void sdp_write_candidates(buf *out, const host_addr_list *addresses, uint16_t port,
+                          uint16_t tcp_port) {
+  int n = addresses->n;
   for (int i = 0; i < n; i++)
     buf_appendf(
         out, "a=candidate:%d 1 udp %u %s %u typ host\r\n", i + 1,
         sdp_candidate_priority(SDP_TYPE_PREF_HOST, SDP_LOCAL_PREF_UDP - (uint32_t)i),
-        l->addresses->addr[i], l->port);
-  for (int i = 0; l->tcp_port && i < n; i++)
+        addresses->addr[i], port);
+  for (int i = 0; tcp_port && i < n; i++)
     buf_appendf(out, "a=candidate:%d 1 tcp %u %s %u typ host tcptype passive\r\n",
                 n + i + 1,
                 sdp_candidate_priority(SDP_TYPE_PREF_HOST,
                                        SDP_LOCAL_PREF_TCP_PASSIVE - (uint32_t)i),
-                l->addresses->addr[i], l->tcp_port);
+                addresses->addr[i], tcp_port);
   buf_appendf(out, "a=end-of-candidates\r\n");
 }
 
@@ -357,7 +358,7 @@ static void write_accepted(buf *out, const sdp_media *m, const sdp_choice *ch,
     buf_appendf(out, "\r\n");
   }
   if (transport)
-    write_candidates(out, l);
+    sdp_write_candidates(out, l->addresses, l->port, l->tcp_port);
 }
 
 /* RFC 9143 §7.3.1: the tagged m-line is the first mid of the offer's BUNDLE group that

@@ -68,6 +68,11 @@ uint32_t sdp_candidate_priority(uint32_t type_pref, uint32_t local_pref);
 #define SDP_LOCAL_PREF_TCP_PASSIVE ((1u << 13) * 4 + 8191)
 #define SDP_TYPE_PREF_HOST 126
 
+/* Our host candidates, one per announced address (UDP at port; with tcp_port, a passive
+ * ICE-TCP one each), then a=end-of-candidates: the answers' and the server offers'. */
+void sdp_write_candidates(buf *out, const host_addr_list *addresses, uint16_t port,
+                          uint16_t tcp_port);
+
 /* Writes the answer into out. Returns 0, or -1 with a reason in err when nothing
  * in the offer is usable (no audio or video we can receive, no ICE or DTLS). */
 int sdp_answer_write(const sdp_session *offer, const sdp_local *local, buf *out,

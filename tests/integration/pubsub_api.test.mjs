@@ -193,3 +193,25 @@ describe('pub/sub API', () => {
     assert.ok(m.parley_pubsub_data_limited_total >= 10);
   });
 });
+
+describe('pub/sub shutdown', () => {
+  test('SIGTERM closes joined sockets with 1001 and frees kept participants', async () => {
+    const d = await startDaemon();
+    const r = await d.ctl('account', 'add', '--cid', 'acme', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const acc = JSON.parse(r.stdout);
+    const jwt = signJwt(acc.jwt_secret, { cid: 'acme', sid: '*', exp: Math.floor(Date.now() / 1000) + 600 });
+    const a = await open(d);
+    await a.ok('join', { sid: 'x', uid: 'a', jwt });
+    const kept = await open(d);
+    await kept.ok('join', { sid: 'x', uid: 'k', jwt });
+    kept.close(); // dropped: kept for a resume when the signal comes
+    await kept.closed;
+    const idle = await open(d); // never joined
+    await idle.ok('ping');
+    const stopping = d.stop(); // asserts exit 0 and no sanitizer report
+    assert.equal(await a.closed, 1001);
+    await stopping;
+    await idle.closed;
+  });
+});
