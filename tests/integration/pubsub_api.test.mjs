@@ -67,8 +67,15 @@ describe('pub/sub API', () => {
     assert.equal(carl.uid, 'carl', 'the uid claim is used');
     assert.deepEqual(carl.participants, [{ uid: j.uid, name: 'Ann', meta: null }]);
     assert.deepEqual(await good.expect('participant_joined'), { uid: 'carl', name: null, meta: null });
+    // What a JWT allows: can_publish false refuses publish, can_subscribe false subscribe.
+    const ro = await open(d);
+    await ro.ok('join', { sid: 'k1', jwt: jwt(acme, { can_publish: false, can_subscribe: false }) });
+    await ro.fails('publish', { sdp: 'v=0', type: 'video', mids: ['0'] }, 'FORBIDDEN');
+    await ro.fails('subscribe', { feed_ids: ['f1'] }, 'FORBIDDEN');
+    await ro.ok('trickle', { pc: 'pub', candidate: '' });
     good.close();
     none.close();
+    ro.close();
   });
 
   test('account B cannot join or see account A\'s session', async () => {
