@@ -186,6 +186,21 @@ describe('pub/sub API', () => {
     assert.ok(quiet >= 3000, `closed after ${quiet} ms of silence (5 s timeout)`);
   });
 
+  test('a session holds 100 participants', async () => {
+    const socks = [];
+    for (let i = 0; i < 100; i++) {
+      const c = await open(d);
+      await c.ok('join', { sid: 'full', uid: `p${i}`, jwt: jwt(acme) });
+      socks.push(c);
+    }
+    const late = await open(d);
+    await late.fails('join', { sid: 'full', uid: 'late', jwt: jwt(acme) }, 'LIMIT');
+    await socks[0].ok('leave');
+    await late.ok('join', { sid: 'full', uid: 'late', jwt: jwt(acme) });
+    for (const c of socks.slice(1)) await c.ok('leave');
+    await late.ok('leave');
+  });
+
   test('sessions end when empty; metrics count them', async () => {
     const a = await open(d);
     await a.ok('join', { sid: 'm1', uid: 'a', jwt: jwt(acme) });
