@@ -177,6 +177,7 @@ static int start_rtm(uv_loop_t *loop, char *err, size_t errlen) {
   rtm = front.rtm = rtm_core_new(loop, db, media, deliveries, &rc);
   ps_config pc = {.resume_s = cfg.rtc_resume_timeout_s,
                   .max_participants = 100,
+                  .max_per_account = 2000,
                   .max_feeds = 8,
                   .data_per_s = 50};
   front.ps = ps_core_new(loop, &pc);

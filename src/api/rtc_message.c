@@ -40,18 +40,7 @@ static int fail(rtc_error *err, const char *code, const char *fmt, ...) {
   return refusal_set(&err->why, rtc_message_status(code), code, "%s", message);
 }
 
-bool rtc_message_id_ok(const char *s) {
-  size_t n = s ? strlen(s) : 0;
-  if (n == 0 || n > PS_MAX_ID)
-    return false;
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '_' || c == '.' || c == ':' || c == '-'))
-      return false;
-  }
-  return true;
-}
+bool rtc_message_id_ok(const char *s) { return pubsub_id_ok(s); }
 
 /* A string member: absent or null is NULL (an error when required); anything else not
  * a string, or one with a NUL inside, is an error. Required ones must be non-empty. */

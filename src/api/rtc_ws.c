@@ -87,6 +87,20 @@ static int resume(rtc_socket *so, const rtc_request *r, json_t **out, refusal *w
   return 0;
 }
 
+/* The media ops: what the credential allows first, then (until the feed router is
+ * built, docs/PUBSUB.md "Status") a refusal. */
+static int media_op(rtc_socket *so, const rtc_request *r, refusal *why) {
+  const pubsub_identity *who = ps_participant_identity(so->p);
+  bool publishing = r->op == RTC_OP_PUBLISH || r->op == RTC_OP_UNPUBLISH ||
+                    r->op == RTC_OP_PUBLISH_UPDATE;
+  if (publishing && !who->can_publish)
+    return ps_refuse(why, PS_E_FORBIDDEN, "this token may not publish (can_publish)");
+  if (!publishing && !who->can_subscribe)
+    return ps_refuse(why, PS_E_FORBIDDEN, "this token may not subscribe (can_subscribe)");
+  return ps_refuse(why, PS_E_INTERNAL, "%s is not available on this server yet",
+                   rtc_op_name(r->op));
+}
+
 /* One request: 0 with *out the reply's data (NULL: {}), or -1 with why. */
 static int dispatch(rtc_socket *so, const rtc_request *r, json_t **out, refusal *why) {
   switch (r->op) {
@@ -111,8 +125,7 @@ static int dispatch(rtc_socket *so, const rtc_request *r, json_t **out, refusal 
   case RTC_OP_TRICKLE:
     return 0; /* ICE-lite: the server learns paths from the client's checks */
   default:
-    return ps_refuse(why, PS_E_INTERNAL, "%s is not available on this server yet",
-                     rtc_op_name(r->op));
+    return media_op(so, r, why);
   }
 }
 

@@ -146,6 +146,19 @@ int credentials_check(store *st, const credentials_in *in, int64_t now_s,
   return status;
 }
 
+bool pubsub_id_ok(const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  if (n == 0 || n > PUBSUB_ID_MAX)
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '_' || c == '.' || c == ':' || c == '-'))
+      return false;
+  }
+  return true;
+}
+
 /* An optional boolean claim: absent is dflt; anything but true/false is an error. */
 static bool bool_claim(const json_t *claims, const char *name, bool dflt, bool *out) {
   json_t *v = json_object_get(claims, name);
@@ -173,10 +186,12 @@ static int pubsub_jwt(store *st, const char *token, int64_t now_s, pubsub_identi
     return 401;
   int status = 401;
   json_t *uid = json_object_get(claims, "uid");
-  if (!string_claim(claims, "sid", out->sid, sizeof out->sid))
+  if (!string_claim(claims, "sid", out->sid, sizeof out->sid) ||
+      (strcmp(out->sid, "*") != 0 && !pubsub_id_ok(out->sid)))
     snprintf(reason, n, "JWT needs a sid claim: a session id or \"*\"");
   else if (uid && !json_is_null(uid) &&
-           !string_claim(claims, "uid", out->uid, sizeof out->uid))
+           (!string_claim(claims, "uid", out->uid, sizeof out->uid) ||
+            !pubsub_id_ok(out->uid)))
     snprintf(reason, n, "JWT uid claim must be a participant id");
   else if (!bool_claim(claims, "can_publish", true, &out->can_publish) ||
            !bool_claim(claims, "can_subscribe", true, &out->can_subscribe) ||

@@ -54,11 +54,15 @@ int credentials_key_add(store *st, const char *cid, const char *const *origins,
                         int n_origins, const api_key_scopes *scopes, char *key_out,
                         size_t key_len, char *err, size_t n);
 
+/* Publish/subscribe ids (sid, uid, feed_id): 1 to PUBSUB_ID_MAX of [A-Za-z0-9_.:-]. */
+#define PUBSUB_ID_MAX 64
+bool pubsub_id_ok(const char *s);
+
 /* What a publish/subscribe participant may do (docs/PUBSUB.md, "Authentication"). */
 typedef struct {
   char cid[64];
-  char sid[65]; /* "*": any session; else the only one */
-  char uid[65]; /* "": any uid; else the one the participant must use */
+  char sid[PUBSUB_ID_MAX + 1]; /* "*": any session; else the only one */
+  char uid[PUBSUB_ID_MAX + 1]; /* "": any uid; else the one the participant must use */
   bool can_publish, can_subscribe, can_record;
   int64_t expires_at; /* JWT exp, 0 for keys */
 } pubsub_identity;

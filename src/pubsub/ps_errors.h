@@ -3,6 +3,7 @@
 #ifndef PARLEY_PS_ERRORS_H
 #define PARLEY_PS_ERRORS_H
 
+#include "auth/credentials.h"
 #include "core/refusal.h"
 
 #define PS_E_BAD_REQUEST "BAD_REQUEST"       /* 400 */
@@ -15,7 +16,7 @@
 #define PS_E_INTERNAL "INTERNAL"             /* 500 */
 
 /* Ids (sid, uid, feed_id): 1 to PS_MAX_ID characters of [A-Za-z0-9_.:-]. */
-#define PS_MAX_ID 64
+#define PS_MAX_ID PUBSUB_ID_MAX
 
 /* The HTTP class of a PS_E_* code (400 for an unknown one). */
 int ps_error_status(const char *code);

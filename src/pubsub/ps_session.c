@@ -18,10 +18,17 @@ struct ps_core {
   ps_config cfg;
   hmap *sessions;   /* "cid\nsid" -> ps_session */
   hmap *by_token;   /* session_token -> ps_participant */
+  hmap *accounts;   /* cid -> ps_account, while it has participants */
   list_node kept;   /* participants without a link, oldest first (deadlines ascend) */
   uv_timer_t timer; /* fires at the oldest kept participant's deadline */
   ps_counters n;
 };
+
+/* An account's participants here, for its limit. */
+typedef struct {
+  char cid[64];
+  size_t participants;
+} ps_account;
 
 struct ps_session {
   ps_core *core;
@@ -57,6 +64,7 @@ ps_core *ps_core_new(uv_loop_t *loop, const ps_config *cfg) {
   core->cfg = *cfg;
   core->sessions = hmap_new();
   core->by_token = hmap_new();
+  core->accounts = hmap_new();
   LIST_INIT(&core->kept);
   uv_timer_init(loop, &core->timer);
   core->timer.data = core;
@@ -150,8 +158,24 @@ static void unkeep(ps_participant *p) {
   }
 }
 
+/* The account's count changes by delta (+1 or -1); freed at zero. */
+static void account_count(ps_core *core, const char *cid, int delta) {
+  ps_account *a = hmap_get(core->accounts, cid, strlen(cid));
+  if (!a) {
+    a = xcalloc(1, sizeof *a);
+    snprintf(a->cid, sizeof a->cid, "%s", cid);
+    hmap_put(core->accounts, a->cid, strlen(a->cid), a);
+  }
+  a->participants = delta > 0 ? a->participants + 1 : a->participants - 1;
+  if (a->participants == 0) {
+    hmap_remove(core->accounts, a->cid, strlen(a->cid));
+    free(a);
+  }
+}
+
 static void participant_free(ps_participant *p) {
   ps_core *core = p->s->core;
+  account_count(core, p->s->cid, -1);
   unkeep(p);
   hmap_remove(core->by_token, p->token, strlen(p->token));
   hmap_remove(p->s->by_uid, p->uid, strlen(p->uid));
@@ -194,6 +218,10 @@ int ps_join(ps_core *core, const pubsub_identity *who, const char *sid, const ch
   if (s && s->n_members >= (size_t)core->cfg.max_participants)
     return ps_refuse(why, PS_E_LIMIT, "session %s is full (%d participants)", sid,
                      core->cfg.max_participants);
+  ps_account *acc = hmap_get(core->accounts, who->cid, strlen(who->cid));
+  if (acc && acc->participants >= (size_t)core->cfg.max_per_account)
+    return ps_refuse(why, PS_E_LIMIT, "this account has %d participants here already",
+                     core->cfg.max_per_account);
   if (!s)
     s = session_new(core, who->cid, sid);
   ps_participant *p = xcalloc(1, sizeof *p);
@@ -211,6 +239,7 @@ int ps_join(ps_core *core, const pubsub_identity *who, const char *sid, const ch
   broadcast(s, NULL, "participant_joined", participant_json(p));
   list_push_back(&s->members, &p->node);
   s->n_members++;
+  account_count(core, s->cid, +1);
   core->n.participants++;
   core->n.joins++;
   *out = p;
@@ -331,6 +360,7 @@ void ps_core_free(ps_core *core) {
   }
   hmap_free(core->sessions);
   hmap_free(core->by_token);
+  hmap_free(core->accounts); /* empty: every participant was counted out */
   core->timer.data = core;
   uv_close((uv_handle_t *)&core->timer, on_timer_closed);
 }

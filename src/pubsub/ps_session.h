@@ -30,6 +30,7 @@ typedef struct {
 typedef struct {
   int resume_s;         /* a participant whose link dropped is kept this long */
   int max_participants; /* per session */
+  int max_per_account;  /* participants of one account, all sessions (kept ones too) */
   int max_feeds;        /* per participant */
   int data_per_s;       /* data ops per participant per second */
 } ps_config;
@@ -49,7 +50,7 @@ void ps_core_counters(const ps_core *core, ps_counters *out);
  * made. On success *out is the participant and *reply the join reply's data (cid, sid,
  * uid, session_token, participants, feeds; the caller adds ice_servers). Refusals:
  * FORBIDDEN (the credential's sid or uid differ), ALREADY_JOINED (uid live or kept for
- * resume), LIMIT (session full). */
+ * resume), LIMIT (session or account full). */
 int ps_join(ps_core *core, const pubsub_identity *who, const char *sid, const char *uid,
             const char *name, const json_t *meta, ps_link link, void *link_ud,
             ps_participant **out, json_t **reply, refusal *why);

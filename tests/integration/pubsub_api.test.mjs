@@ -67,8 +67,15 @@ describe('pub/sub API', () => {
     assert.equal(carl.uid, 'carl', 'the uid claim is used');
     assert.deepEqual(carl.participants, [{ uid: j.uid, name: 'Ann', meta: null }]);
     assert.deepEqual(await good.expect('participant_joined'), { uid: 'carl', name: null, meta: null });
+    // What a JWT allows: can_publish false refuses publish, can_subscribe false subscribe.
+    const ro = await open(d);
+    await ro.ok('join', { sid: 'k1', jwt: jwt(acme, { can_publish: false, can_subscribe: false }) });
+    await ro.fails('publish', { sdp: 'v=0', type: 'video', mids: ['0'] }, 'FORBIDDEN');
+    await ro.fails('subscribe', { feed_ids: ['f1'] }, 'FORBIDDEN');
+    await ro.ok('trickle', { pc: 'pub', candidate: '' });
     good.close();
     none.close();
+    ro.close();
   });
 
   test('account B cannot join or see account A\'s session', async () => {
@@ -177,6 +184,21 @@ describe('pub/sub API', () => {
     assert.equal(await a.closed, 1001);
     const quiet = Date.now() - t0 - 6000;
     assert.ok(quiet >= 3000, `closed after ${quiet} ms of silence (5 s timeout)`);
+  });
+
+  test('a session holds 100 participants', async () => {
+    const socks = [];
+    for (let i = 0; i < 100; i++) {
+      const c = await open(d);
+      await c.ok('join', { sid: 'full', uid: `p${i}`, jwt: jwt(acme) });
+      socks.push(c);
+    }
+    const late = await open(d);
+    await late.fails('join', { sid: 'full', uid: 'late', jwt: jwt(acme) }, 'LIMIT');
+    await socks[0].ok('leave');
+    await late.ok('join', { sid: 'full', uid: 'late', jwt: jwt(acme) });
+    for (const c of socks.slice(1)) await c.ok('leave');
+    await late.ok('leave');
   });
 
   test('sessions end when empty; metrics count them', async () => {

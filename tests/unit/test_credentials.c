@@ -380,6 +380,13 @@ static void pubsub(void) {
                                "yes"));
   CHECK(ps_check(NULL, t, NULL, &p) == 401);
   free(t);
+  t = ps_mint(&acme, json_pack("{s:s, s:s}", "cid", "acme", "sid", "a/b"));
+  CHECK(ps_check(NULL, t, NULL, &p) == 401);
+  free(t);
+  t = ps_mint(&acme,
+              json_pack("{s:s, s:s, s:s}", "cid", "acme", "sid", "r", "uid", "a b"));
+  CHECK(ps_check(NULL, t, NULL, &p) == 401);
+  free(t);
   t = ps_mint(&acme, json_pack("{s:s, s:s, s:i}", "cid", "acme", "sid", "r", "uid", 5));
   CHECK(ps_check(NULL, t, NULL, &p) == 401);
   free(t);
