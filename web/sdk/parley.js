@@ -635,10 +635,6 @@ export class Session {
         s.el.srcObject = s.stream;
         s.el.play?.().catch(() => {});
       }
-      if (s.resolve && tracks.length) {
-        s.resolve(s.stream);
-        s.resolve = null;
-      }
     }
   }
 
@@ -654,7 +650,6 @@ export class Session {
     if (this.subscriptions.has(feedId)) throw new ParleyError('BAD_REQUEST', `Already subscribed to ${feedId}`);
     const f = this.feedMap.get(feedId) || {};
     const s = { feed_id: feedId, uid: f.uid, type: f.type, el, stream: null, sent: null, observer: null };
-    const shown = new Promise((resolve) => { s.resolve = resolve; });
     this.subscriptions.set(feedId, s);
     let applied;
     try {
@@ -666,7 +661,7 @@ export class Session {
     }
     this.render();
     if (el) this.watch(s);
-    return s.stream && s.stream.getTracks().length ? s.stream : shown;
+    return s.stream || new MediaStream();
   }
 
   /** Stops receiving a feed; its element is emptied. @param {string} feedId */
