@@ -107,6 +107,7 @@ export class Session {
     /** uid/type -> {sub, timer}: subscriptions whose feed went with a fresh join */
     this.orphans = new Map();
     this.midFeed = new Map(); // sub mid -> {feed_id, kind}
+    this.unacked = null; // our last answer, until the server has it
     this.pingTimer = null;
     this.attempt = 0;
   }
@@ -344,6 +345,15 @@ export class Session {
    * connections. False when that did not work. */
   async restoreResumed() {
     try {
+      // The server holds every new offer until the last one is answered: an answer the old
+      // socket did not deliver goes first (BAD_REQUEST: it had arrived after all).
+      if (this.unacked)
+        await this.queue('sub', async () => {
+          await this.request('answer', { sdp: this.unacked }).catch((e) => {
+            if (e.code === 'NETWORK') throw e;
+          });
+          this.unacked = null;
+        });
       if (this.pub && this.publications.size)
         await this.queue('pub', async () => {
           await this.pub.setLocalDescription(await this.pub.createOffer({ iceRestart: true }));
@@ -354,7 +364,9 @@ export class Session {
         await this.request('ice_restart', { pc: 'sub' }, { onReply: (r) => this.applyOffer(r) });
       return true;
     } catch (e) {
-      if (e.code === 'NETWORK' || e.code === 'TIMEOUT') throw e;
+      // TIMEOUT: the server waits for something this side cannot give (an offer lost with
+      // the old socket); a fresh join starts clean.
+      if (e.code === 'NETWORK') throw e;
       return false;
     }
   }
@@ -367,6 +379,7 @@ export class Session {
     for (const pc of [this.pub, this.sub]) pc?.close();
     this.pub = this.sub = null;
     this.midFeed.clear();
+    this.unacked = null;
     const moved = {};
     // One at a time, so that a drop midway leaves the rest for the next attempt.
     for (const p of [...this.publications.values()]) {
@@ -444,6 +457,9 @@ export class Session {
       case 'participant_left':
         if (d.uid === this.uid) return;
         this.participantMap.delete(d.uid);
+        // Its feeds go with it, whether or not the server says so feed by feed.
+        for (const f of this.feeds)
+          if (f.uid === d.uid) this.event('publisher_left', { uid: f.uid, feed_id: f.feed_id });
         for (const [k, o] of this.orphans)
           if (o.s.uid === d.uid) {
             clearTimeout(o.timer);
@@ -467,7 +483,7 @@ export class Session {
         break;
       }
       case 'publisher_left':
-        if (d.uid === this.uid) return;
+        if (d.uid === this.uid || !this.feedMap.has(d.feed_id)) return;
         this.feedMap.delete(d.feed_id);
         this.forget(d.feed_id);
         break;
@@ -608,7 +624,15 @@ export class Session {
       }
       for (const t of tracks) this.midFeed.set(String(t.mid), { feed_id: t.feed_id, kind: t.kind });
       for (const mid of [...this.midFeed.keys()]) if (dropped(sdp, mid)) this.midFeed.delete(mid);
-      await this.request('answer', { sdp: pc.localDescription.sdp });
+      // An answer lost with the socket is sent again after a resume (see restoreResumed).
+      this.unacked = pc.localDescription.sdp;
+      try {
+        await this.request('answer', { sdp: this.unacked });
+        this.unacked = null;
+      } catch (e) {
+        if (e.code !== 'NETWORK' && e.code !== 'TIMEOUT') this.unacked = null;
+        throw e;
+      }
       this.render();
     });
   }
