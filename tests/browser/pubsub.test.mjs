@@ -123,6 +123,26 @@ test('a dropped WebSocket resumes; others see nothing of it', async () => {
   await b.close();
 });
 
+test('after a server restart the SDK joins afresh with the same uid', async () => {
+  const [a, b] = [await sdkPage(), await sdkPage()];
+  assert.equal(await tryConnect(a, { sid: 'restart', uid: 'a', name: 'A', key }), 'joined a');
+  assert.equal(await tryConnect(b, { sid: 'restart', uid: 'b', name: 'B', key }), 'joined b');
+  const port = Number(new URL(d.base).port);
+  await stopDaemon(d, { keep: true });
+  d = await startDaemon([], [], { dir: d.dir, port });
+  // Resume finds nothing on the new process (NOT_FOUND): a fresh join, same uid and name.
+  for (const p of [a, b]) await until(async () => (await logOf(p, 'reconnected')).length === 1, 'reconnected', 15000);
+  for (const p of [a, b]) assert.deepEqual(await logOf(p, 'reconnected'), [{ resumed: false, feeds: {} }]);
+  assert.deepEqual(await logOf(a, 'disconnected'), []);
+  // Whoever came back second found the other in the join; the first saw it join.
+  await until(async () => (await a.evaluate(() => s.participants.map((p) => `${p.uid}:${p.name}`))).join() === 'b:B', 'a sees b');
+  await until(async () => (await b.evaluate(() => s.participants.map((p) => `${p.uid}:${p.name}`))).join() === 'a:A', 'b sees a');
+  await b.evaluate(() => s.send('hello again', { to: 'a' }));
+  await until(async () => (await logOf(a, 'data')).some((m) => m.from === 'b' && m.payload === 'hello again'), 'data after the restart');
+  for (const p of [a, b]) await p.evaluate(() => s.leave());
+  for (const p of [a, b]) await p.close();
+});
+
 test('a key from a foreign origin is refused; a JWT of another account sees nothing of it', async () => {
   const page = await sdkPage();
   assert.equal(await tryConnect(page, { sid: 'k', key: foreignKey }), 'FORBIDDEN');
