@@ -265,6 +265,25 @@ static bool layer_live(const session_pub *p, uint64_t now) {
   return p->ssrc && p->started && now - p->last_ms <= LAYER_IDLE_MS;
 }
 
+/* What rx's hints ask for before the budget cuts it. When that grows (a tile drawn
+ * larger, a layer back) beyond the estimate, the estimator may probe at once: after a
+ * small hint the estimate sits near the little that was sent (it never goes far above
+ * what arrives), and probes spoiled by a busy moment had backed off to 5 s apart, so a
+ * tile made large could wait 10-20 s for its layer. */
+static void want_more(media_session *rx, tile_layers *t, size_t k, uint64_t now) {
+  tiles_fit(t, k, UINT64_MAX);
+  uint64_t bps = 0;
+  uint32_t heights = 0;
+  for (size_t i = 0; i < k; i++)
+    if (t[i].choice >= 0) {
+      bps += t[i].bps[t[i].choice];
+      heights += t[i].height[t[i].choice];
+    }
+  if (heights > rx->wanted_heights)
+    session_bwe_probe_soon(rx, bps / 85 * 100, now); /* video gets 85 %, below */
+  rx->wanted_heights = heights;
+}
+
 /* Each slot's layer of its source: tiles_fit over the live layers (by keyframe
  * size), within the downlink estimate. Down at once, up after LAYER_UP_HOLD_MS. */
 static void choose_layers(media_session *rx, uint64_t now) {
@@ -308,6 +327,7 @@ static void choose_layers(media_session *rx, uint64_t now) {
         t[i].n = 1;
       }
   }
+  want_more(rx, t, (size_t)k, now);
   uint64_t budget = session_send_estimate_bps(rx);
   budget = budget ? budget : DEFAULT_ESTIMATE_BPS;
   rx->layer_budget_bps = budget;

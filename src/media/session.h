@@ -89,6 +89,7 @@ struct media_session {
   struct video_slot *slots;  /* tile slots: 1 for a single-video call, else n_slots */
   uint8_t n_slots;           /* slots allocated (conference.c) */
   uint64_t layer_budget_bps; /* the estimate its layers were last chosen for */
+  uint32_t wanted_heights;   /* the sum of the heights its hints asked for, last time */
   bool video_stalled;        /* its camera stopped sending (conference.c) */
   session_stream *slot_out;  /* multistream: what we send on slots 1.. (n_slots - 1) */
   uint8_t n_slot_out;
