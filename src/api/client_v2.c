@@ -275,7 +275,11 @@ void client_v2_answer_here(api *a, h2o_req_t *req, const api_route *route,
       body_parse(req->entity.base, req->entity.base ? req->entity.len : 0, ct, ct_len,
                  (size_t)c.api->cfg->max_body_bytes, &c.body, &err) != 0)
     return reply_failed(&c, err.status, err.message);
-  if (!conf_find_alias(c.api->core, c.route.alias))
+  bool join =
+      c.route.kind == ROUTE_CONFERENCE && strcmp(c.route.action, "request_token") == 0;
+  /* A policy server may know rooms the store does not: it is asked first. */
+  if (!(join && client_v2_request_token_asks_policy(c.api)) &&
+      !conf_find_alias(c.api->core, c.route.alias))
     reply_failed(&c, 404, "Neither conference nor gateway found");
   else
     dispatch(&c);
