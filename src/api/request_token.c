@@ -206,22 +206,13 @@ static void pending_answer_failed(pending_join *pj, int status, const char *msg)
   pending_free(pj);
 }
 
-static void on_location(const policy_location *ans, void *ud) {
-  char *what = ud;
-  if (ans->verdict == POLICY_USE)
-    log_info("policy",
-             "media location for %s: %s (%zu overflow); logged only: a room is placed "
-             "when its first request arrives, before this is asked",
-             what, ans->location, ans->n_overflow);
-  free(what);
-}
-
-static void ask_location(api *a, const participant *p, const pending_join *pj) {
+/* Media location: asked after the join and logged by the policy client (a room is
+ * placed when its first request arrives, before this could be asked). */
+static void ask_location(api *a, const pending_join *pj) {
   if (!policy_asks(a->policy, POLICY_KIND_LOCATION))
     return;
   policy_params q = pending_params(pj);
-  char *what = xstrdup(p->uuid);
-  policy_ask_location(a->policy, &q, on_location, what);
+  policy_ask_location(a->policy, &q, NULL, NULL);
 }
 
 static void pending_finish(pending_join *pj) {
@@ -245,7 +236,7 @@ static void pending_finish(pending_join *pj) {
       conf_join_admit(a->core, target, &jr, role, &res);
   }
   if (res.outcome == JOIN_OK)
-    ask_location(a, res.p, pj);
+    ask_location(a, pj);
   reply_join(&c, &res);
   pending_free(pj);
 }

@@ -79,6 +79,7 @@ struct policy_call {
   void *ud;
   char local_alias[256];
   char avatar_key[300];
+  char participant[48]; /* for the log */
   policy_call *prev, *next;
 };
 
@@ -134,6 +135,8 @@ void policy_free(policy *p) {
     unlink_call(c);
     c->p = NULL;
     c->http = NULL; /* http_client_free drops its transfer */
+    if (c->kind == POLICY_KIND_LOCATION && !c->cb.location)
+      free(c); /* nobody else holds it */
   }
   http_client_free(p->http);
   for (size_t i = 0; i < AVATAR_CACHE_N; i++) {
@@ -230,6 +233,8 @@ static policy_call *start(policy *p, policy_kind kind, const policy_params *c, b
   call->started_ns = uv_hrtime();
   snprintf(call->local_alias, sizeof call->local_alias, "%s",
            c->local_alias ? c->local_alias : "");
+  snprintf(call->participant, sizeof call->participant, "%s",
+           c->participant_uuid ? c->participant_uuid : "");
   switch (kind) {
   case POLICY_KIND_SERVICE:
     call->cb.service = (policy_service_cb)cb;
@@ -466,6 +471,11 @@ static void on_done(const http_result *res, void *ud) {
       ans.verdict = POLICY_FALLBACK;
     snprintf(why, sizeof why, "%s", ans.why);
     count(p, kind, o, call->started_ns);
+    if (ans.verdict == POLICY_USE)
+      log_info("policy",
+               "media location for %s participant %s: %s (%zu overflow); logged only, "
+               "rooms are placed before it is asked",
+               call->local_alias, call->participant, ans.location, ans.n_overflow);
     if (call->cb.location)
       call->cb.location(&ans, call->ud);
     break;

@@ -61,6 +61,8 @@ policy_call *policy_ask_service(policy *p, const policy_params *q, policy_servic
                                 void *ud);
 policy_call *policy_ask_participant(policy *p, const policy_params *q,
                                     policy_participant_cb cb, void *ud);
+/* cb may be NULL: the answer is then only logged (and the call is the client's own,
+ * freed with it). */
 policy_call *policy_ask_location(policy *p, const policy_params *q, policy_location_cb cb,
                                  void *ud);
 /* The image asked for the same (alias, width, height) within the last minute, if

@@ -141,6 +141,19 @@ describe('external policy server', () => {
     await again.release();
   });
 
+  test('a policy test_call service: a private room per caller, its stream works', T(), async () => {
+    pol.rules.set('echo.policy', { service: () => ok({ service_type: 'test_call', name: 'Echo', service_tag: 'e' }) });
+    const a = await d.join('echo.policy', { name: 'A' });
+    const b = await d.join('echo.policy', { name: 'B' });
+    assert.equal(a.result.service_type, 'test_call');
+    await b.release();
+    const s = await a.events();
+    await s.synced();
+    assert.deepEqual((await a.participants()).map((p) => p.display_name), ['A'], 'a room of its own');
+    await a.release();
+    pol.rules.delete('echo.policy');
+  });
+
   test('reject refuses: service configuration -> 404, participant properties -> 403', T(), async () => {
     pol.rules.set('local', { service: () => ({ json: { status: 'success', action: 'reject', result: {} } }) });
     const r = await d.api('POST', 'local', 'request_token', { body: { display_name: 'X' } });
