@@ -211,8 +211,8 @@ static const option options[] = {
      "(one node, the one parleyctl writes to; default 0)"},
     {"policy-url", STR_EMPTY(policy_url), "URL",
      "an external policy server (Pexip's API: GET URL/policy/v1/...): asked for rooms, "
-     "participants, avatars and media locations, 5 s each, the local store when it "
-     "fails (default \"\": none)"},
+     "participants, avatars and media locations; the local store decides when it fails "
+     "or is late (default \"\": none)"},
     {"policy-service", OPT_FLAG, offsetof(config, policy_service), 0, 0, 1, "[0|1]",
      "with --policy-url: ask service configuration on each join (default 1)"},
     {"policy-participant", OPT_FLAG, offsetof(config, policy_participant), 0, 0, 1,
@@ -223,7 +223,8 @@ static const option options[] = {
      "[0|1]",
      "with --policy-url: ask media location after each join (logged; default 1)"},
     {"policy-timeout", INT(policy_timeout_ms, 100, 60000), "MS",
-     "each policy request's budget before the local store decides (default 5000)"},
+     "one join's budget for its policy requests (and an avatar's) before the local "
+     "store decides (default 5000)"},
     {"policy-user", STR_EMPTY(policy_user), "USER",
      "HTTP Basic user for the policy server (default \"\": no authentication)"},
     {"policy-password-file", STR_EMPTY(policy_password_file), "FILE",
