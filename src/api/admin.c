@@ -4,6 +4,7 @@
 #include "cluster/cluster.h"
 #include "cluster/config_sync.h"
 #include "delivery/outbox.h"
+#include "policy/policy.h"
 #include "rtm/rtm.h"
 
 #include "core/buf.h"
@@ -197,6 +198,11 @@ static void metrics(api *a, h2o_req_t *req) {
   if (a->cluster)
     relay_metrics(&b);
   csync_metrics(a->csync, &b);
+  policy_metrics(a->policy, &b);
+  if (a->policy && core)
+    metric(&b, "parley_policy_rooms", "gauge",
+           "Ad-hoc rooms (from the policy server) with people in them.",
+           conf_adhoc_rooms(core));
   if (a->media)
     media_metrics(&b, a->media);
   http_respond(req, 200, "text/plain; version=0.0.4", b.data, b.len);

@@ -23,6 +23,7 @@ typedef struct {
   struct cluster *cluster; /* --cluster, or NULL */
   struct csync *csync;     /* cluster configuration sync (--cluster), or NULL */
   struct rtmc *rtmc;       /* RTM sessions in the cluster (--cluster), or NULL */
+  struct policy *policy;   /* the external policy server (--policy-url), or NULL */
 } api;
 
 /* One request on its way through the client API. */
@@ -66,6 +67,8 @@ bool client_v2_conference(api_call *c);
 bool client_v2_participant(api_call *c);
 void client_v2_events(api_call *c);
 void client_v2_request_token(api_call *c);
+/* Whether request_token asks a policy server (and so may join rooms the store lacks). */
+bool client_v2_request_token_asks_policy(const api *a);
 void client_v2_calls(api_call *c);
 void client_v2_call_action(api_call *c);
 void admin_handle(api *a, h2o_req_t *req, route_kind kind);
