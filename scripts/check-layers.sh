@@ -4,6 +4,7 @@
 #
 #   core <- store, http, auth <- rtc <- media <- conf, rtm, delivery <- api <- parleyd.c, tools
 #   core, store, http, auth <- cluster <- api
+#   core, http <- client <- tools (the parley CLI; never the server)
 #
 # An arrow points from what is used to its user. Beside the chain: auth reads accounts
 # from the store; rtm hands recordings and webhooks to delivery; delivery uses http's
@@ -28,6 +29,7 @@ declare -A ALLOWED=(
   [delivery]="core store http"
   [cluster]="core store http auth"
   [api]="core store http auth rtc media conf rtm delivery cluster"
+  [client]="core http"
 )
 
 bad=0
