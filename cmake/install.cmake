@@ -21,7 +21,7 @@ set(PARLEY_DOCDIR ${CMAKE_INSTALL_FULL_DOCDIR})
 install(TARGETS parleyd parleyctl parley_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY web/ DESTINATION ${CMAKE_INSTALL_DATADIR}/parley/web)
 install(FILES parley.conf.example DESTINATION ${CMAKE_INSTALL_DATADIR}/parley)
-install(FILES docs/DEPLOYMENT.md README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES docs/DEPLOYMENT.md docs/CLI.md README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # The installed config is the example with the installed paths in place of the
 # development ones; a replacement that finds nothing stops the build, so the example
