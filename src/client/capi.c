@@ -29,7 +29,7 @@ struct capi {
   bool plain_http, insecure;
   char *ca_file;
   int timeout_ms;
-  char base[600]; /* scheme://host:port/api/client/v2/conferences/<alias>/ */
+  char base[800]; /* scheme://host:port/api/client/v2/conferences/<alias>/ */
   char target[300];
   char token[1024];
   char uuid[64];
