@@ -99,6 +99,7 @@ typedef struct {
   bool quitting, released, torn_down;
   int exit_code;
   int pending; /* one-shot: calls in flight */
+  uint64_t started_ns;
 } app;
 
 static void quit(app *a, int code);
@@ -450,7 +451,8 @@ static void on_dialed(const dial_result *r, void *ud) {
   out_state *o = &a->out;
   out_free(o);
   out_init(o, a->json, capi_participant_uuid(a->c));
-  out_joined(o, a->alias, capi_target(a->c), r->token);
+  out_joined(o, a->alias, capi_target(a->c), r->token, r->tried,
+             (double)(uv_hrtime() - a->started_ns) / 1e6);
   if (strcmp(a->command, "join") == 0) {
     static const capi_session_cbs cbs = {.on_event = on_event,
                                          .on_fail = on_session_fail};
@@ -652,6 +654,7 @@ int main(int argc, char **argv) {
   a.quit_timer.data = a.guard_timer.data = &a;
 
   a.dial_live = true;
+  a.started_ns = uv_hrtime();
   dial *d = dial_start(a.loop, a.http, a.res, &o, on_dialed, &a);
   if (a.dial_live)
     a.dialing = d;

@@ -7,7 +7,7 @@
 #include <string.h>
 
 static void emit(json_t *obj) { /* one JSON object per line, flushed */
-  char *s = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII);
+  char *s = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));
   if (s) {
     fputs(s, stdout);
     fputc('\n', stdout);
@@ -50,14 +50,17 @@ void out_free(out_state *o) {
   o->roster = o->sync = o->conf = NULL;
 }
 
-void out_joined(out_state *o, const char *alias, const char *target, json_t *token) {
+void out_joined(out_state *o, const char *alias, const char *target, json_t *token,
+                size_t tried, double elapsed_ms) {
   const char *service = str(token, "current_service_type");
   o->waiting = strcmp(service, "waiting_room") == 0;
   if (o->json) {
-    emit(json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type", "joined", "alias", alias, "target",
-        target, "participant_uuid", str(token, "participant_uuid"), "display_name",
-        str(token, "display_name"), "role", str(token, "role"), "service_type", service));
+    emit(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:f}", "type", "joined",
+                   "alias", alias, "target", target, "participant_uuid",
+                   str(token, "participant_uuid"), "display_name",
+                   str(token, "display_name"), "role", str(token, "role"), "service_type",
+                   service, "targets_tried", (json_int_t)tried, "elapsed_ms",
+                   elapsed_ms));
     if (o->waiting)
       emit(json_pack("{s:s}", "type", "waiting"));
     return;

@@ -20,8 +20,10 @@ typedef struct {
 
 void out_init(out_state *o, bool json, const char *self_uuid);
 void out_free(out_state *o);
-/* The token was granted: where, as whom, and whether the conference holds us. */
-void out_joined(out_state *o, const char *alias, const char *target, json_t *token);
+/* The token was granted: where, as whom, and whether the conference holds us; how many
+ * targets were tried and how long discovery and request_token took (JSON only). */
+void out_joined(out_state *o, const char *alias, const char *target, json_t *token,
+                size_t tried, double elapsed_ms);
 /* One event from the stream; prints what changed. */
 void out_event(out_state *o, const char *name, json_t *data);
 /* Prints a roster: list (a participants array) or, when NULL, the one kept. */

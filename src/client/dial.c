@@ -31,7 +31,11 @@ struct dial {
 static void try_target(dial *d);
 
 static void finish(dial *d, dial_status st, const char *msg, capi *c, json_t *token) {
-  dial_result r = {.status = st, .message = msg, .c = c, .token = token, .tried = d->at};
+  dial_result r = {.status = st,
+                   .message = msg,
+                   .c = c,
+                   .token = token,
+                   .tried = d->at < d->n ? d->at + 1 : d->n};
   if (c == d->c)
     d->c = NULL;
   d->cb(&r, d->ud);

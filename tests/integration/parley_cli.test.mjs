@@ -221,6 +221,8 @@ describe('parley CLI', () => {
     const lines = jsonLines(r.stdout);
     const joined = lines.find((o) => o.type === 'joined');
     assert.equal(joined.target, `node1.example.test:${A.port}`);
+    assert.equal(joined.targets_tried, 1);
+    assert.ok(joined.elapsed_ms > 0 && joined.elapsed_ms < 10000 * SLOW, `elapsed_ms ${joined.elapsed_ms}`);
     assert.equal(joined.role, 'HOST');
     const roster = lines.find((o) => o.type === 'roster');
     assert.ok(roster.participants.some((p) => p.uuid === joined.participant_uuid && p.display_name === 'Roster Bot'));
@@ -394,6 +396,7 @@ describe('parley CLI', () => {
     const lines = jsonLines(r.stdout);
     assert.equal(lines[0].type, 'joined');
     assert.equal(lines[0].target, `node2.example.test:${B.port}`);
+    assert.equal(lines[0].targets_tried, 2, 'node1 was tried first');
     assert.deepEqual(lines[1], { type: 'result', command: 'chat', ok: true });
     // The session on node2 works as on node1: join, a host there sees it, leave.
     const H = await B.join(ROOM, { name: 'B Host', pin: HOST_PIN });
