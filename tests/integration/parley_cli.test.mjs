@@ -266,6 +266,12 @@ describe('parley CLI', () => {
     assert.equal(W.result.current_service_type, 'waiting_room');
     await cli.waitFor((o) => o.type === 'participant_joined' && o.participant.display_name === 'Wanda Waiting' &&
       o.participant.service_type === 'waiting_room', 'the waiting guest');
+    // A CLI guest joining now is held too: it says it waits, and is let in by the unlock.
+    const guestCli = new Cli(['join', `${ROOM}@example.test`, '--name', 'Cli Guest', '--json', ...plain()]);
+    const gj = await guestCli.waitFor((o) => o.type === 'joined', 'the guest CLI joined');
+    assert.equal(gj.role, 'GUEST');
+    assert.equal(gj.service_type, 'waiting_room');
+    await guestCli.waitFor((o) => o.type === 'waiting', 'the guest CLI waiting');
     const locked = await runCli(['chat', `${ROOM}@example.test`, 'let me in', ...plain()]);
     assert.equal(locked.code, 5, locked.stderr);
     assert.match(locked.stderr, /^parley: conference cli-room is locked/);
@@ -274,6 +280,9 @@ describe('parley CLI', () => {
     await cli.waitFor((o) => o.type === 'participant_updated' && o.participant.display_name === 'Wanda Waiting' &&
       o.participant.service_type === 'conference', 'the waiting guest let in');
     await W.release();
+    await guestCli.waitFor((o) => o.type === 'admitted', 'the guest CLI admitted');
+    guestCli.child.stdin.end();
+    assert.deepEqual(await guestCli.end(), { code: 0, signal: null }, guestCli.stderr);
 
     // The session outlives the 3 s token lifetime: refresh_token runs on its timer.
     await sleep(4000);
