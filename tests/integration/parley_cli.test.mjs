@@ -10,6 +10,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import dgram from 'node:dgram';
+import http from 'node:http';
 import net from 'node:net';
 import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -27,6 +28,7 @@ let A, B, S; // node1 (priority 10), node2 (priority 20), the TLS node
 let dns; // {child, port}
 let dir;
 let closedPorts;
+let hang, busy; // a TCP server that never answers, an HTTP server that answers 503
 
 /** A UDP port nobody uses right now (dnsmasq binds it next). */
 function freeUdpPort() {
@@ -178,6 +180,15 @@ before(async () => {
   assert.equal(r.code, 0, r.stderr);
   S = await startDaemon({ rooms, args: ['--tls-cert', cert, '--tls-key', key] });
   closedPorts = [await closedTcpPort(), await closedTcpPort()];
+  const held = [];
+  hang = net.createServer((sock) => held.push(sock));
+  hang.held = held;
+  busy = http.createServer((req, res) => {
+    busy.hits = (busy.hits ?? 0) + 1;
+    res.writeHead(503, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ status: 'failed', result: 'Out of resource' }));
+  });
+  for (const srv of [hang, busy]) await new Promise((r) => srv.listen(0, '127.0.0.1', r));
   dns = await startDnsmasq([
     `--srv-host=_pexapp._tcp.example.test,node1.example.test,${A.port},10,5`,
     `--srv-host=_pexapp._tcp.example.test,node2.example.test,${B.port},20,5`,
@@ -190,12 +201,21 @@ before(async () => {
     `--srv-host=_pexapp._tcp.secure.test,node3.secure.test,${S.port},10,5`,
     '--host-record=node3.secure.test,127.0.0.1',
     '--host-record=aonly.test,127.0.0.1',
+    `--srv-host=_pexapp._tcp.slow.test,hang.slow.test,${hang.address().port},10,5`,
+    `--srv-host=_pexapp._tcp.slow.test,node2.example.test,${B.port},20,5`,
+    '--host-record=hang.slow.test,127.0.0.1',
+    `--srv-host=_pexapp._tcp.busy.test,busy.busy.test,${busy.address().port},10,5`,
+    `--srv-host=_pexapp._tcp.busy.test,node2.example.test,${B.port},20,5`,
+    '--host-record=busy.busy.test,127.0.0.1',
   ]);
   writeFileSync(path.join(dir, 'ca.pem'), readFileSync(cert));
 });
 
 after(async () => {
   dns?.child.kill('SIGTERM');
+  for (const sock of hang?.held ?? []) sock.destroy();
+  hang?.close();
+  busy?.close();
   await A?.stop();
   await B?.stop();
   await S?.stop();
@@ -394,6 +414,27 @@ describe('parley CLI', () => {
     const d = await runCli(['roster', `${ROOM}@127.0.0.1:${B.port}`, '--json', '--http']);
     assert.equal(d.code, 0, d.stderr);
     assert.equal(jsonLines(d.stdout)[0].target, `127.0.0.1:${B.port}`);
+  });
+
+  test('a target that never answers (timeout) or answers 503 is skipped for the next', T(30000), async () => {
+    const t0 = Date.now();
+    const slow = await runCli(['roster', `${ROOM}@slow.test`, '--timeout', '1', '--json', ...plain()]);
+    assert.equal(slow.code, 0, slow.stderr);
+    const sj = jsonLines(slow.stdout)[0];
+    assert.equal(sj.target, `node2.example.test:${B.port}`);
+    assert.equal(sj.targets_tried, 2);
+    assert.ok(sj.elapsed_ms >= 900, `waited for the timeout: ${sj.elapsed_ms} ms`);
+    assert.ok(Date.now() - t0 < 10000 * SLOW);
+    const b = await runCli(['roster', `${ROOM}@busy.test`, '--json', ...plain()]);
+    assert.equal(b.code, 0, b.stderr);
+    const bj = jsonLines(b.stdout)[0];
+    assert.equal(bj.target, `node2.example.test:${B.port}`);
+    assert.equal(bj.targets_tried, 2);
+    assert.ok(busy.hits >= 1, 'the 503 target was asked first');
+    // With only the hanging target, the failure names the timeout.
+    const only = await runCli(['roster', `${ROOM}@hang.slow.test:${hang.address().port}`, '--timeout', '0.5', ...plain()]);
+    assert.equal(only.code, 4, only.stderr);
+    assert.match(only.stderr, /timed out/i);
   });
 
   // Last: it stops node1.
