@@ -401,6 +401,15 @@ describe('parley CLI', () => {
     assert.equal(jsonLines(v.stdout)[0].target, `node3.secure.test:${S.port}`);
     const i = await runCli(['roster', `${ROOM}@secure.test`, '--insecure', ...dnsArgs()]);
     assert.equal(i.code, 0, i.stderr);
+    // A session over HTTPS (curl may multiplex the event stream and the calls over HTTP/2).
+    const cli = new Cli(['join', `${ROOM}@secure.test`, '--pin', HOST_PIN, '--name', 'TLS Tess', '--json',
+      '--ca-file', path.join(dir, 'ca.pem'), ...dnsArgs()]);
+    await cli.waitFor((o) => o.type === 'roster' && o.participants.some((p) => p.display_name === 'TLS Tess'), 'roster over TLS');
+    assert.equal((await cli.run('lock')).ok, true);
+    await cli.waitFor((o) => o.type === 'conference' && o.locked === true, 'locked over TLS');
+    assert.equal((await cli.run('unlock')).ok, true);
+    cli.child.stdin.write('quit\n');
+    assert.deepEqual(await cli.end(), { code: 0, signal: null }, cli.stderr);
   });
 
   test('no SRV records: the domain\'s own address on the fallback port; HOST:PORT directly', T(), async () => {
