@@ -98,11 +98,14 @@ typedef struct {
   uv_timer_t quit_timer, guard_timer;
   bool quitting, released, torn_down;
   int exit_code;
-  int pending; /* one-shot: calls in flight */
+  int pending;    /* command calls in flight */
+  bool wait_idle; /* quitting: release once they are answered */
+  bool stdin_started;
   uint64_t started_ns;
 } app;
 
 static void quit(app *a, int code);
+static void on_release_timer(uv_timer_t *t);
 
 /* ---- arguments ---- */
 
@@ -154,10 +157,18 @@ typedef struct {
   char who[256]; /* disconnect: whom, for the message */
 } cmd_ctx;
 
+/* A command's call was answered. The last one lets a quit waiting for it release the
+ * token (after, not beside, what was asked), and ends a one-shot run. */
 static void cmd_done(app *a) {
-  if (!a->command || strcmp(a->command, "join") == 0)
+  if (--a->pending > 0)
     return;
-  if (--a->pending == 0 && !a->quitting)
+  if (a->wait_idle) {
+    a->wait_idle = false;
+    uv_timer_stop(&a->guard_timer);
+    uv_timer_start(&a->quit_timer, on_release_timer, 0, 0);
+    return;
+  }
+  if (strcmp(a->command, "join") != 0 && !a->quitting)
     quit(a, a->exit_code);
 }
 
@@ -427,6 +438,12 @@ static void on_event(const char *name, json_t *data, void *ud) {
     return;
   }
   out_event(&a->out, name, data);
+  /* Commands are read once the roster is known, so that a script's "disconnect NAME"
+   * finds NAME. */
+  if (!a->stdin_started && a->out.synced_once) {
+    a->stdin_started = true;
+    start_stdin(a);
+  }
 }
 
 static void on_session_fail(const char *why, void *ud) {
@@ -457,7 +474,6 @@ static void on_dialed(const dial_result *r, void *ud) {
     static const capi_session_cbs cbs = {.on_event = on_event,
                                          .on_fail = on_session_fail};
     capi_start_session(a->c, &cbs, a);
-    start_stdin(a);
     return;
   }
   if (o->waiting) {
@@ -519,18 +535,35 @@ static void on_guard(uv_timer_t *t) {
   teardown(a);
 }
 
-static void on_quit_timer(uv_timer_t *t) {
-  app *a = t->data;
-  if (a->dial_live) {
-    dial_cancel(a->dialing);
-    a->dial_live = false;
-  }
+static void release_now(app *a) {
   if (a->c && !a->released) {
     capi_release(a->c, on_released, a);
     uv_timer_start(&a->guard_timer, on_guard, 3000, 0);
     return;
   }
   teardown(a);
+}
+
+static void on_release_timer(uv_timer_t *t) { release_now(t->data); }
+
+static void on_idle_guard(uv_timer_t *t) {
+  app *a = t->data;
+  a->wait_idle = false;
+  release_now(a);
+}
+
+static void on_quit_timer(uv_timer_t *t) {
+  app *a = t->data;
+  if (a->dial_live) {
+    dial_cancel(a->dialing);
+    a->dial_live = false;
+  }
+  if (a->c && !a->released && a->pending > 0) { /* commands in flight: at most 3 s */
+    a->wait_idle = true;
+    uv_timer_start(&a->guard_timer, on_idle_guard, 3000, 0);
+    return;
+  }
+  release_now(a);
 }
 
 /* Ends the run with code (the first one given wins); never from under curl's feet. */

@@ -358,6 +358,29 @@ describe('parley CLI', () => {
     await H.release();
   });
 
+  test('a script on stdin: commands wait for the roster, the token waits for the commands', T(30000), async () => {
+    const H = await A.join(ROOM, { name: 'Script Host', pin: HOST_PIN });
+    const hs = await H.events();
+    await hs.synced();
+    const keep = H.keepAlive(1000);
+    const V = await A.join(ROOM, { name: 'Victor Victim', pin: 'none' });
+    const vs = await V.events();
+    await vs.synced();
+    // All of it written at once, EOF included: "disconnect NAME" needs the roster first, and
+    // the chat must be sent before the token is released.
+    const r = await runCli(['join', `${ROOM}@example.test`, '--pin', HOST_PIN, '--name', 'Scripted', '--json', ...plain()],
+      { input: 'disconnect Victor Victim\nchat scripted hello\n' });
+    assert.equal(r.code, 0, r.stderr);
+    const lines = jsonLines(r.stdout);
+    assert.deepEqual(lines.filter((o) => o.type === 'result').map((o) => o.command), ['disconnect', 'chat']);
+    await vs.waitFor('disconnect');
+    const m = await hs.waitFor('message_received', (x) => x.payload === 'scripted hello');
+    const del = await hs.waitFor('participant_delete', (p) => p.uuid === lines[0].participant_uuid);
+    assert.ok(del.index > m.index, 'released after the chat went out');
+    await keep.stop();
+    await H.release();
+  });
+
   test('human output: joined line, roster, chat', T(), async () => {
     const H = await A.join(ROOM, { name: 'Human Host', pin: HOST_PIN });
     const r = await runCli(['roster', `${ROOM}@example.test`, '--pin', HOST_PIN, '--name', 'Reader', ...plain()]);
