@@ -5,6 +5,7 @@
 #   core <- store, http, auth <- rtc <- media <- conf, rtm, delivery <- api <- parleyd.c, tools
 #   core, store, http, auth <- cluster <- api
 #   core, store, http <- policy <- api
+#   core, http <- client <- tools (the parley CLI; never the server)
 #
 # An arrow points from what is used to its user. Beside the chain: auth reads accounts
 # from the store; rtm hands recordings and webhooks to delivery; delivery uses http's
@@ -32,6 +33,7 @@ declare -A ALLOWED=(
   [cluster]="core store http auth"
   [policy]="core store http"
   [api]="core store http auth rtc media conf rtm delivery cluster policy"
+  [client]="core http"
 )
 
 bad=0
