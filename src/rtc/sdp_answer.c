@@ -95,6 +95,11 @@ static void choose_data(const sdp_media *m, const sdp_local *l, sdp_choice *ch) 
       !m->datachannel || !m->sctp_port ||
       (strcmp(m->proto, "UDP/DTLS/SCTP") != 0 && strcmp(m->proto, "TCP/DTLS/SCTP") != 0))
     return;
+  /* A data m-line whose transport we could not use is rejected, never the call. */
+  if (!m->ice_ufrag[0] || !m->ice_pwd[0] ||
+      strcasecmp(m->fingerprint_alg, "sha-256") != 0 || !m->fingerprint[0] ||
+      strcmp(m->setup, "passive") == 0)
+    return;
   ch->accepted = true;
   ch->direction = SDP_SENDRECV;
   ch->sctp_port = m->sctp_port;
