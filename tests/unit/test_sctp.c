@@ -284,6 +284,38 @@ static void thread_main(void *arg) {
   uv_loop_close(&loop);
 }
 
+/* The byte limit with large messages: 200 of 16 KiB at 1 MiB/s all arrive, paced. */
+static void test_byte_limit(void) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  sctp_pair p;
+  ctx c = {.p = &p};
+  sctp_config cfg[2];
+  configs(cfg);
+  cfg[0].max_messages_per_s = 0;
+  cfg[0].max_bytes_per_s = 1024 * 1024;
+  sctp_pair_init(&p, &loop, cfg, &callbacks, &c, true);
+  RUN(&c, c.up[0] && c.up[1], 5000);
+  sctp_channel_opts r = reliable("big");
+  int id = sctp_open_channel(p.end[1].a, &r);
+  RUN(&c, c.opened[0] == id, 2000);
+  static uint8_t msg[16384];
+  int sent = 0;
+  uint64_t t0 = uv_now(&loop), give_up = t0 + 20000;
+  while ((sent < 200 || c.msgs[0] < 200) && uv_now(&loop) < give_up) {
+    while (sent < 200 && sctp_send(p.end[1].a, (uint16_t)id, true, msg, sizeof msg) == 0)
+      sent++;
+    RUN(&c, false, 5);
+  }
+  uint64_t took = uv_now(&loop) - t0;
+  fprintf(stderr, "200 x 16 KiB at 1 MiB/s: %d arrived in %llu ms\n", c.msgs[0],
+          (unsigned long long)took);
+  CHECK(c.msgs[0] == 200 && took >= 1500);
+  free(c.last[0]), free(c.last[1]);
+  sctp_pair_free(&p);
+  uv_loop_close(&loop);
+}
+
 static void test_two_threads(void) {
   thread_result r[2] = {{.tick = true}, {.tick = false}};
   uv_thread_t t[2];
@@ -302,6 +334,7 @@ static void test_two_threads(void) {
 int main(void) {
   test_channels();
   test_loss_and_rate();
+  test_byte_limit();
   test_two_threads();
   CHECK_DONE();
 }
