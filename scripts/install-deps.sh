@@ -8,6 +8,7 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev clang-form
   libh2o-dev libwslay-dev libuv1-dev libssl-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libsrtp2-dev libopus-dev
   libhiredis-dev
   libc-ares-dev
+  libusrsctp-dev
   libavformat-dev
   curl procps)
 # The test suite drives Debian's Chromium and Firefox ESR as the WebRTC peers.

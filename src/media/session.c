@@ -79,8 +79,8 @@ static void bind_streams(media_session *s) {
     s->streams[i].choice = -1;
   for (size_t i = 0; i < c->agreed.n_media; i++) {
     const sdp_choice *ch = &c->agreed.media[i];
-    if (!ch->accepted || ch->slot > 0)
-      continue;
+    if (!ch->accepted || ch->slot > 0 || ch->kind == SDP_APPLICATION)
+      continue; /* data channels are the transport's (sctp.c) */
     int k = ch->kind == SDP_AUDIO ? STREAM_AUDIO
             : ch->slides          ? STREAM_SLIDES
                                   : STREAM_VIDEO;

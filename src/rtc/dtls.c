@@ -31,6 +31,8 @@ struct dtls {
   char peer_fingerprint[128];
   dtls_send_cb send;
   void *ud;
+  dtls_app_cb on_app;
+  void *app_ud;
   char error[160];
 };
 
@@ -241,6 +243,42 @@ static size_t feed_valid_records(dtls *d, const uint8_t *data, size_t len) {
   return fed;
 }
 
+void dtls_set_app_handler(dtls *d, dtls_app_cb cb, void *ud) {
+  d->on_app = cb;
+  d->app_ud = ud;
+}
+
+int dtls_send_app(dtls *d, const uint8_t *data, size_t len) {
+  if (d->state != DTLS_CONNECTED || len == 0 || len > INT32_MAX)
+    return -1;
+  int rc = SSL_write(d->ssl, data, (int)len);
+  if (rc <= 0) {
+    ERR_clear_error();
+    return -1;
+  }
+  return 0;
+}
+
+/* Connected: application data (SCTP) and alerts (close_notify); SRTP bypasses DTLS. */
+static dtls_state read_records(dtls *d) {
+  static _Thread_local uint8_t plain[16384 + 256]; /* one record's plaintext */
+  for (;;) {
+    int rc = SSL_read(d->ssl, plain, sizeof plain);
+    if (rc > 0) {
+      if (d->on_app)
+        d->on_app(d->app_ud, plain, (size_t)rc);
+      if (d->state != DTLS_CONNECTED)
+        break; /* closed from the handler */
+      continue;
+    }
+    if (SSL_get_error(d->ssl, rc) == SSL_ERROR_ZERO_RETURN)
+      d->state = DTLS_CLOSED;
+    break;
+  }
+  ERR_clear_error();
+  return d->state;
+}
+
 dtls_state dtls_receive(dtls *d, const uint8_t *data, size_t len) {
   if (d->state == DTLS_FAILED || d->state == DTLS_CLOSED)
     return d->state;
@@ -249,19 +287,13 @@ dtls_state dtls_receive(dtls *d, const uint8_t *data, size_t len) {
   if (d->state == DTLS_HANDSHAKING) {
     int rc = SSL_do_handshake(d->ssl);
     if (rc == 1)
-      return check_peer(d);
+      return check_peer(d); /* records after the Finished wait for the next datagram */
     int e = SSL_get_error(d->ssl, rc);
     if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
       return fail(d, "handshake failed");
     return d->state;
   }
-  /* Connected: only alerts (close_notify) arrive here; SRTP bypasses DTLS. */
-  uint8_t sink[256];
-  int rc = SSL_read(d->ssl, sink, sizeof sink);
-  if (rc <= 0 && SSL_get_error(d->ssl, rc) == SSL_ERROR_ZERO_RETURN)
-    d->state = DTLS_CLOSED;
-  ERR_clear_error();
-  return d->state;
+  return read_records(d);
 }
 
 dtls_state dtls_get_state(const dtls *d) { return d->state; }
