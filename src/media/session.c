@@ -327,6 +327,10 @@ static bool resend(media_session *s, session_stream *st, uint16_t seq, uint64_t 
       rtp_sent_take_resend(st->sub.sent, seq, now, NACK_MAX_AGE_MS, NACK_MAX_RESENDS);
   if (!e)
     return false;
+  /* The first NACK for a packet comes one RTT (and the gap to the next packet) after it
+   * left: the NACK horizon of its cache follows that (rtc/rtp_cache.h). */
+  if (e->resends == 1)
+    rtp_cache_note_nack_delay(e->source, now - e->sent_ms, now);
   size_t kept_len;
   uint64_t kept_ms;
   const uint8_t *kept = rtp_cache_get(e->source, e->source_seq, &kept_len, &kept_ms);
