@@ -18,7 +18,6 @@
 #define SPEAKER_HOLD_TICKS 25 /* 500 ms as the loudest before the stage changes */
 #define AUDIO_FRAME_TICKS 960 /* 20 ms at 48 kHz */
 #define REPORT_INTERVAL_MS 1000
-#define RECEIVE_WAIT_MS 200 /* see ready */
 #define VIDEO_STALL_MS 1000 /* no video this long: not shown (video_flowing) */
 /* The rate REMB lets a participant send: one camera plus slides at conference quality. */
 #define PUBLISHER_MAX_BITRATE 2000000
@@ -404,24 +403,24 @@ static void rebuild_watch(media_room *r) {
   }
 }
 
-/* Whether rx will get what we send it now. Our DTLS completes half a round trip before
- * the browser's, and Chromium drops SRTP that comes at once (before it has its keys, or
- * can demultiplex it); with no ICE pair selected yet nothing is sent at all. A keyframe
- * asked for and sent then was lost, and the next came only after the keyframe request
- * gap: the first frame took ~700 ms (bench/join_time.mjs). So rx receives once a pair is
- * selected and it has sent us SRTP or SRTCP itself, which a browser does once it has its
- * keys, or RECEIVE_WAIT_MS after our DTLS completed, for peers that only listen. */
-static bool ready(media_session *rx, uint64_t now) {
+/* Whether rx will get what we send it now: its DTLS is done (SRTP keys in place) and a
+ * path is selected, which is the first path that passed a check until the peer
+ * nominates one (ice_lite). Our DTLS (the server's) completes when we send our last
+ * flight, and what we send after it reaches the peer behind it, so a keyframe asked
+ * for now is its first video. Waiting for the peer's nomination and first SRTP as
+ * well cost 30-70 ms of every join (PERFORMANCE.md "join_time"); asked for before our
+ * DTLS completed, the keyframe was lost and the next waited out the request gap
+ * (~700 ms). */
+static bool ready(media_session *rx) {
   const transport *t = rx->transport;
   if (!rx->receiving && t && t->srtp_ready && t->ice.has_selected)
-    rx->receiving = t->counters.rtp_in + t->counters.rtcp_in > 0 ||
-                    now - rx->connected_ms >= RECEIVE_WAIT_MS;
+    rx->receiving = true;
   return rx->receiving;
 }
 
 /* A slot waiting for a source or layer asks it for a keyframe, once rx can get it. */
 static void request_pending(media_session *rx, uint64_t now) {
-  if (!ready(rx, now))
+  if (!ready(rx))
     return; /* on_first_ready asks */
   for (int i = 0; i < rx->n_slots; i++) {
     video_slot *sl = &rx->slots[i];
@@ -499,7 +498,7 @@ static void on_slides(media_session *s, const uint8_t *pkt, size_t len,
     if (!out)
       continue;
     if (rx->slides_from != s) {
-      if (!ready(rx, now))
+      if (!ready(rx))
         continue;
       if (!keyframe) {
         session_request_keyframe(s, in, now);
@@ -539,7 +538,7 @@ static void on_video(media_session *s, int layer, const uint8_t *pkt, size_t len
     video_slot *sl = &rx->slots[i];
     if (sl->want == s && sl->want_layer == layer && !sl->paused &&
         (sl->from != s || sl->layer != layer || sl->draining) &&
-        codec_matches(rx, i, s) && ready(rx, now)) {
+        codec_matches(rx, i, s) && ready(rx)) {
       if (!keyframe) {
         session_request_layer_keyframe(s, p, now);
         continue;
@@ -583,7 +582,7 @@ static void on_first_ready(media_session *rx, uint64_t now) {
 static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
                    void *ud) {
   media_session *s = ud;
-  if (!s->receiving && ready(s, uv_now(t->loop)))
+  if (!s->receiving && ready(s))
     on_first_ready(s, uv_now(t->loop));
   bool repair;
   int layer;
@@ -618,7 +617,7 @@ static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
 static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {
   media_session *rx = ud;
   uint64_t now = uv_now(t->loop);
-  if (!rx->receiving && ready(rx, now))
+  if (!rx->receiving && ready(rx))
     on_first_ready(rx, now);
   if (item->kind == RTCP_SR)
     return session_note_sender_report(rx, item, now);
@@ -671,6 +670,8 @@ static void on_connected(transport *t, void *ud) {
   s->connected_ms = uv_now(t->loop);
   session_on_connected(t, ud);
   report(ud, true);
+  if (ready(s)) /* its first keyframes are asked for now */
+    on_first_ready(s, s->connected_ms);
 }
 
 transport_sink conference_join(media_room *r, media_session *s) {
