@@ -19,6 +19,10 @@
 #define AUDIO_FRAME_TICKS 960 /* 20 ms at 48 kHz */
 #define REPORT_INTERVAL_MS 1000
 #define VIDEO_STALL_MS 1000 /* no video this long: not shown (video_flowing) */
+/* A new receiver is sent its source's keyframe from the cache if it is this recent
+ * (see replay), at most this many packets from it to the newest. */
+#define REPLAY_MAX_AGE_MS 200
+#define REPLAY_MAX_PACKETS 500
 /* The rate REMB lets a participant send: one camera plus slides at conference quality. */
 #define PUBLISHER_MAX_BITRATE 2000000
 /* A simulcast publisher's three layers (720p, 360p, 180p) need about 2.5 Mbit/s. */
@@ -418,14 +422,19 @@ static bool ready(media_session *rx) {
   return rx->receiving;
 }
 
+/* A slot waiting for a source or layer (switched to on its next keyframe). */
+static bool pending(const video_slot *sl) {
+  return sl->want && !sl->paused && sl->want_layer >= 0 &&
+         (sl->from != sl->want || sl->layer != sl->want_layer || sl->draining);
+}
+
 /* A slot waiting for a source or layer asks it for a keyframe, once rx can get it. */
 static void request_pending(media_session *rx, uint64_t now) {
   if (!ready(rx))
     return; /* on_first_ready asks */
   for (int i = 0; i < rx->n_slots; i++) {
     video_slot *sl = &rx->slots[i];
-    if (sl->want && !sl->paused && sl->want_layer >= 0 &&
-        (sl->from != sl->want || sl->layer != sl->want_layer || sl->draining))
+    if (pending(sl))
       session_request_layer_keyframe(
           sl->want, session_layer(&sl->want->streams[STREAM_VIDEO], sl->want_layer), now);
   }
@@ -568,8 +577,64 @@ static void on_audio(media_session *s, const uint8_t *pkt, const rtp_header *h) 
   mixer_push(s->mix, pkt + h->payload_offset, h->payload_len, h->seq, level);
 }
 
-/* Asks for rx's first keyframes once it can receive them (see ready). */
+/* A joining receiver's sources are asked for a keyframe at once, before its ICE and
+ * DTLS are done, so that the keyframe is in the source's cache by then (replay). The
+ * request does not count against the source's request gap: if the keyframe is late,
+ * the receiver asks again once it is ready. */
+static void prefetch(media_session *rx, uint64_t now) {
+  for (int i = 0; i < rx->n_slots; i++) {
+    video_slot *sl = &rx->slots[i];
+    if (!pending(sl))
+      continue;
+    session_pub *p = session_layer(&sl->want->streams[STREAM_VIDEO], sl->want_layer);
+    uint64_t last = p->last_keyframe_request_ms;
+    session_request_layer_keyframe(sl->want, p, now);
+    p->last_keyframe_request_ms = last;
+  }
+}
+
+/* Sends slot i of a receiver that just became ready its source's newest keyframe and
+ * every packet after it, from the source's NACK cache, and shows the source from
+ * there on: the stream is whole and live at once, with no keyframe request's round
+ * trip and encode to wait for. Only a keyframe at most REPLAY_MAX_AGE_MS old (each
+ * replayed frame is that late to the receiver) whose packets are all still kept. */
+static bool replay(media_session *rx, int i, uint64_t now) {
+  video_slot *sl = &rx->slots[i];
+  media_session *s = sl->want;
+  session_pub *p = session_layer(&s->streams[STREAM_VIDEO], sl->want_layer);
+  if (!p->has_keyframe || !p->cache || now - p->keyframe_ms > REPLAY_MAX_AGE_MS ||
+      !codec_matches(rx, i, s))
+    return false;
+  uint16_t n = (uint16_t)(p->newest_seq - p->keyframe_seq + 1);
+  size_t len;
+  uint64_t kept;
+  if (n > REPLAY_MAX_PACKETS)
+    return false;
+  for (uint16_t k = 0; k < n; k++)
+    if (!rtp_cache_get(p->cache, (uint16_t)(p->keyframe_seq + k), &len, &kept) ||
+        kept < p->keyframe_ms)
+      return false;
+  sl->from = s;
+  sl->layer = sl->want_layer;
+  sl->draining = false;
+  sl->rw.started = false;
+  for (uint16_t k = 0; k < n; k++) {
+    const uint8_t *pkt =
+        rtp_cache_get(p->cache, (uint16_t)(p->keyframe_seq + k), &len, &kept);
+    rtp_header h;
+    if (pkt && rtp_parse(pkt, len, &h) == 0)
+      session_forward_layer(rx, slot_out(rx, i), &sl->rw, p, pkt, len, &h, now);
+  }
+  report(rx, false);
+  return true;
+}
+
+/* Asks for rx's first keyframes once it can receive them (see ready), unless a recent
+ * one can be replayed. */
 static void on_first_ready(media_session *rx, uint64_t now) {
+  for (int i = 0; i < rx->n_slots; i++)
+    if (pending(&rx->slots[i]))
+      replay(rx, i, now);
   request_pending(rx, now);
   if (rx->room && slides_out(rx))
     for (size_t i = 0; i < rx->room->n; i++) {
@@ -608,8 +673,14 @@ static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
     if (first)
       s->room->dirty = true; /* a new publisher (or layer) to place */
     bool keyframe = rtp_is_keyframe_start(pkt, h, st->codec);
-    if (keyframe)
+    if (first || (int16_t)(h->seq - p->newest_seq) > 0)
+      p->newest_seq = h->seq;
+    if (keyframe) {
       learn_size(s->room, st, p, pkt, h);
+      p->has_keyframe = true;
+      p->keyframe_seq = h->seq;
+      p->keyframe_ms = now;
+    }
     on_video(s, layer, pkt, len, h, keyframe, now);
   }
 }
@@ -697,6 +768,7 @@ transport_sink conference_join(media_room *r, media_session *s) {
   }
   r->sessions[r->n++] = s;
   retarget(r);
+  prefetch(s, uv_now(s->transport->loop));
   return (transport_sink){on_connected, on_rtp, on_rtcp, session_on_failed};
 }
 
