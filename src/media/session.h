@@ -25,6 +25,11 @@ typedef struct {
   uint32_t meter_bytes;   /* since the last bitrate reading */
   uint32_t bps;           /* bits per second over the last reading (~500 ms) */
   uint64_t last_ms;       /* its last packet */
+  /* Video: its newest keyframe's first packet and the newest packet kept, so a new
+   * receiver can be sent both and what lies between from the cache (conference.c). */
+  bool has_keyframe;
+  uint16_t keyframe_seq, newest_seq;
+  uint64_t keyframe_ms;
 } session_pub;
 
 /* One media kind of a call, both ways (mediasoup's Producer and Consumer): what the

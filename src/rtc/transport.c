@@ -174,9 +174,10 @@ bool transport_on_stun(transport *t, const uint8_t *pkt, size_t len, const stun_
     t->port->counters.stun_refused++;
   else if (!via) /* a TCP connection is its own path: the port knows it already */
     port_register_address(t->port, from, t);
-  if (o == ICE_NOMINATED) {
+  if (o == ICE_NOMINATED || o == ICE_SELECTED) {
     t->path_lost = false;
-    log_debug("rtc", "transport %s nominated a %s path", t->id, via ? "tcp" : "udp");
+    log_debug("rtc", "transport %s %s a %s path", t->id,
+              o == ICE_NOMINATED ? "nominated" : "checked", via ? "tcp" : "udp");
   }
   return ok;
 }
