@@ -48,18 +48,21 @@ const once = (target, extra) => new Promise((resolve, reject) => {
   });
 });
 
-const pct = (a, p) => a[Math.min(a.length - 1, Math.floor(a.length * p))];
-const modes = [['direct', `bench@127.0.0.1:${d.port}`], ['srv', 'bench@example.test'], ['failover', 'bench@fail.test']];
-const ms = Object.fromEntries(modes.map(([w]) => [w, []]));
-for (const [, target] of modes) await once(target, []); // warm the page cache
-// Interleaved, so that the machine's load falls on the three alike.
-for (let i = 0; i < N; i++) for (const [what, target] of modes) ms[what].push(await once(target, []));
-for (const [what] of modes) {
-  const line = ['join', 'wall'].map((k) => {
-    const a = ms[what].map((r) => r[k]).sort((x, y) => x - y);
-    return `${k} p50 ${pct(a, 0.5).toFixed(1)} / p95 ${pct(a, 0.95).toFixed(1)} / max ${a[a.length - 1].toFixed(1)} ms`;
-  });
-  console.log(`${what.padEnd(9)} n=${N}  ${line.join('   ')}`);
+try {
+  const pct = (a, p) => a[Math.min(a.length - 1, Math.floor(a.length * p))];
+  const modes = [['direct', `bench@127.0.0.1:${d.port}`], ['srv', 'bench@example.test'], ['failover', 'bench@fail.test']];
+  const ms = Object.fromEntries(modes.map(([w]) => [w, []]));
+  for (const [, target] of modes) await once(target, []); // warm the page cache
+  // Interleaved, so that the machine's load falls on the three alike.
+  for (let i = 0; i < N; i++) for (const [what, target] of modes) ms[what].push(await once(target, []));
+  for (const [what] of modes) {
+    const line = ['join', 'wall'].map((k) => {
+      const a = ms[what].map((r) => r[k]).sort((x, y) => x - y);
+      return `${k} p50 ${pct(a, 0.5).toFixed(1)} / p95 ${pct(a, 0.95).toFixed(1)} / max ${a[a.length - 1].toFixed(1)} ms`;
+    });
+    console.log(`${what.padEnd(9)} n=${N}  ${line.join('   ')}`);
+  }
+} finally {
+  dns.kill('SIGTERM');
+  await d.stop();
 }
-dns.kill('SIGTERM');
-await d.stop();

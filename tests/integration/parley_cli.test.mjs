@@ -174,7 +174,7 @@ before(async () => {
   ];
   // A short token lifetime: a session lasting longer proves the CLI refreshes its token.
   A = await startDaemon({ rooms, args: ['--token-lifetime', '3'] });
-  B = await startDaemon({ rooms });
+  B = await startDaemon({ rooms, args: ['--pin-attempts', '2'] });
   const cert = path.join(dir, 'node3.crt'), key = path.join(dir, 'node3.key');
   const r = await parleyctl(dir, ['tls', 'self-signed', '--name', 'node3.secure.test', '--out-cert', cert, '--out-key', key, '--days', '2']);
   assert.equal(r.code, 0, r.stderr);
@@ -412,6 +412,16 @@ describe('parley CLI', () => {
       assert.match(r.stderr, re, `parley ${args.join(' ')}`);
       assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
     }
+    // Past node2's 2 wrong PINs a minute, the token is refused whatever the PIN.
+    const direct = `cli-pinned@127.0.0.1:${B.port}`;
+    for (const pin of ['1111', '2222']) {
+      const w = await runCli(['roster', direct, '--pin', pin, '--http']);
+      assert.equal(w.code, 5, w.stderr);
+      assert.match(w.stderr, /^parley: wrong PIN for cli-pinned/);
+    }
+    const refused = await runCli(['roster', direct, '--pin', HOST_PIN, '--http']);
+    assert.equal(refused.code, 5, refused.stderr);
+    assert.match(refused.stderr, /^parley: 127\.0\.0\.1:\d+ refused the token \(HTTP 403\): Participant exceeded PIN entry retries\n$/);
     // --json adds the same message as a JSON line on stdout.
     const j = await runCli(['roster', `${ROOM}@nothing.test`, '--json', ...plain()]);
     assert.equal(j.code, 3);
