@@ -114,6 +114,23 @@ static void media_metrics(buf *b, media_engine *m) {
          "Transport-cc feedback packets sent to peers.", st.twcc_feedback_out);
   metric(b, "parley_bwe_padding_packets_total", "counter",
          "Padding packets sent to probe for bandwidth.", st.padding_packets);
+  metric(b, "parley_datachannel_messages_in_total", "counter",
+         "Data channel messages received.", st.dc_messages_in);
+  metric(b, "parley_datachannel_messages_out_total", "counter",
+         "Data channel messages sent.", st.dc_messages_out);
+  metric(b, "parley_datachannel_bytes_in_total", "counter",
+         "Data channel message bytes received.", st.dc_bytes_in);
+  metric(b, "parley_datachannel_bytes_out_total", "counter",
+         "Data channel message bytes sent.", st.dc_bytes_out);
+  metric(b, "parley_datachannel_too_big_total", "counter",
+         "Data channel messages over our a=max-message-size (their channel closed).",
+         st.dc_too_big);
+  metric(b, "parley_datachannel_throttled_total", "counter",
+         "Times a data channel association stopped reading for its rate limit.",
+         st.dc_throttled);
+  metric(b, "parley_datachannel_send_full_total", "counter",
+         "Data channel sends refused because the association's send buffer was full.",
+         st.dc_send_full);
   estimate_metrics(b, m);
   tcp_metrics(b, &st);
   buf_appendf(b, "# HELP parley_media_loop_calls Calls on each media loop.\n"

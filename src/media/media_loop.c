@@ -103,6 +103,16 @@ static void add_session_counters(media_stats *st, const media_session *s) {
   }
   if (s->bwe)
     st->padding_packets += s->bwe->padding_packets;
+  if (s->transport->sctp) {
+    const sctp_counters *dc = sctp_get_counters(s->transport->sctp);
+    st->dc_messages_in += dc->messages_in;
+    st->dc_messages_out += dc->messages_out;
+    st->dc_bytes_in += dc->bytes_in;
+    st->dc_bytes_out += dc->bytes_out;
+    st->dc_too_big += dc->refused_too_big;
+    st->dc_throttled += dc->throttled;
+    st->dc_send_full += dc->send_again;
+  }
 }
 
 static void leave_room(media_loop *e, media_session *s) {

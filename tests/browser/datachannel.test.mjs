@@ -109,6 +109,13 @@ test('data channels on an echo call with audio and video: every kind of message 
 
     await assertFlowing(page); // audio and video still come back beside the channels
     assert.equal(await page.evaluate(() => parley.dc.readyState), 'open');
+    // /metrics counts them (a snapshot at most a second old): 7 + 200 + 3 x 50 + 1 each way.
+    await until(async () => (await metric(d, 'parley_datachannel_messages_in_total')) >= 358,
+      'data channel messages counted');
+    assert.equal(await metric(d, 'parley_datachannel_messages_out_total'),
+      await metric(d, 'parley_datachannel_messages_in_total'));
+    assert.ok((await metric(d, 'parley_datachannel_bytes_in_total')) > OUR_MAX + 65536);
+    assert.equal(await metric(d, 'parley_datachannel_too_big_total'), 0);
     await page.evaluate(() => parley.hangup());
     await until(async () => (await metric(d, 'parley_calls')) === 0, 'call freed');
     await page.close();
