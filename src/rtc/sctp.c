@@ -429,15 +429,15 @@ static void on_notification(sctp_assoc *a, const uint8_t *buf, size_t n) {
 /* 0 when the peer may send another message now, else how many ms until it may. */
 static uint64_t rate_wait_ms(sctp_assoc *a) {
   double m = a->cfg.max_messages_per_s, b = a->cfg.max_bytes_per_s;
-  if (!m && !b)
+  if (m <= 0 && b <= 0)
     return 0;
   uint64_t now = mono_ms();
   double dt = (double)(now - a->tok_ms) / 1000.0;
   a->tok_ms = now;
   a->tok_msgs = a->tok_msgs + dt * m > m ? m : a->tok_msgs + dt * m;
   a->tok_bytes = a->tok_bytes + dt * b > b ? b : a->tok_bytes + dt * b;
-  double wait_m = m && a->tok_msgs < 1 ? (1 - a->tok_msgs) / m : 0;
-  double wait_b = b && a->tok_bytes < 0 ? -a->tok_bytes / b : 0;
+  double wait_m = m > 0 && a->tok_msgs < 1 ? (1 - a->tok_msgs) / m : 0;
+  double wait_b = b > 0 && a->tok_bytes < 0 ? -a->tok_bytes / b : 0;
   double wait = wait_m > wait_b ? wait_m : wait_b;
   return wait > 0 ? (uint64_t)(wait * 1000.0) + 1 : 0;
 }
