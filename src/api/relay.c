@@ -11,6 +11,7 @@
 #include "http/client.h"
 #include "http/forwarded.h"
 #include "http/sse.h"
+#include "policy/policy.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -34,6 +35,9 @@ struct relay_req {
   bool replaced; /* re-placed once after its chosen node could not be reached */
   char node[64]; /* THERE: the node relayed to */
   cluster_locate_call *locate;
+  policy_call *asking; /* the media location, before a join is located */
+  char regions[CLUSTER_MAX_REGIONS][128];
+  size_t n_regions;
   http_call *call;
   char *out; /* the piece h2o is sending */
   bool started, sending, ended, ok, stopped, counted_stream;
@@ -83,6 +87,8 @@ static void on_dispose(void *p) {
   st->req = NULL;
   cluster_locate_cancel(st->locate);
   st->locate = NULL;
+  policy_call_cancel(st->asking);
+  st->asking = NULL;
   http_call_cancel(st->call); /* deferred by the client if we are inside its callback */
   st->call = NULL;
   stream_over(st);
@@ -228,6 +234,62 @@ static bool on_data(const char *data, size_t len, void *ud) {
 
 static void on_located(const cluster_location *loc, void *ud);
 
+/* A join is located in the regions the policy server's media location named (none:
+ * this node's region); a room already placed stays where it is. */
+static void locate_join(relay_req *st) {
+  const char *regions[CLUSTER_MAX_REGIONS];
+  for (size_t i = 0; i < st->n_regions; i++)
+    regions[i] = st->regions[i];
+  st->locate = cluster_locate_in(st->api->cluster, st->room_key, regions, st->n_regions,
+                                 on_located, st);
+}
+
+/* Media location (client API §E.4) picks the region a new room is placed in: the
+ * location, then its overflow locations in order. A fallback (timeout, error, no
+ * answer) places it as without a policy server. */
+static void on_location(const policy_location *ans, void *ud) {
+  relay_req *st = ud;
+  st->asking = NULL;
+  if (!st->req)
+    return;
+  st->n_regions = 0;
+  if (ans->verdict == POLICY_USE && ans->location[0]) {
+    snprintf(st->regions[st->n_regions++], sizeof st->regions[0], "%s", ans->location);
+    for (size_t i = 0; i < ans->n_overflow && st->n_regions < CLUSTER_MAX_REGIONS; i++)
+      snprintf(st->regions[st->n_regions++], sizeof st->regions[0], "%s",
+               ans->overflow[i]);
+  }
+  locate_join(st);
+}
+
+/* The display name a request_token body carries, for the policy request ("" if none). */
+static void body_display_name(h2o_req_t *req, char *out, size_t n) {
+  out[0] = '\0';
+  json_t *body = json_loadb(req->entity.base, req->entity.len, 0, NULL);
+  const char *name = json_string_value(json_object_get(body, "display_name"));
+  if (name)
+    snprintf(out, n, "%s", name);
+  json_decref(body);
+}
+
+static void ask_location(relay_req *st) {
+  h2o_req_t *req = st->req;
+  char name[256], addr[64], vendor[200] = "", alias[256];
+  body_display_name(req, name, sizeof name);
+  http_peer_addr(req, addr, sizeof addr);
+  size_t vlen;
+  const char *v = http_header(req, "user-agent", &vlen);
+  if (v)
+    snprintf(vendor, sizeof vendor, "%.*s", (int)(vlen < 199 ? vlen : 199), v);
+  snprintf(alias, sizeof alias, "%s", st->route.alias);
+  policy_params q = {.local_alias = alias,
+                     .remote_alias = name,
+                     .remote_display_name = name,
+                     .remote_address = addr,
+                     .vendor = vendor};
+  st->asking = policy_ask_location(st->api->policy, &q, on_location, st);
+}
+
 static void on_done(const http_result *res, void *ud) {
   relay_req *st = ud;
   st->call = NULL;
@@ -241,8 +303,7 @@ static void on_done(const http_result *res, void *ud) {
     log_warn("relay", "%s: node %s refused the connection (%s); placing the room again",
              st->room_key, st->node, res->error);
     cluster_node_unreachable(st->api->cluster, st->node);
-    st->locate =
-        cluster_locate(st->api->cluster, st->room_key, true, false, on_located, st);
+    locate_join(st);
     return;
   }
   if (res->status == 0) {
@@ -432,7 +493,12 @@ void relay_handle(api *a, h2o_req_t *req, const api_route *route, const char *ro
   R.live = st;
   relay_req **stub = h2o_mem_alloc_shared(&req->pool, sizeof *stub, on_dispose);
   *stub = st;
-  st->locate = cluster_locate(a->cluster, room_key, join, relayed, on_located, st);
+  if (join && !relayed && policy_asks(a->policy, POLICY_KIND_LOCATION))
+    ask_location(st);
+  else if (join && !relayed)
+    locate_join(st);
+  else
+    st->locate = cluster_locate(a->cluster, room_key, join, relayed, on_located, st);
 }
 
 void relay_metrics(buf *out) {
@@ -456,6 +522,8 @@ void relay_shutdown(void) {
   for (relay_req *st = R.live; st; st = st->next) {
     cluster_locate_cancel(st->locate);
     st->locate = NULL;
+    policy_call_cancel(st->asking);
+    st->asking = NULL;
     st->call = NULL; /* http_client_free drops it */
   }
   http_client_free(R.http);

@@ -206,10 +206,11 @@ static void pending_answer_failed(pending_join *pj, int status, const char *msg)
   pending_free(pj);
 }
 
-/* Media location: asked after the join and logged by the policy client (a room is
- * placed when its first request arrives, before this could be asked). */
+/* Media location, on a single node: asked after the join and logged by the policy
+ * client (there is no other location to choose). In cluster mode the node the join
+ * arrived at asked it before placing the room (relay.c), so it is not asked again. */
 static void ask_location(api *a, const pending_join *pj) {
-  if (!policy_asks(a->policy, POLICY_KIND_LOCATION))
+  if (a->cluster || !policy_asks(a->policy, POLICY_KIND_LOCATION))
     return;
   policy_params q = pending_params(pj);
   policy_ask_location(a->policy, &q, NULL, NULL);
