@@ -35,19 +35,9 @@ cleanup() {
 trap cleanup EXIT
 
 start_daemon() { # NAME ARGS...
-  local dir=$WORK/data-$1
+  local name=$1
   shift
-  "$BUILD_DIR/parleyctl" --data-dir "$dir" room add bench >/dev/null
-  CMD_DAEMON="$SERVER_PIN$BUILD_DIR/parleyd --data-dir $dir --http 127.0.0.1:0 --log-level warn --max-connections-per-address 0 $*"
-  $CMD_DAEMON 2>"$dir.log" &
-  DAEMON=$!
-  PORT=$(bench_listen_port "$DAEMON" "$dir.log") || exit 1
-}
-
-stop_daemon() {
-  kill "$DAEMON" 2>/dev/null || true
-  wait "$DAEMON" 2>/dev/null || true
-  DAEMON=
+  bench_start_daemon "$name" bench "$SERVER_PIN" "$@"
 }
 
 run() { # TITLE ALIAS
@@ -62,7 +52,7 @@ run() { # TITLE ALIAS
 bench_machine
 start_daemon plain
 run "no policy server" bench
-stop_daemon
+bench_stop_daemon
 
 $CLIENT_PIN node "$ROOT/bench/policy_server.mjs" >"$WORK/policy.out" &
 POLICY=$!
@@ -76,10 +66,10 @@ echo "policy server: ${CLIENT_PIN}node bench/policy_server.mjs (port $PPORT)"
 start_daemon policy --policy-url "http://127.0.0.1:$PPORT"
 run "policy server, store room (service continue, participant continue, location)" bench
 run "policy server, ad-hoc room (service from the policy server)" adhoc
-stop_daemon
+bench_stop_daemon
 start_daemon policy2 --policy-url "http://127.0.0.1:$PPORT" --policy-media-location=0
 run "policy server without media location, store room" bench
-stop_daemon
+bench_stop_daemon
 kill -TERM "$POLICY"
 wait "$POLICY" 2>/dev/null || true
 POLICY=
