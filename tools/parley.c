@@ -205,15 +205,20 @@ static void on_cmd_reply(const capi_reply *r, void *ud) {
   cmd_done(a);
 }
 
-static void post(app *a, const char *command, const char *path, json_t *body,
-                 const char *who) {
+/* A command in flight: counted until its reply (quit waits for it). */
+static cmd_ctx *cmd_new(app *a, const char *command, const char *who) {
   cmd_ctx *x = xcalloc(1, sizeof *x);
   x->a = a;
   snprintf(x->command, sizeof x->command, "%s", command);
   if (who)
     snprintf(x->who, sizeof x->who, "%s", who);
   a->pending++;
-  capi_call(a->c, "POST", path, body, on_cmd_reply, x);
+  return x;
+}
+
+static void post(app *a, const char *command, const char *path, json_t *body,
+                 const char *who) {
+  capi_call(a->c, "POST", path, body, on_cmd_reply, cmd_new(a, command, who));
 }
 
 static void disconnect_uuid(app *a, const char *uuid, const char *who) {
@@ -251,13 +256,7 @@ static void on_participants(const capi_reply *r, void *ud) {
 }
 
 static void get_participants(app *a, const char *command, const char *who) {
-  cmd_ctx *x = xcalloc(1, sizeof *x);
-  x->a = a;
-  snprintf(x->command, sizeof x->command, "%s", command);
-  if (who)
-    snprintf(x->who, sizeof x->who, "%s", who);
-  a->pending++;
-  capi_call(a->c, "GET", "participants", NULL, on_participants, x);
+  capi_call(a->c, "GET", "participants", NULL, on_participants, cmd_new(a, command, who));
 }
 
 /* Runs one command; interactive says whether the roster kept from events is at hand. */
