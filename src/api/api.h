@@ -36,14 +36,18 @@ typedef struct {
   participant *target; /* the participant named in the path */
   const char
       *client_addr; /* relayed: the client's address (X-Forwarded-For), else NULL */
+  /* What a policy request for this join already took before it got here (the media
+   * location, asked where a cluster join arrived): taken from the join's budget. */
+  unsigned policy_spent_ms;
 } api_call;
 
 /* The http_request_cb for http_server_start. */
 void api_handle(void *ud, h2o_req_t *req);
 /* Answers a client API request on this node (the route parsed, its alias known).
- * client_addr: the client's address for a relayed request, else NULL (the peer's). */
+ * client_addr: the client's address for a relayed request, else NULL (the peer's);
+ * policy_spent_ms: see api_call. */
 void client_v2_answer_here(api *a, h2o_req_t *req, const api_route *route,
-                           const char *client_addr);
+                           const char *client_addr, unsigned policy_spent_ms);
 /* The request's token: the "token" header or ?token= (client API §A.4). */
 bool api_read_token(h2o_req_t *req, char *out, size_t outlen);
 

@@ -256,7 +256,7 @@ void api_handle(void *ud, h2o_req_t *req) {
     return relay_handle(c.api, req, &c.route,
                         rec->n_aliases ? rec->aliases[0] : c.route.alias);
   }
-  client_v2_answer_here(c.api, req, &c.route, NULL);
+  client_v2_answer_here(c.api, req, &c.route, NULL, 0);
 }
 
 static bool token_for_alias(api_call *c) {
@@ -266,8 +266,12 @@ static bool token_for_alias(api_call *c) {
 }
 
 void client_v2_answer_here(api *a, h2o_req_t *req, const api_route *route,
-                           const char *client_addr) {
-  api_call c = {.api = a, .req = req, .route = *route, .client_addr = client_addr};
+                           const char *client_addr, unsigned policy_spent_ms) {
+  api_call c = {.api = a,
+                .req = req,
+                .route = *route,
+                .client_addr = client_addr,
+                .policy_spent_ms = policy_spent_ms};
   if (!c.api->core)
     return reply_failed(&c, 503, "Service is shutting down");
   refusal err;

@@ -38,6 +38,8 @@ struct relay_req {
   policy_call *asking; /* the media location, before a join is located */
   char regions[CLUSTER_MAX_REGIONS][128];
   size_t n_regions;
+  uint64_t asked_ms;        /* loop time the media location was asked */
+  unsigned policy_spent_ms; /* what it took, or what the relaying node said it took */
   http_call *call;
   char *out; /* the piece h2o is sending */
   bool started, sending, ended, ok, stopped, counted_stream;
@@ -252,6 +254,7 @@ static void on_location(const policy_location *ans, void *ud) {
   st->asking = NULL;
   if (!st->req)
     return;
+  st->policy_spent_ms = (unsigned)(uv_now(st->req->conn->ctx->loop) - st->asked_ms);
   st->n_regions = 0;
   if (ans->verdict == POLICY_USE && ans->location[0]) {
     snprintf(st->regions[st->n_regions++], sizeof st->regions[0], "%s", ans->location);
@@ -287,6 +290,7 @@ static void ask_location(relay_req *st) {
                      .remote_display_name = name,
                      .remote_address = addr,
                      .vendor = vendor};
+  st->asked_ms = uv_now(req->conn->ctx->loop);
   st->asking = policy_ask_location(st->api->policy, &q, on_location, st);
 }
 
@@ -338,6 +342,7 @@ static bool skip_request_header(const char *name, size_t len) {
                                      "content-length",
                                      "expect",
                                      "x-parley-relay",
+                                     "x-parley-policy-spent",
                                      "x-forwarded-for",
                                      "x-forwarded-proto",
                                      "forwarded"};
@@ -367,7 +372,7 @@ static void start_relay(relay_req *st, const char *http_url) {
   char *method = h2o_strdup(&req->pool, req->method.base, req->method.len).base;
 
   const char **headers =
-      h2o_mem_alloc_pool(&req->pool, sizeof(const char *) * (req->headers.size + 4));
+      h2o_mem_alloc_pool(&req->pool, sizeof(const char *) * (req->headers.size + 5));
   size_t n = 0;
   for (size_t i = 0; i < req->headers.size; i++) {
     const h2o_header_t *h = &req->headers.entries[i];
@@ -395,6 +400,11 @@ static void start_relay(relay_req *st, const char *http_url) {
     headers[n++] = h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("X-Forwarded-For: ")),
                               h2o_iovec_init(addr, strlen(addr)))
                        .base;
+  if (st->policy_spent_ms) { /* the home takes it from the join's policy budget */
+    char spent[48];
+    snprintf(spent, sizeof spent, "X-Parley-Policy-Spent: %u", st->policy_spent_ms);
+    headers[n++] = h2o_strdup(&req->pool, spent, SIZE_MAX).base;
+  }
   headers[n++] = "Expect:"; /* no 100-continue round trip for larger bodies */
   headers[n] = NULL;
 
@@ -428,9 +438,9 @@ static void on_located(const cluster_location *loc, void *ud) {
     return;
   switch (loc->where) {
   case CLUSTER_HERE:
-    return client_v2_answer_here(st->api, req, &st->route,
-                                 st->relayed && st->client_addr[0] ? st->client_addr
-                                                                   : NULL);
+    return client_v2_answer_here(
+        st->api, req, &st->route,
+        st->relayed && st->client_addr[0] ? st->client_addr : NULL, st->policy_spent_ms);
   case CLUSTER_UNAVAILABLE:
     return failed(req, 503, loc->reason);
   case CLUSTER_THERE:
@@ -451,6 +461,20 @@ static void relayed_client(h2o_req_t *req, char *out, size_t outlen) {
   out[0] = '\0';
   if (v && forwarded_client(&v, &len, 1, &none, &a) == 0)
     net_addr_format(&a, out, outlen);
+}
+
+/* X-Parley-Policy-Spent from a relaying node (believed only with a valid relay header;
+ * clients' own are never passed on): ms, 0 when absent or not a number. */
+static unsigned relayed_policy_spent(h2o_req_t *req) {
+  size_t len;
+  const char *v = http_header(req, "x-parley-policy-spent", &len);
+  unsigned ms = 0;
+  for (size_t i = 0; v && i < len && i < 6; i++) {
+    if (v[i] < '0' || v[i] > '9')
+      return 0;
+    ms = ms * 10 + (unsigned)(v[i] - '0');
+  }
+  return ms;
 }
 
 void relay_handle(api *a, h2o_req_t *req, const api_route *route, const char *room_key) {
@@ -485,8 +509,10 @@ void relay_handle(api *a, h2o_req_t *req, const api_route *route, const char *ro
   st->relayed = relayed;
   st->stream = route->kind == ROUTE_CONFERENCE && strcmp(route->action, "events") == 0;
   snprintf(st->room_key, sizeof st->room_key, "%s", room_key);
-  if (relayed)
+  if (relayed) {
     relayed_client(req, st->client_addr, sizeof st->client_addr);
+    st->policy_spent_ms = relayed_policy_spent(req);
+  }
   st->next = R.live;
   if (R.live)
     R.live->prev = st;

@@ -347,14 +347,23 @@ static void request_token_policy(api_call *c, const join_request *jr) {
   pj->direct_chat = jr->supports_direct_chat;
   ids_uuid(pj->uuid);
   pj->loop = c->req->conn->ctx->loop;
-  pj->deadline_ms = uv_now(pj->loop) + (uint64_t)a->cfg->policy_timeout_ms;
+  /* One budget per join, also across nodes: what the media location took where a cluster
+   * join arrived is not given again here (a hanging server costs 5 s, not 10). */
+  uint64_t budget = (uint64_t)a->cfg->policy_timeout_ms;
+  budget = c->policy_spent_ms < budget ? budget - c->policy_spent_ms : 0;
+  pj->deadline_ms = uv_now(pj->loop) + budget;
   pj->stub = h2o_mem_alloc_shared(&c->req->pool, sizeof *pj->stub, pending_dispose);
   *pj->stub = pj;
-  if (policy_asks(a->policy, POLICY_KIND_SERVICE)) {
+  if (policy_asks(a->policy, POLICY_KIND_SERVICE) && budget >= 50) {
     policy_params q = pending_params(pj);
+    q.timeout_ms = (int)budget;
     pj->call = policy_ask_service(a->policy, &q, on_service, pj);
     return;
   }
+  if (policy_asks(a->policy, POLICY_KIND_SERVICE))
+    log_warn("policy",
+             "service configuration for %s not asked: the join's budget is spent",
+             pj->alias);
   const room_record *rec = conf_find_alias(a->core, pj->alias);
   if (!rec)
     return pending_answer_failed(pj, 404, "Neither conference nor gateway found");

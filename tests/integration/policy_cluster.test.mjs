@@ -16,11 +16,18 @@ const LOCATIONS = {
   'overflow': { status: 'success', result: { location: 'mars', overflow_locations: ['moon', 'us'] } },
   'failing': null, // 500
   'to-eu': { status: 'success', result: { location: 'eu' } },
+  'hung': 'hang', // every request about it: no answer for 10 s
 };
+const hung = new Set();
 const server = http.createServer((req, res) => {
   const u = new URL(req.url, 'http://x');
   const q = Object.fromEntries(u.searchParams);
   asked.push({ path: u.pathname, q });
+  if (LOCATIONS[q.local_alias] === 'hang') {
+    hung.add(res);
+    setTimeout(() => { hung.delete(res); if (!res.destroyed) res.writeHead(404).end(); }, 10000);
+    return;
+  }
   const answer = u.pathname === '/policy/v1/participant/location' ? LOCATIONS[q.local_alias] : undefined;
   if (answer === undefined) { // service and participant: "use your own configuration"
     res.writeHead(404).end();
@@ -37,13 +44,15 @@ const POLICY = `http://127.0.0.1:${server.address().port}`;
 
 const redis = await startRedis();
 const ROOMS = Object.keys(LOCATIONS);
-const args = ['--policy-url', POLICY];
+const BUDGET = 2000; // ms: --policy-timeout, one budget per join
+const args = ['--policy-url', POLICY, '--policy-timeout', String(BUDGET)];
 const eu = await startNode(redis, { id: 'node-eu', region: 'eu', rooms: ROOMS, args });
 const us = await startNode(redis, { id: 'node-us', region: 'us', rooms: ROOMS, args });
 after(async () => {
   await eu.stop();
   await us.stop();
   await redis.stop();
+  for (const res of hung) res.destroy();
   server.closeAllConnections?.();
   await new Promise((r) => server.close(r));
 });
@@ -88,4 +97,16 @@ test('media location places a new room in its region, then overflow, else here',
   // one location request per join.
   const locs = asked.filter((r) => r.path === '/policy/v1/participant/location');
   assert.equal(locs.length, 6, JSON.stringify(locs.map((r) => r.q.local_alias)));
+});
+
+test('a hanging policy server costs a cluster join one budget, not two', async () => {
+  // The location hangs where the join arrives; the home is told what it took and does
+  // not wait for its service request again: the join falls back to the store.
+  const t0 = Date.now();
+  const p = await eu.join('hung', { name: 'Gina' });
+  const ms = Date.now() - t0;
+  assert.ok(p.token, 'joined from the store');
+  assert.ok(ms >= BUDGET - 100 && ms < BUDGET + 1000, `the join took ${ms} ms (budget ${BUDGET})`);
+  const services = asked.filter((r) => r.path === '/policy/v1/service/configuration' && r.q.local_alias === 'hung');
+  assert.equal(services.length, 0, 'no service request once the budget was spent');
 });
