@@ -51,7 +51,7 @@ test: deps-test build build-asan build-fuzz
 INSTALL_BUILD ?= build
 install: deps
 	@cmake -S . -B $(INSTALL_BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
-	@cmake --build $(INSTALL_BUILD) -j$(JOBS) --target parleyd parleyctl
+	@cmake --build $(INSTALL_BUILD) -j$(JOBS) --target parleyd parleyctl parley_cli
 	@DESTDIR=$(DESTDIR) cmake --install $(INSTALL_BUILD)
 
 # A Debian package (dpkg-buildpackage + debhelper) in $(DEB_DIR)/.

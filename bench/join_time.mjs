@@ -3,7 +3,8 @@
 // then N joins one after another (each a fresh page in one Chromium whose camera is already
 // open, as after a pre-join screen), each timed in the page with performance.now().
 // Usage: PARLEY_BIN_DIR=/tmp/b node bench/join_time.mjs [N=30]
-// Prints each phase's p50 / p95 / max (ms from request_token):
+// Prints each phase's p50 / p95 / max (ms from request_token), then the per-join steps
+// between them (p50 / p95 of each join's difference), then the PLIs the joiners sent:
 //   token      request_token answered
 //   offer      the offer made (createOffer + setLocalDescription)
 //   answer     POST .../calls answered with the SDP answer
@@ -144,6 +145,16 @@ for (const k of ['token', 'offer', 'answer', 'ack', 'ice', 'dtls', 'rtp', 'first
   const xs = runs.map((r) => r[k]).filter((x) => x !== undefined).sort((a, b) => a - b);
   if (!xs.length) continue;
   console.log(`${k.padEnd(7)} ${pct(xs, 0.5).toFixed(1).padStart(6)}  ${pct(xs, 0.95).toFixed(1).padStart(6)}  ${xs.at(-1).toFixed(1).padStart(6)}${xs.length < runs.length ? `  (${xs.length} runs)` : ''}`);
+}
+// The same joins as steps, each a per-join difference: what each stage added.
+console.log('step (per join)       p50     p95');
+const steps = [['request_token', null, 'token'], ['createOffer + SLD', 'token', 'offer'],
+  ['POST calls', 'offer', 'answer'], ['answer -> ICE', 'answer', 'ice'], ['ICE -> DTLS', 'ice', 'dtls'],
+  ['DTLS -> first RTP', 'dtls', 'rtp'], ['first RTP -> frame', 'rtp', 'frame'], ['DTLS -> frame', 'dtls', 'frame']];
+for (const [name, a, b] of steps) {
+  const xs = runs.filter((r) => r[b] !== undefined && (a === null || r[a] !== undefined))
+    .map((r) => r[b] - (a === null ? 0 : r[a])).sort((x, y) => x - y);
+  if (xs.length) console.log(`${name.padEnd(20)} ${pct(xs, 0.5).toFixed(1).padStart(6)}  ${pct(xs, 0.95).toFixed(1).padStart(6)}`);
 }
 const sum = (k) => runs.reduce((a, r) => a + (r[k] || 0), 0);
 console.log(`the joiners sent ${sum('pli')} PLI and ${sum('fir')} FIR in all before their first frame`);

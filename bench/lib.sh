@@ -43,3 +43,23 @@ bench_cleanup() {
   if [ -n "${DAEMON:-}" ]; then kill "$DAEMON" 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
+
+# bench_start_daemon NAME ROOM PREFIX ARGS...: a parleyd with room ROOM in $WORK/data-NAME,
+# started as PREFIX (e.g. "taskset -c 0 ", or "") then the binary and ARGS, every client
+# from 127.0.0.1 allowed (the per-address bound, 500, lifted); sets DAEMON, PORT and
+# CMD_DAEMON (the command line, for the report).
+bench_start_daemon() {
+  local dir=$WORK/data-$1 room=$2 prefix=$3
+  shift 3
+  "$BUILD_DIR/parleyctl" --data-dir "$dir" room add "$room" >/dev/null
+  CMD_DAEMON="$prefix$BUILD_DIR/parleyd --data-dir $dir --http 127.0.0.1:0 --log-level warn --max-connections-per-address 0 $*"
+  $CMD_DAEMON 2>"$dir.log" &
+  DAEMON=$!
+  PORT=$(bench_listen_port "$DAEMON" "$dir.log") || exit 1
+}
+
+bench_stop_daemon() {
+  kill "$DAEMON" 2>/dev/null || true
+  wait "$DAEMON" 2>/dev/null || true
+  DAEMON=
+}

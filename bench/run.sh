@@ -38,20 +38,9 @@ bench_workdir bench
 
 # Starts parleyd pinned to SERVER_CPU with the given extra flags; sets DAEMON and PORT.
 start_daemon() {
-  local dir=$WORK/data-$1
+  local name=$1
   shift
-  "$BUILD_DIR/parleyctl" --data-dir "$dir" room add "$ROOM" >/dev/null
-  # Every connection comes from 127.0.0.1: the per-address bound (500) is lifted.
-  CMD_DAEMON="taskset -c $SERVER_CPU $BUILD_DIR/parleyd --data-dir $dir --http 127.0.0.1:0 --log-level warn --max-connections-per-address 0 $*"
-  $CMD_DAEMON 2>"$dir.log" &
-  DAEMON=$!
-  PORT=$(bench_listen_port "$DAEMON" "$dir.log") || exit 1
-}
-
-stop_daemon() {
-  kill "$DAEMON" 2>/dev/null || true
-  wait "$DAEMON" 2>/dev/null || true
-  DAEMON=
+  bench_start_daemon "$name" "$ROOM" "taskset -c $SERVER_CPU " "$@"
 }
 
 bench_machine
@@ -65,7 +54,7 @@ if [ "$WHICH" = all ] || [ "$WHICH" = token ]; then
   echo "\$ $CMD_DAEMON"
   echo "\$ $CMD"
   $CMD || status=1
-  stop_daemon
+  bench_stop_daemon
 fi
 
 if [ "$WHICH" = all ] || [ "$WHICH" = fanout ]; then
@@ -76,6 +65,6 @@ if [ "$WHICH" = all ] || [ "$WHICH" = fanout ]; then
   echo "\$ $CMD_DAEMON"
   echo "\$ $CMD"
   $CMD || status=1
-  stop_daemon
+  bench_stop_daemon
 fi
 exit $status

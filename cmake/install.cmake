@@ -1,4 +1,4 @@
-# install — `make install` (cmake --install; DESTDIR honoured): the two programs, the web
+# install — `make install` (cmake --install; DESTDIR honoured): the three programs, the web
 # client, a config in /etc/parley that is never overwritten, the data directory, the
 # systemd unit and the sysusers.d entry that creates the parley user. The Debian package
 # (debian/rules) is built from these same rules.
@@ -18,10 +18,10 @@ set(PARLEY_BINDIR ${CMAKE_INSTALL_FULL_BINDIR})
 set(PARLEY_WEBDIR ${CMAKE_INSTALL_FULL_DATADIR}/parley/web)
 set(PARLEY_DOCDIR ${CMAKE_INSTALL_FULL_DOCDIR})
 
-install(TARGETS parleyd parleyctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS parleyd parleyctl parley_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY web/ DESTINATION ${CMAKE_INSTALL_DATADIR}/parley/web)
 install(FILES parley.conf.example DESTINATION ${CMAKE_INSTALL_DATADIR}/parley)
-install(FILES docs/DEPLOYMENT.md README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES docs/DEPLOYMENT.md docs/CLI.md README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # The installed config is the example with the installed paths in place of the
 # development ones; a replacement that finds nothing stops the build, so the example

@@ -98,6 +98,39 @@ static void check_multistream(void) {
   buf_free(&out);
 }
 
+/* Data channels served: at most one application m-line accepted, with a port; the
+ * audio and video agreement is what it is without them; the answer parses back with
+ * our sctp-port on that m-line. */
+static void check_data_channels(int rc_default) {
+  static sdp_agreement dc;
+  static sdp_session back;
+  sdp_local l = local;
+  l.data_channels = true;
+  buf out = {0};
+  char err[256];
+  int rc = sdp_answer_write(&offer, &l, &out, &dc, err, sizeof err);
+  CHECK(rc_default != 0 || rc == 0); /* more can be accepted, never less */
+  if (rc == 0) {
+    int apps = 0;
+    for (size_t i = 0; i < dc.n_media; i++) {
+      const sdp_choice *ch = &dc.media[i];
+      if (ch->kind == SDP_APPLICATION && ch->accepted) {
+        apps++;
+        CHECK(ch->sctp_port != 0 && sdp_agreement_data(&dc) != NULL);
+      } else if (rc_default == 0) {
+        CHECK(ch->accepted == agreed.media[i].accepted);
+      }
+    }
+    CHECK(apps <= 1);
+    char perr[256];
+    CHECK(sdp_parse(out.data, out.len, &back, perr, sizeof perr) == 0);
+    for (size_t i = 0; i < back.n_media && i < dc.n_media; i++)
+      if (dc.media[i].kind == SDP_APPLICATION && dc.media[i].accepted)
+        CHECK(back.media[i].sctp_port == 5000 && back.media[i].datachannel);
+  }
+  buf_free(&out);
+}
+
 static void check_answer(void) {
   buf out = {0};
   char err[256];
@@ -114,6 +147,7 @@ static void check_answer(void) {
   buf_free(&out);
   check_preferences(rc);
   check_multistream();
+  check_data_channels(rc);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

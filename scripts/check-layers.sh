@@ -4,13 +4,17 @@
 #
 #   core <- store, http, auth <- rtc <- media <- conf, rtm, pubsub, delivery <- api <- parleyd.c, tools
 #   core, store, http, auth <- cluster <- api
+#   core, store, http <- policy <- api
+#   core, http <- client <- tools (the parley CLI; never the server)
 #
 # An arrow points from what is used to its user. Beside the chain: auth reads accounts
 # from the store; rtm hands recordings and webhooks to delivery; delivery uses http's
 # client and the store's job table. conf never reaches http (the API layer translates),
 # rtm never reaches conf, and nothing below api knows about api. cluster (membership,
 # leases, configuration on Redis) sits beside conf: it never reaches media, conf or api;
-# parleyd.c hands it the conference's callbacks.
+# parleyd.c hands it the conference's callbacks. policy (the external policy server's
+# client) sits there too: it reads answers into store records, asks over http's client,
+# and never reaches conf; the API layer applies what it says.
 # Usage: scripts/check-layers.sh [ROOT]   (prints each offending line; exit 1 if any)
 set -euo pipefail
 ROOT=${1:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -28,7 +32,9 @@ declare -A ALLOWED=(
   [pubsub]="core store auth rtc media"
   [delivery]="core store http"
   [cluster]="core store http auth"
-  [api]="core store http auth rtc media conf rtm pubsub delivery cluster"
+  [policy]="core store http"
+  [api]="core store http auth rtc media conf rtm pubsub delivery cluster policy"
+  [client]="core http"
 )
 
 bad=0

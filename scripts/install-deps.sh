@@ -7,11 +7,15 @@ cd "$(dirname "$0")/.."
 build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
   libh2o-dev libwslay-dev libuv1-dev libssl-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libsrtp2-dev libopus-dev
   libhiredis-dev
+  libc-ares-dev
+  libusrsctp-dev
   libavformat-dev
   curl procps)
 # The test suite drives Debian's Chromium and Firefox ESR as the WebRTC peers.
 # ffprobe (ffmpeg) checks recorded files in test_recorder; strace watches fsyncs (rtm.test);
 # redis-server: the cluster tests start their own on a free port (tests/integration/cluster_*);
+# dnsmasq (dnsmasq-base: the binary without the system service) publishes the SRV records
+# the parley CLI test resolves, on a loopback port of its own (tests/integration/parley_cli);
 # coturn's turnserver relays a relay-only room's call (tests/browser/turn.test);
 # ip (iproute2) and nft (nftables) build the network namespaces of tests/browser/netns.mjs.
 # make deb (--deb, and the package test under --test) needs dpkg-buildpackage, debhelper
@@ -22,7 +26,7 @@ deb_pkgs=(dpkg-dev debhelper fakeroot)
 [ "${1:-}" = "--deb" ] && build_pkgs+=("${deb_pkgs[@]}")
 [ "${1:-}" = "--test" ] && build_pkgs+=(chromium firefox-esr ffmpeg strace coturn iproute2
   nftables "${deb_pkgs[@]}" systemd nginx
-  redis-server)
+  redis-server dnsmasq-base)
 # Node.js may come from Debian (nodejs + npm) or from a repack that ships npm inside nodejs.
 command -v node >/dev/null 2>&1 || build_pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || build_pkgs+=(npm)

@@ -16,6 +16,7 @@
 #include "http/tls.h"
 #include "media/recorder.h"
 #include "pubsub/ps_session.h"
+#include "policy/policy.h"
 #include "rtm/rtm.h"
 #include "store/db.h"
 #include "store/sync.h"
@@ -334,6 +335,7 @@ int main(int argc, char **argv) {
   front.st = db;
   front.sync = db_sync;
   front.core = conf_create(loop, &cfg, db);
+  front.policy = policy_new(loop, &cfg); /* NULL without --policy-url */
   if (start_media(loop, err, sizeof err) != 0) {
     fprintf(stderr, "parleyd: %s\n", err);
     return 1;
@@ -405,6 +407,8 @@ int main(int argc, char **argv) {
   rtmc_free(front.rtmc); /* before its Redis goes */
   front.rtmc = NULL;
   relay_shutdown();
+  policy_free(front.policy);
+  front.policy = NULL;
   front.csync = NULL;
   csync_stop(config_sync); /* no new commands: the cluster's Redis goes next */
   cluster_free(clu);

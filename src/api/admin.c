@@ -5,6 +5,7 @@
 #include "cluster/config_sync.h"
 #include "delivery/outbox.h"
 #include "pubsub/ps_session.h"
+#include "policy/policy.h"
 #include "rtm/rtm.h"
 
 #include "core/buf.h"
@@ -114,6 +115,23 @@ static void media_metrics(buf *b, media_engine *m) {
          "Transport-cc feedback packets sent to peers.", st.twcc_feedback_out);
   metric(b, "parley_bwe_padding_packets_total", "counter",
          "Padding packets sent to probe for bandwidth.", st.padding_packets);
+  metric(b, "parley_datachannel_messages_in_total", "counter",
+         "Data channel messages received.", st.dc_messages_in);
+  metric(b, "parley_datachannel_messages_out_total", "counter",
+         "Data channel messages sent.", st.dc_messages_out);
+  metric(b, "parley_datachannel_bytes_in_total", "counter",
+         "Data channel message bytes received.", st.dc_bytes_in);
+  metric(b, "parley_datachannel_bytes_out_total", "counter",
+         "Data channel message bytes sent.", st.dc_bytes_out);
+  metric(b, "parley_datachannel_too_big_total", "counter",
+         "Data channel messages over our a=max-message-size (their channel closed).",
+         st.dc_too_big);
+  metric(b, "parley_datachannel_throttled_total", "counter",
+         "Times a data channel association stopped reading for its rate limit.",
+         st.dc_throttled);
+  metric(b, "parley_datachannel_send_full_total", "counter",
+         "Data channel sends refused because the association's send buffer was full.",
+         st.dc_send_full);
   estimate_metrics(b, m);
   tcp_metrics(b, &st);
   buf_appendf(b, "# HELP parley_media_loop_calls Calls on each media loop.\n"
@@ -219,6 +237,11 @@ static void metrics(api *a, h2o_req_t *req) {
   if (a->cluster)
     relay_metrics(&b);
   csync_metrics(a->csync, &b);
+  policy_metrics(a->policy, &b);
+  if (a->policy && core)
+    metric(&b, "parley_policy_rooms", "gauge",
+           "Ad-hoc rooms (from the policy server) with people in them.",
+           conf_adhoc_rooms(core));
   if (a->media)
     media_metrics(&b, a->media);
   http_respond(req, 200, "text/plain; version=0.0.4", b.data, b.len);

@@ -24,6 +24,7 @@ typedef struct {
   struct csync *csync;     /* cluster configuration sync (--cluster), or NULL */
   struct rtmc *rtmc;       /* RTM sessions in the cluster (--cluster), or NULL */
   struct ps_core *ps;      /* publish/subscribe sessions; NULL once shutting down */
+  struct policy *policy;   /* the external policy server (--policy-url), or NULL */
 } api;
 
 /* One request on its way through the client API. */
@@ -36,14 +37,18 @@ typedef struct {
   participant *target; /* the participant named in the path */
   const char
       *client_addr; /* relayed: the client's address (X-Forwarded-For), else NULL */
+  /* What a policy request for this join already took before it got here (the media
+   * location, asked where a cluster join arrived): taken from the join's budget. */
+  unsigned policy_spent_ms;
 } api_call;
 
 /* The http_request_cb for http_server_start. */
 void api_handle(void *ud, h2o_req_t *req);
 /* Answers a client API request on this node (the route parsed, its alias known).
- * client_addr: the client's address for a relayed request, else NULL (the peer's). */
+ * client_addr: the client's address for a relayed request, else NULL (the peer's);
+ * policy_spent_ms: see api_call. */
 void client_v2_answer_here(api *a, h2o_req_t *req, const api_route *route,
-                           const char *client_addr);
+                           const char *client_addr, unsigned policy_spent_ms);
 /* The request's token: the "token" header or ?token= (client API §A.4). */
 bool api_read_token(h2o_req_t *req, char *out, size_t outlen);
 
@@ -67,6 +72,8 @@ bool client_v2_conference(api_call *c);
 bool client_v2_participant(api_call *c);
 void client_v2_events(api_call *c);
 void client_v2_request_token(api_call *c);
+/* Whether request_token asks a policy server (and so may join rooms the store lacks). */
+bool client_v2_request_token_asks_policy(const api *a);
 void client_v2_calls(api_call *c);
 void client_v2_call_action(api_call *c);
 void admin_handle(api *a, h2o_req_t *req, route_kind kind);

@@ -256,12 +256,22 @@ void api_handle(void *ud, h2o_req_t *req) {
     return relay_handle(c.api, req, &c.route,
                         rec->n_aliases ? rec->aliases[0] : c.route.alias);
   }
-  client_v2_answer_here(c.api, req, &c.route, NULL);
+  client_v2_answer_here(c.api, req, &c.route, NULL, 0);
+}
+
+static bool token_for_alias(api_call *c) {
+  char token[CONF_TOKEN_MAX];
+  return c->api->policy && api_read_token(c->req, token, sizeof token) &&
+         conf_authenticate(c->api->core, c->route.alias, token) != NULL;
 }
 
 void client_v2_answer_here(api *a, h2o_req_t *req, const api_route *route,
-                           const char *client_addr) {
-  api_call c = {.api = a, .req = req, .route = *route, .client_addr = client_addr};
+                           const char *client_addr, unsigned policy_spent_ms) {
+  api_call c = {.api = a,
+                .req = req,
+                .route = *route,
+                .client_addr = client_addr,
+                .policy_spent_ms = policy_spent_ms};
   if (!c.api->core)
     return reply_failed(&c, 503, "Service is shutting down");
   refusal err;
@@ -275,7 +285,13 @@ void client_v2_answer_here(api *a, h2o_req_t *req, const api_route *route,
       body_parse(req->entity.base, req->entity.base ? req->entity.len : 0, ct, ct_len,
                  (size_t)c.api->cfg->max_body_bytes, &c.body, &err) != 0)
     return reply_failed(&c, err.status, err.message);
-  if (!conf_find_alias(c.api->core, c.route.alias))
+  bool join =
+      c.route.kind == ROUTE_CONFERENCE && strcmp(c.route.action, "request_token") == 0;
+  /* A policy server may know rooms the store does not: it is asked first. An ad-hoc
+   * room's alias is known to whoever holds a token for it (a policy test call's room
+   * is private, so its alias names no one room). */
+  if (!(join && client_v2_request_token_asks_policy(c.api)) &&
+      !conf_find_alias(c.api->core, c.route.alias) && !token_for_alias(&c))
     reply_failed(&c, 404, "Neither conference nor gateway found");
   else
     dispatch(&c);

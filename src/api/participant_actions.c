@@ -3,8 +3,12 @@
 #include "api/api.h"
 
 #include "conf/call.h"
+#include "core/mem.h"
+#include "http/url.h"
+#include "policy/policy.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -91,7 +95,74 @@ static void accept_preference(api_call *c) {
   reply_bool(c, true);
 }
 
-static void avatar(api_call *c) { reply_failed(c, 404, "No image available"); }
+/* avatar.jpg (§B.2): the policy server's image of the participant (§E.4), cached a
+ * minute by the policy client, or 404 "No image available" as before. */
+typedef struct {
+  h2o_req_t *req;
+  void **stub; /* in the request's pool; NULL-ed once answered */
+  policy_call *call;
+} avatar_wait;
+
+static void avatar_reply(h2o_req_t *req, const char *jpeg, size_t len) {
+  if (jpeg)
+    return http_respond(req, 200, "image/jpeg", jpeg, len);
+  http_respond_json(
+      req, 404,
+      json_pack("{s:s, s:s}", "status", "failed", "result", "No image available"));
+}
+
+static void avatar_dispose(void *stub) {
+  avatar_wait *w = *(avatar_wait **)stub;
+  if (w) {
+    policy_call_cancel(w->call);
+    free(w);
+  }
+}
+
+static void on_avatar(const char *jpeg, size_t len, void *ud) {
+  avatar_wait *w = ud;
+  *w->stub = NULL;
+  h2o_req_t *req = w->req;
+  free(w);
+  avatar_reply(req, jpeg, len);
+}
+
+static int query_int(h2o_req_t *req, const char *key, int dflt) {
+  size_t qlen;
+  const char *q = http_query(req, &qlen);
+  char text[8];
+  if (!q || url_query_param(q, qlen, key, text, sizeof text) <= 0)
+    return dflt;
+  int v = atoi(text);
+  return v >= 16 && v <= 2048 ? v : dflt;
+}
+
+static void avatar(api_call *c) {
+  policy *pol = c->api->policy;
+  if (!policy_asks(pol, POLICY_KIND_AVATAR))
+    return reply_failed(c, 404, "No image available");
+  const participant *t = c->target;
+  policy_params q = {.local_alias = c->route.alias,
+                     .remote_alias = t->display_name,
+                     .remote_display_name = t->display_name,
+                     .remote_address = t->remote_addr,
+                     .call_tag = t->call_tag,
+                     .vendor = t->vendor,
+                     .participant_uuid = t->uuid,
+                     .service_name = t->room->cfg->name,
+                     .role = t->role == ROLE_HOST ? "chair" : "guest",
+                     .width = query_int(c->req, "width", 256),
+                     .height = query_int(c->req, "height", 256)};
+  const char *jpeg;
+  size_t len;
+  if (policy_avatar_cached(pol, &q, &jpeg, &len))
+    return avatar_reply(c->req, jpeg, len);
+  avatar_wait *w = xcalloc(1, sizeof *w);
+  w->req = c->req;
+  w->stub = h2o_mem_alloc_shared(&c->req->pool, sizeof *w->stub, avatar_dispose);
+  *w->stub = w;
+  w->call = policy_ask_avatar(pol, &q, on_avatar, w);
+}
 
 static const action participant_actions[] = {
     {"mute", "POST", mute},

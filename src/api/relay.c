@@ -11,6 +11,7 @@
 #include "http/client.h"
 #include "http/forwarded.h"
 #include "http/sse.h"
+#include "policy/policy.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -34,6 +35,11 @@ struct relay_req {
   bool replaced; /* re-placed once after its chosen node could not be reached */
   char node[64]; /* THERE: the node relayed to */
   cluster_locate_call *locate;
+  policy_call *asking; /* the media location, before a join is located */
+  char regions[CLUSTER_MAX_REGIONS][128];
+  size_t n_regions;
+  uint64_t asked_ms;        /* loop time the media location was asked */
+  unsigned policy_spent_ms; /* what it took, or what the relaying node said it took */
   http_call *call;
   char *out; /* the piece h2o is sending */
   bool started, sending, ended, ok, stopped, counted_stream;
@@ -83,6 +89,8 @@ static void on_dispose(void *p) {
   st->req = NULL;
   cluster_locate_cancel(st->locate);
   st->locate = NULL;
+  policy_call_cancel(st->asking);
+  st->asking = NULL;
   http_call_cancel(st->call); /* deferred by the client if we are inside its callback */
   st->call = NULL;
   stream_over(st);
@@ -228,6 +236,64 @@ static bool on_data(const char *data, size_t len, void *ud) {
 
 static void on_located(const cluster_location *loc, void *ud);
 
+/* A join is located in the regions the policy server's media location named (none:
+ * this node's region); a room already placed stays where it is. */
+static void locate_join(relay_req *st) {
+  const char *regions[CLUSTER_MAX_REGIONS];
+  for (size_t i = 0; i < st->n_regions; i++)
+    regions[i] = st->regions[i];
+  st->locate = cluster_locate_in(st->api->cluster, st->room_key, regions, st->n_regions,
+                                 on_located, st);
+}
+
+/* Media location (client API §E.4) picks the region a new room is placed in: the
+ * location, then its overflow locations in order. A fallback (timeout, error, no
+ * answer) places it as without a policy server. */
+static void on_location(const policy_location *ans, void *ud) {
+  relay_req *st = ud;
+  st->asking = NULL;
+  if (!st->req)
+    return;
+  st->policy_spent_ms = (unsigned)(uv_now(st->req->conn->ctx->loop) - st->asked_ms);
+  st->n_regions = 0;
+  if (ans->verdict == POLICY_USE && ans->location[0]) {
+    snprintf(st->regions[st->n_regions++], sizeof st->regions[0], "%s", ans->location);
+    for (size_t i = 0; i < ans->n_overflow && st->n_regions < CLUSTER_MAX_REGIONS; i++)
+      snprintf(st->regions[st->n_regions++], sizeof st->regions[0], "%s",
+               ans->overflow[i]);
+  }
+  locate_join(st);
+}
+
+/* The display name a request_token body carries, for the policy request ("" if none). */
+static void body_display_name(h2o_req_t *req, char *out, size_t n) {
+  out[0] = '\0';
+  json_t *body = json_loadb(req->entity.base, req->entity.len, 0, NULL);
+  const char *name = json_string_value(json_object_get(body, "display_name"));
+  if (name)
+    snprintf(out, n, "%s", name);
+  json_decref(body);
+}
+
+static void ask_location(relay_req *st) {
+  h2o_req_t *req = st->req;
+  char name[256], addr[64], vendor[200] = "", alias[256];
+  body_display_name(req, name, sizeof name);
+  http_peer_addr(req, addr, sizeof addr);
+  size_t vlen;
+  const char *v = http_header(req, "user-agent", &vlen);
+  if (v)
+    snprintf(vendor, sizeof vendor, "%.*s", (int)(vlen < 199 ? vlen : 199), v);
+  snprintf(alias, sizeof alias, "%s", st->route.alias);
+  policy_params q = {.local_alias = alias,
+                     .remote_alias = name,
+                     .remote_display_name = name,
+                     .remote_address = addr,
+                     .vendor = vendor};
+  st->asked_ms = uv_now(req->conn->ctx->loop);
+  st->asking = policy_ask_location(st->api->policy, &q, on_location, st);
+}
+
 static void on_done(const http_result *res, void *ud) {
   relay_req *st = ud;
   st->call = NULL;
@@ -241,8 +307,7 @@ static void on_done(const http_result *res, void *ud) {
     log_warn("relay", "%s: node %s refused the connection (%s); placing the room again",
              st->room_key, st->node, res->error);
     cluster_node_unreachable(st->api->cluster, st->node);
-    st->locate =
-        cluster_locate(st->api->cluster, st->room_key, true, false, on_located, st);
+    locate_join(st);
     return;
   }
   if (res->status == 0) {
@@ -277,6 +342,7 @@ static bool skip_request_header(const char *name, size_t len) {
                                      "content-length",
                                      "expect",
                                      "x-parley-relay",
+                                     "x-parley-policy-spent",
                                      "x-forwarded-for",
                                      "x-forwarded-proto",
                                      "forwarded"};
@@ -306,7 +372,7 @@ static void start_relay(relay_req *st, const char *http_url) {
   char *method = h2o_strdup(&req->pool, req->method.base, req->method.len).base;
 
   const char **headers =
-      h2o_mem_alloc_pool(&req->pool, sizeof(const char *) * (req->headers.size + 4));
+      h2o_mem_alloc_pool(&req->pool, sizeof(const char *) * (req->headers.size + 5));
   size_t n = 0;
   for (size_t i = 0; i < req->headers.size; i++) {
     const h2o_header_t *h = &req->headers.entries[i];
@@ -334,6 +400,11 @@ static void start_relay(relay_req *st, const char *http_url) {
     headers[n++] = h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("X-Forwarded-For: ")),
                               h2o_iovec_init(addr, strlen(addr)))
                        .base;
+  if (st->policy_spent_ms) { /* the home takes it from the join's policy budget */
+    char spent[48];
+    snprintf(spent, sizeof spent, "X-Parley-Policy-Spent: %u", st->policy_spent_ms);
+    headers[n++] = h2o_strdup(&req->pool, spent, SIZE_MAX).base;
+  }
   headers[n++] = "Expect:"; /* no 100-continue round trip for larger bodies */
   headers[n] = NULL;
 
@@ -367,9 +438,9 @@ static void on_located(const cluster_location *loc, void *ud) {
     return;
   switch (loc->where) {
   case CLUSTER_HERE:
-    return client_v2_answer_here(st->api, req, &st->route,
-                                 st->relayed && st->client_addr[0] ? st->client_addr
-                                                                   : NULL);
+    return client_v2_answer_here(
+        st->api, req, &st->route,
+        st->relayed && st->client_addr[0] ? st->client_addr : NULL, st->policy_spent_ms);
   case CLUSTER_UNAVAILABLE:
     return failed(req, 503, loc->reason);
   case CLUSTER_THERE:
@@ -390,6 +461,20 @@ static void relayed_client(h2o_req_t *req, char *out, size_t outlen) {
   out[0] = '\0';
   if (v && forwarded_client(&v, &len, 1, &none, &a) == 0)
     net_addr_format(&a, out, outlen);
+}
+
+/* X-Parley-Policy-Spent from a relaying node (believed only with a valid relay header;
+ * clients' own are never passed on): ms, 0 when absent or not a number. */
+static unsigned relayed_policy_spent(h2o_req_t *req) {
+  size_t len;
+  const char *v = http_header(req, "x-parley-policy-spent", &len);
+  unsigned ms = 0;
+  for (size_t i = 0; v && i < len && i < 6; i++) {
+    if (v[i] < '0' || v[i] > '9')
+      return 0;
+    ms = ms * 10 + (unsigned)(v[i] - '0');
+  }
+  return ms;
 }
 
 void relay_handle(api *a, h2o_req_t *req, const api_route *route, const char *room_key) {
@@ -424,15 +509,22 @@ void relay_handle(api *a, h2o_req_t *req, const api_route *route, const char *ro
   st->relayed = relayed;
   st->stream = route->kind == ROUTE_CONFERENCE && strcmp(route->action, "events") == 0;
   snprintf(st->room_key, sizeof st->room_key, "%s", room_key);
-  if (relayed)
+  if (relayed) {
     relayed_client(req, st->client_addr, sizeof st->client_addr);
+    st->policy_spent_ms = relayed_policy_spent(req);
+  }
   st->next = R.live;
   if (R.live)
     R.live->prev = st;
   R.live = st;
   relay_req **stub = h2o_mem_alloc_shared(&req->pool, sizeof *stub, on_dispose);
   *stub = st;
-  st->locate = cluster_locate(a->cluster, room_key, join, relayed, on_located, st);
+  if (join && !relayed && policy_asks(a->policy, POLICY_KIND_LOCATION))
+    ask_location(st);
+  else if (join && !relayed)
+    locate_join(st);
+  else
+    st->locate = cluster_locate(a->cluster, room_key, join, relayed, on_located, st);
 }
 
 void relay_metrics(buf *out) {
@@ -456,6 +548,8 @@ void relay_shutdown(void) {
   for (relay_req *st = R.live; st; st = st->next) {
     cluster_locate_cancel(st->locate);
     st->locate = NULL;
+    policy_call_cancel(st->asking);
+    st->asking = NULL;
     st->call = NULL; /* http_client_free drops it */
   }
   http_client_free(R.http);

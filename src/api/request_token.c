@@ -1,10 +1,15 @@
 /* request_token — joining through the client API (§A.1): reads the body and the pin
- * header, asks the core, and answers with a token or the prompt clients expect. */
+ * header, asks the policy server when there is one (service configuration, then
+ * participant properties, the reply deferred meanwhile), asks the core, and answers
+ * with a token or the prompt clients expect. */
 #include "api/api.h"
 #include "api/ice_servers.h"
 #include "core/log.h"
+#include "core/mem.h"
+#include "policy/policy.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -128,6 +133,249 @@ static const char *copy_header(h2o_req_t *req, const char *name, char *out, size
   return out;
 }
 
+/* ---- with a policy server: the join waits for its answers ---- */
+
+typedef struct pending_join {
+  api *api;
+  h2o_req_t *req;
+  struct pending_join **stub; /* in the request's pool; NULL-ed when we answer */
+  char *alias, *display_name, *call_tag, *pin, *extension, *vendor;
+  char addr[64];
+  bool direct_chat, bypass_lock, admit, from_policy;
+  conf_role role;
+  char uuid[IDS_UUID_LEN + 1];
+  char service_tag[128];
+  room_record *rec; /* the room to enter (our copy) */
+  policy_call *call;
+  uv_loop_t *loop;
+  uint64_t deadline_ms; /* the join's whole budget (loop time): one --policy-timeout */
+} pending_join;
+
+static char *dup_opt(const char *s) { return s ? xstrdup(s) : NULL; }
+
+static void pending_free(pending_join *pj) {
+  policy_call_cancel(pj->call);
+  room_record_free(pj->rec);
+  free(pj->alias);
+  free(pj->display_name);
+  free(pj->call_tag);
+  free(pj->pin);
+  free(pj->extension);
+  free(pj->vendor);
+  free(pj);
+}
+
+/* h2o let the request go (the client left): nothing is answered. */
+static void pending_dispose(void *stub) {
+  pending_join *pj = *(pending_join **)stub;
+  if (pj)
+    pending_free(pj);
+}
+
+static join_request pending_request(const pending_join *pj) {
+  return (join_request){.alias = pj->alias,
+                        .display_name = pj->display_name,
+                        .call_tag = pj->call_tag,
+                        .pin = pj->pin,
+                        .conference_extension = pj->extension,
+                        .vendor = pj->vendor,
+                        .remote_addr = pj->addr,
+                        .supports_direct_chat = pj->direct_chat,
+                        .uuid = pj->uuid,
+                        .bypass_lock = pj->bypass_lock};
+}
+
+static policy_params pending_params(const pending_join *pj) {
+  return (policy_params){.local_alias = pj->alias,
+                         .remote_alias = pj->display_name,
+                         .remote_display_name = pj->display_name,
+                         .remote_address = pj->addr,
+                         .call_tag = pj->call_tag,
+                         .vendor = pj->vendor,
+                         .participant_uuid = pj->uuid,
+                         .service_name = pj->rec ? pj->rec->name : NULL,
+                         .service_tag = pj->service_tag};
+}
+
+/* Answers and frees pj: the stub is cleared first, so h2o disposing the request while
+ * we answer finds nothing to free twice. */
+static void pending_answer_failed(pending_join *pj, int status, const char *msg) {
+  *pj->stub = NULL;
+  api_call c = {.api = pj->api, .req = pj->req};
+  reply_failed(&c, status, msg);
+  pending_free(pj);
+}
+
+/* Media location, on a single node: asked after the join and logged by the policy
+ * client (there is no other location to choose). In cluster mode the node the join
+ * arrived at asked it before placing the room (relay.c), so it is not asked again. */
+static void ask_location(api *a, const pending_join *pj) {
+  if (a->cluster || !policy_asks(a->policy, POLICY_KIND_LOCATION))
+    return;
+  policy_params q = pending_params(pj);
+  policy_ask_location(a->policy, &q, NULL, NULL);
+}
+
+static void pending_finish(pending_join *pj) {
+  api *a = pj->api;
+  api_call c = {.api = a, .req = pj->req};
+  *pj->stub = NULL;
+  if (!a->core) {
+    reply_failed(&c, 503, "Service is shutting down");
+    return pending_free(pj);
+  }
+  join_result res;
+  join_request jr = pending_request(pj);
+  if (pj->admit) {
+    conf_join_admit(a->core, pj->rec, &jr, pj->role, &res);
+  } else { /* the PIN's answer (a prompt, most likely), decided again now */
+    bool admit;
+    conf_role role;
+    const room_record *target;
+    conf_join_decide(a->core, pj->rec, &jr, &res, &admit, &role, &target);
+    if (admit)
+      conf_join_admit(a->core, target, &jr, role, &res);
+  }
+  if (res.outcome == JOIN_OK)
+    ask_location(a, pj);
+  reply_join(&c, &res);
+  pending_free(pj);
+}
+
+static void on_participant(const policy_participant *ans, void *ud) {
+  pending_join *pj = ud;
+  pj->call = NULL;
+  if (ans->verdict == POLICY_REJECT) {
+    log_info("policy", "participant %s refused for %s by the policy server%s%s",
+             pj->display_name, pj->alias, ans->reject_reason[0] ? ": " : "",
+             ans->reject_reason);
+    return pending_answer_failed(
+        pj, 403, ans->reject_reason[0] ? ans->reject_reason : "Call rejected");
+  }
+  if (ans->verdict == POLICY_USE) {
+    if (ans->display_name[0]) {
+      free(pj->display_name);
+      pj->display_name = xstrdup(ans->display_name);
+    }
+    if (ans->call_tag[0]) {
+      free(pj->call_tag);
+      pj->call_tag = xstrdup(ans->call_tag);
+    }
+    if (ans->bypass_lock >= 0)
+      pj->bypass_lock = ans->bypass_lock == 1;
+    if (ans->role != POLICY_ROLE_KEEP) { /* as if that PIN was entered (§E.3) */
+      pj->admit = true;
+      pj->role = ans->role == POLICY_ROLE_HOST ? ROLE_HOST : ROLE_GUEST;
+    }
+  }
+  pending_finish(pj);
+}
+
+/* The room is known (the policy's or the store's): the PIN's verdict, then participant
+ * properties when the caller would get in or be asked for a PIN. */
+static void pending_decide(pending_join *pj) {
+  api *a = pj->api;
+  if (!a->core)
+    return pending_answer_failed(pj, 503, "Service is shutting down");
+  join_result res;
+  join_request jr = pending_request(pj);
+  const room_record *target;
+  conf_join_decide(a->core, pj->rec, &jr, &res, &pj->admit, &pj->role, &target);
+  bool ask = policy_asks(a->policy, POLICY_KIND_PARTICIPANT) &&
+             (pj->admit || res.outcome == JOIN_PIN_PROMPT);
+  if (!ask && !pj->admit) {
+    *pj->stub = NULL;
+    api_call c = {.api = a, .req = pj->req};
+    reply_join(&c, &res);
+    return pending_free(pj);
+  }
+  if (target != pj->rec) { /* a reception routed the caller: the target from now on */
+    room_record *copy = room_record_copy(target);
+    room_record_free(pj->rec);
+    pj->rec = copy;
+  }
+  /* One budget for the whole join: what the service request used is not given again
+   * (a hanging server costs a join 5 s, not 10). */
+  uint64_t now = uv_now(pj->loop);
+  int left = now + 50 < pj->deadline_ms ? (int)(pj->deadline_ms - now) : 0;
+  if (ask && !left)
+    log_warn("policy",
+             "participant properties for %s not asked: the join's budget is spent",
+             pj->alias);
+  if (!ask || !left)
+    return pending_finish(pj);
+  policy_params q = pending_params(pj);
+  q.timeout_ms = left;
+  q.preauthenticated_role = !pj->admit ? "" : pj->role == ROLE_HOST ? "chair" : "guest";
+  pj->call = policy_ask_participant(a->policy, &q, on_participant, pj);
+}
+
+static void on_service(policy_service *ans, void *ud) {
+  pending_join *pj = ud;
+  pj->call = NULL;
+  if (ans->verdict == POLICY_REJECT) {
+    log_info("policy", "join of %s refused by the policy server", pj->alias);
+    return pending_answer_failed(pj, 404, "Neither conference nor gateway found");
+  }
+  if (ans->verdict == POLICY_USE) {
+    pj->rec = ans->rec;
+    ans->rec = NULL;
+    snprintf(pj->service_tag, sizeof pj->service_tag, "%s", ans->service_tag);
+    pj->from_policy = true;
+  } else {
+    const room_record *rec =
+        pj->api->core ? conf_find_alias(pj->api->core, pj->alias) : NULL;
+    if (!rec)
+      return pending_answer_failed(pj, 404, "Neither conference nor gateway found");
+    pj->rec = room_record_copy(rec);
+  }
+  pending_decide(pj);
+}
+
+static void request_token_policy(api_call *c, const join_request *jr) {
+  api *a = c->api;
+  pending_join *pj = xcalloc(1, sizeof *pj);
+  pj->api = a;
+  pj->req = c->req;
+  pj->alias = xstrdup(jr->alias);
+  pj->display_name = xstrdup(jr->display_name);
+  pj->call_tag = dup_opt(jr->call_tag);
+  pj->pin = dup_opt(jr->pin);
+  pj->extension = dup_opt(jr->conference_extension);
+  pj->vendor = dup_opt(jr->vendor);
+  snprintf(pj->addr, sizeof pj->addr, "%s", jr->remote_addr);
+  pj->direct_chat = jr->supports_direct_chat;
+  ids_uuid(pj->uuid);
+  pj->loop = c->req->conn->ctx->loop;
+  /* One budget per join, also across nodes: what the media location took where a cluster
+   * join arrived is not given again here (a hanging server costs 5 s, not 10). */
+  uint64_t budget = (uint64_t)a->cfg->policy_timeout_ms;
+  budget = c->policy_spent_ms < budget ? budget - c->policy_spent_ms : 0;
+  pj->deadline_ms = uv_now(pj->loop) + budget;
+  pj->stub = h2o_mem_alloc_shared(&c->req->pool, sizeof *pj->stub, pending_dispose);
+  *pj->stub = pj;
+  if (policy_asks(a->policy, POLICY_KIND_SERVICE) && budget >= 50) {
+    policy_params q = pending_params(pj);
+    q.timeout_ms = (int)budget;
+    pj->call = policy_ask_service(a->policy, &q, on_service, pj);
+    return;
+  }
+  if (policy_asks(a->policy, POLICY_KIND_SERVICE))
+    log_warn("policy",
+             "service configuration for %s not asked: the join's budget is spent",
+             pj->alias);
+  const room_record *rec = conf_find_alias(a->core, pj->alias);
+  if (!rec)
+    return pending_answer_failed(pj, 404, "Neither conference nor gateway found");
+  pj->rec = room_record_copy(rec);
+  pending_decide(pj);
+}
+
+bool client_v2_request_token_asks_policy(const api *a) {
+  return policy_asks(a->policy, POLICY_KIND_SERVICE) ||
+         policy_asks(a->policy, POLICY_KIND_PARTICIPANT);
+}
+
 void client_v2_request_token(api_call *c) {
   refusal err;
   join_request jr = {.alias = c->route.alias};
@@ -152,6 +400,8 @@ void client_v2_request_token(api_call *c) {
   else
     http_peer_addr(c->req, addr, sizeof addr);
   jr.remote_addr = addr;
+  if (client_v2_request_token_asks_policy(c->api))
+    return request_token_policy(c, &jr);
   join_result res;
   conf_join(c->api->core, &jr, &res);
   reply_join(c, &res);

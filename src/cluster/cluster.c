@@ -53,6 +53,8 @@ struct cluster_locate_call {
   uint64_t holder_epoch;
   void (*cb)(const cluster_location *, void *);
   void *ud;
+  char regions[CLUSTER_MAX_REGIONS][64]; /* where a new room goes; none: ours */
+  size_t n_regions;
   char key[];
 };
 
@@ -333,7 +335,14 @@ static void place(cluster_locate_call *call) {
   size_t n;
   const cnode_info *nodes = cnode_list(c->node, &n);
   c->rnd = c->rnd * 1103515245u + 12345u;
-  int i = cnode_pick(nodes, n, c->region, c->rnd >> 8);
+  const char *regions[CLUSTER_MAX_REGIONS] = {c->region};
+  size_t n_regions = 1;
+  if (call->n_regions) {
+    n_regions = call->n_regions;
+    for (size_t r = 0; r < n_regions; r++)
+      regions[r] = call->regions[r];
+  }
+  int i = cnode_pick_in(nodes, n, regions, n_regions, c->rnd >> 8);
   bool self = i >= 0 ? strcmp(nodes[i].id, c->node_id) == 0
                      : n == 0 && !cnode_draining(c->node); /* list not read yet */
   /* Count the joiner on the chosen node until the next read of the list: the loads there
@@ -395,10 +404,10 @@ static void on_room(redisReply *rep, void *ud) {
   answer(call, CLUSTER_THERE, ni->id, ni->http_url, epoch, NULL);
 }
 
-cluster_locate_call *cluster_locate(cluster *c, const char *room_key, bool join,
-                                    bool relayed,
-                                    void (*cb)(const cluster_location *, void *),
-                                    void *ud) {
+static cluster_locate_call *new_call(cluster *c, const char *room_key, bool join,
+                                     bool relayed,
+                                     void (*cb)(const cluster_location *, void *),
+                                     void *ud) {
   size_t klen = strlen(room_key);
   cluster_locate_call *call = xcalloc(1, sizeof *call + klen + 1);
   call->c = c;
@@ -407,6 +416,14 @@ cluster_locate_call *cluster_locate(cluster *c, const char *room_key, bool join,
   call->cb = cb;
   call->ud = ud;
   memcpy(call->key, room_key, klen + 1);
+  return call;
+}
+
+/* Answers at once (NULL returned) or asks Redis (the call returned). */
+static cluster_locate_call *start(cluster_locate_call *call) {
+  cluster *c = call->c;
+  const char *room_key = call->key;
+  bool join = call->join, relayed = call->relayed;
   uint64_t epoch;
   if (lease_held(c->leases, room_key, &epoch)) {
     answer(call, CLUSTER_HERE, c->node_id, NULL, epoch, NULL);
@@ -430,6 +447,25 @@ cluster_locate_call *cluster_locate(cluster *c, const char *room_key, bool join,
   const char *argv[] = {"GET", key};
   credis_command(c->r, on_room, call, 2, argv, NULL);
   return call;
+}
+
+cluster_locate_call *cluster_locate(cluster *c, const char *room_key, bool join,
+                                    bool relayed,
+                                    void (*cb)(const cluster_location *, void *),
+                                    void *ud) {
+  return start(new_call(c, room_key, join, relayed, cb, ud));
+}
+
+cluster_locate_call *cluster_locate_in(cluster *c, const char *room_key,
+                                       const char *const *regions, size_t n,
+                                       void (*cb)(const cluster_location *, void *),
+                                       void *ud) {
+  cluster_locate_call *call = new_call(c, room_key, true, false, cb, ud);
+  for (size_t r = 0; r < n && call->n_regions < CLUSTER_MAX_REGIONS; r++)
+    if (regions[r] && regions[r][0])
+      snprintf(call->regions[call->n_regions++], sizeof call->regions[0], "%s",
+               regions[r]);
+  return start(call);
 }
 
 void cluster_locate_cancel(cluster_locate_call *call) {

@@ -41,6 +41,14 @@ cluster_locate_call *cluster_locate(cluster *c, const char *room_key, bool join,
                                     bool relayed,
                                     void (*cb)(const cluster_location *, void *),
                                     void *ud);
+/* cluster_locate for a join whose new room should go to the first of regions[0..n)
+ * (at most CLUSTER_MAX_REGIONS) that has a serving node, else anywhere: the media
+ * location a policy server chose. A room already placed stays where it is. */
+#define CLUSTER_MAX_REGIONS 4
+cluster_locate_call *cluster_locate_in(cluster *c, const char *room_key,
+                                       const char *const *regions, size_t n,
+                                       void (*cb)(const cluster_location *, void *),
+                                       void *ud);
 /* cb will not run; NULL is ignored. */
 void cluster_locate_cancel(cluster_locate_call *call);
 /* The conference side: is room_key active here (leases of inactive rooms are released

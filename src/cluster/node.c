@@ -64,11 +64,16 @@ static uint64_t unix_ms(void) {
 }
 
 int cnode_pick(const cnode_info *nodes, size_t count, const char *region, unsigned rnd) {
-  for (int pass = 0; pass < 2; pass++) {
+  return cnode_pick_in(nodes, count, &region, 1, rnd);
+}
+
+int cnode_pick_in(const cnode_info *nodes, size_t count, const char *const *regions,
+                  size_t n, unsigned rnd) {
+  for (size_t pass = 0; pass <= n; pass++) { /* pass n: any region */
     int best = -1;
     unsigned ties = 0;
     for (size_t i = 0; i < count; i++) {
-      if (nodes[i].draining || (pass == 0 && strcmp(nodes[i].region, region) != 0))
+      if (nodes[i].draining || (pass < n && strcmp(nodes[i].region, regions[pass]) != 0))
         continue;
       if (best < 0 || nodes[i].load < nodes[best].load) {
         best = (int)i;

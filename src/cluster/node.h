@@ -62,6 +62,10 @@ unsigned cnode_pending(const cnode *n);
 /* Placement: the index of the least-loaded serving node of region (ties broken by
  * rnd), or of any serving node when the region has none; -1 when none serves. */
 int cnode_pick(const cnode_info *nodes, size_t count, const char *region, unsigned rnd);
+/* The same over regions[0..n) in order (a policy server's media location, then its
+ * overflow locations): the first region with a serving node wins, else any. */
+int cnode_pick_in(const cnode_info *nodes, size_t count, const char *const *regions,
+                  size_t n, unsigned rnd);
 /* Fills nodes from the reply of CNODE_LIST_LUA; returns how many (at most cap). */
 size_t cnode_parse_list(const redisReply *r, cnode_info *nodes, size_t cap);
 

@@ -52,6 +52,9 @@ typedef struct {
   const char *vendor;               /* may be NULL */
   const char *remote_addr;
   bool supports_direct_chat;
+  const char *uuid; /* the participant's uuid chosen beforehand (a policy server was
+                       told it), or NULL for a new one */
+  bool bypass_lock; /* a policy server let this participant past a lock */
 } join_request;
 
 typedef struct {
@@ -63,6 +66,20 @@ typedef struct {
 } join_result;
 
 void conf_join(conf_core *core, const join_request *req, join_result *res);
+
+/* conf_join in two halves, for a join that asks a policy server in between (src/api
+ * policy_join.c). decide: rec is the room the alias names (from the store, or an
+ * ad-hoc record from the policy server, rec->adhoc); a reception routes to its target.
+ * Fills res unless the PIN let the caller in; then *admit is true with *role, and
+ * *target the record to enter (rec or the reception's target, valid until the store is
+ * read again: copy it). admit: enters rec with role and fills res. */
+void conf_join_decide(conf_core *core, const room_record *rec, const join_request *req,
+                      join_result *res, bool *admit, conf_role *role,
+                      const room_record **target);
+void conf_join_admit(conf_core *core, const room_record *rec, const join_request *req,
+                     conf_role role, join_result *res);
+/* Ad-hoc rooms (made from a policy server's answers) with people in them. */
+size_t conf_adhoc_rooms(const conf_core *core);
 
 /* The participant a token belongs to, if the token is live and alias names the
  * participant's room (or the reception it came through); else NULL. */

@@ -29,6 +29,8 @@ conf_core *conf_create(uv_loop_t *loop, const config *cfg, struct store *st) {
   core->tokens = hmap_new();
   core->pin_failures = hmap_new();
   core->calls = hmap_new();
+  core->adhoc_rooms = hmap_new();
+  core->adhoc_aliases = hmap_new();
   directory_refresh(core);
   uv_timer_init(loop, &core->housekeeping);
   core->housekeeping.data = core;
@@ -85,6 +87,8 @@ static void free_core(uv_handle_t *h) {
   hmap_free(core->tokens);
   hmap_free(core->participants);
   hmap_free(core->rooms);
+  hmap_free(core->adhoc_rooms);
+  hmap_free(core->adhoc_aliases);
   directory_free(core);
   free(core);
 }

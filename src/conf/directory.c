@@ -49,6 +49,8 @@ static void update_active_rooms(conf_core *core) {
     size_t pos = 0;
     room *r;
     while ((r = hmap_next(core->rooms, &pos))) {
+      if (r->cfg->adhoc) /* a policy server's room: not the store's to end */
+        continue;
       const room_record *rec = record_by_id(core, r->cfg->id);
       if (rec)
         room_replace_config(r, rec);
@@ -96,5 +98,12 @@ const room_record *directory_lookup(conf_core *core, const char *alias) {
 
 const room_record *conf_find_alias(conf_core *core, const char *alias) {
   directory_refresh(core);
-  return directory_lookup(core, alias);
+  const room_record *rec = directory_lookup(core, alias);
+  if (rec)
+    return rec;
+  /* An ad-hoc room (a policy server's) while people are in it. */
+  const room *r = hmap_get(core->adhoc_aliases, alias, strlen(alias));
+  return r ? r->cfg : NULL;
 }
+
+size_t conf_adhoc_rooms(const conf_core *core) { return hmap_count(core->adhoc_rooms); }

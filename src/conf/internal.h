@@ -23,6 +23,8 @@ void room_roster_changed(room *r);
 const char *participant_json_text(participant *p);
 
 /* room.c */
+/* The room rec names, if it has people in it (test calls: never). */
+room *room_find(conf_core *core, const room_record *rec);
 room *room_enter(conf_core *core, const room_record *rec);
 void room_forget_if_empty(room *r);
 void room_add_participant(room *r, participant *p);

@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 
+#include <stdint.h>
 #include <string.h>
 
 typedef enum { PIN_HOST, PIN_GUEST, PIN_PROMPT, PIN_WRONG } pin_verdict;
@@ -29,8 +30,8 @@ static pin_verdict check_pin(const room_record *rec, const char *given) {
   return blank ? PIN_PROMPT : PIN_WRONG;
 }
 
-static bool must_wait(const room *r, conf_role role) {
-  bool bypasses_lock = role == ROLE_HOST && r->cfg->pin;
+static bool must_wait(const room *r, conf_role role, bool policy_bypass) {
+  bool bypasses_lock = policy_bypass || (role == ROLE_HOST && r->cfg->pin);
   if (r->locked && !bypasses_lock)
     return true;
   return r->cfg->lecture && !r->started && role == ROLE_GUEST;
@@ -54,12 +55,13 @@ static void start_if_host(room *r, const participant *p) {
 static bool room_full(conf_core *core, const room_record *rec) {
   if (rec->test_call)
     return false;
-  const room *r = hmap_get(core->rooms, &rec->id, sizeof rec->id);
+  const room *r = room_find(core, rec);
   return r && r->n_participants >= (size_t)core->cfg->max_participants;
 }
 
-static void admit_new(conf_core *core, const room_record *rec, const join_request *req,
-                      conf_role role, join_result *res) {
+void conf_join_admit(conf_core *core, const room_record *rec, const join_request *req,
+                     conf_role role, join_result *res) {
+  memset(res, 0, sizeof *res);
   /* Every participant is in each stream's snapshot: the bound keeps one room's
    * snapshot (~1 KB a participant) and its fan-out finite. */
   if (room_full(core, rec)) {
@@ -68,7 +70,7 @@ static void admit_new(conf_core *core, const room_record *rec, const join_reques
   }
   room *r = room_enter(core, rec);
   participant *p = participant_new(r, req, role);
-  p->waiting = must_wait(r, role);
+  p->waiting = must_wait(r, role, req->bypass_lock);
   if (role == ROLE_GUEST && r->guests_muted)
     p->muted = p->muted_by_host = true;
   room_add_participant(r, p);
@@ -102,6 +104,57 @@ static const room_record *route_reception(conf_core *core, const room_record *re
   return target;
 }
 
+/* Wrong PINs are counted per room: a store room by its id, an ad-hoc room (a policy
+ * server's, no id yet) by its name, hashed (FNV-1a) below every id in use. */
+static int64_t guard_key(const room_record *rec) {
+  if (!rec->adhoc)
+    return rec->id;
+  uint64_t h = 1469598103934665603u;
+  for (const char *s = rec->name ? rec->name : ""; *s; s++)
+    h = (h ^ (uint8_t)*s) * 1099511628211u;
+  return INT64_MIN / 2 - (int64_t)(h >> 8);
+}
+
+void conf_join_decide(conf_core *core, const room_record *rec, const join_request *req,
+                      join_result *res, bool *admit, conf_role *role,
+                      const room_record **target) {
+  memset(res, 0, sizeof *res);
+  *admit = false;
+  *role = ROLE_GUEST;
+  rec = route_reception(core, rec, req, res);
+  *target = rec;
+  if (!rec)
+    return;
+  const char *addr = req->remote_addr ? req->remote_addr : "";
+  int64_t guard_id = guard_key(rec);
+  pin_guard_verdict guard =
+      rec->pin ? pin_guard_check(core, guard_id, addr, &res->retry_after_s)
+               : PIN_GUARD_TRY;
+  if (guard != PIN_GUARD_TRY) {
+    core->counters.pin_lockouts++;
+    res->outcome = guard == PIN_GUARD_WAIT ? JOIN_PIN_WAIT : JOIN_PIN_RETRIES;
+    return;
+  }
+  pin_verdict verdict = check_pin(rec, req->pin);
+  switch (verdict) {
+  case PIN_PROMPT:
+    res->outcome = JOIN_PIN_PROMPT;
+    res->host_pin_required = true;
+    res->guest_pin_required = !rec->allow_guests || rec->guest_pin;
+    return;
+  case PIN_WRONG:
+    pin_guard_failure(core, guard_id, addr);
+    log_info("conf", "wrong PIN for room %s from %s", rec->aliases[0], addr);
+    res->outcome = JOIN_INVALID_PIN;
+    return;
+  case PIN_HOST:
+  case PIN_GUEST:
+    *admit = true;
+    *role = verdict == PIN_HOST ? ROLE_HOST : ROLE_GUEST;
+    return;
+  }
+}
+
 void conf_join(conf_core *core, const join_request *req, join_result *res) {
   memset(res, 0, sizeof *res);
   const room_record *rec = conf_find_alias(core, req->alias);
@@ -109,36 +162,11 @@ void conf_join(conf_core *core, const join_request *req, join_result *res) {
     res->outcome = JOIN_NOT_FOUND;
     return;
   }
-  rec = route_reception(core, rec, req, res);
-  if (!rec)
-    return;
-  const char *addr = req->remote_addr ? req->remote_addr : "";
-  pin_guard_verdict guard =
-      rec->pin ? pin_guard_check(core, rec->id, addr, &res->retry_after_s)
-               : PIN_GUARD_TRY;
-  if (guard != PIN_GUARD_TRY) {
-    core->counters.pin_lockouts++;
-    res->outcome = guard == PIN_GUARD_WAIT ? JOIN_PIN_WAIT : JOIN_PIN_RETRIES;
-    return;
-  }
-  switch (check_pin(rec, req->pin)) {
-  case PIN_PROMPT:
-    res->outcome = JOIN_PIN_PROMPT;
-    res->host_pin_required = true;
-    res->guest_pin_required = !rec->allow_guests || rec->guest_pin;
-    return;
-  case PIN_WRONG:
-    pin_guard_failure(core, rec->id, addr);
-    log_info("conf", "wrong PIN for room %s from %s", rec->aliases[0], addr);
-    res->outcome = JOIN_INVALID_PIN;
-    return;
-  case PIN_HOST:
-    admit_new(core, rec, req, ROLE_HOST, res);
-    return;
-  case PIN_GUEST:
-    admit_new(core, rec, req, ROLE_GUEST, res);
-    return;
-  }
+  bool admit;
+  conf_role role;
+  conf_join_decide(core, rec, req, res, &admit, &role, &rec);
+  if (admit)
+    conf_join_admit(core, rec, req, role, res);
 }
 
 participant *conf_authenticate(conf_core *core, const char *alias, const char *token) {

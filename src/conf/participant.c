@@ -20,7 +20,10 @@ static char *dup_or_empty(const char *s) { return xstrdup(s ? s : ""); }
 
 participant *participant_new(room *r, const join_request *req, conf_role role) {
   participant *p = xcalloc(1, sizeof *p);
-  ids_uuid(p->uuid);
+  if (req->uuid && strlen(req->uuid) == IDS_UUID_LEN)
+    memcpy(p->uuid, req->uuid, IDS_UUID_LEN + 1);
+  else
+    ids_uuid(p->uuid);
   p->room = r;
   LIST_INIT(&p->link);
   LIST_INIT(&p->sinks);

@@ -10,16 +10,64 @@
 
 #define STAGE_MAX 9 /* speakers listed in stage/layout events */
 
+static bool adhoc_shared(const room_record *rec) { return rec->adhoc && !rec->test_call; }
+
+room *room_find(conf_core *core, const room_record *rec) {
+  if (adhoc_shared(rec))
+    return rec->name ? hmap_get(core->adhoc_rooms, rec->name, strlen(rec->name)) : NULL;
+  return rec->test_call ? NULL : hmap_get(core->rooms, &rec->id, sizeof rec->id);
+}
+
+/* An ad-hoc room answers to every alias it was joined through (while it lives). */
+static void adhoc_add_aliases(room *r, const room_record *rec) {
+  for (size_t i = 0; i < rec->n_aliases; i++) {
+    const char *a = rec->aliases[i];
+    size_t k = 0;
+    while (k < r->cfg->n_aliases && strcmp(r->cfg->aliases[k], a) != 0)
+      k++;
+    if (k == r->cfg->n_aliases) {
+      if (k == ROOM_MAX_ALIASES)
+        continue;
+      r->cfg->aliases[r->cfg->n_aliases++] = xstrdup(a);
+    }
+    const char *key = r->cfg->aliases[k];
+    room *was = hmap_get(r->core->adhoc_aliases, key, strlen(key));
+    if (was == r)
+      continue;
+    if (was) /* another ad-hoc room had it: the newest answer wins; its key goes too */
+      hmap_remove(r->core->adhoc_aliases, key, strlen(key));
+    hmap_put(r->core->adhoc_aliases, key, strlen(key), r);
+  }
+}
+
+static void adhoc_forget(room *r) {
+  conf_core *core = r->core;
+  const char *name = r->cfg->name;
+  if (hmap_get(core->adhoc_rooms, name, strlen(name)) == r)
+    hmap_remove(core->adhoc_rooms, name, strlen(name));
+  for (size_t i = 0; i < r->cfg->n_aliases; i++) {
+    const char *a = r->cfg->aliases[i];
+    if (hmap_get(core->adhoc_aliases, a, strlen(a)) == r)
+      hmap_remove(core->adhoc_aliases, a, strlen(a));
+  }
+}
+
 room *room_enter(conf_core *core, const room_record *rec) {
-  /* A test call is private, as Pexip's test call service is: each caller gets a
-   * room of its own, keyed below zero where no store id lives. */
-  int64_t key = rec->test_call ? --core->last_private_key : rec->id;
-  room *r = hmap_get(core->rooms, &key, sizeof key);
-  if (r)
+  room *r = room_find(core, rec);
+  if (r) {
+    if (adhoc_shared(rec))
+      adhoc_add_aliases(r, rec);
     return r;
+  }
+  /* A test call is private, as Pexip's test call service is: each caller gets a
+   * room of its own, keyed below zero where no store id lives. An ad-hoc room (a
+   * policy server's) is keyed there too, and found by its service name. */
+  int64_t key = rec->test_call || rec->adhoc ? --core->last_private_key : rec->id;
   r = xcalloc(1, sizeof *r);
   r->core = core;
   r->cfg = room_record_copy(rec);
+  if (rec->adhoc)
+    r->cfg->id = key;
   r->key = key;
   r->by_uuid = hmap_new();
   LIST_INIT(&r->participants);
@@ -34,7 +82,12 @@ room *room_enter(conf_core *core, const room_record *rec) {
   uv_timer_init(core->loop, &r->guests_only_timer);
   r->guests_only_timer.data = r;
   hmap_put(core->rooms, &r->key, sizeof r->key, r);
-  log_info("conf", "room %s active", rec->aliases[0]);
+  if (adhoc_shared(rec)) {
+    hmap_put(core->adhoc_rooms, r->cfg->name, strlen(r->cfg->name), r);
+    adhoc_add_aliases(r, r->cfg);
+  }
+  log_info("conf", "room %s active%s", rec->aliases[0],
+           rec->adhoc ? " (ad-hoc, from the policy server)" : "");
   return r;
 }
 
@@ -52,6 +105,8 @@ void room_forget_if_empty(room *r) {
     return;
   log_info("conf", "room %s idle", r->cfg->aliases[0]);
   hmap_remove(r->core->rooms, &r->key, sizeof r->key);
+  if (adhoc_shared(r->cfg))
+    adhoc_forget(r);
   uv_timer_stop(&r->guests_only_timer);
   uv_close((uv_handle_t *)&r->guests_only_timer, free_room);
 }

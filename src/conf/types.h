@@ -129,8 +129,11 @@ struct conf_core {
   /* Cluster mode: tokens carry a MAC with this key (conf_set_token_key). */
   uint8_t token_key[1024];
   size_t token_key_len;
-  /* The last key a test call's private room got in rooms: -1, -2, ... */
+  /* The last key a test call's private room got in rooms: -1, -2, ... Ad-hoc rooms
+   * (policy) take theirs from the same count. */
   int64_t last_private_key;
+  hmap *adhoc_rooms;   /* service name -> room, ad-hoc rooms with people in them */
+  hmap *adhoc_aliases; /* alias -> room, the aliases they were joined through */
 };
 
 #endif

@@ -215,6 +215,26 @@ static const option options[] = {
     {"management", OPT_FLAG, offsetof(config, management), 0, 0, 1, "[0|1]",
      "this node publishes its store's rooms, accounts and API keys to the cluster "
      "(one node, the one parleyctl writes to; default 0)"},
+    {"policy-url", STR_EMPTY(policy_url), "URL",
+     "an external policy server (Pexip's API: GET URL/policy/v1/...): asked for rooms, "
+     "participants, avatars and media locations; the local store decides when it fails "
+     "or is late (default \"\": none)"},
+    {"policy-service", OPT_FLAG, offsetof(config, policy_service), 0, 0, 1, "[0|1]",
+     "with --policy-url: ask service configuration on each join (default 1)"},
+    {"policy-participant", OPT_FLAG, offsetof(config, policy_participant), 0, 0, 1,
+     "[0|1]", "with --policy-url: ask participant properties on each join (default 1)"},
+    {"policy-avatar", OPT_FLAG, offsetof(config, policy_avatar), 0, 0, 1, "[0|1]",
+     "with --policy-url: ask for avatar.jpg images (default 1)"},
+    {"policy-media-location", OPT_FLAG, offsetof(config, policy_media_location), 0, 0, 1,
+     "[0|1]",
+     "with --policy-url: ask media location after each join (logged; default 1)"},
+    {"policy-timeout", INT(policy_timeout_ms, 100, 60000), "MS",
+     "one join's budget for its policy requests (and an avatar's) before the local "
+     "store decides (default 5000)"},
+    {"policy-user", STR_EMPTY(policy_user), "USER",
+     "HTTP Basic user for the policy server (default \"\": no authentication)"},
+    {"policy-password-file", STR_EMPTY(policy_password_file), "FILE",
+     "the policy server's Basic password, the file's first line"},
     {"log-level", OPT_LOGLEVEL, offsetof(config, log_level),
      sizeof(((config *)0)->log_level), 0, 0, "LEVEL",
      "debug, info, warn or error (default info)"},
@@ -263,6 +283,9 @@ void config_defaults(config *cfg) {
   cfg->webhook_retry_s = 86400;
   cfg->turn_ttl_s = 86400;
   strcpy(cfg->region, "default");
+  cfg->policy_service = cfg->policy_participant = cfg->policy_avatar = 1;
+  cfg->policy_media_location = 1;
+  cfg->policy_timeout_ms = 5000;
 }
 
 static const option *find_option(const char *name) {
@@ -601,6 +624,33 @@ int config_read_secret(const char *path, uint8_t *out, size_t cap, size_t min_le
   return (int)n;
 }
 
+/* --policy-url: http(s) only; a password file is read once, here. */
+static int check_policy(config *cfg, char *err, size_t errlen) {
+  if (!cfg->policy_url[0])
+    return 0;
+  if (strncmp(cfg->policy_url, "http://", 7) != 0 &&
+      strncmp(cfg->policy_url, "https://", 8) != 0) {
+    snprintf(err, errlen, "--policy-url wants http://HOST[:PORT][/PATH] or https://...");
+    return -1;
+  }
+  if (cfg->policy_password_file[0]) {
+    if (!cfg->policy_user[0]) {
+      snprintf(err, errlen, "--policy-password-file needs --policy-user");
+      return -1;
+    }
+    char why[600];
+    int n = config_read_secret(cfg->policy_password_file, (uint8_t *)cfg->policy_password,
+                               sizeof cfg->policy_password - 1, 1, why, sizeof why);
+    if (n < 0) {
+      snprintf(err, errlen, "--policy-password-file: %s", why);
+      return -1;
+    }
+    cfg->policy_password[n] = '\0';
+    cfg->policy_password_file[0] = '\0'; /* read once, even if parsed again */
+  }
+  return 0;
+}
+
 /* --cluster and its companions: what can be checked before anything starts (the URL's
  * full parse is src/cluster/redis.c's, at start). */
 static int check_cluster(config *cfg, char *err, size_t errlen) {
@@ -730,7 +780,7 @@ int config_parse_args(config *cfg, int argc, char **argv, char *err, size_t errl
     if (set_option(cfg, o, value, err, errlen) != 0)
       return -1;
   }
-  if (check_turn(cfg, err, errlen) != 0)
+  if (check_turn(cfg, err, errlen) != 0 || check_policy(cfg, err, errlen) != 0)
     return -1;
   return check_cluster(cfg, err, errlen);
 }

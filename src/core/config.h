@@ -73,6 +73,16 @@ typedef struct {
   char node_url[256];            /* how other nodes reach this one; "" = from --http */
   char cluster_secret_file[512]; /* >= 32 bytes, the same on every node */
   int management;                /* 1: publishes the store's configuration */
+  /* External policy server (src/policy/, client API §E); policy_url "" = none. */
+  char policy_url[512];           /* base URI; /policy/v1/... is appended */
+  int policy_service;             /* 1: ask service configuration */
+  int policy_participant;         /* 1: ask participant properties */
+  int policy_avatar;              /* 1: ask participant avatars */
+  int policy_media_location;      /* 1: ask media location */
+  int policy_timeout_ms;          /* each request's budget */
+  char policy_user[128];          /* HTTP Basic user, "" = no auth */
+  char policy_password_file[512]; /* ... and its password, read at start */
+  char policy_password[256];
 } config;
 
 void config_defaults(config *cfg);

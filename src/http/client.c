@@ -21,6 +21,7 @@ struct http_call {
   http_client *client;
   CURL *easy;
   struct curl_slist *headers;
+  struct curl_slist *resolve;
   http_done_cb cb;
   void *ud;
   int fd; /* body file, or -1 */
@@ -91,6 +92,7 @@ static void drop_call(http_call *call) {
     curl_easy_cleanup(call->easy);
   }
   curl_slist_free_all(call->headers);
+  curl_slist_free_all(call->resolve);
   if (call->fd >= 0)
     close(call->fd);
   free(call->resp);
@@ -489,6 +491,16 @@ static void set_common(http_call *call, const http_request *req) {
   for (const char *const *h = req->headers; h && *h; h++)
     call->headers = curl_slist_append(call->headers, *h);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
+  for (const char *const *r = req->resolve; r && *r; r++)
+    call->resolve = curl_slist_append(call->resolve, *r);
+  if (call->resolve)
+    curl_easy_setopt(e, CURLOPT_RESOLVE, call->resolve);
+  if (req->ca_file)
+    curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
+  if (req->insecure) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
 }
 
 static void fail_early(http_call *call) {

@@ -29,6 +29,13 @@ typedef struct {
    * that connection. NULL: any address. */
   bool (*addr_ok)(const struct sockaddr *sa, void *ud, char *why, size_t n);
   void *addr_ud;
+  /* "HOST:PORT:ADDR[,ADDR]" entries curl uses instead of resolving HOST
+   * (CURLOPT_RESOLVE): for names found by the caller's own DNS (src/client's SRV
+   * discovery), so TLS still checks the certificate against HOST. NULL-terminated, or
+   * NULL. */
+  const char *const *resolve;
+  const char *ca_file; /* CA bundle to verify HTTPS servers with; NULL = the system's */
+  bool insecure;       /* HTTPS without certificate or host name verification */
 } http_request;
 
 typedef struct {

@@ -310,3 +310,11 @@ uint64_t bwe_probe_rate(bwe *b, uint64_t now_ms) {
   b->probes++;
   return b->probe_target_bps;
 }
+
+void bwe_probe_soon(bwe *b, uint64_t wanted_bps, uint64_t now_ms) {
+  if (!b->estimate_bps || wanted_bps <= b->estimate_bps || b->probe_until_ms)
+    return;
+  b->probe_interval_ms = PROBE_GAP_MIN_MS;
+  if (b->next_probe_ms > now_ms)
+    b->next_probe_ms = now_ms;
+}

@@ -74,5 +74,11 @@ double bwe_loss_ratio(const bwe *b);
  * last probe is long enough ago (1.5 s after one that raised the estimate, backing off
  * to 5 s after ones that did not); over-use or loss ends it early. */
 uint64_t bwe_probe_rate(bwe *b, uint64_t now_ms);
+/* The sender now wants more than before (a tile drawn larger, a layer back) and
+ * wanted_bps is above the estimate: the back-off ends and the next probe may start at
+ * once, so the estimate climbs to it in a probe or two (1.5 s apart) instead of waiting
+ * out gaps of up to 5 s left by probes that a busy moment spoiled. libwebrtc's probe
+ * controller probes on a rise of the allocated bitrate the same way. */
+void bwe_probe_soon(bwe *b, uint64_t wanted_bps, uint64_t now_ms);
 
 #endif

@@ -18,8 +18,11 @@
 #define SPEAKER_HOLD_TICKS 25 /* 500 ms as the loudest before the stage changes */
 #define AUDIO_FRAME_TICKS 960 /* 20 ms at 48 kHz */
 #define REPORT_INTERVAL_MS 1000
-#define RECEIVE_WAIT_MS 200 /* see ready */
 #define VIDEO_STALL_MS 1000 /* no video this long: not shown (video_flowing) */
+/* A new receiver is sent its source's keyframe from the cache if it is this recent
+ * (see replay), at most this many packets from it to the newest. */
+#define REPLAY_MAX_AGE_MS 200
+#define REPLAY_MAX_PACKETS 500
 /* The rate REMB lets a participant send: one camera plus slides at conference quality. */
 #define PUBLISHER_MAX_BITRATE 2000000
 /* A simulcast publisher's three layers (720p, 360p, 180p) need about 2.5 Mbit/s. */
@@ -265,6 +268,25 @@ static bool layer_live(const session_pub *p, uint64_t now) {
   return p->ssrc && p->started && now - p->last_ms <= LAYER_IDLE_MS;
 }
 
+/* What rx's hints ask for before the budget cuts it. When that grows (a tile drawn
+ * larger, a layer back) beyond the estimate, the estimator may probe at once: after a
+ * small hint the estimate sits near the little that was sent (it never goes far above
+ * what arrives), and probes spoiled by a busy moment had backed off to 5 s apart, so a
+ * tile made large could wait 10-20 s for its layer. */
+static void want_more(media_session *rx, tile_layers *t, size_t k, uint64_t now) {
+  tiles_fit(t, k, UINT64_MAX);
+  uint64_t bps = 0;
+  uint32_t heights = 0;
+  for (size_t i = 0; i < k; i++)
+    if (t[i].choice >= 0) {
+      bps += t[i].bps[t[i].choice];
+      heights += t[i].height[t[i].choice];
+    }
+  if (heights > rx->wanted_heights)
+    session_bwe_probe_soon(rx, bps / 85 * 100, now); /* video gets 85 %, below */
+  rx->wanted_heights = heights;
+}
+
 /* Each slot's layer of its source: tiles_fit over the live layers (by keyframe
  * size), within the downlink estimate. Down at once, up after LAYER_UP_HOLD_MS. */
 static void choose_layers(media_session *rx, uint64_t now) {
@@ -308,6 +330,7 @@ static void choose_layers(media_session *rx, uint64_t now) {
         t[i].n = 1;
       }
   }
+  want_more(rx, t, (size_t)k, now);
   uint64_t budget = session_send_estimate_bps(rx);
   budget = budget ? budget : DEFAULT_ESTIMATE_BPS;
   rx->layer_budget_bps = budget;
@@ -404,29 +427,34 @@ static void rebuild_watch(media_room *r) {
   }
 }
 
-/* Whether rx will get what we send it now. Our DTLS completes half a round trip before
- * the browser's, and Chromium drops SRTP that comes at once (before it has its keys, or
- * can demultiplex it); with no ICE pair selected yet nothing is sent at all. A keyframe
- * asked for and sent then was lost, and the next came only after the keyframe request
- * gap: the first frame took ~700 ms (bench/join_time.mjs). So rx receives once a pair is
- * selected and it has sent us SRTP or SRTCP itself, which a browser does once it has its
- * keys, or RECEIVE_WAIT_MS after our DTLS completed, for peers that only listen. */
-static bool ready(media_session *rx, uint64_t now) {
+/* Whether rx will get what we send it now: its DTLS is done (SRTP keys in place) and a
+ * path is selected, which is the first path that passed a check until the peer
+ * nominates one (ice_lite). Our DTLS (the server's) completes when we send our last
+ * flight, and what we send after it reaches the peer behind it, so a keyframe asked
+ * for now is its first video. Waiting for the peer's nomination and first SRTP as
+ * well cost 30-70 ms of every join (PERFORMANCE.md "join_time"); asked for before our
+ * DTLS completed, the keyframe was lost and the next waited out the request gap
+ * (~700 ms). */
+static bool ready(media_session *rx) {
   const transport *t = rx->transport;
   if (!rx->receiving && t && t->srtp_ready && t->ice.has_selected)
-    rx->receiving = t->counters.rtp_in + t->counters.rtcp_in > 0 ||
-                    now - rx->connected_ms >= RECEIVE_WAIT_MS;
+    rx->receiving = true;
   return rx->receiving;
+}
+
+/* A slot waiting for a source or layer (switched to on its next keyframe). */
+static bool pending(const video_slot *sl) {
+  return sl->want && !sl->paused && sl->want_layer >= 0 &&
+         (sl->from != sl->want || sl->layer != sl->want_layer || sl->draining);
 }
 
 /* A slot waiting for a source or layer asks it for a keyframe, once rx can get it. */
 static void request_pending(media_session *rx, uint64_t now) {
-  if (!ready(rx, now))
+  if (!ready(rx))
     return; /* on_first_ready asks */
   for (int i = 0; i < rx->n_slots; i++) {
     video_slot *sl = &rx->slots[i];
-    if (sl->want && !sl->paused && sl->want_layer >= 0 &&
-        (sl->from != sl->want || sl->layer != sl->want_layer || sl->draining))
+    if (pending(sl))
       session_request_layer_keyframe(
           sl->want, session_layer(&sl->want->streams[STREAM_VIDEO], sl->want_layer), now);
   }
@@ -499,7 +527,7 @@ static void on_slides(media_session *s, const uint8_t *pkt, size_t len,
     if (!out)
       continue;
     if (rx->slides_from != s) {
-      if (!ready(rx, now))
+      if (!ready(rx))
         continue;
       if (!keyframe) {
         session_request_keyframe(s, in, now);
@@ -539,7 +567,7 @@ static void on_video(media_session *s, int layer, const uint8_t *pkt, size_t len
     video_slot *sl = &rx->slots[i];
     if (sl->want == s && sl->want_layer == layer && !sl->paused &&
         (sl->from != s || sl->layer != layer || sl->draining) &&
-        codec_matches(rx, i, s) && ready(rx, now)) {
+        codec_matches(rx, i, s) && ready(rx)) {
       if (!keyframe) {
         session_request_layer_keyframe(s, p, now);
         continue;
@@ -569,8 +597,64 @@ static void on_audio(media_session *s, const uint8_t *pkt, const rtp_header *h) 
   mixer_push(s->mix, pkt + h->payload_offset, h->payload_len, h->seq, level);
 }
 
-/* Asks for rx's first keyframes once it can receive them (see ready). */
+/* A joining receiver's sources are asked for a keyframe at once, before its ICE and
+ * DTLS are done, so that the keyframe is in the source's cache by then (replay). The
+ * request does not count against the source's request gap: if the keyframe is late,
+ * the receiver asks again once it is ready. */
+static void prefetch(media_session *rx, uint64_t now) {
+  for (int i = 0; i < rx->n_slots; i++) {
+    video_slot *sl = &rx->slots[i];
+    if (!pending(sl))
+      continue;
+    session_pub *p = session_layer(&sl->want->streams[STREAM_VIDEO], sl->want_layer);
+    uint64_t last = p->last_keyframe_request_ms;
+    session_request_layer_keyframe(sl->want, p, now);
+    p->last_keyframe_request_ms = last;
+  }
+}
+
+/* Sends slot i of a receiver that just became ready its source's newest keyframe and
+ * every packet after it, from the source's NACK cache, and shows the source from
+ * there on: the stream is whole and live at once, with no keyframe request's round
+ * trip and encode to wait for. Only a keyframe at most REPLAY_MAX_AGE_MS old (each
+ * replayed frame is that late to the receiver) whose packets are all still kept. */
+static bool replay(media_session *rx, int i, uint64_t now) {
+  video_slot *sl = &rx->slots[i];
+  media_session *s = sl->want;
+  session_pub *p = session_layer(&s->streams[STREAM_VIDEO], sl->want_layer);
+  if (!p->has_keyframe || !p->cache || now - p->keyframe_ms > REPLAY_MAX_AGE_MS ||
+      !codec_matches(rx, i, s))
+    return false;
+  uint16_t n = (uint16_t)(p->newest_seq - p->keyframe_seq + 1);
+  size_t len;
+  uint64_t kept;
+  if (n > REPLAY_MAX_PACKETS)
+    return false;
+  for (uint16_t k = 0; k < n; k++)
+    if (!rtp_cache_get(p->cache, (uint16_t)(p->keyframe_seq + k), &len, &kept) ||
+        kept < p->keyframe_ms)
+      return false;
+  sl->from = s;
+  sl->layer = sl->want_layer;
+  sl->draining = false;
+  sl->rw.started = false;
+  for (uint16_t k = 0; k < n; k++) {
+    const uint8_t *pkt =
+        rtp_cache_get(p->cache, (uint16_t)(p->keyframe_seq + k), &len, &kept);
+    rtp_header h;
+    if (pkt && rtp_parse(pkt, len, &h) == 0)
+      session_forward_layer(rx, slot_out(rx, i), &sl->rw, p, pkt, len, &h, now);
+  }
+  report(rx, false);
+  return true;
+}
+
+/* Asks for rx's first keyframes once it can receive them (see ready), unless a recent
+ * one can be replayed. */
 static void on_first_ready(media_session *rx, uint64_t now) {
+  for (int i = 0; i < rx->n_slots; i++)
+    if (pending(&rx->slots[i]))
+      replay(rx, i, now);
   request_pending(rx, now);
   if (rx->room && slides_out(rx))
     for (size_t i = 0; i < rx->room->n; i++) {
@@ -583,7 +667,7 @@ static void on_first_ready(media_session *rx, uint64_t now) {
 static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
                    void *ud) {
   media_session *s = ud;
-  if (!s->receiving && ready(s, uv_now(t->loop)))
+  if (!s->receiving && ready(s))
     on_first_ready(s, uv_now(t->loop));
   bool repair;
   int layer;
@@ -609,8 +693,14 @@ static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
     if (first)
       s->room->dirty = true; /* a new publisher (or layer) to place */
     bool keyframe = rtp_is_keyframe_start(pkt, h, st->codec);
-    if (keyframe)
+    if (first || (int16_t)(h->seq - p->newest_seq) > 0)
+      p->newest_seq = h->seq;
+    if (keyframe) {
       learn_size(s->room, st, p, pkt, h);
+      p->has_keyframe = true;
+      p->keyframe_seq = h->seq;
+      p->keyframe_ms = now;
+    }
     on_video(s, layer, pkt, len, h, keyframe, now);
   }
 }
@@ -618,7 +708,7 @@ static void on_rtp(transport *t, uint8_t *pkt, size_t len, const rtp_header *h,
 static void on_rtcp(transport *t, const rtcp_item *item, void *ud) {
   media_session *rx = ud;
   uint64_t now = uv_now(t->loop);
-  if (!rx->receiving && ready(rx, now))
+  if (!rx->receiving && ready(rx))
     on_first_ready(rx, now);
   if (item->kind == RTCP_SR)
     return session_note_sender_report(rx, item, now);
@@ -671,6 +761,8 @@ static void on_connected(transport *t, void *ud) {
   s->connected_ms = uv_now(t->loop);
   session_on_connected(t, ud);
   report(ud, true);
+  if (ready(s)) /* its first keyframes are asked for now */
+    on_first_ready(s, s->connected_ms);
 }
 
 transport_sink conference_join(media_room *r, media_session *s) {
@@ -696,6 +788,7 @@ transport_sink conference_join(media_room *r, media_session *s) {
   }
   r->sessions[r->n++] = s;
   retarget(r);
+  prefetch(s, uv_now(s->transport->loop));
   return (transport_sink){on_connected, on_rtp, on_rtcp, session_on_failed};
 }
 

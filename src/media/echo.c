@@ -2,6 +2,7 @@
 #include "media/echo.h"
 
 #include "core/ids.h"
+#include "core/log.h"
 
 #define RTCP_INTERVAL_MS 1000
 
@@ -104,7 +105,42 @@ void echo_router_tick(media_session *s, uint64_t now) {
   }
 }
 
+static void dc_state(sctp_assoc *a, bool up, void *ud) {
+  media_session *s = ud;
+  log_info("media", "call %s: data channels %s", s->params.call_uuid, up ? "up" : "gone");
+}
+
+static void dc_open(sctp_assoc *a, const sctp_channel_info *ch, void *ud) {
+  media_session *s = ud;
+  log_debug("media", "call %s: data channel %u \"%s\" open (type %#x)",
+            s->params.call_uuid, ch->id, ch->label, ch->channel_type);
+}
+
+/* The echo: the same bytes, the same kind (string or binary), the same channel (so
+ * its ordering and reliability). A full send buffer drops the echo (counted). */
+static void dc_message(sctp_assoc *a, uint16_t id, bool binary, const uint8_t *data,
+                       size_t len, void *ud) {
+  (void)ud;
+  sctp_send(a, id, binary, data, len);
+}
+
+static void dc_close(sctp_assoc *a, uint16_t id, const char *reason, void *ud) {
+  media_session *s = ud;
+  log_debug("media", "call %s: data channel %u closed%s%s", s->params.call_uuid, id,
+            reason ? ": " : "", reason ? reason : "");
+}
+
+void echo_router_update(media_session *s) {
+  const sdp_choice *dc = sdp_agreement_data(&s->params.agreed);
+  if (!dc || s->transport->sctp)
+    return;
+  static const sctp_callbacks cb = {dc_state, dc_open, dc_message, dc_close};
+  sctp_config cfg = sctp_config_default(dc->sctp_port, dc->max_message_size, false);
+  transport_enable_sctp(s->transport, &cfg, &cb, s);
+}
+
 transport_sink echo_router_join(media_session *s) {
   session_init(s);
+  echo_router_update(s);
   return (transport_sink){session_on_connected, on_rtp, on_rtcp, session_on_failed};
 }

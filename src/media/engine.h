@@ -106,8 +106,13 @@ typedef struct {
       bytes_out, nacks_answered, keyframe_requests, queue_dropped, send_errors;
   uint64_t twcc_feedback_in, twcc_feedback_out; /* transport-cc feedback packets */
   uint64_t padding_packets;                     /* bandwidth probes sent */
-  ice_tcp_counters tcp;                         /* the port's own, copied whole */
-  uint64_t tcp_open;                            /* ICE-TCP connections open: a gauge */
+  /* Data channels (sctp.c): messages and bytes each way, messages over our size limit
+   * (their channel closed), times reading paused for the rate limit, echoes or sends
+   * refused for a full send buffer. */
+  uint64_t dc_messages_in, dc_messages_out, dc_bytes_in, dc_bytes_out, dc_too_big,
+      dc_throttled, dc_send_full;
+  ice_tcp_counters tcp; /* the port's own, copied whole */
+  uint64_t tcp_open;    /* ICE-TCP connections open: a gauge */
 } media_stats;
 
 /* Binds the ports (errors are reported here, not later) and starts the loops' threads;

@@ -10,6 +10,7 @@
 #include "media/session.h"
 #include "media/session_bwe.h"
 #include "rtc/port.h"
+#include "rtc/sctp.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -102,6 +103,16 @@ static void add_session_counters(media_stats *st, const media_session *s) {
   }
   if (s->bwe)
     st->padding_packets += s->bwe->padding_packets;
+  if (s->transport->sctp) {
+    const sctp_counters *dc = sctp_get_counters(s->transport->sctp);
+    st->dc_messages_in += dc->messages_in;
+    st->dc_messages_out += dc->messages_out;
+    st->dc_bytes_in += dc->bytes_in;
+    st->dc_bytes_out += dc->bytes_out;
+    st->dc_too_big += dc->refused_too_big;
+    st->dc_throttled += dc->throttled;
+    st->dc_send_full += dc->send_again;
+  }
 }
 
 static void leave_room(media_loop *e, media_session *s) {
@@ -181,6 +192,8 @@ static void update_session(media_loop *e, media_call *call) {
   session_update(s);
   if (s->room)
     conference_update(s);
+  else if (s->params.mode == MEDIA_ECHO)
+    echo_router_update(s);
   session_bwe_attach(s);
   if (restart) {
     memcpy(s->params.local_ufrag, call->local_ufrag, sizeof call->local_ufrag);
@@ -298,6 +311,7 @@ static void schedule_tick(media_loop *e) {
 static void on_tick(uv_timer_t *t) {
   media_loop *e = t->data;
   schedule_tick(e);
+  sctp_timers_tick(); /* usrsctp's timers, for every loop's associations */
   uint64_t now = uv_now(&e->loop);
   size_t pos = 0;
   media_session *s;

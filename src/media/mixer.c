@@ -25,9 +25,12 @@ typedef struct {
 
 struct mixer_source {
   void *owner;
+  /* The decoder (18 KiB) and the jitter slots (8 x 1,275 bytes) are made at the first
+   * audio packet, not at join: a peer that publishes only video, or listens, never sends
+   * one, and they were 30 KiB of its memory (issue 13). Both stay until it leaves. */
   OpusDecoder *dec;
-  OpusEncoder *enc; /* for its mix-minus, created when it first speaks */
-  jitter_slot slots[JITTER_SLOTS];
+  OpusEncoder *enc;   /* for its mix-minus, created when it first speaks */
+  jitter_slot *slots; /* JITTER_SLOTS of them, or NULL before the first packet */
   bool playing, muted, mixed, host;
   uint16_t next_seq;
   int concealed;
@@ -92,9 +95,7 @@ void mixer_free(mixer *m) {
 
 mixer_source *mixer_add(mixer *m, void *owner) {
   mixer_source *s = xcalloc(1, sizeof *s);
-  int err;
   s->owner = owner;
-  s->dec = opus_decoder_create(MIXER_RATE, 1, &err);
   s->level = SILENT;
   if (m->n == m->cap) {
     m->cap = m->cap ? m->cap * 2 : 8;
@@ -110,7 +111,9 @@ void mixer_remove(mixer *m, mixer_source *s) {
       m->sources[i] = m->sources[--m->n];
       break;
     }
-  opus_decoder_destroy(s->dec);
+  if (s->dec)
+    opus_decoder_destroy(s->dec);
+  free(s->slots);
   if (s->enc)
     opus_encoder_destroy(s->enc);
   free(s);
@@ -135,6 +138,14 @@ void mixer_push(mixer_source *s, const uint8_t *opus, size_t len, uint16_t seq,
   /* Too late: that frame was already played or concealed. */
   if (s->playing && (uint16_t)(seq - s->next_seq) >= 0x8000)
     return;
+  if (!s->dec) {
+    int err;
+    s->dec = opus_decoder_create(MIXER_RATE, 1, &err);
+    if (!s->dec)
+      return;
+  }
+  if (!s->slots)
+    s->slots = xcalloc(JITTER_SLOTS, sizeof *s->slots);
   jitter_slot *slot = &s->slots[seq % JITTER_SLOTS];
   slot->full = true;
   slot->seq = seq;
@@ -146,6 +157,8 @@ void mixer_push(mixer_source *s, const uint8_t *opus, size_t len, uint16_t seq,
 static void start_playout(mixer_source *s) {
   int full = 0;
   uint16_t oldest = 0;
+  if (!s->slots)
+    return; /* no audio from it yet */
   for (int i = 0; i < JITTER_SLOTS; i++) {
     const jitter_slot *slot = &s->slots[i];
     if (!slot->full)

@@ -42,6 +42,8 @@ static void fill_local(media_engine *media, const media_call *m, sdp_local *l) {
   /* Tile slots and simulcast are for a conference's main call only. */
   bool main_call = m->mode == MEDIA_CONFERENCE && m->present == 0;
   l->multistream = l->simulcast = main_call;
+  /* Data channels: the echo router serves them (test calls); others answer port 0. */
+  l->data_channels = m->mode == MEDIA_ECHO;
   memcpy(l->slot_ssrc, m->slot_ssrc, sizeof l->slot_ssrc);
   memcpy(l->slot_rtx_ssrc, m->slot_rtx_ssrc, sizeof l->slot_rtx_ssrc);
 }

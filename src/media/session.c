@@ -79,8 +79,8 @@ static void bind_streams(media_session *s) {
     s->streams[i].choice = -1;
   for (size_t i = 0; i < c->agreed.n_media; i++) {
     const sdp_choice *ch = &c->agreed.media[i];
-    if (!ch->accepted || ch->slot > 0)
-      continue;
+    if (!ch->accepted || ch->slot > 0 || ch->kind == SDP_APPLICATION)
+      continue; /* data channels are the transport's (sctp.c) */
     int k = ch->kind == SDP_AUDIO ? STREAM_AUDIO
             : ch->slides          ? STREAM_SLIDES
                                   : STREAM_VIDEO;
@@ -327,6 +327,10 @@ static bool resend(media_session *s, session_stream *st, uint16_t seq, uint64_t 
       rtp_sent_take_resend(st->sub.sent, seq, now, NACK_MAX_AGE_MS, NACK_MAX_RESENDS);
   if (!e)
     return false;
+  /* The first NACK for a packet comes one RTT (and the gap to the next packet) after it
+   * left: the NACK horizon of its cache follows that (rtc/rtp_cache.h). */
+  if (e->resends == 1)
+    rtp_cache_note_nack_delay(e->source, now - e->sent_ms, now);
   size_t kept_len;
   uint64_t kept_ms;
   const uint8_t *kept = rtp_cache_get(e->source, e->source_seq, &kept_len, &kept_ms);

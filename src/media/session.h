@@ -25,6 +25,11 @@ typedef struct {
   uint32_t meter_bytes;   /* since the last bitrate reading */
   uint32_t bps;           /* bits per second over the last reading (~500 ms) */
   uint64_t last_ms;       /* its last packet */
+  /* Video: its newest keyframe's first packet and the newest packet kept, so a new
+   * receiver can be sent both and what lies between from the cache (conference.c). */
+  bool has_keyframe;
+  uint16_t keyframe_seq, newest_seq;
+  uint64_t keyframe_ms;
 } session_pub;
 
 /* One media kind of a call, both ways (mediasoup's Producer and Consumer): what the
@@ -89,6 +94,7 @@ struct media_session {
   struct video_slot *slots;  /* tile slots: 1 for a single-video call, else n_slots */
   uint8_t n_slots;           /* slots allocated (conference.c) */
   uint64_t layer_budget_bps; /* the estimate its layers were last chosen for */
+  uint32_t wanted_heights;   /* the sum of the heights its hints asked for, last time */
   bool video_stalled;        /* its camera stopped sending (conference.c) */
   session_stream *slot_out;  /* multistream: what we send on slots 1.. (n_slots - 1) */
   uint8_t n_slot_out;

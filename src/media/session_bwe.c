@@ -42,6 +42,11 @@ void session_bwe_free(media_session *s) {
   s->bwe = NULL;
 }
 
+void session_bwe_probe_soon(media_session *s, uint64_t wanted_bps, uint64_t now) {
+  if (s->bwe)
+    bwe_probe_soon(&s->bwe->est, wanted_bps, now);
+}
+
 uint64_t session_send_estimate_bps(const media_session *s) {
   return s->bwe ? bwe_estimate_bps(&s->bwe->est) : 0;
 }

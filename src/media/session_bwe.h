@@ -27,5 +27,7 @@ void session_bwe_tick(media_session *s, uint64_t now);
 /* The estimate of what we can send this call's participant, in bit/s; 0 when there is
  * none (transport-cc not agreed, or no feedback yet): treat as 2.5 Mbit/s. */
 uint64_t session_send_estimate_bps(const media_session *s);
+/* bwe_probe_soon on s's estimator, if it has one. */
+void session_bwe_probe_soon(media_session *s, uint64_t wanted_bps, uint64_t now);
 
 #endif

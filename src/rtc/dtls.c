@@ -27,10 +27,13 @@ struct dtls {
   dtls_context *ctx;
   SSL *ssl;
   bool client;
+  bool released; /* the record buffers were freed after the handshake */
   dtls_state state;
   char peer_fingerprint[128];
   dtls_send_cb send;
   void *ud;
+  dtls_app_cb on_app;
+  void *app_ud;
   char error[160];
 };
 
@@ -196,6 +199,32 @@ static dtls_state fail(dtls *d, const char *why) {
   return d->state = DTLS_FAILED;
 }
 
+/* Once connected, DTLS-SRTP carries no more DTLS records but a close_notify each way
+ * (SRTP bypasses it), yet OpenSSL 3.0 keeps its two record buffers (16.6 KiB each) for
+ * the call's life: 33 KiB of what a video publisher cost (issue 13). SSL_free_buffers
+ * drops them once connected. DTLS's record writer (do_dtls1_write) writes into
+ * wbuf[0] as it finds it, while its reader (dtls1_read_bytes) sets both buffers up when
+ * they are gone, so an SSL_read on the empty input is made before SSL_shutdown writes
+ * its alert; a record read later (the peer's close_notify, or a retransmitted last
+ * flight of the browser, which OpenSSL answers by resending ours) goes through
+ * SSL_read, and the buffers are dropped again after it. An earlier try that freed them
+ * crashed in SSL_shutdown; on OpenSSL 3.0.19 test_dtls_srtp's close_notify was written
+ * even without the read first, so the read is a guard (it costs one call per close)
+ * for versions whose writer takes the freed buffer as it is. */
+static void release_buffers(dtls *d) {
+  if (!d->released && SSL_free_buffers(d->ssl))
+    d->released = true;
+}
+
+static void restore_buffers(dtls *d) {
+  if (!d->released)
+    return;
+  uint8_t none[1];
+  SSL_read(d->ssl, none, sizeof none); /* nothing buffered: WANT_READ, buffers made */
+  ERR_clear_error();
+  d->released = false;
+}
+
 static dtls_state check_peer(dtls *d) {
   X509 *peer = SSL_get1_peer_certificate(d->ssl);
   char got[128];
@@ -206,6 +235,7 @@ static dtls_state check_peer(dtls *d) {
     return fail(d, "peer certificate does not match the SDP fingerprint");
   if (!SSL_get_selected_srtp_profile(d->ssl))
     return fail(d, "no SRTP profile negotiated (use_srtp)");
+  release_buffers(d);
   return d->state = DTLS_CONNECTED;
 }
 
@@ -241,6 +271,43 @@ static size_t feed_valid_records(dtls *d, const uint8_t *data, size_t len) {
   return fed;
 }
 
+void dtls_set_app_handler(dtls *d, dtls_app_cb cb, void *ud) {
+  d->on_app = cb;
+  d->app_ud = ud;
+}
+
+int dtls_send_app(dtls *d, const uint8_t *data, size_t len) {
+  restore_buffers(d);
+  if (d->state != DTLS_CONNECTED || len == 0 || len > INT32_MAX)
+    return -1;
+  int rc = SSL_write(d->ssl, data, (int)len);
+  if (rc <= 0) {
+    ERR_clear_error();
+    return -1;
+  }
+  return 0;
+}
+
+/* Connected: application data (SCTP) and alerts (close_notify); SRTP bypasses DTLS. */
+static dtls_state read_records(dtls *d) {
+  static _Thread_local uint8_t plain[16384 + 256]; /* one record's plaintext */
+  for (;;) {
+    int rc = SSL_read(d->ssl, plain, sizeof plain);
+    if (rc > 0) {
+      if (d->on_app)
+        d->on_app(d->app_ud, plain, (size_t)rc);
+      if (d->state != DTLS_CONNECTED)
+        break; /* closed from the handler */
+      continue;
+    }
+    if (SSL_get_error(d->ssl, rc) == SSL_ERROR_ZERO_RETURN)
+      d->state = DTLS_CLOSED;
+    break;
+  }
+  ERR_clear_error();
+  return d->state;
+}
+
 dtls_state dtls_receive(dtls *d, const uint8_t *data, size_t len) {
   if (d->state == DTLS_FAILED || d->state == DTLS_CLOSED)
     return d->state;
@@ -249,19 +316,20 @@ dtls_state dtls_receive(dtls *d, const uint8_t *data, size_t len) {
   if (d->state == DTLS_HANDSHAKING) {
     int rc = SSL_do_handshake(d->ssl);
     if (rc == 1)
-      return check_peer(d);
+      return check_peer(d); /* records after the Finished wait for the next datagram */
     int e = SSL_get_error(d->ssl, rc);
     if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
       return fail(d, "handshake failed");
     return d->state;
   }
-  /* Connected: only alerts (close_notify) arrive here; SRTP bypasses DTLS. */
-  uint8_t sink[256];
-  int rc = SSL_read(d->ssl, sink, sizeof sink);
-  if (rc <= 0 && SSL_get_error(d->ssl, rc) == SSL_ERROR_ZERO_RETURN)
-    d->state = DTLS_CLOSED;
-  ERR_clear_error();
-  return d->state;
+  d->released = false; /* SSL_read makes the buffers again */
+  dtls_state s = read_records(d);
+  /* Without data channels only alerts arrive here, so the buffers go again. With them
+   * SCTP keeps arriving: freeing and making 33 KiB per packet would cost more than the
+   * memory it saves, so they stay (dtls_set_app_handler). */
+  if (s == DTLS_CONNECTED && !d->on_app)
+    release_buffers(d);
+  return s;
 }
 
 dtls_state dtls_get_state(const dtls *d) { return d->state; }
@@ -279,8 +347,10 @@ void dtls_on_timeout(dtls *d) {
 }
 
 void dtls_close(dtls *d) {
-  if (d->state == DTLS_CONNECTED)
+  if (d->state == DTLS_CONNECTED) {
+    restore_buffers(d);
     SSL_shutdown(d->ssl);
+  }
   d->state = DTLS_CLOSED;
 }
 

@@ -55,6 +55,13 @@ dtls_state dtls_get_state(const dtls *d);
 /* Milliseconds until the handshake wants dtls_on_timeout, or -1 if it needs none. */
 long dtls_timeout_ms(dtls *d);
 void dtls_on_timeout(dtls *d);
+/* Application data (SCTP packets of data channels, RFC 8261) received once connected
+ * goes to cb, one record at a time, outside any OpenSSL call. */
+typedef void (*dtls_app_cb)(void *ud, const uint8_t *data, size_t len);
+void dtls_set_app_handler(dtls *d, dtls_app_cb cb, void *ud);
+/* Sends len bytes as one application data record (one datagram). 0, or -1 when not
+ * connected or OpenSSL refuses. */
+int dtls_send_app(dtls *d, const uint8_t *data, size_t len);
 /* Sends close_notify. */
 void dtls_close(dtls *d);
 /* Why the handshake failed, for logs. */

@@ -22,7 +22,7 @@ void ice_lite_new_credentials(ice_lite *ice) {
   random_ice_string(ice->local_ufrag, ICE_UFRAG_LEN);
   random_ice_string(ice->local_pwd, ICE_PWD_LEN);
   /* A restart starts over: the peer must nominate again (RFC 8445 §9). */
-  ice->has_selected = false;
+  ice->has_selected = ice->nominated = false;
   ice->remote_ufrag[0] = '\0';
 }
 
@@ -96,19 +96,25 @@ ice_outcome ice_lite_on_request_via(ice_lite *ice, const uint8_t *pkt,
   ice->requests_ok++;
   bool on_selected =
       ice->has_selected && ice->selected_via == via && same_address(&ice->selected, from);
-  if (on_selected)
+  if (on_selected) {
     ice->last_consent_ms = now_ms;
-  if (msg->use_candidate && !on_selected) {
-    size_t n = from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                           : sizeof(struct sockaddr_in);
-    memset(&ice->selected, 0, sizeof ice->selected);
-    memcpy(&ice->selected, from, n);
-    ice->selected_via = via;
-    ice->has_selected = true;
-    ice->last_consent_ms = now_ms;
-    return ICE_NOMINATED;
+    ice->nominated |= msg->use_candidate;
+    return ICE_ANSWERED;
   }
-  return ICE_ANSWERED;
+  /* RFC 8445 §12.1: data may go on a valid pair before one is selected. The first path
+   * that passed a check carries media until the peer nominates one: Chromium nominates
+   * an ICE-lite peer's pair only at its next check, 50-80 ms later (join_time). */
+  if (!msg->use_candidate && ice->has_selected)
+    return ICE_ANSWERED;
+  size_t n = from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                         : sizeof(struct sockaddr_in);
+  memset(&ice->selected, 0, sizeof ice->selected);
+  memcpy(&ice->selected, from, n);
+  ice->selected_via = via;
+  ice->has_selected = true;
+  ice->nominated = msg->use_candidate;
+  ice->last_consent_ms = now_ms;
+  return ice->nominated ? ICE_NOMINATED : ICE_SELECTED;
 }
 
 bool ice_lite_consent_expired(const ice_lite *ice, uint64_t now_ms, uint64_t timeout_ms) {

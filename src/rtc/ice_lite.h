@@ -1,5 +1,7 @@
 /* ice_lite — one transport's ICE-lite agent (RFC 8445 §2.5): our credentials, checks
- * of the peer's binding requests, nomination of the path media uses, and consent. */
+ * of the peer's binding requests, nomination of the path media uses, and consent.
+ * Media may go on the first path that passed a check before the peer nominates one
+ * (RFC 8445 §12.1). */
 #ifndef PARLEY_ICE_LITE_H
 #define PARLEY_ICE_LITE_H
 
@@ -16,7 +18,9 @@ typedef struct {
   char local_pwd[ICE_PWD_LEN + 1];
   char remote_ufrag[ICE_REMOTE_MAX + 1];
   bool has_selected;
-  struct sockaddr_storage selected; /* where media goes: the nominated path */
+  bool nominated;                   /* by the peer (USE-CANDIDATE) */
+  struct sockaddr_storage selected; /* where media goes: the nominated path, or until
+                                       then the first path that passed a check */
   const void *selected_via;         /* and over what: a TCP connection, NULL for UDP */
   uint64_t last_consent_ms;         /* last authenticated request on that path */
   uint64_t requests_ok, requests_refused;
@@ -35,6 +39,7 @@ typedef enum {
   ICE_DROPPED,   /* not for us or not authentic: say nothing */
   ICE_ANSWERED,  /* reply holds a response to send back to from */
   ICE_NOMINATED, /* as ANSWERED, and from is now the selected path */
+  ICE_SELECTED,  /* as ANSWERED, and from is the selected path until one is nominated */
 } ice_outcome;
 
 /* Handles a parsed binding request that came from `from` at now_ms. */

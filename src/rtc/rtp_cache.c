@@ -1,6 +1,7 @@
 /* rtp_cache — an index of entries by sequence number modulo its size, pointing into a
  * ring of the packets' bytes laid one after another; both grow (never shrink) while a
- * put would overwrite a packet younger than RTP_CACHE_KEEP_MS. */
+ * put would overwrite a packet younger than the NACK horizon (keep_ms, from NACK delays).
+ */
 #include "rtc/rtp_cache.h"
 
 #include "core/mem.h"
@@ -28,10 +29,23 @@ rtp_cache *rtp_cache_new(void) {
     c->seg_ms[i] = SEG_NONE;
   c->cur_seg = 0;
   c->holders = 1;
+  c->keep_ms = RTP_CACHE_KEEP_MIN_MS;
+  c->keep_noted_ms = 0;
   return c;
 }
 
 void rtp_cache_hold(rtp_cache *c) { c->holders++; }
+
+void rtp_cache_note_nack_delay(rtp_cache *c, uint64_t delay_ms, uint64_t now_ms) {
+  uint32_t keep =
+      delay_ms > RTP_CACHE_KEEP_MS / 4 ? RTP_CACHE_KEEP_MS : 4 * (uint32_t)delay_ms;
+  if (keep < RTP_CACHE_KEEP_MIN_MS)
+    keep = RTP_CACHE_KEEP_MIN_MS;
+  if (keep >= c->keep_ms || now_ms - c->keep_noted_ms > RTP_CACHE_DELAY_WINDOW_MS) {
+    c->keep_ms = keep;
+    c->keep_noted_ms = now_ms;
+  }
+}
 
 void rtp_cache_release(rtp_cache *c) {
   if (c && --c->holders == 0) {
@@ -64,12 +78,12 @@ static void grow_index(rtp_cache *c) {
 }
 
 /* A bigger ring: sized from the rate seen (the ring's bytes less a segment written in
- * age_ms) to hold RTP_CACHE_KEEP_MS with an eighth to spare, but 1.125 to 2 times the
+ * age_ms) to hold keep_ms with an eighth to spare, but 1.125 to 2 times the
  * old one. Intact packets keep their running positions, so they move to pos % the new
  * size; one that would be split over the new end is dropped (one packet at most). */
 static void grow_ring(rtp_cache *c, uint64_t age_ms) {
   size_t seg = c->cap / RTP_CACHE_SEGMENTS;
-  uint64_t need = (uint64_t)(c->cap - seg) * RTP_CACHE_KEEP_MS / (age_ms ? age_ms : 1);
+  uint64_t need = (uint64_t)(c->cap - seg) * c->keep_ms / (age_ms ? age_ms : 1);
   need = need * 9 / 8 + 2 * seg;
   size_t lo = c->cap + c->cap / 8, hi = c->cap * 2;
   size_t n = need < lo ? lo : need > hi ? hi : (size_t)need;
@@ -102,7 +116,7 @@ static void grow_ring(rtp_cache *c, uint64_t age_ms) {
 }
 
 /* Where len bytes go: at the head, or at the ring's start if they would be split over
- * its end. Entering a segment whose newest packet is younger than RTP_CACHE_KEEP_MS
+ * its end. Entering a segment whose newest packet is younger than keep_ms
  * grows the ring first (below its maximum). */
 static uint64_t reserve(rtp_cache *c, size_t len, uint64_t now) {
   for (;;) {
@@ -115,8 +129,7 @@ static uint64_t reserve(rtp_cache *c, size_t len, uint64_t now) {
     unsigned first = seg_of(c->cap, off), last = seg_of(c->cap, off + len - 1);
     uint64_t young = SEG_NONE;
     for (unsigned s = first; s <= last; s++)
-      if (s != c->cur_seg && c->seg_ms[s] != SEG_NONE &&
-          now - c->seg_ms[s] < RTP_CACHE_KEEP_MS)
+      if (s != c->cur_seg && c->seg_ms[s] != SEG_NONE && now - c->seg_ms[s] < c->keep_ms)
         young = c->seg_ms[s];
     if (young != SEG_NONE && c->cap < RTP_CACHE_MAX_BYTES) {
       grow_ring(c, now - young);
@@ -133,7 +146,7 @@ static uint64_t reserve(rtp_cache *c, size_t len, uint64_t now) {
 void rtp_cache_put(rtp_cache *c, const uint8_t *pkt, size_t len, uint16_t seq,
                    uint64_t now_ms) {
   rtp_cache_entry *e = &c->index[seq % c->n_slots];
-  while (intact(c, e) && e->seq != seq && now_ms - e->kept_ms < RTP_CACHE_KEEP_MS &&
+  while (intact(c, e) && e->seq != seq && now_ms - e->kept_ms < c->keep_ms &&
          c->n_slots < RTP_CACHE_SLOTS) {
     grow_index(c);
     e = &c->index[seq % c->n_slots];

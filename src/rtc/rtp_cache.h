@@ -11,9 +11,24 @@
 #define RTP_CACHE_MIN_BYTES (32 * 1024)   /* ring to start with: ~1.7 s at 150 kbit/s */
 #define RTP_CACHE_MAX_BYTES (1024 * 1024) /* ring at most: ~1 s at 8 Mbit/s */
 #define RTP_CACHE_SEGMENTS 32             /* the ring's age is tracked per 1/32nd of it */
-/* A packet kept less than this ago is still worth a NACK's answer: the index and the
- * ring grow (up to their maximum) rather than overwrite it. */
+/* The NACK horizon: a packet kept less than keep_ms ago is still worth a NACK's answer,
+ * so the index and the ring grow (up to their maximum) rather than overwrite it.
+ * keep_ms is 4 x the largest NACK delay its receivers showed in the last
+ * RTP_CACHE_DELAY_WINDOW_MS, between RTP_CACHE_KEEP_MIN_MS and RTP_CACHE_KEEP_MS; the
+ * minimum until a NACK comes. A NACK delay is the time from a packet's sending to the
+ * first NACK for it: the receiver's RTT plus its wait for the next packet (RFC 3550's
+ * LSR/DLSR cannot give the RTT here: the router sends receivers no SR). A packet is
+ * resent at most 3 times (session.c), a receiver repeating its NACK about every RTT
+ * (Chromium's NackRequester), so the third answer goes out about 3 RTTs after the
+ * first loss; 4 NACK delays cover it, and a retransmission later than that finds the
+ * receiver's jitter buffer past the hole. A fixed 1 s kept 128 KiB per 1 Mbit/s
+ * publisher, half of its memory (issue 13); 250 ms keeps 32 KiB (the ring's first size)
+ * and answers every NACK of a receiver whose NACK delay is under ~60 ms. The cost: the
+ * first loss of a receiver farther away than the horizon is repaired by a keyframe
+ * instead (its NACK finds the packet gone), after which the horizon covers it. */
 #define RTP_CACHE_KEEP_MS 1000
+#define RTP_CACHE_KEEP_MIN_MS 250
+#define RTP_CACHE_DELAY_WINDOW_MS 5000
 
 typedef struct {
   uint16_t seq;
@@ -32,7 +47,9 @@ typedef struct {
   uint64_t head;                       /* running position of the next write */
   uint64_t seg_ms[RTP_CACHE_SEGMENTS]; /* newest kept_ms in each 1/32nd; ~0 = none */
   unsigned cur_seg;                    /* the segment the last write ended in */
-  int holders; /* its stream, and each rtp_sent entry that points into it */
+  int holders;            /* its stream, and each rtp_sent entry that points into it */
+  uint32_t keep_ms;       /* the NACK horizon (above) */
+  uint64_t keep_noted_ms; /* when the NACK delay that set it was noted */
 } rtp_cache;
 /* Reference counted, on one media loop only (no atomics): new starts with one holder;
  * the last release frees it. A stream's cache outlives the stream while receivers'
@@ -41,10 +58,15 @@ rtp_cache *rtp_cache_new(void);
 void rtp_cache_hold(rtp_cache *c);
 void rtp_cache_release(rtp_cache *c);
 /* Stores a plain (unprotected) RTP packet, as received, under its sequence number. The
- * ring grows with the stream's byte rate so that it holds RTP_CACHE_KEEP_MS of it: 32
- * KiB for a 150 kbit/s layer, ~128 KiB at 1 Mbit/s; the index with its packet rate. */
+ * ring grows with the stream's byte rate so that it holds keep_ms of it: at 1 Mbit/s 32
+ * KiB for 250 ms, ~128 KiB for 1 s; the index with its packet rate. */
 void rtp_cache_put(rtp_cache *c, const uint8_t *pkt, size_t len, uint16_t seq,
                    uint64_t now_ms);
+/* A receiver's first NACK for a packet came delay_ms after the packet was sent to it: the
+ * horizon becomes 4 x the largest such delay of the last RTP_CACHE_DELAY_WINDOW_MS,
+ * within its bounds. The ring grows to a longer horizon as packets arrive; it is not
+ * shrunk for a shorter one. */
+void rtp_cache_note_nack_delay(rtp_cache *c, uint64_t delay_ms, uint64_t now_ms);
 /* The packet with seq if still cached (not overwritten by a newer one): its bytes, with
  * *len and *kept_ms set; else NULL. Valid until the next put. */
 const uint8_t *rtp_cache_get(const rtp_cache *c, uint16_t seq, size_t *len,

@@ -107,6 +107,8 @@ static int parse_media_line(parser *p, const char *v, const char *end) {
   m->direction = SDP_SENDRECV;
   while (next_word(&v, end, &w, &n)) {
     unsigned long pt;
+    if (m->kind == SDP_APPLICATION && n == 18 && memcmp(w, "webrtc-datachannel", n) == 0)
+      m->datachannel = true;
     if (m->kind == SDP_APPLICATION || m->kind == SDP_OTHER)
       continue; /* "webrtc-datachannel" and other non-RTP formats */
     if (!parse_uint(w, n, 127, &pt))
@@ -347,6 +349,13 @@ static int media_attribute(parser *p, const char *name, size_t nlen, const char 
     if (!parse_uint(v, (size_t)(end - v), 65535, &port))
       return fail(p, "bad a=sctp-port");
     m->sctp_port = (uint16_t)port;
+    return 0;
+  }
+  if (NAME("max-message-size")) {
+    unsigned long size; /* RFC 8841 §6: 0 means "no limit"; larger values are capped */
+    if (!parse_uint(v, (size_t)(end - v), 0xffffffffUL, &size))
+      return fail(p, "bad a=max-message-size");
+    m->max_message_size = size ? (uint32_t)size : 0xffffffffu;
     return 0;
   }
 #undef NAME

@@ -76,7 +76,9 @@ typedef struct {
   char simulcast[128]; /* a=simulcast value, kept as written */
   char candidates[SDP_MAX_CANDIDATES][256];
   size_t n_candidates;
-  uint16_t sctp_port;
+  uint16_t sctp_port;        /* a=sctp-port (RFC 8841), 0 if absent */
+  uint32_t max_message_size; /* a=max-message-size, 0 if absent */
+  bool datachannel;          /* m=application ... webrtc-datachannel */
 } sdp_media;
 
 typedef struct {

@@ -1,6 +1,7 @@
 /* sdp_answer — codec and extension choice per m-line, and the answer's text. */
 #include "rtc/sdp_answer.h"
 
+#include "rtc/sctp.h"
 #include "rtc/twcc.h"
 
 #include <stdio.h>
@@ -86,7 +87,34 @@ static sdp_direction answer_direction(sdp_direction offered) {
   }
 }
 
-static void choose(const sdp_media *m, const char *prefer_video, sdp_choice *ch) {
+/* RFC 8841: UDP/DTLS/SCTP (or TCP/DTLS/SCTP for ICE-TCP) webrtc-datachannel with an
+ * a=sctp-port; the old "DTLS/SCTP 5000" form with a=sctpmap is not served. */
+static void choose_data(const sdp_media *m, const sdp_local *l, sdp_choice *ch) {
+  bool bundled_only = m->bundle_only && m->bundled;
+  if (!l->data_channels || (m->port == 0 && !bundled_only) || !m->mid[0] ||
+      !m->datachannel || !m->sctp_port ||
+      (strcmp(m->proto, "UDP/DTLS/SCTP") != 0 && strcmp(m->proto, "TCP/DTLS/SCTP") != 0))
+    return;
+  /* A data m-line whose transport we could not use is rejected, never the call. */
+  if (!m->ice_ufrag[0] || !m->ice_pwd[0] ||
+      strcasecmp(m->fingerprint_alg, "sha-256") != 0 || !m->fingerprint[0] ||
+      strcmp(m->setup, "passive") == 0)
+    return;
+  ch->accepted = true;
+  ch->direction = SDP_SENDRECV;
+  ch->sctp_port = m->sctp_port;
+  ch->max_message_size = m->max_message_size;
+}
+
+const sdp_choice *sdp_agreement_data(const sdp_agreement *a) {
+  for (size_t i = 0; i < a->n_media; i++)
+    if (a->media[i].accepted && a->media[i].kind == SDP_APPLICATION)
+      return &a->media[i];
+  return NULL;
+}
+
+static void choose(const sdp_media *m, const sdp_local *l, sdp_choice *ch) {
+  const char *prefer_video = l->prefer_video;
   memset(ch, 0, sizeof *ch);
   ch->kind = m->kind;
   ch->pt = ch->rtx_pt = ch->dtmf_pt = -1;
@@ -94,6 +122,8 @@ static void choose(const sdp_media *m, const char *prefer_video, sdp_choice *ch)
   snprintf(ch->mid, sizeof ch->mid, "%s", m->mid);
   ch->slides = strcmp(m->content, "slides") == 0;
   ch->direction = answer_direction(m->direction);
+  if (m->kind == SDP_APPLICATION)
+    return choose_data(m, l, ch);
   /* Port 0 rejects the m-line, unless bundle-only and bundled (RFC 9143 §7.3 NOTE). */
   bool bundled_only = m->bundle_only && m->bundled;
   if ((m->port == 0 && !bundled_only) || !m->mid[0] || !m->rtcp_mux ||
@@ -173,11 +203,16 @@ static void assign_slots(const sdp_session *offer, const sdp_local *l, sdp_agree
  * a test-call room), so it is rejected instead: the offerer sees port 0 and keeps its
  * other m-lines. */
 static void reject_extra_media(sdp_agreement *a) {
-  bool audio = false, video = false, slides = false;
+  bool audio = false, video = false, slides = false, data = false;
   for (size_t i = 0; i < a->n_media; i++) {
     sdp_choice *ch = &a->media[i];
     if (!ch->accepted || ch->slot > 0)
       continue;
+    if (ch->kind == SDP_APPLICATION) { /* one SCTP association per transport */
+      ch->accepted = !data;
+      data = true;
+      continue;
+    }
     bool *seen = ch->kind == SDP_AUDIO ? &audio : ch->slides ? &slides : &video;
     bool sends = ch->direction == SDP_SENDRECV || ch->direction == SDP_SENDONLY;
     if (*seen && sends)
@@ -308,6 +343,20 @@ void sdp_write_candidates(buf *out, const host_addr_list *addresses, uint16_t po
   buf_appendf(out, "a=end-of-candidates\r\n");
 }
 
+/* RFC 8841 §5: our SCTP port and the largest message we accept. */
+static void write_data(buf *out, const sdp_media *m, const sdp_local *l, bool transport) {
+  const char *first = l->addresses->addr[0];
+  buf_appendf(out, "m=application %u %s webrtc-datachannel\r\nc=IN %s %s\r\na=mid:%s\r\n",
+              l->port, m->proto, strchr(first, ':') ? "IP6" : "IP4", first, m->mid);
+  if (transport)
+    buf_appendf(out, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=setup:passive\r\n",
+                l->ice_ufrag, l->ice_pwd);
+  buf_appendf(out, "a=sctp-port:%u\r\na=max-message-size:%u\r\n", SCTP_PORT,
+              l->max_message_size ? l->max_message_size : SCTP_MAX_MESSAGE_SIZE);
+  if (transport)
+    sdp_write_candidates(out, l->addresses, l->port, l->tcp_port);
+}
+
 /* transport: this m-line describes the transport, ICE, DTLS role and candidate (RFC
  * 9143 §7.1.3: only the tagged one of a BUNDLE group does; the others share it). */
 static void write_accepted(buf *out, const sdp_media *m, const sdp_choice *ch,
@@ -420,7 +469,7 @@ int sdp_answer_write(const sdp_session *offer, const sdp_local *local, buf *out,
                      sdp_agreement *agreed, char *err, size_t errlen) {
   memset(agreed, 0, sizeof *agreed);
   for (size_t i = 0; i < offer->n_media; i++)
-    choose(&offer->media[i], local->prefer_video, &agreed->media[i]);
+    choose(&offer->media[i], local, &agreed->media[i]);
   agreed->n_media = offer->n_media;
   reject_unbundled(offer, agreed);
   assign_slots(offer, local, agreed);
@@ -449,9 +498,11 @@ int sdp_answer_write(const sdp_session *offer, const sdp_local *local, buf *out,
       buf_appendf(out, " %s", agreed->media[i].mid);
   buf_appendf(out, "\r\na=msid-semantic: WMS parley\r\n");
   for (size_t i = 0; i < offer->n_media; i++) {
-    if (agreed->media[i].accepted)
-      write_accepted(out, &offer->media[i], &agreed->media[i], local,
-                     i == (size_t)tag || !offer->media[i].bundled);
+    bool transport = i == (size_t)tag || !offer->media[i].bundled;
+    if (agreed->media[i].accepted && agreed->media[i].kind == SDP_APPLICATION)
+      write_data(out, &offer->media[i], local, transport);
+    else if (agreed->media[i].accepted)
+      write_accepted(out, &offer->media[i], &agreed->media[i], local, transport);
     else
       write_rejected(out, &offer->media[i]);
   }

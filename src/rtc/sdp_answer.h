@@ -32,6 +32,11 @@ typedef struct {
    * offerer's first usable codec (a recording keeps what its client chose); a codec
    * name: that one if offered (a supervisor receives its agent's codec unchanged). */
   const char *prefer_video;
+  /* Accept an offered data channel m-line (m=application ... UDP/DTLS/SCTP
+   * webrtc-datachannel with a=sctp-port): only routers that serve data channels do;
+   * for the others it is answered with port 0. */
+  bool data_channels;
+  uint32_t max_message_size; /* our a=max-message-size; 0: SCTP_MAX_MESSAGE_SIZE */
 } sdp_local;
 
 /* What was agreed for one m-line; the media path reads this, not the text. */
@@ -51,6 +56,10 @@ typedef struct {
   /* Simulcast received: the rids in the offer's order, and their header extensions. */
   uint8_t n_rids, ext_rid, ext_repaired_rid;
   char rids[SDP_MAX_LAYERS][16];
+  /* Data channels (kind SDP_APPLICATION): the peer's a=sctp-port and
+   * a=max-message-size (0: absent, RFC 8841's 64 KiB default applies). */
+  uint16_t sctp_port;
+  uint32_t max_message_size;
 } sdp_choice;
 
 typedef struct {
@@ -58,6 +67,9 @@ typedef struct {
   size_t n_media;
   uint8_t n_slots; /* >= 2: a multistream call with that many tile slots, else 0 */
 } sdp_agreement;
+
+/* The accepted data channel m-line of an agreement, or NULL. */
+const sdp_choice *sdp_agreement_data(const sdp_agreement *a);
 
 /* A candidate's priority (RFC 8445 §5.1.2.1) for component 1. */
 uint32_t sdp_candidate_priority(uint32_t type_pref, uint32_t local_pref);

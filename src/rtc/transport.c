@@ -119,7 +119,32 @@ void transport_set_twcc(transport *t, uint8_t ext_id, transport_twcc_cb cb, void
 
 static int64_t now_us(void) { return (int64_t)(uv_hrtime() / 1000); }
 
+static void sctp_output(void *ud, const uint8_t *pkt, size_t len) {
+  transport *t = ud;
+  if (!t->failed)
+    dtls_send_app(t->dtls, pkt, len); /* one record, one datagram (dtls_send) */
+}
+
+static void sctp_from_dtls(void *ud, const uint8_t *data, size_t len) {
+  transport *t = ud;
+  if (t->sctp)
+    sctp_input(t->sctp, data, len);
+}
+
+sctp_assoc *transport_enable_sctp(transport *t, const sctp_config *cfg,
+                                  const sctp_callbacks *cb, void *ud) {
+  if (t->sctp)
+    return t->sctp;
+  t->sctp = sctp_new(t->loop, cfg, sctp_output, t, cb, ud);
+  dtls_set_app_handler(t->dtls, sctp_from_dtls, t);
+  if (dtls_get_state(t->dtls) == DTLS_CONNECTED)
+    sctp_connect(t->sctp);
+  return t->sctp;
+}
+
 void transport_free(transport *t) {
+  sctp_free(t->sctp); /* its ABORT goes out before DTLS's close_notify */
+  t->sctp = NULL;
   free(t->twcc);
   t->twcc = NULL;
   port_unregister_ufrag(t->port, t->ice.local_ufrag);
@@ -149,9 +174,10 @@ bool transport_on_stun(transport *t, const uint8_t *pkt, size_t len, const stun_
     t->port->counters.stun_refused++;
   else if (!via) /* a TCP connection is its own path: the port knows it already */
     port_register_address(t->port, from, t);
-  if (o == ICE_NOMINATED) {
+  if (o == ICE_NOMINATED || o == ICE_SELECTED) {
     t->path_lost = false;
-    log_debug("rtc", "transport %s nominated a %s path", t->id, via ? "tcp" : "udp");
+    log_debug("rtc", "transport %s %s a %s path", t->id,
+              o == ICE_NOMINATED ? "nominated" : "checked", via ? "tcp" : "udp");
   }
   return ok;
 }
@@ -193,6 +219,8 @@ static void on_dtls(transport *t, const uint8_t *pkt, size_t len,
            keys.profile == DTLS_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM"
                                                       : "AES_CM_128_HMAC_SHA1_80");
   t->sink.on_connected(t, t->sink_ud);
+  if (t->sctp && !t->failed)
+    sctp_connect(t->sctp);
 }
 
 static void on_twcc_results(const twcc_result *r, size_t n, void *ud) {

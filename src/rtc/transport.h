@@ -7,6 +7,7 @@
 #include "rtc/ice_lite.h"
 #include "rtc/rtcp.h"
 #include "rtc/rtp.h"
+#include "rtc/sctp.h"
 #include "rtc/srtp_session.h"
 #include "rtc/twcc.h"
 
@@ -72,6 +73,7 @@ struct transport {
   void *sink_ud;
   transport_counters counters;
   transport_twcc *twcc; /* NULL: transport-cc not agreed */
+  sctp_assoc *sctp;     /* data channels (an accepted m=application), else NULL */
 };
 
 /* Creates and registers the transport with its port; credentials and the peer's
@@ -90,6 +92,12 @@ void transport_free(transport *t);
  * sent from now on carries our transport-wide sequence number, every one received with
  * the peer's is recorded, and the peer's feedback goes to cb. */
 void transport_set_twcc(transport *t, uint8_t ext_id, transport_twcc_cb cb, void *ud);
+
+/* Data channels: an SCTP association over this transport's DTLS (RFC 8261), connected
+ * as soon as DTLS is (at once if it already is). Its callbacks run on this loop. Once
+ * per transport; transport_free frees it. */
+sctp_assoc *transport_enable_sctp(transport *t, const sctp_config *cfg,
+                                  const sctp_callbacks *cb, void *ud);
 
 /* Protect and send; pkt needs TRANSPORT_RTP_ROOM bytes of room after len. */
 int transport_send_rtp(transport *t, uint8_t *pkt, size_t len);

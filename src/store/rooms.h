@@ -23,6 +23,9 @@ typedef struct {
   bool guests_cannot_present;
   /* Clients must reach media through TURN only (use_relay_candidates_only). */
   bool relay_only;
+  /* Not from the store: a policy server's service configuration made it (an ad-hoc
+   * room, src/policy); id is then the conference core's own key, below zero. */
+  bool adhoc;
   char *aliases[ROOM_MAX_ALIASES];
   size_t n_aliases;
 } room_record;

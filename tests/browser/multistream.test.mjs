@@ -87,6 +87,15 @@ async function untilSeen(fn, what, ms) {
   }
 }
 
+/* The server's downlink estimate toward a page's call, bit/s (its /metrics gauge): what
+ * limits the layers a page is given, so a failed layer check says it. */
+async function estimateOf(page) {
+  const uuid = await page.evaluate(() => parley.callUuid);
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const m = text.match(new RegExp(`parley_call_send_estimate_bps\\{call="${uuid}"\\} (\\d+)`));
+  return m ? Number(m[1]) : null;
+}
+
 const colourOf = (uuid) => PEOPLE.find((p) => p.uuid === uuid)?.colour;
 
 /* The page's mapping once every other participant in `present` is on a tile showing
@@ -168,7 +177,7 @@ test('four multistream participants: last-N tiles, mapping, leave, layers by til
     const [rid, tall] = Object.entries(o).filter(([, x]) => x.height)
       .sort((a, b) => b[1].height - a[1].height)[0] || [];
     return [s && tall && s.height === tall.height && s.height > top.l.height && m.layer === rid,
-            { inbound: s, outbound: o, mapping: m }];
+            { inbound: s, outbound: o, mapping: m, estimate: await estimateOf(pages[0]) }];
   }, "Red to decode the tallest layer Green sends", 20000);
 
   // Yellow leaves: within 2 s it is gone from every mapping and its tile stops.

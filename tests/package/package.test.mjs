@@ -73,7 +73,7 @@ describe('make deb', () => {
     assert.match(info, /^ Package: parley$/m);
     assert.match(info, new RegExp(`^ Version: ${VERSION.replace(/\./g, '\\.')}$`, 'm'));
     const depends = /^ Depends: (.*)$/m.exec(info)?.[1] ?? '';
-    for (const lib of ['adduser', 'libc6', 'libh2o', 'libuv1', 'libssl3', 'libsrtp2', 'libopus0', 'libsqlite3', 'libjansson4', 'libcurl4']) {
+    for (const lib of ['adduser', 'libc6', 'libh2o', 'libuv1', 'libssl3', 'libsrtp2', 'libopus0', 'libsqlite3', 'libjansson4', 'libcurl4', 'libc-ares2']) {
       assert.ok(depends.includes(lib), `Depends lacks ${lib}: ${depends}`);
     }
   });
@@ -81,7 +81,7 @@ describe('make deb', () => {
   test('contents: programs, web client, config, data dir, unit, sysusers entry', () => {
     const list = sh('dpkg', ['--contents', deb]);
     const paths = list.split('\n').map((l) => l.split(/\s+/).slice(5).join(' ').replace(/^\./, '').replace(/ -> .*/, ''));
-    for (const p of ['/usr/bin/parleyd', '/usr/bin/parleyctl', '/usr/share/parley/web/index.html',
+    for (const p of ['/usr/bin/parleyd', '/usr/bin/parleyctl', '/usr/bin/parley', '/usr/share/parley/web/index.html',
       '/usr/share/parley/web/app/main.js', '/usr/share/parley/web/app/app.css',
       '/etc/parley/parley.conf', '/usr/share/parley/parley.conf.example', '/var/lib/parley/',
       '/lib/systemd/system/parley.service', '/usr/lib/sysusers.d/parley.conf',
@@ -149,6 +149,7 @@ describe('make deb', () => {
     const bin = path.join(root, 'usr/bin/parleyd');
     assert.match(sh(bin, ['--version']), new RegExp(`^parleyd ${VERSION.replace(/\./g, '\\.')}( \\(git [^)]+\\))?\\n$`));
     assert.match(sh(path.join(root, 'usr/bin/parleyctl'), ['--version']), /^parleyctl /);
+    assert.match(sh(path.join(root, 'usr/bin/parley'), ['--version']), /^parley /);
     const data = path.join(root, 'data');
     mkdirSync(data);
     // The web dir and data dir are the scratch root's; everything else as installed.
@@ -171,7 +172,7 @@ describe('make install DESTDIR=...', () => {
 
   test('lays out the files under PREFIX, /etc/parley and /var/lib/parley', async () => {
     await install();
-    for (const p of ['usr/local/bin/parleyd', 'usr/local/bin/parleyctl', 'usr/local/share/parley/web/index.html',
+    for (const p of ['usr/local/bin/parleyd', 'usr/local/bin/parleyctl', 'usr/local/bin/parley', 'usr/local/share/parley/web/index.html',
       'usr/local/share/parley/web/app/main.js',
       'usr/local/share/parley/parley.conf.example', 'etc/parley/parley.conf', 'var/lib/parley',
       'usr/local/lib/systemd/system/parley.service', 'usr/local/lib/sysusers.d/parley.conf']) {

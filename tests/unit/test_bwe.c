@@ -164,11 +164,29 @@ static void test_probe_schedule(void) {
   CHECK(bwe_probe_rate(&est, 20000) == 0); /* at the ceiling: none */
 }
 
+/* A rise in what is wanted ends the back-off, only while the estimate is short of it
+ * and no probe runs. */
+static void test_probe_soon(void) {
+  bwe_init(&est);
+  est.estimate_bps = 1000000;
+  CHECK(bwe_probe_rate(&est, 1000) == 2000000);
+  CHECK(bwe_probe_rate(&est, 1500) == 0); /* did not raise it: next at 4500 */
+  bwe_probe_soon(&est, 900000, 2000);     /* wanted less than the estimate: no change */
+  CHECK(bwe_probe_rate(&est, 2000) == 0);
+  bwe_probe_soon(&est, 3000000, 2000);
+  CHECK(bwe_probe_rate(&est, 2000) == 2000000); /* at once */
+  bwe_probe_soon(&est, 3000000, 2100);          /* while it runs: nothing changes */
+  CHECK(bwe_probe_rate(&est, 2100) == 2000000);
+  CHECK(bwe_probe_rate(&est, 2500) == 0);
+  CHECK(bwe_probe_rate(&est, 4000) == 0); /* the gap after a failed one still holds */
+}
+
 int main(void) {
   test_constant_delay_grows();
   test_queue_decreases();
   test_loss_decreases();
   test_probe_climbs_back();
   test_probe_schedule();
+  test_probe_soon();
   CHECK_DONE();
 }

@@ -64,6 +64,11 @@ static void test_pick(void) {
   }
   CHECK(seen_b > 40 && seen_e > 40);
   CHECK(cnode_pick(ns, 5, "us", 7) == 2);
+  /* a policy's location, then its overflow locations in order, then anywhere */
+  const char *loc[] = {"mars", "us", "eu"};
+  CHECK(cnode_pick_in(ns, 5, loc, 3, 7) == 2);
+  const char *none[] = {"mars", "moon"};
+  CHECK(cnode_pick_in(ns, 5, none, 2, 7) == 2); /* least loaded of all */
   /* no serving node in the region: any serving node, least loaded */
   CHECK(cnode_pick(ns, 5, "ap", 7) == 2);
   ns[2].draining = true;

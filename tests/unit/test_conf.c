@@ -221,6 +221,51 @@ static void test_room_removed(void) {
   free(ra);
 }
 
+/* A policy server's room (adhoc): found by name, by every alias it was joined through
+ * while people are in it, untouched by the store's refresh, gone when empty. */
+static void test_adhoc(void) {
+  room_record r = {.name = (char *)"Ad hoc", .pin = (char *)"4321", .adhoc = true};
+  r.aliases[0] = (char *)"adhoc.one";
+  r.n_aliases = 1;
+  join_request req = {.alias = "adhoc.one",
+                      .display_name = "A",
+                      .remote_addr = "10.0.0.1",
+                      .uuid = "0b7d4c1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e"};
+  join_result res;
+  bool admit;
+  conf_role role;
+  const room_record *target;
+  conf_join_decide(core, &r, &req, &res, &admit, &role, &target);
+  CHECK(!admit && res.outcome == JOIN_PIN_PROMPT);
+  req.pin = "4321";
+  conf_join_decide(core, &r, &req, &res, &admit, &role, &target);
+  CHECK(admit && role == ROLE_HOST && target == &r);
+  conf_join_admit(core, &r, &req, role, &res);
+  CHECK(res.outcome == JOIN_OK);
+  CHECK_STR(res.p->uuid, "0b7d4c1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e");
+  participant *a = res.p;
+  CHECK(conf_adhoc_rooms(core) == 1);
+  /* another alias the policy maps to the same name: the same room */
+  r.aliases[0] = (char *)"adhoc.two";
+  req = (join_request){.alias = "adhoc.two", .display_name = "B", .bypass_lock = true};
+  conf_join_admit(core, &r, &req, ROLE_GUEST, &res);
+  CHECK(res.outcome == JOIN_OK && res.p->room == a->room);
+  participant *b = res.p;
+  const room_record *found = conf_find_alias(core, "adhoc.two");
+  CHECK(found && found->adhoc && found->id < 0);
+  CHECK(conf_find_alias(core, "adhoc.one") == found);
+  CHECK(conf_authenticate(core, "adhoc.two", res.token) == b);
+  /* a store change does not end it */
+  add_room("bystander", NULL, NULL, false, false, false);
+  CHECK(conf_find_alias(core, "bystander") != NULL);
+  CHECK(!a->leaving && conf_find_alias(core, "adhoc.one") != NULL);
+  conf_leave(a, "bye");
+  conf_leave(b, "bye");
+  CHECK(conf_adhoc_rooms(core) == 0);
+  CHECK(conf_find_alias(core, "adhoc.one") == NULL);
+  CHECK(conf_find_alias(core, "adhoc.two") == NULL);
+}
+
 int main(void) {
   char dir[] = "/tmp/parley-conf-XXXXXX";
   CHECK(mkdtemp(dir) != NULL);
@@ -246,6 +291,7 @@ int main(void) {
   test_floor();
   test_lecture(&loop);
   test_room_removed();
+  test_adhoc();
   conf_destroy(core);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);

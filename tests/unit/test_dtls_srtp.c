@@ -141,6 +141,42 @@ static void test_malformed_records(void) {
   dtls_context_free(ctx);
 }
 
+/* The server frees its record buffers once connected; it must still write a close_notify
+ * the client reads, which is what crashed (SSL_shutdown) when the buffers were freed and
+ * not made again, and read one more record after that. */
+static void test_after_buffers_released(void) {
+  char err[200];
+  dtls_context *ctx = dtls_context_new("SRTP_AES128_CM_SHA1_80", err, sizeof err);
+  for (int peer_closes = 0; peer_closes < 2; peer_closes++) {
+    client c;
+    client_new(&c, "SRTP_AES128_CM_SHA1_80");
+    wire from_server = {.len = 0};
+    dtls *server = dtls_new(ctx, c.fingerprint, to_wire, &from_server);
+    CHECK(handshake(&c, server, &from_server) == DTLS_CONNECTED);
+    CHECK(SSL_is_init_finished(c.ssl));
+    from_server.len = 0;
+    dtls_srtp_keys sk;
+    CHECK(dtls_srtp_keys_get(server, &sk) == 0);
+    if (peer_closes) { /* the browser's close_notify is read with the buffers made again
+                        */
+      SSL_shutdown(c.ssl);
+      uint8_t buf[512];
+      int n = BIO_read(SSL_get_wbio(c.ssl), buf, sizeof buf);
+      CHECK(n > 0 && dtls_receive(server, buf, (size_t)n) == DTLS_CLOSED);
+    } else {
+      dtls_close(server);
+      CHECK(from_server.len > 0);
+      BIO_write(SSL_get_rbio(c.ssl), from_server.data, (int)from_server.len);
+      uint8_t sink[64];
+      int rc = SSL_read(c.ssl, sink, sizeof sink);
+      CHECK(rc <= 0 && SSL_get_error(c.ssl, rc) == SSL_ERROR_ZERO_RETURN);
+    }
+    dtls_free(server);
+    client_free(&c);
+  }
+  dtls_context_free(ctx);
+}
+
 static void client_keys(client *c, dtls_srtp_keys *keys, size_t salt_len) {
   uint8_t m[2 * DTLS_MAX_KEY_SALT];
   size_t k = 16, s = salt_len;
@@ -254,6 +290,7 @@ int main(void) {
   CHECK(srtp_openssl_installed()); /* libsrtp's AES and HMAC are OpenSSL's from here on */
   test_known_answer();
   test_malformed_records();
+  test_after_buffers_released();
   /* Our preference wins over the client's order. */
   run("SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80",
       "SRTP_AES128_CM_SHA1_80:SRTP_AEAD_AES_128_GCM", DTLS_SRTP_AEAD_AES_128_GCM);

@@ -1,5 +1,6 @@
-/* test_ice_lite — ICE-lite answers only authentic requests, nominates the path a
- * USE-CANDIDATE request came on, restarts with new credentials, and times out consent. */
+/* test_ice_lite — ICE-lite answers only authentic requests, sends on the first checked
+ * path until the peer nominates one, moves to the path a USE-CANDIDATE request came on,
+ * restarts with new credentials, and times out consent. */
 #include "check.h"
 #include "rtc/ice_lite.h"
 
@@ -63,16 +64,27 @@ int main(void) {
   size_t ulen;
   const char *u = ice_lite_addressed_ufrag(&m, &ulen);
   CHECK(u && ulen == ICE_UFRAG_LEN && memcmp(u, ice.local_ufrag, ulen) == 0);
+  /* The first path that passes a check carries media until one is nominated. */
   CHECK(ice_lite_on_request(&ice, req, &m, (struct sockaddr *)&from, 1000, reply,
-                            sizeof reply, &reply_len) == ICE_ANSWERED);
+                            sizeof reply, &reply_len) == ICE_SELECTED);
   stun_msg r;
   CHECK(reply_len > 0 && stun_parse(reply, reply_len, &r) == 0);
   CHECK(r.type == STUN_BINDING_SUCCESS && memcmp(r.tid, m.tid, 12) == 0);
   CHECK(stun_integrity_ok(reply, &r, ice.local_pwd, strlen(ice.local_pwd)));
-  CHECK(!ice.has_selected);
-
+  CHECK(ice.has_selected && !ice.nominated);
+  /* Another path's check does not move it; a nomination does. */
+  struct sockaddr_in other = from;
+  other.sin_port = htons(5001);
+  CHECK(ice_lite_on_request(&ice, req, &m, (struct sockaddr *)&other, 1100, reply,
+                            sizeof reply, &reply_len) == ICE_ANSWERED);
+  CHECK(ice.has_selected &&
+        ((struct sockaddr_in *)&ice.selected)->sin_port == htons(5000));
   n = make_request(req, username, ice.local_pwd, true);
   stun_parse(req, n, &m);
+  CHECK(ice_lite_on_request(&ice, req, &m, (struct sockaddr *)&other, 1200, reply,
+                            sizeof reply, &reply_len) == ICE_NOMINATED);
+  CHECK(ice.nominated && ((struct sockaddr_in *)&ice.selected)->sin_port == htons(5001));
+
   CHECK(ice_lite_on_request(&ice, req, &m, (struct sockaddr *)&from, 2000, reply,
                             sizeof reply, &reply_len) == ICE_NOMINATED);
   CHECK(ice.has_selected && !ice_lite_consent_expired(&ice, 31000, 30000));

@@ -284,9 +284,12 @@ static void test_vp8_descriptor(void) {
 }
 
 /* The cache starts small and doubles only while it would overwrite a packet younger
- * than RTP_CACHE_KEEP_MS; every packet of that second stays retrievable. */
+ * than RTP_CACHE_KEEP_MS (a receiver NACKing 250 ms after a loss); every packet of that
+ * second stays retrievable. */
 static void test_cache_grows(void) {
   rtp_cache *c = rtp_cache_new();
+  rtp_cache_note_nack_delay(c, 250, 0);
+  CHECK(c->keep_ms == RTP_CACHE_KEEP_MS);
   uint8_t pkt[100] = {0x80};
   CHECK(c->n_slots == RTP_CACHE_MIN_SLOTS);
   /* 20 packets a second: never more than the minimum. */
@@ -342,7 +345,7 @@ static void run_cache(rtp_cache *c, uint16_t *seq, uint64_t *now_us, unsigned n,
     size_t len;
     uint64_t kept;
     const uint8_t *got = rtp_cache_get(c, q, &len, &kept);
-    if (now - when[q] < RTP_CACHE_KEEP_MS && back < RTP_CACHE_SLOTS &&
+    if (now - when[q] < c->keep_ms && back < RTP_CACHE_SLOTS &&
         c->cap < RTP_CACHE_MAX_BYTES)
       CHECK(got != NULL);
     if (!got)
@@ -363,6 +366,7 @@ static void test_cache_ring(void) {
   uint16_t seq = 65000; /* wraps on the way */
   uint64_t now_us = 5000000;
   rtp_cache *c = rtp_cache_new();
+  rtp_cache_note_nack_delay(c, 300, now_us / 1000);      /* a horizon of 1 s */
   run_cache(c, &seq, &now_us, 400, 15, 900, 1300, &rng); /* ~130 kbit/s */
   CHECK(c->cap == RTP_CACHE_MIN_BYTES);
   run_cache(c, &seq, &now_us, 1000, 100, 1200, 1200, &rng); /* ~1 Mbit/s */
@@ -377,14 +381,44 @@ static void test_cache_ring(void) {
   rtp_cache_release(c);
   /* A keyframe burst into a fresh cache: 60 packets at once, then a trickle. */
   c = rtp_cache_new();
+  rtp_cache_note_nack_delay(c, 300, now_us / 1000);
   run_cache(c, &seq, &now_us, 60, 100000, 1200, 1200, &rng);
   run_cache(c, &seq, &now_us, 300, 30, 300, 1200, &rng);
   CHECK(c->cap <= 256 * 1024);
   rtp_cache_release(c);
 }
 
+/* The horizon follows the receivers' NACK delays: 250 ms until a NACK comes (1 Mbit/s
+ * then fits the first 32 KiB), 4 delays when larger, the largest of the last 5 s
+ * winning, and never more than 1 s. Whatever the horizon, every packet younger than it is
+ * there. */
+static void test_cache_horizon(void) {
+  uint32_t rng = 7;
+  uint16_t seq = 100;
+  uint64_t now_us = 1000000;
+  rtp_cache *c = rtp_cache_new();
+  CHECK(c->keep_ms == RTP_CACHE_KEEP_MIN_MS);
+  run_cache(c, &seq, &now_us, 1000, 100, 1200, 1200, &rng); /* ~1 Mbit/s, 10 s */
+  CHECK(c->cap <= 40 * 1024);
+  rtp_cache_note_nack_delay(c, 20, now_us / 1000); /* 80 ms: the minimum stays */
+  CHECK(c->keep_ms == RTP_CACHE_KEEP_MIN_MS);
+  rtp_cache_note_nack_delay(c, 120, now_us / 1000);
+  CHECK(c->keep_ms == 480);
+  run_cache(c, &seq, &now_us, 500, 100, 1200, 1200, &rng);
+  CHECK(c->cap >= 480 * 120 && c->cap <= 80 * 1024);
+  rtp_cache_note_nack_delay(c, 30, now_us / 1000); /* the largest of the window holds */
+  CHECK(c->keep_ms == 480);
+  now_us += (RTP_CACHE_DELAY_WINDOW_MS + 1) * 1000;
+  rtp_cache_note_nack_delay(c, 30, now_us / 1000); /* then the newest */
+  CHECK(c->keep_ms == RTP_CACHE_KEEP_MIN_MS);
+  rtp_cache_note_nack_delay(c, 900, now_us / 1000);
+  CHECK(c->keep_ms == RTP_CACHE_KEEP_MS);
+  rtp_cache_release(c);
+}
+
 int main(void) {
   test_vp8_descriptor();
+  test_cache_horizon();
   test_cache_grows();
   test_cache_ring();
   test_strip_extensions();

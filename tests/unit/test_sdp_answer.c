@@ -2,6 +2,7 @@
  * VP8/H.264 (profile-matched) with RTX, reject what we cannot do, and refuse
  * offers with no usable media or the wrong DTLS role. */
 #include "check.h"
+#include "rtc/sctp.h"
 #include "rtc/sdp_answer.h"
 #include "rtc/twcc.h"
 
@@ -425,7 +426,60 @@ static void test_slot_limit(void) {
   buf_free(&out);
 }
 
+/* Data channels (RFC 8841): accepted only where the router serves them, answered with
+ * our sctp-port and max-message-size; alone in an offer too; the old "DTLS/SCTP 5000"
+ * form and an m-line without a=sctp-port are rejected. */
+static void test_data_channels(void) {
+  buf out = {0};
+  sdp_agreement ag;
+  char err[200];
+  sdp_local l = local;
+  l.data_channels = true;
+  size_t len = load("chrome156_offer.sdp");
+  CHECK(answer_with(&l, len, &ag, &out, err) == 0);
+  CHECK(ag.media[3].accepted && ag.media[3].kind == SDP_APPLICATION);
+  const sdp_choice *dc = sdp_agreement_data(&ag);
+  CHECK(dc == &ag.media[3] && dc->sctp_port == 5000 && dc->max_message_size == 262144);
+  CHECK(sdp_parse(out.data, out.len, &answer, err, sizeof err) == 0);
+  CHECK(answer.n_bundle == 4 && strcmp(answer.bundle[3], "3") == 0);
+  CHECK(answer.media[3].port == 40000 && answer.media[3].datachannel);
+  CHECK(strcmp(answer.media[3].proto, "UDP/DTLS/SCTP") == 0);
+  CHECK(answer.media[3].sctp_port == SCTP_PORT);
+  CHECK(answer.media[3].max_message_size == SCTP_MAX_MESSAGE_SIZE);
+  const char *app = strstr(out.data, "m=application");
+  CHECK(app && !strstr(app, "a=rtcp-mux") && !strstr(app, "a=ice-ufrag"));
+  /* Audio and video are as without it. */
+  CHECK(ag.media[0].accepted && ag.media[1].accepted);
+
+  /* Without data_channels (conference rooms today): port 0, as before. */
+  CHECK(answer_for(len, &ag, &out, err) == 0 && !ag.media[3].accepted);
+  CHECK(sdp_agreement_data(&ag) == NULL);
+
+  /* The application m-line alone: it is the transport. */
+  char *m = strstr(text, "m=application");
+  char alone[4096];
+  snprintf(alone, sizeof alone,
+           "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+           "a=group:BUNDLE 3\r\n%s",
+           m);
+  memcpy(text, alone, strlen(alone) + 1);
+  CHECK(answer_with(&l, strlen(text), &ag, &out, err) == 0);
+  CHECK(ag.n_media == 1 && ag.media[0].accepted);
+  CHECK(sdp_parse(out.data, out.len, &answer, err, sizeof err) == 0);
+  CHECK(answer.media[0].port == 40000 && answer.media[0].ice_ufrag[0]);
+  CHECK(strstr(out.data, "a=candidate:") && strstr(out.data, "a=setup:passive"));
+  /* ... and refused where data channels are not served: nothing usable. */
+  CHECK(answer_for(strlen(text), &ag, &out, err) == -1);
+
+  /* No a=sctp-port (the legacy a=sctpmap form): rejected. */
+  char *port = strstr(text, "a=sctp-port:5000");
+  memcpy(port, "a=sctpmap:5000 ", 15);
+  CHECK(answer_with(&l, strlen(text), &ag, &out, err) == -1);
+  buf_free(&out);
+}
+
 int main(void) {
+  test_data_channels();
   test_multistream_simulcast();
   test_simulcast_single();
   test_slot_limit();

@@ -1,0 +1,112 @@
+// policy_cluster — media location (client API §E.4) picks the region a new room is placed
+// in: two regions on a real Redis, a real HTTP policy server answering the location (then
+// overflow locations) per alias; a join arriving in one region lands its room on the
+// other region's node when the policy says so, an overflow location is used when the
+// first has no node, and a policy server that fails leaves placement as without one.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { waitUntil, SLOW } from './helpers.mjs';
+import { startRedis, startNode, clusterStatus } from './cluster_helpers.mjs';
+
+/** A policy server answering only media location, per alias; records the requests. */
+const asked = [];
+const LOCATIONS = {
+  'to-us': { status: 'success', result: { location: 'us' } },
+  'overflow': { status: 'success', result: { location: 'mars', overflow_locations: ['moon', 'us'] } },
+  'failing': null, // 500
+  'to-eu': { status: 'success', result: { location: 'eu' } },
+  'hung': 'hang', // every request about it: no answer for 10 s
+};
+const hung = new Set();
+const server = http.createServer((req, res) => {
+  const u = new URL(req.url, 'http://x');
+  const q = Object.fromEntries(u.searchParams);
+  asked.push({ path: u.pathname, q });
+  if (LOCATIONS[q.local_alias] === 'hang') {
+    hung.add(res);
+    setTimeout(() => { hung.delete(res); if (!res.destroyed) res.writeHead(404).end(); }, 10000);
+    return;
+  }
+  const answer = u.pathname === '/policy/v1/participant/location' ? LOCATIONS[q.local_alias] : undefined;
+  if (answer === undefined) { // service and participant: "use your own configuration"
+    res.writeHead(404).end();
+    return;
+  }
+  if (answer === null) {
+    res.writeHead(500).end('no');
+    return;
+  }
+  res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(answer));
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const POLICY = `http://127.0.0.1:${server.address().port}`;
+
+const redis = await startRedis();
+const ROOMS = Object.keys(LOCATIONS);
+const BUDGET = 2000; // ms: --policy-timeout, one budget per join
+const args = ['--policy-url', POLICY, '--policy-timeout', String(BUDGET)];
+const eu = await startNode(redis, { id: 'node-eu', region: 'eu', rooms: ROOMS, args });
+const us = await startNode(redis, { id: 'node-us', region: 'us', rooms: ROOMS, args });
+after(async () => {
+  await eu.stop();
+  await us.stop();
+  await redis.stop();
+  for (const res of hung) res.destroy();
+  server.closeAllConnections?.();
+  await new Promise((r) => server.close(r));
+});
+await waitUntil(async () => (await Promise.all([eu, us].map((n) => n.metrics())))
+  .every((m) => m.parley_cluster_nodes === 2), { timeout: 5000 * SLOW, what: 'both nodes seen by each' });
+
+async function homeOf(room) {
+  const st = await clusterStatus(redis);
+  return st.rooms.find((r) => r.room === room)?.home;
+}
+
+test('media location places a new room in its region, then overflow, else here', async () => {
+  // Without a policy answer a room goes to the least-loaded node of the joiner's node's
+  // region: node-eu for joins through node-eu. The policy moves it.
+  const a = await eu.join('to-us', { name: 'Alice' });
+  assert.equal(await homeOf('to-us'), 'node-us', 'the location "us" took the room to node-us');
+  const loc = asked.find((r) => r.path === '/policy/v1/participant/location' && r.q.local_alias === 'to-us');
+  assert.ok(loc, 'the location was asked');
+  assert.equal(loc.q.remote_display_name, 'Alice');
+  assert.equal(loc.q.remote_address, '127.0.0.1');
+  // The room works where it was placed: a roster through either node.
+  assert.deepEqual((await a.participants()).map((p) => p.display_name), ['Alice']);
+  const b = await us.join('to-us', { name: 'Bob' });
+  assert.equal((await b.participants()).length, 2);
+
+  // "mars" and "moon" have no node: the first overflow location that has one is used.
+  await eu.join('overflow', { name: 'Carol' });
+  assert.equal(await homeOf('overflow'), 'node-us');
+
+  // A failing policy server: placed as without one (the joiner's node's region).
+  await eu.join('failing', { name: 'Dan' });
+  assert.equal(await homeOf('failing'), 'node-eu');
+
+  // A room already placed stays where it is, whatever the location says later.
+  await us.join('to-eu', { name: 'Erin' });
+  assert.equal(await homeOf('to-eu'), 'node-eu');
+  LOCATIONS['to-eu'] = { status: 'success', result: { location: 'us' } };
+  await us.join('to-eu', { name: 'Frank' });
+  assert.equal(await homeOf('to-eu'), 'node-eu', 'a placed room is not moved');
+
+  // The home does not ask the location again for a relayed join (the entry node did):
+  // one location request per join.
+  const locs = asked.filter((r) => r.path === '/policy/v1/participant/location');
+  assert.equal(locs.length, 6, JSON.stringify(locs.map((r) => r.q.local_alias)));
+});
+
+test('a hanging policy server costs a cluster join one budget, not two', async () => {
+  // The location hangs where the join arrives; the home is told what it took and does
+  // not wait for its service request again: the join falls back to the store.
+  const t0 = Date.now();
+  const p = await eu.join('hung', { name: 'Gina' });
+  const ms = Date.now() - t0;
+  assert.ok(p.token, 'joined from the store');
+  assert.ok(ms >= BUDGET - 100 && ms < BUDGET + 1000, `the join took ${ms} ms (budget ${BUDGET})`);
+  const services = asked.filter((r) => r.path === '/policy/v1/service/configuration' && r.q.local_alias === 'hung');
+  assert.equal(services.length, 0, 'no service request once the budget was spent');
+});
