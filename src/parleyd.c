@@ -15,8 +15,8 @@
 #include "http/sse.h"
 #include "http/tls.h"
 #include "media/recorder.h"
-#include "pubsub/ps_session.h"
 #include "policy/policy.h"
+#include "pubsub/ps_session.h"
 #include "rtm/rtm.h"
 #include "store/db.h"
 #include "store/sync.h"
@@ -177,8 +177,8 @@ static int start_rtm(uv_loop_t *loop, char *err, size_t errlen) {
                    .recordings_dir = recordings_dir};
   rtm = front.rtm = rtm_core_new(loop, db, media, deliveries, &rc);
   ps_config pc = {.resume_s = cfg.rtc_resume_timeout_s,
-                  .max_participants = 100,
-                  .max_per_account = 2000,
+                  .max_participants = cfg.rtc_max_session_participants,
+                  .max_per_account = cfg.rtc_max_account_participants,
                   .max_feeds = 8,
                   .data_per_s = 50};
   front.ps = ps_core_new(loop, &pc);

@@ -153,6 +153,12 @@ static const option options[] = {
     {"rtc-resume-timeout", INT(rtc_resume_timeout_s, 1, 3600), "SECONDS",
      "publish/subscribe API: a participant whose WebSocket dropped is kept this long "
      "for a resume (default 20)"},
+    {"rtc-max-session-participants", INT(rtc_max_session_participants, 1, 100000), "N",
+     "publish/subscribe API: participants in one session; more joins get LIMIT "
+     "(default 100)"},
+    {"rtc-max-account-participants", INT(rtc_max_account_participants, 1, 1000000), "N",
+     "publish/subscribe API: participants of one account over all its sessions "
+     "(default 2000)"},
     {"rtm-no-packet-timeout", INT(rtm_no_packet_timeout_s, 1, 3600), "SECONDS",
      "RTM: an ACTIVE session without RTP this long ends with NO_PACKET_RECEIVED "
      "(default 10)"},
@@ -273,6 +279,8 @@ void config_defaults(config *cfg) {
   cfg->max_calls = 4;
   cfg->rtm_ping_timeout_s = 30;
   cfg->rtc_idle_timeout_s = 30;
+  cfg->rtc_max_session_participants = 100;
+  cfg->rtc_max_account_participants = 2000;
   cfg->rtc_resume_timeout_s = 20;
   cfg->rtm_no_packet_timeout_s = 10;
   cfg->rtm_setup_timeout_s = 30;

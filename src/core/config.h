@@ -44,6 +44,7 @@ typedef struct {
   int rtm_ping_timeout_s;
   int rtc_idle_timeout_s;   /* /api/rtc/v1: a silent WebSocket is closed */
   int rtc_resume_timeout_s; /* ... and its participant kept for a resume */
+  int rtc_max_session_participants, rtc_max_account_participants;
   int rtm_no_packet_timeout_s;
   int rtm_setup_timeout_s;
   int rtm_max_duration_s;           /* 0 = no limit */
