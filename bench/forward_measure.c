@@ -184,3 +184,73 @@ int forward_measure_source(peer *peers, int calls, int seconds, int pps, int ser
   printf("\n");
   return 0;
 }
+
+/* All-to-all: each of pubs[0..k-1] sends one stream at pps, and each subs[i] receives
+ * the k - 1 other streams on one connection. */
+int mesh_measure(peer *pubs, peer *subs, int k, int seconds, int pps, int server_pid,
+                 const char *server_name, uint8_t video_pt) {
+  int ep = epoll_create1(0);
+  for (int i = 0; i < k; i++) {
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &subs[i]};
+    epoll_ctl(ep, EPOLL_CTL_ADD, subs[i].fd, &ev);
+  }
+  uint8_t pkt[PACKET + SRTP_SESSION_OVERHEAD];
+  uint64_t interval = 1000000000ULL / (uint64_t)pps, last_refresh = 0;
+  uint64_t t_start = now_ns(), warm_end = t_start + 3000000000ULL;
+  uint64_t end = warm_end + (uint64_t)seconds * 1000000000ULL, next = t_start, sent = 0;
+  uint32_t ts = 0;
+  double cpu0 = 0;
+  bool measuring = false;
+  udp_drops drops0 = {0};
+  while (now_ns() < end) {
+    rtc_peer_refresh_all(pubs, k, &last_refresh);
+    if (!measuring && now_ns() >= warm_end) { /* 3 s warm-up: keyframes, layers */
+      measuring = true;
+      for (int i = 0; i < k; i++)
+        subs[i].received = subs[i].bad = 0;
+      sent = 0;
+      drops0 = read_udp_drops();
+      cpu0 = proc_cpu_seconds(server_pid);
+    }
+    while (now_ns() < next) {
+      struct epoll_event evs[64];
+      int n = epoll_wait(ep, evs, 64, 0);
+      for (int e = 0; e < n; e++)
+        receive_ready(evs[e].data.ptr, video_pt);
+    }
+    next += interval;
+    ts += 90000 / (uint32_t)pps;
+    for (int i = 0; i < k; i++) {
+      int len = (int)rtc_peer_make_packet(&pubs[i], pkt, ts);
+      srtp_session_protect_rtp(&pubs[i].srtp, pkt, &len);
+      sent += rtc_peer_send(&pubs[i], pkt, (size_t)len) > 0;
+    }
+  }
+  double elapsed = (double)(now_ns() - warm_end) / 1e9;
+  double cpu = proc_cpu_seconds(server_pid) - cpu0;
+  usleep(200000);
+  for (int i = 0; i < k; i++)
+    receive_ready(&subs[i], video_pt);
+  close(ep);
+  udp_drops drops = read_udp_drops();
+  uint64_t video = 0, other = 0;
+  for (int i = 0; i < k; i++)
+    video += subs[i].received, other += subs[i].bad;
+  double expected = (double)sent * (k - 1), egress = (double)(video + other);
+  printf("%d publishers sent %lu video packets (%.0f/s each); subscribers got %lu "
+         "(%.1f%% of %.0f) plus %lu other packets (RTCP)\n",
+         k, (unsigned long)sent, (double)sent / k / elapsed, (unsigned long)video,
+         100.0 * (double)video / expected, expected, (unsigned long)other);
+  printf("UDP drops in the window: %lu receive-buffer overflows, %lu send-buffer full\n",
+         drops.rcvbuf_errors - drops0.rcvbuf_errors,
+         drops.sndbuf_errors - drops0.sndbuf_errors);
+  printf("%s CPU: %.2f s over %.1f s = %.0f%% of a core; %.0f egress packets per "
+         "CPU-second\n",
+         server_name, cpu, elapsed, 100 * cpu / elapsed, egress / cpu);
+  double mbit = (double)video * PACKET * 8 / elapsed / 1e6;
+  printf("RESULT server=%s n=%d pps=%d delivered=%.1f egress_pps=%.0f mbit=%.1f "
+         "cpu_s=%.2f window_s=%.1f per_cpu_s=%.0f scenario=mesh\n",
+         server_name, k, pps, 100.0 * (double)video / expected, egress / elapsed, mbit,
+         cpu, elapsed, egress / cpu);
+  return 0;
+}
