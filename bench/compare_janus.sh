@@ -2,6 +2,10 @@
 # compare_janus.sh — issue 4's side-by-side: 1 publisher → N subscribers through parleyd
 # (conf_load) and then Janus's VideoRoom (janus_load), back to back, as a ratio table.
 # Usage: bench/compare_janus.sh [N ...]        (default: 10 100 500)
+#        SCENARIO=mesh bench/compare_janus.sh [K ...]   (default: 10)
+#   mesh: issue 15's all-to-all session, K participants each publishing one stream and
+#   subscribed to the other K - 1 on one connection: pubsub_load --mesh through a pub/sub
+#   session against janus_load --mesh through a VideoRoom (multistream subscriptions).
 # Env: RUN_SECONDS (5), REPEATS (1; the table shows each figure's median), PPS_<N>
 # (publisher packets/s: 1000, 400 for N >= 500), SERVER_CPU (0), CLIENT_CPU (1),
 # JANUS_LOOPS ("default 1": each N runs Janus once per entry; "default" is Janus's own
@@ -18,8 +22,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 source "$ROOT/bench/lib.sh"
+SCENARIO=${SCENARIO:-fanout}
 SIZES=("$@")
-[ ${#SIZES[@]} -gt 0 ] || SIZES=(10 100 500)
+if [ ${#SIZES[@]} -eq 0 ]; then
+  if [ "$SCENARIO" = mesh ]; then SIZES=(10); else SIZES=(10 100 500); fi
+fi
 RUN_SECONDS=${RUN_SECONDS:-5}
 REPEATS=${REPEATS:-1}
 SERVER_CPU=${SERVER_CPU:-0}
@@ -81,11 +88,11 @@ if [ -z "${PARLEY_BENCH_IN_NETNS:-}" ]; then
   "$ROOT/bench/janus.sh" install
   cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build "$BUILD_DIR" -j2 --target parleyd parleyctl conf_load janus_load udp_floor \
-    >/dev/null
+    pubsub_load >/dev/null
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO=sudo
   exec $SUDO unshare --net env PARLEY_BENCH_IN_NETNS=1 BUILD_DIR="$BUILD_DIR" \
-    RUN_SECONDS="$RUN_SECONDS" REPEATS="$REPEATS" SERVER_CPU="$SERVER_CPU" \
+    RUN_SECONDS="$RUN_SECONDS" REPEATS="$REPEATS" SERVER_CPU="$SERVER_CPU" SCENARIO="$SCENARIO" \
     CLIENT_CPU="$CLIENT_CPU" JANUS_LOOPS="${JANUS_LOOPS-default 1}" \
     $(env | grep '^PPS_' || true) "$0" "${SIZES[@]}"
 fi
@@ -110,9 +117,11 @@ stop_server() {
 start_parley() {
   local dir=$WORK/parley-$1
   "$BUILD_DIR/parleyctl" --data-dir "$dir" room add conf >/dev/null
+  SECRET=$("$BUILD_DIR/parleyctl" --data-dir "$dir" account add --cid bench |
+    sed -n 's/^jwt_secret: //p')
   # Up to 500 subscribers from 127.0.0.1, set up one after another: neither the
   # per-address bound nor the call setup timeout is what this measures.
-  CMD_SERVER="taskset -c $SERVER_CPU $BUILD_DIR/parleyd --data-dir $dir --http 127.0.0.1:0 --media-port 0 --log-level warn --max-connections-per-address 0 --call-setup-timeout 300"
+  CMD_SERVER="taskset -c $SERVER_CPU $BUILD_DIR/parleyd --data-dir $dir --http 127.0.0.1:0 --media-port 0 --log-level warn --max-connections-per-address 0 --call-setup-timeout 300 --rtc-idle-timeout 600"
   $CMD_SERVER 2>"$dir.log" &
   DAEMON=$!
   PORT=$(bench_listen_port "$DAEMON" "$dir.log")
@@ -142,14 +151,22 @@ for rep in $(seq "$REPEATS"); do
   for n in "${SIZES[@]}"; do
     var=PPS_$n
     pps=${!var:-$([ "$n" -ge 500 ] && echo 400 || echo 1000)}
+    [ "$SCENARIO" = mesh ] && pps=${!var:-100}
     tag=$n-$rep
     start_parley "$tag"
-    CMD="taskset -c $CLIENT_CPU build/bench/conf_load $PORT conf $n $RUN_SECONDS $pps \$PID"
+    if [ "$SCENARIO" = mesh ]; then
+      CMD="taskset -c $CLIENT_CPU build/bench/pubsub_load --port $PORT --pid \$PID --cid bench --secret SECRET --mesh $n --seconds $RUN_SECONDS --pps $pps"
+      run=("$BUILD_DIR/bench/pubsub_load" --port "$PORT" --pid "$DAEMON" --cid bench
+        --secret "$SECRET" --mesh "$n" --seconds "$RUN_SECONDS" --pps "$pps")
+    else
+      CMD="taskset -c $CLIENT_CPU build/bench/conf_load $PORT conf $n $RUN_SECONDS $pps \$PID"
+      run=("$BUILD_DIR/bench/conf_load" "$PORT" conf "$n" "$RUN_SECONDS" "$pps" "$DAEMON")
+    fi
     echo
     echo "\$ $CMD_SERVER"
     echo "\$ $CMD"
-    taskset -c "$CLIENT_CPU" "$BUILD_DIR/bench/conf_load" "$PORT" conf "$n" "$RUN_SECONDS" \
-      "$pps" "$DAEMON" | tee -a "$RESULTS" || echo "RESULT server=parleyd n=$n failed" >>"$RESULTS"
+    taskset -c "$CLIENT_CPU" "${run[@]}" | tee -a "$RESULTS" ||
+      echo "RESULT server=parleyd n=$n failed" >>"$RESULTS"
     stop_server
     for loops in $JANUS_LOOPS; do
       name=janus
@@ -158,12 +175,19 @@ for rep in $(seq "$REPEATS"); do
         name=janus/loops=$loops
       fi
       start_janus "$tag-$loops"
-      CMD="taskset -c $CLIENT_CPU build/bench/janus_load $JANUS_HTTP_PORT $n $RUN_SECONDS $pps \$PID $JANUS_ADDRESS"
+      mesh=()
+      [ "$SCENARIO" = mesh ] && mesh=(--mesh)
+      CMD="taskset -c $CLIENT_CPU build/bench/janus_load ${mesh[*]} $([ "$SCENARIO" = mesh ] && echo "$n $JANUS_HTTP_PORT" || echo "$JANUS_HTTP_PORT $n") $RUN_SECONDS $pps \$PID $JANUS_ADDRESS"
+      if [ "$SCENARIO" = mesh ]; then
+        run=("$BUILD_DIR/bench/janus_load" --mesh "$n" "$JANUS_HTTP_PORT")
+      else
+        run=("$BUILD_DIR/bench/janus_load" "$JANUS_HTTP_PORT" "$n")
+      fi
       echo
       echo "\$ JANUS_EVENT_LOOPS=${JANUS_EVENT_LOOPS:-} $CMD_SERVER"
       echo "\$ $CMD"
-      if ! taskset -c "$CLIENT_CPU" "$BUILD_DIR/bench/janus_load" "$JANUS_HTTP_PORT" "$n" \
-        "$RUN_SECONDS" "$pps" "$DAEMON" "$JANUS_ADDRESS" >"$WORK/out"; then
+      if ! taskset -c "$CLIENT_CPU" "${run[@]}" "$RUN_SECONDS" "$pps" "$DAEMON" "$JANUS_ADDRESS" \
+        >"$WORK/out"; then
         echo "RESULT server=$name n=$n failed" >>"$RESULTS"
         echo "janus log (last lines):"
         grep -v '^\s*$' "$WORK/janus-$tag-$loops.log" | tail -n 15
@@ -174,8 +198,10 @@ for rep in $(seq "$REPEATS"); do
   done
 done
 
-# The floor under both: what the kernel alone charges the server's CPU per datagram.
+# The floor under both: what the kernel alone charges the server's CPU per datagram
+# (1 -> N fan-out only: a mesh's datagrams go to K sockets, not N).
 for n in "${SIZES[@]}"; do
+  [ "$SCENARIO" = mesh ] && break
   echo
   echo "\$ taskset -c $SERVER_CPU build/bench/udp_floor $n 1000000 64"
   taskset -c "$SERVER_CPU" "$BUILD_DIR/bench/udp_floor" "$n" 1000000 64 | tee -a "$RESULTS"

@@ -1,6 +1,6 @@
 /* janus_load — conf_load's forwarding scenario on Janus's VideoRoom: over Janus's REST
  * API one publisher and N subscribers join a room, then forward_measure runs the same
- * window. */
+ * window; with --mesh K, pubsub_load's all-to-all scenario, measured by mesh_measure. */
 #include "forward_measure.h"
 #include "httpc.h"
 #include "rtc/ice_lite.h"
@@ -185,7 +185,7 @@ static const char *jsep_sdp(json_t *ev) {
 }
 
 /* Creates the room on a handle of its own; returns its id or 0. */
-static json_int_t create_room(janus_api *j, int pps) {
+static json_int_t create_room(janus_api *j, int pps, int publishers) {
   json_int_t admin = attach_videoroom(j), room = 0;
   if (!admin)
     return 0;
@@ -194,8 +194,8 @@ static json_int_t create_room(janus_api *j, int pps) {
   json_t *r =
       janus_post(j, admin,
                  json_pack("{s:s, s:{s:s, s:i, s:s, s:I, s:b}}", "janus", "message",
-                           "body", "request", "create", "publishers", 1, "videocodec",
-                           "vp8", "bitrate", bitrate, "permanent", 0));
+                           "body", "request", "create", "publishers", publishers,
+                           "videocodec", "vp8", "bitrate", bitrate, "permanent", 0));
   json_t *data = json_object_get(json_object_get(r, "plugindata"), "data");
   room = json_integer_value(json_object_get(data, "room"));
   if (!room)
@@ -269,9 +269,114 @@ static int join_subscriber(janus_api *j, json_int_t room, json_int_t feed, peer 
   return pt;
 }
 
+/* Our answer to a multistream subscription's offer: every m-line received with its first
+ * payload type, our socket as the one host candidate, DTLS client. */
+static void write_mesh_answer(char *out, size_t cap, peer *p, dtls_context *ctx,
+                              const char *ip, int port, const sdp_session *offer) {
+  ice_lite creds;
+  ice_lite_new_credentials(&creds);
+  snprintf(p->ufrag, sizeof p->ufrag, "%s", creds.local_ufrag);
+  snprintf(p->pwd, sizeof p->pwd, "%s", creds.local_pwd);
+  size_t n = (size_t)snprintf(out, cap,
+                              "v=0\r\no=- 1 2 IN IP4 %s\r\ns=-\r\nt=0 0\r\n"
+                              "a=group:BUNDLE",
+                              ip);
+  for (size_t i = 0; i < offer->n_media && n < cap; i++)
+    n += (size_t)snprintf(out + n, cap - n, " %s", offer->media[i].mid);
+  for (size_t i = 0; i < offer->n_media && n < cap; i++) {
+    const sdp_media *m = &offer->media[i];
+    unsigned pt = m->payload_order[0];
+    n += (size_t)snprintf(
+        out + n, cap - n,
+        "\r\nm=video 9 UDP/TLS/RTP/SAVPF %u\r\nc=IN IP4 %s\r\na=mid:%s\r\n"
+        "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:%s\r\na=setup:active\r\n"
+        "a=recvonly\r\na=rtcp-mux\r\na=rtpmap:%u VP8/90000\r\n"
+        "a=rtcp-fb:%u nack\r\na=rtcp-fb:%u nack pli\r\n"
+        "a=candidate:1 1 udp 2130706431 %s %d typ host\r\na=end-of-candidates",
+        pt, ip, m->mid, p->ufrag, p->pwd, dtls_context_fingerprint(ctx), pt, pt, pt, ip,
+        port);
+  }
+  if (n < cap)
+    snprintf(out + n, cap - n, "\r\n");
+}
+
+/* A subscriber of every feed but skip's, on one handle and one connection (VideoRoom's
+ * multistream subscription). The offered video payload type, or -1. */
+static int join_mesh_subscriber(janus_api *j, json_int_t room, const json_int_t *feeds,
+                                int k, int skip, peer *p, dtls_context *ctx) {
+  static sdp_session offer;
+  json_int_t handle = attach_videoroom(j);
+  int port = handle ? rtc_peer_open(p, j->local_ip) : -1;
+  if (port < 0)
+    return -1;
+  json_t *streams = json_array();
+  for (int i = 0; i < k; i++)
+    if (i != skip)
+      json_array_append_new(streams, json_pack("{s:I}", "feed", feeds[i]));
+  json_t *ev =
+      videoroom_request(j, handle,
+                        json_pack("{s:s, s:I, s:s, s:o}", "request", "join", "room", room,
+                                  "ptype", "subscriber", "streams", streams),
+                        NULL);
+  const char *sdp = ev ? jsep_sdp(ev) : NULL;
+  char err[200];
+  if (!sdp || sdp_parse(sdp, strlen(sdp), &offer, err, sizeof err) ||
+      offer.n_media != (size_t)(k - 1) || rtc_peer_take_remote(p, sdp, NULL)) {
+    fprintf(stderr, "mesh subscriber offer unusable: %s\n", sdp ? sdp : "(none)");
+    json_decref(ev);
+    return -1;
+  }
+  json_decref(ev);
+  static char answer[65536];
+  write_mesh_answer(answer, sizeof answer, p, ctx, j->local_ip, port, &offer);
+  ev = videoroom_request(j, handle, json_pack("{s:s}", "request", "start"),
+                         jsep("answer", answer));
+  json_decref(ev);
+  if (!ev || trickle_completed(j, handle) || connect_to_janus(p, ctx))
+    return -1;
+  return offer.media[0].payload_order[0];
+}
+
+/* --mesh K: K publishers, each also subscribed to the K - 1 others (pubsub_load --mesh's
+ * scenario), measured by mesh_measure. */
+static int mesh(janus_api *j, dtls_context *ctx, int k, int seconds, int pps, int pid) {
+  json_int_t room = create_room(j, pps, k);
+  peer *pubs = calloc((size_t)k, sizeof *pubs), *subs = calloc((size_t)k, sizeof *subs);
+  json_int_t *feeds = calloc((size_t)k, sizeof *feeds);
+  for (int i = 0; i < k; i++)
+    if (!room || !(feeds[i] = join_publisher(j, room, &pubs[i], ctx)))
+      return 1;
+  int pt = -1;
+  for (int i = 0; i < k; i++) {
+    int got = join_mesh_subscriber(j, room, feeds, k, i, &subs[i], ctx);
+    if (got < 0 || (pt >= 0 && got != pt))
+      return fprintf(stderr, "mesh subscriber %d failed\n", i), 1;
+    pt = got;
+  }
+  printf("%d publishers, each subscribed to the other %d on one connection, connected "
+         "to Janus (ICE + DTLS + SRTP)\n",
+         k, k - 1);
+  json_decref(janus_post(j, 0, json_pack("{s:s}", "janus", "keepalive")));
+  return mesh_measure(pubs, subs, k, seconds, pps, pid, "janus", (uint8_t)pt);
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 7 && !strcmp(argv[1], "--mesh")) {
+    dtls_context *ctx = rtc_peer_setup();
+    janus_api j = {.curl = curl_easy_init(),
+                   .port = atoi(argv[3]),
+                   .local_ip = argc > 7 ? argv[7] : "127.0.0.1"};
+    if (!ctx || !j.curl)
+      return 1;
+    j.session = success_id(janus_post(&j, 0, json_pack("{s:s}", "janus", "create")));
+    return j.session
+               ? mesh(&j, ctx, atoi(argv[2]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]))
+               : 1;
+  }
   if (argc < 6) {
     fprintf(stderr, "usage: janus_load HTTP_PORT SUBSCRIBERS SECONDS PPS JANUS_PID "
+                    "[LOCAL_IP]\n"
+                    "       janus_load --mesh K HTTP_PORT SECONDS PPS JANUS_PID "
                     "[LOCAL_IP]\n");
     return 2;
   }
@@ -286,7 +391,7 @@ int main(int argc, char **argv) {
   if (!ctx || !j.curl)
     return 1;
   j.session = success_id(janus_post(&j, 0, json_pack("{s:s}", "janus", "create")));
-  json_int_t room = j.session ? create_room(&j, pps) : 0;
+  json_int_t room = j.session ? create_room(&j, pps, 1) : 0;
   peer *peers = calloc((size_t)calls, sizeof *peers);
   json_int_t feed = room ? join_publisher(&j, room, &peers[0], ctx) : 0;
   if (!feed)
