@@ -35,7 +35,8 @@ struct relay_req {
   bool replaced; /* re-placed once after its chosen node could not be reached */
   char node[64]; /* THERE: the node relayed to */
   cluster_locate_call *locate;
-  policy_call *asking; /* the media location, before a join is located */
+  policy_call *asking; /* the media location, before a new room is placed */
+  bool asked;          /* it was asked (once per join, also when placed again) */
   char regions[CLUSTER_MAX_REGIONS][128];
   size_t n_regions;
   uint64_t asked_ms;        /* loop time the media location was asked */
@@ -235,10 +236,25 @@ static bool on_data(const char *data, size_t len, void *ud) {
 }
 
 static void on_located(const cluster_location *loc, void *ud);
+static void ask_location(relay_req *st);
 
-/* A join is located in the regions the policy server's media location named (none:
- * this node's region); a room already placed stays where it is. */
+/* The cluster is about to place the room (nobody holds it): only now is the policy
+ * server's media location asked (a room already placed costs no request). */
+static void before_place(cluster_locate_call *call, void *ud) {
+  relay_req *st = ud;
+  (void)call; /* st->locate */
+  st->asked = true;
+  ask_location(st);
+}
+
+/* A join is located; a room not placed yet goes to the regions the policy server's media
+ * location names (none: this node's region); a room already placed stays where it is. */
 static void locate_join(relay_req *st) {
+  if (!st->asked && policy_asks(st->api->policy, POLICY_KIND_LOCATION)) {
+    st->locate =
+        cluster_locate_join(st->api->cluster, st->room_key, before_place, on_located, st);
+    return;
+  }
   const char *regions[CLUSTER_MAX_REGIONS];
   for (size_t i = 0; i < st->n_regions; i++)
     regions[i] = st->regions[i];
@@ -262,7 +278,10 @@ static void on_location(const policy_location *ans, void *ud) {
       snprintf(st->regions[st->n_regions++], sizeof st->regions[0], "%s",
                ans->overflow[i]);
   }
-  locate_join(st);
+  const char *regions[CLUSTER_MAX_REGIONS];
+  for (size_t i = 0; i < st->n_regions; i++)
+    regions[i] = st->regions[i];
+  cluster_locate_place(st->locate, regions, st->n_regions); /* st->locate goes on */
 }
 
 /* The display name a request_token body carries, for the policy request ("" if none). */
@@ -519,9 +538,7 @@ void relay_handle(api *a, h2o_req_t *req, const api_route *route, const char *ro
   R.live = st;
   relay_req **stub = h2o_mem_alloc_shared(&req->pool, sizeof *stub, on_dispose);
   *stub = st;
-  if (join && !relayed && policy_asks(a->policy, POLICY_KIND_LOCATION))
-    ask_location(st);
-  else if (join && !relayed)
+  if (join && !relayed)
     locate_join(st);
   else
     st->locate = cluster_locate(a->cluster, room_key, join, relayed, on_located, st);

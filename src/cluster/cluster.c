@@ -55,6 +55,9 @@ struct cluster_locate_call {
   void *ud;
   char regions[CLUSTER_MAX_REGIONS][64]; /* where a new room goes; none: ours */
   size_t n_regions;
+  cluster_place_hook before_place; /* run once, before placing an unplaced room */
+  bool hooked;                     /* before_place ran */
+  bool awaiting;                   /* its cluster_locate_place not called yet */
   char key[];
 };
 
@@ -332,6 +335,13 @@ static void place(cluster_locate_call *call) {
     acquire(call);
     return;
   }
+  if (call->before_place && !call->hooked) {
+    /* Only now, for a room nobody holds, is the caller's question worth asking. */
+    call->hooked = true;
+    call->awaiting = true;
+    call->before_place(call, call->ud);
+    return;
+  }
   size_t n;
   const cnode_info *nodes = cnode_list(c->node, &n);
   c->rnd = c->rnd * 1103515245u + 12345u;
@@ -468,8 +478,32 @@ cluster_locate_call *cluster_locate_in(cluster *c, const char *room_key,
   return start(call);
 }
 
+cluster_locate_call *cluster_locate_join(cluster *c, const char *room_key,
+                                         cluster_place_hook before_place,
+                                         void (*cb)(const cluster_location *, void *),
+                                         void *ud) {
+  cluster_locate_call *call = new_call(c, room_key, true, false, cb, ud);
+  call->before_place = before_place;
+  return start(call);
+}
+
+void cluster_locate_place(cluster_locate_call *call, const char *const *regions,
+                          size_t n) {
+  call->awaiting = false;
+  call->n_regions = 0;
+  for (size_t r = 0; r < n && call->n_regions < CLUSTER_MAX_REGIONS; r++)
+    if (regions[r] && regions[r][0])
+      snprintf(call->regions[call->n_regions++], sizeof call->regions[0], "%s",
+               regions[r]);
+  start(call); /* placed meanwhile by another node: that one is answered */
+}
+
 void cluster_locate_cancel(cluster_locate_call *call) {
-  if (call)
+  if (!call)
+    return;
+  if (call->awaiting) /* nothing of ours is pending: it goes now */
+    free(call);
+  else
     call->canceled = true;
 }
 

@@ -49,7 +49,20 @@ cluster_locate_call *cluster_locate_in(cluster *c, const char *room_key,
                                        const char *const *regions, size_t n,
                                        void (*cb)(const cluster_location *, void *),
                                        void *ud);
-/* cb will not run; NULL is ignored. */
+/* cluster_locate for a join (not relayed) that runs before_place only when this node
+ * is about to place a room no node holds (Redis says so): never for a room already
+ * placed. before_place asks what it needs (the policy server's media location) and
+ * then calls cluster_locate_place with the regions the room should go to (n = 0: as
+ * without). The room is looked up once more then (another node may have placed it
+ * meanwhile). before_place runs from a Redis answer, never inside this call. */
+typedef void (*cluster_place_hook)(cluster_locate_call *call, void *ud);
+cluster_locate_call *cluster_locate_join(cluster *c, const char *room_key,
+                                         cluster_place_hook before_place,
+                                         void (*cb)(const cluster_location *, void *),
+                                         void *ud);
+void cluster_locate_place(cluster_locate_call *call, const char *const *regions,
+                          size_t n);
+/* cb will not run; NULL is ignored (also while before_place's answer is awaited). */
 void cluster_locate_cancel(cluster_locate_call *call);
 /* The conference side: is room_key active here (leases of inactive rooms are released
  * after 5 s), how many participants here (load), and what to do when a lease is lost

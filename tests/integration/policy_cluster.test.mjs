@@ -3,6 +3,7 @@
 // overflow locations) per alias; a join arriving in one region lands its room on the
 // other region's node when the policy says so, an overflow location is used when the
 // first has no node, and a policy server that fails leaves placement as without one.
+// The location is asked only when a room is placed: joining a placed room asks nothing.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -75,8 +76,15 @@ test('media location places a new room in its region, then overflow, else here',
   assert.equal(loc.q.remote_address, '127.0.0.1');
   // The room works where it was placed: a roster through either node.
   assert.deepEqual((await a.participants()).map((p) => p.display_name), ['Alice']);
+  // A room already placed costs no location request: Bob's join (through the home) and
+  // Bea's (relayed from node-eu) ask the policy server nothing about where it goes.
+  const locationsOf = (alias) => asked.filter((r) => r.path === '/policy/v1/participant/location' && r.q.local_alias === alias).length;
+  assert.equal(locationsOf('to-us'), 1);
   const b = await us.join('to-us', { name: 'Bob' });
   assert.equal((await b.participants()).length, 2);
+  const b2 = await eu.join('to-us', { name: 'Bea' });
+  assert.equal((await b2.participants()).length, 3);
+  assert.equal(locationsOf('to-us'), 1, 'joins of a placed room asked no media location');
 
   // "mars" and "moon" have no node: the first overflow location that has one is used.
   await eu.join('overflow', { name: 'Carol' });
@@ -93,10 +101,10 @@ test('media location places a new room in its region, then overflow, else here',
   await us.join('to-eu', { name: 'Frank' });
   assert.equal(await homeOf('to-eu'), 'node-eu', 'a placed room is not moved');
 
-  // The home does not ask the location again for a relayed join (the entry node did):
-  // one location request per join.
+  // One location request per room placed (to-us, overflow, failing, to-eu): none for
+  // the joins of a room already placed, none by a home for a relayed join.
   const locs = asked.filter((r) => r.path === '/policy/v1/participant/location');
-  assert.equal(locs.length, 6, JSON.stringify(locs.map((r) => r.q.local_alias)));
+  assert.deepEqual(locs.map((r) => r.q.local_alias), ['to-us', 'overflow', 'failing', 'to-eu']);
 });
 
 test('a hanging policy server costs a cluster join one budget, not two', async () => {
