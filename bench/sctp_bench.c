@@ -129,7 +129,7 @@ static void on_message(sctp_assoc *a, uint16_t id, bool binary, const uint8_t *d
   b->bytes += len;
 }
 
-static const sctp_callbacks callbacks = {on_state, on_open, on_message, NULL};
+static const sctp_callbacks callbacks = {on_state, on_open, on_message, NULL, NULL};
 
 /* Keeps the sender's buffer full. */
 static void fill(bench *b) {

@@ -130,7 +130,8 @@ static void media_metrics(buf *b, media_engine *m) {
          "Times a data channel association stopped reading for its rate limit.",
          st.dc_throttled);
   metric(b, "parley_datachannel_send_full_total", "counter",
-         "Data channel sends refused because the association's send buffer was full.",
+         "Data channel sends refused because the association's send buffer was full "
+         "(the echo holds the message and pauses reading until it went out).",
          st.dc_send_full);
   estimate_metrics(b, m);
   tcp_metrics(b, &st);

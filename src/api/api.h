@@ -40,15 +40,19 @@ typedef struct {
   /* What a policy request for this join already took before it got here (the media
    * location, asked where a cluster join arrived): taken from the join's budget. */
   unsigned policy_spent_ms;
+  /* Cluster mode: the room key the request was located by (an ad-hoc room created
+   * here takes it as its first alias, so leases, tokens and Redis agree), else NULL. */
+  const char *cluster_key;
 } api_call;
 
 /* The http_request_cb for http_server_start. */
 void api_handle(void *ud, h2o_req_t *req);
 /* Answers a client API request on this node (the route parsed, its alias known).
  * client_addr: the client's address for a relayed request, else NULL (the peer's);
- * policy_spent_ms: see api_call. */
+ * policy_spent_ms, cluster_key: see api_call. */
 void client_v2_answer_here(api *a, h2o_req_t *req, const api_route *route,
-                           const char *client_addr, unsigned policy_spent_ms);
+                           const char *client_addr, unsigned policy_spent_ms,
+                           const char *cluster_key);
 /* The request's token: the "token" header or ?token= (client API §A.4). */
 bool api_read_token(h2o_req_t *req, char *out, size_t outlen);
 
@@ -56,6 +60,10 @@ bool api_read_token(h2o_req_t *req, char *out, size_t outlen);
  * or answers 503 (docs/ARCHITECTURE.md, "### Relay"). room_key: the room's first
  * alias. */
 void relay_handle(api *a, h2o_req_t *req, const api_route *route, const char *room_key);
+/* relay_handle for an alias no store has: an ad-hoc room of the policy server, whose
+ * room key Redis maps (pl:alias:, pl:adhoc:) or the service configuration finds; a
+ * relayed request's key comes with it (X-Parley-Room-Key). 404 when nothing knows it. */
+void relay_adhoc(api *a, h2o_req_t *req, const api_route *route);
 /* parley_cluster_relayed_requests_total, _relay_errors_total, _relayed_streams. */
 void relay_metrics(buf *out);
 /* Abandons relays in flight and frees the relay client (after the loop stopped). */

@@ -252,11 +252,11 @@ void api_handle(void *ud, h2o_req_t *req) {
   if (c.api->cluster) { /* the room may live on another node */
     const room_record *rec = conf_find_alias(c.api->core, c.route.alias);
     if (!rec)
-      return reply_failed(&c, 404, "Neither conference nor gateway found");
+      return relay_adhoc(c.api, req, &c.route);
     return relay_handle(c.api, req, &c.route,
                         rec->n_aliases ? rec->aliases[0] : c.route.alias);
   }
-  client_v2_answer_here(c.api, req, &c.route, NULL, 0);
+  client_v2_answer_here(c.api, req, &c.route, NULL, 0, NULL);
 }
 
 static bool token_for_alias(api_call *c) {
@@ -266,12 +266,14 @@ static bool token_for_alias(api_call *c) {
 }
 
 void client_v2_answer_here(api *a, h2o_req_t *req, const api_route *route,
-                           const char *client_addr, unsigned policy_spent_ms) {
+                           const char *client_addr, unsigned policy_spent_ms,
+                           const char *cluster_key) {
   api_call c = {.api = a,
                 .req = req,
                 .route = *route,
                 .client_addr = client_addr,
-                .policy_spent_ms = policy_spent_ms};
+                .policy_spent_ms = policy_spent_ms,
+                .cluster_key = cluster_key};
   if (!c.api->core)
     return reply_failed(&c, 503, "Service is shutting down");
   refusal err;

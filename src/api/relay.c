@@ -35,7 +35,10 @@ struct relay_req {
   bool replaced; /* re-placed once after its chosen node could not be reached */
   char node[64]; /* THERE: the node relayed to */
   cluster_locate_call *locate;
-  policy_call *asking; /* the media location, before a join is located */
+  policy_call *asking; /* the media location, before a new room is placed */
+  bool asked;          /* it was asked (once per join, also when placed again) */
+  bool join;
+  cluster_key_call *keying; /* an ad-hoc room's key, asked from Redis */
   char regions[CLUSTER_MAX_REGIONS][128];
   size_t n_regions;
   uint64_t asked_ms;        /* loop time the media location was asked */
@@ -91,6 +94,8 @@ static void on_dispose(void *p) {
   st->locate = NULL;
   policy_call_cancel(st->asking);
   st->asking = NULL;
+  cluster_key_call_cancel(st->keying);
+  st->keying = NULL;
   http_call_cancel(st->call); /* deferred by the client if we are inside its callback */
   st->call = NULL;
   stream_over(st);
@@ -235,10 +240,25 @@ static bool on_data(const char *data, size_t len, void *ud) {
 }
 
 static void on_located(const cluster_location *loc, void *ud);
+static void ask_location(relay_req *st);
 
-/* A join is located in the regions the policy server's media location named (none:
- * this node's region); a room already placed stays where it is. */
+/* The cluster is about to place the room (nobody holds it): only now is the policy
+ * server's media location asked (a room already placed costs no request). */
+static void before_place(cluster_locate_call *call, void *ud) {
+  relay_req *st = ud;
+  (void)call; /* st->locate */
+  st->asked = true;
+  ask_location(st);
+}
+
+/* A join is located; a room not placed yet goes to the regions the policy server's media
+ * location names (none: this node's region); a room already placed stays where it is. */
 static void locate_join(relay_req *st) {
+  if (!st->asked && policy_asks(st->api->policy, POLICY_KIND_LOCATION)) {
+    st->locate =
+        cluster_locate_join(st->api->cluster, st->room_key, before_place, on_located, st);
+    return;
+  }
   const char *regions[CLUSTER_MAX_REGIONS];
   for (size_t i = 0; i < st->n_regions; i++)
     regions[i] = st->regions[i];
@@ -254,7 +274,7 @@ static void on_location(const policy_location *ans, void *ud) {
   st->asking = NULL;
   if (!st->req)
     return;
-  st->policy_spent_ms = (unsigned)(uv_now(st->req->conn->ctx->loop) - st->asked_ms);
+  st->policy_spent_ms += (unsigned)(uv_now(st->req->conn->ctx->loop) - st->asked_ms);
   st->n_regions = 0;
   if (ans->verdict == POLICY_USE && ans->location[0]) {
     snprintf(st->regions[st->n_regions++], sizeof st->regions[0], "%s", ans->location);
@@ -262,7 +282,10 @@ static void on_location(const policy_location *ans, void *ud) {
       snprintf(st->regions[st->n_regions++], sizeof st->regions[0], "%s",
                ans->overflow[i]);
   }
-  locate_join(st);
+  const char *regions[CLUSTER_MAX_REGIONS];
+  for (size_t i = 0; i < st->n_regions; i++)
+    regions[i] = st->regions[i];
+  cluster_locate_place(st->locate, regions, st->n_regions); /* st->locate goes on */
 }
 
 /* The display name a request_token body carries, for the policy request ("" if none). */
@@ -275,22 +298,43 @@ static void body_display_name(h2o_req_t *req, char *out, size_t n) {
   json_decref(body);
 }
 
-static void ask_location(relay_req *st) {
+/* What a policy request from this node says of the join (the strings in b). */
+typedef struct {
+  char name[256], addr[64], vendor[200], alias[256];
+} ask_bufs;
+
+static policy_params ask_params(relay_req *st, ask_bufs *b) {
   h2o_req_t *req = st->req;
-  char name[256], addr[64], vendor[200] = "", alias[256];
-  body_display_name(req, name, sizeof name);
-  http_peer_addr(req, addr, sizeof addr);
+  body_display_name(req, b->name, sizeof b->name);
+  http_peer_addr(req, b->addr, sizeof b->addr);
+  b->vendor[0] = '\0';
   size_t vlen;
   const char *v = http_header(req, "user-agent", &vlen);
   if (v)
-    snprintf(vendor, sizeof vendor, "%.*s", (int)(vlen < 199 ? vlen : 199), v);
-  snprintf(alias, sizeof alias, "%s", st->route.alias);
-  policy_params q = {.local_alias = alias,
-                     .remote_alias = name,
-                     .remote_display_name = name,
-                     .remote_address = addr,
-                     .vendor = vendor};
-  st->asked_ms = uv_now(req->conn->ctx->loop);
+    snprintf(b->vendor, sizeof b->vendor, "%.*s", (int)(vlen < 199 ? vlen : 199), v);
+  snprintf(b->alias, sizeof b->alias, "%s", st->route.alias);
+  /* One budget per join (--policy-timeout), whatever this node asked already. */
+  unsigned budget = (unsigned)st->api->cfg->policy_timeout_ms;
+  return (policy_params){.local_alias = b->alias,
+                         .remote_alias = b->name,
+                         .remote_display_name = b->name,
+                         .remote_address = b->addr,
+                         .vendor = b->vendor,
+                         .timeout_ms = budget > st->policy_spent_ms
+                                           ? (int)(budget - st->policy_spent_ms)
+                                           : 0};
+}
+
+static void ask_location(relay_req *st) {
+  ask_bufs b;
+  policy_params q = ask_params(st, &b);
+  if (q.timeout_ms < 50) { /* the service request took the budget: placed as without */
+    log_warn("policy", "media location for %s not asked: the join's budget is spent",
+             st->route.alias);
+    cluster_locate_place(st->locate, NULL, 0);
+    return;
+  }
+  st->asked_ms = uv_now(st->req->conn->ctx->loop);
   st->asking = policy_ask_location(st->api->policy, &q, on_location, st);
 }
 
@@ -343,6 +387,7 @@ static bool skip_request_header(const char *name, size_t len) {
                                      "expect",
                                      "x-parley-relay",
                                      "x-parley-policy-spent",
+                                     "x-parley-room-key",
                                      "x-forwarded-for",
                                      "x-forwarded-proto",
                                      "forwarded"};
@@ -372,7 +417,7 @@ static void start_relay(relay_req *st, const char *http_url) {
   char *method = h2o_strdup(&req->pool, req->method.base, req->method.len).base;
 
   const char **headers =
-      h2o_mem_alloc_pool(&req->pool, sizeof(const char *) * (req->headers.size + 5));
+      h2o_mem_alloc_pool(&req->pool, sizeof(const char *) * (req->headers.size + 6));
   size_t n = 0;
   for (size_t i = 0; i < req->headers.size; i++) {
     const h2o_header_t *h = &req->headers.entries[i];
@@ -405,6 +450,10 @@ static void start_relay(relay_req *st, const char *http_url) {
     snprintf(spent, sizeof spent, "X-Parley-Policy-Spent: %u", st->policy_spent_ms);
     headers[n++] = h2o_strdup(&req->pool, spent, SIZE_MAX).base;
   }
+  /* The home may not know the alias (an ad-hoc room not entered there yet). */
+  headers[n++] = h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("X-Parley-Room-Key: ")),
+                            h2o_iovec_init(st->room_key, strlen(st->room_key)))
+                     .base;
   headers[n++] = "Expect:"; /* no 100-continue round trip for larger bodies */
   headers[n] = NULL;
 
@@ -438,9 +487,10 @@ static void on_located(const cluster_location *loc, void *ud) {
     return;
   switch (loc->where) {
   case CLUSTER_HERE:
-    return client_v2_answer_here(
-        st->api, req, &st->route,
-        st->relayed && st->client_addr[0] ? st->client_addr : NULL, st->policy_spent_ms);
+    return client_v2_answer_here(st->api, req, &st->route,
+                                 st->relayed && st->client_addr[0] ? st->client_addr
+                                                                   : NULL,
+                                 st->policy_spent_ms, st->room_key);
   case CLUSTER_UNAVAILABLE:
     return failed(req, 503, loc->reason);
   case CLUSTER_THERE:
@@ -477,38 +527,35 @@ static unsigned relayed_policy_spent(h2o_req_t *req) {
   return ms;
 }
 
-void relay_handle(api *a, h2o_req_t *req, const api_route *route, const char *room_key) {
-  bool join =
-      route->kind == ROUTE_CONFERENCE && strcmp(route->action, "request_token") == 0;
+/* The relay header's verdict: 1 relayed (it verifies), 0 not relayed, -1 refused (the
+ * 403 answered). */
+static int check_relayed(api *a, h2o_req_t *req) {
   size_t key_len, hlen;
   const uint8_t *key = cluster_secret(a->cluster, &key_len);
   const char *hdr = http_header(req, "x-parley-relay", &hlen);
-  bool relayed = false;
-  if (hdr) {
-    char from[RELAY_NODE_ID_MAX];
-    char *method = h2o_strdup(&req->pool, req->method.base, req->method.len).base;
-    relay_verdict v = relay_header_verify(key, key_len, hdr, hlen, now_ms(), method,
-                                          req->path.base, req->path.len, from);
-    if (v != RELAY_OK)
-      return failed(req, 403,
-                    v == RELAY_STALE ? "Relay signature expired"
-                                     : "Invalid relay signature");
-    relayed = true;
+  if (!hdr)
+    return 0;
+  char from[RELAY_NODE_ID_MAX];
+  char *method = h2o_strdup(&req->pool, req->method.base, req->method.len).base;
+  relay_verdict v = relay_header_verify(key, key_len, hdr, hlen, now_ms(), method,
+                                        req->path.base, req->path.len, from);
+  if (v != RELAY_OK) {
+    failed(req, 403,
+           v == RELAY_STALE ? "Relay signature expired" : "Invalid relay signature");
+    return -1;
   }
-  if (!join && !relayed) { /* any node refuses what the home would refuse */
-    char token[CONF_TOKEN_MAX];
-    if (!api_read_token(req, token, sizeof token) ||
-        ctoken_check(key, key_len, token, strlen(token), room_key, (int64_t)time(NULL),
-                     NULL) != CTOKEN_OK)
-      return failed(req, 403, "Invalid token");
-  }
+  return 1;
+}
+
+static relay_req *new_req(api *a, h2o_req_t *req, const api_route *route, bool relayed) {
   relay_req *st = xcalloc(1, sizeof *st);
   st->api = a;
   st->req = req;
   st->route = *route;
   st->relayed = relayed;
+  st->join =
+      route->kind == ROUTE_CONFERENCE && strcmp(route->action, "request_token") == 0;
   st->stream = route->kind == ROUTE_CONFERENCE && strcmp(route->action, "events") == 0;
-  snprintf(st->room_key, sizeof st->room_key, "%s", room_key);
   if (relayed) {
     relayed_client(req, st->client_addr, sizeof st->client_addr);
     st->policy_spent_ms = relayed_policy_spent(req);
@@ -519,12 +566,106 @@ void relay_handle(api *a, h2o_req_t *req, const api_route *route, const char *ro
   R.live = st;
   relay_req **stub = h2o_mem_alloc_shared(&req->pool, sizeof *stub, on_dispose);
   *stub = st;
-  if (join && !relayed && policy_asks(a->policy, POLICY_KIND_LOCATION))
-    ask_location(st);
-  else if (join && !relayed)
+  return st;
+}
+
+/* st->room_key known: any node refuses what the home would refuse, then the room is
+ * located. */
+static void relay_go(relay_req *st) {
+  h2o_req_t *req = st->req;
+  if (!st->join && !st->relayed) {
+    size_t key_len;
+    const uint8_t *key = cluster_secret(st->api->cluster, &key_len);
+    char token[CONF_TOKEN_MAX];
+    if (!api_read_token(req, token, sizeof token) ||
+        ctoken_check(key, key_len, token, strlen(token), st->room_key,
+                     (int64_t)time(NULL), NULL) != CTOKEN_OK)
+      return failed(req, 403, "Invalid token");
+  }
+  if (st->join && !st->relayed)
     locate_join(st);
   else
-    st->locate = cluster_locate(a->cluster, room_key, join, relayed, on_located, st);
+    st->locate = cluster_locate(st->api->cluster, st->room_key, st->join, st->relayed,
+                                on_located, st);
+}
+
+void relay_handle(api *a, h2o_req_t *req, const api_route *route, const char *room_key) {
+  int relayed = check_relayed(a, req);
+  if (relayed < 0)
+    return;
+  relay_req *st = new_req(a, req, route, relayed);
+  snprintf(st->room_key, sizeof st->room_key, "%s", room_key);
+  relay_go(st);
+}
+
+/* ---- ad-hoc rooms: an alias in no store, which the policy server may know ---- */
+
+#define NOT_FOUND "Neither conference nor gateway found"
+
+static void on_claimed(const char *room_key, void *ud) {
+  relay_req *st = ud;
+  st->keying = NULL;
+  if (room_key) /* else Redis did not answer: the alias (the room placed as it can be) */
+    snprintf(st->room_key, sizeof st->room_key, "%s", room_key);
+  relay_go(st);
+}
+
+/* The policy server's service configuration, asked where the join arrived because no
+ * node has the alias: its name finds the room (or places a new one, keyed by this
+ * alias); the home asks again for the join itself, with what is left of the budget. */
+static void on_service(policy_service *ans, void *ud) {
+  relay_req *st = ud;
+  st->asking = NULL;
+  h2o_req_t *req = st->req;
+  if (!req)
+    return;
+  st->policy_spent_ms += (unsigned)(uv_now(req->conn->ctx->loop) - st->asked_ms);
+  if (ans->verdict != POLICY_USE || !ans->rec || !ans->rec->name)
+    return failed(req, 404,
+                  NOT_FOUND); /* reject, or the store (which has no such room) */
+  if (ans->rec->test_call) /* a private room: here, no lease, nobody else can join it */
+    return client_v2_answer_here(st->api, req, &st->route, NULL, st->policy_spent_ms,
+                                 st->route.alias);
+  snprintf(st->room_key, sizeof st->room_key, "%s", st->route.alias);
+  st->keying =
+      cluster_adhoc_claim(st->api->cluster, ans->rec->name, st->room_key, on_claimed, st);
+}
+
+static void on_alias_key(const char *room_key, void *ud) {
+  relay_req *st = ud;
+  st->keying = NULL;
+  if (room_key) {
+    snprintf(st->room_key, sizeof st->room_key, "%s", room_key);
+    return relay_go(st);
+  }
+  if (!st->join || !policy_asks(st->api->policy, POLICY_KIND_SERVICE))
+    return failed(st->req, 404, NOT_FOUND);
+  ask_bufs b;
+  policy_params q = ask_params(st, &b);
+  st->asked_ms = uv_now(st->req->conn->ctx->loop);
+  st->asking = policy_ask_service(st->api->policy, &q, on_service, st);
+}
+
+void relay_adhoc(api *a, h2o_req_t *req, const api_route *route) {
+  int relayed = check_relayed(a, req);
+  if (relayed < 0)
+    return;
+  if (relayed) { /* the relaying node found the room key */
+    size_t len;
+    const char *k = http_header(req, "x-parley-room-key", &len);
+    if (!k || !len || len >= 256)
+      return failed(req, 404, NOT_FOUND);
+    char room_key[256];
+    memcpy(room_key, k, len);
+    room_key[len] = '\0';
+    relay_req *st = new_req(a, req, route, true);
+    snprintf(st->room_key, sizeof st->room_key, "%s", room_key);
+    return relay_go(st);
+  }
+  if (!policy_asks(a->policy, POLICY_KIND_SERVICE))
+    return failed(req, 404, NOT_FOUND);
+  relay_req *st = new_req(a, req, route, false);
+  st->keying = cluster_adhoc_find(a->cluster, route->alias, on_alias_key, st);
 }
 
 void relay_metrics(buf *out) {
@@ -550,6 +691,8 @@ void relay_shutdown(void) {
     st->locate = NULL;
     policy_call_cancel(st->asking);
     st->asking = NULL;
+    cluster_key_call_cancel(st->keying);
+    st->keying = NULL;
     st->call = NULL; /* http_client_free drops it */
   }
   http_client_free(R.http);

@@ -4,6 +4,7 @@
  * with a token or the prompt clients expect. */
 #include "api/api.h"
 #include "api/ice_servers.h"
+#include "cluster/cluster.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "policy/policy.h"
@@ -140,6 +141,7 @@ typedef struct pending_join {
   h2o_req_t *req;
   struct pending_join **stub; /* in the request's pool; NULL-ed when we answer */
   char *alias, *display_name, *call_tag, *pin, *extension, *vendor;
+  char *cluster_key; /* cluster mode: the room key the join was located by */
   char addr[64];
   bool direct_chat, bypass_lock, admit, from_policy;
   conf_role role;
@@ -162,6 +164,7 @@ static void pending_free(pending_join *pj) {
   free(pj->pin);
   free(pj->extension);
   free(pj->vendor);
+  free(pj->cluster_key);
   free(pj);
 }
 
@@ -238,6 +241,9 @@ static void pending_finish(pending_join *pj) {
   }
   if (res.outcome == JOIN_OK)
     ask_location(a, pj);
+  const room_record *in = res.outcome == JOIN_OK && res.p ? res.p->room->cfg : NULL;
+  if (a->cluster && in && in->adhoc && !in->test_call && in->n_aliases && in->name)
+    cluster_adhoc_note(a->cluster, in->aliases[0], in->name, pj->alias);
   reply_join(&c, &res);
   pending_free(pj);
 }
@@ -310,6 +316,22 @@ static void pending_decide(pending_join *pj) {
   pj->call = policy_ask_participant(a->policy, &q, on_participant, pj);
 }
 
+/* Cluster mode: an ad-hoc room is entered with the room key it was located by as its
+ * first alias (the key other nodes found for its name), so its lease, its tokens and
+ * Redis's map name one key whichever alias its first joiner here dialled. */
+static void adhoc_keyed(pending_join *pj) {
+  room_record *rec = pj->rec;
+  const char *k = pj->cluster_key;
+  if (!k || !rec->adhoc || rec->test_call ||
+      (rec->n_aliases && !strcmp(rec->aliases[0], k)))
+    return;
+  if (rec->n_aliases == ROOM_MAX_ALIASES)
+    free(rec->aliases[--rec->n_aliases]);
+  memmove(rec->aliases + 1, rec->aliases, rec->n_aliases * sizeof *rec->aliases);
+  rec->aliases[0] = xstrdup(k);
+  rec->n_aliases++;
+}
+
 static void on_service(policy_service *ans, void *ud) {
   pending_join *pj = ud;
   pj->call = NULL;
@@ -320,6 +342,7 @@ static void on_service(policy_service *ans, void *ud) {
   if (ans->verdict == POLICY_USE) {
     pj->rec = ans->rec;
     ans->rec = NULL;
+    adhoc_keyed(pj);
     snprintf(pj->service_tag, sizeof pj->service_tag, "%s", ans->service_tag);
     pj->from_policy = true;
   } else {
@@ -343,6 +366,7 @@ static void request_token_policy(api_call *c, const join_request *jr) {
   pj->pin = dup_opt(jr->pin);
   pj->extension = dup_opt(jr->conference_extension);
   pj->vendor = dup_opt(jr->vendor);
+  pj->cluster_key = a->cluster ? dup_opt(c->cluster_key) : NULL;
   snprintf(pj->addr, sizeof pj->addr, "%s", jr->remote_addr);
   pj->direct_chat = jr->supports_direct_chat;
   ids_uuid(pj->uuid);

@@ -23,12 +23,30 @@ typedef struct {
   uint64_t epoch;
 } known_home;
 
+#define ADHOC_MAX_ALIASES 16
+#define ADHOC_PX "8000"
+
+typedef struct {
+  char *key; /* the room key */
+  char *name;
+  char *aliases[ADHOC_MAX_ALIASES];
+  size_t n_aliases;
+} adhoc_room;
+
+struct cluster_key_call {
+  bool canceled;
+  cluster_key_cb cb;
+  void *ud;
+};
+
 struct cluster {
   uv_loop_t *loop;
   credis *r;
   cnode *node;
   lease_table *leases;
   hmap *homes; /* room_key -> known_home: the last location seen in Redis */
+  hmap *adhoc; /* room_key -> adhoc_room: ad-hoc rooms homed here, for their names */
+  unsigned ticks;
   char node_id[64];
   char region[64];
   uint8_t secret[1024];
@@ -55,6 +73,9 @@ struct cluster_locate_call {
   void *ud;
   char regions[CLUSTER_MAX_REGIONS][64]; /* where a new room goes; none: ours */
   size_t n_regions;
+  cluster_place_hook before_place; /* run once, before placing an unplaced room */
+  bool hooked;                     /* before_place ran */
+  bool awaiting;                   /* its cluster_locate_place not called yet */
   char key[];
 };
 
@@ -77,7 +98,14 @@ static void update_load(cluster *c) {
   cnode_set_load(c->node, load, lease_count(c->leases));
 }
 
-static void on_load_tick(uv_timer_t *t) { update_load(t->data); }
+static void adhoc_refresh(cluster *c);
+
+static void on_load_tick(uv_timer_t *t) {
+  cluster *c = t->data;
+  update_load(c);
+  if (++c->ticks % 2 == 0)
+    adhoc_refresh(c);
+}
 
 cluster *cluster_new(uv_loop_t *loop, const config *cfg, store *st, char *err, size_t n) {
   (void)st;
@@ -104,6 +132,7 @@ cluster *cluster_new(uv_loop_t *loop, const config *cfg, store *st, char *err, s
   snprintf(c->region, sizeof c->region, "%s", cfg->region);
   c->rnd = (unsigned)unix_ms() ^ (unsigned)(uintptr_t)c;
   c->homes = hmap_new();
+  c->adhoc = hmap_new();
   cnode_info self = {0};
   snprintf(self.id, sizeof self.id, "%s", cfg->node_id);
   snprintf(self.region, sizeof self.region, "%s", cfg->region);
@@ -141,6 +170,16 @@ static void free_home(void *v, void *ud) {
   free(h);
 }
 
+static void free_adhoc(void *v, void *ud) {
+  (void)ud;
+  adhoc_room *a = v;
+  for (size_t i = 0; i < a->n_aliases; i++)
+    free(a->aliases[i]);
+  free(a->name);
+  free(a->key);
+  free(a);
+}
+
 static void on_guard(uv_timer_t *t) { (void)t; }
 
 static void free_cluster(uv_handle_t *h) { free(h->data); }
@@ -165,6 +204,8 @@ void cluster_free(cluster *c) {
   lease_free(c->leases);
   hmap_remove_if(c->homes, all_homes, free_home, NULL);
   hmap_free(c->homes);
+  hmap_remove_if(c->adhoc, all_homes, free_adhoc, NULL);
+  hmap_free(c->adhoc);
   uv_close((uv_handle_t *)&c->load_timer, free_cluster);
   uv_run(c->loop, UV_RUN_NOWAIT);
 }
@@ -332,6 +373,13 @@ static void place(cluster_locate_call *call) {
     acquire(call);
     return;
   }
+  if (call->before_place && !call->hooked) {
+    /* Only now, for a room nobody holds, is the caller's question worth asking. */
+    call->hooked = true;
+    call->awaiting = true;
+    call->before_place(call, call->ud);
+    return;
+  }
   size_t n;
   const cnode_info *nodes = cnode_list(c->node, &n);
   c->rnd = c->rnd * 1103515245u + 12345u;
@@ -468,8 +516,32 @@ cluster_locate_call *cluster_locate_in(cluster *c, const char *room_key,
   return start(call);
 }
 
+cluster_locate_call *cluster_locate_join(cluster *c, const char *room_key,
+                                         cluster_place_hook before_place,
+                                         void (*cb)(const cluster_location *, void *),
+                                         void *ud) {
+  cluster_locate_call *call = new_call(c, room_key, true, false, cb, ud);
+  call->before_place = before_place;
+  return start(call);
+}
+
+void cluster_locate_place(cluster_locate_call *call, const char *const *regions,
+                          size_t n) {
+  call->awaiting = false;
+  call->n_regions = 0;
+  for (size_t r = 0; r < n && call->n_regions < CLUSTER_MAX_REGIONS; r++)
+    if (regions[r] && regions[r][0])
+      snprintf(call->regions[call->n_regions++], sizeof call->regions[0], "%s",
+               regions[r]);
+  start(call); /* placed meanwhile by another node: that one is answered */
+}
+
 void cluster_locate_cancel(cluster_locate_call *call) {
-  if (call)
+  if (!call)
+    return;
+  if (call->awaiting) /* nothing of ours is pending: it goes now */
+    free(call);
+  else
     call->canceled = true;
 }
 
@@ -512,4 +584,105 @@ void cluster_metrics(const cluster *c, buf *b) {
       cnode_draining(c->node) ? 1 : 0, lease_lost_total(c->leases),
       credis_reconnects(c->r), credis_commands_total(c->r), credis_failed_total(c->r),
       c->placed_here, c->placed_there, c->unavailable);
+}
+
+/* --- ad-hoc rooms' names and aliases --- */
+
+static void on_key_reply(redisReply *rep, void *ud) {
+  cluster_key_call *call = ud;
+  if (!call->canceled) {
+    bool ok = rep && rep->type == REDIS_REPLY_STRING && rep->len > 0 && rep->len < 600;
+    call->cb(ok ? rep->str : NULL, call->ud);
+  }
+  free(call);
+}
+
+static cluster_key_call *key_call(cluster_key_cb cb, void *ud) {
+  cluster_key_call *call = xcalloc(1, sizeof *call);
+  call->cb = cb;
+  call->ud = ud;
+  return call;
+}
+
+cluster_key_call *cluster_adhoc_find(cluster *c, const char *alias, cluster_key_cb cb,
+                                     void *ud) {
+  cluster_key_call *call = key_call(cb, ud);
+  const char *argv[] = {"GET", NULL};
+  char key[600];
+  snprintf(key, sizeof key, "pl:alias:%s", alias);
+  argv[1] = key;
+  credis_command(c->r, on_key_reply, call, 2, argv, NULL);
+  return call;
+}
+
+/* The name's room key if one is set, else ARGV[1] (set now). */
+static const char CLAIM_LUA[] =
+    "local v = redis.call('GET', KEYS[1]) if v then return v end "
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return ARGV[1]";
+
+cluster_key_call *cluster_adhoc_claim(cluster *c, const char *name, const char *room_key,
+                                      cluster_key_cb cb, void *ud) {
+  cluster_key_call *call = key_call(cb, ud);
+  char key[600];
+  snprintf(key, sizeof key, "pl:adhoc:%s", name);
+  const char *argv[] = {"EVAL", CLAIM_LUA, "1", key, room_key, ADHOC_PX};
+  credis_command(c->r, on_key_reply, call, 6, argv, NULL);
+  return call;
+}
+
+void cluster_key_call_cancel(cluster_key_call *call) {
+  if (call)
+    call->canceled = true;
+}
+
+static void on_written(redisReply *rep, void *ud) {
+  (void)rep;
+  (void)ud;
+}
+
+static void set_px(cluster *c, const char *prefix, const char *what, const char *value) {
+  char key[600];
+  snprintf(key, sizeof key, "%s%s", prefix, what);
+  const char *argv[] = {"SET", key, value, "PX", ADHOC_PX};
+  credis_command(c->r, on_written, NULL, 5, argv, NULL);
+}
+
+static void adhoc_write(cluster *c, const adhoc_room *a) {
+  set_px(c, "pl:adhoc:", a->name, a->key);
+  for (size_t i = 0; i < a->n_aliases; i++)
+    set_px(c, "pl:alias:", a->aliases[i], a->key);
+}
+
+void cluster_adhoc_note(cluster *c, const char *room_key, const char *name,
+                        const char *alias) {
+  adhoc_room *a = hmap_get(c->adhoc, room_key, strlen(room_key));
+  if (!a) {
+    a = xcalloc(1, sizeof *a);
+    a->key = xstrdup(room_key);
+    a->name = xstrdup(name);
+    hmap_put(c->adhoc, a->key, strlen(a->key), a);
+  }
+  size_t i = 0;
+  while (i < a->n_aliases && strcmp(a->aliases[i], alias) != 0)
+    i++;
+  if (i == a->n_aliases && i < ADHOC_MAX_ALIASES)
+    a->aliases[a->n_aliases++] = xstrdup(alias);
+  adhoc_write(c, a);
+}
+
+/* Every 2 s: the names and aliases of the ad-hoc rooms still homed here are written
+ * again; those of rooms whose lease went are dropped (their keys lapse in 8 s). */
+static bool adhoc_gone(void *v, void *ud) {
+  cluster *c = ud;
+  adhoc_room *a = v;
+  uint64_t epoch;
+  if (!lease_held(c->leases, a->key, &epoch))
+    return true;
+  if (credis_up(c->r))
+    adhoc_write(c, a);
+  return false;
+}
+
+static void adhoc_refresh(cluster *c) {
+  hmap_remove_if(c->adhoc, adhoc_gone, free_adhoc, c);
 }

@@ -49,8 +49,40 @@ cluster_locate_call *cluster_locate_in(cluster *c, const char *room_key,
                                        const char *const *regions, size_t n,
                                        void (*cb)(const cluster_location *, void *),
                                        void *ud);
-/* cb will not run; NULL is ignored. */
+/* cluster_locate for a join (not relayed) that runs before_place only when this node
+ * is about to place a room no node holds (Redis says so): never for a room already
+ * placed. before_place asks what it needs (the policy server's media location) and
+ * then calls cluster_locate_place with the regions the room should go to (n = 0: as
+ * without). The room is looked up once more then (another node may have placed it
+ * meanwhile). before_place runs from a Redis answer, never inside this call. */
+typedef void (*cluster_place_hook)(cluster_locate_call *call, void *ud);
+cluster_locate_call *cluster_locate_join(cluster *c, const char *room_key,
+                                         cluster_place_hook before_place,
+                                         void (*cb)(const cluster_location *, void *),
+                                         void *ud);
+void cluster_locate_place(cluster_locate_call *call, const char *const *regions,
+                          size_t n);
+/* cb will not run; NULL is ignored (also while before_place's answer is awaited). */
 void cluster_locate_cancel(cluster_locate_call *call);
+
+/* Ad-hoc rooms (the policy server's, in no store): Redis maps each alias they were
+ * joined through, and their service name, to the room key (the room's first alias on
+ * its home): pl:alias:<alias> and pl:adhoc:<name>, PX 8000, rewritten every 2 s by the
+ * home while it holds the room's lease. cb gets the room key, or NULL (none, or Redis
+ * did not answer); it runs from a Redis answer, never inside the call. */
+typedef struct cluster_key_call cluster_key_call;
+typedef void (*cluster_key_cb)(const char *room_key, void *ud);
+cluster_key_call *cluster_adhoc_find(cluster *c, const char *alias, cluster_key_cb cb,
+                                     void *ud);
+/* The room key of the ad-hoc room called name: the one in Redis, else room_key, which
+ * is then written there (the first node to place it wins, so two first joins through
+ * different aliases and nodes still meet in one room). */
+cluster_key_call *cluster_adhoc_claim(cluster *c, const char *name, const char *room_key,
+                                      cluster_key_cb cb, void *ud);
+void cluster_key_call_cancel(cluster_key_call *call); /* NULL is ignored */
+/* The home: an ad-hoc room room_key (its service name) was joined through alias. */
+void cluster_adhoc_note(cluster *c, const char *room_key, const char *name,
+                        const char *alias);
 /* The conference side: is room_key active here (leases of inactive rooms are released
  * after 5 s), how many participants here (load), and what to do when a lease is lost
  * (end the room: its participants get `disconnect` and rejoin through the new home). */

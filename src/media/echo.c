@@ -3,6 +3,10 @@
 
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/mem.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 #define RTCP_INTERVAL_MS 1000
 
@@ -117,11 +121,32 @@ static void dc_open(sctp_assoc *a, const sctp_channel_info *ch, void *ud) {
 }
 
 /* The echo: the same bytes, the same kind (string or binary), the same channel (so
- * its ordering and reliability). A full send buffer drops the echo (counted). */
+ * its ordering and reliability). A full send buffer holds the echo and stops reading
+ * the association until it went out (on_writable): the peer's window closes, so a
+ * sender faster than what it reads back is slowed down, and nothing is dropped. */
 static void dc_message(sctp_assoc *a, uint16_t id, bool binary, const uint8_t *data,
                        size_t len, void *ud) {
-  (void)ud;
-  sctp_send(a, id, binary, data, len);
+  media_session *s = ud;
+  if (sctp_send(a, id, binary, data, len) != SCTP_E_AGAIN)
+    return;
+  s->dc_held = xmalloc(len ? len : 1);
+  memcpy(s->dc_held, data, len);
+  s->dc_held_len = len;
+  s->dc_held_id = id;
+  s->dc_held_binary = binary;
+  sctp_pause_reading(a, true);
+}
+
+static void dc_writable(sctp_assoc *a, void *ud) {
+  media_session *s = ud;
+  if (!s->dc_held)
+    return;
+  if (sctp_send(a, s->dc_held_id, s->dc_held_binary, s->dc_held, s->dc_held_len) ==
+      SCTP_E_AGAIN)
+    return;         /* still no room for it: the next acknowledgement tells again */
+  free(s->dc_held); /* sent, or its channel is gone */
+  s->dc_held = NULL;
+  sctp_pause_reading(a, false);
 }
 
 static void dc_close(sctp_assoc *a, uint16_t id, const char *reason, void *ud) {
@@ -134,7 +159,7 @@ void echo_router_update(media_session *s) {
   const sdp_choice *dc = sdp_agreement_data(&s->params.agreed);
   if (!dc || s->transport->sctp)
     return;
-  static const sctp_callbacks cb = {dc_state, dc_open, dc_message, dc_close};
+  static const sctp_callbacks cb = {dc_state, dc_open, dc_message, dc_close, dc_writable};
   sctp_config cfg = sctp_config_default(dc->sctp_port, dc->max_message_size, false);
   transport_enable_sctp(s->transport, &cfg, &cb, s);
 }

@@ -149,6 +149,8 @@ void session_free(media_session *s) {
   for (int i = 0; i < s->n_slot_out; i++)
     rtp_sent_free(s->slot_out[i].sub.sent);
   free(s->slot_out);
+  free(s->dc_held);
+  s->dc_held = NULL;
 }
 
 static const sdp_choice *choice_of(const media_session *s, const session_stream *st) {

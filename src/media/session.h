@@ -115,6 +115,12 @@ struct media_session {
   session_rewrite audio_out; /* a supervisor's audio, rewritten */
   bool video_synced;         /* a supervisor got its first keyframe */
   uint64_t last_rtp_ms;      /* an agent's last RTP */
+  /* echo router: a data channel message waiting for room in the send buffer (reading
+   * of the association is paused meanwhile), or NULL */
+  uint8_t *dc_held;
+  size_t dc_held_len;
+  uint16_t dc_held_id;
+  bool dc_held_binary;
   bool no_media_reported;
   /* pub/sub router state (MEDIA_PUBSUB_PUB / MEDIA_PUBSUB_SUB, feed_router.c) */
   struct feed_room *feeds;

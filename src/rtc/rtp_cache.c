@@ -1,6 +1,7 @@
 /* rtp_cache — an index of entries by sequence number modulo its size, pointing into a
- * ring of the packets' bytes laid one after another; both grow (never shrink) while a
- * put would overwrite a packet younger than the NACK horizon (keep_ms, from NACK delays).
+ * ring of the packets' bytes laid one after another; both grow while a put would
+ * overwrite a packet younger than the NACK horizon (keep_ms, from NACK delays), and the
+ * ring shrinks back when it has held several horizons for a while (the index stays).
  */
 #include "rtc/rtp_cache.h"
 
@@ -31,6 +32,8 @@ rtp_cache *rtp_cache_new(void) {
   c->holders = 1;
   c->keep_ms = RTP_CACHE_KEEP_MIN_MS;
   c->keep_noted_ms = 0;
+  c->roomy_ms = 0;
+  c->shrinks = 0;
   return c;
 }
 
@@ -77,25 +80,16 @@ static void grow_index(rtp_cache *c) {
   c->n_slots = n;
 }
 
-/* A bigger ring: sized from the rate seen (the ring's bytes less a segment written in
- * age_ms) to hold keep_ms with an eighth to spare, but 1.125 to 2 times the
- * old one. Intact packets keep their running positions, so they move to pos % the new
- * size; one that would be split over the new end is dropped (one packet at most). */
-static void grow_ring(rtp_cache *c, uint64_t age_ms) {
-  size_t seg = c->cap / RTP_CACHE_SEGMENTS;
-  uint64_t need = (uint64_t)(c->cap - seg) * c->keep_ms / (age_ms ? age_ms : 1);
-  need = need * 9 / 8 + 2 * seg;
-  size_t lo = c->cap + c->cap / 8, hi = c->cap * 2;
-  size_t n = need < lo ? lo : need > hi ? hi : (size_t)need;
-  n = (n + 1023) / 1024 * 1024;
-  if (n > RTP_CACHE_MAX_BYTES)
-    n = RTP_CACHE_MAX_BYTES;
+/* The ring at n bytes (bigger or smaller). Packets keep their running positions, so
+ * they move to pos % n; those a write has passed (no longer intact at n) go, and one
+ * that would be split over the new end is dropped (one packet at most). */
+static void relayout(rtp_cache *c, size_t n) {
   uint8_t *ring = xmalloc(n);
   for (size_t i = 0; i < RTP_CACHE_SEGMENTS; i++)
     c->seg_ms[i] = SEG_NONE;
   for (size_t i = 0; i < c->n_slots; i++) {
     rtp_cache_entry *e = &c->index[i];
-    if (!intact(c, e)) {
+    if (!intact(c, e) || c->head - e->pos > n) {
       e->len = 0;
       continue;
     }
@@ -113,6 +107,40 @@ static void grow_ring(rtp_cache *c, uint64_t age_ms) {
   c->ring = ring;
   c->cap = n;
   c->cur_seg = c->head ? seg_of(n, (c->head - 1) % n) : 0;
+  c->roomy_ms = 0;
+}
+
+/* A bigger ring: sized from the rate seen (the ring's bytes less a segment written in
+ * age_ms) to hold keep_ms with an eighth to spare, but 1.125 to 2 times the
+ * old one. */
+static void grow_ring(rtp_cache *c, uint64_t age_ms) {
+  size_t seg = c->cap / RTP_CACHE_SEGMENTS;
+  uint64_t need = (uint64_t)(c->cap - seg) * c->keep_ms / (age_ms ? age_ms : 1);
+  need = need * 9 / 8 + 2 * seg;
+  size_t lo = c->cap + c->cap / 8, hi = c->cap * 2;
+  size_t n = need < lo ? lo : need > hi ? hi : (size_t)need;
+  n = (n + 1023) / 1024 * 1024;
+  if (n > RTP_CACHE_MAX_BYTES)
+    n = RTP_CACHE_MAX_BYTES;
+  relayout(c, n);
+}
+
+/* An overwrite of bytes kept at oldest_ms: a ring that has overwritten only bytes older
+ * than RTP_CACHE_SHRINK_FACTOR horizons for RTP_CACHE_SHRINK_AFTER_MS is halved. */
+static void note_overwrite(rtp_cache *c, uint64_t oldest_ms, uint64_t now) {
+  if (now - oldest_ms < (uint64_t)RTP_CACHE_SHRINK_FACTOR * c->keep_ms) {
+    c->roomy_ms = 0;
+    return;
+  }
+  if (!c->roomy_ms) {
+    c->roomy_ms = now ? now : 1;
+    return;
+  }
+  if (now - c->roomy_ms < RTP_CACHE_SHRINK_AFTER_MS || c->cap <= RTP_CACHE_MIN_BYTES)
+    return;
+  size_t n = c->cap / 2 / 1024 * 1024;
+  relayout(c, n < RTP_CACHE_MIN_BYTES ? RTP_CACHE_MIN_BYTES : n);
+  c->shrinks++;
 }
 
 /* Where len bytes go: at the head, or at the ring's start if they would be split over
@@ -127,13 +155,24 @@ static uint64_t reserve(rtp_cache *c, size_t len, uint64_t now) {
       off = 0;
     }
     unsigned first = seg_of(c->cap, off), last = seg_of(c->cap, off + len - 1);
-    uint64_t young = SEG_NONE;
-    for (unsigned s = first; s <= last; s++)
-      if (s != c->cur_seg && c->seg_ms[s] != SEG_NONE && now - c->seg_ms[s] < c->keep_ms)
+    uint64_t young = SEG_NONE, newest = SEG_NONE;
+    for (unsigned s = first; s <= last; s++) {
+      if (s == c->cur_seg || c->seg_ms[s] == SEG_NONE)
+        continue;
+      if (now - c->seg_ms[s] < c->keep_ms)
         young = c->seg_ms[s];
+      if (newest == SEG_NONE || c->seg_ms[s] > newest)
+        newest = c->seg_ms[s];
+    }
     if (young != SEG_NONE && c->cap < RTP_CACHE_MAX_BYTES) {
       grow_ring(c, now - young);
       continue;
+    }
+    if (newest != SEG_NONE) { /* entering a segment that holds older bytes */
+      size_t cap = c->cap;
+      note_overwrite(c, newest, now);
+      if (c->cap != cap)
+        continue; /* halved: place it in the new ring */
     }
     for (unsigned s = first; s <= last; s++)
       c->seg_ms[s] = now;

@@ -29,6 +29,14 @@
 #define RTP_CACHE_KEEP_MS 1000
 #define RTP_CACHE_KEEP_MIN_MS 250
 #define RTP_CACHE_DELAY_WINDOW_MS 5000
+/* Shrinking (hysteresis): a ring grown for a burst is halved (not below
+ * RTP_CACHE_MIN_BYTES) once every write for RTP_CACHE_SHRINK_AFTER_MS has overwritten
+ * bytes older than RTP_CACHE_SHRINK_FACTOR x keep_ms, i.e. it held 4 horizons or more
+ * all that time; half still holds 2, so no NACK within the horizon loses its answer,
+ * and growth (which starts only when a write would overwrite a packet younger than one
+ * horizon) does not follow at once. Again after as long, down to what the rate needs. */
+#define RTP_CACHE_SHRINK_AFTER_MS 10000
+#define RTP_CACHE_SHRINK_FACTOR 4
 
 typedef struct {
   uint16_t seq;
@@ -50,6 +58,8 @@ typedef struct {
   int holders;            /* its stream, and each rtp_sent entry that points into it */
   uint32_t keep_ms;       /* the NACK horizon (above) */
   uint64_t keep_noted_ms; /* when the NACK delay that set it was noted */
+  uint64_t roomy_ms;      /* since when every overwrite found old bytes (0: not) */
+  uint32_t shrinks;       /* times the ring was halved (for tests and figures) */
 } rtp_cache;
 /* Reference counted, on one media loop only (no atomics): new starts with one holder;
  * the last release frees it. A stream's cache outlives the stream while receivers'
@@ -64,8 +74,8 @@ void rtp_cache_put(rtp_cache *c, const uint8_t *pkt, size_t len, uint16_t seq,
                    uint64_t now_ms);
 /* A receiver's first NACK for a packet came delay_ms after the packet was sent to it: the
  * horizon becomes 4 x the largest such delay of the last RTP_CACHE_DELAY_WINDOW_MS,
- * within its bounds. The ring grows to a longer horizon as packets arrive; it is not
- * shrunk for a shorter one. */
+ * within its bounds. The ring grows to a longer horizon as packets arrive, and shrinks
+ * (slowly, above) when it holds far more than the horizon. */
 void rtp_cache_note_nack_delay(rtp_cache *c, uint64_t delay_ms, uint64_t now_ms);
 /* The packet with seq if still cached (not overwritten by a newer one): its bytes, with
  * *len and *kept_ms set; else NULL. Valid until the next put. */

@@ -58,6 +58,8 @@ struct sctp_assoc {
   double tok_msgs, tok_bytes;
   uint64_t tok_ms;
   bool throttled;
+  bool read_paused; /* sctp_pause_reading: the router cannot take more now */
+  bool want_write;  /* a send found the buffer full: on_writable when it has room */
   uv_timer_t resume;
   uv_async_t wake;
   int open_handles;
@@ -223,6 +225,7 @@ static int send_raw(sctp_assoc *a, uint16_t sid, uint32_t ppid, const void *data
     return 0;
   if (errno == EWOULDBLOCK || errno == EAGAIN || errno == ENOBUFS) {
     a->counters.send_again++;
+    a->want_write = true;
     return SCTP_E_AGAIN;
   }
   log_debug("sctp", "assoc %llu: send on %u failed: %s", (unsigned long long)a->id, sid,
@@ -466,15 +469,28 @@ static void flush_mail(sctp_assoc *a) {
   }
 }
 
+/* A send found the buffer full and it has room now (the peer acknowledged data): the
+ * router is told, once per drain (a send that still does not fit waits for the next
+ * acknowledgement, which comes through sctp_input and drains again). */
+static void check_writable(sctp_assoc *a) {
+  if (!a->want_write || !(usrsctp_get_events(a->sock) & SCTP_EVENT_WRITE))
+    return;
+  a->want_write = false;
+  if (a->cb.on_writable)
+    a->cb.on_writable(a, a->ud);
+}
+
 /* Everything readable: notifications and messages, in order, unless the rate limit
- * says wait (then the rest stays in usrsctp's buffer and its window closes). */
+ * says wait or the router paused reading (then the rest stays in usrsctp's buffer and
+ * its window closes). */
 static void drain(sctp_assoc *a) {
   if (a->draining || !a->sock)
     return;
   a->draining = true;
   flush_mail(a);
+  check_writable(a);
   static _Thread_local uint8_t buf[READ_CHUNK];
-  while (!a->throttled) {
+  while (!a->throttled && !a->read_paused) {
     uint64_t wait = rate_wait_ms(a);
     if (wait) {
       a->throttled = true;
@@ -709,5 +725,15 @@ void sctp_close_channel(sctp_assoc *a, uint16_t id) {
 }
 
 bool sctp_is_up(const sctp_assoc *a) { return a->up; }
+
+void sctp_pause_reading(sctp_assoc *a, bool pause) {
+  if (a->read_paused == pause)
+    return;
+  a->read_paused = pause;
+  if (pause)
+    a->counters.read_paused++;
+  else if (!a->draining) /* inside drain (on_writable), its loop goes on */
+    drain(a);
+}
 
 const sctp_counters *sctp_get_counters(const sctp_assoc *a) { return &a->counters; }

@@ -58,6 +58,10 @@ typedef struct {
    * NULL for an ordinary close, else why we closed it (e.g. a message over the size
    * limit). The id is free again. */
   void (*on_close)(sctp_assoc *a, uint16_t id, const char *reason, void *ud);
+  /* After sctp_send answered SCTP_E_AGAIN: the send buffer has room again (the peer
+   * acknowledged data), so a send may be tried again (it may still not fit: then
+   * SCTP_E_AGAIN again, and this follows the next acknowledgement). May be NULL. */
+  void (*on_writable)(sctp_assoc *a, void *ud);
 } sctp_callbacks;
 
 /* Sends one SCTP packet (to be DTLS-encrypted and sent); called on the loop. */
@@ -121,12 +125,18 @@ int sctp_send(sctp_assoc *a, uint16_t id, bool binary, const void *data, size_t 
 void sctp_close_channel(sctp_assoc *a, uint16_t id);
 
 bool sctp_is_up(const sctp_assoc *a);
+/* Stops (true) or resumes reading the peer's messages: what it sends meanwhile waits in
+ * our receive buffer and then its SCTP window closes (flow control, nothing dropped). A
+ * router that cannot pass a message on (SCTP_E_AGAIN) holds it, pauses, and resumes on
+ * on_writable once it went out. */
+void sctp_pause_reading(sctp_assoc *a, bool pause);
 
 typedef struct {
   uint64_t messages_in, bytes_in, messages_out, bytes_out;
   uint64_t refused_too_big; /* peer messages over our limit (their channel closed) */
   uint64_t throttled;       /* times reading paused for the rate limit */
   uint64_t send_again;      /* sctp_send refused: buffer full */
+  uint64_t read_paused;     /* times reading was paused by the router (backpressure) */
   uint64_t packets_in, packets_out, packets_handed; /* handed: made on another thread */
 } sctp_counters;
 const sctp_counters *sctp_get_counters(const sctp_assoc *a);

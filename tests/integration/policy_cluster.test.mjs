@@ -3,6 +3,9 @@
 // overflow locations) per alias; a join arriving in one region lands its room on the
 // other region's node when the policy says so, an overflow location is used when the
 // first has no node, and a policy server that fails leaves placement as without one.
+// The location is asked only when a room is placed: joining a placed room asks nothing.
+// Ad-hoc rooms (the policy server's service configuration, in no store) meet across
+// nodes: participants joining one through different nodes and aliases share one room.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -18,6 +21,11 @@ const LOCATIONS = {
   'to-eu': { status: 'success', result: { location: 'eu' } },
   'hung': 'hang', // every request about it: no answer for 10 s
 };
+// Service configuration: ad-hoc rooms, in no node's store. Both aliases are one room.
+const SERVICES = {
+  'adhoc-1': { status: 'success', action: 'continue', result: { service_type: 'conference', name: 'Team room', allow_guests: false } },
+  'adhoc-2': { status: 'success', action: 'continue', result: { service_type: 'conference', name: 'Team room', allow_guests: false } },
+};
 const hung = new Set();
 const server = http.createServer((req, res) => {
   const u = new URL(req.url, 'http://x');
@@ -28,7 +36,8 @@ const server = http.createServer((req, res) => {
     setTimeout(() => { hung.delete(res); if (!res.destroyed) res.writeHead(404).end(); }, 10000);
     return;
   }
-  const answer = u.pathname === '/policy/v1/participant/location' ? LOCATIONS[q.local_alias] : undefined;
+  const answer = u.pathname === '/policy/v1/participant/location' ? LOCATIONS[q.local_alias]
+    : u.pathname === '/policy/v1/service/configuration' ? SERVICES[q.local_alias] : undefined;
   if (answer === undefined) { // service and participant: "use your own configuration"
     res.writeHead(404).end();
     return;
@@ -75,8 +84,15 @@ test('media location places a new room in its region, then overflow, else here',
   assert.equal(loc.q.remote_address, '127.0.0.1');
   // The room works where it was placed: a roster through either node.
   assert.deepEqual((await a.participants()).map((p) => p.display_name), ['Alice']);
+  // A room already placed costs no location request: Bob's join (through the home) and
+  // Bea's (relayed from node-eu) ask the policy server nothing about where it goes.
+  const locationsOf = (alias) => asked.filter((r) => r.path === '/policy/v1/participant/location' && r.q.local_alias === alias).length;
+  assert.equal(locationsOf('to-us'), 1);
   const b = await us.join('to-us', { name: 'Bob' });
   assert.equal((await b.participants()).length, 2);
+  const b2 = await eu.join('to-us', { name: 'Bea' });
+  assert.equal((await b2.participants()).length, 3);
+  assert.equal(locationsOf('to-us'), 1, 'joins of a placed room asked no media location');
 
   // "mars" and "moon" have no node: the first overflow location that has one is used.
   await eu.join('overflow', { name: 'Carol' });
@@ -93,10 +109,10 @@ test('media location places a new room in its region, then overflow, else here',
   await us.join('to-eu', { name: 'Frank' });
   assert.equal(await homeOf('to-eu'), 'node-eu', 'a placed room is not moved');
 
-  // The home does not ask the location again for a relayed join (the entry node did):
-  // one location request per join.
+  // One location request per room placed (to-us, overflow, failing, to-eu): none for
+  // the joins of a room already placed, none by a home for a relayed join.
   const locs = asked.filter((r) => r.path === '/policy/v1/participant/location');
-  assert.equal(locs.length, 6, JSON.stringify(locs.map((r) => r.q.local_alias)));
+  assert.deepEqual(locs.map((r) => r.q.local_alias), ['to-us', 'overflow', 'failing', 'to-eu']);
 });
 
 test('a hanging policy server costs a cluster join one budget, not two', async () => {
@@ -109,4 +125,40 @@ test('a hanging policy server costs a cluster join one budget, not two', async (
   assert.ok(ms >= BUDGET - 100 && ms < BUDGET + 1000, `the join took ${ms} ms (budget ${BUDGET})`);
   const services = asked.filter((r) => r.path === '/policy/v1/service/configuration' && r.q.local_alias === 'hung');
   assert.equal(services.length, 0, 'no service request once the budget was spent');
+});
+
+test('an ad-hoc room (in no store) is one conference across nodes', async () => {
+  const n0 = asked.length;
+  const a = await eu.join('adhoc-1', { name: 'Hana' });
+  const home = await homeOf('adhoc-1');
+  assert.ok(home, 'the ad-hoc room is placed under its first alias');
+  // Through the other node, the same alias: the same conference.
+  const b = await us.join('adhoc-1', { name: 'Ivan' });
+  const names = (p) => p.participants().then((l) => l.map((x) => x.display_name).sort());
+  assert.deepEqual(await names(a), ['Hana', 'Ivan']);
+  assert.deepEqual(await names(b), ['Hana', 'Ivan'], 'the roster through the other node');
+  // Another alias the policy maps to the same service name, through either node.
+  const c = await eu.join('adhoc-2', { name: 'Jon' });
+  const d = await us.join('adhoc-2', { name: 'Kim' });
+  assert.deepEqual(await names(d), ['Hana', 'Ivan', 'Jon', 'Kim']);
+  assert.deepEqual(await names(c), ['Hana', 'Ivan', 'Jon', 'Kim']);
+  const st = await clusterStatus(redis);
+  assert.equal(st.rooms.filter((r) => r.home).map((r) => r.room).filter((r) => r.startsWith('adhoc')).length, 1,
+    JSON.stringify(st.rooms));
+  // One media location for the one room placed; an alias Redis knows costs the entry node
+  // no service request (the home asks one per join, as a single node does).
+  const mine = asked.slice(n0);
+  assert.equal(mine.filter((r) => r.path === '/policy/v1/participant/location').length, 1);
+  assert.equal(mine.filter((r) => r.path === '/policy/v1/service/configuration').length, 4 + 2,
+    'one per join at the home, plus one where each alias was first joined away from Redis');
+  // The event stream works through the node that is not the home.
+  const away = home === 'node-eu' ? b : a;
+  const ev = await away.events();
+  try {
+    const names = (await ev.synced()).filter((e) => e.event === 'participant_create').map((e) => e.data.display_name);
+    assert.deepEqual(names.sort(), ['Hana', 'Ivan', 'Jon', 'Kim'], 'the roster in the event stream');
+  } finally { ev.close(); }
+  // An alias nobody knows: 404 as on one node.
+  const r = await eu.api('POST', 'nobody-knows', 'request_token', { body: { display_name: 'X' }, noCheck: true });
+  assert.equal(r.status, 404);
 });

@@ -416,10 +416,56 @@ static void test_cache_horizon(void) {
   rtp_cache_release(c);
 }
 
+/* A ring grown for a burst shrinks back once it has held far more than the horizon for
+ * RTP_CACHE_SHRINK_AFTER_MS, halving down to the minimum, and every packet younger than
+ * the horizon answers a NACK throughout. */
+static void test_cache_shrinks(void) {
+  rtp_cache *c = rtp_cache_new();
+  uint8_t big[1200] = {0x80}, small[100] = {0x80};
+  uint64_t t = 1000;
+  uint16_t seq = 0;
+  /* 2 s at 1,000 packets of 1,200 bytes a second (~10 Mbit/s). */
+  for (int i = 0; i < 2000; i++, t++)
+    rtp_cache_put(c, big, sizeof big, seq++, t);
+  size_t grown = c->cap;
+  CHECK(grown >= 256 * 1024);
+  /* Then 50 packets of 100 bytes a second (40 kbit/s) for 5 minutes. */
+  size_t len;
+  uint64_t kept;
+  bool answered = true;
+  size_t prev = c->cap;
+  unsigned steps = 0;
+  for (int i = 0; i < 50 * 300; i++, t += 20) {
+    small[1] = (uint8_t)seq;
+    rtp_cache_put(c, small, sizeof small, seq++, t);
+    if (c->cap != prev) {
+      CHECK(c->cap < prev); /* never grown back meanwhile */
+      prev = c->cap;
+      steps++;
+    }
+    /* Everything kept within the horizon (250 ms: 13 packets) is still there. */
+    for (uint16_t k = 1; k <= 13 && i >= 13; k++) {
+      const uint8_t *got = rtp_cache_get(c, (uint16_t)(seq - k), &len, &kept);
+      if (!got || got[1] != (uint8_t)(seq - k) || len != sizeof small)
+        answered = false;
+    }
+  }
+  CHECK(answered);
+  CHECK(c->cap == RTP_CACHE_MIN_BYTES);
+  CHECK(steps >= 3 && c->shrinks == steps);
+  /* A steady stream that fills about one horizon of the ring never shrinks it: 32 KiB
+   * at 100 KB/s is ~330 ms, under 4 horizons. */
+  for (int i = 0; i < 1000 * 30; i++, t++)
+    rtp_cache_put(c, small, sizeof small, seq++, t);
+  CHECK(c->cap == RTP_CACHE_MIN_BYTES && c->shrinks == steps);
+  rtp_cache_release(c);
+}
+
 int main(void) {
   test_vp8_descriptor();
   test_cache_horizon();
   test_cache_grows();
+  test_cache_shrinks();
   test_cache_ring();
   test_strip_extensions();
   test_fixed_header();

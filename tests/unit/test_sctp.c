@@ -74,7 +74,7 @@ static void on_close(sctp_assoc *a, uint16_t id, const char *reason, void *ud) {
   c->flag = true;
 }
 
-static const sctp_callbacks callbacks = {on_state, on_open, on_message, on_close};
+static const sctp_callbacks callbacks = {on_state, on_open, on_message, on_close, NULL};
 
 static void configs(sctp_config cfg[2]) {
   cfg[0] = sctp_config_default(5000, 0, false);
