@@ -1,14 +1,20 @@
 // join_time.mjs — how long a Chromium page takes from request_token to the first decoded
 // frame of the room's video, on loopback: one publisher already sends video into a room,
-// then N joins one after another (each a fresh page in one Chromium whose camera is already
-// open, as after a pre-join screen), each timed in the page with performance.now().
+// then N joins one after another (each a fresh page in one Chromium; its getUserMedia
+// resolves before the clock starts), each timed in the page with performance.now().
 // Usage: PARLEY_BIN_DIR=/tmp/b node bench/join_time.mjs [N=30]
+// JOIN_TIME_PREVIEW_MS=1000 waits that long between getUserMedia and request_token (a
+// pre-join screen's preview; default 0: the camera starts as the join does).
 // Prints each phase's p50 / p95 / max (ms from request_token), then the per-join steps
-// between them (p50 / p95 of each join's difference), then the PLIs the joiners sent:
+// between them (p50 / p95 of each join's difference), the two POSTs split by Resource
+// Timing, the three slowest joins step by step, the PLIs the joiners sent and the DTLS
+// flights parleyd resent. Phases:
 //   token      request_token answered
 //   offer      the offer made (createOffer + setLocalDescription)
 //   answer     POST .../calls answered with the SDP answer
-//   ack        setRemoteDescription done and POST .../ack answered
+//   srd        setRemoteDescription done (the answer applied, ICE checks may start)
+//   ack        POST .../ack answered
+//   checking   iceConnectionState "checking"
 //   ice        iceConnectionState "connected"
 //   dtls       connectionState "connected" (DTLS done, SRTP keys in place)
 //   rtp        the remote video track unmuted (its first RTP packets arrived)
@@ -19,10 +25,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, stopDaemon } from '../tests/browser/helpers.mjs';
+import { startDaemon, stopDaemon, metric } from '../tests/browser/helpers.mjs';
 import { PEOPLE, writeDevices, launchAs } from '../tests/browser/fixtures.mjs';
 
 const N = Number(process.argv[2] || 30);
+const PREVIEW_MS = Number(process.env.JOIN_TIME_PREVIEW_MS ?? 0);
 const work = mkdtempSync(join(tmpdir(), 'parley-join-'));
 writeDevices(work, PEOPLE.slice(0, 2));
 const daemon = await startDaemon([['bench']], ['--log-level', 'warn']);
@@ -41,7 +48,7 @@ const joiner = await launchAs(work, PEOPLE[1]);
 
 /* One join, in the page: everything after t0 is what a user waits for. */
 async function timedJoin(page) {
-  return page.evaluate(async () => {
+  return page.evaluate(async (previewMs) => {
     const api = '/api/client/v2/conferences/bench';
     const post = async (path, body, token) => {
       const res = await fetch(api + path, { method: 'POST', body: JSON.stringify(body ?? {}),
@@ -51,6 +58,7 @@ async function timedJoin(page) {
       return json.result;
     };
     const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    await new Promise((r) => setTimeout(r, previewMs)); // the pre-join screen's preview
     const t = {};
     const t0 = performance.now();
     const mark = (k) => { if (t[k] === undefined) t[k] = performance.now() - t0; };
@@ -73,7 +81,10 @@ async function timedJoin(page) {
         video.requestVideoFrameCallback(() => { mark('frame'); resolve(); });
       };
     });
-    pc.oniceconnectionstatechange = () => { if (pc.iceConnectionState === 'connected') mark('ice'); };
+    pc.oniceconnectionstatechange = () => {
+      if (pc.iceConnectionState === 'checking') mark('checking');
+      if (pc.iceConnectionState === 'connected') mark('ice');
+    };
     pc.onconnectionstatechange = () => { if (pc.connectionState === 'connected') mark('dtls'); };
     let callUuid = null;
     const pending = [];
@@ -88,6 +99,7 @@ async function timedJoin(page) {
     mark('answer');
     callUuid = r.call_uuid;
     await pc.setRemoteDescription({ type: 'answer', sdp: r.sdp });
+    mark('srd');
     await post(`/participants/${self}/calls/${callUuid}/ack`, {}, tok.token);
     mark('ack');
     for (const body of pending) post(`/participants/${self}/calls/${callUuid}/new_candidate`, body, tok.token).catch(() => {});
@@ -109,6 +121,16 @@ async function timedJoin(page) {
     await Promise.race([Promise.all([frame, decoded]),
       new Promise((_, reject) => setTimeout(() => reject(new Error('no frame in 10 s')), 10000))]);
     clearInterval(poll);
+    // Resource Timing of the two POSTs on the path: fetch() to the request leaving (the
+    // browser's queue and connection), request to response (parleyd and loopback), and
+    // the response's end to the await returning in the page (the renderer).
+    for (const [name, suffix, end] of [['tok', '/request_token', 'token'], ['calls', '/calls', 'answer']]) {
+      const e = performance.getEntriesByType('resource').find((x) => x.name.endsWith(suffix) && x.startTime >= t0);
+      if (!e) continue;
+      t[`${name}Queue`] = e.requestStart - e.startTime;
+      t[`${name}Wire`] = e.responseStart - e.requestStart;
+      t[`${name}Page`] = t[end] - (e.responseEnd - t0);
+    }
     const v = await inbound();
     t.pli = v?.pliCount;
     t.fir = v?.firCount;
@@ -117,7 +139,7 @@ async function timedJoin(page) {
     pc.close();
     stream.getTracks().forEach((s) => s.stop());
     return t;
-  });
+  }, PREVIEW_MS);
 }
 
 const runs = [];
@@ -133,6 +155,8 @@ for (let i = 0; i < N; i++) {
   await new Promise((r) => setTimeout(r, 300));
 }
 
+// A lost handshake datagram shows here (parleyd resends its flight after 100 ms).
+const dtlsResent = await metric(daemon, 'parley_dtls_resent_total');
 await joiner.close();
 await pubBrowser.close();
 await stopDaemon(daemon);
@@ -141,7 +165,7 @@ rmSync(work, { recursive: true, force: true });
 const pct = (xs, q) => xs[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)];
 console.log(`${runs.length} of ${N} joins reached a decoded frame; ms after request_token was sent:`);
 console.log('phase    p50     p95     max');
-for (const k of ['token', 'offer', 'answer', 'ack', 'ice', 'dtls', 'rtp', 'firstPacket', 'received', 'decoded', 'frame']) {
+for (const k of ['token', 'offer', 'answer', 'srd', 'ack', 'checking', 'ice', 'dtls', 'rtp', 'firstPacket', 'received', 'decoded', 'frame']) {
   const xs = runs.map((r) => r[k]).filter((x) => x !== undefined).sort((a, b) => a - b);
   if (!xs.length) continue;
   console.log(`${k.padEnd(7)} ${pct(xs, 0.5).toFixed(1).padStart(6)}  ${pct(xs, 0.95).toFixed(1).padStart(6)}  ${xs.at(-1).toFixed(1).padStart(6)}${xs.length < runs.length ? `  (${xs.length} runs)` : ''}`);
@@ -149,12 +173,27 @@ for (const k of ['token', 'offer', 'answer', 'ack', 'ice', 'dtls', 'rtp', 'first
 // The same joins as steps, each a per-join difference: what each stage added.
 console.log('step (per join)       p50     p95');
 const steps = [['request_token', null, 'token'], ['createOffer + SLD', 'token', 'offer'],
-  ['POST calls', 'offer', 'answer'], ['answer -> ICE', 'answer', 'ice'], ['ICE -> DTLS', 'ice', 'dtls'],
+  ['POST calls', 'offer', 'answer'], ['answer -> SRD', 'answer', 'srd'], ['SRD -> ICE', 'srd', 'ice'],
+  ['answer -> ICE', 'answer', 'ice'], ['ICE -> DTLS', 'ice', 'dtls'],
   ['DTLS -> first RTP', 'dtls', 'rtp'], ['first RTP -> frame', 'rtp', 'frame'], ['DTLS -> frame', 'dtls', 'frame']];
 for (const [name, a, b] of steps) {
   const xs = runs.filter((r) => r[b] !== undefined && (a === null || r[a] !== undefined))
     .map((r) => r[b] - (a === null ? 0 : r[a])).sort((x, y) => x - y);
   if (xs.length) console.log(`${name.padEnd(20)} ${pct(xs, 0.5).toFixed(1).padStart(6)}  ${pct(xs, 0.95).toFixed(1).padStart(6)}`);
 }
+console.log('POST as the page sees it  p50     p95  (Resource Timing)');
+for (const [k, what] of [['tokQueue', 'request_token: fetch -> request'], ['tokWire', 'request_token: request -> response'],
+  ['tokPage', 'request_token: response -> page'], ['callsQueue', 'calls: fetch -> request'],
+  ['callsWire', 'calls: request -> response'], ['callsPage', 'calls: response -> page']]) {
+  const xs = runs.map((r) => r[k]).filter((x) => x !== undefined).sort((a, b) => a - b);
+  if (xs.length) console.log(`${what.padEnd(36)} ${pct(xs, 0.5).toFixed(1).padStart(6)}  ${pct(xs, 0.95).toFixed(1).padStart(6)}`);
+}
+// The tail: the slowest joins, each as its steps, to see which step made it slow.
+const slow = runs.filter((r) => r.frame !== undefined).sort((a, b) => b.frame - a.frame).slice(0, 3);
+for (const r of slow) {
+  const at = ['token', 'offer', 'answer', 'srd', 'ice', 'dtls', 'rtp', 'frame'].filter((k) => r[k] !== undefined);
+  console.log(`slow join ${r.frame.toFixed(0)} ms: ${at.map((k, i) => `${k} +${(r[k] - (i ? r[at[i - 1]] : 0)).toFixed(0)}`).join(', ')}`);
+}
 const sum = (k) => runs.reduce((a, r) => a + (r[k] || 0), 0);
 console.log(`the joiners sent ${sum('pli')} PLI and ${sum('fir')} FIR in all before their first frame`);
+console.log(`parleyd resent ${dtlsResent} DTLS handshake flights (parley_dtls_resent_total)`);

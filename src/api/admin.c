@@ -91,6 +91,9 @@ static void media_metrics(buf *b, media_engine *m) {
          "Datagrams from addresses no call knows.", st.dropped_unknown);
   metric(b, "parley_stun_refused_total", "counter",
          "Binding requests with bad credentials or integrity.", st.stun_refused);
+  metric(b, "parley_dtls_resent_total", "counter",
+         "DTLS handshake flights resent on our timer (one of ours was lost).",
+         st.dtls_resent);
   metric(b, "parley_srtp_failures_total", "counter",
          "Packets failing SRTP authentication or replay checks.", st.srtp_failures);
   metric(b, "parley_rtp_in_total", "counter", "RTP packets received.", st.rtp_in);

@@ -122,6 +122,7 @@ typedef struct {
       bytes_out, nacks_answered, keyframe_requests, queue_dropped, send_errors;
   uint64_t twcc_feedback_in, twcc_feedback_out; /* transport-cc feedback packets */
   uint64_t padding_packets;                     /* bandwidth probes sent */
+  uint64_t dtls_resent; /* DTLS handshake flights resent on our timer (a lost flight) */
   /* Data channels (sctp.c): messages and bytes each way, messages over our size limit
    * (their channel closed), times reading paused for the rate limit, echoes or sends
    * refused for a full send buffer. */

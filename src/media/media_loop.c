@@ -296,6 +296,7 @@ static void snapshot_stats(media_loop *e) {
   st.dropped_garbage = pc->dropped_garbage;
   st.dropped_unknown = pc->dropped_unknown;
   st.stun_refused = pc->stun_refused;
+  st.dtls_resent = pc->dtls_resent;
   st.send_errors = pc->send_errors;
   st.queue_dropped = e->commands.dropped;
   st.tcp = e->port.tcp.counters;

@@ -14,6 +14,12 @@
 #include <strings.h>
 
 #define DTLS_MTU 1200 /* leaves room for IP/UDP headers and TURN on any path */
+/* Our handshake retransmission timer: the first wait, doubled after each timeout up to
+ * OpenSSL's own ceiling. OpenSSL starts at 1 s (RFC 6347 §4.2.4.1), and its server does
+ * not answer a retransmitted ClientHello: a lost flight 2 waited 1 s, two of them 3 s,
+ * whatever the browser's own timer (WebRTC: twice the ICE RTT, at least 50 ms). */
+#define DTLS_FIRST_TIMEOUT_US 100000u
+#define DTLS_MAX_TIMEOUT_US 60000000u
 
 struct dtls_context {
   SSL_CTX *ssl_ctx;
@@ -27,7 +33,8 @@ struct dtls {
   dtls_context *ctx;
   SSL *ssl;
   bool client;
-  bool released; /* the record buffers were freed after the handshake */
+  bool released;   /* the record buffers were freed after the handshake */
+  unsigned resent; /* flights resent on our timer */
   dtls_state state;
   char peer_fingerprint[128];
   dtls_send_cb send;
@@ -145,6 +152,13 @@ void dtls_context_free(dtls_context *c) {
 
 const char *dtls_context_fingerprint(const dtls_context *c) { return c->fingerprint; }
 
+static unsigned int retransmit_timer(SSL *ssl, unsigned int previous_us) {
+  (void)ssl;
+  if (previous_us == 0)
+    return DTLS_FIRST_TIMEOUT_US; /* a new flight */
+  return previous_us >= DTLS_MAX_TIMEOUT_US / 2 ? DTLS_MAX_TIMEOUT_US : previous_us * 2;
+}
+
 static dtls *session_new(dtls_context *ctx, const char *peer_fingerprint,
                          dtls_send_cb send, void *ud, bool client) {
   dtls *d = xcalloc(1, sizeof *d);
@@ -160,6 +174,7 @@ static dtls *session_new(dtls_context *ctx, const char *peer_fingerprint,
   SSL_set_bio(d->ssl, rbio, wbio);
   SSL_set_options(d->ssl, SSL_OP_NO_QUERY_MTU);
   SSL_set_mtu(d->ssl, DTLS_MTU);
+  DTLS_set_timer_cb(d->ssl, retransmit_timer);
   d->client = client;
   if (client)
     SSL_set_connect_state(d->ssl);
@@ -341,10 +356,20 @@ long dtls_timeout_ms(dtls *d) {
   return tv.tv_sec * 1000L + tv.tv_usec / 1000;
 }
 
-void dtls_on_timeout(dtls *d) {
-  if (d->state == DTLS_HANDSHAKING && DTLSv1_handle_timeout(d->ssl) < 0)
+bool dtls_on_timeout(dtls *d) {
+  if (d->state != DTLS_HANDSHAKING)
+    return false;
+  long rc = DTLSv1_handle_timeout(d->ssl);
+  if (rc < 0) {
     fail(d, "handshake timed out");
+    return false;
+  }
+  if (rc > 0)
+    d->resent++;
+  return rc > 0;
 }
+
+unsigned dtls_resent(const dtls *d) { return d->resent; }
 
 void dtls_close(dtls *d) {
   if (d->state == DTLS_CONNECTED) {

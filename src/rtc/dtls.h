@@ -52,9 +52,13 @@ size_t dtls_record_check(const uint8_t *data, size_t len, size_t *skip);
  * fatal. Sends whatever the handshake answers. Returns the state. */
 dtls_state dtls_receive(dtls *d, const uint8_t *data, size_t len);
 dtls_state dtls_get_state(const dtls *d);
-/* Milliseconds until the handshake wants dtls_on_timeout, or -1 if it needs none. */
+/* Milliseconds until the handshake wants dtls_on_timeout, or -1 if it needs none. The
+ * first wait of each flight is 100 ms, doubled after each timeout (OpenSSL's is 1 s). */
 long dtls_timeout_ms(dtls *d);
-void dtls_on_timeout(dtls *d);
+/* Resends our last flight if its timer ran out; true when it did. */
+bool dtls_on_timeout(dtls *d);
+/* Flights resent on our timer so far. */
+unsigned dtls_resent(const dtls *d);
 /* Application data (SCTP packets of data channels, RFC 8261) received once connected
  * goes to cb, one record at a time, outside any OpenSSL call. */
 typedef void (*dtls_app_cb)(void *ud, const uint8_t *data, size_t len);

@@ -27,6 +27,7 @@ typedef struct {
   uint64_t dropped_garbage; /* not STUN, DTLS, RTP or RTCP */
   uint64_t dropped_unknown; /* from nobody we know */
   uint64_t stun_refused;    /* bad credentials or integrity */
+  uint64_t dtls_resent;     /* handshake flights resent on our timer */
 } port_counters;
 
 struct rtc_port {

@@ -36,8 +36,13 @@ static void check_transport(transport *t) {
     return;
   if (dtls_get_state(t->dtls) == DTLS_HANDSHAKING) {
     long wait = dtls_timeout_ms(t->dtls);
-    if (wait == 0)
-      dtls_on_timeout(t->dtls);
+    if (wait == 0 && dtls_on_timeout(t->dtls)) {
+      t->port->counters.dtls_resent++;
+      log_info(
+          "rtc", "transport %s: DTLS flight resent (%u), %llu ms after the peer's first",
+          t->id, dtls_resent(t->dtls),
+          t->dtls_first_ms ? (unsigned long long)(now_ms(t) - t->dtls_first_ms) : 0ULL);
+    }
     if (dtls_get_state(t->dtls) == DTLS_FAILED)
       return fail(t, dtls_error(t->dtls));
   }
@@ -201,6 +206,8 @@ static void on_dtls(transport *t, const uint8_t *pkt, size_t len,
                                          : sizeof(struct sockaddr_in);
   memcpy(&t->dtls_peer, from, n);
   t->dtls_via = via;
+  if (!t->dtls_first_ms)
+    t->dtls_first_ms = now_ms(t);
   dtls_state before = dtls_get_state(t->dtls);
   dtls_state st = dtls_receive(t->dtls, pkt, len);
   if (st == DTLS_FAILED)
@@ -215,9 +222,10 @@ static void on_dtls(transport *t, const uint8_t *pkt, size_t len,
   t->srtp_ready = true;
   t->srtp_profile = keys.profile;
   uv_timer_set_repeat(&t->timer, TICK_CONNECTED_MS);
-  log_info("rtc", "transport %s connected (%s)", t->id,
+  log_info("rtc", "transport %s connected (%s), DTLS %llu ms, %u flights resent", t->id,
            keys.profile == DTLS_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM"
-                                                      : "AES_CM_128_HMAC_SHA1_80");
+                                                      : "AES_CM_128_HMAC_SHA1_80",
+           (unsigned long long)(now_ms(t) - t->dtls_first_ms), dtls_resent(t->dtls));
   t->sink.on_connected(t, t->sink_ud);
   if (t->sctp && !t->failed)
     sctp_connect(t->sctp);

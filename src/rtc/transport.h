@@ -63,6 +63,7 @@ struct transport {
   bool srtp_ready, failed;
   dtls_srtp_profile srtp_profile;
   uint64_t consent_timeout_ms, created_ms;
+  uint64_t dtls_first_ms; /* loop time of the peer's first DTLS datagram, 0 before */
   struct sockaddr_storage dtls_peer; /* where DTLS came from before nomination */
   ice_tcp_conn *dtls_via;            /* ... over this TCP connection, or UDP */
   /* The selected path was a TCP connection that closed: nothing leaves until the peer

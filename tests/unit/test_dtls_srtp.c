@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <unistd.h>
 
 typedef struct {
   uint8_t data[16384];
@@ -177,6 +178,51 @@ static void test_after_buffers_released(void) {
   dtls_context_free(ctx);
 }
 
+static unsigned int client_timer(SSL *ssl, unsigned int previous_us) {
+  (void)ssl, (void)previous_us;
+  /* The browser's retransmission comes first (WebRTC: >= 50 ms). OpenSSL counts a
+   * timer with less than 15 ms left as run out. */
+  return 20000;
+}
+
+/* Our flight 2 is lost. OpenSSL's server does not answer the browser's retransmitted
+ * ClientHello, so the flight is resent on our own timer, which must be short (100 ms,
+ * not OpenSSL's 1 s); the handshake then completes. */
+static void test_lost_flight(void) {
+  char err[200];
+  dtls_context *ctx = dtls_context_new("SRTP_AES128_CM_SHA1_80", err, sizeof err);
+  client c;
+  client_new(&c, "SRTP_AES128_CM_SHA1_80");
+  DTLS_set_timer_cb(c.ssl, client_timer);
+  wire from_server = {.len = 0};
+  dtls *server = dtls_new(ctx, c.fingerprint, to_wire, &from_server);
+  uint8_t buf[16384];
+  SSL_do_handshake(c.ssl);
+  int n = BIO_read(SSL_get_wbio(c.ssl), buf, sizeof buf);
+  CHECK(n > 0 && dtls_receive(server, buf, (size_t)n) == DTLS_HANDSHAKING);
+  CHECK(from_server.len > 0);
+  from_server.len = 0; /* lost */
+  long wait = dtls_timeout_ms(server);
+  CHECK(wait > 0 && wait <= 100);
+  CHECK(!dtls_on_timeout(server) && dtls_resent(server) == 0); /* not yet */
+  usleep(25000);
+  CHECK(DTLSv1_handle_timeout(c.ssl) > 0);
+  n = BIO_read(SSL_get_wbio(c.ssl), buf, sizeof buf);
+  CHECK(n > 0 && dtls_receive(server, buf, (size_t)n) == DTLS_HANDSHAKING);
+  CHECK(from_server.len == 0); /* why the timer matters */
+  usleep((useconds_t)dtls_timeout_ms(server) * 1000 + 1000);
+  CHECK(dtls_timeout_ms(server) == 0);
+  CHECK(dtls_on_timeout(server) && dtls_resent(server) == 1);
+  CHECK(from_server.len > 0);
+  long next = dtls_timeout_ms(server);
+  CHECK(next > 100 && next <= 200); /* doubled */
+  CHECK(handshake(&c, server, &from_server) == DTLS_CONNECTED);
+  CHECK(SSL_is_init_finished(c.ssl) && dtls_timeout_ms(server) == -1);
+  dtls_free(server);
+  client_free(&c);
+  dtls_context_free(ctx);
+}
+
 static void client_keys(client *c, dtls_srtp_keys *keys, size_t salt_len) {
   uint8_t m[2 * DTLS_MAX_KEY_SALT];
   size_t k = 16, s = salt_len;
@@ -291,6 +337,7 @@ int main(void) {
   test_known_answer();
   test_malformed_records();
   test_after_buffers_released();
+  test_lost_flight();
   /* Our preference wins over the client's order. */
   run("SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80",
       "SRTP_AES128_CM_SHA1_80:SRTP_AEAD_AES_128_GCM", DTLS_SRTP_AEAD_AES_128_GCM);
