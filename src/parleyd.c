@@ -3,6 +3,7 @@
  * the TLS certificate. */
 #include "api/api.h"
 #include "api/rtm_cluster.h"
+#include "api/whip.h"
 #include "cluster/cluster.h"
 #include "cluster/config_sync.h"
 #include "conf/call.h"
@@ -15,8 +16,8 @@
 #include "http/sse.h"
 #include "http/tls.h"
 #include "media/recorder.h"
-#include "pubsub/ps_session.h"
 #include "policy/policy.h"
+#include "pubsub/ps_session.h"
 #include "rtm/rtm.h"
 #include "store/db.h"
 #include "store/sync.h"
@@ -77,8 +78,11 @@ static void on_signal(uv_signal_t *w, int signum) {
     http_server_stop_accepting(front.metrics_srv);
   front.rtm = NULL; /* RTM messages from here on are refused */
   ps_core *ps = front.ps;
-  front.ps = NULL; /* pub/sub sockets are told to go (1001), new ones refused */
-  ps_core_free(ps);
+  front.ps = NULL;  /* pub/sub sockets are told to go (1001), new ones refused */
+  ps_core_free(ps); /* ends every WHIP participant too */
+  whip *wh = front.whip;
+  front.whip = NULL; /* WHIP requests from here on get 503 */
+  whip_free(wh);
   /* SERVICE_SHUTDOWN: open recordings are finalised and queued for upload first. */
   rtm_core_shutdown(rtm, 10000, after_rtm_shutdown, w->loop);
 }
@@ -182,6 +186,7 @@ static int start_rtm(uv_loop_t *loop, char *err, size_t errlen) {
                   .max_feeds = 8,
                   .data_per_s = 50};
   front.ps = ps_core_new(loop, &pc);
+  front.whip = whip_new();
   front.ob = deliveries;
   return 0;
 }
