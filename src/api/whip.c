@@ -10,7 +10,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "http/url.h"
-#include "pubsub/ps_session.h"
+#include "pubsub/ps_media.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -175,21 +175,6 @@ static void preflight(h2o_req_t *req, bool resource) {
 
 /* ---- POST: a new resource ------------------------------------------------------- */
 
-/* TEMPORARY until h-psm's ps_publish is merged. */
-typedef enum { PS_FEED_VIDEO, PS_FEED_SCREEN, PS_FEED_AUDIO } ps_feed_type;
-static int ps_publish(ps_participant *p, const char *offer, ps_feed_type type,
-                      const char *const *mids, size_t n_mids, char *feed_id, buf *answer,
-                      refusal *why) {
-  (void)p, (void)offer, (void)type, (void)mids, (void)n_mids, (void)feed_id;
-  buf_appendf(answer, "v=0\r\n");
-  return ps_refuse(why, PS_E_INTERNAL, "publishing is not available on this server yet");
-}
-
-static int publish_feed(ps_participant *p, const char *offer, ps_feed_type type,
-                        char *feed_id, buf *answer, refusal *why) {
-  return ps_publish(p, offer, type, NULL, 0, feed_id, answer, why);
-}
-
 static void add_link(void *ud, const char *value, size_t len) {
   header(ud, "link", value, len);
 }
@@ -307,7 +292,7 @@ static void create(api *a, h2o_req_t *req, const whip_route *route) {
   snprintf(r->sid, sizeof r->sid, "%s", route->sid);
   if (ps_join(a->ps, &who, route->sid, has_uid ? uid : NULL, has_name ? name : NULL, NULL,
               whip_link, r, &p, &joined, &why) != 0 ||
-      publish_feed(p, offer, type, r->feed_id, &answer, &why) != 0) {
+      ps_publish(p, offer, type, NULL, 0, r->feed_id, &answer, &why) != 0) {
     if (p)
       ps_leave(p);
     fail(w, req, why.status ? why.status : 500, "%s", why.message);
