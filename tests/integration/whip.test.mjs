@@ -116,7 +116,10 @@ describe('WHIP', () => {
     const late = await ws();
     const j = await late.ok('join', { sid: 'live', jwt: jwt(acme) });
     assert.deepEqual(j.feeds.map((f) => f.feed_id), [pub.feed_id]);
-    late.close();
+    assert.ok(j.participants.some((x) => x.uid === pub.uid && x.name === 'OBS'));
+    assert.equal((await watcher.expect('participant_joined')).uid, j.uid);
+    await late.ok('leave');
+    assert.deepEqual(await watcher.expect('participant_left'), { uid: j.uid });
 
     // Neither trickle nor ICE restart: 405 naming what is allowed.
     const patch = await rawRequest(d.port, 'PATCH', loc, {
