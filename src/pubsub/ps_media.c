@@ -601,6 +601,8 @@ void ps_on_media_event(const media_event *ev, void *ud) {
       p->pub_added = false; /* gone on the media side already */
       remove_feeds(p);
       end_call(core, &p->pub, &p->pub_added);
+      if (p->link_ud && p->link.publish_ended)
+        p->link.publish_ended(p->link_ud, ev->text); /* may free p: nothing after */
     } else {
       p->sub_added = false; /* the next answer starts a new one */
       end_call(core, &p->sub, &p->sub_added);
