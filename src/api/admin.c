@@ -170,6 +170,8 @@ static void pubsub_metrics(buf *b, api *a) {
     metric(b, "parley_whip_deleted_total", "counter", "WHIP publishers ended by DELETE.",
            w.deleted);
     metric(b, "parley_whip_refused_total", "counter", "WHIP offers refused.", w.refused);
+    metric(b, "parley_whip_ended_total", "counter",
+           "WHIP publishers ended without DELETE (media lost, shutdown).", w.ended);
   }
 }
 

@@ -78,7 +78,20 @@ static void link_detached(void *ud, int code, const char *reason) {
   res_free(r);
 }
 
-static const ps_link whip_link = {link_event, link_detached};
+/* The encoder is gone without a DELETE (its ICE consent lapsed, DTLS failed): nobody
+ * will come back for this resource, so the participant leaves now. */
+static void link_publish_ended(void *ud, const char *why) {
+  whip_res *r = ud;
+  log_info("whip", "resource %.8s… of session %s: media ended (%s): left", r->rid, r->sid,
+           why);
+  r->w->n.ended++;
+  ps_participant *p = r->p;
+  res_free(r);
+  if (p)
+    ps_leave(p);
+}
+
+static const ps_link whip_link = {link_event, link_detached, link_publish_ended};
 
 /* ---- answers -------------------------------------------------------------------- */
 

@@ -13,7 +13,7 @@ typedef struct whip whip;
 
 typedef struct {
   size_t live;                               /* resources now */
-  uint64_t created, deleted, refused, ended; /* ended: by the server (shutdown) */
+  uint64_t created, deleted, refused, ended; /* ended: media lost, or shutdown */
 } whip_counters;
 
 whip *whip_new(void);

@@ -26,7 +26,7 @@ const jwt = (claims = {}) =>
   signJwt(acme.jwt_secret, { cid: 'acme', sid: '*', exp: Math.floor(Date.now() / 1000) + 600, ...claims });
 
 before(async () => {
-  d = await startDaemon([]);
+  d = await startDaemon([], ['--consent-timeout', '5']);
   acme = JSON.parse(parleyctl(d.dir, 'account', 'add', '--cid', 'acme', '--json'));
   dir = mkdtempSync(join(tmpdir(), 'parley-whip-'));
   writeDevices(dir, [ENCODER]);
@@ -171,5 +171,22 @@ test('a WHIP client in H.264 publishes; an SDK subscriber draws its colour; DELE
   assert.deepEqual(await sub.evaluate(() => log.find((x) => x.ev === 'publisherLeft').data),
     { uid: feed.uid, feed_id: feed.feed_id });
   assert.equal(await metric(d, 'parley_whip_resources'), 0);
+
+  // An encoder that vanishes without DELETE (crash, network gone): its media ends on the
+  // server (DTLS close or ICE consent, --consent-timeout 5) and so does the participant.
+  await whipPage.evaluate(() => pc.close());
+  const again = await whipPublish(whipPage, `${d.base}/api/rtc/v1/whip/show?uid=enc2`, jwt());
+  assert.equal(again.status, 201, again.text);
+  await until(async () => (await whipPage.evaluate(() => pc.connectionState)) === 'connected',
+    'the second WHIP connection is up');
+  await until(async () => (await sub.evaluate(() => log.filter((x) => x.ev === 'publisher').length)) === 2,
+    'the second publisher');
+  await whipPage.close();
+  await until(async () => (await sub.evaluate(() =>
+    log.some((x) => x.ev === 'participantLeft' && x.data.uid === 'enc2'))), 'the vanished encoder left', 20000);
+  assert.equal(await metric(d, 'parley_whip_resources'), 0);
+  assert.equal(await metric(d, 'parley_whip_ended_total'), 1);
+  const gone = await fetch(`${d.base}${again.location}`, { method: 'DELETE' });
+  assert.equal(gone.status, 404);
   await sub.evaluate(() => s.leave());
 });
