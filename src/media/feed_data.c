@@ -36,7 +36,7 @@ int feed_data_parse(const uint8_t *msg, size_t len, feed_data_envelope *out,
     if (!uid_char((char)msg[2 + i]))
       return *why = "the envelope's uid has a character outside [A-Za-z0-9_.:-]", -1;
   if (len - 2 - n > FEED_DATA_MAX_PAYLOAD)
-    return *why = "a data channel message carries at most 64 KiB", -1;
+    return *why = "a data channel message carries at most 64 KiB", -2;
   out->flags = msg[0];
   out->uid = (const char *)msg + 2;
   out->uid_len = n;
@@ -93,13 +93,13 @@ static void dc_message(sctp_assoc *a, uint16_t id, bool binary, const uint8_t *d
   int kind = kind_of(s, id);
   if (kind < 0 || !s->feeds)
     return; /* a channel of the app's own: not ours to relay */
-  feed_data_envelope e;
-  const char *why;
-  if (!binary || feed_data_parse(data, len, &e, &why) != 0 || (e.flags & FEED_DATA_ERROR))
-    return reply_error(
-        s, id, "BAD_REQUEST",
-        binary ? (e.flags & FEED_DATA_ERROR ? "clients send no error envelope" : why)
-               : "Parley's channels carry binary envelopes");
+  feed_data_envelope e = {0};
+  const char *why = "clients send no error envelope";
+  int rc = binary ? feed_data_parse(data, len, &e, &why) : -1;
+  if (!binary)
+    why = "Parley's channels carry binary envelopes";
+  if (rc != 0 || (e.flags & FEED_DATA_ERROR))
+    return reply_error(s, id, rc == -2 ? "LIMIT" : "BAD_REQUEST", why);
   size_t owner_len = strlen(s->params.owner);
   size_t out_len = 2 + owner_len + e.payload_len;
   uint8_t *out = xmalloc(out_len);
@@ -116,10 +116,10 @@ static void dc_message(sctp_assoc *a, uint16_t id, bool binary, const uint8_t *d
         (e.uid_len && !owned_by(m, e.uid, e.uid_len)))
       continue;
     found = true;
-    int rc = sctp_send(to, (uint16_t)to_id, true, out, out_len);
-    if (rc != 0 && e.uid_len)
+    int sent = sctp_send(to, (uint16_t)to_id, true, out, out_len);
+    if (sent != 0 && e.uid_len)
       reply_error(s, id, "LIMIT",
-                  rc == SCTP_E_AGAIN ? "the recipient is not reading fast enough"
+                  sent == SCTP_E_AGAIN ? "the recipient is not reading fast enough"
                                      : "the recipient's channel refused the message");
   }
   free(out);

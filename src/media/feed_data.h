@@ -37,7 +37,7 @@ typedef struct {
 } feed_data_envelope;
 
 /* Parses a message; 0, or -1 with a reason (too short, unknown flags, a uid of bad length
- * or characters, a payload over FEED_DATA_MAX_PAYLOAD). Pure; fuzzed. */
+ * or characters), or -2 for a payload over FEED_DATA_MAX_PAYLOAD. Pure; fuzzed. */
 int feed_data_parse(const uint8_t *msg, size_t len, feed_data_envelope *out,
                     const char **why);
 /* Writes an envelope's header (flags, uid) into out (2 + uid_len bytes, at most

@@ -30,7 +30,7 @@ int main(void) {
   CHECK(parse("\x00\x41", 2, &e) == -1); /* uid over 64 */
   static char big[2 + FEED_DATA_MAX_PAYLOAD + 1];
   CHECK(parse(big, 2 + FEED_DATA_MAX_PAYLOAD, &e) == 0);
-  CHECK(parse(big, sizeof big, &e) == -1); /* payload over 64 KiB */
+  CHECK(parse(big, sizeof big, &e) == -2); /* payload over 64 KiB */
   uint8_t head[2 + FEED_DATA_UID_MAX];
   CHECK(feed_data_header(FEED_DATA_TEXT, "carl", 4, head) == 6);
   CHECK(head[0] == 1 && head[1] == 4 && memcmp(head + 2, "carl", 4) == 0);
