@@ -12,8 +12,8 @@
 
 /* What we offer: one codec per m-line, the feed's: Opus, and VP8 with RTX (what every
  * browser sends and receives), or H.264 (packetization-mode 1, a profile-level-id the
- * caller picks profile-level-id) with RTX for a feed published in H.264 (a WHIP encoder
- * such as OBS): the server forwards, it never transcodes. */
+ * caller picks) with RTX for a feed published in H.264 (a WHIP encoder such as OBS): the
+ * server forwards, it never transcodes. */
 #define SDP_OFFER_PT_OPUS 111
 #define SDP_OFFER_PT_VP8 96
 #define SDP_OFFER_PT_RTX 97
