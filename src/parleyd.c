@@ -3,6 +3,7 @@
  * the TLS certificate. */
 #include "api/api.h"
 #include "api/rtm_cluster.h"
+#include "api/whip.h"
 #include "cluster/cluster.h"
 #include "cluster/config_sync.h"
 #include "conf/call.h"
@@ -77,8 +78,11 @@ static void on_signal(uv_signal_t *w, int signum) {
     http_server_stop_accepting(front.metrics_srv);
   front.rtm = NULL; /* RTM messages from here on are refused */
   ps_core *ps = front.ps;
-  front.ps = NULL; /* pub/sub sockets are told to go (1001), new ones refused */
-  ps_core_free(ps);
+  front.ps = NULL;  /* pub/sub sockets are told to go (1001), new ones refused */
+  ps_core_free(ps); /* ends every WHIP participant too */
+  whip *wh = front.whip;
+  front.whip = NULL; /* WHIP requests from here on get 503 */
+  whip_free(wh);
   /* SERVICE_SHUTDOWN: open recordings are finalised and queued for upload first. */
   rtm_core_shutdown(rtm, 10000, after_rtm_shutdown, w->loop);
 }
@@ -185,6 +189,7 @@ static int start_rtm(uv_loop_t *loop, char *err, size_t errlen) {
                   .data_per_s = 50};
   front.ps = ps_core_new(loop, &pc);
   ps_core_set_media(front.ps, media);
+  front.whip = whip_new();
   front.ob = deliveries;
   return 0;
 }

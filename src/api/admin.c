@@ -1,11 +1,12 @@
 /* admin — operational endpoints: /healthz for liveness and /metrics in the
  * Prometheus text format (participants, rooms, tokens, streams, counters). */
 #include "api/api.h"
+#include "api/whip.h"
 #include "cluster/cluster.h"
 #include "cluster/config_sync.h"
 #include "delivery/outbox.h"
-#include "pubsub/ps_session.h"
 #include "policy/policy.h"
+#include "pubsub/ps_session.h"
 #include "rtm/rtm.h"
 
 #include "core/buf.h"
@@ -164,6 +165,18 @@ static void pubsub_metrics(buf *b, api *a) {
          c.data_sent);
   metric(b, "parley_pubsub_data_limited_total", "counter",
          "Data messages refused by the rate limit.", c.data_limited);
+  if (a->whip) {
+    whip_counters w;
+    whip_get_counters(a->whip, &w);
+    metric(b, "parley_whip_resources", "gauge", "WHIP publishers live.", w.live);
+    metric(b, "parley_whip_created_total", "counter", "WHIP publishers created (201).",
+           w.created);
+    metric(b, "parley_whip_deleted_total", "counter", "WHIP publishers ended by DELETE.",
+           w.deleted);
+    metric(b, "parley_whip_refused_total", "counter", "WHIP offers refused.", w.refused);
+    metric(b, "parley_whip_ended_total", "counter",
+           "WHIP publishers ended without DELETE (media lost, shutdown).", w.ended);
+  }
 }
 
 static void rtm_metrics(buf *b, api *a) {

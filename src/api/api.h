@@ -24,6 +24,7 @@ typedef struct {
   struct csync *csync;     /* cluster configuration sync (--cluster), or NULL */
   struct rtmc *rtmc;       /* RTM sessions in the cluster (--cluster), or NULL */
   struct ps_core *ps;      /* publish/subscribe sessions; NULL once shutting down */
+  struct whip *whip;       /* WHIP resources (api/whip.c) */
   struct policy *policy;   /* the external policy server (--policy-url), or NULL */
 } api;
 

@@ -3,6 +3,7 @@
 #include "api/api.h"
 
 #include "api/multipart.h"
+#include "api/whip.h"
 #include "core/log.h"
 #include "http/url.h"
 
@@ -231,6 +232,8 @@ static void dispatch(api_call *c) {
 
 void api_handle(void *ud, h2o_req_t *req) {
   api_call c = {.api = ud, .req = req};
+  if (whip_handle(c.api, req)) /* before the preflight: WHIP answers its own */
+    return;
   if (http_method_is(req, "OPTIONS"))
     return http_respond_preflight(req);
   if (rtm_api_handle(c.api, req) || rtc_ws_handle(c.api, req))

@@ -52,7 +52,7 @@ static void link_detached(void *ud, int code, const char *reason) {
   ws_close(so->ws, code, reason);
 }
 
-static const ps_link socket_link = {link_event, link_detached};
+static const ps_link socket_link = {link_event, link_detached, NULL};
 
 static int join(rtc_socket *so, const rtc_request *r, json_t **out, refusal *why) {
   api *a = so->api;

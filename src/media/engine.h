@@ -69,6 +69,8 @@ typedef struct {
   /* MEDIA_PUBSUB_SUB: the subscribe connection's m-lines (agreed.media in order). */
   media_track tracks[SDP_MAX_MEDIA];
   uint8_t n_tracks;
+  /* MEDIA_PUBSUB_PUB: the participant's uid (data channel messages name it). */
+  char owner[72];
 } media_call;
 
 typedef enum {

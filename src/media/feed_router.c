@@ -2,6 +2,7 @@
 #include "media/feed_router.h"
 
 #include "core/mem.h"
+#include "media/feed_data.h"
 #include "media/session_bwe.h"
 #include "media/video_slots.h"
 
@@ -39,6 +40,10 @@ void feed_room_free(feed_room *r) {
 
 size_t feed_room_size(const feed_room *r) { return r->n; }
 const int64_t *feed_room_key(const feed_room *r) { return &r->key; }
+media_session *const *feed_room_members(const feed_room *r, size_t *n) {
+  *n = r->n;
+  return r->sessions;
+}
 
 static bool is_sub(const media_session *s) { return s->params.mode == MEDIA_PUBSUB_SUB; }
 
@@ -198,6 +203,8 @@ transport_sink feed_router_join(feed_room *r, media_session *s) {
   retarget(r);
   if (is_sub(s))
     video_slots_prefetch(s, r->now);
+  else
+    feed_data_update(s);
   return (transport_sink){on_connected, on_rtp, on_rtcp, session_on_failed};
 }
 
@@ -217,12 +224,15 @@ void feed_router_leave(feed_room *r, media_session *s) {
   s->watch = NULL;
   s->n_watch = s->cap_watch = 0;
   s->feeds = NULL;
+  feed_data_leave(s);
   retarget(r);
 }
 
 void feed_router_update(media_session *s) {
   if (is_sub(s))
     make_slots(s);
+  else
+    feed_data_update(s);
   s->feeds->dirty = true;
   retarget(s->feeds);
 }

@@ -14,6 +14,8 @@ typedef struct feed_room feed_room;
 feed_room *feed_room_new(int64_t key);
 void feed_room_free(feed_room *r);
 size_t feed_room_size(const feed_room *r);
+/* The room's calls (publish and subscribe), for feed_data.c's relaying. */
+media_session *const *feed_room_members(const feed_room *r, size_t *n);
 /* The key's storage, for maps keyed by session. */
 const int64_t *feed_room_key(const feed_room *r);
 

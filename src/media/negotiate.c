@@ -46,7 +46,7 @@ static void fill_local(media_engine *media, const media_call *m, sdp_local *l) {
   l->simulcast = main_call || m->mode == MEDIA_PUBSUB_PUB;
   l->slides_mid = m->slides_mid[0] ? m->slides_mid : NULL;
   /* Data channels: the echo router serves them (test calls); others answer port 0. */
-  l->data_channels = m->mode == MEDIA_ECHO;
+  l->data_channels = m->mode == MEDIA_ECHO || m->mode == MEDIA_PUBSUB_PUB;
   memcpy(l->slot_ssrc, m->slot_ssrc, sizeof l->slot_ssrc);
   memcpy(l->slot_rtx_ssrc, m->slot_rtx_ssrc, sizeof l->slot_rtx_ssrc);
 }

@@ -124,6 +124,7 @@ struct media_session {
   bool no_media_reported;
   /* pub/sub router state (MEDIA_PUBSUB_PUB / MEDIA_PUBSUB_SUB, feed_router.c) */
   struct feed_room *feeds;
+  struct feed_data *dc;   /* a pub/sub publish call's data channels (feed_data.c) */
   int audio_level;        /* a publisher's smoothed RFC 6464 level (0 loudest, 127) */
   uint64_t last_voice_ms; /* its last packet marked as voice */
   /* Set by whoever records this session's feeds (a publish call); NULL otherwise.

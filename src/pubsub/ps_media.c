@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define DEFAULT_HINT_W 1280 /* before a `layer`: the full camera */
 #define DEFAULT_HINT_H 720
@@ -48,6 +49,7 @@ static media_call *new_call(ps_participant *p, media_mode mode) {
   ids_uuid(m->call_uuid);
   m->mode = mode;
   m->room_key = p->s->room_key;
+  snprintf(m->owner, sizeof m->owner, "%s", p->uid); /* data channels name senders */
   negotiate_pick_ssrcs(m);
   hmap_put(p->s->core->calls, m->call_uuid, strlen(m->call_uuid), p);
   return m;
@@ -165,6 +167,13 @@ static void add_track(ps_participant *p, const ps_feed *f, sdp_kind kind, int st
   snprintf(o->feed_of[i], sizeof o->feed_of[i], "%s", f->id);
   snprintf(m->src_call, sizeof m->src_call, "%s", f->owner->pub->call_uuid);
   m->src_stream = (int8_t)stream;
+  /* The server forwards, never transcodes: an H.264 feed (a WHIP encoder) is offered
+   * in H.264, constrained baseline 3.1 (decoders take the stream's real profile). */
+  const sdp_agreement *ag = &f->owner->pub->agreed;
+  for (size_t k = 0; kind == SDP_VIDEO && k < ag->n_media; k++)
+    if (strcmp(ag->media[k].mid, f->video_mid) == 0 &&
+        strcasecmp(ag->media[k].codec, "H264") == 0)
+      snprintf(t->h264_profile, sizeof t->h264_profile, "42e01f");
   m->hint_w = DEFAULT_HINT_W;
   m->hint_h = DEFAULT_HINT_H;
 }
@@ -592,6 +601,8 @@ void ps_on_media_event(const media_event *ev, void *ud) {
       p->pub_added = false; /* gone on the media side already */
       remove_feeds(p);
       end_call(core, &p->pub, &p->pub_added);
+      if (p->link_ud && p->link.publish_ended)
+        p->link.publish_ended(p->link_ud, ev->text); /* may free p: nothing after */
     } else {
       p->sub_added = false; /* the next answer starts a new one */
       end_call(core, &p->sub, &p->sub_added);

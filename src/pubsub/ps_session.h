@@ -25,6 +25,10 @@ typedef struct {
   /* The participant forgets this link (it resumed on another socket, or the server is
    * shutting down): no more events; the socket should close with code and reason. */
   void (*detached)(void *ud, int code, const char *reason);
+  /* Optional (NULL: nothing): the publish connection ended on the media side (ICE
+   * consent lost, DTLS failed) and its feeds were removed. A WHIP participant, which has
+   * no other way back, leaves here: the callback may call ps_leave. */
+  void (*publish_ended)(void *ud, const char *why);
 } ps_link;
 
 typedef struct {

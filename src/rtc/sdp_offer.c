@@ -24,6 +24,29 @@ static void write_feedback(buf *out, int pt, unsigned fb) {
     buf_appendf(out, "a=rtcp-fb:%d transport-cc\r\n", pt);
 }
 
+static bool is_h264(const sdp_offer_track *t) {
+  return t->kind == SDP_VIDEO && t->h264_profile[0];
+}
+
+static int video_pt(const sdp_offer_track *t) {
+  return is_h264(t) ? SDP_OFFER_PT_H264 : SDP_OFFER_PT_VP8;
+}
+
+static int rtx_pt(const sdp_offer_track *t) {
+  return is_h264(t) ? SDP_OFFER_PT_H264_RTX : SDP_OFFER_PT_RTX;
+}
+
+/* The video codec's rtpmap (and fmtp for H.264). */
+static void write_video_codec(buf *out, const sdp_offer_track *t) {
+  if (is_h264(t))
+    buf_appendf(out,
+                "a=rtpmap:%d H264/90000\r\na=fmtp:%d level-asymmetry-allowed=1;"
+                "packetization-mode=1;profile-level-id=%.6s\r\n",
+                SDP_OFFER_PT_H264, SDP_OFFER_PT_H264, t->h264_profile);
+  else
+    buf_appendf(out, "a=rtpmap:%d VP8/90000\r\n", SDP_OFFER_PT_VP8);
+}
+
 static void write_track(buf *out, const sdp_offer_local *l, const sdp_offer_track *t,
                         bool transport) {
   const char *first = l->addresses->addr[0];
@@ -31,19 +54,18 @@ static void write_track(buf *out, const sdp_offer_local *l, const sdp_offer_trac
   bool video = t->kind == SDP_VIDEO;
   if (video)
     buf_appendf(out, "m=video %u UDP/TLS/RTP/SAVPF %d %d\r\n", t->active ? l->port : 0,
-                SDP_OFFER_PT_VP8, SDP_OFFER_PT_RTX);
+                video_pt(t), rtx_pt(t));
   else
     buf_appendf(out, "m=audio %u UDP/TLS/RTP/SAVPF %d\r\n", t->active ? l->port : 0,
                 SDP_OFFER_PT_OPUS);
   buf_appendf(out, "c=IN %s %s\r\na=mid:%s\r\n", v6 ? "IP6" : "IP4", first, t->mid);
   if (!t->active) { /* RFC 8843 §7.2: a dropped m-line leaves the group, inactive */
     buf_appendf(out, "a=inactive\r\na=rtcp-mux\r\n");
-    if (video)
-      buf_appendf(out,
-                  "a=rtpmap:%d VP8/90000\r\na=rtpmap:%d rtx/90000\r\n"
-                  "a=fmtp:%d apt=%d\r\n",
-                  SDP_OFFER_PT_VP8, SDP_OFFER_PT_RTX, SDP_OFFER_PT_RTX, SDP_OFFER_PT_VP8);
-    else
+    if (video) {
+      write_video_codec(out, t);
+      buf_appendf(out, "a=rtpmap:%d rtx/90000\r\na=fmtp:%d apt=%d\r\n", rtx_pt(t),
+                  rtx_pt(t), video_pt(t));
+    } else
       buf_appendf(out, "a=rtpmap:%d opus/48000/2\r\n", SDP_OFFER_PT_OPUS);
     return;
   }
@@ -52,10 +74,10 @@ static void write_track(buf *out, const sdp_offer_local *l, const sdp_offer_trac
                 l->ice_ufrag, l->ice_pwd);
   buf_appendf(out, "a=setup:actpass\r\na=sendonly\r\na=rtcp-mux\r\na=rtcp-rsize\r\n");
   if (video) {
-    buf_appendf(out, "a=rtpmap:%d VP8/90000\r\n", SDP_OFFER_PT_VP8);
-    write_feedback(out, SDP_OFFER_PT_VP8, FEEDBACK_VIDEO);
-    buf_appendf(out, "a=rtpmap:%d rtx/90000\r\na=fmtp:%d apt=%d\r\n", SDP_OFFER_PT_RTX,
-                SDP_OFFER_PT_RTX, SDP_OFFER_PT_VP8);
+    write_video_codec(out, t);
+    write_feedback(out, video_pt(t), FEEDBACK_VIDEO);
+    buf_appendf(out, "a=rtpmap:%d rtx/90000\r\na=fmtp:%d apt=%d\r\n", rtx_pt(t),
+                rtx_pt(t), video_pt(t));
   } else {
     buf_appendf(out,
                 "a=rtpmap:%d opus/48000/2\r\na=fmtp:%d minptime=10;useinbandfec=1\r\n",
@@ -125,18 +147,19 @@ static int accept_media(const sdp_offer_track *t, const sdp_media *m, size_t i,
     return 0; /* dropped, or refused by the client: not accepted, not an error */
   if (m->direction != SDP_RECVONLY)
     return fail(err, errlen, "answer a sendonly m-line with a=recvonly", i, m->mid);
-  int want = t->kind == SDP_VIDEO ? SDP_OFFER_PT_VP8 : SDP_OFFER_PT_OPUS;
+  int want = t->kind == SDP_VIDEO ? video_pt(t) : SDP_OFFER_PT_OPUS;
   const sdp_codec *c = sdp_codec_by_pt(m, (uint8_t)want);
-  if (!c)
+  const char *name = t->kind == SDP_AUDIO ? "opus" : is_h264(t) ? "H264" : "VP8";
+  if (!c || strcasecmp(c->name, name) != 0)
     return 0; /* our codec refused: nothing can be sent there */
   ch->accepted = true;
   ch->direction = SDP_SENDONLY;
   ch->pt = want;
   snprintf(ch->codec, sizeof ch->codec, "%s", c->name);
   ch->feedback = c->feedback & (t->kind == SDP_VIDEO ? FEEDBACK_VIDEO : FEEDBACK_AUDIO);
-  const sdp_codec *rtx = sdp_codec_by_pt(m, SDP_OFFER_PT_RTX);
-  if (t->kind == SDP_VIDEO && rtx && rtx->rtx_for == SDP_OFFER_PT_VP8)
-    ch->rtx_pt = SDP_OFFER_PT_RTX;
+  const sdp_codec *rtx = sdp_codec_by_pt(m, (uint8_t)rtx_pt(t));
+  if (t->kind == SDP_VIDEO && rtx && rtx->rtx_for == want)
+    ch->rtx_pt = rtx_pt(t);
   uint8_t twcc = sdp_extmap_id(m, TWCC_URI);
   ch->ext_transport_cc = twcc == SDP_OFFER_EXT_TWCC ? twcc : 0;
   return 0;

@@ -10,11 +10,15 @@
 #include "rtc/sdp.h"
 #include "rtc/sdp_answer.h"
 
-/* What we offer, fixed: one codec per kind, VP8 with RTX (Opus and VP8 are what every
- * browser sends and receives; a publisher's codec is the conference's, VP8 first). */
+/* What we offer: one codec per m-line, the feed's: Opus, and VP8 with RTX (what every
+ * browser sends and receives), or H.264 (packetization-mode 1, a profile-level-id the
+ * caller picks) with RTX for a feed published in H.264 (a WHIP encoder such as OBS): the
+ * server forwards, it never transcodes. */
 #define SDP_OFFER_PT_OPUS 111
 #define SDP_OFFER_PT_VP8 96
 #define SDP_OFFER_PT_RTX 97
+#define SDP_OFFER_PT_H264 102
+#define SDP_OFFER_PT_H264_RTX 103
 #define SDP_OFFER_EXT_TWCC 3 /* transport-wide-cc: what our estimate reads */
 
 /* One m-line of the subscribe connection. */
@@ -24,6 +28,8 @@ typedef struct {
   bool active;             /* false: dropped (port 0), kept so mids stay in place */
   uint32_t ssrc, rtx_ssrc; /* ours; rtx_ssrc for video only */
   char stream_id[72];      /* a=msid stream: the feed id, so the client maps tracks */
+  /* Video: "" offers VP8; 6 hex digits offer H.264 with this profile-level-id. */
+  char h264_profile[8];
 } sdp_offer_track;
 
 typedef struct {

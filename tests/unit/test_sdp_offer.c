@@ -152,8 +152,62 @@ static void test_answer(void) {
   refused("garbage", "");
 }
 
+/* A feed published in H.264 (a WHIP encoder) is offered in H.264 with the publisher's
+ * profile-level-id, and only an answer that keeps H.264 gets it. */
+static void test_h264(void) {
+  sdp_offer_track h[2] = {tracks[0], tracks[1]};
+  snprintf(h[1].h264_profile, sizeof h[1].h264_profile, "42e01f");
+  sdp_offer_local l = local(2);
+  l.tracks = h;
+  buf out = {0};
+  char err[200];
+  CHECK(sdp_offer_write(&l, &out, err, sizeof err) == 0);
+  buf_append(&out, "", 1);
+  const char *t = out.data;
+  CHECK(strstr(t, "m=video 40000 UDP/TLS/RTP/SAVPF 102 103\r\n") != NULL);
+  CHECK(strstr(t, "a=rtpmap:102 H264/90000\r\n") != NULL);
+  CHECK(strstr(t, "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;"
+                  "profile-level-id=42e01f\r\n") != NULL);
+  CHECK(strstr(t, "a=fmtp:103 apt=102\r\n") != NULL);
+  CHECK(strstr(t, "VP8") == NULL);
+  sdp_session *s = malloc(sizeof *s);
+  CHECK(sdp_parse(t, strlen(t), s, err, sizeof err) == 0);
+  const sdp_codec *c = sdp_codec_by_pt(&s->media[1], SDP_OFFER_PT_H264);
+  CHECK(c && strcmp(c->name, "H264") == 0 && (c->feedback & SDP_FB_NACK_PLI));
+  free(s);
+  buf_free(&out);
+
+  /* Chrome's answer keeps 102 and 103. */
+  char *two = replace(ANSWER,
+                      "m=video 0 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:2\r\n"
+                      "a=inactive\r\na=rtpmap:96 VP8/90000\r\n",
+                      "");
+  char *a = replace(two, "m=video 9 UDP/TLS/RTP/SAVPF 96 97",
+                    "m=video 9 UDP/TLS/RTP/SAVPF 102 103");
+  char *b = replace(
+      a,
+      "a=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 nack\r\na=rtcp-fb:96 nack pli\r\n"
+      "a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n",
+      "a=rtpmap:102 H264/90000\r\na=fmtp:102 level-asymmetry-allowed=1;"
+      "packetization-mode=1;profile-level-id=42e01f\r\n"
+      "a=rtcp-fb:102 nack pli\r\na=rtpmap:103 rtx/90000\r\na=fmtp:103 apt=102\r\n");
+  sdp_offer_result res;
+  CHECK(sdp_offer_accept(&l, b, strlen(b), &res, err, sizeof err) == 0);
+  const sdp_choice *v = &res.agreed.media[1];
+  CHECK(v->accepted && v->pt == 102 && v->rtx_pt == 103);
+  CHECK_STR(v->codec, "H264");
+  /* An answer with VP8 at the H.264 track (the VP8 offer's answer): not accepted there.
+   */
+  CHECK(sdp_offer_accept(&l, two, strlen(two), &res, err, sizeof err) == 0);
+  CHECK(res.agreed.media[0].accepted && !res.agreed.media[1].accepted);
+  free(two);
+  free(a);
+  free(b);
+}
+
 int main(void) {
   test_offer();
   test_answer();
+  test_h264();
   CHECK_DONE();
 }

@@ -25,7 +25,8 @@ export interface EventMap {
   publisher: Feed & { replaces?: string };
   publisherLeft: { uid: string; feed_id: string };
   speaker: { uid: string };
-  data: { from: string; payload: unknown };
+  /** channel: it came over the data channel (binary: payload is an ArrayBuffer; reliable: which channel). */
+  data: { from: string; payload: unknown; channel?: boolean; binary?: boolean; reliable?: boolean };
   /** timeout: ms until this attempt (0.25 s doubling to 5 s). */
   reconnecting: { timeout: number; attempt: number };
   /** resumed: the server kept the participant; feeds: own feed ids that changed, old to new. */
@@ -62,8 +63,9 @@ export declare class Session {
   /** Renders the feed into el; el's drawn size picks the simulcast layer. */
   subscribe(feedId: string, el?: HTMLMediaElement): Promise<MediaStream>;
   unsubscribe(feedId: string): Promise<void>;
-  /** Any JSON value to one participant (to) or to all others. */
-  send(data: unknown, opts?: { to?: string }): Promise<void>;
+  /** JSON over the WebSocket; with `reliable` given, or binary data, over the publish
+   * connection's data channel (reliable, or unordered without retransmissions). */
+  send(data: unknown, opts?: { to?: string; reliable?: boolean; binary?: boolean }): Promise<void>;
   leave(): Promise<void>;
   on<K extends EventName>(name: K, cb: (data: EventMap[K]) => void): this;
   off<K extends EventName>(name: K, cb?: (data: EventMap[K]) => void): this;

@@ -345,7 +345,7 @@ export class Session {
    * connections. False when that did not work. */
   async restoreResumed() {
     try {
-      // The server holds every new offer until the last one is answered: an answer the old
+      // The server matches answers with its offers in order: an answer the old
       // socket did not deliver goes first (BAD_REQUEST: it had arrived after all).
       if (this.unacked)
         await this.queue('sub', async () => {
@@ -354,13 +354,17 @@ export class Session {
           });
           this.unacked = null;
         });
-      if (this.pub && this.publications.size)
+      // A connection whose path still works (the socket alone dropped) keeps it: media
+      // never stopped. One that lost it too (a new network) restarts ICE now; one that
+      // loses it later restarts when it notices (see connection()).
+      const lost = (pc) => pc && pc.connectionState !== 'connected';
+      if (lost(this.pub) && this.publications.size)
         await this.queue('pub', async () => {
           await this.pub.setLocalDescription(await this.pub.createOffer({ iceRestart: true }));
           const r = await this.request('publish_update', { sdp: this.pub.localDescription.sdp });
           await this.pub.setRemoteDescription({ type: 'answer', sdp: r.sdp });
         });
-      if (this.sub && this.subscriptions.size)
+      if (lost(this.sub) && this.subscriptions.size)
         await this.request('ice_restart', { pc: 'sub' }, { onReply: (r) => this.applyOffer(r) });
       return true;
     } catch (e) {
@@ -510,12 +514,20 @@ export class Session {
         if (e.candidate && e.candidate.candidate && this.state === 'connected' && this[which] === pc)
           this.request('trickle', { pc: which, candidate: e.candidate.candidate }).catch(() => {});
       };
-      // A failed path (new network) while the socket lives: an ICE restart.
-      pc.onconnectionstatechange = () => {
-        if (pc.connectionState === 'failed' && this[which] === pc && this.state === 'connected')
+      // A failed path (new network) while the socket lives: an ICE restart, at once when
+      // it failed, after 2 s when it stays disconnected (consent checks unanswered).
+      let lostTimer = null;
+      const restart = () => {
+        if (this[which] === pc && this.state === 'connected')
           this.iceRestart(which).catch((e) => this.emit(events.error, e));
       };
+      pc.onconnectionstatechange = () => {
+        clearTimeout(lostTimer);
+        if (pc.connectionState === 'failed') restart();
+        else if (pc.connectionState === 'disconnected') lostTimer = setTimeout(restart, 2000);
+      };
       if (which === 'sub') pc.ontrack = () => this.render();
+      if (which === 'pub') this.openChannels(pc);
       this[which] = pc;
     }
     return this[which];
@@ -732,13 +744,75 @@ export class Session {
 
   // ---- data and leaving ---------------------------------------------------------------------
 
+  // ---- data channels (docs/PUBSUB.md "Data channels") --------------------------------------
+
+  /** The publish connection's two channels, opened with it: their messages become `data`. */
+  openChannels(pc) {
+    this.channels = {};
+    for (const [kind, label, init] of [['reliable', 'parley', {}],
+      ['lossy', 'parley-lossy', { ordered: false, maxRetransmits: 0 }]]) {
+      const dc = pc.createDataChannel(label, init);
+      dc.binaryType = 'arraybuffer';
+      dc.onmessage = (e) => this.onChannelMessage(e.data, kind === 'reliable');
+      this.channels[kind] = dc;
+    }
+  }
+
+  onChannelMessage(data, reliable) {
+    if (!(data instanceof ArrayBuffer) || data.byteLength < 2) return;
+    const b = new Uint8Array(data);
+    const n = b[1];
+    if (b.length < 2 + n) return;
+    const from = new TextDecoder().decode(b.subarray(2, 2 + n));
+    const body = b.subarray(2 + n);
+    if (b[0] & 2) { // an error envelope: the server refused one of our messages
+      let e = {};
+      try { e = JSON.parse(new TextDecoder().decode(body)); } catch { /* unreadable */ }
+      this.emit(events.error, new ParleyError(e.code || 'INTERNAL', e.message || 'Data channel error'));
+      return;
+    }
+    let payload;
+    if (b[0] & 1) {
+      const text = new TextDecoder().decode(body);
+      try { payload = JSON.parse(text); } catch { payload = text; }
+    } else {
+      payload = body.slice().buffer;
+    }
+    this.emit(events.data, { from, payload, binary: !(b[0] & 1), reliable, channel: true });
+  }
+
   /**
-   * Sends any JSON value to one participant (to: its uid) or to all others.
+   * Sends data to one participant (to: its uid) or to all others. Any JSON value goes over
+   * the WebSocket (checked by the server, reaching everyone) unless `reliable` is given;
+   * with `reliable` (true: ordered, retransmitted; false: unordered, never retransmitted),
+   * or binary data (an ArrayBuffer or a typed array, or `binary: true` for a string's
+   * UTF-8 bytes), it goes over the publish connection's data channel, which reaches
+   * participants whose own channel is open (those who publish).
    * @param {any} data
-   * @param {{to?: string}} [opts]
+   * @param {{to?: string, reliable?: boolean, binary?: boolean}} [opts]
    */
-  async send(data, { to } = {}) {
-    await this.call('data', to === undefined ? { payload: data } : { to, payload: data });
+  async send(data, { to, reliable, binary } = {}) {
+    const isBinary = binary || data instanceof ArrayBuffer || ArrayBuffer.isView(data);
+    if (reliable === undefined && !isBinary) {
+      await this.call('data', to === undefined ? { payload: data } : { to, payload: data });
+      return;
+    }
+    const dc = this.channels?.[reliable === false ? 'lossy' : 'reliable'];
+    if (!dc || dc.readyState !== 'open' || this.state !== 'connected')
+      throw new ParleyError('NETWORK', 'The data channel is not open (it opens with the first publish)');
+    let body;
+    if (data instanceof ArrayBuffer) body = new Uint8Array(data);
+    else if (ArrayBuffer.isView(data)) body = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    else body = new TextEncoder().encode(binary && typeof data === 'string' ? data : JSON.stringify(data));
+    const uid = new TextEncoder().encode(to ?? '');
+    if (uid.length > 64) throw new ParleyError('BAD_REQUEST', 'to is a uid of at most 64 characters');
+    if (body.length > 65536) throw new ParleyError('LIMIT', 'A data channel message carries at most 64 KiB');
+    const msg = new Uint8Array(2 + uid.length + body.length);
+    msg[0] = isBinary ? 0 : 1;
+    msg[1] = uid.length;
+    msg.set(uid, 2);
+    msg.set(body, 2 + uid.length);
+    dc.send(msg);
   }
 
   /** Leaves the session: feeds stop, connections close, `disconnected {reason: 'left'}`. */
