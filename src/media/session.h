@@ -115,6 +115,11 @@ struct media_session {
   bool video_synced;         /* a supervisor got its first keyframe */
   uint64_t last_rtp_ms;      /* an agent's last RTP */
   bool no_media_reported;
+  /* Set by whoever records this session's feeds (feed_recording.c); NULL otherwise.
+   * The pub/sub router calls it for each RTP packet received (after SRTP). */
+  void (*feed_tap)(media_session *s, int stream, int layer, const uint8_t *pkt,
+                   size_t len, uint64_t now);
+  void *feed_tap_ud;
 };
 
 /* Binds the streams to the agreement and picks the SSRC of our RTCP. */
