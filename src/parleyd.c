@@ -15,8 +15,8 @@
 #include "http/sse.h"
 #include "http/tls.h"
 #include "media/recorder.h"
-#include "pubsub/ps_session.h"
 #include "policy/policy.h"
+#include "pubsub/ps_media.h"
 #include "rtm/rtm.h"
 #include "store/db.h"
 #include "store/sync.h"
@@ -137,6 +137,8 @@ static void on_media_event(const media_event *ev, void *ud) {
     conf_on_media_event(ev, front.core);
   if (rtm)
     rtm_on_media_event(ev, rtm);
+  if (front.ps)
+    ps_on_media_event(ev, front.ps);
 }
 
 /* The outbox's crash recovery, done by the recorder's own reader. */
@@ -182,6 +184,7 @@ static int start_rtm(uv_loop_t *loop, char *err, size_t errlen) {
                   .max_feeds = 8,
                   .data_per_s = 50};
   front.ps = ps_core_new(loop, &pc);
+  ps_core_set_media(front.ps, media);
   front.ob = deliveries;
   return 0;
 }

@@ -10,7 +10,7 @@
 #include "core/mem.h"
 #include "http/server.h"
 #include "http/websocket.h"
-#include "pubsub/ps_session.h"
+#include "pubsub/ps_media.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -87,9 +87,8 @@ static int resume(rtc_socket *so, const rtc_request *r, json_t **out, refusal *w
   return 0;
 }
 
-/* The media ops: what the credential allows first, then (until the feed router is
- * built, docs/PUBSUB.md "Status") a refusal. */
-static int media_op(rtc_socket *so, const rtc_request *r, refusal *why) {
+/* The media ops (src/pubsub/ps_media.c): what the credential allows first. */
+static int media_op(rtc_socket *so, const rtc_request *r, json_t **out, refusal *why) {
   const pubsub_identity *who = ps_participant_identity(so->p);
   bool publishing = r->op == RTC_OP_PUBLISH || r->op == RTC_OP_UNPUBLISH ||
                     r->op == RTC_OP_PUBLISH_UPDATE;
@@ -97,8 +96,47 @@ static int media_op(rtc_socket *so, const rtc_request *r, refusal *why) {
     return ps_refuse(why, PS_E_FORBIDDEN, "this token may not publish (can_publish)");
   if (!publishing && !who->can_subscribe)
     return ps_refuse(why, PS_E_FORBIDDEN, "this token may not subscribe (can_subscribe)");
-  return ps_refuse(why, PS_E_INTERNAL, "%s is not available on this server yet",
-                   rtc_op_name(r->op));
+  switch (r->op) {
+  case RTC_OP_PUBLISH: {
+    int type = ps_feed_type_parse(r->feed_type);
+    if (type < 0)
+      return ps_refuse(why, PS_E_BAD_REQUEST, "type must be video, screen or audio");
+    char feed_id[PS_ID_MAX + 1];
+    buf answer = {0};
+    int rc = ps_publish(so->p, r->sdp, (ps_feed_type)type, r->mids, (size_t)r->n_mids,
+                        feed_id, &answer, why);
+    if (rc == 0)
+      *out = json_pack("{s:s, s:s%}", "feed_id", feed_id, "sdp", answer.data, answer.len);
+    buf_free(&answer);
+    return rc;
+  }
+  case RTC_OP_PUBLISH_UPDATE: {
+    buf answer = {0};
+    int rc = ps_publish_update(so->p, r->sdp, &answer, why);
+    if (rc == 0)
+      *out = json_pack("{s:s%}", "sdp", answer.data, answer.len);
+    buf_free(&answer);
+    return rc;
+  }
+  case RTC_OP_UNPUBLISH:
+    return ps_unpublish(so->p, r->feed_id, why);
+  case RTC_OP_SUBSCRIBE:
+    return ps_subscribe(so->p, r->feed_ids, (size_t)r->n_feed_ids, out, why);
+  case RTC_OP_UNSUBSCRIBE:
+    return ps_unsubscribe(so->p, r->feed_ids, (size_t)r->n_feed_ids, out, why);
+  case RTC_OP_ANSWER:
+    return ps_answer(so->p, r->sdp, why);
+  case RTC_OP_LAYER:
+    return ps_layer(so->p, r->feed_id, r->width, r->height, r->paused == 1, why);
+  case RTC_OP_ICE_RESTART:
+    if (r->pc && strcmp(r->pc, "sub") != 0)
+      return ps_refuse(why, PS_E_BAD_REQUEST,
+                       "ice_restart is for pc \"sub\": the publish connection restarts "
+                       "with publish_update");
+    return ps_ice_restart(so->p, out, why);
+  default:
+    return ps_refuse(why, PS_E_BAD_REQUEST, "unknown op");
+  }
 }
 
 /* One request: 0 with *out the reply's data (NULL: {}), or -1 with why. */
@@ -125,7 +163,7 @@ static int dispatch(rtc_socket *so, const rtc_request *r, json_t **out, refusal 
   case RTC_OP_TRICKLE:
     return 0; /* ICE-lite: the server learns paths from the client's checks */
   default:
-    return media_op(so, r, why);
+    return media_op(so, r, out, why);
   }
 }
 

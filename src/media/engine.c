@@ -28,9 +28,11 @@ static uint64_t hash_text(const char *s) {
 }
 
 static media_loop *loop_for(const media_engine *e, const media_call *call) {
-  uint64_t key = call->mode == MEDIA_CONFERENCE ? (uint64_t)call->room_key
-                 : call->mode == MEDIA_MONITOR  ? hash_text(call->monitor_of)
-                                                : hash_text(call->call_uuid);
+  bool room = call->mode == MEDIA_CONFERENCE || call->mode == MEDIA_PUBSUB_PUB ||
+              call->mode == MEDIA_PUBSUB_SUB;
+  uint64_t key = room                          ? (uint64_t)call->room_key
+                 : call->mode == MEDIA_MONITOR ? hash_text(call->monitor_of)
+                                               : hash_text(call->call_uuid);
   return e->loops[key % (uint64_t)e->n];
 }
 

@@ -27,7 +27,18 @@ typedef enum {
   MEDIA_CONFERENCE, /* the room's mix and the active speaker's video */
   MEDIA_RECORD,     /* an RTM agent: recorded, and forwarded to its supervisors */
   MEDIA_MONITOR,    /* an RTM supervisor: receives one agent's media */
+  MEDIA_PUBSUB_PUB, /* a pub/sub participant's publish connection (feed_router.c) */
+  MEDIA_PUBSUB_SUB, /* its subscribe connection: the server offered, one m-line a track */
 } media_mode;
+
+/* One m-line of a pub/sub subscribe connection (MEDIA_PUBSUB_SUB), in m-line order:
+ * which publisher stream it carries, our SSRCs on it, and the size it is drawn at. */
+typedef struct {
+  char src_call[40]; /* the publish call's uuid; "" = dropped (port 0) */
+  int8_t src_stream; /* the publisher's stream (session.h STREAM_AUDIO/VIDEO/SLIDES) */
+  uint16_t hint_w, hint_h; /* video: the subscriber's size; w 0 = paused */
+  uint32_t ssrc, rtx_ssrc;
+} media_track;
 
 /* Everything a media loop needs to serve a call, agreed on the control loop. */
 typedef struct {
@@ -53,6 +64,11 @@ typedef struct {
   uint16_t hint_width[SDP_MAX_SLOTS], hint_height[SDP_MAX_SLOTS];
   char monitor_of[40];    /* MEDIA_MONITOR: the agent's call */
   int no_media_timeout_s; /* MEDIA_RECORD: report NO_MEDIA after this long without RTP */
+  /* MEDIA_PUBSUB_PUB: the mid of the screen feed's video m-line (its STREAM_SLIDES). */
+  char slides_mid[32];
+  /* MEDIA_PUBSUB_SUB: the subscribe connection's m-lines (agreed.media in order). */
+  media_track tracks[SDP_MAX_MEDIA];
+  uint8_t n_tracks;
 } media_call;
 
 typedef enum {
@@ -123,8 +139,9 @@ media_engine *media_engine_start(uv_loop_t *control_loop, const media_config *cf
 void media_engine_stop(media_engine *e);
 
 /* Placement is a function of the call, so nothing is kept per call: a conference call
- * goes to its room's loop (room_key), a supervisor to its agent's, any other call by its
- * uuid. Every command about a call therefore takes the call. */
+ * (or a pub/sub call) goes to its room's (session's) loop (room_key), a supervisor to its
+ * agent's, any other call by its uuid. Every command about a call therefore takes the
+ * call. */
 int media_engine_port_for(const media_engine *e, const media_call *call);
 /* The first loop's port (the one the start-up line shows) and how many loops there are.
  */

@@ -7,6 +7,7 @@
 #include "media/conference.h"
 #include "media/echo.h"
 #include "media/feed_recording.h"
+#include "media/feed_router.h"
 #include "media/recording_router.h"
 #include "media/session.h"
 #include "media/session_bwe.h"
@@ -62,8 +63,9 @@ struct media_loop {
   msg_queue events;   /* media -> control, drained on the control loop */
   media_event_cb on_event;
   void *ud;
-  hmap *sessions; /* call uuid -> media_session */
-  hmap *rooms;    /* room key -> media_room (conference calls) */
+  hmap *sessions;   /* call uuid -> media_session */
+  hmap *rooms;      /* room key -> media_room (conference calls) */
+  hmap *feed_rooms; /* session key -> feed_room (pub/sub calls) */
   uv_timer_t tick;
   uint64_t next_tick_ms; /* when the next tick is due, on the loop's clock */
   uint64_t last_snapshot_ms;
@@ -128,11 +130,22 @@ static void leave_room(media_loop *e, media_session *s) {
   s->room = NULL;
 }
 
+static void leave_feeds(media_loop *e, media_session *s) {
+  feed_room *r = s->feeds;
+  feed_router_leave(r, s);
+  if (feed_room_size(r) == 0) {
+    hmap_remove(e->feed_rooms, &s->params.room_key, sizeof s->params.room_key);
+    feed_room_free(r);
+  }
+}
+
 static void free_session(media_loop *e, media_session *s) {
   hmap_remove(e->sessions, s->params.call_uuid, strlen(s->params.call_uuid));
   add_session_counters(&e->ended, s);
   if (s->room)
     leave_room(e, s);
+  if (s->feeds)
+    leave_feeds(e, s);
   if (s->params.mode == MEDIA_RECORD || s->params.mode == MEDIA_MONITOR)
     recording_router_leave(s);
   feed_recording_leave(s);
@@ -170,6 +183,13 @@ static void add_session(media_loop *e, media_call *call) {
       hmap_put(e->rooms, media_room_key(r), sizeof call->room_key, r);
     }
     sink = conference_join(r, s);
+  } else if (call->mode == MEDIA_PUBSUB_PUB || call->mode == MEDIA_PUBSUB_SUB) {
+    feed_room *r = hmap_get(e->feed_rooms, &call->room_key, sizeof call->room_key);
+    if (!r) {
+      r = feed_room_new(call->room_key);
+      hmap_put(e->feed_rooms, feed_room_key(r), sizeof call->room_key, r);
+    }
+    sink = feed_router_join(r, s);
   } else if (call->mode == MEDIA_RECORD) {
     sink = recording_router_join_agent(s);
   } else if (call->mode == MEDIA_MONITOR) {
@@ -193,9 +213,15 @@ static void update_session(media_loop *e, media_call *call) {
     return;
   bool restart = strcmp(s->params.local_ufrag, call->local_ufrag) != 0;
   s->params.agreed = call->agreed;
+  if (s->params.mode == MEDIA_PUBSUB_SUB) {
+    memcpy(s->params.tracks, call->tracks, sizeof call->tracks);
+    s->params.n_tracks = call->n_tracks;
+  }
   session_update(s);
   if (s->room)
     conference_update(s);
+  else if (s->feeds)
+    feed_router_update(s);
   else if (s->params.mode == MEDIA_ECHO)
     echo_router_update(s);
   session_bwe_attach(s);
@@ -238,12 +264,14 @@ static void on_command(void *msg, void *ud) {
       session_send_dtmf(s, c->digits);
     break;
   case CMD_PREFS:
-    if (s)
+    if (s && s->room)
       conference_set_prefs(s, c->call);
     break;
   case CMD_HINTS:
     if (s && s->room)
       conference_set_hints(s, c->call);
+    else if (s && s->feeds)
+      feed_router_set_hints(s, c->call);
     break;
   case CMD_RECORD_START:
     if (s && c->feed)
@@ -329,12 +357,16 @@ static void on_tick(uv_timer_t *t) {
   while ((s = hmap_next(e->sessions, &pos)))
     if (s->params.mode == MEDIA_RECORD || s->params.mode == MEDIA_MONITOR)
       recording_router_tick(s, now);
-    else if (!s->room)
+    else if (!s->room && !s->feeds)
       echo_router_tick(s, now);
   pos = 0;
   media_room *r;
   while ((r = hmap_next(e->rooms, &pos)))
     media_room_tick(r, now);
+  pos = 0;
+  feed_room *fr;
+  while ((fr = hmap_next(e->feed_rooms, &pos)))
+    feed_room_tick(fr, now);
   if (now - e->last_snapshot_ms >= 500) {
     e->last_snapshot_ms = now;
     snapshot_stats(e);
@@ -358,6 +390,7 @@ static void *run(void *arg) {
   uv_loop_init(&e->loop);
   e->sessions = hmap_new();
   e->rooms = hmap_new();
+  e->feed_rooms = hmap_new();
   e->port.dtls_ctx = e->dtls_ctx;
   if (port_start(&e->port, &e->loop, e->fd) != 0)
     log_error("media", "udp port %d: cannot receive", e->port_number);
@@ -375,6 +408,7 @@ static void *run(void *arg) {
   uv_loop_close(&e->loop);
   hmap_free(e->sessions);
   hmap_free(e->rooms);
+  hmap_free(e->feed_rooms);
   stun_thread_cleanup();
   return NULL;
 }

@@ -41,7 +41,10 @@ static void fill_local(media_engine *media, const media_call *m, sdp_local *l) {
                    .slides_rtx_ssrc = m->slides_rtx_ssrc};
   /* Tile slots and simulcast are for a conference's main call only. */
   bool main_call = m->mode == MEDIA_CONFERENCE && m->present == 0;
-  l->multistream = l->simulcast = main_call;
+  l->multistream = main_call;
+  /* A pub/sub publish call: its camera may simulcast, its screen is the slides m-line. */
+  l->simulcast = main_call || m->mode == MEDIA_PUBSUB_PUB;
+  l->slides_mid = m->slides_mid[0] ? m->slides_mid : NULL;
   /* Data channels: the echo router serves them (test calls); others answer port 0. */
   l->data_channels = m->mode == MEDIA_ECHO;
   memcpy(l->slot_ssrc, m->slot_ssrc, sizeof l->slot_ssrc);

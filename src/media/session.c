@@ -73,10 +73,38 @@ static void bind_slot_streams(media_session *s) {
   }
 }
 
+/* A pub/sub subscribe call: every m-line is one we send on (slot_out[i] for m-line i),
+ * each with its track's SSRC; nothing is received. */
+static void bind_track_streams(media_session *s) {
+  const media_call *c = &s->params;
+  uint8_t n = (uint8_t)c->agreed.n_media;
+  if (s->n_slot_out != n) {
+    for (int i = 0; i < s->n_slot_out; i++)
+      rtp_sent_free(s->slot_out[i].sub.sent);
+    free(s->slot_out);
+    s->slot_out = n ? xcalloc(n, sizeof *s->slot_out) : NULL;
+    s->n_slot_out = n;
+  }
+  for (int i = 0; i < n; i++) {
+    const sdp_choice *ch = &c->agreed.media[i];
+    session_stream *st = &s->slot_out[i];
+    st->choice = ch->accepted && i < c->n_tracks ? i : -1;
+    st->codec = codec_of(ch->codec);
+    st->n_layers = 1;
+    st->sub.ssrc = i < c->n_tracks ? c->tracks[i].ssrc : 0;
+  }
+}
+
 static void bind_streams(media_session *s) {
   const media_call *c = &s->params;
   for (int i = 0; i < STREAM_COUNT; i++)
     s->streams[i].choice = -1;
+  if (c->mode == MEDIA_PUBSUB_SUB) {
+    for (int i = 0; i < STREAM_COUNT; i++)
+      if (!s->streams[i].n_layers)
+        s->streams[i].n_layers = 1;
+    return bind_track_streams(s);
+  }
   for (size_t i = 0; i < c->agreed.n_media; i++) {
     const sdp_choice *ch = &c->agreed.media[i];
     if (!ch->accepted || ch->slot > 0 || ch->kind == SDP_APPLICATION)

@@ -59,6 +59,7 @@ typedef struct media_session media_session;
 struct media_room;
 struct mixer_source;
 struct recording_slot;
+struct feed_room;
 
 /* A subscriber's view of a forwarded stream: sequence numbers and timestamps that run
  * on across source switches, so a switch looks like one continuous stream. */
@@ -115,8 +116,13 @@ struct media_session {
   bool video_synced;         /* a supervisor got its first keyframe */
   uint64_t last_rtp_ms;      /* an agent's last RTP */
   bool no_media_reported;
-  /* Set by whoever records this session's feeds (feed_recording.c); NULL otherwise.
-   * The pub/sub router calls it for each RTP packet received (after SRTP). */
+  /* pub/sub router state (MEDIA_PUBSUB_PUB / MEDIA_PUBSUB_SUB, feed_router.c) */
+  struct feed_room *feeds;
+  int audio_level;        /* a publisher's smoothed RFC 6464 level (0 loudest, 127) */
+  uint64_t last_voice_ms; /* its last packet marked as voice */
+  /* Set by whoever records this session's feeds (a publish call); NULL otherwise.
+   * Called on the media loop for every RTP packet of a publisher stream, after SRTP,
+   * before forwarding; layer is the simulcast layer (0 without simulcast). */
   void (*feed_tap)(media_session *s, int stream, int layer, const uint8_t *pkt,
                    size_t len, uint64_t now);
   void *feed_tap_ud;

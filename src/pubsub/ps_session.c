@@ -2,6 +2,8 @@
  * sessions under their account, join / resume / leave, the resume grace, data. */
 #include "pubsub/ps_session.h"
 
+#include "pubsub/ps_internal.h"
+
 #include "core/hmap.h"
 #include "core/ids.h"
 #include "core/list.h"
@@ -11,50 +13,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#define KEY_MAX (64 + 1 + PS_MAX_ID + 1)
-
-struct ps_core {
-  uv_loop_t *loop;
-  ps_config cfg;
-  hmap *sessions;   /* "cid\nsid" -> ps_session */
-  hmap *by_token;   /* session_token -> ps_participant */
-  hmap *accounts;   /* cid -> ps_account, while it has participants */
-  list_node kept;   /* participants without a link, oldest first (deadlines ascend) */
-  uv_timer_t timer; /* fires at the oldest kept participant's deadline */
-  ps_counters n;
-};
-
 /* An account's participants here, for its limit. */
 typedef struct {
   char cid[64];
   size_t participants;
 } ps_account;
-
-struct ps_session {
-  ps_core *core;
-  char key[KEY_MAX]; /* "cid\nsid" */
-  size_t key_len;
-  char cid[64], sid[PS_MAX_ID + 1];
-  hmap *by_uid;      /* uid -> ps_participant */
-  list_node members; /* in join order */
-  size_t n_members;
-};
-
-struct ps_participant {
-  ps_session *s;
-  list_node node; /* in s->members */
-  list_node kept; /* in core->kept while there is no link */
-  uint64_t kept_until_ms;
-  char uid[PS_MAX_ID + 1];
-  char token[IDS_TOKEN_LEN + 1];
-  char *name;
-  json_t *meta; /* or NULL */
-  pubsub_identity who;
-  ps_link link;
-  void *link_ud; /* NULL: no link (kept for resume) */
-  uint64_t data_window_ms;
-  int data_in_window;
-};
 
 static void on_timer(uv_timer_t *t);
 
@@ -65,6 +28,7 @@ ps_core *ps_core_new(uv_loop_t *loop, const ps_config *cfg) {
   core->sessions = hmap_new();
   core->by_token = hmap_new();
   core->accounts = hmap_new();
+  core->calls = hmap_new();
   LIST_INIT(&core->kept);
   uv_timer_init(loop, &core->timer);
   core->timer.data = core;
@@ -78,7 +42,7 @@ void ps_core_counters(const ps_core *core, ps_counters *out) {
 
 /* ---- events --------------------------------------------------------------------- */
 
-static void emit(ps_participant *p, const char *ev, json_t *data) {
+void ps_emit(ps_participant *p, const char *ev, json_t *data) {
   if (p->link_ud)
     p->link.event(p->link_ud, ev, data);
   else
@@ -86,13 +50,13 @@ static void emit(ps_participant *p, const char *ev, json_t *data) {
 }
 
 /* ev to every member but `except`; data is copied per member and stolen. */
-static void broadcast(ps_session *s, const ps_participant *except, const char *ev,
-                      json_t *data) {
+void ps_broadcast(ps_session *s, const ps_participant *except, const char *ev,
+                  json_t *data) {
   list_node *pos, *tmp;
   list_for_each_safe(pos, tmp, &s->members) {
     ps_participant *q = list_entry(pos, ps_participant, node);
     if (q != except)
-      emit(q, ev, json_deep_copy(data));
+      ps_emit(q, ev, json_deep_copy(data));
   }
   json_decref(data);
 }
@@ -111,19 +75,20 @@ static json_t *reply_for(const ps_participant *p) {
     if (q != p)
       json_array_append_new(members, participant_json(q));
   }
-  return json_pack("{s:s, s:s, s:s, s:s, s:o, s:[]}", "cid", s->cid, "sid", s->sid, "uid",
-                   p->uid, "session_token", p->token, "participants", members, "feeds");
+  return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "cid", s->cid, "sid", s->sid, "uid",
+                   p->uid, "session_token", p->token, "participants", members, "feeds",
+                   ps_media_feeds_json(s, p));
 }
 
 /* ---- sessions ------------------------------------------------------------------- */
 
 static size_t session_key(char *key, const char *cid, const char *sid) {
-  int n = snprintf(key, KEY_MAX, "%s\n%s", cid, sid);
-  return n < 0 ? 0 : (size_t)n >= KEY_MAX ? KEY_MAX - 1 : (size_t)n;
+  int n = snprintf(key, PS_KEY_MAX, "%s\n%s", cid, sid);
+  return n < 0 ? 0 : (size_t)n >= PS_KEY_MAX ? PS_KEY_MAX - 1 : (size_t)n;
 }
 
 static ps_session *session_find(ps_core *core, const char *cid, const char *sid) {
-  char key[KEY_MAX];
+  char key[PS_KEY_MAX];
   size_t len = session_key(key, cid, sid);
   return hmap_get(core->sessions, key, len);
 }
@@ -135,7 +100,13 @@ static ps_session *session_new(ps_core *core, const char *cid, const char *sid) 
   snprintf(s->sid, sizeof s->sid, "%s", sid);
   s->key_len = session_key(s->key, cid, sid);
   s->by_uid = hmap_new();
+  s->feeds = hmap_new();
   LIST_INIT(&s->members);
+  LIST_INIT(&s->all_feeds);
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a of the key: where its calls meet */
+  for (size_t i = 0; i < s->key_len; i++)
+    h = (h ^ (uint8_t)s->key[i]) * 1099511628211ULL;
+  s->room_key = (int64_t)(h >> 1);
   hmap_put(core->sessions, s->key, s->key_len, s);
   core->n.sessions_started++;
   log_info("pubsub", "session %s of %s started", sid, cid);
@@ -146,6 +117,7 @@ static void session_free(ps_session *s) {
   hmap_remove(s->core->sessions, s->key, s->key_len);
   log_info("pubsub", "session %s of %s ended", s->sid, s->cid);
   hmap_free(s->by_uid);
+  hmap_free(s->feeds);
   free(s);
 }
 
@@ -236,7 +208,7 @@ int ps_join(ps_core *core, const pubsub_identity *who, const char *sid, const ch
   LIST_INIT(&p->kept);
   hmap_put(s->by_uid, p->uid, strlen(p->uid), p);
   hmap_put(core->by_token, p->token, strlen(p->token), p);
-  broadcast(s, NULL, "participant_joined", participant_json(p));
+  ps_broadcast(s, NULL, "participant_joined", participant_json(p));
   list_push_back(&s->members, &p->node);
   s->n_members++;
   account_count(core, s->cid, +1);
@@ -265,7 +237,8 @@ int ps_resume(ps_core *core, const char *sid, const char *uid, const char *token
 void ps_leave(ps_participant *p) {
   ps_session *s = p->s;
   p->link_ud = NULL; /* nothing more to its own socket */
-  broadcast(s, p, "participant_left", json_pack("{s:s}", "uid", p->uid));
+  ps_media_participant_gone(p);
+  ps_broadcast(s, p, "participant_left", json_pack("{s:s}", "uid", p->uid));
   participant_free(p);
   if (s->n_members == 0)
     session_free(s);
@@ -330,9 +303,9 @@ int ps_data(ps_participant *p, const char *to, const json_t *payload, refusal *w
   core->n.data_sent++;
   json_t *data = json_pack("{s:s, s:O}", "from", p->uid, "payload", (json_t *)payload);
   if (dst)
-    emit(dst, "data", data);
+    ps_emit(dst, "data", data);
   else
-    broadcast(p->s, p, "data", data);
+    ps_broadcast(p->s, p, "data", data);
   return 0;
 }
 
@@ -354,6 +327,7 @@ void ps_core_free(ps_core *core) {
       if (p->link_ud)
         p->link.detached(p->link_ud, 1001, "the server is shutting down");
       p->link_ud = NULL;
+      ps_media_participant_gone(p);
       participant_free(p);
     }
     session_free(s);
@@ -361,6 +335,7 @@ void ps_core_free(ps_core *core) {
   hmap_free(core->sessions);
   hmap_free(core->by_token);
   hmap_free(core->accounts); /* empty: every participant was counted out */
+  hmap_free(core->calls);
   core->timer.data = core;
   uv_close((uv_handle_t *)&core->timer, on_timer_closed);
 }

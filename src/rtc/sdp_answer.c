@@ -120,7 +120,8 @@ static void choose(const sdp_media *m, const sdp_local *l, sdp_choice *ch) {
   ch->pt = ch->rtx_pt = ch->dtmf_pt = -1;
   ch->slot = -1;
   snprintf(ch->mid, sizeof ch->mid, "%s", m->mid);
-  ch->slides = strcmp(m->content, "slides") == 0;
+  ch->slides = strcmp(m->content, "slides") == 0 ||
+               (l->slides_mid && strcmp(m->mid, l->slides_mid) == 0);
   ch->direction = answer_direction(m->direction);
   if (m->kind == SDP_APPLICATION)
     return choose_data(m, l, ch);

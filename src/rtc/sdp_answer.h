@@ -37,6 +37,9 @@ typedef struct {
    * for the others it is answered with port 0. */
   bool data_channels;
   uint32_t max_message_size; /* our a=max-message-size; 0: SCTP_MAX_MESSAGE_SIZE */
+  /* The m-line with this mid is the slides one, as a=content:slides would say (a
+   * pub/sub screen feed; browsers do not write a=content). NULL: none. */
+  const char *slides_mid;
 } sdp_local;
 
 /* What was agreed for one m-line; the media path reads this, not the text. */
