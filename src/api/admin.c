@@ -4,8 +4,9 @@
 #include "cluster/cluster.h"
 #include "cluster/config_sync.h"
 #include "delivery/outbox.h"
-#include "pubsub/ps_session.h"
 #include "policy/policy.h"
+#include "pubsub/ps_recording.h"
+#include "pubsub/ps_session.h"
 #include "rtm/rtm.h"
 
 #include "core/buf.h"
@@ -160,6 +161,16 @@ static void pubsub_metrics(buf *b, api *a) {
          c.data_sent);
   metric(b, "parley_pubsub_data_limited_total", "counter",
          "Data messages refused by the rate limit.", c.data_limited);
+  if (!a->ps_rec)
+    return;
+  ps_recording_counters r;
+  ps_recorder_counters(a->ps_rec, &r);
+  metric(b, "parley_pubsub_recordings_open", "gauge",
+         "Feed recordings being written or closed.", r.open);
+  metric(b, "parley_pubsub_recordings_total", "counter", "Feed recordings started.",
+         r.started);
+  metric(b, "parley_pubsub_recordings_failed_total", "counter",
+         "Feed recordings whose file could not be written or held nothing.", r.failed);
 }
 
 static void rtm_metrics(buf *b, api *a) {

@@ -28,7 +28,10 @@ static int64_t wall_ms(void) {
 
 recording_journal *recording_journal_begin(store *st, const recording_spec *spec) {
   recording_journal *j = xcalloc(1, sizeof *j);
-  ids_uuid(j->id);
+  if (spec->rec_id)
+    snprintf(j->id, sizeof j->id, "%s", spec->rec_id);
+  else
+    ids_uuid(j->id);
   COPY(j->session_id, spec->session_id);
   COPY(j->client_id, spec->client_id);
   COPY(j->account, spec->account);
@@ -80,6 +83,8 @@ void recording_journal_closed(recording_journal *j, store *st, outbox *ob,
   }
   free(j);
 }
+
+void recording_journal_abandon(recording_journal *j) { free(j); }
 
 int recording_journal_check_url(const outbox *ob, bool webhook, const char *url,
                                 char *reason, size_t n) {

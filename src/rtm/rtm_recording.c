@@ -5,6 +5,7 @@
 #include "core/mem.h"
 #include "delivery/outbox.h"
 #include "delivery/recording_journal.h"
+#include "media/recording_router.h"
 #include "rtm/rtm_internal.h"
 #include "store/jobs.h"
 
@@ -53,16 +54,6 @@ static bool may_record(rtm_session *s, const char *upload_url, const char *webho
           rtm_check_url(s->core, true, webhook_url, why));
 }
 
-/* H.264 goes into Matroska; Opus with VP8/VP9 into WebM. */
-static const char *extension(const rtm_session *s) {
-  for (size_t i = 0; i < s->media.agreed.n_media; i++) {
-    const sdp_choice *ch = &s->media.agreed.media[i];
-    if (ch->accepted && ch->kind == SDP_VIDEO && strcmp(ch->codec, "H264") == 0)
-      return "mkv";
-  }
-  return "webm";
-}
-
 int rtm_recording_start(rtm_session *s, const char *upload_url, const char *webhook_url,
                         refusal *why) {
   if (!may_record(s, upload_url, webhook_url, why))
@@ -72,7 +63,7 @@ int rtm_recording_start(rtm_session *s, const char *upload_url, const char *webh
                          .client_id = s->client_id,
                          .account = s->who.cid,
                          .dir = core->recordings_dir,
-                         .extension = extension(s),
+                         .extension = recording_extension(&s->media.agreed),
                          .upload_url = upload_url,
                          .webhook_url =
                              webhook_url && *webhook_url ? webhook_url : s->webhook_url,
