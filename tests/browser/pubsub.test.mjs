@@ -2,14 +2,23 @@
 // of the server's origin that load web/sdk/parley.js: data to one participant and to all
 // (and its limits); the server's side of the WebSockets torn down (ss -K) and each SDK
 // resuming by itself while the others see nothing; a key from a foreign origin refused, and a
-// JWT of one account seeing nothing of another's session of the same name.
+// JWT of one account seeing nothing of another's session of the same name. Media: four pages,
+// each its own colour as a fake camera, run the example app in one session: each draws the
+// other three in their colours under their names, a screen share comes and goes, messages
+// typed in the app reach one person and then everyone, and after ss -K the same elements show
+// moving video again within 3 s.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CHROMIUM_FLAGS, startDaemon, stopDaemon, until, parleyctl } from './helpers.mjs';
+import { PEOPLE, wav, y4m, rgbToYuv, launchAs, meanColour, colourNear, framesShown, FAKE_SCREEN } from './fixtures.mjs';
 
+const work = mkdtempSync(join(tmpdir(), 'parley-pubsub-'));
 let d, acme, globex, key, foreignKey;
 const browsers = [];
 
@@ -22,6 +31,11 @@ const jwtFor = (account, claims) =>
   signJwt(account.jwt_secret, { cid: account.cid, exp: Math.floor(Date.now() / 1000) + 600, ...claims });
 
 before(async () => {
+  // 320x180: big enough for a colour through any simulcast layer Chromium sends.
+  for (const p of PEOPLE) {
+    wav(join(work, `${p.name}.wav`), p.freq, p.amp);
+    y4m(join(work, `${p.name}.y4m`), rgbToYuv(p.rgb), { w: 320, h: 180 });
+  }
   d = await startDaemon([]);
   acme = JSON.parse(parleyctl(d.dir, 'account', 'add', '--cid', 'acme', '--json'));
   globex = JSON.parse(parleyctl(d.dir, 'account', 'add', '--cid', 'globex', '--json'));
@@ -33,10 +47,136 @@ before(async () => {
 after(async () => {
   for (const b of browsers) await b.close().catch(() => {});
   if (d) await stopDaemon(d);
+  rmSync(work, { recursive: true, force: true });
 });
 
 const examplePage = (sid, name, cred) =>
   `${d.base}/web/examples/pubsub.html?sid=${sid}&name=${name}&key=${encodeURIComponent(cred)}&autojoin=1`;
+
+/* The selector of the tile video showing uid's feed of that type. */
+const tileVideo = (uid, type = 'video') => `.tile.${type}[data-uid="${uid}"] video`;
+
+/* Until page draws every other person's colour in that person's tile, under their name. */
+async function seesOthers(page, me, people) {
+  for (const p of people) {
+    if (p === me) continue;
+    await until(async () => {
+      const label = await page.$eval(`.tile.video[data-uid="${p.uid}"] .name`, (e) => e.textContent).catch(() => null);
+      return label === p.name && colourNear(await meanColour(page, tileVideo(p.uid)), p.rgb);
+    }, `${me.name} to see ${p.name}'s colour under its name`, 30000);
+  }
+}
+
+/* Every tile video of page shows new frames within ms: the frames of each now and later. */
+async function allMoving(page, uids, ms) {
+  const first = {};
+  for (const u of uids) first[u] = await framesShown(page, tileVideo(u));
+  return until(async () => {
+    for (const u of uids) if (!((await framesShown(page, tileVideo(u))) > first[u] + 3)) return null;
+    return true;
+  }, 'frames on every tile', ms);
+}
+
+test('four SDK participants see each other; screen, data, a dropped WebSocket', async () => {
+  const pages = [];
+  for (const [i, p] of PEOPLE.entries()) {
+    browsers[i] = await launchAs(work, p);
+    const page = await browsers[i].newPage();
+    page.on('pageerror', (e) => console.log(`${p.name} page error: ${e.message}`));
+    await page.goto(examplePage('room1', p.name, key));
+    await page.waitForSelector('body[data-state="in-call"]', { timeout: 15000 });
+    p.uid = await page.evaluate(() => pubsubApp.session.uid);
+    pages.push(page);
+  }
+  for (const [i, page] of pages.entries()) await seesOthers(page, PEOPLE[i], PEOPLE);
+
+  // The camera went out in three simulcast layers and the server took them.
+  const sdp = await pages[0].evaluate(() => ({
+    offer: pubsubApp.session.pub.localDescription.sdp, answer: pubsubApp.session.pub.remoteDescription.sdp }));
+  assert.match(sdp.offer, /a=simulcast:send l;m;h/);
+  assert.match(sdp.answer, /a=simulcast:recv l;m;h/);
+  // The own camera is the preview.
+  assert.ok(colourNear(await meanColour(pages[0], '#local'), PEOPLE[0].rgb), 'local preview');
+
+  // A screen share appears on the others' pages in its own tile, and goes when it stops.
+  await pages[0].click('#share');
+  for (const page of pages.slice(1))
+    await until(async () => colourNear(await meanColour(page, tileVideo(PEOPLE[0].uid, 'screen')), FAKE_SCREEN, 50),
+      'the screen tile', 20000);
+  await pages[0].click('#share');
+  for (const page of pages.slice(1))
+    await until(async () => !(await page.$(`.tile.screen[data-uid="${PEOPLE[0].uid}"]`)), 'the screen tile gone', 5000);
+  // The cameras go on.
+  await seesOthers(pages[1], PEOPLE[1], PEOPLE);
+
+  // A message typed in the example app to one person, then to everyone.
+  const say = async (page, to, text) => {
+    await page.selectOption('#to', to ? to.uid : '');
+    await page.fill('#msg', text);
+    await page.click('#send');
+  };
+  const got = (page) => page.evaluate(() => pubsubApp.messages);
+  await say(pages[1], PEOPLE[2], 'just for Blue');
+  await until(async () => (await got(pages[2])).some((m) => m.from === 'Green' && m.text === 'just for Blue'), 'Blue gets it');
+  await say(pages[1], null, 'for everyone');
+  for (const i of [0, 2, 3])
+    await until(async () => (await got(pages[i])).some((m) => m.from === 'Green' && m.text === 'for everyone'), `${PEOPLE[i].name} gets the broadcast`);
+  for (const i of [0, 3])
+    assert.ok(!(await got(pages[i])).some((m) => m.text === 'just for Blue'), `${PEOPLE[i].name} did not get Blue's message`);
+
+  // The server's end of every WebSocket is destroyed. Each SDK resumes and the same video
+  // elements move again in the same colours within 3 s. Each page notes the times itself
+  // (when `reconnected` came, and when every other person's tile had shown 4 new frames
+  // since), so the test's own polling of four busy pages is not counted.
+  for (const [i, page] of pages.entries())
+    await page.evaluate((sels) => {
+      window.seen = [];
+      window.back = null;
+      for (const ev of ['reconnecting', 'reconnected', 'disconnected'])
+        pubsubApp.session.on(ev, (data) => window.seen.push({ ev, data, at: Date.now() }));
+      for (const v of document.querySelectorAll('.tile video')) v.dataset.before = '1';
+      const frames = (sel) => document.querySelector(sel)?.getVideoPlaybackQuality().totalVideoFrames ?? -1;
+      pubsubApp.session.on('reconnected', () => {
+        const first = sels.map(frames);
+        const poll = setInterval(() => {
+          if (sels.every((sel, k) => frames(sel) > first[k] + 3)) {
+            window.back = Date.now();
+            clearInterval(poll);
+          }
+        }, 20);
+      });
+    }, PEOPLE.filter((p) => p !== PEOPLE[i]).map((p) => tileVideo(p.uid)));
+  const port = new URL(d.base).port;
+  const cutAt = Date.now();
+  execFileSync('ss', ['-K', 'src', '127.0.0.1', 'sport', '=', `:${port}`], { stdio: 'ignore' });
+  for (const [i, page] of pages.entries()) {
+    const back = await until(() => page.evaluate(() => window.back), `${PEOPLE[i].name}'s media back`, 15000);
+    const again = (await page.evaluate(() => window.seen)).find((e) => e.ev === 'reconnected');
+    assert.ok(again.at - cutAt <= 3000, `${PEOPLE[i].name} reconnected in ${again.at - cutAt} ms`);
+    assert.ok(back - cutAt <= 3000, `${PEOPLE[i].name}'s media back in ${back - cutAt} ms`);
+  }
+  for (const [i, page] of pages.entries()) {
+    const seen = await page.evaluate(() => window.seen);
+    assert.equal(seen[0].ev, 'reconnecting', `${PEOPLE[i].name}: ${JSON.stringify(seen)}`);
+    assert.deepEqual(seen.find((e) => e.ev === 'reconnected').data, { resumed: true, feeds: {} });
+    // Same elements, still in their colours.
+    assert.equal(await page.$$eval('.tile video:not([data-before])', (v) => v.length), 0, 'no new elements');
+    for (const p of PEOPLE) if (p !== PEOPLE[i])
+      assert.ok(colourNear(await meanColour(page, tileVideo(p.uid)), p.rgb), `${PEOPLE[i].name} sees ${p.name}`);
+  }
+
+  // An ICE restart of both of Green's connections (what the SDK does when a path fails):
+  // its tiles and Green's camera elsewhere go on moving in their colours.
+  await pages[1].evaluate(() => Promise.all([pubsubApp.session.iceRestart('pub'), pubsubApp.session.iceRestart('sub')]));
+  await allMoving(pages[1], PEOPLE.filter((p) => p !== PEOPLE[1]).map((p) => p.uid), 10000);
+  await allMoving(pages[0], [PEOPLE[1].uid], 10000);
+  await seesOthers(pages[1], PEOPLE[1], PEOPLE);
+
+  // Leave: the others' tiles of that person go.
+  await pages[3].click('#leave');
+  for (const page of pages.slice(0, 3))
+    await until(async () => !(await page.$(`.tile[data-uid="${PEOPLE[3].uid}"]`)), 'the tile of who left gone', 5000);
+});
 
 /* A page of the server's origin with the SDK loaded as window.P and a log of every event of
  * the sessions it opens (window.log). */

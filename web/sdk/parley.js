@@ -358,13 +358,17 @@ export class Session {
           });
           this.unacked = null;
         });
-      if (this.pub && this.publications.size)
+      // A connection whose path still works (the socket alone dropped) keeps it: media
+      // never stopped. One that lost it too (a new network) restarts ICE now; one that
+      // loses it later restarts when it notices (see connection()).
+      const lost = (pc) => pc && pc.connectionState !== 'connected';
+      if (lost(this.pub) && this.publications.size)
         await this.queue('pub', async () => {
           await this.pub.setLocalDescription(await this.pub.createOffer({ iceRestart: true }));
           const r = await this.request('publish_update', { sdp: this.pub.localDescription.sdp });
           await this.pub.setRemoteDescription({ type: 'answer', sdp: r.sdp });
         });
-      if (this.sub && this.subscriptions.size)
+      if (lost(this.sub) && this.subscriptions.size)
         await this.request('ice_restart', { pc: 'sub' }, { onReply: (r) => this.applyOffer(r) });
       return true;
     } catch (e) {
@@ -514,10 +518,17 @@ export class Session {
         if (e.candidate && e.candidate.candidate && this.state === 'connected' && this[which] === pc)
           this.request('trickle', { pc: which, candidate: e.candidate.candidate }).catch(() => {});
       };
-      // A failed path (new network) while the socket lives: an ICE restart.
-      pc.onconnectionstatechange = () => {
-        if (pc.connectionState === 'failed' && this[which] === pc && this.state === 'connected')
+      // A failed path (new network) while the socket lives: an ICE restart, at once when
+      // it failed, after 2 s when it stays disconnected (consent checks unanswered).
+      let lostTimer = null;
+      const restart = () => {
+        if (this[which] === pc && this.state === 'connected')
           this.iceRestart(which).catch((e) => this.emit(events.error, e));
+      };
+      pc.onconnectionstatechange = () => {
+        clearTimeout(lostTimer);
+        if (pc.connectionState === 'failed') restart();
+        else if (pc.connectionState === 'disconnected') lostTimer = setTimeout(restart, 2000);
       };
       if (which === 'sub') pc.ontrack = () => this.render();
       this[which] = pc;
