@@ -36,10 +36,10 @@ after(async () => {
 
 /* A page of the server's origin, joined to session sid with the SDK as window.s, its events
  * logged in window.log, and its fake camera and microphone published as one feed. */
-async function participant(uid, claims) {
+async function participant(uid, claims, daemon = d, account = acme) {
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.log(`${uid} page error: ${e.message}`));
-  await page.goto(`${d.base}/web/examples/pubsub.html`);
+  await page.goto(`${daemon.base}/web/examples/pubsub.html`);
   const feed = await page.evaluate(async ([jwt, uid]) => {
     const P = (await import('/web/sdk/parley.js')).default;
     window.P = P;
@@ -49,7 +49,7 @@ async function participant(uid, claims) {
     for (const ev of Object.values(P.events)) s.on(ev, (data) => log.push({ ev, data }));
     const cam = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
     return s.publish(cam, { type: 'video' });
-  }, [jwtFor(acme, { sid: 'rec', uid, ...claims }), uid]);
+  }, [jwtFor(account, { sid: 'rec', uid, ...claims }), uid]);
   return { page, feed, uid };
 }
 
@@ -159,4 +159,44 @@ test('two feeds recorded, each uploaded with one signed webhook; no can_record: 
   assert.ok(ffprobe(uploads()[2].file).duration > 0.5);
   assert.equal(await metric(d, 'parley_pubsub_recordings_open'), 0);
   for (const p of [ann, bob]) await p.page.close();
+});
+
+test('kill -9 mid-recording: recovered and delivered at restart; SIGTERM finalises', async () => {
+  sink.reset();
+  const first = await startDaemon([]);
+  const account = JSON.parse(parleyctl(first.dir, 'account', 'add', '--cid', 'acme', '--json'));
+  sink.setSecret(account.webhook_secret);
+  const opts = { uploadUrl: `${sink.url}/crash/{rec_id}.webm`, webhookUrl: `${sink.url}/hooks` };
+  const a = await participant('ann', { can_record: true }, first, account);
+  const [crashed] = await a.page.evaluate(([f, o]) => s.startRecording([f], o), [a.feed, opts]);
+  await until(async () => (await logOf(a.page, 'recordingStarted')).length === 1, 'recording started');
+  await new Promise((r) => setTimeout(r, 4000));
+  first.proc.kill('SIGKILL');
+  await new Promise((r) => first.proc.on('exit', r));
+  await a.page.close();
+  const second = await startDaemon([], [], { dir: first.dir });
+  let live = second;
+  try {
+    await until(() => readyHooks().some((h) => h.rec_id === crashed.rec_id), 'upload_ready after the restart', 30000);
+    const probe = ffprobe(uploads().find((u) => u.url === `/crash/${crashed.rec_id}.webm`).file);
+    assert.deepEqual(probe.codecs, ['opus', 'vp8']);
+    assert.ok(probe.duration >= 2.5 && probe.duration < 7, `what was recorded survived: ${probe.duration}s`);
+
+    // SIGTERM while recording: the file is closed and journaled before the daemon exits.
+    const b = await participant('bob', { can_record: true }, second, account);
+    const [closing] = await b.page.evaluate(([f, o]) => s.startRecording([f], o), [b.feed, opts]);
+    await until(async () => (await logOf(b.page, 'recordingStarted')).length === 1, 'recording started');
+    await new Promise((r) => setTimeout(r, 2000));
+    live = null;
+    await stopDaemon(second, { keep: true });
+    await b.page.close();
+    assert.match(second.log(), new RegExp(`recording ${closing.rec_id} closed`), 'finalised at shutdown');
+    live = await startDaemon([], [], { dir: first.dir });
+    await until(() => readyHooks().some((h) => h.rec_id === closing.rec_id), 'its upload_ready', 30000);
+    const probe2 = ffprobe(uploads().find((u) => u.url === `/crash/${closing.rec_id}.webm`).file);
+    assert.deepEqual(probe2.codecs, ['opus', 'vp8']);
+    assert.ok(probe2.duration >= 1, `${probe2.duration}s`);
+  } finally {
+    if (live) await stopDaemon(live);
+  }
 });
