@@ -5,8 +5,8 @@
 // JWT of one account seeing nothing of another's session of the same name. Media: four pages,
 // each its own colour as a fake camera, run the example app in one session: each draws the
 // other three in their colours under their names, a screen share comes and goes, messages
-// typed in the app reach one person and then everyone, and after ss -K the same elements show
-// moving video again within 3 s.
+// typed in the app reach one person and then everyone, the loudest is shown speaking, and after
+// ss -K the same elements show moving video again within 3 s.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -89,6 +89,10 @@ test('four SDK participants see each other; screen, data, a dropped WebSocket', 
     pages.push(page);
   }
   for (const [i, page] of pages.entries()) await seesOthers(page, PEOPLE[i], PEOPLE);
+
+  // The loudest microphone (Red's) is the speaker on the others' pages (RFC 6464 levels).
+  for (const page of pages.slice(1))
+    await until(() => page.$(`.tile.video.speaking[data-uid="${PEOPLE[0].uid}"]`), 'Red shown speaking', 10000);
 
   // The camera went out in three simulcast layers and the server took them.
   const sdp = await pages[0].evaluate(() => ({

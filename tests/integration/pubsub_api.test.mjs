@@ -1,7 +1,7 @@
 // Publish/subscribe WebSocket API without media (docs/PUBSUB.md): join with a key bound to
 // origins or an account's JWT, tenants kept apart, events, data to one and to all with its
 // limits, resume within the grace and not after, leave, ping and the idle close, metrics.
-// Media (publish, subscribe) is in tests/browser/pubsub_media.test.mjs.
+// Media (publish, subscribe) is in tests/browser/pubsub.test.mjs.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDaemon, sleep, SLOW } from './helpers.mjs';

@@ -349,7 +349,7 @@ export class Session {
    * connections. False when that did not work. */
   async restoreResumed() {
     try {
-      // The server holds every new offer until the last one is answered: an answer the old
+      // The server matches answers with its offers in order: an answer the old
       // socket did not deliver goes first (BAD_REQUEST: it had arrived after all).
       if (this.unacked)
         await this.queue('sub', async () => {
