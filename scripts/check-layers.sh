@@ -8,7 +8,7 @@
 #   core, http <- client <- tools (the parley CLI; never the server)
 #
 # An arrow points from what is used to its user. Beside the chain: auth reads accounts
-# from the store; rtm hands recordings and webhooks to delivery; delivery uses http's
+# from the store; rtm and pubsub hand recordings and webhooks to delivery; delivery uses http's
 # client and the store's job table. conf never reaches http (the API layer translates),
 # rtm never reaches conf, and nothing below api knows about api. cluster (membership,
 # leases, configuration on Redis) sits beside conf: it never reaches media, conf or api;
@@ -29,7 +29,7 @@ declare -A ALLOWED=(
   [media]="core rtc"
   [conf]="core store auth rtc media"
   [rtm]="core store auth rtc media delivery"
-  [pubsub]="core store auth rtc media"
+  [pubsub]="core store auth rtc media delivery"
   [delivery]="core store http"
   [cluster]="core store http auth"
   [policy]="core store http"

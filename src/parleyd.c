@@ -18,6 +18,7 @@
 #include "media/recorder.h"
 #include "policy/policy.h"
 #include "pubsub/ps_media.h"
+#include "pubsub/ps_recording.h"
 #include "rtm/rtm.h"
 #include "store/db.h"
 #include "store/sync.h"
@@ -35,6 +36,8 @@ static api front;
 static store *db;
 static media_engine *media;
 static rtm_core *rtm;
+static ps_recorder *ps_rec;   /* pub/sub recordings: outlives front.ps while they close */
+static int shutdowns_pending; /* RTM's and pub/sub's recordings closing */
 static outbox *deliveries;
 static store_sync *db_sync;
 static cluster *clu;
@@ -67,6 +70,12 @@ static void after_rtm_shutdown(void *ud) {
   uv_timer_start(&drain_timer, on_drain_tick, 0, 10);
 }
 
+/* One of RTM and pub/sub has its recordings closed and journaled. */
+static void recordings_closed(void *ud) {
+  if (--shutdowns_pending == 0)
+    after_rtm_shutdown(ud);
+}
+
 static void on_signal(uv_signal_t *w, int signum) {
   uv_signal_stop(&sigint_watch);
   uv_signal_stop(&sigterm_watch);
@@ -78,13 +87,15 @@ static void on_signal(uv_signal_t *w, int signum) {
     http_server_stop_accepting(front.metrics_srv);
   front.rtm = NULL; /* RTM messages from here on are refused */
   ps_core *ps = front.ps;
-  front.ps = NULL;  /* pub/sub sockets are told to go (1001), new ones refused */
+  front.ps = NULL; /* pub/sub sockets are told to go (1001), new ones refused */
+  shutdowns_pending = 2;
+  /* Open recordings are finalised and queued for upload first (RTM: SERVICE_SHUTDOWN). */
+  ps_recorder_shutdown(ps_rec, 10000, recordings_closed, w->loop);
   ps_core_free(ps); /* ends every WHIP participant too */
   whip *wh = front.whip;
   front.whip = NULL; /* WHIP requests from here on get 503 */
   whip_free(wh);
-  /* SERVICE_SHUTDOWN: open recordings are finalised and queued for upload first. */
-  rtm_core_shutdown(rtm, 10000, after_rtm_shutdown, w->loop);
+  rtm_core_shutdown(rtm, 10000, recordings_closed, w->loop);
 }
 
 /* --tls-cert/--tls-key: the HTTPS context, logged with its pin. */
@@ -143,6 +154,8 @@ static void on_media_event(const media_event *ev, void *ud) {
     rtm_on_media_event(ev, rtm);
   if (front.ps)
     ps_on_media_event(ev, front.ps);
+  if (ps_rec)
+    ps_recording_on_media_event(ev, ps_rec);
 }
 
 /* The outbox's crash recovery, done by the recorder's own reader. */
@@ -190,6 +203,8 @@ static int start_rtm(uv_loop_t *loop, char *err, size_t errlen) {
   front.ps = ps_core_new(loop, &pc);
   ps_core_set_media(front.ps, media);
   front.whip = whip_new();
+  ps_rec = front.ps_rec =
+      ps_recorder_new(front.ps, db, media, deliveries, recordings_dir, 32);
   front.ob = deliveries;
   return 0;
 }
@@ -423,6 +438,9 @@ int main(int argc, char **argv) {
   csync_free(config_sync); /* after its Redis: no callback of it can come later */
   clu = NULL;
   front.ob = NULL;
+  front.ps_rec = NULL;
+  ps_recorder_free(ps_rec);
+  ps_rec = NULL;
   outbox_free(deliveries);
   rtm_core_free(rtm);
   rtm = NULL;

@@ -6,6 +6,7 @@
 #include "cluster/config_sync.h"
 #include "delivery/outbox.h"
 #include "policy/policy.h"
+#include "pubsub/ps_recording.h"
 #include "pubsub/ps_session.h"
 #include "rtm/rtm.h"
 
@@ -177,6 +178,16 @@ static void pubsub_metrics(buf *b, api *a) {
     metric(b, "parley_whip_ended_total", "counter",
            "WHIP publishers ended without DELETE (media lost, shutdown).", w.ended);
   }
+  if (!a->ps_rec)
+    return;
+  ps_recording_counters r;
+  ps_recorder_counters(a->ps_rec, &r);
+  metric(b, "parley_pubsub_recordings_open", "gauge",
+         "Feed recordings being written or closed.", r.open);
+  metric(b, "parley_pubsub_recordings_total", "counter", "Feed recordings started.",
+         r.started);
+  metric(b, "parley_pubsub_recordings_failed_total", "counter",
+         "Feed recordings whose file could not be written or held nothing.", r.failed);
 }
 
 static void rtm_metrics(buf *b, api *a) {

@@ -19,13 +19,14 @@ typedef struct {
   struct rtm_core *rtm; /* NULL once shutting down */
   struct outbox *ob;
   store *st;
-  struct store_sync *sync; /* --store-sync, or NULL */
-  struct cluster *cluster; /* --cluster, or NULL */
-  struct csync *csync;     /* cluster configuration sync (--cluster), or NULL */
-  struct rtmc *rtmc;       /* RTM sessions in the cluster (--cluster), or NULL */
-  struct ps_core *ps;      /* publish/subscribe sessions; NULL once shutting down */
-  struct whip *whip;       /* WHIP resources (api/whip.c) */
-  struct policy *policy;   /* the external policy server (--policy-url), or NULL */
+  struct store_sync *sync;    /* --store-sync, or NULL */
+  struct cluster *cluster;    /* --cluster, or NULL */
+  struct csync *csync;        /* cluster configuration sync (--cluster), or NULL */
+  struct rtmc *rtmc;          /* RTM sessions in the cluster (--cluster), or NULL */
+  struct ps_core *ps;         /* publish/subscribe sessions; NULL once shutting down */
+  struct ps_recorder *ps_rec; /* their recordings (src/pubsub/ps_recording.c) */
+  struct whip *whip;          /* WHIP resources (api/whip.c) */
+  struct policy *policy;      /* the external policy server (--policy-url), or NULL */
 } api;
 
 /* One request on its way through the client API. */

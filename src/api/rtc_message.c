@@ -22,6 +22,8 @@ static const char *const op_names[] = {
     [RTC_OP_DATA] = "data",
     [RTC_OP_RESUME] = "resume",
     [RTC_OP_LEAVE] = "leave",
+    [RTC_OP_RECORD_START] = "record_start",
+    [RTC_OP_RECORD_STOP] = "record_stop",
 };
 #define N_OPS (int)(sizeof op_names / sizeof op_names[0])
 
@@ -186,6 +188,43 @@ static int data_fields(const json_t *o, rtc_request *r, rtc_error *err) {
   return 0;
 }
 
+/* An optional id list: absent or null is 0 entries (the op then means "all"). */
+static int optional_id_list(const json_t *obj, const char *key, const char **out, int cap,
+                            int *n, rtc_error *err) {
+  json_t *v = json_object_get(obj, key);
+  *n = 0;
+  if (!v || json_is_null(v))
+    return 0;
+  return id_list(obj, key, out, cap, n, false, err);
+}
+
+/* A URL member: an http(s) URL of at most RTC_MAX_URL - 1 bytes (the server checks the
+ * destination itself when it is used). */
+static int url_member(const json_t *o, const char *key, bool required, const char **out,
+                      rtc_error *err) {
+  if (string_member(o, key, required, out, err) != 0)
+    return -1;
+  if (!*out || !**out) /* "" only when optional: none */
+    return 0;
+  if (strlen(*out) >= RTC_MAX_URL)
+    return fail(err, PS_E_BAD_REQUEST, "\"%s\" is at most %d characters", key,
+                RTC_MAX_URL - 1);
+  if (strncmp(*out, "http://", 7) != 0 && strncmp(*out, "https://", 8) != 0)
+    return fail(err, PS_E_BAD_REQUEST, "\"%s\" must be an http:// or https:// URL", key);
+  return 0;
+}
+
+static int record_start_fields(const json_t *o, rtc_request *r, rtc_error *err) {
+  if (optional_id_list(o, "feed_ids", r->feed_ids, RTC_MAX_FEED_IDS, &r->n_feed_ids,
+                       err) != 0 ||
+      url_member(o, "upload_url", true, &r->upload_url, err) != 0 ||
+      url_member(o, "webhook_url", false, &r->webhook_url, err) != 0)
+    return -1;
+  if (r->webhook_url && !*r->webhook_url)
+    r->webhook_url = NULL;
+  return 0;
+}
+
 static int op_fields(const json_t *o, rtc_request *r, rtc_error *err) {
   switch (r->op) {
   case RTC_OP_JOIN:
@@ -214,6 +253,11 @@ static int op_fields(const json_t *o, rtc_request *r, rtc_error *err) {
     return pc_member(o, r, true, err);
   case RTC_OP_DATA:
     return data_fields(o, r, err);
+  case RTC_OP_RECORD_START:
+    return record_start_fields(o, r, err);
+  case RTC_OP_RECORD_STOP:
+    return optional_id_list(o, "rec_ids", r->rec_ids, RTC_MAX_REC_IDS, &r->n_rec_ids,
+                            err);
   case RTC_OP_RESUME:
     return id_member(o, "sid", true, &r->sid, err) ||
            id_member(o, "uid", true, &r->uid, err) ||

@@ -17,6 +17,8 @@
 #define RTC_MAX_NAME 128
 #define RTC_MAX_FEED_IDS 32 /* per subscribe / unsubscribe */
 #define RTC_MAX_MIDS 2      /* per publish: one audio and one video m-line */
+#define RTC_MAX_REC_IDS 32  /* per record_stop */
+#define RTC_MAX_URL 2048    /* record_start's upload_url and webhook_url */
 #define RTC_MAX_ID_VALUE 9007199254740991.0 /* 2^53-1: what JavaScript counts exactly */
 
 typedef enum {
@@ -34,6 +36,8 @@ typedef enum {
   RTC_OP_DATA,
   RTC_OP_RESUME,
   RTC_OP_LEAVE,
+  RTC_OP_RECORD_START,
+  RTC_OP_RECORD_STOP,
 } rtc_op;
 
 /* Why a frame was refused: why.code is a PS_E_*; the reply names id when it had one. */
@@ -55,9 +59,12 @@ typedef struct {
   const char *feed_type; /* publish: "video" | "screen" | "audio" */
   const char *mids[RTC_MAX_MIDS];
   int n_mids;
-  const char *feed_id; /* unpublish, layer */
-  const char *feed_ids[RTC_MAX_FEED_IDS];
+  const char *feed_id;                    /* unpublish, layer */
+  const char *feed_ids[RTC_MAX_FEED_IDS]; /* record_start: 0 = every feed */
   int n_feed_ids;
+  const char *upload_url, *webhook_url; /* record_start */
+  const char *rec_ids[RTC_MAX_REC_IDS]; /* record_stop: 0 = every recording */
+  int n_rec_ids;
   int width, height, paused; /* layer: -1 absent; paused 0/1 */
   const char *pc;            /* trickle, ice_restart: "pub" | "sub" */
   const char *candidate;     /* trickle: "" ends candidates */

@@ -11,6 +11,7 @@
 #include "http/server.h"
 #include "http/websocket.h"
 #include "pubsub/ps_media.h"
+#include "pubsub/ps_recording.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -162,6 +163,11 @@ static int dispatch(rtc_socket *so, const rtc_request *r, json_t **out, refusal 
     return ps_data(so->p, r->to, r->payload, why);
   case RTC_OP_TRICKLE:
     return 0; /* ICE-lite: the server learns paths from the client's checks */
+  case RTC_OP_RECORD_START:
+    return ps_record_start(so->p, r->feed_ids, (size_t)r->n_feed_ids, r->upload_url,
+                           r->webhook_url, out, why);
+  case RTC_OP_RECORD_STOP:
+    return ps_record_stop(so->p, r->rec_ids, (size_t)r->n_rec_ids, why);
   default:
     return media_op(so, r, out, why);
   }

@@ -106,6 +106,18 @@ void media_engine_start_recording(media_engine *e, const media_call *call,
   media_loop_start_recording(loop_for(e, call), call->call_uuid, rec_id, path);
 }
 
+void media_engine_start_feed_recording(media_engine *e, const media_call *call,
+                                       const char *rec_id, const char *path,
+                                       int audio_stream, int video_stream) {
+  media_loop_start_feed_recording(loop_for(e, call), call->call_uuid, rec_id, path,
+                                  audio_stream, video_stream);
+}
+
+void media_engine_stop_feed_recording(media_engine *e, const media_call *call,
+                                      const char *rec_id) {
+  media_loop_stop_feed_recording(loop_for(e, call), call->call_uuid, rec_id);
+}
+
 void media_engine_stop_recording(media_engine *e, const media_call *call) {
   media_loop_stop_recording(loop_for(e, call), call->call_uuid);
 }

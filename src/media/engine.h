@@ -166,6 +166,15 @@ void media_engine_start_recording(media_engine *e, const media_call *call,
                                   const char *rec_id, const char *path);
 /* Finalises the call's recording; RECORDING_CLOSED follows. */
 void media_engine_stop_recording(media_engine *e, const media_call *call);
+/* Pub/sub: streams audio_stream and video_stream (STREAM_* of media/session.h, -1 when
+ * absent) of the call, one feed, into path (a new file) as rec_id; a simulcast video
+ * records its highest layer. Events name rec_id; RECORDING_CLOSED always comes. */
+void media_engine_start_feed_recording(media_engine *e, const media_call *call,
+                                       const char *rec_id, const char *path,
+                                       int audio_stream, int video_stream);
+/* Finalises the call's feed recording rec_id (NULL: all of the call's). */
+void media_engine_stop_feed_recording(media_engine *e, const media_call *call,
+                                      const char *rec_id);
 /* Server mute, video mute, spotlight and role of the call's participant changed. */
 void media_engine_set_prefs(media_engine *e, const media_call *call);
 /* New tile size hints (call->hint_width/height) of a multistream or simulcast call. */

@@ -6,6 +6,7 @@
 #include "core/queue.h"
 #include "media/conference.h"
 #include "media/echo.h"
+#include "media/feed_recording.h"
 #include "media/feed_router.h"
 #include "media/recording_router.h"
 #include "media/session.h"
@@ -44,6 +45,8 @@ typedef struct {
   char digits[32];
   char rec_id[40];
   char *path; /* RECORD_START: owned by the message until handled */
+  bool feed;  /* RECORD_START/STOP of a pub/sub feed (feed_recording.c) */
+  int audio_stream, video_stream;
 } command;
 
 struct media_loop {
@@ -145,6 +148,7 @@ static void free_session(media_loop *e, media_session *s) {
     leave_feeds(e, s);
   if (s->params.mode == MEDIA_RECORD || s->params.mode == MEDIA_MONITOR)
     recording_router_leave(s);
+  feed_recording_leave(s);
   if (s->transport)
     transport_free(s->transport);
   session_bwe_free(s);
@@ -270,13 +274,17 @@ static void on_command(void *msg, void *ud) {
       feed_router_set_hints(s, c->call);
     break;
   case CMD_RECORD_START:
-    if (s && s->params.mode == MEDIA_RECORD)
+    if (s && c->feed)
+      feed_recording_start(s, c->rec_id, c->path, c->audio_stream, c->video_stream);
+    else if (s && s->params.mode == MEDIA_RECORD)
       recording_router_start(s, c->rec_id, c->path);
     else
       report_unrecorded(e, c);
     break;
   case CMD_RECORD_STOP:
-    if (s)
+    if (s && c->feed)
+      feed_recording_stop(s, c->rec_id[0] ? c->rec_id : NULL);
+    else if (s)
       recording_router_stop(s);
     break;
   case CMD_STOP:
@@ -527,6 +535,27 @@ void media_loop_start_recording(media_loop *e, const char *call_uuid, const char
 void media_loop_stop_recording(media_loop *e, const char *call_uuid) {
   command c = {.kind = CMD_RECORD_STOP};
   snprintf(c.call_uuid, sizeof c.call_uuid, "%s", call_uuid);
+  push(e, &c);
+}
+
+void media_loop_start_feed_recording(media_loop *e, const char *call_uuid,
+                                     const char *rec_id, const char *path,
+                                     int audio_stream, int video_stream) {
+  command c = {.kind = CMD_RECORD_START,
+               .path = xstrdup(path),
+               .feed = true,
+               .audio_stream = audio_stream,
+               .video_stream = video_stream};
+  snprintf(c.call_uuid, sizeof c.call_uuid, "%s", call_uuid);
+  snprintf(c.rec_id, sizeof c.rec_id, "%s", rec_id);
+  push(e, &c);
+}
+
+void media_loop_stop_feed_recording(media_loop *e, const char *call_uuid,
+                                    const char *rec_id) {
+  command c = {.kind = CMD_RECORD_STOP, .feed = true};
+  snprintf(c.call_uuid, sizeof c.call_uuid, "%s", call_uuid);
+  snprintf(c.rec_id, sizeof c.rec_id, "%s", rec_id ? rec_id : "");
   push(e, &c);
 }
 

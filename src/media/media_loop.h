@@ -26,6 +26,11 @@ void media_loop_send_dtmf(media_loop *l, const char *call_uuid, const char *digi
 void media_loop_start_recording(media_loop *l, const char *call_uuid, const char *rec_id,
                                 const char *path);
 void media_loop_stop_recording(media_loop *l, const char *call_uuid);
+void media_loop_start_feed_recording(media_loop *l, const char *call_uuid,
+                                     const char *rec_id, const char *path,
+                                     int audio_stream, int video_stream);
+void media_loop_stop_feed_recording(media_loop *l, const char *call_uuid,
+                                    const char *rec_id);
 void media_loop_set_prefs(media_loop *l, const media_call *call);
 void media_loop_set_hints(media_loop *l, const media_call *call);
 /* Media loop side: hands an event to the control loop (routers use it for events that

@@ -99,6 +99,15 @@ void recording_router_start(media_session *a, const char *rec_id, const char *pa
   log_info("media", "call %s: recording %s into %s", a->params.call_uuid, rec_id, path);
 }
 
+const char *recording_extension(const sdp_agreement *agreed) {
+  for (size_t i = 0; i < agreed->n_media; i++) {
+    const sdp_choice *ch = &agreed->media[i];
+    if (ch->accepted && ch->kind == SDP_VIDEO && strcmp(ch->codec, "H264") == 0)
+      return "mkv";
+  }
+  return "webm";
+}
+
 void recording_router_stop(media_session *a) {
   recording_slot *slot = a->recording;
   if (!slot)

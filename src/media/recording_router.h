@@ -16,6 +16,9 @@ void recording_router_leave(media_session *s);
 /* Starts recording an agent into path; a recording already open is left alone. */
 void recording_router_start(media_session *agent, const char *rec_id, const char *path);
 void recording_router_stop(media_session *agent);
+/* The file name extension of a recording of a call with this agreement: "mkv" when its
+ * video is H.264 (Matroska), else "webm" (Opus with VP8/VP9). RTM and pub/sub alike. */
+const char *recording_extension(const sdp_agreement *agreed);
 /* Periodic work: the no-RTP timeout and keyframe requests for waiting supervisors. */
 void recording_router_tick(media_session *s, uint64_t now);
 

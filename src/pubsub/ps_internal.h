@@ -21,6 +21,7 @@ struct ps_core {
   list_node kept;   /* participants without a link, oldest first (deadlines ascend) */
   uv_timer_t timer; /* fires at the oldest kept participant's deadline */
   media_engine *media;
+  struct ps_recorder *recorder; /* ps_recording.c; NULL without recording */
   ps_counters n;
 };
 

@@ -8,6 +8,7 @@
 #include "media/negotiate.h"
 #include "media/session.h"
 #include "pubsub/ps_internal.h"
+#include "pubsub/ps_recording.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -340,6 +341,7 @@ int ps_layer(ps_participant *p, const char *feed_id, int width, int height, bool
 static void feed_remove(ps_feed *f) {
   ps_participant *owner = f->owner;
   ps_session *s = owner->s;
+  ps_recording_feed_gone(s->core, s->cid, s->sid, f->id); /* its recording stops */
   ps_broadcast(s, owner, "publisher_left",
                json_pack("{s:s, s:s}", "uid", owner->uid, "feed_id", f->id));
   list_node *pos, *tmp;

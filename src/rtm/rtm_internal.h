@@ -4,12 +4,12 @@
 #define PARLEY_RTM_INTERNAL_H
 
 #include "core/hmap.h"
+#include "delivery/recording_journal.h"
 #include "rtm/rtm.h"
 
 #define RTM_MAX_SUPERVISORS 3
-#define RTM_MAX_URL                                                                      \
-  2048 /* upload and webhook URLs: longer ones are refused, never cut                    \
-        */
+/* Upload and webhook URLs: longer ones are refused, never cut. */
+#define RTM_MAX_URL RECORDING_JOURNAL_MAX_URL
 
 typedef struct rtm_recording rtm_recording;
 

@@ -4,6 +4,8 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "delivery/outbox.h"
+#include "delivery/recording_journal.h"
+#include "media/recording_router.h"
 #include "rtm/rtm_internal.h"
 #include "store/jobs.h"
 
@@ -15,9 +17,7 @@ struct rtm_recording {
   char id[40];
   rtm_session *session; /* NULL once the session has gone */
   bool started;
-  recording_row row; /* its strings point into the arrays below */
-  char session_id[40], client_id[128], account[64], path[600];
-  char upload_url[RTM_MAX_URL], webhook_url[RTM_MAX_URL], webhook_secret[96];
+  recording_journal *journal; /* the row, until it goes to the outbox */
 };
 
 static void send_recording_state(rtm_recording *r, const char *state,
@@ -32,9 +32,7 @@ static void send_recording_state(rtm_recording *r, const char *state,
 
 bool rtm_check_url(rtm_core *core, bool webhook, const char *url, refusal *why) {
   char reason[160];
-  if (strlen(url) >= RTM_MAX_URL)
-    snprintf(reason, sizeof reason, "longer than %d characters", RTM_MAX_URL - 1);
-  else if (outbox_check_url(core->ob, webhook, url, reason, sizeof reason) == 0)
+  if (recording_journal_check_url(core->ob, webhook, url, reason, sizeof reason) == 0)
     return true;
   char msg[200];
   snprintf(msg, sizeof msg, "%s: %s", webhook ? "webhook_url" : "upload_url", reason);
@@ -56,52 +54,33 @@ static bool may_record(rtm_session *s, const char *upload_url, const char *webho
           rtm_check_url(s->core, true, webhook_url, why));
 }
 
-/* H.264 goes into Matroska; Opus with VP8/VP9 into WebM. */
-static const char *extension(const rtm_session *s) {
-  for (size_t i = 0; i < s->media.agreed.n_media; i++) {
-    const sdp_choice *ch = &s->media.agreed.media[i];
-    if (ch->accepted && ch->kind == SDP_VIDEO && strcmp(ch->codec, "H264") == 0)
-      return "mkv";
-  }
-  return "webm";
-}
-
 int rtm_recording_start(rtm_session *s, const char *upload_url, const char *webhook_url,
                         refusal *why) {
   if (!may_record(s, upload_url, webhook_url, why))
     return -1;
   rtm_core *core = s->core;
-  rtm_recording *r = xcalloc(1, sizeof *r);
-  ids_uuid(r->id);
-  r->session = s;
-  snprintf(r->session_id, sizeof r->session_id, "%s", s->id);
-  snprintf(r->client_id, sizeof r->client_id, "%s", s->client_id);
-  snprintf(r->account, sizeof r->account, "%s", s->who.cid);
-  snprintf(r->path, sizeof r->path, "%s/%s.%s", core->recordings_dir, r->id,
-           extension(s));
-  snprintf(r->upload_url, sizeof r->upload_url, "%s", upload_url);
-  snprintf(r->webhook_url, sizeof r->webhook_url, "%s",
-           webhook_url && *webhook_url ? webhook_url : s->webhook_url);
-  snprintf(r->webhook_secret, sizeof r->webhook_secret, "%s", s->who.webhook_secret);
-  recording_row *row = &r->row;
-  *row = (recording_row){.rec_id = r->id,
-                         .session_id = r->session_id,
-                         .client_id = r->client_id,
-                         .account = r->account,
-                         .path = r->path,
-                         .upload_url = r->upload_url,
-                         .webhook_url = r->webhook_url,
-                         .webhook_secret = r->webhook_secret};
-  row->started_at_ms = rtm_wall_ms();
-  if (store_recording_begin(core->st, row) != 0) {
-    free(r);
+  recording_spec spec = {.session_id = s->id,
+                         .client_id = s->client_id,
+                         .account = s->who.cid,
+                         .dir = core->recordings_dir,
+                         .extension = recording_extension(&s->media.agreed),
+                         .upload_url = upload_url,
+                         .webhook_url =
+                             webhook_url && *webhook_url ? webhook_url : s->webhook_url,
+                         .webhook_secret = s->who.webhook_secret};
+  recording_journal *j = recording_journal_begin(core->st, &spec);
+  if (!j)
     return rtm_refuse(why, RTM_E_INTERNAL, "the recording journal cannot be written"), -1;
-  }
+  rtm_recording *r = xcalloc(1, sizeof *r);
+  r->journal = j;
+  snprintf(r->id, sizeof r->id, "%s", recording_journal_id(j));
+  r->session = s;
   s->recording = r;
   core->counters.recordings_started++;
   hmap_put(core->recordings, r->id, strlen(r->id), r);
-  media_engine_start_recording(core->media, &s->media, r->id, row->path);
-  log_info("rtm", "session %s: recording %s to %s", s->id, r->id, row->path);
+  const char *path = recording_journal_path(j);
+  media_engine_start_recording(core->media, &s->media, r->id, path);
+  log_info("rtm", "session %s: recording %s to %s", s->id, r->id, path);
   return 0;
 }
 
@@ -117,7 +96,7 @@ void rtm_recording_on_started(rtm_core *core, const media_event *ev) {
   if (!r || r->started)
     return;
   r->started = true;
-  r->row.first_frame_at_ms = ev->first_frame_ms;
+  recording_journal_first_frame(r->journal, ev->first_frame_ms);
   send_recording_state(r, "STARTED", NULL);
 }
 
@@ -126,24 +105,19 @@ void rtm_recording_on_closed(rtm_core *core, const media_event *ev) {
   if (!r)
     return;
   const media_recording *m = &ev->recording;
-  recording_row *row = &r->row;
-  row->size_bytes = m->size_bytes;
-  row->duration_ms = m->duration_ms;
-  row->stopped_at_ms = m->stopped_unix_ms ? m->stopped_unix_ms : rtm_wall_ms();
-  if (m->first_frame_unix_ms)
-    row->first_frame_at_ms = m->first_frame_unix_ms;
   if (m->ok) {
-    log_info("rtm", "recording %s closed: %llu bytes, %llu ms", r->id,
-             (unsigned long long)m->size_bytes, (unsigned long long)m->duration_ms);
     send_recording_state(r, "STOPPED", NULL);
-    outbox_recording_done(core->ob, row);
   } else {
-    log_warn("rtm", "recording %s failed: %s", r->id, ev->text);
     send_recording_state(r, "FAILED", ev->text);
     core->counters.recordings_failed++;
-    store_recording_finish(core->st, row);
-    store_recording_set_state(core->st, row->rec_id, "failed");
   }
+  recording_outcome how = {.ok = m->ok,
+                           .error = ev->text,
+                           .size_bytes = m->size_bytes,
+                           .duration_ms = m->duration_ms,
+                           .first_frame_unix_ms = m->first_frame_unix_ms,
+                           .stopped_unix_ms = m->stopped_unix_ms};
+  recording_journal_closed(r->journal, core->st, core->ob, &how);
   rtm_session *s = r->session;
   free(r);
   if (s)

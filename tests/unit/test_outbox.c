@@ -4,6 +4,7 @@
 #include "check.h"
 #include "delivery/destination.h"
 #include "delivery/outbox.h"
+#include "delivery/recording_journal.h"
 #include "delivery/webhook.h"
 #include "sink.h"
 
@@ -440,6 +441,73 @@ static void test_url_rules(void) {
   CHECK(destination_list_parse("") == NULL);
 }
 
+/* recording_journal: the row journaled at begin (what crash recovery finds), then an ok
+ * close uploads it with one webhook, a failed one is journaled failed and not sent. */
+static void test_recording_journal(void) {
+  sink_control(&sk, "{\"reset\":true,\"secret\":\"whsec_c2VjcmV0\"}");
+  outbox_config cfg = test_config();
+  outbox *ob = outbox_new(&loop, st, http, &cfg);
+  char up[256], hook[128];
+  snprintf(up, sizeof up, "%s/uploads/j1.webm", sk.base);
+  snprintf(hook, sizeof hook, "%s/hooks", sk.base);
+  recording_spec spec = {.rec_id = "j1",
+                         .session_id = "room",
+                         .client_id = "ann",
+                         .account = "acct",
+                         .dir = dir,
+                         .extension = "webm",
+                         .upload_url = up,
+                         .webhook_url = hook,
+                         .webhook_secret = "whsec_c2VjcmV0"};
+  recording_journal *j = recording_journal_begin(st, &spec);
+  CHECK(j && strcmp(recording_journal_id(j), "j1") == 0);
+  char path[600];
+  snprintf(path, sizeof path, "%s/j1.webm", dir);
+  CHECK_STR(recording_journal_path(j), path);
+  recording_row *row = store_recording_get(st, "j1");
+  CHECK(row && strcmp(row->state, "recording") == 0 && row->started_at_ms > 0);
+  recording_row_free(row);
+  write_file(path, 5000);
+  recording_journal_first_frame(j, 1700000000250);
+  recording_outcome ok = {.ok = true, .size_bytes = 5000, .duration_ms = 4000};
+  recording_journal_closed(j, st, ob, &ok);
+  CHECK(run_until(&loop, nothing_pending, ob, 10000));
+  json_t *puts = entries("PUT"), *posts = entries("POST");
+  CHECK(json_array_size(puts) == 1 && json_array_size(posts) == 1);
+  json_t *body = body_of(json_array_get(posts, 0));
+  CHECK(json_is_true(json_object_get(json_array_get(posts, 0), "signature_ok")));
+  CHECK_STR(field(body, "rec_id"), "j1");
+  CHECK_STR(field(body, "client_id"), "ann");
+  CHECK_STR(field(body, "session_id"), "room");
+  CHECK_STR(field(body, "recording_first_frame_written_at"), "2023-11-14T22:13:20.250Z");
+  CHECK(json_integer_value(json_object_get(body, "recording_file_duration_ms")) == 4000);
+  json_decref(body);
+  json_decref(puts);
+  json_decref(posts);
+  /* A failed file: journaled failed, nothing sent; a made id when none is given. */
+  spec.rec_id = NULL;
+  j = recording_journal_begin(st, &spec);
+  CHECK(j && strlen(recording_journal_id(j)) == 36);
+  char id[40];
+  snprintf(id, sizeof id, "%s", recording_journal_id(j));
+  recording_outcome bad = {.ok = false, .error = "nothing was recorded"};
+  recording_journal_closed(j, st, ob, &bad);
+  row = store_recording_get(st, id);
+  CHECK(row && strcmp(row->state, "failed") == 0);
+  recording_row_free(row);
+  CHECK(outbox_pending(ob) == 0);
+  /* URLs: too long, or a destination the outbox never delivers to. */
+  char reason[200], longer[RECORDING_JOURNAL_MAX_URL + 16];
+  memset(longer, 'a', sizeof longer - 1);
+  memcpy(longer, "https://x/", 10);
+  longer[sizeof longer - 1] = 0;
+  CHECK(recording_journal_check_url(ob, false, longer, reason, sizeof reason) == -1);
+  CHECK(strstr(reason, "longer") != NULL);
+  CHECK(recording_journal_check_url(ob, true, "ftp://x/", reason, sizeof reason) == -1);
+  CHECK(recording_journal_check_url(ob, false, up, reason, sizeof reason) == 0);
+  close_outbox(ob);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   CHECK(mkdtemp(dir) != NULL);
@@ -462,6 +530,7 @@ int main(void) {
   test_signature();
   test_webhook_4xx_dropped();
   test_crash_recovery();
+  test_recording_journal();
   http_client_free(http);
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(uv_loop_close(&loop) == 0);

@@ -214,6 +214,71 @@ static void test_build(void) {
   CHECK(!rtc_message_id_ok(""));
 }
 
+static void test_record(void) {
+  rtc_request r;
+  rtc_error err;
+  CHECK(parse("{\"id\":3,\"op\":\"record_start\",\"upload_url\":"
+              "\"https://up.example/{rec_id}.webm\"}",
+              &r, &err) == 0);
+  CHECK(r.op == RTC_OP_RECORD_START && r.n_feed_ids == 0 && r.webhook_url == NULL);
+  CHECK_STR(r.upload_url, "https://up.example/{rec_id}.webm");
+  rtc_message_free(&r);
+  CHECK(parse("{\"id\":4,\"op\":\"record_start\",\"feed_ids\":[\"f-1\",\"f-2\"],"
+              "\"upload_url\":\"http://a/{feed_id}\",\"webhook_url\":\"https://h/x\"}",
+              &r, &err) == 0);
+  CHECK(r.n_feed_ids == 2);
+  CHECK_STR(r.feed_ids[1], "f-2");
+  CHECK_STR(r.webhook_url, "https://h/x");
+  rtc_message_free(&r);
+  CHECK(parse("{\"id\":4,\"op\":\"record_start\",\"feed_ids\":null,"
+              "\"upload_url\":\"http://a/\",\"webhook_url\":\"\"}",
+              &r, &err) == 0);
+  CHECK(r.n_feed_ids == 0 && r.webhook_url == NULL);
+  rtc_message_free(&r);
+  refused("{\"id\":5,\"op\":\"record_start\"}", PS_E_BAD_REQUEST, 1);
+  refused("{\"id\":5,\"op\":\"record_start\",\"upload_url\":\"ftp://a/b\"}",
+          PS_E_BAD_REQUEST, 1);
+  refused("{\"id\":5,\"op\":\"record_start\",\"upload_url\":\"http://a/\","
+          "\"webhook_url\":\"file:///etc\"}",
+          PS_E_BAD_REQUEST, 1);
+  refused("{\"id\":5,\"op\":\"record_start\",\"upload_url\":\"http://a/\","
+          "\"feed_ids\":[]}",
+          PS_E_BAD_REQUEST, 1);
+  refused("{\"id\":5,\"op\":\"record_start\",\"upload_url\":\"http://a/\","
+          "\"feed_ids\":[\"a b\"]}",
+          PS_E_BAD_REQUEST, 1);
+  refused("{\"id\":5,\"op\":\"record_start\",\"upload_url\":\"http://a/\","
+          "\"feed_ids\":[\"a\",\"a\"]}",
+          PS_E_BAD_REQUEST, 1);
+  /* A URL at the limit is refused, one under it accepted. */
+  size_t n = RTC_MAX_URL + 64;
+  char *text = malloc(n);
+  int head =
+      snprintf(text, n, "{\"id\":6,\"op\":\"record_start\",\"upload_url\":\"http://a/");
+  size_t fill = RTC_MAX_URL - strlen("http://a/");
+  memset(text + head, 'x', fill);
+  snprintf(text + head + fill, n - (size_t)head - fill, "\"}");
+  refused(text, PS_E_BAD_REQUEST, 1);
+  memmove(text + head + fill - 1, text + head + fill, 3);
+  CHECK(parse(text, &r, &err) == 0);
+  rtc_message_free(&r);
+  free(text);
+
+  CHECK(parse("{\"id\":7,\"op\":\"record_stop\"}", &r, &err) == 0);
+  CHECK(r.op == RTC_OP_RECORD_STOP && r.n_rec_ids == 0);
+  rtc_message_free(&r);
+  CHECK(parse("{\"id\":7,\"op\":\"record_stop\",\"rec_ids\":"
+              "[\"0b9c8a4e-1111-4c2d-9e3f-0123456789ab\"]}",
+              &r, &err) == 0);
+  CHECK(r.n_rec_ids == 1);
+  CHECK_STR(r.rec_ids[0], "0b9c8a4e-1111-4c2d-9e3f-0123456789ab");
+  rtc_message_free(&r);
+  refused("{\"id\":7,\"op\":\"record_stop\",\"rec_ids\":\"x\"}", PS_E_BAD_REQUEST, 1);
+  refused("{\"id\":7,\"op\":\"record_stop\",\"rec_ids\":[1]}", PS_E_BAD_REQUEST, 1);
+  CHECK_STR(rtc_op_name(RTC_OP_RECORD_START), "record_start");
+  CHECK_STR(rtc_op_name(RTC_OP_RECORD_STOP), "record_stop");
+}
+
 int main(void) {
   test_envelope();
   test_join();
@@ -221,5 +286,6 @@ int main(void) {
   test_layer_trickle_restart();
   test_data_resume();
   test_build();
+  test_record();
   CHECK_DONE();
 }

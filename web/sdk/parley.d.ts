@@ -17,6 +17,7 @@ export interface ConnectOptions {
 
 export interface Participant { uid: string; name?: string; meta?: unknown }
 export interface Feed { feed_id: string; uid: string; type: FeedType }
+export interface Recording { rec_id: string; feed_id: string }
 
 export interface EventMap {
   participantJoined: Participant;
@@ -27,6 +28,12 @@ export interface EventMap {
   speaker: { uid: string };
   /** channel: it came over the data channel (binary: payload is an ArrayBuffer; reliable: which channel). */
   data: { from: string; payload: unknown; channel?: boolean; binary?: boolean; reliable?: boolean };
+  /** A recording's first frame is written (to everyone in the session). */
+  recordingStarted: { rec_id: string; feed_id: string };
+  /** A recording's file is closed (ok) or failed (reason); its upload and webhook follow. */
+  recordingStopped: {
+    rec_id: string; feed_id: string; ok: boolean; bytes: number; duration_ms: number; reason?: string;
+  };
   /** timeout: ms until this attempt (0.25 s doubling to 5 s). */
   reconnecting: { timeout: number; attempt: number };
   /** resumed: the server kept the participant; feeds: own feed ids that changed, old to new. */
@@ -66,6 +73,15 @@ export declare class Session {
   /** JSON over the WebSocket; with `reliable` given, or binary data, over the publish
    * connection's data channel (reliable, or unordered without retransmissions). */
   send(data: unknown, opts?: { to?: string; reliable?: boolean; binary?: boolean }): Promise<void>;
+  /** Records feeds (null: every feed of the session), each into its own file, PUT to uploadUrl
+   * ({rec_id}, {feed_id}, {uid}, {sid} replaced per file) with one webhook per file. Needs the
+   * key's recording scope or the JWT's can_record (FORBIDDEN otherwise). */
+  startRecording(
+    feedIds: string[] | null | undefined,
+    opts: { uploadUrl: string; webhookUrl?: string },
+  ): Promise<Recording[]>;
+  /** Stops recordings (null: every recording of the session). */
+  stopRecording(recIds?: string[] | null): Promise<void>;
   leave(): Promise<void>;
   on<K extends EventName>(name: K, cb: (data: EventMap[K]) => void): this;
   off<K extends EventName>(name: K, cb?: (data: EventMap[K]) => void): this;

@@ -12,6 +12,8 @@ export const events = Object.freeze({
   publisherLeft: 'publisherLeft', //         {uid, feed_id}
   speaker: 'speaker', //                     {uid}
   data: 'data', //                           {from, payload}
+  recordingStarted: 'recordingStarted', //   {rec_id, feed_id}
+  recordingStopped: 'recordingStopped', //   {rec_id, feed_id, ok, bytes, duration_ms, reason?}
   reconnecting: 'reconnecting', //           {timeout, attempt}
   reconnected: 'reconnected', //             {resumed, feeds: {old: new}}
   disconnected: 'disconnected', //           {reason, error?}
@@ -51,6 +53,8 @@ const SERVER_EVENTS = {
   publisher_left: events.publisherLeft,
   speaker: events.speaker,
   data: events.data,
+  recording_started: events.recordingStarted,
+  recording_stopped: events.recordingStopped,
 };
 
 /** The WebSocket URL: ws(s) as given, http(s) turned into ws(s), /api/rtc/v1 when the URL
@@ -813,6 +817,36 @@ export class Session {
     msg.set(uid, 2);
     msg.set(body, 2 + uid.length);
     dc.send(msg);
+  }
+
+  // ---- recording ---------------------------------------------------------------------------
+
+  /**
+   * Records feeds (feedIds; null or omitted: every feed of the session), each into its own
+   * file, uploaded (PUT) to uploadUrl once it is closed, then one webhook per file to
+   * webhookUrl. uploadUrl may hold {rec_id}, {feed_id}, {uid} and {sid}, replaced per file
+   * (needed when more than one feed is recorded). Needs a key with the recording scope or a
+   * JWT with can_record (FORBIDDEN otherwise). Resolves with [{rec_id, feed_id}].
+   * @param {string[]|null|undefined} feedIds
+   * @param {{uploadUrl: string, webhookUrl?: string}} opts
+   * @returns {Promise<{rec_id: string, feed_id: string}[]>}
+   */
+  async startRecording(feedIds, { uploadUrl, webhookUrl } = /** @type {any} */ ({})) {
+    if (!uploadUrl) throw new ParleyError('BAD_REQUEST', 'startRecording needs an uploadUrl');
+    const body = { upload_url: uploadUrl };
+    if (feedIds && feedIds.length) body.feed_ids = feedIds;
+    if (webhookUrl) body.webhook_url = webhookUrl;
+    const d = await this.call('record_start', body);
+    return d.recordings;
+  }
+
+  /**
+   * Stops recordings (recIds; null or omitted: every recording of the session). Each file is
+   * then closed and delivered; `recordingStopped` says when.
+   * @param {string[]|null} [recIds]
+   */
+  async stopRecording(recIds) {
+    await this.call('record_stop', recIds && recIds.length ? { rec_ids: recIds } : {});
   }
 
   /** Leaves the session: feeds stop, connections close, `disconnected {reason: 'left'}`. */
