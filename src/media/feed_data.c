@@ -120,7 +120,7 @@ static void dc_message(sctp_assoc *a, uint16_t id, bool binary, const uint8_t *d
     if (sent != 0 && e.uid_len)
       reply_error(s, id, "LIMIT",
                   sent == SCTP_E_AGAIN ? "the recipient is not reading fast enough"
-                                     : "the recipient's channel refused the message");
+                                       : "the recipient's channel refused the message");
   }
   free(out);
   if (e.uid_len && !found)
@@ -162,7 +162,13 @@ void feed_data_update(media_session *s) {
   const sdp_choice *dc = sdp_agreement_data(&s->params.agreed);
   if (!dc || !s->transport || s->transport->sctp)
     return;
-  static const sctp_callbacks cb = {dc_state, dc_open, dc_message, dc_close};
+  /* No on_writable: a fan-out never waits for one slow recipient; a message to one uid
+   * that does not fit is refused to its sender (LIMIT) instead. */
+  static const sctp_callbacks cb = {.on_state = dc_state,
+                                    .on_open = dc_open,
+                                    .on_message = dc_message,
+                                    .on_close = dc_close,
+                                    .on_writable = NULL};
   sctp_config cfg = sctp_config_default(dc->sctp_port, dc->max_message_size, false);
   cfg.max_messages_per_s = FEED_DATA_MESSAGES_PER_S;
   cfg.max_bytes_per_s = FEED_DATA_BYTES_PER_S;
