@@ -120,7 +120,7 @@ static void dc_message(sctp_assoc *a, uint16_t id, bool binary, const uint8_t *d
     if (sent != 0 && e.uid_len)
       reply_error(s, id, "LIMIT",
                   sent == SCTP_E_AGAIN ? "the recipient is not reading fast enough"
-                                     : "the recipient's channel refused the message");
+                                       : "the recipient's channel refused the message");
   }
   free(out);
   if (e.uid_len && !found)
