@@ -11,6 +11,7 @@
 #include "http/client.h"
 #include "http/forwarded.h"
 #include "http/sse.h"
+#include "http/url.h"
 #include "policy/policy.h"
 
 #include <ctype.h>
@@ -450,10 +451,15 @@ static void start_relay(relay_req *st, const char *http_url) {
     snprintf(spent, sizeof spent, "X-Parley-Policy-Spent: %u", st->policy_spent_ms);
     headers[n++] = h2o_strdup(&req->pool, spent, SIZE_MAX).base;
   }
-  /* The home may not know the alias (an ad-hoc room not entered there yet). */
-  headers[n++] = h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("X-Parley-Room-Key: ")),
-                            h2o_iovec_init(st->room_key, strlen(st->room_key)))
-                     .base;
+  /* The home may not know the alias (an ad-hoc room not entered there yet). The key may
+   * be a client's alias: percent-encoded, so no byte of it can end the header. */
+  char *rk = h2o_mem_alloc_pool(&req->pool,
+                                sizeof "X-Parley-Room-Key: " + 3 * strlen(st->room_key));
+  size_t rn = (size_t)sprintf(rk, "X-Parley-Room-Key: ");
+  for (const unsigned char *p = (const unsigned char *)st->room_key; *p; p++)
+    rn += (size_t)(*p <= 0x20 || *p >= 0x7f || *p == '%' ? sprintf(rk + rn, "%%%02X", *p)
+                                                         : sprintf(rk + rn, "%c", *p));
+  headers[n++] = rk;
   headers[n++] = "Expect:"; /* no 100-continue round trip for larger bodies */
   headers[n] = NULL;
 
@@ -653,11 +659,9 @@ void relay_adhoc(api *a, h2o_req_t *req, const api_route *route) {
   if (relayed) { /* the relaying node found the room key */
     size_t len;
     const char *k = http_header(req, "x-parley-room-key", &len);
-    if (!k || !len || len >= 256)
-      return failed(req, 404, NOT_FOUND);
     char room_key[256];
-    memcpy(room_key, k, len);
-    room_key[len] = '\0';
+    if (!k || !len || url_decode(k, len, room_key, sizeof room_key) <= 0)
+      return failed(req, 404, NOT_FOUND);
     relay_req *st = new_req(a, req, route, true);
     snprintf(st->room_key, sizeof st->room_key, "%s", room_key);
     return relay_go(st);

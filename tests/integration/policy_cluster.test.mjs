@@ -25,6 +25,7 @@ const LOCATIONS = {
 const SERVICES = {
   'adhoc-1': { status: 'success', action: 'continue', result: { service_type: 'conference', name: 'Team room', allow_guests: false } },
   'adhoc-2': { status: 'success', action: 'continue', result: { service_type: 'conference', name: 'Team room', allow_guests: false } },
+  'odd room %41 ü': { status: 'success', action: 'continue', result: { service_type: 'conference', name: 'Odd', allow_guests: false } },
 };
 const hung = new Set();
 const server = http.createServer((req, res) => {
@@ -158,6 +159,15 @@ test('an ad-hoc room (in no store) is one conference across nodes', async () => 
     const names = (await ev.synced()).filter((e) => e.event === 'participant_create').map((e) => e.data.display_name);
     assert.deepEqual(names.sort(), ['Hana', 'Ivan', 'Jon', 'Kim'], 'the roster in the event stream');
   } finally { ev.close(); }
+  // A room key with spaces, '%' and UTF-8 (a client's alias, sent percent-encoded in
+  // X-Parley-Room-Key) crosses to its home intact.
+  const odd = 'odd room %41 ü';
+  LOCATIONS[odd] = { status: 'success', result: { location: 'us' } }; // not a store room
+  const o1 = await eu.join(odd, { name: 'Mia' });
+  assert.equal(await homeOf(odd), 'node-us');
+  const o2 = await us.join(odd, { name: 'Ned' });
+  assert.deepEqual(await names(o1), ['Mia', 'Ned']);
+  assert.deepEqual(await names(o2), ['Mia', 'Ned']);
   // An alias nobody knows: 404 as on one node.
   const r = await eu.api('POST', 'nobody-knows', 'request_token', { body: { display_name: 'X' }, noCheck: true });
   assert.equal(r.status, 404);
