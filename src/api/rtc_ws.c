@@ -184,6 +184,8 @@ static void handle_frame(rtc_socket *so, const char *data, size_t len) {
     reply_error(so, true, r.id, &why);
   } else {
     reply(so, r.id, out);
+    if ((r.op == RTC_OP_JOIN || r.op == RTC_OP_RESUME) && so->p)
+      ps_media_greet(so->p);
     if (r.op == RTC_OP_LEAVE)
       ws_close(so->ws, 1000, "left");
   }

@@ -12,7 +12,7 @@
 #define PUBLISHER_MAX_BITRATE 2000000 /* REMB: a camera and a screen */
 #define SIMULCAST_MAX_BITRATE 3500000 /* three layers (720p, 360p, 180p) and a screen */
 #define SPEAKER_HOLD_TICKS 25         /* 500 ms as the loudest before `speaker` */
-#define VOICE_RECENT_MS 300           /* a level older than this is silence */
+#define VOICE_RECENT_MS 300           /* no audible level for this long: silent */
 #define SPEAKER_MIN_LEVEL 70          /* -70 dBov or quieter never speaks */
 
 struct feed_room {
@@ -60,7 +60,8 @@ static void retarget(feed_room *r) {
     for (int k = 0; k < rx->n_slots; k++) {
       video_slot *sl = &rx->slots[k];
       const media_track *t = &rx->params.tracks[k];
-      media_session *src = rx->slot_out[k].choice >= 0 ? publisher(r, t->src_call) : NULL;
+      bool live = k < rx->n_slot_out && rx->slot_out[k].choice >= 0;
+      media_session *src = live ? publisher(r, t->src_call) : NULL;
       if (src && src->streams[sl->src].choice < 0)
         src = NULL; /* that stream is not published (yet, or any more) */
       if (src == sl->want)
@@ -103,9 +104,15 @@ static void forward_audio(media_session *s, const uint8_t *pkt, size_t len,
   for (size_t w = 0; w < s->n_watch; w++) {
     media_session *rx = s->watch[w].rx;
     video_slot *sl = &rx->slots[s->watch[w].slot];
-    if (sl->src == STREAM_AUDIO && sl->want == s && video_slots_ready(rx))
-      session_forward(rx, video_slot_out(rx, sl), &sl->rw, &s->streams[STREAM_AUDIO], pkt,
-                      len, h, now);
+    if (sl->src != STREAM_AUDIO || sl->want != s)
+      continue;
+    if (!rx->receiving) { /* its first packet: video's first keyframes go first */
+      if (!video_slots_ready(rx))
+        continue;
+      video_slots_first_ready(rx, now);
+    }
+    session_forward(rx, video_slot_out(rx, sl), &sl->rw, &s->streams[STREAM_AUDIO], pkt,
+                    len, h, now);
   }
 }
 
@@ -118,8 +125,9 @@ static void on_audio(media_session *s, const uint8_t *pkt, size_t len,
   bool voice;
   if (ch->ext_audio_level &&
       rtp_audio_level(pkt, h, ch->ext_audio_level, &level, &voice) == 0) {
+    (void)voice; /* Chromium's VAD calls a steady tone no voice: the level decides */
     s->audio_level = (s->audio_level * 3 + level) / 4; /* ~4 packets: 80 ms */
-    if (voice)
+    if (s->audio_level <= SPEAKER_MIN_LEVEL)
       s->last_voice_ms = now;
   }
   forward_audio(s, pkt, len, h, now);

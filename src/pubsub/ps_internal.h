@@ -30,11 +30,12 @@ struct ps_session {
   char key[PS_KEY_MAX]; /* "cid\nsid" */
   size_t key_len;
   char cid[64], sid[PS_MAX_ID + 1];
-  int64_t room_key;    /* its media calls' placement (a hash of key) */
-  hmap *by_uid;        /* uid -> ps_participant */
-  hmap *feeds;         /* feed_id -> ps_feed */
-  list_node members;   /* in join order */
-  list_node all_feeds; /* in publish order */
+  int64_t room_key;            /* its media calls' placement (a hash of key) */
+  hmap *by_uid;                /* uid -> ps_participant */
+  hmap *feeds;                 /* feed_id -> ps_feed */
+  list_node members;           /* in join order */
+  list_node all_feeds;         /* in publish order */
+  char speaker[PS_MAX_ID + 1]; /* uid of the active speaker, "" before one */
   size_t n_members;
 };
 

@@ -357,8 +357,15 @@ static void remove_feeds(ps_participant *p) {
       feed_remove(p->feeds[t]);
 }
 
+void ps_media_greet(ps_participant *p) {
+  if (p->s->speaker[0])
+    ps_emit(p, "speaker", json_pack("{s:s}", "uid", p->s->speaker));
+}
+
 void ps_media_participant_gone(ps_participant *p) {
   ps_core *core = p->s->core;
+  if (strcmp(p->s->speaker, p->uid) == 0)
+    p->s->speaker[0] = '\0';
   remove_feeds(p);
   end_call(core, &p->pub, &p->pub_added);
   end_call(core, &p->sub, &p->sub_added);
@@ -600,8 +607,10 @@ void ps_on_media_event(const media_event *ev, void *ud) {
     }
     break;
   case MEDIA_EVENT_SPEAKER:
-    if (pub)
+    if (pub && strcmp(p->s->speaker, p->uid) != 0) {
+      snprintf(p->s->speaker, sizeof p->s->speaker, "%s", p->uid);
       ps_broadcast(p->s, NULL, "speaker", json_pack("{s:s}", "uid", p->uid));
+    }
     break;
   default:
     break;

@@ -63,6 +63,10 @@ int ps_feed_lookup(ps_participant *asker, const char *feed_id, ps_feed_media *ou
 /* Feeds of the participant's session, for "record every feed"; returns how many. */
 size_t ps_session_feeds(ps_participant *p, ps_feed_media *out, size_t max);
 
+/* Events a participant is owed right after its join or resume reply: the active
+ * speaker (`speaker` is sent on changes only). */
+void ps_media_greet(ps_participant *p);
+
 /* A media event about a call (parleyd hands every one here): pub/sub calls only. */
 void ps_on_media_event(const media_event *ev, void *core);
 

@@ -151,8 +151,8 @@ test('four SDK participants see each other; screen, data, a dropped WebSocket', 
       });
     }, PEOPLE.filter((p) => p !== PEOPLE[i]).map((p) => tileVideo(p.uid)));
   const port = new URL(d.base).port;
-  const cutAt = Date.now();
   execFileSync('ss', ['-K', 'src', '127.0.0.1', 'sport', '=', `:${port}`], { stdio: 'ignore' });
+  const cutAt = Date.now(); // ss cuts as it ends (starting it on a busy machine is not counted)
   for (const [i, page] of pages.entries()) {
     const back = await until(() => page.evaluate(() => window.back), `${PEOPLE[i].name}'s media back`, 15000);
     const again = (await page.evaluate(() => window.seen)).find((e) => e.ev === 'reconnected');

@@ -6,7 +6,7 @@ import Parley from '../sdk/parley.js';
 
 const $ = (sel) => document.querySelector(sel);
 const E = Parley.events;
-const app = window.pubsubApp = { session: null, camera: null, screen: null, screenFeed: null, messages: [] };
+const app = window.pubsubApp = { session: null, camera: null, screen: null, screenFeed: null, messages: [], speaker: null };
 
 function setState(state, text = '') {
   document.body.dataset.state = state;
@@ -21,6 +21,7 @@ function addTile(f) {
   if (document.querySelector(`.tile[data-feed="${CSS.escape(f.feed_id)}"]`)) return;
   const tile = document.createElement('div');
   tile.className = `tile ${f.type}`;
+  tile.classList.toggle('speaking', f.uid === app.speaker); // `speaker` comes on changes only
   tile.dataset.feed = f.feed_id;
   tile.dataset.uid = f.uid;
   const video = document.createElement('video');
@@ -82,6 +83,7 @@ async function join({ sid, name, credential }) {
   });
   s.on(E.publisherLeft, (f) => removeTile(f.feed_id));
   s.on(E.speaker, ({ uid }) => {
+    app.speaker = uid;
     for (const t of document.querySelectorAll('.tile')) t.classList.toggle('speaking', t.dataset.uid === uid);
   });
   s.on(E.data, ({ from, payload }) => addMessage(nameOf(from), payload?.text ?? JSON.stringify(payload)));
