@@ -179,6 +179,8 @@ static ps_rec *begin(ps_recorder *r, ps_participant *p, ps_feed *f,
   return rec;
 }
 
+static void stop(ps_recorder *r, ps_rec *rec);
+
 static bool has_placeholder(const char *url) {
   return strstr(url, "{rec_id}") || strstr(url, "{feed_id}");
 }
@@ -230,10 +232,16 @@ int ps_record_start(ps_participant *p, const char *const *feed_ids, size_t n,
     return ps_refuse(why, PS_E_LIMIT, "a session may have %d recordings running",
                      r->max_per_session);
   json_t *list = json_array();
+  ps_rec *begun[MAX_FEEDS_LISTED];
+  size_t n_begun = 0;
   for (size_t i = 0; i < count; i++) {
     ps_rec *rec = running_for(r, s->cid, s->sid, feeds[i]->id);
-    if (!rec && !(rec = begin(r, p, feeds[i], upload_url, webhook_url, why))) {
-      json_decref(list); /* those begun run on: record_stop ends them */
+    if (!rec && (rec = begin(r, p, feeds[i], upload_url, webhook_url, why)))
+      begun[n_begun++] = rec;
+    if (!rec) { /* nothing of this request goes on: those begun are stopped */
+      for (size_t k = 0; k < n_begun; k++)
+        stop(r, begun[k]);
+      json_decref(list);
       return -1;
     }
     json_array_append_new(
