@@ -176,6 +176,21 @@ test('four SDK participants see each other; screen, data, a dropped WebSocket', 
   await allMoving(pages[0], [PEOPLE[1].uid], 10000);
   await seesOthers(pages[1], PEOPLE[1], PEOPLE);
 
+  // Yellow unpublishes its last feed (the camera: its publish connection keeps only its data
+  // channels), its tiles go elsewhere; it publishes the same camera again and is seen again.
+  const republished = await pages[3].evaluate(async () => {
+    const s = pubsubApp.session;
+    const [id, pub] = [...s.publications].find(([, p]) => p.type === 'video');
+    await s.unpublish(id);
+    window.cameraAgain = () => s.publish(pub.stream, { type: 'video' });
+    return s.publications.size;
+  });
+  assert.equal(republished, 0, 'Yellow publishes nothing');
+  for (const page of pages.slice(0, 3))
+    await until(async () => !(await page.$(`.tile.video[data-uid="${PEOPLE[3].uid}"]`)), 'the unpublished camera gone', 5000);
+  await pages[3].evaluate(() => window.cameraAgain());
+  await seesOthers(pages[0], PEOPLE[0], PEOPLE);
+
   // Leave: the others' tiles of that person go.
   await pages[3].click('#leave');
   for (const page of pages.slice(0, 3))
