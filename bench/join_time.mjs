@@ -3,8 +3,10 @@
 // then N joins one after another (each a fresh page in one Chromium; its getUserMedia
 // resolves before the clock starts), each timed in the page with performance.now().
 // Usage: PARLEY_BIN_DIR=/tmp/b node bench/join_time.mjs [N=30]
-// JOIN_TIME_PREVIEW_MS=1000 waits that long between getUserMedia and request_token (a
-// pre-join screen's preview; default 0: the camera starts as the join does).
+// JOIN_TIME_PREVIEW_MS waits that long between getUserMedia and request_token: default 1000,
+// the web app's pre-join screen, whose preview runs the camera before Join is clicked;
+// JOIN_TIME_PREVIEW_MS=0 is a cold join where the camera starts with it (the figures up
+// to 2026-12-03 were taken that way).
 // Prints each phase's p50 / p95 / max (ms from request_token), then the per-join steps
 // between them (p50 / p95 of each join's difference), the two POSTs split by Resource
 // Timing, the three slowest joins step by step, the PLIs the joiners sent and the DTLS
@@ -29,7 +31,7 @@ import { startDaemon, stopDaemon, metric } from '../tests/browser/helpers.mjs';
 import { PEOPLE, writeDevices, launchAs } from '../tests/browser/fixtures.mjs';
 
 const N = Number(process.argv[2] || 30);
-const PREVIEW_MS = Number(process.env.JOIN_TIME_PREVIEW_MS ?? 0);
+const PREVIEW_MS = Number(process.env.JOIN_TIME_PREVIEW_MS ?? 1000);
 const work = mkdtempSync(join(tmpdir(), 'parley-join-'));
 writeDevices(work, PEOPLE.slice(0, 2));
 const daemon = await startDaemon([['bench']], ['--log-level', 'warn']);
