@@ -2,7 +2,8 @@
 # pubsub_load.sh — forwarding through publish/subscribe sessions (issue 15): for each
 # argument, a fresh parleyd pinned to SERVER_CPU and bench/pubsub_load on CLIENT_CPU.
 # Usage: bench/pubsub_load.sh [fanout:N | mesh:K ...]   (default: fanout:100 fanout:300
-#        mesh:10); SECONDS_ (10), PPS (fanout 262 over l:m:h, mesh 100 per publisher).
+#        mesh:10); SECONDS_ (10), PPS (fanout 262 over l:m:h; mesh 20 per publisher,
+#        so nine streams fit the 2.5 Mbit/s a subscriber without transport-cc starts with).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/bench/lib.sh"
