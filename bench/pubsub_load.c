@@ -342,7 +342,8 @@ int main(int argc, char **argv) {
     opts_usage(usage);
   g_port = port, g_cid = cid, g_secret = secret, g_sid = sid;
   if (!pps)
-    pps = n_fanout ? 262 : 20; /* mesh: nine streams fit a subscriber's 2.5 Mbit/s start */
+    pps =
+        n_fanout ? 262 : 20; /* mesh: nine streams fit a subscriber's 2.5 Mbit/s start */
   dtls_context *ctx = rtc_peer_setup();
   if (!ctx)
     return 1;
