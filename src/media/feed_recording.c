@@ -4,6 +4,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "media/media_loop.h"
+#include "media/recording_router.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -39,21 +40,6 @@ typedef struct {
 static atomic_size_t n_open;
 
 size_t feed_recording_open(void) { return atomic_load(&n_open); }
-
-rec_codec feed_recording_codec(const session_stream *st) {
-  if (st->choice < 0)
-    return REC_CODEC_NONE;
-  switch (st->codec) {
-  case RTP_CODEC_VP8:
-    return REC_CODEC_VP8;
-  case RTP_CODEC_VP9:
-    return REC_CODEC_VP9;
-  case RTP_CODEC_H264:
-    return REC_CODEC_H264;
-  default:
-    return REC_CODEC_NONE;
-  }
-}
 
 static void post(const char *call_uuid, const char *rec_id, void *engine,
                  media_event *ev) {
@@ -109,10 +95,18 @@ static void ask_layer_keyframe(feed_rec *r, int layer, uint64_t now) {
     session_request_keyframe(s, st, now);
 }
 
+/* The recorder waits for a keyframe: of the layer recorded, or before the first one of
+ * the best layer sending now. The target (the tallest rid) may never be sent at all (a
+ * small camera, a low estimate), and asking it would also hold back take_layer's own
+ * asks for a second each time. */
 static void ask_keyframe(feed_rec *r) {
-  if (r->s)
-    ask_layer_keyframe(r, r->layer >= 0 ? r->layer : r->target,
-                       uv_now(r->s->transport->loop));
+  if (!r->s)
+    return;
+  uint64_t now = uv_now(r->s->transport->loop);
+  int layer = r->layer;
+  if (layer < 0 && r->video >= 0)
+    layer = best_flowing(&r->s->streams[r->video], r->target, now);
+  ask_layer_keyframe(r, layer, now);
 }
 
 /* Whether a video packet of `layer` is recorded; a keyframe of a better layer (or of any
@@ -229,7 +223,7 @@ void feed_recording_start(media_session *s, const char *rec_id, const char *path
   recorder_tracks tracks = {
       .audio = audio_stream >= 0 && s->streams[audio_stream].choice >= 0 ? REC_CODEC_OPUS
                                                                          : REC_CODEC_NONE,
-      .video = video_stream >= 0 ? feed_recording_codec(&s->streams[video_stream])
+      .video = video_stream >= 0 ? recording_video_codec(&s->streams[video_stream])
                                  : REC_CODEC_NONE,
       .audio_clock = 48000,
       .video_clock = 90000,
