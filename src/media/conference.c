@@ -7,6 +7,7 @@
 #include "media/media_loop.h"
 #include "media/mixer.h"
 #include "media/session_bwe.h"
+#include "media/speaker_hold.h"
 #include "media/tiles.h"
 #include "media/video_slots.h"
 
@@ -30,8 +31,7 @@ struct media_room {
   media_session **sessions;
   size_t n, cap;
   media_session *speaker, *previous; /* whose video is shown */
-  media_session *candidate;
-  int candidate_ticks;
+  speaker_hold hold;                 /* who is about to become the speaker */
   uint64_t now;
   uint64_t joins; /* join order */
   uint64_t last_layers_ms;
@@ -391,8 +391,7 @@ void conference_leave(media_room *r, media_session *s) {
     r->speaker = r->previous != s ? r->previous : NULL;
   if (r->previous == s || r->previous == r->speaker)
     r->previous = NULL;
-  if (r->candidate == s)
-    r->candidate = NULL;
+  speaker_hold_forget(&r->hold, s);
   free(s->slots);
   s->slots = NULL;
   s->n_slots = 0;
@@ -463,18 +462,11 @@ static void follow_speaker(media_room *r) {
         (!loudest || mixer_source_level(s->mix) < mixer_source_level(loudest->mix)))
       loudest = s;
   }
-  if (!loudest || loudest == r->speaker) {
-    r->candidate = NULL;
-    return;
-  }
-  r->candidate_ticks = loudest == r->candidate ? r->candidate_ticks + 1 : 1;
-  r->candidate = loudest;
-  if (r->candidate_ticks < SPEAKER_HOLD_TICKS)
+  if (!speaker_hold_step(&r->hold, loudest, r->speaker, SPEAKER_HOLD_TICKS))
     return;
   r->previous = r->speaker;
   r->speaker = loudest;
   loudest->last_spoke_ms = r->now ? r->now : 1;
-  r->candidate = NULL;
   loudest->post(loudest, MEDIA_EVENT_SPEAKER, "");
   retarget(r);
 }

@@ -4,6 +4,7 @@
 #include "core/mem.h"
 #include "media/feed_data.h"
 #include "media/session_bwe.h"
+#include "media/speaker_hold.h"
 #include "media/video_slots.h"
 
 #include <stdlib.h>
@@ -23,8 +24,8 @@ struct feed_room {
   uint64_t now, last_layers_ms;
   bool dirty;        /* a publisher or a track changed: sources are found again */
   bool dirty_layers; /* sizes, hints or the estimate changed: layers chosen again */
-  media_session *speaker, *candidate;
-  int candidate_ticks;
+  media_session *speaker;
+  speaker_hold hold; /* who is about to become the speaker */
 };
 
 feed_room *feed_room_new(int64_t key) {
@@ -223,8 +224,7 @@ void feed_router_leave(feed_room *r, media_session *s) {
   video_slots_forget(r->sessions, r->n, s);
   if (r->speaker == s)
     r->speaker = NULL;
-  if (r->candidate == s)
-    r->candidate = NULL;
+  speaker_hold_forget(&r->hold, s);
   free(s->slots);
   s->slots = NULL;
   s->n_slots = 0;
@@ -267,16 +267,9 @@ static void follow_speaker(feed_room *r, uint64_t now) {
     if (!loudest || s->audio_level < loudest->audio_level)
       loudest = s;
   }
-  if (!loudest || loudest == r->speaker) {
-    r->candidate = NULL;
-    return;
-  }
-  r->candidate_ticks = loudest == r->candidate ? r->candidate_ticks + 1 : 1;
-  r->candidate = loudest;
-  if (r->candidate_ticks < SPEAKER_HOLD_TICKS)
+  if (!speaker_hold_step(&r->hold, loudest, r->speaker, SPEAKER_HOLD_TICKS))
     return;
   r->speaker = loudest;
-  r->candidate = NULL;
   loudest->post(loudest, MEDIA_EVENT_SPEAKER, "");
 }
 
