@@ -7,9 +7,6 @@
 #include "media/recorder.h"
 #include "media/session.h"
 
-/* The recorder codec of a video stream's agreed codec (REC_CODEC_NONE: not recordable).
- */
-rec_codec feed_recording_codec(const session_stream *st);
 /* Records streams audio_stream and video_stream (STREAM_*, -1 when absent) of s into
  * path (a new file) as rec_id: MEDIA_EVENT_RECORDING_STARTED once the first frame is
  * written, MEDIA_EVENT_RECORDING_CLOSED when the file is closed (always, also when it

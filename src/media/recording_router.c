@@ -64,7 +64,9 @@ static void on_recording_closed(void *ud, const recorder_result *res) {
   free(slot);
 }
 
-static rec_codec video_codec(const session_stream *st) {
+rec_codec recording_video_codec(const session_stream *st) {
+  if (st->choice < 0)
+    return REC_CODEC_NONE;
   switch (st->codec) {
   case RTP_CODEC_VP8:
     return REC_CODEC_VP8;
@@ -88,7 +90,7 @@ void recording_router_start(media_session *a, const char *rec_id, const char *pa
   recorder_tracks tracks = {
       .audio = a->streams[STREAM_AUDIO].choice >= 0 ? REC_CODEC_OPUS : REC_CODEC_NONE,
       .video = a->streams[STREAM_VIDEO].choice >= 0
-                   ? video_codec(&a->streams[STREAM_VIDEO])
+                   ? recording_video_codec(&a->streams[STREAM_VIDEO])
                    : REC_CODEC_NONE,
       .audio_clock = 48000,
       .video_clock = 90000,

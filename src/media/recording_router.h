@@ -3,6 +3,7 @@
 #ifndef PARLEY_RECORDING_ROUTER_H
 #define PARLEY_RECORDING_ROUTER_H
 
+#include "media/recorder.h"
 #include "media/session.h"
 
 /* Sets up an agent's streams; returns the sink for its transport. */
@@ -19,6 +20,9 @@ void recording_router_stop(media_session *agent);
 /* The file name extension of a recording of a call with this agreement: "mkv" when its
  * video is H.264 (Matroska), else "webm" (Opus with VP8/VP9). RTM and pub/sub alike. */
 const char *recording_extension(const sdp_agreement *agreed);
+/* What the recorder is to write a video stream as (REC_CODEC_NONE: nothing it records).
+ */
+rec_codec recording_video_codec(const session_stream *st);
 /* Periodic work: the no-RTP timeout and keyframe requests for waiting supervisors. */
 void recording_router_tick(media_session *s, uint64_t now);
 

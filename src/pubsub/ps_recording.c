@@ -329,8 +329,8 @@ static void on_closed(ps_recorder *r, ps_rec *rec, const media_event *ev) {
   maybe_done(r);
 }
 
-void ps_recording_on_media_event(const media_event *ev, void *recorder) {
-  ps_recorder *r = recorder;
+void ps_recording_on_media_event(const media_event *ev, void *ud) {
+  ps_recorder *r = ud;
   if (ev->kind != MEDIA_EVENT_RECORDING_STARTED &&
       ev->kind != MEDIA_EVENT_RECORDING_CLOSED)
     return;

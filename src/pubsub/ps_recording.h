@@ -50,6 +50,6 @@ int ps_record_stop(ps_participant *p, const char *const *rec_ids, size_t n, refu
 void ps_recording_feed_gone(ps_core *core, const char *cid, const char *sid,
                             const char *feed_id);
 /* Media events (parleyd hands every one here): recordings' STARTED and CLOSED. */
-void ps_recording_on_media_event(const media_event *ev, void *recorder);
+void ps_recording_on_media_event(const media_event *ev, void *ud);
 
 #endif
