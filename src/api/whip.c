@@ -95,39 +95,6 @@ static const ps_link whip_link = {link_event, link_detached, link_publish_ended}
 
 /* ---- answers -------------------------------------------------------------------- */
 
-static const char *reason_of(int status) {
-  switch (status) {
-  case 200:
-    return "OK";
-  case 201:
-    return "Created";
-  case 204:
-    return "No Content";
-  case 400:
-    return "Bad Request";
-  case 401:
-    return "Unauthorized";
-  case 403:
-    return "Forbidden";
-  case 404:
-    return "Not Found";
-  case 405:
-    return "Method Not Allowed";
-  case 409:
-    return "Conflict";
-  case 413:
-    return "Payload Too Large";
-  case 415:
-    return "Unsupported Media Type";
-  case 429:
-    return "Too Many Requests";
-  case 503:
-    return "Service Unavailable";
-  default:
-    return status < 400 ? "OK" : "Internal Server Error";
-  }
-}
-
 static void header(h2o_req_t *req, const char *name, const char *value, size_t len) {
   h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 0, NULL,
                         h2o_strdup(&req->pool, value, len).base, len);
@@ -147,7 +114,7 @@ static void cors(h2o_req_t *req) {
 static void respond(h2o_req_t *req, int status, const char *type, const char *body,
                     size_t len) {
   req->res.status = status;
-  req->res.reason = reason_of(status);
+  req->res.reason = http_reason_phrase(status);
   if (type)
     header_s(req, "content-type", type);
   header_s(req, "cache-control", "no-store");

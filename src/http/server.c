@@ -513,7 +513,7 @@ void http_peer_addr(h2o_req_t *req, char *out, size_t outlen) {
   net_addr_format(&client, out, outlen);
 }
 
-static const char *reason_phrase(int status) {
+const char *http_reason_phrase(int status) {
   switch (status) {
   case 200:
     return "OK";
@@ -531,6 +531,8 @@ static const char *reason_phrase(int status) {
     return "Not Found";
   case 405:
     return "Method Not Allowed";
+  case 409:
+    return "Conflict";
   case 413:
     return "Payload Too Large";
   case 415:
@@ -549,7 +551,7 @@ static const char *reason_phrase(int status) {
 void http_respond(h2o_req_t *req, int status, const char *content_type, const char *body,
                   size_t len) {
   req->res.status = status;
-  req->res.reason = reason_phrase(status);
+  req->res.reason = http_reason_phrase(status);
   if (content_type)
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
                    content_type, strlen(content_type));

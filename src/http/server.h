@@ -65,5 +65,7 @@ void http_respond(h2o_req_t *req, int status, const char *content_type, const ch
                   size_t len);
 /* Sends body as JSON (stolen reference). */
 void http_respond_json(h2o_req_t *req, int status, json_t *body);
+/* The reason phrase of an HTTP status we answer with ("Error" for others of 400 up). */
+const char *http_reason_phrase(int status);
 
 #endif
