@@ -34,25 +34,33 @@ static const char *nobodys_secret(void) {
   return hex;
 }
 
-static int jwt_identity(store *st, const char *token, int64_t now_s, rtm_identity *out,
-                        char *reason, size_t n) {
+/* The claims of a JWT signed with its cid's account secret, the cid and the account
+ * copied out; NULL (401, reason set) when there is no cid or the signature or expiry
+ * fails. */
+static json_t *account_claims(store *st, const char *token, int64_t now_s, char *cid,
+                              size_t cid_cap, account *a, char *reason, size_t n) {
   json_t *peeked = jwt_peek_claims(token, reason, n);
   if (!peeked)
-    return 401;
-  bool has_cid = string_claim(peeked, "cid", out->cid, sizeof out->cid);
+    return NULL;
+  bool has_cid = string_claim(peeked, "cid", cid, cid_cap);
   json_decref(peeked);
-  account a;
   if (!has_cid) {
     snprintf(reason, n, "JWT needs a cid (account) claim of 1 to %zu characters",
-             sizeof out->cid - 1);
-    return 401;
+             cid_cap - 1);
+    return NULL;
   }
   /* An unknown account is checked against a secret nobody has: the same HMAC work
    * and the same refusal as a wrong signature, so a refusal does not tell whether
    * the account exists. */
-  const char *secret =
-      accounts_get(st, out->cid, &a) == 0 ? a.jwt_secret : nobodys_secret();
-  json_t *claims = jwt_verify_hs256(token, secret, now_s, reason, n);
+  const char *secret = accounts_get(st, cid, a) == 0 ? a->jwt_secret : nobodys_secret();
+  return jwt_verify_hs256(token, secret, now_s, reason, n);
+}
+
+static int jwt_identity(store *st, const char *token, int64_t now_s, rtm_identity *out,
+                        char *reason, size_t n) {
+  account a;
+  json_t *claims =
+      account_claims(st, token, now_s, out->cid, sizeof out->cid, &a, reason, n);
   if (!claims)
     return 401;
   json_t *rec = json_object_get(claims, "rec");
@@ -168,20 +176,9 @@ static bool bool_claim(const json_t *claims, const char *name, bool dflt, bool *
 
 static int pubsub_jwt(store *st, const char *token, int64_t now_s, pubsub_identity *out,
                       char *reason, size_t n) {
-  json_t *peeked = jwt_peek_claims(token, reason, n);
-  if (!peeked)
-    return 401;
-  bool has_cid = string_claim(peeked, "cid", out->cid, sizeof out->cid);
-  json_decref(peeked);
-  if (!has_cid) {
-    snprintf(reason, n, "JWT needs a cid (account) claim of 1 to %zu characters",
-             sizeof out->cid - 1);
-    return 401;
-  }
   account a;
-  const char *secret =
-      accounts_get(st, out->cid, &a) == 0 ? a.jwt_secret : nobodys_secret();
-  json_t *claims = jwt_verify_hs256(token, secret, now_s, reason, n);
+  json_t *claims =
+      account_claims(st, token, now_s, out->cid, sizeof out->cid, &a, reason, n);
   if (!claims)
     return 401;
   int status = 401;
