@@ -48,17 +48,22 @@ static void bind_layers(session_stream *st, const sdp_choice *ch) {
     snprintf(session_layer(st, i)->rid, sizeof st->pub.rid, "%s", ch->rids[i]);
 }
 
+/* n streams we send on beside the main ones (made anew when their number changes). */
+static void resize_slot_out(media_session *s, uint8_t n) {
+  if (s->n_slot_out == n)
+    return;
+  for (int i = 0; i < s->n_slot_out; i++)
+    rtp_sent_free(s->slot_out[i].sub.sent);
+  free(s->slot_out);
+  s->slot_out = n ? xcalloc(n, sizeof *s->slot_out) : NULL;
+  s->n_slot_out = n;
+}
+
 /* A multistream call's slots 1..: what we send on each (slot 0 is STREAM_VIDEO). */
 static void bind_slot_streams(media_session *s) {
   const media_call *c = &s->params;
   uint8_t n = c->agreed.n_slots >= 2 ? (uint8_t)(c->agreed.n_slots - 1) : 0;
-  if (s->n_slot_out != n) {
-    for (int i = 0; i < s->n_slot_out; i++)
-      rtp_sent_free(s->slot_out[i].sub.sent);
-    free(s->slot_out);
-    s->slot_out = n ? xcalloc(n, sizeof *s->slot_out) : NULL;
-    s->n_slot_out = n;
-  }
+  resize_slot_out(s, n);
   for (int i = 0; i < n; i++)
     s->slot_out[i].choice = -1;
   for (size_t i = 0; i < c->agreed.n_media; i++) {
@@ -78,13 +83,7 @@ static void bind_slot_streams(media_session *s) {
 static void bind_track_streams(media_session *s) {
   const media_call *c = &s->params;
   uint8_t n = (uint8_t)c->agreed.n_media;
-  if (s->n_slot_out != n) {
-    for (int i = 0; i < s->n_slot_out; i++)
-      rtp_sent_free(s->slot_out[i].sub.sent);
-    free(s->slot_out);
-    s->slot_out = n ? xcalloc(n, sizeof *s->slot_out) : NULL;
-    s->n_slot_out = n;
-  }
+  resize_slot_out(s, n);
   for (int i = 0; i < n; i++) {
     const sdp_choice *ch = &c->agreed.media[i];
     session_stream *st = &s->slot_out[i];
