@@ -11,6 +11,7 @@
 #include "forward_measure.h"
 #include "opts.h"
 #include "rtm_peer.h"
+#include "simulcast_source.h"
 
 #include "auth/jwt.h"
 #include "core/buf.h"
@@ -25,15 +26,8 @@
 #include <string.h>
 #include <time.h>
 
-#define LAYERS 3
-#define EXT_MID 4
-#define EXT_RID 10
 #define VP8_PT 96
 #define RPC_TIMEOUT_MS 10000
-
-static const char *const rids[LAYERS] = {"l", "m", "h"};
-static const int widths[LAYERS] = {320, 640, 1280}, heights[LAYERS] = {180, 360, 720};
-static const int pattern[7] = {2, 1, 2, 0, 2, 1, 2}; /* l:m:h = 1:2:4 */
 
 /* One participant: its WebSocket, its publish and subscribe connections. */
 typedef struct {
@@ -206,54 +200,6 @@ static int ask_layer(member *m, const char *feed, int w, int h) {
   return r ? 0 : -1;
 }
 
-typedef struct {
-  uint32_t ssrc[LAYERS], ts[LAYERS], ts_step[LAYERS];
-  uint16_t seq[LAYERS];
-  uint64_t count[LAYERS];
-  unsigned turn;
-} layers;
-
-/* simulcast_load's packets: mid "0" and the layer's rid, VP8 keyframes with the
- * layer's size (parleyd ranks layers by it). */
-static size_t next_packet(forward_source *src, peer *pub, uint8_t *pkt, int *stream) {
-  (void)pub;
-  layers *L = src->ud;
-  int l = pattern[L->turn++ % 7];
-  *stream = l;
-  memset(pkt, 0x5a, PACKET);
-  size_t n = 0;
-  pkt[n++] = 0x90;
-  pkt[n++] = 0x80 | VP8_PT;
-  pkt[n++] = (uint8_t)(L->seq[l] >> 8);
-  pkt[n++] = (uint8_t)L->seq[l]++;
-  L->ts[l] += L->ts_step[l];
-  for (int k = 3; k >= 0; k--)
-    pkt[n++] = (uint8_t)(L->ts[l] >> (8 * k));
-  for (int k = 3; k >= 0; k--)
-    pkt[n++] = (uint8_t)(L->ssrc[l] >> (8 * k));
-  static const uint8_t profile[4] = {0xbe, 0xde, 0x00, 0x01};
-  memcpy(pkt + n, profile, 4);
-  n += 4;
-  pkt[n++] = EXT_MID << 4;
-  pkt[n++] = '0';
-  pkt[n++] = EXT_RID << 4;
-  pkt[n++] = (uint8_t)rids[l][0];
-  pkt[n++] = 0x10;
-  const uint8_t tag[10] = {0x10,
-                           0x00,
-                           0x00,
-                           0x9d,
-                           0x01,
-                           0x2a,
-                           (uint8_t)widths[l],
-                           (uint8_t)(widths[l] >> 8),
-                           (uint8_t)heights[l],
-                           (uint8_t)(heights[l] >> 8)};
-  memcpy(pkt + n, tag, sizeof tag);
-  L->count[l]++;
-  return PACKET;
-}
-
 static void ping_all(member *ms, int n) {
   for (int i = 0; i < n; i++)
     json_decref(rpc(&ms[i], "ping", json_object()));
@@ -272,7 +218,8 @@ static int fanout(dtls_context *ctx, int subscribers, int seconds, int pps, int 
     peers[0] = ms[0].pub;
     rtc_peer_refresh_all(peers, i, &last);
     if (join(&ms[i], i) || subscribe(&ms[i], ctx, &feed, 1) ||
-        ask_layer(&ms[i], feed, widths[LAYERS - 1], heights[LAYERS - 1]))
+        ask_layer(&ms[i], feed, simulcast_widths[LAYERS - 1],
+                  simulcast_heights[LAYERS - 1]))
       return 1;
     peers[i] = ms[i].sub;
     stream_of[i] = LAYERS - 1;
@@ -282,13 +229,10 @@ static int fanout(dtls_context *ctx, int subscribers, int seconds, int pps, int 
   printf("1 simulcast publisher (l/m/h = 320x180/640x360/1280x720) and %d subscribers, "
          "each its own subscribe connection, in one pub/sub session\n",
          subscribers);
-  layers L = {0};
-  for (int l = 0; l < LAYERS; l++) {
-    ids_random(&L.ssrc[l], sizeof L.ssrc[l]);
-    L.ts_step[l] = (uint32_t)(90000.0 * 7 / (pps * (l == 0 ? 1 : l == 1 ? 2 : 4)));
-  }
+  simulcast_layers L;
+  simulcast_layers_init(&L, pps, 1);
   forward_source src = {.n_streams = LAYERS,
-                        .next = next_packet,
+                        .next = simulcast_next_packet,
                         .ud = &L,
                         .stream_of = stream_of,
                         .warmup_ms = 6000};

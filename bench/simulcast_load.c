@@ -6,6 +6,7 @@
  * conf_load does, so the two compare at the same N and egress rate. */
 #include "forward_measure.h"
 #include "opts.h"
+#include "simulcast_source.h"
 
 #include "core/ids.h"
 #include "httpc.h"
@@ -15,71 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define LAYERS 3
-#define EXT_MID 4
-#define EXT_RID 10
-
-static const char *const rids[LAYERS] = {"l", "m", "h"};
-static const int widths[LAYERS] = {320, 640, 1280}, heights[LAYERS] = {180, 360, 720};
-/* Which layer each of 7 consecutive packets is on: 1:2:4. */
-static const int pattern[7] = {2, 1, 2, 0, 2, 1, 2};
-
-typedef struct {
-  uint32_t ssrc[LAYERS], ts[LAYERS], ts_step[LAYERS];
-  uint16_t seq[LAYERS];
-  uint64_t count[LAYERS];
-  int key_every; /* every how many of a layer's packets is a keyframe */
-  unsigned turn;
-} layers;
-
-/* The next packet of the 1:2:4 pattern: RTP with the one-byte header extensions mid "0"
- * and the layer's rid, then a VP8 frame start; a keyframe (frame tag, start code, the
- * layer's size: what parleyd ranks layers by) or an interframe. */
-static size_t next_packet(forward_source *src, peer *pub, uint8_t *pkt, int *stream) {
-  (void)pub;
-  layers *L = src->ud;
-  int l = pattern[L->turn++ % 7];
-  *stream = l;
-  memset(pkt, 0x5a, PACKET);
-  size_t n = 0;
-  pkt[n++] = 0x90; /* V=2, X=1 */
-  pkt[n++] = 0x80 | 96;
-  pkt[n++] = (uint8_t)(L->seq[l] >> 8);
-  pkt[n++] = (uint8_t)L->seq[l];
-  L->seq[l]++;
-  L->ts[l] += L->ts_step[l];
-  for (int k = 3; k >= 0; k--)
-    pkt[n++] = (uint8_t)(L->ts[l] >> (8 * k));
-  for (int k = 3; k >= 0; k--)
-    pkt[n++] = (uint8_t)(L->ssrc[l] >> (8 * k));
-  static const uint8_t profile[4] = {0xbe, 0xde, 0x00, 0x01}; /* one word follows */
-  memcpy(pkt + n, profile, 4);
-  n += 4;
-  pkt[n++] = EXT_MID << 4; /* one byte: "0" */
-  pkt[n++] = '0';
-  pkt[n++] = EXT_RID << 4;
-  pkt[n++] = (uint8_t)rids[l][0];
-  pkt[n++] = 0x10; /* VP8 descriptor: S=1, PID 0 */
-  bool key = L->count[l]++ % (uint64_t)L->key_every == 0;
-  if (key) {
-    /* Frame tag: key frame, version 0, shown; start code; 14-bit width and height. */
-    const uint8_t tag[10] = {0x10,
-                             0x00,
-                             0x00,
-                             0x9d,
-                             0x01,
-                             0x2a,
-                             (uint8_t)widths[l],
-                             (uint8_t)(widths[l] >> 8),
-                             (uint8_t)heights[l],
-                             (uint8_t)(heights[l] >> 8)};
-    memcpy(pkt + n, tag, sizeof tag);
-  } else {
-    pkt[n] = 0x11; /* frame tag: interframe, shown */
-  }
-  return PACKET;
-}
 
 static int publish(peer *p, int http_port, const char *alias, dtls_context *ctx) {
   if (rtc_peer_join(p, http_port, alias, "simulcast") != 0)
@@ -136,7 +72,7 @@ static int subscribe(peer *p, int http_port, const char *alias, dtls_context *ct
  * chooses within its budget. */
 static int layer_for(int height) {
   for (int l = 0; l < LAYERS; l++)
-    if (heights[l] >= height)
+    if (simulcast_heights[l] >= height)
       return l;
   return LAYERS - 1;
 }
@@ -225,14 +161,10 @@ int main(int argc, char **argv) {
          "keyframe every %d\n",
          on[0], on[1], on[2], pps / 7.0, pps * 2 / 7.0, pps * 4 / 7.0, key_every);
 
-  layers L = {.key_every = key_every};
-  for (int l = 0; l < LAYERS; l++) {
-    ids_random(&L.ssrc[l], sizeof L.ssrc[l]);
-    /* 90 kHz over the layer's packet rate: one packet per frame. */
-    L.ts_step[l] = (uint32_t)(90000.0 * 7 / (pps * (l == 0 ? 1 : l == 1 ? 2 : 4)));
-  }
+  simulcast_layers L;
+  simulcast_layers_init(&L, pps, key_every);
   forward_source src = {.n_streams = LAYERS,
-                        .next = next_packet,
+                        .next = simulcast_next_packet,
                         .ud = &L,
                         .stream_of = stream_of,
                         .warmup_ms = warmup_ms};
