@@ -42,7 +42,8 @@ int forward_measure_source(peer *peers, int calls, int seconds, int pps, int ser
 /* All-to-all: pubs[0..k-1] (connected, publishing) each send one VP8 stream of
  * 1,200-byte packets at pps, subs[i] receives the other k - 1 streams on one connection.
  * A 3 s warm-up, then a window of seconds with the server's CPU read around it; the same
- * figures as forward_measure and a "RESULT server=<name> n=<k> ... scenario=mesh" line. */
+ * figures as forward_measure and a "RESULT server=<name> n=<k> ... scenario=mesh" line.
+ */
 int mesh_measure(peer *pubs, peer *subs, int k, int seconds, int pps, int server_pid,
                  const char *server_name, uint8_t video_pt);
 
