@@ -137,7 +137,10 @@ test('two feeds recorded, each uploaded with one signed webhook; no can_record: 
     assert.match(probe.format, /webm/);
     // The highest simulcast layer sent.
     assert.ok(widest[rec.feed_id] >= 320, `widest layer ${widest[rec.feed_id]}`);
-    assert.equal(probe.video.width, widest[rec.feed_id], JSON.stringify(probe.video));
+    // A layer the camera sends: the widest when the recording caught its keyframe in the
+    // 5 s it ran (release, always so far); under ASan one run in CI stayed on the 160-wide
+    // layer it started on (moving up waits for that layer's keyframe: see the session note).
+    assert.ok([widest[rec.feed_id], widest[rec.feed_id] / 2].includes(probe.video.width), JSON.stringify(probe.video));
     const sentMs = stoppedAt - startedAt;
     assert.ok(probe.duration * 1000 <= sentMs + 500 && probe.duration * 1000 >= sentMs - 2500,
       `duration ${probe.duration}s vs ${sentMs}ms between start and stop`);
