@@ -101,10 +101,11 @@ static void dc_message(sctp_assoc *a, uint16_t id, bool binary, const uint8_t *d
   if (rc != 0 || (e.flags & FEED_DATA_ERROR))
     return reply_error(s, id, rc == -2 ? "LIMIT" : "BAD_REQUEST", why);
   size_t owner_len = strlen(s->params.owner);
-  size_t out_len = 2 + owner_len + e.payload_len;
-  uint8_t *out = xmalloc(out_len);
+  uint8_t *out = xmalloc(2 + owner_len + e.payload_len);
+  /* The header may cut the uid to FEED_DATA_UID_MAX: the length is what it wrote. */
   size_t h = feed_data_header(e.flags & FEED_DATA_TEXT, s->params.owner, owner_len, out);
   memcpy(out + h, e.payload, e.payload_len);
+  size_t out_len = h + e.payload_len;
   size_t n;
   media_session *const *members = feed_room_members(s->feeds, &n);
   bool found = false;
