@@ -168,13 +168,7 @@ static void on_keyframe_needed(void *ud) { ask_keyframe(ud); }
 
 static void on_closed(void *ud, const recorder_result *res) {
   feed_rec *r = ud;
-  media_event ev = {.kind = MEDIA_EVENT_RECORDING_CLOSED,
-                    .recording = {.ok = res->ok,
-                                  .size_bytes = res->size_bytes,
-                                  .duration_ms = res->duration_ms,
-                                  .first_frame_unix_ms = res->first_frame_unix_ms,
-                                  .stopped_unix_ms = res->stopped_unix_ms}};
-  snprintf(ev.text, sizeof ev.text, "%s", res->ok ? "" : res->error);
+  media_event ev = recording_closed_event(res);
   post(r->call_uuid, r->rec_id, r->engine, &ev);
   atomic_fetch_sub(&n_open, 1);
   free(r);

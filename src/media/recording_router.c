@@ -49,8 +49,7 @@ static void on_keyframe_needed(void *ud) {
     session_request_keyframe(a, &a->streams[STREAM_VIDEO], uv_now(a->transport->loop));
 }
 
-static void on_recording_closed(void *ud, const recorder_result *res) {
-  recording_slot *slot = ud;
+media_event recording_closed_event(const recorder_result *res) {
   media_event ev = {.kind = MEDIA_EVENT_RECORDING_CLOSED,
                     .recording = {.ok = res->ok,
                                   .size_bytes = res->size_bytes,
@@ -58,6 +57,12 @@ static void on_recording_closed(void *ud, const recorder_result *res) {
                                   .first_frame_unix_ms = res->first_frame_unix_ms,
                                   .stopped_unix_ms = res->stopped_unix_ms}};
   snprintf(ev.text, sizeof ev.text, "%s", res->ok ? "" : res->error);
+  return ev;
+}
+
+static void on_recording_closed(void *ud, const recorder_result *res) {
+  recording_slot *slot = ud;
+  media_event ev = recording_closed_event(res);
   post(slot, &ev);
   if (slot->agent)
     slot->agent->recording = NULL;

@@ -3,6 +3,7 @@
 #ifndef PARLEY_RECORDING_ROUTER_H
 #define PARLEY_RECORDING_ROUTER_H
 
+#include "media/engine.h"
 #include "media/recorder.h"
 #include "media/session.h"
 
@@ -23,6 +24,8 @@ const char *recording_extension(const sdp_agreement *agreed);
 /* What the recorder is to write a video stream as (REC_CODEC_NONE: nothing it records).
  */
 rec_codec recording_video_codec(const session_stream *st);
+/* MEDIA_EVENT_RECORDING_CLOSED for a closed file (call_uuid and rec_id left to fill). */
+media_event recording_closed_event(const recorder_result *res);
 /* Periodic work: the no-RTP timeout and keyframe requests for waiting supervisors. */
 void recording_router_tick(media_session *s, uint64_t now);
 
