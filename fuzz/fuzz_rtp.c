@@ -1,8 +1,10 @@
 /* fuzz_rtp — libFuzzer harness for RTP: rtp_parse on an exact-size copy of the input,
- * then every extension id, the audio level, keyframe detection and in-place rewrites. */
+ * then every extension id, the audio level, keyframe detection, VP8/VP9 picture ids and
+ * in-place rewrites. */
 #include "rtc/dtmf.h"
 #include "rtc/rtp.h"
 #include "rtc/rtp_cache.h"
+#include "rtc/rtp_renumber.h"
 
 #include "check.h"
 
@@ -54,6 +56,32 @@ static void check_rewrite(uint8_t *pkt, size_t size, const rtp_header *h) {
   CHECK(r.ext_offset == h->ext_offset && r.ext_len == h->ext_len);
 }
 
+/* Picture ids lie inside the payload; shifting them and back leaves it as it was, and
+ * shifting by some delta reads back as the id plus that delta. */
+static void check_vpx_ids(const uint8_t *payload, size_t len) {
+  uint8_t *copy = malloc(len ? len : 1);
+  if (len)
+    memcpy(copy, payload, len);
+  for (int c = RTP_CODEC_VP8; c <= RTP_CODEC_VP9; c++) {
+    rtp_vpx_ids ids, back;
+    if (rtp_vpx_ids_read(copy, len, (rtp_codec)c, &ids) != 0) {
+      CHECK(!ids.has_pic && !ids.has_tl0);
+      continue;
+    }
+    CHECK(!ids.has_pic || ids.pic_at + (ids.pic_15bit ? 2u : 1u) <= len);
+    CHECK(!ids.has_tl0 || ids.tl0_at < len);
+    rtp_vpx_ids_shift(copy, &ids, 0x1235, 77);
+    CHECK(rtp_vpx_ids_read(copy, len, (rtp_codec)c, &back) == 0);
+    CHECK(back.has_pic == ids.has_pic && back.pic_15bit == ids.pic_15bit);
+    CHECK(!ids.has_pic ||
+          back.pic == ((ids.pic + 0x1235) & (ids.pic_15bit ? 0x7fff : 0x7f)));
+    CHECK(!ids.has_tl0 || back.tl0 == (uint8_t)(ids.tl0 + 77));
+    rtp_vpx_ids_shift(copy, &back, (uint16_t)-0x1235, (uint8_t)-77);
+    CHECK(len == 0 || memcmp(copy, payload, len) == 0);
+  }
+  free(copy);
+}
+
 static rtp_cache *cache; /* made once */
 
 static void check_cache(const uint8_t *pkt, size_t size, uint16_t seq) {
@@ -89,6 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       (void)rtp_is_keyframe_start(pkt, &h, (rtp_codec)c);
     int d = rtp_vp8_descriptor_len(pkt + h.payload_offset, h.payload_len);
     CHECK(d == -1 || (d >= 1 && (size_t)d < h.payload_len));
+    check_vpx_ids(pkt + h.payload_offset, h.payload_len);
     check_cache(pkt, size, h.seq);
     check_rewrite(pkt, size, &h);
   }

@@ -364,8 +364,7 @@ transport_sink conference_join(media_room *r, media_session *s) {
   ids_random(&s->streams[STREAM_AUDIO].sub.next_seq,
              sizeof s->streams[STREAM_AUDIO].sub.next_seq);
   ids_random(&s->audio_ts, sizeof s->audio_ts);
-  ids_random(&s->slides_out, sizeof s->slides_out);
-  s->slides_out.started = false;
+  rtp_renumber_init(&s->slides_out);
   if (r->n == r->cap) {
     r->cap = r->cap ? r->cap * 2 : 8;
     r->sessions = xrealloc(r->sessions, r->cap * sizeof *r->sessions);

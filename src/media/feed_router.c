@@ -117,7 +117,7 @@ static void forward_audio(media_session *s, const uint8_t *pkt, size_t len,
         continue;
       video_slots_first_ready(rx, now);
     }
-    session_forward(rx, video_slot_out(rx, sl), &sl->rw, &s->streams[STREAM_AUDIO], pkt,
+    session_forward(rx, video_slot_out(rx, sl), &sl->rn, &s->streams[STREAM_AUDIO], pkt,
                     len, h, now);
   }
 }

@@ -1,7 +1,6 @@
 /* recording_router — RTM agent media to its recorder and its supervisors. */
 #include "media/recording_router.h"
 
-#include "core/ids.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "media/media_loop.h"
@@ -204,9 +203,8 @@ transport_sink recording_router_join_agent(media_session *a) {
 
 transport_sink recording_router_join_supervisor(media_session *sup, media_session *a) {
   session_init(sup);
-  ids_random(&sup->video_out, sizeof sup->video_out); /* random starting numbers */
-  ids_random(&sup->audio_out, sizeof sup->audio_out);
-  sup->video_out.started = sup->audio_out.started = false;
+  rtp_renumber_init(&sup->video_out);
+  rtp_renumber_init(&sup->audio_out);
   if (a->n_supervisors < MAX_SUPERVISORS) {
     a->supervisors[a->n_supervisors++] = sup;
     sup->agent = a;

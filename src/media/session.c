@@ -247,42 +247,48 @@ session_stream *session_stream_by_local_ssrc(media_session *s, uint32_t ssrc) {
   return NULL;
 }
 
-/* pkt as stream `out` of s sends it, written into dst: its SSRC, payload type, numbers,
- * and none of the sender's header extensions, only room for our transport-wide
- * sequence number when transport-cc is agreed. Returns the new length. */
+/* pkt as stream `out` of s sends it, written into dst: its SSRC, payload type, numbers
+ * `as` (ids: the VP8/VP9 picture ids read from pkt), and none of the sender's header
+ * extensions, only room for our transport-wide sequence number when transport-cc is
+ * agreed. Returns the new length. */
 static size_t write_as_sent(const media_session *s, uint8_t *dst, const uint8_t *pkt,
                             size_t len, const rtp_header *h, const session_stream *out,
-                            uint8_t pt, uint16_t seq, uint32_t ts) {
+                            const rtp_renumbered *as, const rtp_vpx_ids *ids) {
   const transport_twcc *tw = s->transport->twcc;
+  size_t tail = len - h->payload_offset; /* payload and padding: copied as they are */
   len = twcc_copy_stripped(dst, pkt, len, h, tw ? tw->ext_id : 0);
   rtp_set_ssrc(dst, out->sub.ssrc);
-  rtp_set_seq(dst, seq);
-  rtp_set_timestamp(dst, ts);
-  rtp_set_payload_type(dst, pt);
+  rtp_set_seq(dst, as->seq);
+  rtp_set_timestamp(dst, as->ts);
+  rtp_set_payload_type(dst, (uint8_t)s->params.agreed.media[out->choice].pt);
+  rtp_vpx_ids_shift(dst + (len - tail), ids, as->pic_delta, as->tl0_delta);
   return len;
 }
 
-static uint8_t payload_type_of(const media_session *s, const session_stream *st) {
-  return (uint8_t)s->params.agreed.media[st->choice].pt;
+static rtp_vpx_ids vpx_ids_of(const session_stream *out, const uint8_t *pkt,
+                              const rtp_header *h) {
+  rtp_vpx_ids ids;
+  rtp_vpx_ids_read(pkt + h->payload_offset, h->payload_len, out->codec, &ids);
+  return ids;
 }
 
-/* Logs what `out` sent as seq, for its subscriber's NACKs: audio is not resent. */
+/* Logs what `out` sent, for its subscriber's NACKs: audio is not resent. */
 static void note_sent(session_stream *out, const session_pub *from, uint16_t source_seq,
-                      uint16_t seq, uint32_t ts, uint64_t now) {
+                      const rtp_renumbered *as, uint64_t now) {
   if (out->codec == RTP_CODEC_OPUS || !from->cache)
     return;
   if (!out->sub.sent)
     out->sub.sent = rtp_sent_new();
-  rtp_sent_note(out->sub.sent, from->cache, source_seq, seq, ts, now);
+  rtp_sent_note(out->sub.sent, from->cache, source_seq, as, now);
 }
 
-bool session_forward(media_session *rx, session_stream *out, session_rewrite *rw,
+bool session_forward(media_session *rx, session_stream *out, rtp_renumber *rn,
                      const session_stream *from, const uint8_t *pkt, size_t len,
                      const rtp_header *h, uint64_t now) {
-  return session_forward_layer(rx, out, rw, &from->pub, pkt, len, h, now);
+  return session_forward_layer(rx, out, rn, &from->pub, pkt, len, h, now);
 }
 
-bool session_forward_layer(media_session *rx, session_stream *out, session_rewrite *rw,
+bool session_forward_layer(media_session *rx, session_stream *out, rtp_renumber *rn,
                            const session_pub *from, const uint8_t *pkt, size_t len,
                            const rtp_header *h, uint64_t now) {
   if (out->choice < 0 || len > RTP_MAX_PACKET)
@@ -290,25 +296,20 @@ bool session_forward_layer(media_session *rx, session_stream *out, session_rewri
   uint8_t *slot = transport_rtp_slot(rx->transport);
   if (!slot)
     return false; /* not connected yet (ICE or DTLS), or gone */
-  if (!rw->started) {
-    rw->seq_delta = (uint16_t)(rw->last_seq + 1 - h->seq);
-    rw->ts_delta = rw->last_ts + 3000 - h->timestamp;
-    rw->started = true;
-  }
-  uint16_t seq = (uint16_t)(h->seq + rw->seq_delta);
-  uint32_t ts = h->timestamp + rw->ts_delta;
-  len = write_as_sent(rx, slot, pkt, len, h, out, payload_type_of(rx, out), seq, ts);
-  rw->last_seq = seq;
-  rw->last_ts = ts;
+  rtp_vpx_ids ids = vpx_ids_of(out, pkt, h);
+  uint32_t clock_hz = out->codec == RTP_CODEC_OPUS ? 48000 : 90000;
+  rtp_renumbered as = rtp_renumber_next(rn, h, &ids, clock_hz, now);
+  len = write_as_sent(rx, slot, pkt, len, h, out, &as, &ids);
   out->sub.packets++;
-  note_sent(out, from, h->seq, seq, ts, now);
+  note_sent(out, from, h->seq, &as, now);
   return transport_queue_rtp(rx->transport, slot, len) == 0;
 }
 
 /* The echo router's in-place path: pkt goes back out on the stream it came in on. */
 void session_note_echoed(session_stream *st, uint16_t source_seq, uint16_t seq,
                          uint32_t ts, uint64_t now) {
-  note_sent(st, &st->pub, source_seq, seq, ts, now);
+  rtp_renumbered as = {.seq = seq, .ts = ts};
+  note_sent(st, &st->pub, source_seq, &as, now);
 }
 
 static void send_feedback(media_session *s, uint8_t *fb, size_t n) {
@@ -359,7 +360,7 @@ static bool resend(media_session *s, session_stream *st, uint16_t seq, uint64_t 
   /* The first NACK for a packet comes one RTT (and the gap to the next packet) after it
    * left: the NACK horizon of its cache follows that (rtc/rtp_cache.h). */
   if (e->resends == 1)
-    rtp_cache_note_nack_delay(e->source, now - e->sent_ms, now);
+    rtp_cache_note_nack_delay(e->source, rtp_sent_age(e, now), now);
   size_t kept_len;
   uint64_t kept_ms;
   const uint8_t *kept = rtp_cache_get(e->source, e->source_seq, &kept_len, &kept_ms);
@@ -369,8 +370,12 @@ static bool resend(media_session *s, session_stream *st, uint16_t seq, uint64_t 
   uint8_t *slot = transport_rtp_slot(s->transport);
   if (!slot)
     return true; /* not connected: nothing to repair */
-  size_t len = write_as_sent(s, slot, kept, kept_len, &h, st, payload_type_of(s, st), seq,
-                             e->timestamp);
+  rtp_renumbered as = {.seq = seq,
+                       .ts = e->timestamp,
+                       .pic_delta = e->pic_delta,
+                       .tl0_delta = e->tl0_delta};
+  rtp_vpx_ids ids = vpx_ids_of(st, kept, &h);
+  size_t len = write_as_sent(s, slot, kept, kept_len, &h, st, &as, &ids);
   if (transport_queue_rtp(s->transport, slot, len) == 0)
     s->nacks_answered++;
   return true;

@@ -6,6 +6,7 @@
 
 #include "media/engine.h"
 #include "rtc/rtp_cache.h"
+#include "rtc/rtp_renumber.h"
 #include "rtc/rtp_sent.h"
 #include "rtc/rtp_stats.h"
 #include "rtc/transport.h"
@@ -61,14 +62,6 @@ struct mixer_source;
 struct recording_slot;
 struct feed_room;
 
-/* A subscriber's view of a forwarded stream: sequence numbers and timestamps that run
- * on across source switches, so a switch looks like one continuous stream. */
-typedef struct {
-  bool started;
-  uint16_t seq_delta, last_seq;
-  uint32_t ts_delta, last_ts;
-} session_rewrite;
-
 typedef void (*session_post_cb)(media_session *s, media_event_kind kind,
                                 const char *text);
 
@@ -99,12 +92,12 @@ struct media_session {
   bool video_stalled;        /* its camera stopped sending (conference.c) */
   session_stream *slot_out;  /* multistream: what we send on slots 1.. (n_slots - 1) */
   uint8_t n_slot_out;
-  bool receiving;             /* it can be sent media (conference.c: ready) */
-  uint64_t connected_ms;      /* when its DTLS completed (ours) */
-  media_session *slides_from; /* whose presentation it gets */
-  session_rewrite video_out, slides_out;
-  uint64_t last_spoke_ms;    /* when it last became the speaker (0: never) */
-  uint64_t join_seq;         /* join order in its room */
+  bool receiving;                     /* it can be sent media (conference.c: ready) */
+  uint64_t connected_ms;              /* when its DTLS completed (ours) */
+  media_session *slides_from;         /* whose presentation it gets */
+  rtp_renumber video_out, slides_out; /* numbers run on across switches */
+  uint64_t last_spoke_ms;             /* when it last became the speaker (0: never) */
+  uint64_t join_seq;                  /* join order in its room */
   struct video_watch *watch; /* who forwards its video: (receiver, slot), conference.c */
   size_t n_watch, cap_watch;
   /* recording router state (MEDIA_RECORD agent, MEDIA_MONITOR supervisor) */
@@ -112,9 +105,9 @@ struct media_session {
   media_session *agent;             /* a supervisor's agent */
   media_session *supervisors[3];    /* an agent's supervisors (RTM allows 3) */
   int n_supervisors;
-  session_rewrite audio_out; /* a supervisor's audio, rewritten */
-  bool video_synced;         /* a supervisor got its first keyframe */
-  uint64_t last_rtp_ms;      /* an agent's last RTP */
+  rtp_renumber audio_out; /* a supervisor's audio, renumbered */
+  bool video_synced;      /* a supervisor got its first keyframe */
+  uint64_t last_rtp_ms;   /* an agent's last RTP */
   /* echo router: a data channel message waiting for room in the send buffer (reading
    * of the association is paused meanwhile), or NULL */
   uint8_t *dc_held;
@@ -173,14 +166,15 @@ size_t session_answer_nack(media_session *s, session_stream *st, const rtcp_item
 
 /* A copy of a packet `from` published to subscriber rx on its stream `out`: rx's SSRC
  * and payload type, the publisher's header extensions removed (their ids belong to the
- * publisher's connection), sequence numbers and timestamps carried on by `rw` across
- * switches. Built straight into the send batch; video is logged for NACKs against
- * from's cache. True when the packet is queued: false when rx cannot receive yet. */
-bool session_forward(media_session *rx, session_stream *out, session_rewrite *rw,
+ * publisher's connection), numbers carried on by `rn` across switches
+ * (rtc/rtp_renumber.h). Built straight into the send batch; video is logged for NACKs
+ * against from's cache. True when the packet is queued: false when rx cannot receive yet.
+ */
+bool session_forward(media_session *rx, session_stream *out, rtp_renumber *rn,
                      const session_stream *from, const uint8_t *pkt, size_t len,
                      const rtp_header *h, uint64_t now);
 /* The same from one layer of a publisher stream (its own NACK cache). */
-bool session_forward_layer(media_session *rx, session_stream *out, session_rewrite *rw,
+bool session_forward_layer(media_session *rx, session_stream *out, rtp_renumber *rn,
                            const session_pub *from, const uint8_t *pkt, size_t len,
                            const rtp_header *h, uint64_t now);
 /* The echo router sent a video packet back on the stream it came in on, as seq and ts:

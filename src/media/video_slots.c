@@ -2,7 +2,6 @@
  * conference and the pub/sub feed router: layer choice, keyframe switching, replay. */
 #include "media/video_slots.h"
 
-#include "core/ids.h"
 #include "core/mem.h"
 #include "media/media_loop.h"
 #include "media/session_bwe.h"
@@ -27,8 +26,7 @@
 
 void video_slot_init(video_slot *sl, int8_t src, int8_t out) {
   memset(sl, 0, sizeof *sl);
-  ids_random(&sl->rw, sizeof sl->rw); /* random starting numbers */
-  sl->rw.started = false;
+  rtp_renumber_init(&sl->rn);
   sl->layer = sl->want_layer = -1;
   sl->src = src;
   sl->out = out;
@@ -342,11 +340,11 @@ static void on_video(media_session *s, int stream, int layer, const uint8_t *pkt
       sl->from = s;
       sl->layer = (int8_t)layer;
       sl->draining = false;
-      sl->rw.started = false;
+      sl->rn.started = false;
       video_slots_report(rx, false);
     }
     if (sl->from == s && sl->layer == layer && !sl->paused && !sl->draining)
-      session_forward_layer(rx, slot_out(rx, i), &sl->rw, p, pkt, len, h, now);
+      session_forward_layer(rx, slot_out(rx, i), &sl->rn, p, pkt, len, h, now);
   }
 }
 
@@ -390,13 +388,13 @@ static bool replay(media_session *rx, int i, uint64_t now) {
   sl->from = s;
   sl->layer = sl->want_layer;
   sl->draining = false;
-  sl->rw.started = false;
+  sl->rn.started = false;
   for (uint16_t k = 0; k < n; k++) {
     const uint8_t *pkt =
         rtp_cache_get(p->cache, (uint16_t)(p->keyframe_seq + k), &len, &kept);
     rtp_header h;
     if (pkt && rtp_parse(pkt, len, &h) == 0)
-      session_forward_layer(rx, slot_out(rx, i), &sl->rw, p, pkt, len, &h, now);
+      session_forward_layer(rx, slot_out(rx, i), &sl->rn, p, pkt, len, &h, now);
   }
   video_slots_report(rx, false);
   return true;

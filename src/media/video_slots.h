@@ -26,7 +26,7 @@ typedef struct video_slot {
   uint64_t up_since_ms;     /* a higher layer has been wanted since then */
   bool draining; /* going down for lack of bandwidth: the old layer is no longer sent */
   uint64_t short_since_ms; /* the estimate has not carried even its lowest layer since */
-  session_rewrite rw;
+  rtp_renumber rn;         /* what it sends runs on across switches of source and layer */
   media_session *told_from; /* what the last parley_streams mapping said */
   char told_layer;
 } video_slot;

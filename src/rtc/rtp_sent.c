@@ -36,10 +36,11 @@ static void grow(rtp_sent *s) {
   s->n_slots = n;
 }
 
-void rtp_sent_note(rtp_sent *s, rtp_cache *source, uint16_t source_seq, uint16_t seq,
-                   uint32_t timestamp, uint64_t now_ms) {
+void rtp_sent_note(rtp_sent *s, rtp_cache *source, uint16_t source_seq,
+                   const rtp_renumbered *as, uint64_t now_ms) {
+  uint16_t seq = as->seq;
   rtp_sent_entry *e = &s->entries[seq % s->n_slots];
-  while (e->source && e->seq != seq && now_ms - e->sent_ms < RTP_CACHE_KEEP_MS &&
+  while (e->source && e->seq != seq && rtp_sent_age(e, now_ms) < RTP_CACHE_KEEP_MS &&
          s->n_slots < RTP_SENT_SLOTS) {
     grow(s);
     e = &s->entries[seq % s->n_slots];
@@ -52,8 +53,10 @@ void rtp_sent_note(rtp_sent *s, rtp_cache *source, uint16_t source_seq, uint16_t
   }
   e->source_seq = source_seq;
   e->seq = seq;
-  e->timestamp = timestamp;
-  e->sent_ms = now_ms & 0xffffffffffffffu; /* 56 bits */
+  e->timestamp = as->ts;
+  e->sent_ms = (uint32_t)now_ms;
+  e->pic_delta = as->pic_delta;
+  e->tl0_delta = as->tl0_delta;
   e->resends = 0;
 }
 
@@ -65,7 +68,7 @@ const rtp_sent_entry *rtp_sent_find(const rtp_sent *s, uint16_t seq) {
 const rtp_sent_entry *rtp_sent_take_resend(rtp_sent *s, uint16_t seq, uint64_t now_ms,
                                            uint64_t max_age_ms, unsigned max_resends) {
   rtp_sent_entry *e = &s->entries[seq % s->n_slots];
-  if (!e->source || e->seq != seq || now_ms - e->sent_ms > max_age_ms ||
+  if (!e->source || e->seq != seq || rtp_sent_age(e, now_ms) > max_age_ms ||
       e->resends >= max_resends)
     return NULL;
   e->resends++;
