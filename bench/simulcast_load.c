@@ -17,57 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int publish(peer *p, int http_port, const char *alias, dtls_context *ctx) {
-  if (rtc_peer_join(p, http_port, alias, "simulcast") != 0)
-    return -1;
-  char offer[2048];
-  snprintf(offer, sizeof offer,
-           "v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\\r\\ns=-\\r\\nt=0 0\\r\\na=group:BUNDLE "
-           "0\\r\\nm=video 9 UDP/TLS/RTP/SAVPF 96\\r\\nc=IN IP4 127.0.0.1\\r\\n"
-           "a=mid:0\\r\\na=ice-ufrag:%s\\r\\na=ice-pwd:%s\\r\\na=fingerprint:%s\\r\\n"
-           "a=setup:actpass\\r\\na=sendonly\\r\\na=rtcp-mux\\r\\n"
-           "a=extmap:%d urn:ietf:params:rtp-hdrext:sdes:mid\\r\\n"
-           "a=extmap:%d urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\\r\\n"
-           "a=rtpmap:96 VP8/90000\\r\\na=rtcp-fb:96 nack\\r\\na=rtcp-fb:96 nack pli\\r\\n"
-           "a=rid:l send\\r\\na=rid:m send\\r\\na=rid:h send\\r\\n"
-           "a=simulcast:send l;m;h\\r\\n",
-           p->ufrag, p->pwd, dtls_context_fingerprint(ctx), EXT_MID, EXT_RID);
-  char *sdp = rtc_peer_call(p, http_port, alias, offer);
-  if (!sdp)
-    return -1;
-  if (!strstr(sdp, "a=simulcast:recv"))
-    return fprintf(stderr, "the answer does not accept simulcast:\n%s", sdp), -1;
-  return rtc_peer_take_remote(p, sdp, NULL);
-}
-
-/* A receive-only subscriber. A single-video call (one m-line) shows its first slot at
- * parleyd's default hint, 1280x720; tile hints are for multistream calls only, so with
- * hints a subscriber offers two video m-lines (its second slot stays empty: the room has
- * one publisher). */
-static int subscribe(peer *p, int http_port, const char *alias, dtls_context *ctx, int i,
-                     bool multistream) {
-  char name[32];
-  snprintf(name, sizeof name, "load%d", i);
-  if (rtc_peer_join(p, http_port, alias, name) != 0)
-    return -1;
-  char offer[2048], second[256] = "";
-  if (multistream)
-    snprintf(second, sizeof second,
-             "m=video 9 UDP/TLS/RTP/SAVPF 96\\r\\nc=IN IP4 127.0.0.1\\r\\na=mid:1\\r\\n"
-             "a=recvonly\\r\\na=rtcp-mux\\r\\na=rtpmap:96 VP8/90000\\r\\n"
-             "a=rtcp-fb:96 nack\\r\\na=rtcp-fb:96 nack pli\\r\\n");
-  snprintf(
-      offer, sizeof offer,
-      "v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\\r\\ns=-\\r\\nt=0 0\\r\\na=group:BUNDLE "
-      "0%s\\r\\nm=video 9 UDP/TLS/RTP/SAVPF 96\\r\\nc=IN IP4 127.0.0.1\\r\\n"
-      "a=mid:0\\r\\na=ice-ufrag:%s\\r\\na=ice-pwd:%s\\r\\na=fingerprint:%s\\r\\n"
-      "a=setup:actpass\\r\\na=recvonly\\r\\na=rtcp-mux\\r\\n"
-      "a=rtpmap:96 VP8/90000\\r\\na=rtcp-fb:96 nack\\r\\na=rtcp-fb:96 nack pli\\r\\n%s",
-      multistream ? " 1" : "", p->ufrag, p->pwd, dtls_context_fingerprint(ctx), second);
-  char *sdp = rtc_peer_call(p, http_port, alias, offer);
-  return sdp ? rtc_peer_take_remote(p, sdp, NULL) : -1;
-}
-
 /* The smallest layer at least as tall as the hint (the top one if none is), as parleyd
  * chooses within its budget. */
 static int layer_for(int height) {
@@ -127,12 +76,13 @@ int main(int argc, char **argv) {
   if (!ctx)
     return 1;
   peer *peers = calloc((size_t)calls, sizeof *peers);
-  if (publish(&peers[0], http_port, alias, ctx) || rtc_peer_connect(&peers[0], ctx))
+  if (simulcast_publish(&peers[0], http_port, alias, ctx) ||
+      rtc_peer_connect(&peers[0], ctx))
     return 1;
   uint64_t last_refresh = now_ns();
   for (int i = 1; i < calls; i++) {
     rtc_peer_refresh_all(peers, i, &last_refresh);
-    if (subscribe(&peers[i], http_port, alias, ctx, i, n_hints > 0) ||
+    if (simulcast_subscribe(&peers[i], http_port, alias, ctx, i, n_hints > 0) ||
         rtc_peer_connect(&peers[i], ctx))
       return 1;
     stream_of[i] = LAYERS - 1;

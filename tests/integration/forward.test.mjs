@@ -5,6 +5,8 @@
 // publisher's packet cache lives on while receivers point into it), and a NACK for a number
 // never sent gets nothing. Three rooms at once on a daemon with three media loops: a room's
 // calls must share one loop (forwarding would fail otherwise), and the rooms spread out.
+// A tile switched between simulcast layers again and again reads as one VP8 stream
+// (tests/tools/simulcast_probe.c).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -15,7 +17,9 @@ import { startDaemon, BIN_DIR } from './helpers.mjs';
 const PROBE = path.join(BIN_DIR, 'bench', 'forward_probe');
 const ROOMS = ['forward-a', 'forward-b', 'forward-c'];
 let d;
-before(async () => { d = await startDaemon({ rooms: ROOMS, args: ['--media-loops', '3'] }); });
+before(async () => {
+  d = await startDaemon({ rooms: [...ROOMS, 'flips'], args: ['--media-loops', '3'] });
+});
 after(async () => { await d?.stop(); });
 
 /* The last room's peers connect over ICE-TCP: the same forwarding and NACKs, framed. */
@@ -49,4 +53,15 @@ test('NACKs are answered from the publisher\'s cache, in three rooms on three me
   assert.equal(tcp('parley_tcp_accepted_total'), 3, text);
   assert.ok(tcp('parley_tcp_frames_in_total') > 60, text);
   assert.ok(tcp('parley_tcp_frames_out_total') > 2 * 60, text);
+});
+
+/* Its l and m layers number pictures apart from its h layer, as Chromium's do: without
+ * picture ids and TL0PICIDX carried on, the first switch jumps them by thousands. */
+test('a simulcast tile switched between layers runs on in sequence numbers, timestamps, ' +
+  'picture ids and TL0PICIDX', async () => {
+  const probe = path.join(BIN_DIR, 'bench', 'simulcast_probe');
+  const r = await new Promise((resolve) => execFile(probe, [String(d.port), 'flips'],
+    { timeout: 60000 }, (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr })));
+  assert.equal(r.code, 0, `simulcast_probe failed:\n${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /layer switches .*: ok/);
 });
