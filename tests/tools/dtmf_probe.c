@@ -9,6 +9,7 @@
  * offered, the last (E bit) with a duration of about 100 ms in RATE units: 800 at 8000,
  * 4800 at 48000 (parleyd plays each digit for 100 ms, within a 20 ms tick). */
 #include "httpc.h"
+#include "probe.h"
 #include "rtc_peer.h"
 
 #include "rtc/dtmf.h"
@@ -22,12 +23,6 @@
 #include <unistd.h>
 
 #define DTMF_PT 101
-
-static uint64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Calls with an audio offer; the answer's SDP (real line ends) and the call's uuid. */
 static char *call(peer *p, int port, const char *alias, dtls_context *ctx, unsigned rate,

@@ -11,6 +11,7 @@
  * has left, B's NACK for one more lost packet must still be answered (the source's cache
  * outlives the publisher while receivers point into it); a NACK for a number never sent
  * gets nothing. */
+#include "probe.h"
 #include "rtc_peer.h"
 
 #include "rtc/rtcp.h"
@@ -43,23 +44,6 @@ typedef struct {
   uint16_t first_seq;
   bool started;
 } receiver;
-
-static int failures;
-#define EXPECT(cond, ...)                                                                \
-  do {                                                                                   \
-    if (!(cond)) {                                                                       \
-      failures++;                                                                        \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                               \
-      fprintf(stderr, __VA_ARGS__);                                                      \
-      fputc('\n', stderr);                                                               \
-    }                                                                                    \
-  } while (0)
-
-static uint64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static uint32_t be32(const uint8_t *b) {
   return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];

@@ -10,6 +10,7 @@
  * the next sequence number, a newer timestamp, the next picture id and the next
  * TL0PICIDX, across every switch; a switch must start on a keyframe; and the tile must
  * really switch, both ways, at least FLIPS - 2 times. */
+#include "probe.h"
 #include "simulcast_source.h"
 
 #include "rtc/rtp.h"
@@ -26,25 +27,6 @@
 #define FLIPS 8               /* hints: small, large, small, ... */
 #define FLIP_MS 1600          /* a layer up waits 1 s for the estimate to hold */
 #define LAYER_AT (PACKET - 1) /* the payload's last byte: which layer we sent it on */
-
-static int failures;
-#define EXPECT(cond, ...)                                                                \
-  do {                                                                                   \
-    if (!(cond)) {                                                                       \
-      failures++;                                                                        \
-      if (failures <= 10) {                                                              \
-        fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                             \
-        fprintf(stderr, __VA_ARGS__);                                                    \
-        fputc('\n', stderr);                                                             \
-      }                                                                                  \
-    }                                                                                    \
-  } while (0)
-
-static uint64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* What the subscriber saw: the last packet, and the switches. */
 typedef struct {

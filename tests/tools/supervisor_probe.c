@@ -9,6 +9,7 @@
  * keyframe for its join is forwarded meanwhile, to nobody), and never sends a PLI itself
  * (not every stack does): the server must keep asking the agent until a keyframe has
  * actually gone out to it. */
+#include "probe.h"
 #include "rtm_peer.h"
 
 #include "core/ids.h"
@@ -26,12 +27,6 @@
 #define DELAY_MS 1500
 #define WAIT_KEYFRAME_MS 6000
 #define FRAME_MS 33
-
-static uint64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 typedef struct {
   peer p;
