@@ -3,7 +3,8 @@
 // receive-only video m-lines): each sees the other three, each colour on the mid the
 // parley_streams mapping names for its participant; a participant who leaves is gone
 // from the mapping and its tile stops within 2 s; a small tile hint gets a lower
-// simulcast layer and a large one the top layer.
+// simulcast layer and a large one the top layer; a tile flipped between the two, again
+// and again, never freezes for over a second.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,7 +48,7 @@ let daemon, base;
 const browsers = [];
 
 before(async () => {
-  daemon = await startDaemon([['grid']]);
+  daemon = await startDaemon([['grid'], ['flips']]);
   base = daemon.base;
   // Green's layers are the ones checked: its camera has noise (see y4m).
   for (const p of PEOPLE) y4m(join(work, `${p.name}.y4m`), p.yuv, p.name === 'Green');
@@ -244,5 +245,68 @@ test('four multistream participants: last-N tiles, mapping, leave, layers by til
     .map((t) => t.sender.replaceTrack(parley.stream.getVideoTracks()[0]))));
   for (let i = 0; i < 3; i++) await seesOthers(pages[i], i, [0, 1, 2, 3]);
   await single.close();
+  for (const page of pages) await page.close();
+});
+
+/* Each layer switch starts the new layer's own picture ids and TL0PICIDX (Chromium 156
+ * numbers its layers apart: 18145 beside 24498), so forwarding must carry them on, or
+ * the decoder waits for the frames it thinks it lost: before rtc/rtp_renumber, 3 of 16
+ * switches down froze for 1.15-1.55 s. 12 flips, 2 s apart; a gap is a time without a
+ * newly decoded frame. */
+test('a tile flipped between small and large switches layers without a freeze over 1 s',
+  async () => {
+  const [red, green] = [PEOPLE[0], PEOPLE[1]];
+  const pages = [];
+  for (const [i, p] of [red, green].entries()) {
+    const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_FLAGS,
+      `--use-file-for-fake-video-capture=${join(work, `${p.name}.y4m`)}`] });
+    browsers.push(b);
+    pages[i] = await b.newPage();
+    await pages[i].goto(`${base}/web/test/multistream.html`);
+    p.uuid = (await pages[i].evaluate(([a, n]) => parley.join(a, n), ['flips', p.name])).participant_uuid;
+    await pages[i].evaluate(() => parley.call({ tiles: 1 }));
+  }
+  const [sub, pub] = pages;
+  const mid = (await seesOthers(sub, 0, [0, 1]), Object.entries(await sub.evaluate(() => parley.mapping()))
+    .find(([, u]) => u === green.uuid)[0]);
+  const hint = (width, height) => sub.evaluate(([m, w, h]) => parley.hint(parley.streams.streams
+    .filter((s) => s.participant_uuid).map((s) => ({ mid: s.mid, ...(s.mid === m ? { width: w, height: h }
+      : { width: 320, height: 180 }) }))), [mid, width, height]);
+  await until(async () => {
+    const o = await pub.evaluate(() => parley.outbound());
+    return o.h?.height && o.l?.height ? o : null;
+  }, 'Green to send all three layers', 30000);
+  await hint(1280, 720);
+  await untilSeen(async () => {
+    const l = (await sub.evaluate(() => parley.streams.streams)).find((x) => x.mid === mid).layer;
+    return [l === 'h' || l === 'm', l];
+  }, 'a large tile to get an upper layer', 20000);
+  await sub.evaluate((m) => parley.watchFrames(m), mid);
+  await new Promise((r) => setTimeout(r, 2000));
+  await sub.evaluate(() => parley.resetFreezes());
+  const start = Date.now();
+  for (let k = 0; k < 12; k++) {
+    await (k % 2 === 0 ? hint(160, 90) : hint(1280, 720));
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  const f = await sub.evaluate(() => parley.freezes());
+  const layers = await sub.evaluate(([m, since]) => parley.events.filter((e) => e.wall >= since &&
+    e.name === 'parley_streams' && e.data.call_uuid === parley.callUuid)
+    .map((e) => e.data.streams.find((s) => s.mid === m)?.layer), [mid, start]);
+  const switches = layers.filter((l, i) => l && i > 0 && layers[i - 1] && l !== layers[i - 1]).length;
+  const rx = await sub.evaluate(async (m) => {
+    let out = '';
+    (await parley.pc.getStats()).forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.mid === m)
+        out = `nack ${r.nackCount} pli ${r.pliCount} lost ${r.packetsLost} keyframes ` +
+          `${r.keyFramesDecoded} dropped ${r.framesDropped} freezes ${r.freezeCount}`;
+    });
+    return out;
+  }, mid);
+  console.log(`layer flips: ${switches} switches (${layers.join('')}), longest gap ` +
+    `${Math.round(f.longest)} ms over ${f.frames} frames; gaps over 300 ms: ` +
+    `${(f.gaps || []).map((g) => `${g.split(':')[0] - start}:${g.split(':')[1]}`).join(' ')}; ${rx}`);
+  assert.ok(switches >= 8, `only ${switches} layer switches for 12 flips: ${layers.join(' ')}`);
+  assert.ok(f.longest <= 1000, `the tile froze for ${Math.round(f.longest)} ms: ${(f.gaps || []).join(' ')}`);
   for (const page of pages) await page.close();
 });
