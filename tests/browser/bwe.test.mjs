@@ -205,7 +205,7 @@ const layerOf = (page, who) => page.evaluate((u) =>
   parley.streams?.streams.find((s) => s.participant_uuid === u)?.layer ?? null, who);
 
 test('simulcast behind a 400 kbit/s link: a lower layer within seconds, the top one back ' +
-  'when the limit goes, and the longest freezes bounded', { skip },
+  'when the limit goes, and no freeze over 1 s', { skip },
 () => overLink(async ({ base, pubBrowser, subBrowser, limit, lift }) => {
   const trace = [];
   try {
@@ -288,20 +288,13 @@ test('simulcast behind a 400 kbit/s link: a lower layer within seconds, the top 
       return out.join('; ');
     });
     console.log(`subscriber: ${stats}`);
-    // The issue asks for 1 s, at the cut and after the limit goes. Measured over 40
-    // runs (release and ASan): 150-750 ms, but for one stall of 2-4 s in about one ASan
-    // run in ten, at a layer switch or in steady forwarding: the publisher's layer was
-    // whole (sequence numbers and picture ids), parleyd forwarded it, no NACK came, and
-    // Chromium decoded nothing until its own PLI 3 s later; its cause is open. So every
-    // gap from the cut on but one must be under 1 s, and that one under 3.5 s.
-    // Before (a 720p publisher starved of CPU, every NACK answered, a drained layer
-    // resumed mid-frame) one run in two froze 3-4 s, until Chromium's keyframe timeout.
-    const ms = (g) => Number(g.split(':')[1].replace(/ms.*/, ''));
-    const over = [...(underLimit.gaps || []), ...(f.gaps || [])].filter((g) => ms(g) > 1000);
-    assert.ok(over.length <= 1, `more than one freeze over 1 s: ${over.join(' ')}`);
-    assert.ok(underLimit.longest <= 3500,
+    // No freeze over 1 s, at the cut or after the limit goes (the issue's bound). Before
+    // rtc/rtp_renumber carried picture ids and TL0PICIDX across layer switches, about one
+    // ASan run in ten stalled 2-4 s at a switch: Chromium's layers number pictures apart,
+    // the decoder took the jump for lost frames and waited for its own PLI.
+    assert.ok(underLimit.longest <= 1000,
       `the video froze for ${Math.round(underLimit.longest)} ms while limited`);
-    assert.ok(f.longest <= 3500,
+    assert.ok(f.longest <= 1000,
       `the video froze for ${Math.round(f.longest)} ms after the limit went`);
   } finally {
     console.log(trace.filter((l, i, a) => i === a.length - 1 || !a[i + 1]?.startsWith(l.split(' +')[0]) || i % 5 === 0).join('\n'));
