@@ -29,6 +29,11 @@ typedef struct {
   struct policy *policy;      /* the external policy server (--policy-url), or NULL */
 } api;
 
+/* Why an Origin header is refused before any credential is read: one longer than the
+ * 511 bytes kept was once taken as no Origin at all (an API key bound to origins then
+ * said "needs an Origin"). */
+#define API_ORIGIN_TOO_LONG "the Origin header is over 511 bytes long, which no origin is"
+
 /* One request on its way through the client API. */
 typedef struct {
   api *api;

@@ -241,12 +241,12 @@ static void refuse(h2o_req_t *req, int status, const char *reason) {
 static void open_socket(api *a, h2o_req_t *req) {
   if (!ws_is_upgrade(req))
     return refuse(req, 426, "a WebSocket upgrade is expected here");
+  char origin[sizeof((rtc_socket *)0)->origin];
+  if (http_header_copy(req, "origin", origin, sizeof origin) < 0)
+    return refuse(req, 400, API_ORIGIN_TOO_LONG);
   rtc_socket *so = xcalloc(1, sizeof *so);
   so->api = a;
-  size_t len;
-  const char *o = http_header(req, "origin", &len);
-  if (o && len < sizeof so->origin)
-    snprintf(so->origin, sizeof so->origin, "%.*s", (int)len, o);
+  memcpy(so->origin, origin, sizeof origin);
   so->ws = ws_accept(req, (ws_handlers){on_message, on_too_large, on_close}, so);
   if (!so->ws) {
     free(so);

@@ -333,11 +333,13 @@ static int authenticate(api *a, h2o_req_t *req, rtm_identity *who, char *reason,
     in.access_token = token;
   if (q && url_query_param(q, len, "api_key", key, sizeof key) > 0)
     in.api_key = key;
-  const char *o = http_header(req, "origin", &len);
-  if (o && len < sizeof origin) {
-    snprintf(origin, sizeof origin, "%.*s", (int)len, o);
-    in.origin = origin;
+  int has_origin = http_header_copy(req, "origin", origin, sizeof origin);
+  if (has_origin < 0) {
+    snprintf(reason, n, "%s", API_ORIGIN_TOO_LONG);
+    return 400;
   }
+  if (has_origin)
+    in.origin = origin;
   return credentials_check(a->st, &in, (int64_t)time(NULL), who, reason, n);
 }
 

@@ -185,6 +185,7 @@ static int authenticate(api *a, h2o_req_t *req, pubsub_identity *who) {
   size_t len;
   const char *auth = http_header(req, "authorization", &len);
   char *token = xmalloc(TOKEN_MAX);
+  char origin[512];
   int status = 0;
   if (!auth || whip_bearer(auth, len, token, TOKEN_MAX) != 0) {
     header_s(req, "www-authenticate", "Bearer");
@@ -192,11 +193,10 @@ static int authenticate(api *a, h2o_req_t *req, pubsub_identity *who) {
          "missing credentials: Authorization: Bearer <JWT> (or an API key from a "
          "browser page of one of its origins)");
     status = 401;
+  } else if (http_header_copy(req, "origin", origin, sizeof origin) < 0) {
+    fail(a->whip, req, 400, "%s", API_ORIGIN_TOO_LONG);
+    status = 400;
   } else {
-    char origin[512] = "";
-    const char *o = http_header(req, "origin", &len);
-    if (o && len < sizeof origin)
-      snprintf(origin, sizeof origin, "%.*s", (int)len, o);
     char reason[200] = "";
     bool key = whip_token_is_key(token);
     status = credentials_pubsub(a->st, key ? token : NULL, key ? NULL : token,

@@ -492,6 +492,19 @@ const char *http_header(const h2o_req_t *req, const char *name, size_t *len) {
   return NULL;
 }
 
+int http_header_copy(const h2o_req_t *req, const char *name, char *out, size_t cap) {
+  size_t len;
+  const char *v = http_header(req, name, &len);
+  out[0] = '\0';
+  if (!v)
+    return 0;
+  if (len >= cap)
+    return -1;
+  memcpy(out, v, len);
+  out[len] = '\0';
+  return 1;
+}
+
 const char *http_query(const h2o_req_t *req, size_t *len) {
   if (req->query_at == SIZE_MAX)
     return NULL;

@@ -53,6 +53,9 @@ void http_respond_preflight(h2o_req_t *req);
 bool http_method_is(const h2o_req_t *req, const char *method);
 /* The header's value or NULL; *len gets its length. */
 const char *http_header(const h2o_req_t *req, const char *name, size_t *len);
+/* Copies header name's value into out, NUL-terminated: 1, or 0 when absent. -1 when it
+ * does not fit in cap bytes (out is then ""): refuse it, never treat it as absent. */
+int http_header_copy(const h2o_req_t *req, const char *name, char *out, size_t cap);
 /* The query string (without '?') and its length; NULL if none. */
 const char *http_query(const h2o_req_t *req, size_t *len);
 /* The path without the query. */

@@ -55,6 +55,9 @@ describe('pub/sub API', () => {
     await foreign.fails('join', { sid: 'k1', key }, 'FORBIDDEN');
     const none = await open(d);
     await none.fails('join', { sid: 'k1', key }, 'FORBIDDEN');
+    // An Origin too long to be one is refused at the upgrade, not taken for none.
+    await assert.rejects(open(d, { origin: `https://${'a'.repeat(600)}.example.com` }),
+      /upgrade refused: 400/);
     await none.fails('join', { sid: 'k1', key: 'pk_nope' }, 'UNAUTHORIZED');
     await none.fails('data', { payload: 1 }, 'NOT_JOINED');
     await none.fails('join', { sid: 'k1' }, 'UNAUTHORIZED');

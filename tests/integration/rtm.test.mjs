@@ -119,6 +119,9 @@ describe('RTM with default timers', () => {
     assert.equal((await upgrade(d, `?api_key=${key}`, { Origin: 'https://app.example.com' })).status, 101);
     assertRefused(await upgrade(d, `?api_key=${key}`, { Origin: 'https://evil.example.com' }), 403, /origin/, 'other origin');
     assertRefused(await upgrade(d, `?api_key=${key}`), 403, /Origin/, 'no Origin');
+    // Too long to be an origin: refused as such, not taken for a missing one.
+    assertRefused(await upgrade(d, `?api_key=${key}`, { Origin: `https://${'a'.repeat(600)}.example.com` }),
+      400, /Origin header is over 511 bytes/, 'an Origin too long');
     const unknown = `pk_${crypto.randomBytes(32).toString('base64url').slice(0, key.length - 3)}`;
     assertRefused(await upgrade(d, `?api_key=${unknown}`, { Origin: 'https://app.example.com' }), 401, /unknown API key/, 'unknown key');
     const both = `?api_key=${key}&access_token=${signJwt(acme.jwt_secret, claims)}`;

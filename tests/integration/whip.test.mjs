@@ -164,6 +164,8 @@ describe('WHIP', () => {
     // reason says to use a JWT; from a foreign origin too.
     refused(await post(`${WHIP}/auth`, { token: key }), 403, /JWT/);
     refused(await post(`${WHIP}/auth`, { token: key, origin: 'https://evil.example.org' }), 403);
+    refused(await post(`${WHIP}/auth`, { token: key, origin: `https://${'a'.repeat(600)}.example.com` }),
+      400, /Origin header is over 511 bytes/);
     // From its origin (a browser WHIP client) it publishes.
     r = await post(`${WHIP}/auth`, { token: key, origin: ORIGIN });
     assert.equal(r.status, 201, r.text);
