@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh — runs every libFuzzer harness for SECONDS (default 15) each, from a copy of its
 # seed corpus in a temporary directory, and prints one line per harness. Exits 1 on a crash.
-# Usage: fuzz/run.sh [SECONDS]    (BUILD_DIR defaults to build-fuzz; built if missing)
+# Usage: fuzz/run.sh [SECONDS]    (BUILD_DIR defaults to build-fuzz, built if missing;
+#        FUZZ_JOBS harnesses at once, default the cores up to 4)
 set -eu
 SECONDS_EACH=${1:-15}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,8 +44,10 @@ if [ $missing = 1 ]; then
 fi
 
 WORK=$(mktemp -d /tmp/parley-fuzz.XXXXXX)
-failed=0
-for h in $HARNESSES; do
+
+# One harness: its result line into $WORK/<name>/result, "ok" or not.
+run_one() {
+  h=$1
   mkdir -p "$WORK/$h/corpus" "$WORK/$h/artifacts"
   cp "$ROOT/fuzz/corpus/$h/"* "$WORK/$h/corpus/"
   seeds=$(ls "$WORK/$h/corpus" | wc -l)
@@ -61,12 +64,35 @@ for h in $HARNESSES; do
   units=$(ls "$WORK/$h/corpus" | wc -l)
   if [ $rc = 0 ]; then
     echo "$h: ok, ${execs:-?} execs in ${SECONDS_EACH}s, cov ${cov:-?}, ft ${ft:-?}," \
-      "corpus $seeds -> $units"
+      "corpus $seeds -> $units" >"$WORK/$h/result"
   else
-    failed=1
     echo "$h: CRASH (exit $rc) after ${execs:-?} execs; log $WORK/$h/log," \
-      "input in $WORK/$h/artifacts/"
+      "input in $WORK/$h/artifacts/" >"$WORK/$h/result"
   fi
+}
+
+# Harnesses are single-threaded: JOBS (default: the cores, at most 4) run at once, each
+# taking every JOBS-th harness in turn. On 2 cores the 37 harnesses at 10 s each took
+# 6.5 min one by one, ~3.3 min two at a time.
+JOBS=${FUZZ_JOBS:-$(nproc)}
+[ "$JOBS" -gt 4 ] && JOBS=4
+[ "$JOBS" -lt 1 ] && JOBS=1
+j=0
+while [ $j -lt "$JOBS" ]; do
+  (
+    i=0
+    for h in $HARNESSES; do
+      [ $((i % JOBS)) = $j ] && run_one "$h"
+      i=$((i + 1))
+    done
+  ) &
+  j=$((j + 1))
+done
+wait
+failed=0
+for h in $HARNESSES; do
+  cat "$WORK/$h/result" 2>/dev/null || echo "$h: no result"
+  grep -q ': ok,' "$WORK/$h/result" 2>/dev/null || failed=1
 done
 # Keep the evidence of a crash; otherwise leave nothing behind.
 if [ $failed = 0 ]; then rm -rf "$WORK"; fi
