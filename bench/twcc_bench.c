@@ -2,20 +2,15 @@
  * 1,200-byte copy in a send slot as session_forward does (copy, strip, rewrite), then
  * stamping our transport-wide sequence number into it and logging it (rtc/twcc.c), and
  * the feedback side: recording an arrival, writing and matching feedback. CPU time. */
+#include "copy_packet.h"
+
 #include "rtc/rtp.h"
 #include "rtc/twcc.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #define ROUNDS 5000000
-
-static double cpu_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
 
 static uint8_t src[1500], slot[1600];
 static twcc_send log_;
@@ -34,15 +29,7 @@ static size_t copy_as_sent(const rtp_header *h, size_t len, uint16_t seq) {
 }
 
 int main(void) {
-  /* A browser's video packet: 12-byte header, one-byte extensions (abs-send-time,
-   * transport-wide seq, mid), 1,172 bytes of payload. */
-  size_t len = rtp_write_header(src, 96, false, 1, 2, 3);
-  src[0] |= 0x10;
-  const uint8_t ext[16] = {0xbe, 0xde, 0x00, 0x03, 0x22, 1, 2, 3, 0x31, 0, 7, 0x40, '0'};
-  memcpy(src + len, ext, 16);
-  len += 16;
-  memset(src + len, 0x5a, 1172);
-  len += 1172;
+  size_t len = browser_video_packet(src, NULL, 0); /* 1,172 bytes of payload */
   rtp_header h;
   if (rtp_parse(src, len, &h))
     return 1;
@@ -59,11 +46,7 @@ int main(void) {
   }
   double t2 = cpu_ns();
   for (uint32_t i = 0; i < ROUNDS; i++) {
-    size_t n = twcc_copy_stripped(slot, src, len, &h, 3);
-    rtp_set_ssrc(slot, 42);
-    rtp_set_seq(slot, (uint16_t)i);
-    rtp_set_timestamp(slot, i * 3000u);
-    rtp_set_payload_type(slot, 96);
+    size_t n = copy_as_forwarded(slot, src, len, &h, (uint16_t)i, i * 3000u);
     n = twcc_stamp(slot, n, 3, (uint16_t)i);
     twcc_send_note(&log_, (uint16_t)i, (int64_t)i * 100, n + 16);
     sink += n;
