@@ -61,13 +61,11 @@ static void take(peer *sub, seen *v, uint8_t *buf, int n) {
     EXPECT((int32_t)(h.timestamp - v->ts) > 0, "seq %u: timestamp %u after %u", h.seq,
            h.timestamp, v->ts);
     EXPECT(ids.pic == ((v->pic + 1) & 0x7fff),
-           "seq %u (layer %d after %d): picture id %u "
-           "after %u",
-           h.seq, layer, v->layer, ids.pic, v->pic);
+           "seq %u (layer %d after %d): picture id %u after %u", h.seq, layer, v->layer,
+           ids.pic, v->pic);
     EXPECT(ids.tl0 == (uint8_t)(v->tl0 + 1),
-           "seq %u (layer %d after %d): TL0PICIDX %u "
-           "after %u",
-           h.seq, layer, v->layer, ids.tl0, v->tl0);
+           "seq %u (layer %d after %d): TL0PICIDX %u after %u", h.seq, layer, v->layer,
+           ids.tl0, v->tl0);
   } else if (v->started) {
     EXPECT(0, "seq %u after %u: a packet lost or reordered on loopback", h.seq, v->seq);
   }
@@ -113,18 +111,17 @@ static int hint(peer *sub, int http_port, const char *alias, int w, int h) {
   return ok;
 }
 
-/* Publishes for ms at PPS, the subscriber reading all the while. */
+/* Publishes for ms at PPS (packet k at k/PPS s), the subscriber reading all along. */
 static void publish(peer *pub, peer *sub, seen *v, forward_source *src, int ms) {
-  uint64_t next = now_ms(), end = next + (uint64_t)ms;
-  while (now_ms() < end) {
+  uint64_t start = now_ms(), end = start + (uint64_t)ms;
+  for (uint64_t k = 1; now_ms() < end; k++) {
     uint8_t pkt[PACKET + SRTP_SESSION_OVERHEAD];
     int layer;
     int len = (int)simulcast_next_packet(src, pub, pkt, &layer);
     pkt[LAYER_AT] = (uint8_t)layer;
     if (srtp_session_protect_rtp(&pub->srtp, pkt, &len) == 0)
       rtc_peer_send(pub, pkt, (size_t)len);
-    next += 1000 / PPS ? 1000 / PPS : 1;
-    uint64_t t = now_ms();
+    uint64_t next = start + k * 1000 / PPS, t = now_ms();
     pump(sub, v, next > t ? (int)(next - t) : 0);
   }
 }
