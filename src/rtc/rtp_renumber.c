@@ -102,12 +102,8 @@ void rtp_renumber_init(rtp_renumber *r) {
 /* The timestamp step at a switch: the wall time since the last packet, 33 ms (a frame
  * at 30/s) when none went out yet, within 1 ms and 60 s. */
 static uint32_t switch_step(const rtp_renumber *r, uint32_t clock_hz, uint64_t now) {
-  uint64_t ms = r->last_ms ? now - r->last_ms : 33;
-  if (ms < 1 || r->last_ms > now)
-    ms = 1;
-  if (ms > 60000)
-    ms = 60000;
-  return (uint32_t)(ms * clock_hz / 1000);
+  uint64_t ms = !r->last_ms ? 33 : now <= r->last_ms ? 1 : now - r->last_ms;
+  return (uint32_t)((ms < 60000 ? ms : 60000) * clock_hz / 1000);
 }
 
 static bool pic_newer(uint16_t a, uint16_t b, bool bits15) {

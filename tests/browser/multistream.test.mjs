@@ -267,8 +267,8 @@ test('a tile flipped between small and large switches layers without a freeze ov
     await pages[i].evaluate(() => parley.call({ tiles: 1 }));
   }
   const [sub, pub] = pages;
-  const mid = (await seesOthers(sub, 0, [0, 1]), Object.entries(await sub.evaluate(() => parley.mapping()))
-    .find(([, u]) => u === green.uuid)[0]);
+  const seen = await seesOthers(sub, 0, [0, 1]);
+  const mid = Object.entries(seen).find(([, u]) => u === green.uuid)[0];
   const hint = (width, height) => sub.evaluate(([m, w, h]) => parley.hint(parley.streams.streams
     .filter((s) => s.participant_uuid).map((s) => ({ mid: s.mid, ...(s.mid === m ? { width: w, height: h }
       : { width: 320, height: 180 }) }))), [mid, width, height]);
